@@ -1,0 +1,86 @@
+/** Help texts: the overview and one per command. */
+
+/** The overview printed by `meshguard help`. */
+export const OVERVIEW = `meshguard: a decentralized, WireGuard-compatible mesh VPN
+
+Usage: meshguard <command> [options]
+
+Identity and trust:
+  keygen [--force]                   create this node's identity (an Ed25519 key pair)
+  export                             print this node's public key, to give to peers
+  trust <key|file> [--name NAME] [--org] [--yes]
+                                     trust a peer's public key (or, with --org, an org's)
+  revoke <name|key> [--org]          stop trusting a peer (or an org)
+  config show [--json]               show the identity, its mesh addresses and trusted keys
+
+Mesh:
+  up                                 run the mesh daemon (not yet implemented)
+
+Other:
+  version                            print the version
+  help [command]                     show this help, or one command's
+
+Global options:
+  --config DIR     the config directory. Default: $MESHGUARD_CONFIG_DIR, else
+                   /etc/meshguard when run as root, else $XDG_CONFIG_HOME/meshguard,
+                   else ~/.config/meshguard
+  -h, --help       show help
+
+Run 'meshguard help <command>' for the details of a command.
+`;
+
+/** Per-command help, keyed by command name. */
+export const COMMAND_USAGE: Record<string, string> = {
+  keygen: `Usage: meshguard keygen [--force] [--config DIR]
+
+Creates this node's identity: identity.key (secret, mode 0600) and identity.pub in the
+config directory, and prints the public key on stdout.
+
+  --force    replace an existing identity. Peers that trust the old key will no longer
+             admit this node, and its mesh addresses change.
+`,
+  export: `Usage: meshguard export [--config DIR]
+
+Prints this node's public key (base64) on stdout, e.g. 'meshguard export > node-a.pub'.
+Give it to the peers that should trust this node.
+`,
+  trust: `Usage: meshguard trust <key|file> [--name NAME] [--org] [--yes] [--config DIR]
+
+Trusts a public key: the base64 key itself, or a file holding it (such as a peer's
+identity.pub). The key must be a valid Ed25519 public key.
+
+  --name NAME   name to trust it under: a DNS label ([a-z0-9-], 1-63 characters).
+                Default: the file name without its extension, or peer-<first key bytes>;
+                for --org, the org's mesh domain.
+  --org         trust an org key (its members, by certificate) instead of a single peer
+  -y, --yes     replace a different key already trusted under NAME without asking
+
+Trusting an already trusted key under a new --name renames it.
+`,
+  revoke: `Usage: meshguard revoke <name|key> [--org] [--config DIR]
+
+Stops trusting a peer, given by its name or its base64 public key.
+
+  --org    revoke a trusted org instead of a peer
+`,
+  config: `Usage: meshguard config show [--json] [--config DIR]
+
+Shows the config directory, this node's identity (Ed25519 key, derived WireGuard key,
+mesh IPv4 and IPv6) and the trusted peers and orgs. Works offline and creates nothing.
+Warns when two trusted keys map to the same mesh IPv4.
+
+  --json   print one JSON object instead of text
+`,
+  up: `Usage: meshguard up [options]
+
+Runs the mesh daemon. Not yet implemented.
+`,
+  version: `Usage: meshguard version
+
+Prints the version.
+`,
+  help: `Usage: meshguard help [command]
+
+Shows the overview, or the help of one command.
+`,
+};

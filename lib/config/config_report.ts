@@ -1,0 +1,158 @@
+/**
+ * A read-only picture of a config directory: identity, derived addresses, trusted peers and
+ * orgs, and what looks wrong. Builds nothing and creates nothing (`config show` uses it).
+ */
+
+import { encodeBase64 } from "../encoding/base64.ts";
+import { MeshguardError } from "../errors.ts";
+import { wipeIdentity } from "../identity/identity.ts";
+import { loadIdentity } from "../identity/identity_store.ts";
+import { meshIpv4, meshIpv6 } from "../identity/mesh_address.ts";
+import { orgDomain } from "../identity/org_domain.ts";
+import { deriveWireguardPublicKey } from "../identity/wireguard_key.ts";
+import { listTrusted } from "../trust/trust_store.ts";
+
+/** Short form of a key for tables: its first 8 base64 characters. */
+export function keyFingerprint(publicKey: Uint8Array): string {
+  return encodeBase64(publicKey).slice(0, 8);
+}
+
+/** This node, as `config show` reports it. */
+export interface IdentityReport {
+  public_key: string;
+  wireguard_public_key: string;
+  mesh_ipv4: string;
+  mesh_ipv6: string;
+}
+
+/** One trusted peer. */
+export interface PeerReport {
+  name: string;
+  public_key: string;
+  fingerprint: string;
+  mesh_ipv4: string;
+  mesh_ipv6: string;
+}
+
+/** One trusted org. */
+export interface OrgReport {
+  name: string;
+  public_key: string;
+  fingerprint: string;
+  domain: string;
+}
+
+/** A mesh IPv4 address claimed by more than one key. */
+export interface CollisionReport {
+  mesh_ipv4: string;
+  /** Names of the trusted peers at that address. */
+  peers: string[];
+  /** True when this node's own address is one of them. */
+  includes_self: boolean;
+}
+
+/** Everything `config show` prints; the JSON form is exactly this object. */
+export interface ConfigReport {
+  config_dir: string;
+  config_dir_exists: boolean;
+  identity: IdentityReport | null;
+  /** Why the identity could not be loaded, when it exists but is unusable. */
+  identity_error: string | null;
+  trusted_peers: PeerReport[];
+  trusted_orgs: OrgReport[];
+  mesh_ipv4_collisions: CollisionReport[];
+  /** Files in the trust store that are ignored, and why. */
+  ignored_files: { path: string; reason: string }[];
+  warnings: string[];
+}
+
+async function directoryExists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** Reads a config directory into a report. Only a missing permission throws. */
+export async function buildConfigReport(configDir: string): Promise<ConfigReport> {
+  const report: ConfigReport = {
+    config_dir: configDir,
+    config_dir_exists: await directoryExists(configDir),
+    identity: null,
+    identity_error: null,
+    trusted_peers: [],
+    trusted_orgs: [],
+    mesh_ipv4_collisions: [],
+    ignored_files: [],
+    warnings: [],
+  };
+  if (!report.config_dir_exists) return report;
+
+  let ownKey: Uint8Array | null = null;
+  try {
+    const identity = await loadIdentity(configDir);
+    if (identity !== null) {
+      ownKey = identity.publicKey;
+      report.identity = {
+        public_key: encodeBase64(identity.publicKey),
+        wireguard_public_key: encodeBase64(await deriveWireguardPublicKey(identity.seed)),
+        mesh_ipv4: meshIpv4(identity.publicKey),
+        mesh_ipv6: meshIpv6(identity.publicKey),
+      };
+      wipeIdentity(identity);
+    }
+  } catch (error) {
+    if (!(error instanceof MeshguardError)) throw error;
+    report.identity_error = error.message;
+  }
+
+  const peers = await listTrusted(configDir, "peer");
+  const orgs = await listTrusted(configDir, "org");
+  report.trusted_peers = peers.entries.map((entry) => ({
+    name: entry.name,
+    public_key: encodeBase64(entry.publicKey),
+    fingerprint: keyFingerprint(entry.publicKey),
+    mesh_ipv4: meshIpv4(entry.publicKey),
+    mesh_ipv6: meshIpv6(entry.publicKey),
+  }));
+  report.trusted_orgs = orgs.entries.map((entry) => ({
+    name: entry.name,
+    public_key: encodeBase64(entry.publicKey),
+    fingerprint: keyFingerprint(entry.publicKey),
+    domain: orgDomain(entry.publicKey),
+  }));
+  report.ignored_files = [...peers.problems, ...orgs.problems].map((problem) => ({
+    path: problem.path,
+    reason: problem.message,
+  }));
+  for (const ignored of report.ignored_files) {
+    report.warnings.push(`${ignored.path}: ${ignored.reason}`);
+  }
+
+  const byAddress = new Map<string, string[]>();
+  for (const peer of report.trusted_peers) {
+    byAddress.set(peer.mesh_ipv4, [...byAddress.get(peer.mesh_ipv4) ?? [], peer.name]);
+  }
+  const ownAddress = ownKey ? meshIpv4(ownKey) : null;
+  for (const [address, names] of byAddress) {
+    const includesSelf = address === ownAddress;
+    if (names.length + (includesSelf ? 1 : 0) < 2) continue;
+    report.mesh_ipv4_collisions.push({
+      mesh_ipv4: address,
+      peers: names,
+      includes_self: includesSelf,
+    });
+    const who = [...(includesSelf ? ["this node"] : []), ...names.map((name) => `'${name}'`)];
+    report.warnings.push(
+      `mesh IPv4 ${address} is shared by ${who.join(" and ")}: the mesh IPv4 /16 has 65,534 ` +
+        `addresses, so collisions become likely at a few hundred nodes; only one can use it ` +
+        `over IPv4, each keeps its own IPv6 address`,
+    );
+  }
+  if (report.identity === null && report.identity_error === null) {
+    report.warnings.push(`no identity yet; run 'meshguard keygen'`);
+  }
+  return report;
+}

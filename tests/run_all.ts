@@ -1,0 +1,93 @@
+/**
+ * Runs every test suite with exactly the permissions that suite needs, then prints one
+ * plain summary line `N passed, N failed` (what CI reads).
+ *
+ * Usage: deno task test [suite...]   (no suite names = all suites)
+ */
+
+/** One group of test files that shares a permission set. */
+interface Suite {
+  name: string;
+  /** Files or folders handed to `deno test`. */
+  paths: string[];
+  /** `--allow-*` flags; an empty list means the suite runs with no permissions at all. */
+  permissions: string[];
+  /** When set, the suite is skipped (with this reason printed) unless the predicate holds. */
+  requires?: { check: () => boolean; reason: string };
+}
+
+const SUITES: Suite[] = [
+  { name: "unit", paths: ["tests/unit/"], permissions: [] },
+  {
+    name: "cli",
+    paths: ["tests/cli/"],
+    permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-env"],
+  },
+];
+
+/** The counts parsed from one `deno test` summary line. */
+interface Counts {
+  passed: number;
+  failed: number;
+}
+
+/** Reads deno's summary (`ok | 3 passed (2 steps) | 0 failed`) out of a suite's output. */
+export function parseDenoSummary(output: string): Counts | null {
+  // deno colours its output when stdout is a terminal; we force NO_COLOR, but stay safe.
+  // deno-lint-ignore no-control-regex
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
+  const matches = [...plain.matchAll(/^(?:ok|FAILED) \| (\d+) passed[^|]*\| (\d+) failed/gm)];
+  const last = matches.at(-1);
+  if (!last) return null;
+  return { passed: Number(last[1]), failed: Number(last[2]) };
+}
+
+async function runSuite(suite: Suite): Promise<Counts> {
+  if (suite.requires && !suite.requires.check()) {
+    console.log(`--- suite ${suite.name}: skipped (${suite.requires.reason})`);
+    return { passed: 0, failed: 0 };
+  }
+  console.log(`--- suite ${suite.name}: deno test ${suite.permissions.join(" ")}`);
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["test", "--no-prompt", ...suite.permissions, ...suite.paths],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "inherit",
+  });
+  const child = command.spawn();
+  const decoder = new TextDecoder();
+  let output = "";
+  for await (const chunk of child.stdout) {
+    const text = decoder.decode(chunk, { stream: true });
+    output += text;
+    await Deno.stdout.write(chunk);
+  }
+  const status = await child.status;
+  const counts = parseDenoSummary(output);
+  if (counts === null) {
+    // No summary means the suite did not even start (type error, bad import): count it.
+    console.log(`--- suite ${suite.name}: no summary (exit ${status.code}), counted as 1 failure`);
+    return { passed: 0, failed: 1 };
+  }
+  if (!status.success && counts.failed === 0) return { passed: counts.passed, failed: 1 };
+  return counts;
+}
+
+if (import.meta.main) {
+  const wanted = new Set(Deno.args);
+  const unknown = [...wanted].filter((name) => !SUITES.some((suite) => suite.name === name));
+  if (unknown.length > 0) {
+    console.error(`error: unknown suite ${unknown.join(", ")}; suites: ${SUITES.map((s) => s.name)}`);
+    Deno.exit(2);
+  }
+  let passed = 0;
+  let failed = 0;
+  for (const suite of SUITES) {
+    if (wanted.size > 0 && !wanted.has(suite.name)) continue;
+    const counts = await runSuite(suite);
+    passed += counts.passed;
+    failed += counts.failed;
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  Deno.exit(failed === 0 ? 0 : 1);
+}
