@@ -25,7 +25,8 @@ export function resolveConfigDir(sources: ConfigDirSources): string {
     value !== undefined && value.length > 0 ? value : undefined;
   const explicit = nonEmpty(sources.flag) ?? nonEmpty(sources.env("MESHGUARD_CONFIG_DIR"));
   if (explicit !== undefined) {
-    return isAbsolute(explicit) ? normalize(explicit) : resolve(sources.cwd, explicit);
+    const absolute = isAbsolute(explicit) ? normalize(explicit) : resolve(sources.cwd, explicit);
+    return absolute.length > 1 ? absolute.replace(/\/+$/, "") : absolute;
   }
   if (sources.uid === 0) return "/etc/meshguard";
   const xdg = nonEmpty(sources.env("XDG_CONFIG_HOME"));

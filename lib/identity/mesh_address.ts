@@ -17,7 +17,11 @@ const MESH_IPV6_NETWORK = [0xfd, 0x99, 0x6d, 0x67, 0, 0, 0, 0];
 
 /** The four bytes of a key's mesh IPv4 address. */
 export function meshIpv4Bytes(publicKey: Uint8Array): Uint8Array {
-  const h = blake3(publicKey);
+  return meshIpv4FromHash(blake3(publicKey));
+}
+
+/** The mesh IPv4 bytes for a given BLAKE3 digest (exposed so every adjustment is testable). */
+export function meshIpv4FromHash(h: Uint8Array): Uint8Array {
   let third = h[0];
   let fourth = h[1];
   if (fourth === 0) fourth = 1;
@@ -33,7 +37,11 @@ export function meshIpv4(publicKey: Uint8Array): string {
 
 /** The sixteen bytes of a key's mesh IPv6 address. */
 export function meshIpv6Bytes(publicKey: Uint8Array): Uint8Array {
-  const h = blake3(publicKey);
+  return meshIpv6FromHash(blake3(publicKey));
+}
+
+/** The mesh IPv6 bytes for a given BLAKE3 digest (exposed so the all-zero case is testable). */
+export function meshIpv6FromHash(h: Uint8Array): Uint8Array {
   const bytes = new Uint8Array(16);
   bytes.set(MESH_IPV6_NETWORK);
   bytes.set(h.subarray(0, 8), 8);
