@@ -18,10 +18,12 @@ interface Suite {
 
 const SUITES: Suite[] = [
   { name: "unit", paths: ["tests/unit/"], permissions: [] },
+  { name: "vectors", paths: ["tests/vectors/"], permissions: ["--allow-read"] },
+  { name: "fs", paths: ["tests/fs/"], permissions: ["--allow-read", "--allow-write"] },
   {
     name: "cli",
     paths: ["tests/cli/"],
-    permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-env"],
+    permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-env", "--allow-sys=uid"],
   },
 ];
 
@@ -77,7 +79,9 @@ if (import.meta.main) {
   const wanted = new Set(Deno.args);
   const unknown = [...wanted].filter((name) => !SUITES.some((suite) => suite.name === name));
   if (unknown.length > 0) {
-    console.error(`error: unknown suite ${unknown.join(", ")}; suites: ${SUITES.map((s) => s.name)}`);
+    console.error(
+      `error: unknown suite ${unknown.join(", ")}; suites: ${SUITES.map((s) => s.name)}`,
+    );
     Deno.exit(2);
   }
   let passed = 0;

@@ -1,0 +1,222 @@
+import { join } from "node:path";
+import { assertEquals, assertIncludes, assertTrue } from "../assert.ts";
+import { type CliResult, listNames, runMeshguard, temporaryDirectory } from "./cli_harness.ts";
+
+/** An error is one `error: …` line on stderr, nothing on stdout, and never a stack trace. */
+function assertCleanError(result: CliResult, code: number, fragment: string): void {
+  assertEquals(result.code, code, `exit code; stderr: ${result.stderr}`);
+  assertEquals(result.stdout, "");
+  assertTrue(result.stderr.startsWith("error: "), result.stderr);
+  assertIncludes(result.stderr, fragment);
+  assertTrue(!/^\s+at /m.test(result.stderr), `stack trace in: ${result.stderr}`);
+}
+
+const SMALL_ORDER_KEY = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="; // the identity point
+const NON_CANONICAL_KEY = "7f///////////////////////////////////////38="; // y = 2^255 - 19
+const VALID_KEY = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="; // RFC 8032 TEST 1
+
+Deno.test("trust refuses bad keys with the reason, and writes nothing", async () => {
+  await using a = await temporaryDirectory();
+  const cases: [string, string][] = [
+    ["not-base64!!", "not valid base64"],
+    ["AAAA", "decodes to 3 bytes"],
+    ["A".repeat(42) + "B=", "non-zero padding bits"],
+    [btoa("x".repeat(33)), "decodes to 33 bytes"],
+    [SMALL_ORDER_KEY, "small-order"],
+    [NON_CANONICAL_KEY, "non-canonical"],
+    ["./missing.pub", "no such file"],
+  ];
+  for (const [key, fragment] of cases) {
+    assertCleanError(await runMeshguard(["trust", key], { configDir: a.path }), 1, fragment);
+  }
+  assertEquals(await listNames(join(a.path, "authorized_keys")), []);
+});
+
+Deno.test("trust refuses names that are not DNS labels, including path traversal", async () => {
+  await using a = await temporaryDirectory();
+  const cases: [string, string][] = [
+    ["../x", "may only contain"],
+    ["../../etc/evil", "may only contain"],
+    ["a/b", "may only contain"],
+    ["Alice", "uppercase"],
+    ["-a", "starts or ends"],
+    ["a".repeat(64), "64 characters"],
+  ];
+  for (const [name, fragment] of cases) {
+    assertCleanError(
+      await runMeshguard(["trust", VALID_KEY, `--name=${name}`], { configDir: a.path }),
+      1,
+      fragment,
+    );
+  }
+  assertEquals(await listNames(join(a.path, "authorized_keys")), []);
+  assertEquals((await listNames(a.path)).filter((name) => name !== "authorized_keys"), []);
+  // A key file whose name is not a label needs --name.
+  const odd = join(a.path, "My Key.pub");
+  await Deno.writeTextFile(odd, VALID_KEY + "\n");
+  assertCleanError(await runMeshguard(["trust", odd], { configDir: a.path }), 1, "--name");
+  const named = await runMeshguard(["trust", odd, "--name", "ok"], { configDir: a.path });
+  assertEquals(named.code, 0, named.stderr);
+});
+
+Deno.test("trusting this node's own key is an error", async () => {
+  await using a = await temporaryDirectory();
+  const own = (await runMeshguard(["keygen"], { configDir: a.path })).stdout.trim();
+  assertCleanError(await runMeshguard(["trust", own], { configDir: a.path }), 1, "own public key");
+  assertCleanError(
+    await runMeshguard(["trust", join(a.path, "identity.pub")], { configDir: a.path }),
+    1,
+    "own public key",
+  );
+});
+
+Deno.test("revoke: unknown name, unknown key and junk are clear errors", async () => {
+  await using a = await temporaryDirectory();
+  await runMeshguard(["trust", VALID_KEY, "--name", "known"], { configDir: a.path });
+  assertCleanError(
+    await runMeshguard(["revoke", "nobody"], { configDir: a.path }),
+    1,
+    "no trusted peer named 'nobody' (trusted peers: known)",
+  );
+  assertCleanError(
+    await runMeshguard(["revoke", SMALL_ORDER_KEY], { configDir: a.path }),
+    1,
+    "no trusted peer has key",
+  );
+  assertCleanError(
+    await runMeshguard(["revoke", "../known"], { configDir: a.path }),
+    1,
+    "neither a peer name",
+  );
+  assertEquals(await listNames(join(a.path, "authorized_keys")), ["known.pub"]);
+});
+
+Deno.test("keygen refuses to overwrite without --force; --force replaces", async () => {
+  await using a = await temporaryDirectory();
+  const first = await runMeshguard(["keygen"], { configDir: a.path });
+  const keyFile = await Deno.readTextFile(join(a.path, "identity.key"));
+  const refused = await runMeshguard(["keygen"], { configDir: a.path });
+  assertEquals(refused.code, 1);
+  assertEquals(refused.stdout, "");
+  assertIncludes(refused.stderr, `existing public key: ${first.stdout.trim()}`);
+  assertIncludes(refused.stderr, "--force");
+  assertEquals(await Deno.readTextFile(join(a.path, "identity.key")), keyFile);
+  const forced = await runMeshguard(["keygen", "--force"], { configDir: a.path });
+  assertEquals(forced.code, 0, forced.stderr);
+  assertTrue(forced.stdout !== first.stdout);
+  assertEquals(await Deno.readTextFile(join(a.path, "identity.pub")), forced.stdout);
+  // Atomic writes leave no temporaries behind.
+  assertEquals(await listNames(a.path), ["identity.key", "identity.pub"]);
+});
+
+Deno.test("a group- or world-accessible identity.key is refused everywhere it is loaded", async () => {
+  await using a = await temporaryDirectory();
+  await runMeshguard(["keygen"], { configDir: a.path });
+  const keyPath = join(a.path, "identity.key");
+  for (const mode of [0o644, 0o640, 0o604, 0o660]) {
+    await Deno.chmod(keyPath, mode);
+    assertCleanError(
+      await runMeshguard(["export"], { configDir: a.path }),
+      1,
+      `chmod 600 ${keyPath}`,
+    );
+    // keygen without --force still refuses rather than silently replacing it.
+    assertEquals((await runMeshguard(["keygen"], { configDir: a.path })).code, 1);
+  }
+  const shown = await runMeshguard(["config", "show"], { configDir: a.path });
+  assertEquals(shown.code, 1);
+  assertIncludes(shown.stdout, "unusable:");
+  assertIncludes(shown.stderr, "error: ");
+  await Deno.chmod(keyPath, 0o600);
+  assertEquals((await runMeshguard(["export"], { configDir: a.path })).code, 0);
+});
+
+Deno.test("a corrupt or unreadable identity.key is a clear error", async () => {
+  await using a = await temporaryDirectory();
+  await runMeshguard(["keygen"], { configDir: a.path });
+  const keyPath = join(a.path, "identity.key");
+  const good = await Deno.readTextFile(keyPath);
+  await Deno.writeTextFile(keyPath, good.slice(0, 50) + "\n");
+  assertCleanError(await runMeshguard(["export"], { configDir: a.path }), 1, "is corrupt");
+  await Deno.writeTextFile(keyPath, "");
+  assertCleanError(await runMeshguard(["export"], { configDir: a.path }), 1, "is corrupt");
+  await Deno.remove(keyPath);
+  await Deno.mkdir(keyPath, { mode: 0o700 });
+  assertCleanError(
+    await runMeshguard(["export"], { configDir: a.path }),
+    1,
+    "not a regular file",
+  );
+  await Deno.remove(keyPath);
+  assertCleanError(
+    await runMeshguard(["export"], { configDir: a.path }),
+    1,
+    "no identity in",
+  );
+  if (Deno.uid() !== 0) {
+    // Root reads any file, so "unreadable" can only be produced for other users.
+    await Deno.writeTextFile(keyPath, good, { mode: 0o600 });
+    await Deno.chmod(keyPath, 0o000);
+    assertCleanError(
+      await runMeshguard(["export"], { configDir: a.path }),
+      1,
+      "permission denied",
+    );
+  }
+});
+
+Deno.test("usage errors print usage on stderr and exit 2", async () => {
+  const none = await runMeshguard([], { configDir: null });
+  assertEquals(none.code, 2);
+  assertIncludes(none.stderr, "error: no command given");
+  assertIncludes(none.stderr, "Usage: meshguard <command>");
+  const unknown = await runMeshguard(["frobnicate"], { configDir: null, permissions: [] });
+  assertEquals(unknown.code, 2);
+  assertIncludes(unknown.stderr, "unknown command 'frobnicate'");
+  await using a = await temporaryDirectory();
+  const badFlag = await runMeshguard(["keygen", "--forse"], { configDir: a.path });
+  assertEquals(badFlag.code, 2);
+  assertIncludes(badFlag.stderr, "--forse");
+  assertIncludes(badFlag.stderr, "Usage: meshguard keygen");
+  const noKey = await runMeshguard(["trust"], { configDir: a.path });
+  assertEquals(noKey.code, 2);
+  assertIncludes(noKey.stderr, "Usage: meshguard trust");
+  const badSub = await runMeshguard(["config", "edit"], { configDir: a.path });
+  assertEquals(badSub.code, 2);
+  assertIncludes(badSub.stderr, "unknown config subcommand");
+  const missingValue = await runMeshguard(["trust", VALID_KEY, "--name"], { configDir: a.path });
+  assertEquals(missingValue.code, 2);
+  assertEquals(await listNames(a.path), []);
+});
+
+Deno.test("help, --help and version go to stdout and exit 0 with no permissions", async () => {
+  const help = await runMeshguard(["help"], { configDir: null, permissions: [] });
+  assertEquals(help.code, 0);
+  assertIncludes(help.stdout, "Usage: meshguard <command>");
+  for (const command of ["keygen", "export", "trust", "revoke", "config", "version"]) {
+    const own = await runMeshguard([command, "--help"], { configDir: null, permissions: [] });
+    assertEquals(own.code, 0, own.stderr);
+    assertIncludes(own.stdout, `Usage: meshguard ${command}`);
+  }
+  const version = await runMeshguard(["version"], { configDir: null, permissions: [] });
+  const manifest = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  assertEquals(version, { code: 0, stdout: `meshguard ${manifest.version}\n`, stderr: "" });
+  const flag = await runMeshguard(["--version"], { configDir: null, permissions: [] });
+  assertEquals(flag.stdout, version.stdout);
+});
+
+Deno.test("a missing Deno permission is reported as such, without a stack trace", async () => {
+  await using a = await temporaryDirectory();
+  const result = await runMeshguard(["keygen"], {
+    configDir: a.path,
+    permissions: ["--allow-read"],
+  });
+  assertCleanError(result, 1, "--allow-write");
+  assertEquals(await listNames(a.path), []);
+});
+
+Deno.test("up is not implemented yet and says so", async () => {
+  const result = await runMeshguard(["up"], { configDir: null, permissions: [] });
+  assertEquals(result.code, 1);
+  assertIncludes(result.stderr, "not yet implemented");
+});
