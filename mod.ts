@@ -1,0 +1,55 @@
+/**
+ * meshguard's public library API: identity, derivations and the trust store. Re-exports only;
+ * everything lives in lib/.
+ * @module
+ */
+
+export * from "./lib/errors.ts";
+export { VERSION } from "./lib/version.ts";
+export {
+  decodeIdentityKeyFile,
+  encodeIdentityKeyFile,
+  encodePublicKeyFile,
+  generateIdentity,
+  type Identity,
+  identityFromSeed,
+  signWithIdentity,
+  wipeIdentity,
+} from "./lib/identity/identity.ts";
+export { identityKeyPath, loadIdentity, saveIdentity } from "./lib/identity/identity_store.ts";
+export {
+  assertValidEd25519PublicKey,
+  type Ed25519KeyProblem,
+  ed25519KeyProblem,
+  formatPublicKey,
+  parseEd25519PublicKey,
+} from "./lib/identity/ed25519_public_key.ts";
+export {
+  formatIpv6,
+  MESH_IPV4_PREFIX,
+  MESH_IPV6_PREFIX,
+  meshIpv4,
+  meshIpv4Bytes,
+  meshIpv6,
+  meshIpv6Bytes,
+} from "./lib/identity/mesh_address.ts";
+export { orgDomain } from "./lib/identity/org_domain.ts";
+export {
+  deriveWireguardPrivateKey,
+  deriveWireguardPublicKey,
+  x25519PublicKey,
+} from "./lib/identity/wireguard_key.ts";
+export { assertDnsLabel, isDnsLabel } from "./lib/trust/dns_label.ts";
+export {
+  addTrusted,
+  listTrusted,
+  removeTrusted,
+  type TrustedKey,
+  type TrustKind,
+  type TrustListing,
+  type TrustOutcome,
+  type TrustRequest,
+} from "./lib/trust/trust_store.ts";
+export { ensureDirectory, resolveConfigDir } from "./lib/config/config_dir.ts";
+export { buildConfigReport, type ConfigReport } from "./lib/config/config_report.ts";
+export { runCli } from "./lib/cli/cli.ts";
