@@ -20,6 +20,7 @@ const SUITES: Suite[] = [
   { name: "unit", paths: ["tests/unit/"], permissions: [] },
   { name: "vectors", paths: ["tests/vectors/"], permissions: ["--allow-read"] },
   { name: "fs", paths: ["tests/fs/"], permissions: ["--allow-read", "--allow-write"] },
+  { name: "wireguard", paths: ["tests/wireguard/"], permissions: ["--allow-read"] },
   {
     name: "cli",
     paths: ["tests/cli/"],
