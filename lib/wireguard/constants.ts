@@ -14,8 +14,8 @@ export const LABEL_COOKIE = "cookie--";
 
 /** After this many messages under one keypair, the sender starts a new handshake. */
 export const REKEY_AFTER_MESSAGES = 1n << 60n;
-/** A keypair is never used for more messages than this (kernel: U64_MAX - window - 1). */
-export const REJECT_AFTER_MESSAGES = (1n << 64n) - 8192n - 1n;
+/** A keypair is never used for more messages than this; defined with the replay window. */
+export { COUNTER_WINDOW_SIZE, REJECT_AFTER_MESSAGES } from "../crypto/replay_window.ts";
 /** The initiator of a keypair starts a new handshake once it is this old. */
 export const REKEY_AFTER_TIME = 120_000;
 /** A keypair this old is never used again. */
@@ -47,11 +47,6 @@ export const MAX_QUEUED_INCOMING_HANDSHAKES = 4096;
 export const UNDER_LOAD_QUEUE_LENGTH = MAX_QUEUED_INCOMING_HANDSHAKES / 8;
 /** It stays under load this long after the queue drains. */
 export const UNDER_LOAD_AFTER_TIME = 1_000;
-
-/** Anti-replay window: total bits of the kernel's counter bitmap. */
-export const COUNTER_BITS_TOTAL = 8192;
-/** Anti-replay window size in messages. */
-export const COUNTER_WINDOW_SIZE = 8192 - 64;
 
 /** Message type numbers (first byte; the next three are zero). */
 export const MESSAGE_HANDSHAKE_INITIATION = 1;
