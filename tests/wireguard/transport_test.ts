@@ -37,7 +37,8 @@ Deno.test("transport: packets of every size round-trip, padded to 16 within the 
     for (const packet of [ipv4Packet(length), ipv6Packet(length)]) {
       const message = sealTransport(p, key, 0xdeadbeef, BigInt(length), packet, 1420);
       assertEquals(message.length, 16 + paddedLength(packet.length, 1420) + 16);
-      assertEquals(paddedLength(packet.length, 1420) % 16, 0);
+      const padded = paddedLength(packet.length, 1420);
+      assertEquals(padded % 16 === 0 || padded === 1420, true); // never beyond the MTU
       assertEquals(readTransportHeader(message), {
         receiverIndex: 0xdeadbeef,
         counter: BigInt(length),
