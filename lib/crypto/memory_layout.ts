@@ -17,7 +17,7 @@ export const KEY_SLOT_BYTES = 32;
 /** Bytes of one replay-window slot (lock, counter, 2048-bit ring). */
 export const REPLAY_SLOT_BYTES = 272;
 /** Bytes of scratch the module itself uses per instance (wasm/src/scratch.ts). */
-export const SCRATCH_BYTES = 1024;
+export const SCRATCH_BYTES = 4096;
 /** Bytes of one batch descriptor (wasm/src/batch.ts). */
 export const DESCRIPTOR_BYTES = 32;
 /** Alignment of every region, one cache line. */

@@ -30,7 +30,8 @@ async function seeded(name: string, body: (rng: SeededRandom) => Promise<void> |
 function lengths(step: number): number[] {
   const out: number[] = [];
   for (let n = 0; n <= 2048; n += step) out.push(n);
-  out.push(65535, 65536);
+  // Around the stitched-open limit (192 + 2048 bytes) and past it, then the largest sizes.
+  out.push(2239, 2240, 2241, 2497, 4099, 65535, 65536);
   return out;
 }
 

@@ -4,9 +4,18 @@
 // Keystream blocks 0..3 are made in one pass: block 0 is the Poly1305 one-time key and blocks
 // 1..3 encrypt the first 192 bytes, so short packets cost a single 4-block pass.
 
-import { CHACHA_CHUNK, chachaXorStream, hchacha20Core, xorInto } from "./chacha20";
+import { CHACHA_CHUNK, chachaBlockXor, chachaXorStream, hchacha20Core, xorInto } from "./chacha20";
 import { polyFinish, polyInit, polyLengths, polyPadded, tagsEqual } from "./poly1305";
-import { S_KEYSTREAM, S_NONCE, S_SUBKEY, S_TAG, scratchBase } from "./scratch";
+import {
+  OPEN_KEYSTREAM_BYTES,
+  S_KEYSTREAM,
+  S_NONCE,
+  S_OPEN_KEYSTREAM,
+  S_SUBKEY,
+  S_TAG,
+  scratchBase,
+} from "./scratch";
+import { chachaPoly4 } from "./stitched";
 
 /** Keystream the first pass makes: four blocks with SIMD, only the key block without. */
 const FIRST_PASS_BYTES: u32 = ASC_FEATURE_SIMD ? CHACHA_CHUNK : 64;
@@ -17,11 +26,21 @@ const BODY_COUNTER: u32 = FIRST_PASS_BYTES >> 6;
 /** Poly1305 tag length (RFC 8439 §2.8). */
 export const TAG_BYTES: u32 = 16;
 
-/** Keystream blocks 0..3 into scratch and Poly1305 keyed with block 0. */
-function firstPass(key: usize, nonce: usize): usize {
+/**
+ * Keystream blocks 0..3 into scratch (SIMD) or block 0 (scalar), and Poly1305 keyed with block
+ * 0. Messages of at most one block need only blocks 0 and 1, which the scalar block function
+ * makes faster than a 4-block pass.
+ */
+function firstPass(key: usize, nonce: usize, len: u32): usize {
   const ks = scratchBase + S_KEYSTREAM;
-  memory.fill(ks, 0, FIRST_PASS_BYTES);
-  chachaXorStream(key, nonce, 0, ks, FIRST_PASS_BYTES, ks);
+  if (ASC_FEATURE_SIMD && len <= 64) {
+    memory.fill(ks, 0, 128);
+    chachaBlockXor(key, nonce, 0, ks);
+    if (len > 0) chachaBlockXor(key, nonce, 1, ks + 64);
+  } else {
+    memory.fill(ks, 0, FIRST_PASS_BYTES);
+    chachaXorStream(key, nonce, 0, ks, FIRST_PASS_BYTES, ks);
+  }
   polyInit(ks);
   return ks;
 }
@@ -44,13 +63,59 @@ export function sealCore(
   data: usize,
   len: u32,
 ): void {
-  const ks = firstPass(key, nonce);
-  encryptBody(key, nonce, ks, data, len);
+  const ks = firstPass(key, nonce, len);
   polyPadded(aad, aadLen);
-  polyPadded(data, len);
+  if (ASC_FEATURE_SIMD && len > HEAD_BYTES) {
+    sealStitched(key, nonce, ks, data, len);
+  } else {
+    encryptBody(key, nonce, ks, data, len);
+    polyPadded(data, len);
+  }
   polyLengths(aadLen, len);
   polyFinish(data + len);
   memory.fill(ks, 0, FIRST_PASS_BYTES);
+}
+
+/**
+ * SIMD seal of the message body: each 256-byte chunk's keystream is computed while Poly1305
+ * absorbs the ciphertext already written before it; the remainder is absorbed at the end.
+ */
+function sealStitched(key: usize, nonce: usize, ks: usize, data: usize, len: u32): void {
+  xorInto(data, ks + 64, HEAD_BYTES);
+  const body = len - HEAD_BYTES;
+  const full = body >> 8;
+  const rest = body & 255;
+  let pairs: u32 = 0;
+  if (full > 0) {
+    // Ciphertext ready before chunk c starts: the head plus c chunks, i.e. 6 + 8c pairs.
+    pairs = chachaPoly4(
+      key,
+      nonce,
+      BODY_COUNTER,
+      data + HEAD_BYTES,
+      full,
+      false,
+      data,
+      6,
+      6 + 8 * (full - 1),
+    );
+  }
+  if (rest > 0) {
+    const ready = (HEAD_BYTES + (full << 8)) >> 5;
+    pairs += chachaPoly4(
+      key,
+      nonce,
+      BODY_COUNTER + (full << 2),
+      ks,
+      1,
+      true,
+      data + (pairs << 5),
+      ready - pairs,
+      ready - pairs,
+    );
+    xorInto(data + HEAD_BYTES + (full << 8), ks, rest);
+  }
+  polyPadded(data + (pairs << 5), len - (pairs << 5));
 }
 
 /**
@@ -65,11 +130,29 @@ export function openCore(
   data: usize,
   len: u32,
 ): u32 {
-  const ks = firstPass(key, nonce);
+  const ks = firstPass(key, nonce, len);
   polyPadded(aad, aadLen);
+  const tag = scratchBase + S_TAG;
+  if (ASC_FEATURE_SIMD && len > HEAD_BYTES && len - HEAD_BYTES <= OPEN_KEYSTREAM_BYTES) {
+    // Keystream for the body goes to scratch while the ciphertext is authenticated; it is
+    // applied only after the tag verified, so a forgery never puts plaintext in `data`.
+    const body = len - HEAD_BYTES;
+    const stream = scratchBase + S_OPEN_KEYSTREAM;
+    const chunks = (body + 255) >> 8;
+    const pairs = chachaPoly4(key, nonce, BODY_COUNTER, stream, chunks, true, data, 8, len >> 5);
+    polyPadded(data + (pairs << 5), len - (pairs << 5));
+    polyLengths(aadLen, len);
+    polyFinish(tag);
+    const ok = tagsEqual(tag, data + len);
+    if (ok) {
+      xorInto(data, ks + 64, HEAD_BYTES);
+      xorInto(data + HEAD_BYTES, stream, body);
+    }
+    memory.fill(ks, 0, FIRST_PASS_BYTES);
+    return ok;
+  }
   polyPadded(data, len);
   polyLengths(aadLen, len);
-  const tag = scratchBase + S_TAG;
   polyFinish(tag);
   const ok = tagsEqual(tag, data + len);
   if (ok) encryptBody(key, nonce, ks, data, len);

@@ -5,10 +5,10 @@
 // quarter-round step is a single vector op for all four blocks.
 
 /** "expand 32-byte k" as four little-endian words (RFC 8439 §2.3). */
-const SIGMA0: u32 = 0x61707865;
-const SIGMA1: u32 = 0x3320646e;
-const SIGMA2: u32 = 0x79622d32;
-const SIGMA3: u32 = 0x6b206574;
+export const SIGMA0: u32 = 0x61707865;
+export const SIGMA1: u32 = 0x3320646e;
+export const SIGMA2: u32 = 0x79622d32;
+export const SIGMA3: u32 = 0x6b206574;
 
 /** Bytes in one ChaCha20 block. */
 export const CHACHA_BLOCK: u32 = 64;
@@ -143,36 +143,56 @@ export function hchacha20Core(key: usize, nonce16: usize, out: usize): void {
   chachaScalarCore(key, load<u32>(nonce16), nonce16 + 4, out, true);
 }
 
-function rotl16(x: v128): v128 {
+export function rotl16(x: v128): v128 {
   return i8x16.shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
 }
 
-function rotl8(x: v128): v128 {
+export function rotl8(x: v128): v128 {
   return i8x16.shuffle(x, x, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14);
 }
 
-function rotl12(x: v128): v128 {
+export function rotl12(x: v128): v128 {
   return v128.or(i32x4.shl(x, 12), i32x4.shr_u(x, 20));
 }
 
-function rotl7(x: v128): v128 {
+export function rotl7(x: v128): v128 {
   return v128.or(i32x4.shl(x, 7), i32x4.shr_u(x, 25));
 }
 
 /**
  * Transposes four state-word vectors (lane j = block j) into per-block rows and XORs them into
- * the four 64-byte blocks at `p` at byte offset `off` within each block.
+ * (or, with `overwrite`, stores them over) the four 64-byte blocks at `p`, at byte offset `off`
+ * within each block.
  */
-function xorRows(a: v128, b: v128, c: v128, d: v128, p: usize, off: usize): void {
+export function xorRows(
+  a: v128,
+  b: v128,
+  c: v128,
+  d: v128,
+  p: usize,
+  off: usize,
+  overwrite: bool,
+): void {
   const t0 = i32x4.shuffle(a, b, 0, 4, 1, 5);
   const t1 = i32x4.shuffle(c, d, 0, 4, 1, 5);
   const t2 = i32x4.shuffle(a, b, 2, 6, 3, 7);
   const t3 = i32x4.shuffle(c, d, 2, 6, 3, 7);
   const q = p + off;
-  v128.store(q, v128.xor(v128.load(q, 0), i64x2.shuffle(t0, t1, 0, 2)), 0);
-  v128.store(q, v128.xor(v128.load(q, 64), i64x2.shuffle(t0, t1, 1, 3)), 64);
-  v128.store(q, v128.xor(v128.load(q, 128), i64x2.shuffle(t2, t3, 0, 2)), 128);
-  v128.store(q, v128.xor(v128.load(q, 192), i64x2.shuffle(t2, t3, 1, 3)), 192);
+  const o0 = i64x2.shuffle(t0, t1, 0, 2);
+  const o1 = i64x2.shuffle(t0, t1, 1, 3);
+  const o2 = i64x2.shuffle(t2, t3, 0, 2);
+  const o3 = i64x2.shuffle(t2, t3, 1, 3);
+  if (overwrite) {
+    v128.store(q, o0, 0);
+    v128.store(q, o1, 64);
+    v128.store(q, o2, 128);
+    v128.store(q, o3, 192);
+  } else {
+    v128.store(q, v128.xor(v128.load(q, 0), o0), 0);
+    v128.store(q, v128.xor(v128.load(q, 64), o1), 64);
+    v128.store(q, v128.xor(v128.load(q, 128), o2), 128);
+    v128.store(q, v128.xor(v128.load(q, 192), o3), 192);
+  }
 }
 
 /**
@@ -275,6 +295,7 @@ export function chachaXor4(key: usize, nonce: usize, counter: u32, p: usize, chu
       i32x4.add(x3, i32x4.splat(SIGMA3)),
       q,
       0,
+      false,
     );
     xorRows(
       i32x4.add(x4, v128.load32_splat(key, 0)),
@@ -283,6 +304,7 @@ export function chachaXor4(key: usize, nonce: usize, counter: u32, p: usize, chu
       i32x4.add(x7, v128.load32_splat(key, 12)),
       q,
       16,
+      false,
     );
     xorRows(
       i32x4.add(x8, v128.load32_splat(key, 16)),
@@ -291,6 +313,7 @@ export function chachaXor4(key: usize, nonce: usize, counter: u32, p: usize, chu
       i32x4.add(x11, v128.load32_splat(key, 28)),
       q,
       32,
+      false,
     );
     xorRows(
       i32x4.add(x12, ctr),
@@ -299,6 +322,7 @@ export function chachaXor4(key: usize, nonce: usize, counter: u32, p: usize, chu
       i32x4.add(x15, v128.load32_splat(nonce, 8)),
       q,
       48,
+      false,
     );
   }
 }

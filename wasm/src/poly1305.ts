@@ -7,14 +7,14 @@
 
 import { S_POLY, S_POLY_BLOCK, scratchBase } from "./scratch";
 
-const MASK26: u64 = 0x3ffffff;
+export const MASK26: u64 = 0x3ffffff;
 /** The 2^128 bit of every full 16-byte block, in limb 4 (bit 24 of limb 4 = bit 128). */
-const HIBIT: u64 = 1 << 24;
+export const HIBIT: u64 = 1 << 24;
 
 // Offsets inside the S_POLY area, all u32 limbs.
-const P_R: u32 = 0; // r0..r4
-const P_R2: u32 = 20; // (r^2)0..4
-const P_H: u32 = 40; // h0..h4
+export const P_R: u32 = 0; // r0..r4
+export const P_R2: u32 = 20; // (r^2)0..4
+export const P_H: u32 = 40; // h0..h4
 const P_PAD: u32 = 60; // s, 16 bytes (named "s" in RFC 8439; "pad" here to avoid 5r confusion)
 
 /** Sets up r (clamped), r² and the pad from the 32-byte one-time key, and clears h. */

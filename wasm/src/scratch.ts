@@ -3,7 +3,7 @@
 // scratch area (see wasm/LAYOUT.md). The offsets below are relative to that area.
 
 /** Bytes of scratch one instance owns; mirrored by lib/crypto/memory_layout.ts. */
-export const SCRATCH_BYTES: u32 = 1024;
+export const SCRATCH_BYTES: u32 = 4096;
 
 /** 256 B: four ChaCha20 keystream blocks (block 0 doubles as the Poly1305 key). */
 export const S_KEYSTREAM: u32 = 0;
@@ -27,6 +27,13 @@ export const S_HMAC_INNER: u32 = 704;
 export const S_KDF_PRK: u32 = 736;
 /** 48 B: KDF input for tau_i = HMAC(tau0, tau_{i-1} || i). */
 export const S_KDF_BUF: u32 = 768;
+/**
+ * 2048 B: keystream an open computes while it authenticates (SIMD build), applied only once the
+ * tag verified. Messages whose body past the first 192 bytes is longer use two passes instead.
+ */
+export const S_OPEN_KEYSTREAM: u32 = 1024;
+/** Size of S_OPEN_KEYSTREAM. */
+export const OPEN_KEYSTREAM_BYTES: u32 = 2048;
 
 /** Absolute address of this instance's scratch area; 0 until setScratch is called. */
 export let scratchBase: usize = 0;
