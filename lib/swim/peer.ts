@@ -1,0 +1,92 @@
+/**
+ * Everything one node keeps about one trusted peer: its latest signed record and liveness
+ * (the membership part) and the pairwise session (shared secret, per-direction keys,
+ * counters, replay window). Peers exist only for trusted keys, so the table is bounded by
+ * the trust set.
+ */
+
+import type { Address } from "./endpoint.ts";
+import type { MemberInfo, MemberState } from "./events.ts";
+import { type AliveRecord, NatType, type NatTypeCode } from "./records.ts";
+import { ReplayWindow } from "./replay_window.ts";
+import type { Suspicion } from "./suspicion.ts";
+import type { Timer } from "./timer_heap.ts";
+
+/** One trusted peer as seen by the local node. */
+export class Peer {
+  /** Its Ed25519 public key. */
+  readonly key: Uint8Array;
+  /** `key` as a binary string. */
+  readonly id: string;
+  /** Latest verified alive record (null until we have one). */
+  record: AliveRecord | null = null;
+  /** Version (epoch, incarnation) of the newest item that set `state` (record or leave). */
+  epoch = 0;
+  /** See `epoch`. */
+  incarnation = 0;
+  /** Liveness; meaningless while `record` is null. */
+  state: MemberState = "alive";
+  /** When `state` last changed. */
+  stateSince = 0;
+  /** True once a dead/left member's retention ended (kept as a tombstone for versions). */
+  removed = false;
+  /** Address of the last authenticated datagram, else the record's first endpoint. */
+  address: Address | null = null;
+  /** Our running suspicion of this peer. */
+  suspicion: Suspicion | null = null;
+  /** Timer that ends the suspicion (or the retention). */
+  timer: Timer | null = null;
+  /** Claimers already heard about the current version (dedupe + Lifeguard confirmations). */
+  claims: Set<string> | null = null;
+  /** Index in the engine's member list, -1 when not listed. */
+  listIndex = -1;
+  /** A probe of this peer is in flight. */
+  probing = false;
+  /** When we last started a probe of it. */
+  lastProbe = -Infinity;
+
+  /** Static-static X25519 result; undefined = not computed yet, null = degenerate key. */
+  shared: Uint8Array | null | undefined = undefined;
+  /** Highest boot epoch we know for the peer (record or authenticated header). */
+  peerEpoch = 0;
+  /** Send key and the peer epoch it was derived for. */
+  txKey: Uint8Array | null = null;
+  /** See `txKey`. */
+  txKeyEpoch = 0;
+  /** Next counter we send to it. */
+  txCounter = 0;
+  /** Receive key and the peer epoch it was derived for. */
+  rxKey: Uint8Array | null = null;
+  /** See `rxKey`. */
+  rxKeyEpoch = 0;
+  /** Replay state of what it sends us. */
+  readonly replay = new ReplayWindow();
+  /** Hello replay state: epoch and highest counter accepted. */
+  helloEpoch = 0;
+  /** See `helloEpoch`. */
+  helloCounter = -1;
+
+  /** A peer for a trusted key. */
+  constructor(key: Uint8Array, id: string) {
+    this.key = key;
+    this.id = id;
+  }
+
+  /** A listed member: has a record and has not been removed. */
+  get isMember(): boolean {
+    return this.record !== null && !this.removed;
+  }
+
+  /** A snapshot for events and queries. */
+  info(): MemberInfo {
+    return {
+      publicKey: this.key,
+      state: this.state,
+      epoch: this.epoch,
+      incarnation: this.incarnation,
+      endpoints: this.record?.endpoints ?? [],
+      nat: this.record?.nat ?? (NatType.Unknown as NatTypeCode),
+      address: this.address,
+    };
+  }
+}

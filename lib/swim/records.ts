@@ -1,0 +1,255 @@
+/**
+ * The items piggybacked on SWIM messages: a member's own signed alive/leave records and a
+ * claimer's signed suspect/dead claims about a third party. Every item is
+ * `kind u8 | length u16 LE (whole item) | fields | Ed25519 signature (64)`; the signature
+ * covers SIGNATURE_CONTEXT ‖ the item without its signature, so an item can be forwarded by
+ * anyone and still proves who made it. Layouts are in `wire_format.md`.
+ */
+
+import { ItemKind, MAX_ENDPOINTS, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from "./constants.ts";
+import { SIGNATURE_CONTEXT } from "./constants.ts";
+import { type Address, endpointBytes, readEndpoint, writeEndpoint } from "./endpoint.ts";
+import { readU32, readU64, writeU32, writeU64 } from "./header.ts";
+import type { SwimSigner } from "./swim_crypto.ts";
+import { SwimDecodeError } from "./swim_errors.ts";
+
+/** NAT types as the original meshguard numbers them. */
+export const NatType = { Public: 0, Cone: 1, Symmetric: 2, Unknown: 3 } as const;
+
+/** A NAT type code. */
+export type NatTypeCode = typeof NatType[keyof typeof NatType];
+
+/** The fields shared by every item: who it is about and which incarnation. */
+interface ItemBase {
+  /** The member the item is about. */
+  subject: Uint8Array;
+  /** `subject` as a 32-character binary string, the key of every table. */
+  id: string;
+  /** Subject's boot epoch (grows on restart). */
+  epoch: number;
+  /** Subject's incarnation within the epoch (only the subject raises it). */
+  incarnation: number;
+  /** The whole encoded item, signature included, ready to forward. */
+  bytes: Uint8Array;
+}
+
+/** A member's own record: where to reach it and how. */
+export interface AliveRecord extends ItemBase {
+  /** Always ItemKind.Alive. */
+  kind: typeof ItemKind.Alive;
+  /** The member's NAT type (NatType). */
+  nat: NatTypeCode;
+  /** Reserved feature bits (0 today). */
+  flags: number;
+  /** Endpoints the member can be reached at, most preferred first. */
+  endpoints: Address[];
+}
+
+/** A member's own graceful leave. */
+export interface LeaveRecord extends ItemBase {
+  /** Always ItemKind.Leave. */
+  kind: typeof ItemKind.Leave;
+}
+
+/** A claim by `claimer` that `subject` (at epoch/incarnation) is suspect or dead. */
+export interface Claim extends ItemBase {
+  /** ItemKind.Suspect or ItemKind.Dead. */
+  kind: typeof ItemKind.Suspect | typeof ItemKind.Dead;
+  /** Who makes the claim (and signed it). */
+  claimer: Uint8Array;
+  /** `claimer` as a binary-string id. */
+  claimerId: string;
+}
+
+/** Any piggybacked item. */
+export type SwimItem = AliveRecord | LeaveRecord | Claim;
+
+/** The 32-byte key as a binary string (one char per byte): compact and fast as a Map key. */
+export function keyId(key: Uint8Array): string {
+  return String.fromCharCode.apply(null, key as unknown as number[]);
+}
+
+const ITEM_HEAD = 3;
+const VERSION_FIELDS = PUBLIC_KEY_BYTES + 8 + 4;
+const LEAVE_BYTES = ITEM_HEAD + VERSION_FIELDS + SIGNATURE_BYTES;
+const CLAIM_BYTES = ITEM_HEAD + VERSION_FIELDS + PUBLIC_KEY_BYTES + SIGNATURE_BYTES;
+const ALIVE_FIXED = ITEM_HEAD + VERSION_FIELDS + 3 + SIGNATURE_BYTES;
+
+/** The bytes a signature covers: context ‖ item without its signature. */
+export function signedPortion(item: Uint8Array): Uint8Array {
+  const body = item.subarray(0, item.length - SIGNATURE_BYTES);
+  const message = new Uint8Array(SIGNATURE_CONTEXT.length + body.length);
+  message.set(SIGNATURE_CONTEXT);
+  message.set(body, SIGNATURE_CONTEXT.length);
+  return message;
+}
+
+function start(kind: number, length: number, subject: Uint8Array, epoch: number, inc: number) {
+  const out = new Uint8Array(length);
+  out[0] = kind;
+  out[1] = length & 0xff;
+  out[2] = length >> 8;
+  out.set(subject, ITEM_HEAD);
+  writeU64(out, ITEM_HEAD + PUBLIC_KEY_BYTES, epoch);
+  writeU32(out, ITEM_HEAD + PUBLIC_KEY_BYTES + 8, inc);
+  return out;
+}
+
+function finish(out: Uint8Array, signer: SwimSigner): void {
+  out.set(signer.sign(signedPortion(out)), out.length - SIGNATURE_BYTES);
+}
+
+/** Builds and signs our own alive record. */
+export function makeAliveRecord(
+  signer: SwimSigner,
+  epoch: number,
+  incarnation: number,
+  nat: NatTypeCode,
+  endpoints: Address[],
+): AliveRecord {
+  const list = endpoints.slice(0, MAX_ENDPOINTS);
+  const length = ALIVE_FIXED + list.reduce((sum, e) => sum + endpointBytes(e), 0);
+  const out = start(ItemKind.Alive, length, signer.publicKey, epoch, incarnation);
+  let offset = ITEM_HEAD + VERSION_FIELDS;
+  out[offset++] = nat;
+  out[offset++] = 0;
+  out[offset++] = list.length;
+  for (const endpoint of list) offset = writeEndpoint(out, offset, endpoint);
+  finish(out, signer);
+  return {
+    kind: ItemKind.Alive,
+    subject: signer.publicKey,
+    id: keyId(signer.publicKey),
+    epoch,
+    incarnation,
+    nat,
+    flags: 0,
+    endpoints: list,
+    bytes: out,
+  };
+}
+
+/** Builds and signs our own leave record. */
+export function makeLeaveRecord(
+  signer: SwimSigner,
+  epoch: number,
+  incarnation: number,
+): LeaveRecord {
+  const out = start(ItemKind.Leave, LEAVE_BYTES, signer.publicKey, epoch, incarnation);
+  finish(out, signer);
+  return {
+    kind: ItemKind.Leave,
+    subject: signer.publicKey,
+    id: keyId(signer.publicKey),
+    epoch,
+    incarnation,
+    bytes: out,
+  };
+}
+
+/** Builds and signs our claim that `subject` at (epoch, incarnation) is suspect or dead. */
+export function makeClaim(
+  signer: SwimSigner,
+  kind: typeof ItemKind.Suspect | typeof ItemKind.Dead,
+  subject: Uint8Array,
+  epoch: number,
+  incarnation: number,
+): Claim {
+  const out = start(kind, CLAIM_BYTES, subject, epoch, incarnation);
+  out.set(signer.publicKey, ITEM_HEAD + VERSION_FIELDS);
+  finish(out, signer);
+  return {
+    kind,
+    subject: out.subarray(ITEM_HEAD, ITEM_HEAD + PUBLIC_KEY_BYTES),
+    id: keyId(subject),
+    epoch,
+    incarnation,
+    claimer: signer.publicKey,
+    claimerId: keyId(signer.publicKey),
+    bytes: out,
+  };
+}
+
+/** The key whose signature an item must carry: the subject's, or the claimer's for claims. */
+export function itemSigner(item: SwimItem): Uint8Array {
+  return item.kind === ItemKind.Suspect || item.kind === ItemKind.Dead
+    ? item.claimer
+    : item.subject;
+}
+
+/** Checks an item's signature with `verify` (which may cache). */
+export function verifyItem(
+  item: SwimItem,
+  verify: (key: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean,
+): boolean {
+  const signature = item.bytes.subarray(item.bytes.length - SIGNATURE_BYTES);
+  return verify(itemSigner(item), signedPortion(item.bytes), signature);
+}
+
+/**
+ * Decodes one item at `offset`. Unknown kinds are skipped (returns null item) so newer
+ * senders can add kinds; malformed items throw SwimDecodeError. The item bytes are copied so
+ * a stored record never pins the datagram buffer.
+ */
+export function readItem(
+  bytes: Uint8Array,
+  offset: number,
+): { item: SwimItem | null; next: number } {
+  if (offset + ITEM_HEAD > bytes.length) throw new SwimDecodeError("truncated", "item header");
+  const kind = bytes[offset];
+  const length = bytes[offset + 1] | (bytes[offset + 2] << 8);
+  if (length < ITEM_HEAD || offset + length > bytes.length) {
+    throw new SwimDecodeError("bad-length", `item length ${length} runs past the message`);
+  }
+  const next = offset + length;
+  if (kind < ItemKind.Alive || kind > ItemKind.Dead) return { item: null, next };
+  const raw = bytes.slice(offset, next);
+  if (length < ITEM_HEAD + VERSION_FIELDS + SIGNATURE_BYTES) {
+    throw new SwimDecodeError("bad-length", `item of kind ${kind} is too short`);
+  }
+  const subject = raw.subarray(ITEM_HEAD, ITEM_HEAD + PUBLIC_KEY_BYTES);
+  const epoch = readU64(raw, ITEM_HEAD + PUBLIC_KEY_BYTES);
+  const incarnation = readU32(raw, ITEM_HEAD + PUBLIC_KEY_BYTES + 8);
+  if (epoch <= 0) throw new SwimDecodeError("bad-number", "item epoch out of range");
+  const base = { subject, id: keyId(subject), epoch, incarnation, bytes: raw };
+  if (kind === ItemKind.Leave) {
+    if (length !== LEAVE_BYTES) throw new SwimDecodeError("bad-length", "leave item size");
+    return { item: { kind: ItemKind.Leave, ...base }, next };
+  }
+  if (kind === ItemKind.Suspect || kind === ItemKind.Dead) {
+    if (length !== CLAIM_BYTES) throw new SwimDecodeError("bad-length", "claim item size");
+    const at = ITEM_HEAD + VERSION_FIELDS;
+    const claimer = raw.subarray(at, at + PUBLIC_KEY_BYTES);
+    return { item: { kind, ...base, claimer, claimerId: keyId(claimer) }, next };
+  }
+  let at = ITEM_HEAD + VERSION_FIELDS;
+  if (length < ALIVE_FIXED) throw new SwimDecodeError("bad-length", "alive item size");
+  const nat = raw[at++];
+  const flags = raw[at++];
+  const count = raw[at++];
+  if (nat > NatType.Unknown) throw new SwimDecodeError("bad-value", `NAT type ${nat}`);
+  if (count > MAX_ENDPOINTS) throw new SwimDecodeError("bad-value", `${count} endpoints`);
+  const endpoints: Address[] = [];
+  const end = length - SIGNATURE_BYTES;
+  for (let i = 0; i < count; i++) {
+    const endpoint = readEndpoint(raw.subarray(0, end), at);
+    if (endpoint === null) throw new SwimDecodeError("bad-endpoint", `endpoint ${i} malformed`);
+    endpoints.push(endpoint.address);
+    at = endpoint.next;
+  }
+  if (at !== end) throw new SwimDecodeError("bad-length", "alive item has trailing bytes");
+  return {
+    item: { kind: ItemKind.Alive, ...base, nat: nat as NatTypeCode, flags, endpoints },
+    next,
+  };
+}
+
+/** Compares two (epoch, incarnation) versions: negative, zero or positive. */
+export function compareVersion(
+  epochA: number,
+  incarnationA: number,
+  epochB: number,
+  incarnationB: number,
+): number {
+  return epochA !== epochB ? epochA - epochB : incarnationA - incarnationB;
+}

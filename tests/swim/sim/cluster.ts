@@ -1,0 +1,257 @@
+/**
+ * N in-process SWIM nodes over the fake network: builds identities (real crypto or the fast
+ * stand-in), drives each engine's timers from the virtual clock, records events, and offers
+ * crash, restart and "pre-converged" start (every node already holding every record, as
+ * after a long-running cluster) for large-N benchmarks.
+ */
+
+import { ed25519 } from "@noble/curves/ed25519.js";
+import {
+  SwimEngine,
+  type SwimEngine as Engine,
+  trustKeys,
+  type TrustPolicy,
+} from "../../../lib/swim/engine.ts";
+import type { SwimEvent } from "../../../lib/swim/events.ts";
+import type { SwimConfig, SwimProfileName } from "../../../lib/swim/profiles.ts";
+import { type AliveRecord, keyId, makeAliveRecord, NatType } from "../../../lib/swim/records.ts";
+import { createSwimCrypto, type SwimCrypto } from "../../../lib/swim/swim_crypto.ts";
+import { createFastCrypto } from "./fast_crypto.ts";
+import { SimNetwork } from "./network.ts";
+import { mulberry32, randomBytes } from "./prng.ts";
+
+/** How to build a cluster. */
+export interface ClusterOptions {
+  /** Number of nodes. */
+  n: number;
+  /** PRNG seed: the whole run is a function of it. */
+  seed: number;
+  /** "real" (node:crypto, default) or "fast" (insecure stand-in, for big N). */
+  crypto?: "real" | "fast";
+  /** Engine profile. */
+  profile?: SwimProfileName;
+  /** Engine overrides. */
+  config?: Partial<SwimConfig>;
+  /** Per-node overrides (e.g. Lifeguard off on some). */
+  nodeConfig?: (index: number) => Partial<SwimConfig>;
+}
+
+/** One simulated host. */
+export class SimNode {
+  /** Engine of the current incarnation of the host (null while crashed). */
+  engine: Engine | null = null;
+  /** Its UDP address. */
+  readonly address: string;
+  /** Identity seed (real crypto only). */
+  readonly seed: Uint8Array;
+  /** Ed25519 public key. */
+  readonly publicKey: Uint8Array;
+  /** `publicKey` as a binary-string id. */
+  readonly id: string;
+  /** Crypto object (kept across restarts: same identity). */
+  readonly crypto: SwimCrypto;
+  /** Times restarted. */
+  restarts = 0;
+  timerAt = Infinity;
+  timerToken = 0;
+
+  constructor(address: string, seed: Uint8Array, publicKey: Uint8Array, crypto: SwimCrypto) {
+    this.address = address;
+    this.seed = seed;
+    this.publicKey = publicKey;
+    this.id = keyId(publicKey);
+    this.crypto = crypto;
+  }
+
+  /** True while running. */
+  get up(): boolean {
+    return this.engine !== null;
+  }
+}
+
+/** An event observed in the simulation. */
+export interface ObservedEvent {
+  /** Virtual time. */
+  at: number;
+  /** Node index that emitted it. */
+  node: number;
+  /** The event. */
+  event: SwimEvent;
+}
+
+/** Address of node `index`. */
+export function nodeAddress(index: number): string {
+  return `10.${(index >> 8) & 255}.${index & 255}.1:51821`;
+}
+
+/** The cluster under simulation. */
+export class Cluster {
+  /** The fake network and clock. */
+  readonly net: SimNetwork;
+  /** The hosts. */
+  readonly nodes: SimNode[] = [];
+  /** The shared trust policy (every node trusts every node plus `extraTrusted`). */
+  readonly trust: TrustPolicy;
+  /** Keys trusted in addition to the nodes' (e.g. for a hostile insider). */
+  readonly extraTrusted = new Set<string>();
+  /** Called for every event (tests count false positives here). */
+  onEvent: ((observed: ObservedEvent) => void) | null = null;
+  /** Every event, when `keepEvents` is true. */
+  readonly events: ObservedEvent[] = [];
+  /** Keep every event in `events` (off for big runs). */
+  keepEvents = true;
+  readonly options: ClusterOptions;
+  readonly #byAddress = new Map<string, number>();
+  readonly random: () => number;
+
+  constructor(options: ClusterOptions) {
+    this.options = options;
+    this.random = mulberry32(options.seed);
+    this.net = new SimNetwork(mulberry32(options.seed ^ 0x5eed));
+    const ids = new Set<string>();
+    for (let i = 0; i < options.n; i++) {
+      const seed = randomBytes(this.random, 32);
+      let publicKey: Uint8Array;
+      let crypto: SwimCrypto;
+      if (options.crypto === "fast") {
+        publicKey = seed.slice();
+        crypto = createFastCrypto(publicKey);
+      } else {
+        publicKey = ed25519.getPublicKey(seed);
+        crypto = createSwimCrypto(seed, publicKey);
+      }
+      const node = new SimNode(nodeAddress(i), seed, publicKey, crypto);
+      this.nodes.push(node);
+      this.#byAddress.set(node.address, i);
+      ids.add(node.id);
+    }
+    const extra = this.extraTrusted;
+    this.trust = { isTrusted: (_key, id) => ids.has(id) || extra.has(id) };
+  }
+
+  /** Starts node `index` now, joining through `seeds` (node indices). */
+  start(index: number, seeds: number[] = []): SimNode {
+    const node = this.nodes[index];
+    const epoch = 1 + Math.floor(this.net.now) + node.restarts;
+    const engine = new SwimEngine({
+      crypto: node.crypto,
+      trust: this.trust,
+      epoch,
+      endpoints: [node.address],
+      nat: NatType.Public,
+      seeds: seeds.map((s) => this.nodes[s].address),
+      profile: this.options.profile ?? "lan",
+      config: { ...this.options.config, ...this.options.nodeConfig?.(index) },
+      random: mulberry32(this.options.seed * 7919 + index * 104729 + node.restarts),
+    });
+    node.engine = engine;
+    node.timerAt = Infinity;
+    node.timerToken++;
+    this.net.bind(node.address, (from, data, now) => {
+      if (node.engine !== engine) return;
+      engine.receive(from, data, now);
+      this.flush(index);
+    });
+    engine.start(this.net.now);
+    this.flush(index);
+    return node;
+  }
+
+  /** Crashes node `index`: no goodbye, its address goes silent. */
+  crash(index: number): void {
+    const node = this.nodes[index];
+    node.engine = null;
+    node.timerToken++;
+    this.net.unbind(node.address);
+  }
+
+  /** Restarts a crashed node with a fresh engine (higher epoch), joining via `seeds`. */
+  restart(index: number, seeds: number[]): SimNode {
+    const node = this.nodes[index];
+    if (node.engine !== null) this.crash(index);
+    node.restarts++;
+    return this.start(index, seeds);
+  }
+
+  /**
+   * Gives every running node every other node's signed record, as if the cluster had long
+   * converged (used to measure a 5,000-node cluster without simulating 5,000 joins).
+   */
+  preconverge(): void {
+    const records: AliveRecord[] = this.nodes.map((node) =>
+      makeAliveRecord(node.crypto, node.engine?.epoch ?? 1, 0, NatType.Public, [node.address])
+    );
+    for (const node of this.nodes) {
+      const engine = node.engine;
+      if (engine === null) continue;
+      engine.learn(records, this.net.now);
+      engine.drainEvents();
+    }
+  }
+
+  /** Hands a node's output to the network and its events to observers; re-arms its timer. */
+  flush(index: number): void {
+    const node = this.nodes[index];
+    const engine = node.engine;
+    if (engine === null) return;
+    for (const out of engine.drainOutgoing()) this.net.send(node.address, out.to, out.data);
+    for (const event of engine.drainEvents()) {
+      const observed = { at: this.net.now, node: index, event };
+      if (this.keepEvents) this.events.push(observed);
+      this.onEvent?.(observed);
+    }
+    const due = engine.nextDeadline();
+    if (due < node.timerAt) {
+      node.timerAt = due;
+      const token = ++node.timerToken;
+      this.net.at(due, () => {
+        if (token !== node.timerToken || node.engine !== engine) return;
+        node.timerAt = Infinity;
+        engine.tick(due);
+        this.flush(index);
+      });
+    }
+  }
+
+  /** Runs until `until` (ms). */
+  run(until: number): void {
+    this.net.run(until);
+  }
+
+  /** Advances in `step` ms slices until `done()` or `limit`; returns the time it held, or null. */
+  runUntil(done: () => boolean, limit: number, step = 100): number | null {
+    while (this.net.now < limit) {
+      if (done()) return this.net.now;
+      this.net.run(Math.min(limit, this.net.now + step));
+    }
+    return done() ? this.net.now : null;
+  }
+
+  /** Index of the node at `address`. */
+  indexOf(address: string): number | undefined {
+    return this.#byAddress.get(address);
+  }
+
+  /** True when node `i` lists node `j` in `state`. */
+  sees(i: number, j: number, state = "alive"): boolean {
+    return this.nodes[i].engine?.member(this.nodes[j].publicKey)?.state === state;
+  }
+
+  /** Running nodes' indices. */
+  running(): number[] {
+    return this.nodes.flatMap((node, i) => node.up ? [i] : []);
+  }
+
+  /** True when every running node sees every other running node alive. */
+  converged(): boolean {
+    const up = this.running();
+    for (const i of up) {
+      const engine = this.nodes[i].engine!;
+      if (engine.members("alive").length !== up.length - 1) return false;
+    }
+    return true;
+  }
+}
+
+/** A trust policy over a cluster's keys (re-exported for tests that build engines by hand). */
+export { trustKeys };
