@@ -7,9 +7,10 @@
  *
  * Usage: deno task bench:crypto [--quick]
  * MB/s are 10^6 bytes of message per second (tags not counted), like `openssl speed`.
- * Each figure is the median of several timed rounds after a calibration/warm-up run. Our open
- * figures include restoring the ciphertext before each open (a native memmove of the message)
- * because open decrypts in place; that costs about 1-2 % at these sizes.
+ * Each figure is the median of all timed rounds of several passes over every implementation
+ * (after a calibration/warm-up run per pass). Our opens decrypt in place, so an open round
+ * works through distinct sealed copies (about 512 KiB of them) that are restored, untimed,
+ * between rounds; the batch open round is one 32-packet batch call.
  */
 
 import { blake2s as nobleBlake2s } from "@noble/hashes/blake2.js";
@@ -23,13 +24,36 @@ import { CryptoCore } from "../lib/crypto/crypto_core.ts";
 import { blake2s as ourBlake2s } from "../lib/crypto/blake2s.ts";
 
 const QUICK = Deno.args.includes("--quick");
-const ROUNDS = QUICK ? 3 : 5;
-const ROUND_MS = QUICK ? 100 : 250;
+const PASSES = QUICK ? 2 : 3;
+const ROUNDS = 3;
+const ROUND_MS = QUICK ? 80 : 150;
+const FIXED_ROUNDS = QUICK ? 10 : 20;
+/** Bytes of distinct sealed copies an open round works through (fits in L2). */
+const OPEN_WORKING_SET = 512 * 1024;
 const SIZES = [64, 1420, 65536] as const;
 const BATCH = 32;
 
-/** ops/s of `run(n)` (which performs n operations): median of ROUNDS timed rounds. */
-function opsPerSecond(run: (n: number) => void): number {
+/**
+ * ops/s of `run(n)` (which performs n operations) for each of ROUNDS timed rounds. With
+ * `fixed`, every round runs exactly `fixed.n` operations after an untimed `fixed.prepare()`
+ * (used by in-place opens, which need their ciphertexts restored between rounds).
+ */
+function roundRates(
+  run: (n: number) => void,
+  fixed?: { n: number; prepare: () => void },
+): number[] {
+  const rates: number[] = [];
+  if (fixed) {
+    fixed.prepare();
+    run(fixed.n); // warm-up
+    for (let r = 0; r < FIXED_ROUNDS; r++) {
+      fixed.prepare();
+      const t0 = performance.now();
+      run(fixed.n);
+      rates.push(fixed.n / ((performance.now() - t0) / 1000));
+    }
+    return rates;
+  }
   let n = 1;
   for (;;) {
     const t0 = performance.now();
@@ -41,24 +65,31 @@ function opsPerSecond(run: (n: number) => void): number {
     }
     n *= 2;
   }
-  const rates: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const t0 = performance.now();
     run(n);
     rates.push(n / ((performance.now() - t0) / 1000));
   }
-  rates.sort((a, b) => a - b);
-  return rates[Math.floor(rates.length / 2)];
+  return rates;
 }
 
-function mbps(opsPerSec: number, bytes: number): number {
-  return (opsPerSec * bytes) / 1e6;
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
-interface Row {
-  name: string;
-  /** MB/s keyed by e.g. "seal-1420". */
-  figures: Map<string, number>;
+/** ops/s of `run(n)`: median of ROUNDS timed rounds. */
+function opsPerSecond(run: (n: number) => void): number {
+  return median(roundRates(run));
+}
+
+/** One figure to measure: `run(n)` performs n operations on `bytes` message bytes each. */
+interface Task {
+  row: string;
+  figure: string;
+  bytes: number;
+  run: (n: number) => void;
+  fixed?: { n: number; prepare: () => void };
 }
 
 function random(n: number): Uint8Array {
@@ -71,88 +102,102 @@ const key = random(32);
 const nonce = random(12);
 const messages = new Map(SIZES.map((s) => [s, random(s)]));
 
-async function oursRow(variant: CoreVariant): Promise<Row> {
-  const core = await CryptoCore.create({ variant, instances: 1, arenaBytes: 4 << 20 });
+async function oursTasks(variant: CoreVariant): Promise<Task[]> {
+  const row = `ours wasm ${variant}`;
+  const core = await CryptoCore.create({ variant, instances: 1, arenaBytes: 8 << 20 });
   const e = core.exports;
   const k = core.keySlotAddress(0);
   core.setKey(0, key);
   const n = core.layout.arenaBase;
-  const data = n + 64;
-  const pristine = data + 80_000;
   core.bytes.set(nonce, n);
-  const figures = new Map<string, number>();
-  for (const size of SIZES) {
-    core.bytes.set(messages.get(size)!, data);
-    figures.set(
-      `seal-${size}`,
-      mbps(
-        opsPerSecond((c) => {
-          for (let i = 0; i < c; i++) e.aeadSeal(k, n, 0, 0, data, size);
-        }),
-        size,
-      ),
-    );
-    core.bytes.set(messages.get(size)!, data);
-    e.aeadSeal(k, n, 0, 0, data, size);
-    core.bytes.copyWithin(pristine, data, data + size + 16);
-    let failures = 0;
-    figures.set(
-      `open-${size}`,
-      mbps(
-        opsPerSecond((c) => {
-          for (let i = 0; i < c; i++) {
-            core.bytes.copyWithin(data, pristine, pristine + size + 16);
-            failures += 1 - e.aeadOpen(k, n, 0, 0, data, size);
-          }
-        }),
-        size,
-      ),
-    );
-    if (failures) throw new Error(`ours ${variant}: ${failures} opens failed`);
-  }
-  return { name: `ours wasm ${variant}`, figures };
+  const openArena = n + 1_000_000;
+  const tasks: Task[] = [];
+  SIZES.forEach((size, s) => {
+    // Each size has its own buffers so tasks can run in any order.
+    const sealBuf = n + 64 + s * 300_000;
+    core.bytes.set(messages.get(size)!, sealBuf);
+    tasks.push({
+      row,
+      figure: `seal-${size}`,
+      bytes: size,
+      run: (c) => {
+        for (let i = 0; i < c; i++) e.aeadSeal(k, n, 0, 0, sealBuf, size);
+      },
+    });
+    // Opens decrypt in place, so each round opens `copies` distinct sealed copies and the
+    // copies are restored (untimed) before the next round.
+    const stride = Math.ceil((size + 16) / 64) * 64;
+    const copies = Math.max(4, Math.floor(OPEN_WORKING_SET / stride));
+    const work = openArena + s * 2 * OPEN_WORKING_SET;
+    const pristine = work + OPEN_WORKING_SET;
+    core.bytes.set(messages.get(size)!, pristine);
+    e.aeadSeal(k, n, 0, 0, pristine, size);
+    for (let i = 1; i < copies; i++) {
+      core.bytes.copyWithin(pristine + i * stride, pristine, pristine + size + 16);
+    }
+    tasks.push({
+      row,
+      figure: `open-${size}`,
+      bytes: size,
+      run: (c) => {
+        let failures = 0;
+        for (let i = 0; i < c; i++) failures += 1 - e.aeadOpen(k, n, 0, 0, work + i * stride, size);
+        if (failures) throw new Error(`ours ${variant}: ${failures} opens failed`);
+      },
+      fixed: {
+        n: copies,
+        prepare: () => core.bytes.copyWithin(work, pristine, pristine + copies * stride),
+      },
+    });
+  });
+  return tasks;
 }
 
-async function oursBatchRow(): Promise<Row> {
+async function oursBatchTasks(): Promise<Task[]> {
+  const row = `ours simd batch x${BATCH}`;
   const core = await CryptoCore.create({ variant: "simd", instances: 1, arenaBytes: 4 << 20 });
   core.setKey(0, key);
-  const figures = new Map<string, number>();
-  for (const size of [64, 1420] as const) {
+  const tasks: Task[] = [];
+  ([64, 1420] as const).forEach((size, s) => {
     const stride = Math.ceil((size + 16) / 64) * 64;
-    const base = core.layout.arenaBase;
-    const table = new DescriptorTable(core, base + BATCH * stride, BATCH);
-    const pristine = base + BATCH * stride + BATCH * 32;
+    const sealBase = core.layout.arenaBase + s * 400_000;
+    const openBase = sealBase + 200_000;
+    const seal = new DescriptorTable(core, sealBase + BATCH * stride, BATCH);
+    const open = new DescriptorTable(core, openBase + BATCH * stride, BATCH);
+    const pristine = openBase + BATCH * stride + BATCH * 32;
     for (let p = 0; p < BATCH; p++) {
-      core.bytes.set(messages.get(size)!, base + p * stride);
-      table.push({ counter: BigInt(p), keySlot: 0, offset: base + p * stride, length: size });
+      core.bytes.set(messages.get(size)!, sealBase + p * stride);
+      core.bytes.set(messages.get(size)!, openBase + p * stride);
+      const entry = { counter: BigInt(p), keySlot: 0, length: size };
+      seal.push({ ...entry, offset: sealBase + p * stride });
+      open.push({ ...entry, offset: openBase + p * stride });
     }
-    figures.set(
-      `seal-${size}`,
-      mbps(
-        BATCH * opsPerSecond((c) => {
-          for (let i = 0; i < c; i++) table.seal();
-        }),
-        size,
-      ),
-    );
-    table.seal();
-    core.bytes.copyWithin(pristine, base, base + BATCH * stride);
-    let opened = 0;
-    figures.set(
-      `open-${size}`,
-      mbps(
-        BATCH * opsPerSecond((c) => {
-          for (let i = 0; i < c; i++) {
-            core.bytes.copyWithin(base, pristine, pristine + BATCH * stride);
-            opened += table.open(false);
-          }
-        }),
-        size,
-      ),
-    );
-    if (opened % BATCH !== 0 || opened === 0) throw new Error("batch opens failed");
-  }
-  return { name: `ours simd batch x${BATCH}`, figures };
+    open.seal();
+    core.bytes.copyWithin(pristine, openBase, openBase + BATCH * stride);
+    tasks.push({
+      row,
+      figure: `seal-${size}`,
+      bytes: size * BATCH,
+      run: (c) => {
+        for (let i = 0; i < c; i++) seal.seal();
+      },
+    });
+    tasks.push({
+      row,
+      figure: `open-${size}`,
+      bytes: size * BATCH,
+      run: (c) => {
+        let opened = 0;
+        for (let i = 0; i < c; i++) opened += open.open(false);
+        if (opened !== c * BATCH) throw new Error("batch opens failed");
+      },
+      fixed: {
+        n: 1,
+        prepare: () => core.bytes.copyWithin(openBase, pristine, pristine + BATCH * stride),
+      },
+    });
+  });
+  return tasks;
 }
 
 interface SodiumAead {
@@ -173,42 +218,41 @@ interface SodiumAead {
   ): Uint8Array;
 }
 
-async function sodiumRow(): Promise<Row> {
+async function sodiumTasks(): Promise<Task[]> {
+  const row = "libsodium-wrappers";
   const sodium = createRequire(import.meta.url)("libsodium-wrappers") as SodiumAead;
   await sodium.ready;
-  const figures = new Map<string, number>();
-  for (const size of SIZES) {
+  return SIZES.flatMap((size) => {
     const m = messages.get(size)!;
-    figures.set(
-      `seal-${size}`,
-      mbps(
-        opsPerSecond((c) => {
+    const ct = sodium.crypto_aead_chacha20poly1305_ietf_encrypt(m, null, null, nonce, key);
+    return [
+      {
+        row,
+        figure: `seal-${size}`,
+        bytes: size,
+        run: (c: number) => {
           for (let i = 0; i < c; i++) {
             sodium.crypto_aead_chacha20poly1305_ietf_encrypt(m, null, null, nonce, key);
           }
-        }),
-        size,
-      ),
-    );
-    const ct = sodium.crypto_aead_chacha20poly1305_ietf_encrypt(m, null, null, nonce, key);
-    figures.set(
-      `open-${size}`,
-      mbps(
-        opsPerSecond((c) => {
+        },
+      },
+      {
+        row,
+        figure: `open-${size}`,
+        bytes: size,
+        run: (c: number) => {
           for (let i = 0; i < c; i++) {
             sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, ct, null, nonce, key);
           }
-        }),
-        size,
-      ),
-    );
-  }
-  return { name: "libsodium-wrappers", figures };
+        },
+      },
+    ];
+  });
 }
 
-function nodeRow(): Row {
-  const figures = new Map<string, number>();
-  for (const size of SIZES) {
+function nodeTasks(): Task[] {
+  const row = "node:crypto";
+  return SIZES.flatMap((size) => {
     const m = messages.get(size)!;
     const seal = () => {
       const c = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
@@ -216,59 +260,57 @@ function nodeRow(): Row {
       c.final();
       return [out, c.getAuthTag()] as const;
     };
-    figures.set(
-      `seal-${size}`,
-      mbps(
-        opsPerSecond((c) => {
-          for (let i = 0; i < c; i++) seal();
-        }),
-        size,
-      ),
-    );
     const [ct, tag] = seal();
-    figures.set(
-      `open-${size}`,
-      mbps(
-        opsPerSecond((c) => {
+    return [
+      {
+        row,
+        figure: `seal-${size}`,
+        bytes: size,
+        run: (c: number) => {
+          for (let i = 0; i < c; i++) seal();
+        },
+      },
+      {
+        row,
+        figure: `open-${size}`,
+        bytes: size,
+        run: (c: number) => {
           for (let i = 0; i < c; i++) {
             const d = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
             d.setAuthTag(tag);
             d.update(ct);
             d.final();
           }
-        }),
-        size,
-      ),
-    );
-  }
-  return { name: "node:crypto", figures };
+        },
+      },
+    ];
+  });
 }
 
-function nobleRow(): Row {
-  const figures = new Map<string, number>();
-  for (const size of SIZES) {
+function nobleTasks(): Task[] {
+  const row = "@noble/ciphers";
+  return SIZES.flatMap((size) => {
     const m = messages.get(size)!;
-    figures.set(
-      `seal-${size}`,
-      mbps(
-        opsPerSecond((c) => {
-          for (let i = 0; i < c; i++) nobleChaCha(key, nonce).encrypt(m);
-        }),
-        size,
-      ),
-    );
     const ct = nobleChaCha(key, nonce).encrypt(m);
-    figures.set(
-      `open-${size}`,
-      mbps(
-        opsPerSecond((c) => {
+    return [
+      {
+        row,
+        figure: `seal-${size}`,
+        bytes: size,
+        run: (c: number) => {
+          for (let i = 0; i < c; i++) nobleChaCha(key, nonce).encrypt(m);
+        },
+      },
+      {
+        row,
+        figure: `open-${size}`,
+        bytes: size,
+        run: (c: number) => {
           for (let i = 0; i < c; i++) nobleChaCha(key, nonce).decrypt(ct);
-        }),
-        size,
-      ),
-    );
-  }
-  return { name: "@noble/ciphers", figures };
+        },
+      },
+    ];
+  });
 }
 
 async function hashRows(): Promise<[string, number][]> {
@@ -338,20 +380,37 @@ function fmt(n: number | undefined): string {
   return n === undefined ? "-" : n >= 100 ? n.toFixed(0) : n.toFixed(1);
 }
 
-const rows: Row[] = [];
-console.log(`crypto throughput (MB/s = 10^6 message bytes/s; median of ${ROUNDS} rounds)`);
-rows.push(await oursRow("simd"));
-rows.push(await oursBatchRow());
-rows.push(await oursRow("scalar"));
-rows.push(await sodiumRow());
-rows.push(nodeRow());
-rows.push(nobleRow());
-
+const tasks: Task[] = [
+  ...(await oursTasks("simd")),
+  ...(await oursBatchTasks()),
+  ...(await oursTasks("scalar")),
+  ...(await sodiumTasks()),
+  ...nodeTasks(),
+  ...nobleTasks(),
+];
+console.log(
+  `crypto throughput (MB/s = 10^6 message bytes/s; median of ${PASSES} passes x ${ROUNDS} rounds)`,
+);
+// Several passes over every implementation, pooled: background load then hits all of them
+// alike instead of skewing whichever happened to run during it.
+const samples = new Map<string, number[]>();
+for (let pass = 0; pass < PASSES; pass++) {
+  for (const t of tasks) {
+    const id = `${t.row}|${t.figure}`;
+    const rates = roundRates(t.run, t.fixed).map((ops) => (ops * t.bytes) / 1e6);
+    samples.set(id, [...(samples.get(id) ?? []), ...rates]);
+  }
+}
+const figure = (row: string, fig: string): number | undefined => {
+  const s = samples.get(`${row}|${fig}`);
+  return s ? median(s) : undefined;
+};
+const rowNames = [...new Set(tasks.map((t) => t.row))];
 const columns = SIZES.flatMap((s) => [`seal-${s}`, `open-${s}`]);
 console.log(["implementation".padEnd(24), ...columns.map((c) => c.padStart(11))].join(""));
-for (const row of rows) {
+for (const row of rowNames) {
   console.log(
-    [row.name.padEnd(24), ...columns.map((c) => fmt(row.figures.get(c)).padStart(11))].join(""),
+    [row.padEnd(24), ...columns.map((c) => fmt(figure(row, c)).padStart(11))].join(""),
   );
 }
 
@@ -361,14 +420,14 @@ for (const [name, rate] of await hashRows()) {
 }
 
 console.log("\nnative reference: openssl speed -evp chacha20-poly1305");
-const ours = rows[0].figures;
+const OURS = "ours wasm simd";
 let opensslRan = false;
 for (const [size, decrypt] of [[64, false], [1420, false], [1420, true], [65536, false]] as const) {
   const native = await openssl(size, decrypt);
   if (native === null) continue;
   opensslRan = true;
   const fig = `${decrypt ? "open" : "seal"}-${size}`;
-  const mine = ours.get(fig)!;
+  const mine = figure(OURS, fig)!;
   console.log(
     `${fig}: openssl ${native.toFixed(0)} MB/s, ours ${mine.toFixed(0)} MB/s = ${
       ((100 * mine) / native).toFixed(0)
@@ -378,10 +437,9 @@ for (const [size, decrypt] of [[64, false], [1420, false], [1420, true], [65536,
 if (!opensslRan) console.log("(not measured: openssl missing or --allow-run=openssl not granted)");
 
 console.log("");
-const sodium = rows.find((r) => r.name === "libsodium-wrappers")!.figures;
 for (const fig of ["seal-1420", "open-1420", "seal-65536"]) {
-  const a = ours.get(fig)!;
-  const b = sodium.get(fig)!;
+  const a = figure(OURS, fig)!;
+  const b = figure("libsodium-wrappers", fig)!;
   console.log(
     `${fig}: ours ${a.toFixed(0)} MB/s, libsodium ${b.toFixed(0)} MB/s, ratio ${
       (a / b).toFixed(2)
