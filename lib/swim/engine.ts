@@ -9,7 +9,8 @@
 import { HEADER_BYTES, ItemKind, MessageType, NACK_TIMEOUT_FRACTION } from "./constants.ts";
 import { type Address, assertAddress } from "./endpoint.ts";
 import type { MemberInfo, SwimEvent } from "./events.ts";
-import { readHeader, type SwimHeader, writeHeader } from "./header.ts";
+import { associatedData, sealDatagram } from "./datagram.ts";
+import { readHeader, type SwimHeader } from "./header.ts";
 import { decodeHello, encodeHello } from "./hello.ts";
 import {
   decodeBody,
@@ -365,9 +366,7 @@ export class SwimEngine {
     if (!peer.replay.check(header.senderEpoch, header.counter)) return this.#drop("replay");
     const key = this.#rxKey(peer, header.senderEpoch);
     if (key === null) return this.#drop("bad-key");
-    const aad = new Uint8Array(HEADER_BYTES + 32);
-    aad.set(header.raw);
-    aad.set(this.#crypto.publicKey, HEADER_BYTES);
+    const aad = associatedData(header.raw, this.#crypto.publicKey);
     const plain = this.#crypto.open(key, header.counter, aad, data.subarray(HEADER_BYTES));
     if (plain === null) return this.#drop("auth");
     let body;
@@ -878,15 +877,11 @@ export class SwimEngine {
     }
     if (peer.record === null) flags |= FLAG_INTRODUCE;
     const body = encodeBody(type, seq, flags, target, items);
-    const header = new Uint8Array(HEADER_BYTES + 32);
     const counter = peer.txCounter++;
-    writeHeader(header, type, this.#epoch, peer.peerEpoch, counter, this.#crypto.publicKey);
-    header.set(peer.key, HEADER_BYTES);
-    const sealed = this.#crypto.seal(key, counter, header, body);
-    const data = new Uint8Array(HEADER_BYTES + sealed.length);
-    data.set(header.subarray(0, HEADER_BYTES));
-    data.set(sealed, HEADER_BYTES);
-    this.#emit(address, data);
+    this.#emit(
+      address,
+      sealDatagram(this.#crypto, key, type, this.#epoch, peer.peerEpoch, counter, peer.key, body),
+    );
   }
 
   #emit(to: Address, data: Uint8Array): void {

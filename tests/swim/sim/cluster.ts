@@ -12,7 +12,7 @@ import {
   trustKeys,
   type TrustPolicy,
 } from "../../../lib/swim/engine.ts";
-import type { SwimEvent } from "../../../lib/swim/events.ts";
+import type { MemberInfo, SwimEvent } from "../../../lib/swim/events.ts";
 import type { SwimConfig, SwimProfileName } from "../../../lib/swim/profiles.ts";
 import { type AliveRecord, keyId, makeAliveRecord, NatType } from "../../../lib/swim/records.ts";
 import { createSwimCrypto, type SwimCrypto } from "../../../lib/swim/swim_crypto.ts";
@@ -235,6 +235,17 @@ export class Cluster {
   /** True when node `i` lists node `j` in `state`. */
   sees(i: number, j: number, state = "alive"): boolean {
     return this.nodes[i].engine?.member(this.nodes[j].publicKey)?.state === state;
+  }
+
+  /** Node `i`'s view of node `j`, or null. */
+  member(i: number, j: number): MemberInfo | null {
+    return this.nodes[i].engine?.member(this.nodes[j].publicKey) ?? null;
+  }
+
+  /** Index of the node with public key `key`, or -1. */
+  indexOfKey(key: Uint8Array): number {
+    const id = keyId(key);
+    return this.nodes.findIndex((node) => node.id === id);
   }
 
   /** Running nodes' indices. */
