@@ -28,6 +28,7 @@ const PASSES = QUICK ? 2 : 3;
 const ROUNDS = 3;
 const ROUND_MS = QUICK ? 80 : 150;
 const FIXED_ROUNDS = QUICK ? 10 : 20;
+const WARMUP_MS = QUICK ? 40 : 100;
 /** Bytes of distinct sealed copies an open round works through (fits in L2). */
 const OPEN_WORKING_SET = 512 * 1024;
 const SIZES = [64, 1420, 65536] as const;
@@ -393,6 +394,14 @@ console.log(
 );
 // Several passes over every implementation, pooled: background load then hits all of them
 // alike instead of skewing whichever happened to run during it.
+// Warm-up: let V8 tier every path up to optimized code before anything is recorded.
+for (const t of tasks) {
+  const until = performance.now() + WARMUP_MS;
+  while (performance.now() < until) {
+    if (t.fixed) t.fixed.prepare();
+    t.run(t.fixed ? t.fixed.n : 64);
+  }
+}
 const samples = new Map<string, number[]>();
 for (let pass = 0; pass < PASSES; pass++) {
   for (const t of tasks) {
