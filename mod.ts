@@ -53,3 +53,4 @@ export {
 export { ensureDirectory, resolveConfigDir } from "./lib/config/config_dir.ts";
 export { buildConfigReport, type ConfigReport } from "./lib/config/config_report.ts";
 export { runCli } from "./lib/cli/cli.ts";
+export * from "./lib/crypto/mod.ts";
