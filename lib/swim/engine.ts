@@ -109,8 +109,6 @@ export interface SwimStats {
 const MAX_PEERS = 65_536;
 /** Ping-req relays in flight at once. */
 const MAX_RELAYS = 256;
-/** Verified signatures remembered. */
-const MAX_VERIFIED = 4096;
 /** Distinct claimers remembered per member version. */
 const MAX_CLAIMERS = 16;
 
@@ -153,6 +151,8 @@ export class SwimEngine {
   readonly #peers = new Map<string, Peer>();
   /** Listed members (have a record, not removed), for O(1) random picks and sync pages. */
   readonly #list: Peer[] = [];
+  /** Members we declared dead and still try to reconnect to (partition healing). */
+  readonly #dead = new Set<Peer>();
   #probeOrder: Peer[] = [];
   #probeIndex = 0;
   readonly #probes = new Map<number, Probe>();
@@ -163,7 +163,9 @@ export class SwimEngine {
   readonly #timers = new TimerHeap();
   readonly #awareness: Awareness;
   readonly #helloBucket: TokenBucket;
-  readonly #verified = new Set<string>();
+  readonly #verifyFn = (key: Uint8Array, message: Uint8Array, signature: Uint8Array) =>
+    this.#crypto.verify(key, message, signature);
+  #gossipArmed = false;
   #helloCounter = 0;
   #aliveCount = 0;
   #connected = false;
@@ -246,7 +248,6 @@ export class SwimEngine {
       relays: this.#relays.size,
       queue: this.#queue.size,
       timers: this.#timers.size,
-      verified: this.#verified.size,
     };
   }
 
@@ -257,7 +258,6 @@ export class SwimEngine {
     this.#now = now;
     const c = this.config;
     this.#timers.add(now + this.#random() * c.probeInterval, () => this.#probeTick());
-    this.#timers.add(now + this.#random() * c.gossipInterval, () => this.#gossipTick());
     this.#timers.add(now + c.pushPullInterval * (0.5 + this.#random()), () => this.#pushPull());
     this.#timers.add(now + c.reconnectInterval * (0.5 + this.#random()), () => this.#reconnect());
     this.#joinTick();
@@ -318,7 +318,7 @@ export class SwimEngine {
     this.#nat = nat;
     this.#incarnation++;
     this.#record = this.#signSelf();
-    this.#queue.push("r" + this.#selfId, this.#record.bytes);
+    this.#broadcast("r" + this.#selfId, this.#record.bytes);
   }
 
   /** Pre-loads records (e.g. a member cache from disk); each is verified like gossip. */
@@ -335,7 +335,7 @@ export class SwimEngine {
     this.#now = Math.max(this.#now, now);
     this.#leaving = true;
     const record = makeLeaveRecord(this.#crypto, this.#epoch, this.#incarnation);
-    this.#queue.push("r" + this.#selfId, record.bytes);
+    this.#broadcast("r" + this.#selfId, record.bytes);
     for (const peer of this.#randomMembers(this.config.gossipNodes * 2, null)) {
       this.#send(peer, MessageType.Gossip, 0, 0, null, [record.bytes]);
     }
@@ -526,14 +526,13 @@ export class SwimEngine {
 
   // ---------------------------------------------------------------- items
 
+  /**
+   * Checks an item's signature. Items are only ever verified when they would change state:
+   * an item not newer than what we hold (the common case for gossip heard again) is dropped
+   * by the version check first, which is the cache that matters.
+   */
   #verify(item: SwimItem): boolean {
-    const signature = item.bytes.subarray(item.bytes.length - 64);
-    const cacheKey = keyId(signature);
-    if (this.#verified.has(cacheKey)) return true;
-    if (!verifyItem(item, (k, m, s) => this.#crypto.verify(k, m, s))) return false;
-    if (this.#verified.size >= MAX_VERIFIED) this.#verified.clear();
-    this.#verified.add(cacheKey);
-    return true;
+    return verifyItem(item, this.#verifyFn);
   }
 
   #onItem(item: SwimItem, via: Peer): void {
@@ -551,7 +550,7 @@ export class SwimEngine {
     if (record.id === this.#selfId) {
       // Only we may raise our incarnation: answer a newer-looking record of ours by outbidding.
       if (
-        record.epoch === this.#epoch && record.incarnation >= this.#incarnation &&
+        record.epoch === this.#epoch && record.incarnation > this.#incarnation &&
         (verified || this.#verify(record))
       ) this.#refute(record.incarnation);
       return;
@@ -563,7 +562,7 @@ export class SwimEngine {
       compareVersion(record.epoch, record.incarnation, existing.epoch, existing.incarnation) <= 0
     ) return;
     if (!verified && !this.#verify(record)) return this.#drop("bad-signature");
-    const peer = existing ?? this.#peer(record.subject, record.id);
+    const peer = existing ?? this.#peer(record.subject, record.id, true);
     if (peer === null) return this.#drop("peer-table-full");
     const wasMember = peer.isMember;
     const before = peer.state;
@@ -579,7 +578,7 @@ export class SwimEngine {
     if ((peer.address === null || restarted) && record.endpoints.length > 0) {
       peer.address = record.endpoints[0];
     }
-    if (propagate) this.#queue.push("r" + record.id, record.bytes);
+    if (propagate) this.#broadcast("r" + record.id, record.bytes);
     if (!wasMember || before === "left") {
       peer.removed = false;
       this.#setState(peer, "alive");
@@ -609,7 +608,7 @@ export class SwimEngine {
     peer.claims = null;
     peer.suspicion = null;
     this.#cancelTimer(peer);
-    this.#queue.push("r" + record.id, record.bytes);
+    this.#broadcast("r" + record.id, record.bytes);
     if (peer.removed) return;
     this.#setState(peer, "left");
     this.#events.push({ type: "left", member: peer.info() });
@@ -639,7 +638,7 @@ export class SwimEngine {
     if (peer.claims !== null && peer.claims.size >= MAX_CLAIMERS) return;
     if (!this.#verify(claim)) return this.#drop("bad-signature");
     (peer.claims ??= new Set()).add(claim.claimerId);
-    this.#queue.push("c" + claim.id + claim.claimerId, claim.bytes);
+    this.#broadcast("c" + claim.id + claim.claimerId, claim.bytes);
     // Hearsay never changes liveness by itself: it only shortens a suspicion we already
     // hold (Lifeguard confirmation) or makes us probe the member ourselves now.
     if (peer.state === "suspect" && peer.suspicion !== null) {
@@ -654,7 +653,7 @@ export class SwimEngine {
   #refute(seen: number): void {
     this.#incarnation = Math.max(this.#incarnation, seen) + 1;
     this.#record = this.#signSelf();
-    this.#queue.push("r" + this.#selfId, this.#record.bytes);
+    this.#broadcast("r" + this.#selfId, this.#record.bytes);
   }
 
   // ---------------------------------------------------------------- probing
@@ -747,7 +746,7 @@ export class SwimEngine {
     this.#armSuspicionTimer(peer);
     this.#events.push({ type: "suspect", member: peer.info() });
     const claim = makeClaim(this.#crypto, ItemKind.Suspect, peer.key, peer.epoch, peer.incarnation);
-    this.#queue.push("c" + peer.id + this.#selfId, claim.bytes);
+    this.#broadcast("c" + peer.id + this.#selfId, claim.bytes);
   }
 
   #armSuspicionTimer(peer: Peer): void {
@@ -760,7 +759,7 @@ export class SwimEngine {
       this.#setState(peer, "dead");
       this.#events.push({ type: "dead", member: peer.info() });
       const claim = makeClaim(this.#crypto, ItemKind.Dead, peer.key, peer.epoch, peer.incarnation);
-      this.#queue.push("c" + peer.id + this.#selfId, claim.bytes);
+      this.#broadcast("c" + peer.id + this.#selfId, claim.bytes);
       this.#scheduleRemoval(peer);
     });
   }
@@ -772,11 +771,15 @@ export class SwimEngine {
       peer.timer = null;
       if (peer.stateSince !== since || (peer.state !== "dead" && peer.state !== "left")) return;
       peer.removed = true;
+      this.#recount(peer);
       this.#listRemove(peer);
       this.#events.push({ type: "removed", member: peer.info() });
       // Keep the tombstone (its version) while we still try to reconnect, then forget it.
       peer.timer = this.#timers.add(this.#now + this.config.reconnectTimeout, () => {
-        if (peer.removed && peer.stateSince === since) this.#peers.delete(peer.id);
+        if (peer.removed && peer.stateSince === since) {
+          this.#peers.delete(peer.id);
+          this.#dead.delete(peer);
+        }
       });
     });
   }
@@ -788,12 +791,26 @@ export class SwimEngine {
 
   // ---------------------------------------------------------------- periodic work
 
+  /** Queues an update for dissemination and makes sure the gossip timer runs. */
+  #broadcast(key: string, bytes: Uint8Array): void {
+    this.#queue.push(key, bytes);
+    if (this.#gossipArmed || !this.#started) return;
+    this.#gossipArmed = true;
+    const delay = this.config.gossipInterval * (0.5 + 0.5 * this.#random());
+    this.#timers.add(this.#now + delay, () => this.#gossipTick());
+  }
+
+  /** The gossip timer runs only while updates are pending (idle clusters pay nothing). */
   #gossipTick(): void {
-    this.#timers.add(this.#now + this.config.gossipInterval, () => this.#gossipTick());
+    this.#gossipArmed = false;
     if (this.#queue.size === 0) return;
     for (const peer of this.#randomMembers(this.config.gossipNodes, null)) {
       if (this.#queue.size === 0) break;
       this.#send(peer, MessageType.Gossip, 0, 0, null, []);
+    }
+    if (this.#queue.size > 0) {
+      this.#gossipArmed = true;
+      this.#timers.add(this.#now + this.config.gossipInterval, () => this.#gossipTick());
     }
   }
 
@@ -813,13 +830,11 @@ export class SwimEngine {
   #reconnect(): void {
     this.#timers.add(this.#now + this.config.reconnectInterval, () => this.#reconnect());
     if (this.#leaving) return;
-    const candidates: Peer[] = [];
-    for (const peer of this.#peers.values()) {
-      if (peer.state === "dead" && peer.record !== null) candidates.push(peer);
-      if (candidates.length >= 64) break;
-    }
-    if (candidates.length === 0) return;
-    const peer = candidates[Math.floor(this.#random() * candidates.length)];
+    if (this.#dead.size === 0) return;
+    let skip = Math.floor(this.#random() * Math.min(64, this.#dead.size));
+    let peer: Peer | undefined;
+    for (peer of this.#dead) if (skip-- <= 0) break;
+    if (peer === undefined || peer.record === null) return;
     if (peer.address === null && peer.record!.endpoints.length > 0) {
       peer.address = peer.record!.endpoints[0];
     }
@@ -933,23 +948,32 @@ export class SwimEngine {
 
   // ---------------------------------------------------------------- tables
 
-  #peer(key: Uint8Array, id: string): Peer | null {
+  /** The peer for a trusted key, created on first sight; `owned` = `key` may be kept as is. */
+  #peer(key: Uint8Array, id: string, owned = false): Peer | null {
     let peer = this.#peers.get(id);
     if (peer === undefined) {
       if (this.#peers.size >= MAX_PEERS) return null;
-      peer = new Peer(key.slice(), id);
+      peer = new Peer(owned ? key : key.slice(), id);
       this.#peers.set(id, peer);
     }
     return peer;
   }
 
   #setState(peer: Peer, state: Peer["state"]): void {
-    const wasAlive = peer.isMember && peer.state === "alive";
+    if (state === "dead") this.#dead.add(peer);
+    else this.#dead.delete(peer);
     peer.state = state;
     peer.stateSince = this.#now;
-    const isAlive = state === "alive";
-    if (wasAlive && !isAlive) this.#aliveCount--;
-    if (!wasAlive && isAlive) this.#aliveCount++;
+    this.#recount(peer);
+  }
+
+  /** Keeps `#aliveCount` (the N in every log10 N formula) in step with one peer. */
+  #recount(peer: Peer): void {
+    const alive = peer.isMember && peer.state === "alive";
+    if (alive !== peer.countedAlive) {
+      this.#aliveCount += alive ? 1 : -1;
+      peer.countedAlive = alive;
+    }
   }
 
   #listAdd(peer: Peer): void {

@@ -38,6 +38,8 @@ export class Peer {
   timer: Timer | null = null;
   /** Claimers already heard about the current version (dedupe + Lifeguard confirmations). */
   claims: Set<string> | null = null;
+  /** Counted in the engine's number of live members. */
+  countedAlive = false;
   /** Index in the engine's member list, -1 when not listed. */
   listIndex = -1;
   /** A probe of this peer is in flight. */

@@ -178,8 +178,8 @@ export class Cluster {
    * converged (used to measure a 5,000-node cluster without simulating 5,000 joins).
    */
   preconverge(): void {
-    const records: AliveRecord[] = this.nodes.map((node) =>
-      makeAliveRecord(node.crypto, node.engine?.epoch ?? 1, 0, NatType.Public, [node.address])
+    const records: AliveRecord[] = this.nodes.filter((node) => node.engine !== null).map((node) =>
+      makeAliveRecord(node.crypto, node.engine!.epoch, 0, NatType.Public, [node.address])
     );
     for (const node of this.nodes) {
       const engine = node.engine;

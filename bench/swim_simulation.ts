@@ -1,0 +1,84 @@
+/**
+ * `deno task bench:swim`: simulates N = 100, 1,000 and 5,000 members (WAN profile, 1% loss,
+ * 20–50 ms one-way delay) and prints per N:
+ *   swim N=1000: join-all N.N s, detect-all N.N s, false-dead N, bytes/node/s N
+ * join-all: a new node joins through one seed; time until every member lists it alive.
+ * detect-all: a member crashes; time until every other member has declared it dead.
+ * false-dead: dead declarations about live members during one simulated hour at 5% loss.
+ * bytes/node/s: mean SWIM bytes sent per member per second in steady state (1% loss).
+ * The cluster starts pre-converged (every node holds every record), as after a long run; the
+ * insecure fast crypto stand-in replaces X25519/Ed25519 so 5,000 nodes fit in minutes.
+ * Usage: deno task bench:swim [N...]   (default 100 1000 5000)
+ */
+
+import { Cluster } from "../tests/swim/sim/cluster.ts";
+
+const WARMUP_MS = 30_000;
+const STEADY_MS = 120_000;
+const HOUR_MS = 3_600_000;
+
+function measure(n: number, seed: number): string {
+  const wall = performance.now();
+  // Node n is the joiner; it is built with the others but started later.
+  const cluster = new Cluster({ n: n + 1, seed, crypto: "fast", profile: "wan" });
+  cluster.keepEvents = false;
+  cluster.net.link = { loss: 0.01, latency: 20, jitter: 30 };
+  for (let i = 0; i < n; i++) cluster.start(i);
+  cluster.preconverge();
+  let falseDead = 0;
+  let victim = -1;
+  cluster.onEvent = ({ event }) => {
+    if (event.type !== "dead") return;
+    const index = cluster.indexOfKey(event.member.publicKey);
+    if (index !== victim && cluster.nodes[index].up) falseDead++;
+  };
+  cluster.run(WARMUP_MS);
+  const bytesBefore = totalBytes(cluster);
+  cluster.run(WARMUP_MS + STEADY_MS);
+  const bytesPerNode = (totalBytes(cluster) - bytesBefore) / n / (STEADY_MS / 1000);
+
+  const joinedAt = cluster.net.now;
+  cluster.start(n, [0]);
+  const joinDone = cluster.runUntil(
+    () => {
+      for (let i = 0; i < n; i++) if (!cluster.sees(i, n)) return false;
+      return true;
+    },
+    joinedAt + 600_000,
+    250,
+  );
+  const joinAll = joinDone === null ? Infinity : (joinDone - joinedAt) / 1000;
+
+  victim = 1 + Math.floor(cluster.random() * (n - 1));
+  const crashedAt = cluster.net.now;
+  cluster.crash(victim);
+  const others = cluster.running();
+  const detectDone = cluster.runUntil(
+    () =>
+      others.every((i) => !cluster.sees(i, victim, "alive") && !cluster.sees(i, victim, "suspect")),
+    crashedAt + 900_000,
+    250,
+  );
+  const detectAll = detectDone === null ? Infinity : (detectDone - crashedAt) / 1000;
+
+  // One hour at 5% loss; count dead declarations about members that are up.
+  falseDead = 0;
+  cluster.net.link = { loss: 0.05, latency: 20, jitter: 30 };
+  const hourStart = cluster.net.now;
+  cluster.run(hourStart + HOUR_MS);
+  const seconds = ((performance.now() - wall) / 1000).toFixed(0);
+  console.error(`  (N=${n}: ${cluster.net.datagrams} datagrams simulated in ${seconds} s wall)`);
+  return `swim N=${n}: join-all ${joinAll.toFixed(1)} s, detect-all ${detectAll.toFixed(1)} s, ` +
+    `false-dead ${falseDead}, bytes/node/s ${Math.round(bytesPerNode)}`;
+}
+
+function totalBytes(cluster: Cluster): number {
+  let sum = 0;
+  for (const bytes of cluster.net.sentBytes.values()) sum += bytes;
+  return sum;
+}
+
+if (import.meta.main) {
+  const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [100, 1000, 5000];
+  for (const n of sizes) console.log(measure(n, 42));
+}
