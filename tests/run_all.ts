@@ -28,6 +28,7 @@ const SUITES: Suite[] = [
   },
   // --allow-env=CI only because the in-process AssemblyScript rebuild probes that variable.
   { name: "crypto", paths: ["tests/crypto/"], permissions: ["--allow-read", "--allow-env=CI"] },
+  { name: "swim", paths: ["tests/swim/"], permissions: [] },
 ];
 
 /** The counts parsed from one `deno test` summary line. */
