@@ -8,7 +8,7 @@
  * bytes/node/s: mean SWIM bytes sent per member per second in steady state (1% loss).
  * The cluster starts pre-converged (every node holds every record), as after a long run; the
  * insecure fast crypto stand-in replaces X25519/Ed25519 so 5,000 nodes fit in minutes.
- * Usage: deno task bench:swim [N...]   (default 100 1000 5000)
+ * Usage: deno task bench:swim [--loss-minutes=M] [N...]   (default: 60 minutes; 100 1000 5000)
  */
 
 import { Cluster } from "../tests/swim/sim/cluster.ts";
@@ -17,14 +17,17 @@ const WARMUP_MS = 30_000;
 const STEADY_MS = 120_000;
 const HOUR_MS = 3_600_000;
 
-function measure(n: number, seed: number): string {
+function measure(n: number, seed: number, hourMs: number): string {
   const wall = performance.now();
+  const phase = (name: string) =>
+    console.error(`  N=${n} ${name} at ${((performance.now() - wall) / 1000).toFixed(0)} s wall`);
   // Node n is the joiner; it is built with the others but started later.
   const cluster = new Cluster({ n: n + 1, seed, crypto: "fast", profile: "wan" });
   cluster.keepEvents = false;
   cluster.net.link = { loss: 0.01, latency: 20, jitter: 30 };
   for (let i = 0; i < n; i++) cluster.start(i);
   cluster.preconverge();
+  phase("pre-converged");
   let falseDead = 0;
   let victim = -1;
   cluster.onEvent = ({ event }) => {
@@ -37,6 +40,7 @@ function measure(n: number, seed: number): string {
   cluster.run(WARMUP_MS + STEADY_MS);
   const bytesPerNode = (totalBytes(cluster) - bytesBefore) / n / (STEADY_MS / 1000);
 
+  phase("steady state measured");
   const joinedAt = cluster.net.now;
   cluster.start(n, [0]);
   const joinDone = cluster.runUntil(
@@ -61,11 +65,12 @@ function measure(n: number, seed: number): string {
   );
   const detectAll = detectDone === null ? Infinity : (detectDone - crashedAt) / 1000;
 
+  phase("join and crash measured");
   // One hour at 5% loss; count dead declarations about members that are up.
   falseDead = 0;
   cluster.net.link = { loss: 0.05, latency: 20, jitter: 30 };
   const hourStart = cluster.net.now;
-  cluster.run(hourStart + HOUR_MS);
+  cluster.run(hourStart + hourMs);
   const seconds = ((performance.now() - wall) / 1000).toFixed(0);
   console.error(`  (N=${n}: ${cluster.net.datagrams} datagrams simulated in ${seconds} s wall)`);
   return `swim N=${n}: join-all ${joinAll.toFixed(1)} s, detect-all ${detectAll.toFixed(1)} s, ` +
@@ -79,6 +84,10 @@ function totalBytes(cluster: Cluster): number {
 }
 
 if (import.meta.main) {
-  const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [100, 1000, 5000];
-  for (const n of sizes) console.log(measure(n, 42));
+  // `--loss-minutes=M` shortens the 5%-loss hour (for quick looks; the report uses the hour).
+  const minutes = Deno.args.find((a) => a.startsWith("--loss-minutes="));
+  const hourMs = minutes ? Number(minutes.split("=")[1]) * 60_000 : HOUR_MS;
+  const numbers = Deno.args.filter((a) => !a.startsWith("--")).map(Number);
+  const sizes = numbers.length > 0 ? numbers : [100, 1000, 5000];
+  for (const n of sizes) console.log(measure(n, 42, hourMs));
 }

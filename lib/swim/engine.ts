@@ -363,7 +363,8 @@ export class SwimEngine {
     if (header.receiverEpoch !== this.#epoch) return this.#drop("stale-epoch");
     const peer = this.#peer(header.sender, senderId);
     if (peer === null) return this.#drop("peer-table-full");
-    if (!peer.replay.check(header.senderEpoch, header.counter)) return this.#drop("replay");
+    const session = peer.sessionState();
+    if (!session.replay.check(header.senderEpoch, header.counter)) return this.#drop("replay");
     const key = this.#rxKey(peer, header.senderEpoch);
     if (key === null) return this.#drop("bad-key");
     const aad = associatedData(header.raw, this.#crypto.publicKey);
@@ -377,7 +378,7 @@ export class SwimEngine {
       throw error;
     }
     // Authenticated from here on: only now may state change.
-    peer.replay.accept(header.senderEpoch, header.counter);
+    session.replay.accept(header.senderEpoch, header.counter);
     this.stats.accepted++;
     if (header.senderEpoch > peer.peerEpoch) peer.peerEpoch = header.senderEpoch;
     peer.address = from;
@@ -425,16 +426,17 @@ export class SwimEngine {
     }
     const peer = this.#peer(header.sender, senderId);
     if (peer === null) return this.#drop("peer-table-full");
+    const session = peer.sessionState();
     if (
-      header.senderEpoch < peer.helloEpoch ||
-      (header.senderEpoch === peer.helloEpoch && header.counter <= peer.helloCounter)
+      header.senderEpoch < session.helloEpoch ||
+      (header.senderEpoch === session.helloEpoch && header.counter <= session.helloCounter)
     ) return this.#drop("replay");
     if (!this.#crypto.verify(header.sender, parts.message, parts.signature)) {
       return this.#drop("auth");
     }
     if (!this.#verify(parts.record)) return this.#drop("bad-signature");
-    peer.helloEpoch = header.senderEpoch;
-    peer.helloCounter = header.counter;
+    session.helloEpoch = header.senderEpoch;
+    session.helloCounter = header.counter;
     this.stats.accepted++;
     if (header.senderEpoch > peer.peerEpoch) peer.peerEpoch = header.senderEpoch;
     peer.address = from;
@@ -892,7 +894,7 @@ export class SwimEngine {
     }
     if (peer.record === null) flags |= FLAG_INTRODUCE;
     const body = encodeBody(type, seq, flags, target, items);
-    const counter = peer.txCounter++;
+    const counter = peer.session!.txCounter++;
     this.#emit(
       address,
       sealDatagram(this.#crypto, key, type, this.#epoch, peer.peerEpoch, counter, peer.key, body),
@@ -906,29 +908,32 @@ export class SwimEngine {
   }
 
   #shared(peer: Peer): Uint8Array | null {
-    if (peer.shared === undefined) peer.shared = this.#crypto.sharedSecret(peer.key);
-    return peer.shared;
+    const session = peer.sessionState();
+    if (session.shared === undefined) session.shared = this.#crypto.sharedSecret(peer.key);
+    return session.shared;
   }
 
   #txKey(peer: Peer): Uint8Array | null {
-    if (peer.txKey !== null && peer.txKeyEpoch === peer.peerEpoch) return peer.txKey;
+    const session = peer.sessionState();
+    if (session.txKey !== null && session.txKeyEpoch === peer.peerEpoch) return session.txKey;
     const shared = this.#shared(peer);
     if (shared === null) return null;
-    peer.txKey = this.#crypto.sessionKey(
+    session.txKey = this.#crypto.sessionKey(
       shared,
       this.#crypto.publicKey,
       peer.key,
       this.#epoch,
       peer.peerEpoch,
     );
-    peer.txKeyEpoch = peer.peerEpoch;
+    session.txKeyEpoch = peer.peerEpoch;
     // A new peer epoch means a new key, so counters may restart without nonce reuse.
-    peer.txCounter = 0;
-    return peer.txKey;
+    session.txCounter = 0;
+    return session.txKey;
   }
 
   #rxKey(peer: Peer, senderEpoch: number): Uint8Array | null {
-    if (peer.rxKey !== null && peer.rxKeyEpoch === senderEpoch) return peer.rxKey;
+    const session = peer.sessionState();
+    if (session.rxKey !== null && session.rxKeyEpoch === senderEpoch) return session.rxKey;
     const shared = this.#shared(peer);
     if (shared === null) return null;
     const key = this.#crypto.sessionKey(
@@ -939,9 +944,9 @@ export class SwimEngine {
       this.#epoch,
     );
     // Only cache the newest epoch's key: an older epoch is refused by the replay window anyway.
-    if (senderEpoch >= peer.rxKeyEpoch) {
-      peer.rxKey = key;
-      peer.rxKeyEpoch = senderEpoch;
+    if (senderEpoch >= session.rxKeyEpoch) {
+      session.rxKey = key;
+      session.rxKeyEpoch = senderEpoch;
     }
     return key;
   }

@@ -47,31 +47,20 @@ export class Peer {
   /** When we last started a probe of it. */
   lastProbe = -Infinity;
 
-  /** Static-static X25519 result; undefined = not computed yet, null = degenerate key. */
-  shared: Uint8Array | null | undefined = undefined;
   /** Highest boot epoch we know for the peer (record or authenticated header). */
   peerEpoch = 0;
-  /** Send key and the peer epoch it was derived for. */
-  txKey: Uint8Array | null = null;
-  /** See `txKey`. */
-  txKeyEpoch = 0;
-  /** Next counter we send to it. */
-  txCounter = 0;
-  /** Receive key and the peer epoch it was derived for. */
-  rxKey: Uint8Array | null = null;
-  /** See `rxKey`. */
-  rxKeyEpoch = 0;
-  /** Replay state of what it sends us. */
-  readonly replay = new ReplayWindow();
-  /** Hello replay state: epoch and highest counter accepted. */
-  helloEpoch = 0;
-  /** See `helloEpoch`. */
-  helloCounter = -1;
+  /** Crypto session, created on first exchange (most pairs in a big cluster never talk). */
+  session: Session | null = null;
 
   /** A peer for a trusted key. */
   constructor(key: Uint8Array, id: string) {
     this.key = key;
     this.id = id;
+  }
+
+  /** The crypto session, created when first needed. */
+  sessionState(): Session {
+    return this.session ??= new Session();
   }
 
   /** A listed member: has a record and has not been removed. */
@@ -91,4 +80,26 @@ export class Peer {
       address: this.address,
     };
   }
+}
+
+/** The pairwise crypto state with one peer. */
+export class Session {
+  /** Static-static X25519 result; undefined = not computed yet, null = degenerate key. */
+  shared: Uint8Array | null | undefined = undefined;
+  /** Send key and the peer epoch it was derived for. */
+  txKey: Uint8Array | null = null;
+  /** See `txKey`. */
+  txKeyEpoch = 0;
+  /** Next counter we send to it. */
+  txCounter = 0;
+  /** Receive key and the peer epoch it was derived for. */
+  rxKey: Uint8Array | null = null;
+  /** See `rxKey`. */
+  rxKeyEpoch = 0;
+  /** Replay state of what it sends us. */
+  readonly replay = new ReplayWindow();
+  /** Hello replay state: epoch and highest counter accepted. */
+  helloEpoch = 0;
+  /** See `helloEpoch`. */
+  helloCounter = -1;
 }
