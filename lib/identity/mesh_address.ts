@@ -6,6 +6,9 @@
  */
 
 import { blake3 } from "@noble/hashes/blake3.js";
+import { formatIpv6 } from "../net/ip_address.ts";
+
+export { formatIpv6 };
 
 /** The mesh IPv4 prefix 10.99.0.0/16. */
 export const MESH_IPV4_PREFIX = { address: "10.99.0.0", length: 16 } as const;
@@ -52,30 +55,4 @@ export function meshIpv6FromHash(h: Uint8Array): Uint8Array {
 /** A key's mesh IPv6 address in RFC 5952 canonical text form. */
 export function meshIpv6(publicKey: Uint8Array): string {
   return formatIpv6(meshIpv6Bytes(publicKey));
-}
-
-/** Formats 16 bytes as an RFC 5952 IPv6 address (lowercase, longest zero run compressed). */
-export function formatIpv6(bytes: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
-  let bestStart = -1;
-  let bestLength = 1; // RFC 5952 §4.2.2: a single zero group is not compressed.
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((group) => group.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  const head = hex.slice(0, bestStart).join(":");
-  const tail = hex.slice(bestStart + bestLength).join(":");
-  return `${head}::${tail}`;
 }
