@@ -1,0 +1,623 @@
+/**
+ * The WireGuard protocol engine, sans-IO: datagrams, inner packets and `now` go in; datagrams
+ * to send and packets to deliver come out through a sink. It implements the kernel's
+ * behaviour: MAC1 on every handshake message, cookies under load, per-source rate limits,
+ * TAI64N replay and flood checks, keypair rotation, all five timers, cryptokey routing and
+ * the inner-source check, endpoint roaming and keepalives.
+ */
+
+import type { CryptoCore } from "../crypto/crypto_core.ts";
+import { replayCheck, replayReset } from "../crypto/replay_window.ts";
+import { constantTimeEqual } from "../encoding/constant_time.ts";
+import { AllowedIps } from "./allowed_ips.ts";
+import {
+  KEEPALIVE_TIMEOUT,
+  MAX_QUEUED_INCOMING_HANDSHAKES,
+  MESSAGE_COOKIE_REPLY_SIZE,
+  MESSAGE_DATA,
+  MESSAGE_HANDSHAKE_COOKIE,
+  MESSAGE_HANDSHAKE_INITIATION,
+  MESSAGE_HANDSHAKE_RESPONSE,
+  MESSAGE_INITIATION_SIZE,
+  MESSAGE_MINIMUM_LENGTH,
+  MESSAGE_RESPONSE_SIZE,
+  MIN_INITIATION_INTERVAL,
+  REJECT_AFTER_MESSAGES,
+  REJECT_AFTER_TIME,
+  REKEY_AFTER_MESSAGES,
+  REKEY_AFTER_TIME,
+  REKEY_ATTEMPT_TIME,
+  REKEY_TIMEOUT,
+  REKEY_TIMEOUT_JITTER_MAX,
+  UNDER_LOAD_AFTER_TIME,
+  UNDER_LOAD_QUEUE_LENGTH,
+  ZERO_KEYS_AFTER,
+} from "./constants.ts";
+import { CookieChecker } from "./cookie.ts";
+import type { Endpoint } from "./endpoint.ts";
+import {
+  consumeInitiation,
+  consumeResponse,
+  createInitiation,
+  createResponse,
+  type LocalStatic,
+  RESPONSE,
+} from "./handshake.ts";
+import { IndexTable } from "./index_table.ts";
+import { type Keypair, keypairUsable } from "./keypairs.ts";
+import type { NoisePrimitives } from "./noise_primitives.ts";
+import { Peer, type PeerConfig } from "./peer.ts";
+import { HandshakeRateLimiter } from "./ratelimiter.ts";
+import { tai64n, tai64nAfter } from "./tai64n.ts";
+import {
+  innerDestinationAddress,
+  innerSourceAddress,
+  openTransport,
+  readTransportHeader,
+  sealTransport,
+} from "./transport.ts";
+
+/** Handshake retransmissions before giving up (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT). */
+const MAX_TIMER_HANDSHAKES = REKEY_ATTEMPT_TIME / REKEY_TIMEOUT;
+/** DH-costing handshake messages processed per call; the rest wait in the bounded queue. */
+const HANDSHAKES_PER_CALL = 16;
+
+/** Where the engine's output goes. */
+export interface EngineSink {
+  /** Send a datagram to a peer endpoint. */
+  sendDatagram(bytes: Uint8Array, to: Endpoint): void;
+  /** Hand a decrypted inner packet to the TUN device. */
+  deliverPacket(packet: Uint8Array): void;
+}
+
+/** Engine construction options. */
+export interface EngineOptions {
+  primitives: NoisePrimitives;
+  /** Supplies the replay windows (slot per receiving keypair). */
+  core: CryptoCore;
+  privateKey: Uint8Array;
+  sink: EngineSink;
+  now: number;
+  /** Wall-clock ms for TAI64N; defaults to Date.now (tests pass a fake). */
+  wallClock?: () => number;
+  /** Uniform random in [0, 1) for timer jitter; defaults to Math.random. */
+  random?: () => number;
+  mtu?: number;
+}
+
+/** Counters of what the engine dropped and why (for logs, `wg show`-like output and tests). */
+export interface EngineStats {
+  invalidMac: number;
+  cookieRepliesSent: number;
+  rateLimited: number;
+  handshakeQueueFull: number;
+  handshakeFailed: number;
+  replayedInitiations: number;
+  floodedInitiations: number;
+  unknownPeer: number;
+  transportDropped: number;
+  replayedTransport: number;
+  spoofedSource: number;
+  noRoute: number;
+  initiationsConsumed: number;
+}
+
+interface QueuedHandshake {
+  bytes: Uint8Array;
+  source: Endpoint;
+}
+
+interface KeypairEntry {
+  kind: "keypair";
+  peer: Peer;
+  keypair: Keypair;
+}
+
+/** A userspace WireGuard device's protocol state. */
+export class WireguardEngine {
+  private readonly p: NoisePrimitives;
+  private readonly core: CryptoCore;
+  private readonly sink: EngineSink;
+  private readonly wallClock: () => number;
+  private readonly random: () => number;
+  readonly mtu: number;
+  private local: LocalStatic;
+  private cookieChecker: CookieChecker;
+  private readonly peersByKey = new Map<string, Peer>();
+  readonly allowedIps = new AllowedIps<Peer>();
+  private readonly indices = new IndexTable<Peer>();
+  private readonly limiter = new HandshakeRateLimiter();
+  private readonly handshakeQueue: QueuedHandshake[] = [];
+  private lastUnderLoadAt = -Infinity;
+  private readonly freeReplaySlots: number[] = [];
+  private readonly replaySlotOf = new Map<Keypair, number>();
+  readonly stats: EngineStats = {
+    invalidMac: 0,
+    cookieRepliesSent: 0,
+    rateLimited: 0,
+    handshakeQueueFull: 0,
+    handshakeFailed: 0,
+    replayedInitiations: 0,
+    floodedInitiations: 0,
+    unknownPeer: 0,
+    transportDropped: 0,
+    replayedTransport: 0,
+    spoofedSource: 0,
+    noRoute: 0,
+    initiationsConsumed: 0,
+  };
+
+  constructor(options: EngineOptions) {
+    this.p = options.primitives;
+    this.core = options.core;
+    this.sink = options.sink;
+    this.wallClock = options.wallClock ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.mtu = options.mtu ?? 1420;
+    this.local = {
+      privateKey: options.privateKey.slice(),
+      publicKey: this.p.publicKey(options.privateKey),
+    };
+    this.cookieChecker = new CookieChecker(this.p, this.local.publicKey, options.now);
+    for (let slot = this.core.layout.replaySlots - 1; slot >= 0; slot--) {
+      this.freeReplaySlots.push(slot);
+    }
+  }
+
+  /** Our static public key. */
+  get publicKey(): Uint8Array {
+    return this.local.publicKey;
+  }
+
+  /** Replaces our private key; every session is dropped (as `wg set private-key` does). */
+  setPrivateKey(privateKey: Uint8Array, now: number): void {
+    this.local.privateKey.fill(0);
+    this.local = { privateKey: privateKey.slice(), publicKey: this.p.publicKey(privateKey) };
+    this.cookieChecker = new CookieChecker(this.p, this.local.publicKey, now);
+    for (const peer of this.peersByKey.values()) this.resetSessions(peer);
+  }
+
+  /** All peers, in insertion order. */
+  peers(): Peer[] {
+    return [...this.peersByKey.values()];
+  }
+
+  /** The peer with this public key, if configured. */
+  peer(publicKey: Uint8Array): Peer | undefined {
+    return this.peersByKey.get(keyOf(publicKey));
+  }
+
+  /** Adds a peer or updates its configuration. Our own key is refused. */
+  upsertPeer(publicKey: Uint8Array, config: PeerConfig = {}, now?: number): Peer {
+    if (constantTimeEqual(publicKey, this.local.publicKey)) {
+      throw new RangeError("a peer cannot have this device's own public key");
+    }
+    let peer = this.peersByKey.get(keyOf(publicKey));
+    if (!peer) {
+      peer = new Peer(this.p, publicKey.slice());
+      this.peersByKey.set(keyOf(publicKey), peer);
+    }
+    const keepaliveWas = peer.persistentKeepalive;
+    peer.configure(config);
+    // As the kernel: turning persistent keepalive on sends one at once (opening NAT state).
+    if (now !== undefined && peer.persistentKeepalive > 0 && keepaliveWas === 0) {
+      this.sendKeepalive(peer, now);
+    }
+    return peer;
+  }
+
+  /** Removes a peer, wiping its keys and routes. */
+  removePeer(publicKey: Uint8Array): void {
+    const peer = this.peersByKey.get(keyOf(publicKey));
+    if (!peer) return;
+    this.resetSessions(peer);
+    this.allowedIps.removeOwner(peer);
+    this.peersByKey.delete(keyOf(publicKey));
+  }
+
+  /** Routes `address/cidr` to the peer (cryptokey routing). */
+  addAllowedIp(publicKey: Uint8Array, address: Uint8Array, cidr: number): void {
+    const peer = this.peer(publicKey);
+    if (!peer) throw new RangeError("no such peer");
+    this.allowedIps.insert(address, cidr, peer);
+  }
+
+  /** The earliest time `tick` has work to do, or null when no timer is armed. */
+  nextDeadline(): number | null {
+    let next: number | null = null;
+    for (const peer of this.peersByKey.values()) {
+      const at = peer.nextDeadline();
+      if (at !== null && (next === null || at < next)) next = at;
+    }
+    return next;
+  }
+
+  // ─── input: datagrams from the network ───
+
+  /** Handles one datagram received from `source`. */
+  receiveDatagram(bytes: Uint8Array, source: Endpoint, now: number): void {
+    if (bytes.length < 4 || bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0) return;
+    switch (bytes[0]) {
+      case MESSAGE_DATA:
+        this.receiveTransport(bytes, source, now);
+        return;
+      case MESSAGE_HANDSHAKE_INITIATION:
+      case MESSAGE_HANDSHAKE_RESPONSE:
+      case MESSAGE_HANDSHAKE_COOKIE:
+        if (this.handshakeQueue.length >= MAX_QUEUED_INCOMING_HANDSHAKES) {
+          this.stats.handshakeQueueFull++;
+          return;
+        }
+        // Queued, not handled: the host calls processHandshakes after each receive batch, so
+        // a flood builds a queue and the device goes under load, as the kernel's does.
+        this.handshakeQueue.push({ bytes: bytes.slice(), source });
+        return;
+    }
+  }
+
+  /** Handshake messages waiting for processHandshakes. */
+  get queuedHandshakes(): number {
+    return this.handshakeQueue.length;
+  }
+
+  /** Works through queued handshake messages; expensive ones are bounded per call. */
+  processHandshakes(now: number): void {
+    let expensive = 0;
+    while (this.handshakeQueue.length > 0 && expensive < HANDSHAKES_PER_CALL) {
+      // The kernel measures load by the queue behind the message being processed.
+      const underLoad = this.isUnderLoad(now);
+      const { bytes, source } = this.handshakeQueue.shift()!;
+      if (this.handleHandshake(bytes, source, now, underLoad)) expensive++;
+    }
+  }
+
+  /** True while the handshake queue is long, and for UNDER_LOAD_AFTER_TIME after. */
+  isUnderLoad(now: number): boolean {
+    if (this.handshakeQueue.length >= UNDER_LOAD_QUEUE_LENGTH) {
+      this.lastUnderLoadAt = now;
+      return true;
+    }
+    return now - this.lastUnderLoadAt < UNDER_LOAD_AFTER_TIME;
+  }
+
+  /** Handles one handshake message; returns true when it cost DH work. */
+  private handleHandshake(
+    bytes: Uint8Array,
+    source: Endpoint,
+    now: number,
+    underLoad: boolean,
+  ): boolean {
+    const type = bytes[0];
+    if (type === MESSAGE_HANDSHAKE_COOKIE) {
+      if (bytes.length === MESSAGE_COOKIE_REPLY_SIZE) this.consumeCookieReply(bytes, now);
+      return false;
+    }
+    const expectedSize = type === MESSAGE_HANDSHAKE_INITIATION
+      ? MESSAGE_INITIATION_SIZE
+      : MESSAGE_RESPONSE_SIZE;
+    if (bytes.length !== expectedSize || !this.cookieChecker.checkMac1(bytes)) {
+      this.stats.invalidMac++;
+      return false;
+    }
+    if (underLoad) {
+      if (!this.cookieChecker.checkMac2(bytes, source, now)) {
+        this.sink.sendDatagram(this.cookieChecker.createReply(bytes, source, now), source);
+        this.stats.cookieRepliesSent++;
+        return false;
+      }
+      if (!this.limiter.allow(source.address, now)) {
+        this.stats.rateLimited++;
+        return false;
+      }
+    }
+    if (type === MESSAGE_HANDSHAKE_INITIATION) this.consumeInitiationFrom(bytes, source, now);
+    else this.consumeResponseFrom(bytes, source, now);
+    return true;
+  }
+
+  private consumeCookieReply(bytes: Uint8Array, now: number): void {
+    const receiver = new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true);
+    const entry = this.indices.lookup(receiver);
+    if (!entry) return;
+    entry.peer.cookieJar.consumeReply(bytes, now);
+  }
+
+  private consumeInitiationFrom(bytes: Uint8Array, source: Endpoint, now: number): void {
+    const consumed = consumeInitiation(this.p, this.local, bytes);
+    if (!consumed) {
+      this.stats.handshakeFailed++;
+      return;
+    }
+    const peer = this.peer(consumed.remoteStatic);
+    if (!peer) {
+      this.stats.unknownPeer++;
+      return;
+    }
+    if (peer.latestTimestamp && !tai64nAfter(consumed.timestamp, peer.latestTimestamp)) {
+      this.stats.replayedInitiations++;
+      return;
+    }
+    if (now - peer.lastInitiationConsumedAt < MIN_INITIATION_INTERVAL) {
+      this.stats.floodedInitiations++;
+      return;
+    }
+    peer.latestTimestamp = consumed.timestamp;
+    peer.lastInitiationConsumedAt = now;
+    this.stats.initiationsConsumed++;
+    const localIndex = this.indices.allocate({ kind: "handshake", peer });
+    const response = createResponse(this.p, consumed, localIndex, peer.presharedKey);
+    if (!response) {
+      this.indices.free(localIndex);
+      this.stats.handshakeFailed++;
+      return;
+    }
+    peer.cookieJar.addMacs(response.message, now);
+    peer.endpoint = source;
+    // As the kernel: a response counts as a handshake sent, so the responder does not also
+    // initiate for REKEY_TIMEOUT (that would make both sides race).
+    peer.lastInitiationSentAt = now;
+    this.installKeypair(peer, {
+      localIndex,
+      remoteIndex: consumed.remoteIndex,
+      sendKey: response.keys.sendKey,
+      receiveKey: response.keys.receiveKey,
+      createdAt: now,
+      isInitiator: false,
+      sendCounter: 0n,
+    }, now);
+    this.sendRaw(peer, response.message, now);
+  }
+
+  private consumeResponseFrom(bytes: Uint8Array, source: Endpoint, now: number): void {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    const receiver = view.getUint32(RESPONSE.receiver, true);
+    const entry = this.indices.lookup(receiver);
+    const peer = entry?.kind === "handshake" ? entry.peer : undefined;
+    if (!peer || !peer.pending || peer.pending.localIndex !== receiver) {
+      this.stats.unknownPeer++;
+      return;
+    }
+    const keys = consumeResponse(this.p, this.local, peer.pending.state, peer.presharedKey, bytes);
+    if (!keys) {
+      this.stats.handshakeFailed++;
+      return;
+    }
+    peer.pending = null;
+    peer.endpoint = source;
+    this.installKeypair(peer, {
+      localIndex: receiver,
+      remoteIndex: view.getUint32(RESPONSE.sender, true),
+      sendKey: keys.sendKey,
+      receiveKey: keys.receiveKey,
+      createdAt: now,
+      isInitiator: true,
+      sendCounter: 0n,
+    }, now);
+    // Handshake complete: stop retransmitting and confirm the session with data or a keepalive.
+    peer.retransmitHandshakeAt = null;
+    peer.handshakeAttempts = 0;
+    this.sendKeepalive(peer, now);
+  }
+
+  private installKeypair(peer: Peer, keypair: Keypair, now: number): void {
+    const slot = this.freeReplaySlots.pop();
+    if (slot === undefined) throw new RangeError("out of replay slots: raise keySlots");
+    replayReset(this.core, slot);
+    this.replaySlotOf.set(keypair, slot);
+    const entry: KeypairEntry = { kind: "keypair", peer, keypair };
+    this.indices.replace(keypair.localIndex, entry);
+    for (const dropped of peer.keypairs.install(keypair)) this.releaseKeypair(dropped);
+    peer.lastHandshakeAt = now;
+    peer.zeroKeyMaterialAt = now + ZERO_KEYS_AFTER;
+  }
+
+  private releaseKeypair(keypair: Keypair): void {
+    this.indices.free(keypair.localIndex);
+    const slot = this.replaySlotOf.get(keypair);
+    if (slot !== undefined) {
+      this.replaySlotOf.delete(keypair);
+      this.freeReplaySlots.push(slot);
+    }
+  }
+
+  private receiveTransport(bytes: Uint8Array, source: Endpoint, now: number): void {
+    const header = readTransportHeader(bytes);
+    const entry = header ? this.indices.lookup(header.receiverIndex) : undefined;
+    if (!header || !entry || entry.kind !== "keypair") {
+      this.stats.transportDropped++;
+      return;
+    }
+    const { peer, keypair } = entry as KeypairEntry;
+    if (now - keypair.createdAt >= REJECT_AFTER_TIME || header.counter >= REJECT_AFTER_MESSAGES) {
+      this.stats.transportDropped++;
+      return;
+    }
+    const packet = openTransport(this.p, keypair.receiveKey, bytes);
+    if (packet === null) {
+      this.stats.transportDropped++;
+      return;
+    }
+    // The replay window is updated only after authentication, so forgeries cannot move it.
+    if (!replayCheck(this.core, this.replaySlotOf.get(keypair)!, header.counter)) {
+      this.stats.replayedTransport++;
+      return;
+    }
+    const confirming = peer.keypairs.next === keypair;
+    const dropped = peer.keypairs.confirm(keypair);
+    if (dropped) this.releaseKeypair(dropped);
+    peer.endpoint = source;
+    peer.rxBytes += bytes.length;
+    // Any authenticated packet: the peer is alive, no need to start a handshake for silence.
+    peer.newHandshakeAt = null;
+    this.armPersistentKeepalive(peer, now);
+    const current = peer.keypairs.current;
+    if (
+      current === keypair && keypair.isInitiator &&
+      now - keypair.createdAt >= REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT
+    ) {
+      this.initiateHandshake(peer, now, false);
+    }
+    // The initiator proved it holds our new keys: what waited for them can go now.
+    if (confirming && peer.staged.length > 0) this.flushStaged(peer, now);
+    if (packet.length === 0) return; // a keepalive
+    peer.sendKeepaliveAt ??= now + KEEPALIVE_TIMEOUT;
+    const sourceAddress = innerSourceAddress(packet);
+    if (!sourceAddress || this.allowedIps.lookup(sourceAddress) !== peer) {
+      this.stats.spoofedSource++;
+      return;
+    }
+    this.sink.deliverPacket(packet);
+  }
+
+  // ─── input: packets from the TUN device ───
+
+  /** Encrypts and sends an inner packet to the peer that owns its destination. */
+  sendPacket(packet: Uint8Array, now: number): void {
+    const destination = innerDestinationAddress(packet);
+    const peer = destination ? this.allowedIps.lookup(destination) : undefined;
+    if (!peer || !peer.endpoint) {
+      this.stats.noRoute++;
+      return;
+    }
+    peer.stage(packet);
+    this.flushStaged(peer, now);
+  }
+
+  /** Sends a keepalive (an empty packet), starting a handshake first when there is no session. */
+  private sendKeepalive(peer: Peer, now: number): void {
+    if (peer.staged.length === 0) peer.stage(new Uint8Array(0));
+    this.flushStaged(peer, now);
+  }
+
+  /** Sends the staged packets, or starts a handshake when there is no usable session. */
+  private flushStaged(peer: Peer, now: number): void {
+    const keypair = peer.keypairs.forSending(now);
+    if (!keypair) {
+      this.initiateHandshake(peer, now, false);
+      return;
+    }
+    for (const packet of peer.staged.splice(0)) {
+      if (keypair.sendCounter >= REJECT_AFTER_MESSAGES) {
+        peer.stage(packet);
+        this.initiateHandshake(peer, now, false);
+        return;
+      }
+      const counter = keypair.sendCounter++;
+      const message = sealTransport(
+        this.p,
+        keypair.sendKey,
+        keypair.remoteIndex,
+        counter,
+        packet,
+        this.mtu,
+      );
+      this.sendRaw(peer, message, now);
+      if (packet.length > 0) {
+        peer.newHandshakeAt ??= now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT;
+        peer.sendKeepaliveAt = null;
+      }
+    }
+    const needsRekey = keypair.sendCounter >= REKEY_AFTER_MESSAGES ||
+      (keypair.isInitiator && now - keypair.createdAt >= REKEY_AFTER_TIME);
+    if (needsRekey) this.initiateHandshake(peer, now, false);
+  }
+
+  private sendRaw(peer: Peer, message: Uint8Array, now: number): void {
+    if (!peer.endpoint) return;
+    peer.txBytes += message.length;
+    this.sink.sendDatagram(message, peer.endpoint);
+    this.armPersistentKeepalive(peer, now);
+  }
+
+  private armPersistentKeepalive(peer: Peer, now: number): void {
+    peer.persistentKeepaliveAt = peer.persistentKeepalive > 0
+      ? now + peer.persistentKeepalive * 1000
+      : null;
+  }
+
+  /** Starts (or, when `retry`, repeats) a handshake with the peer, rate-limited as the kernel. */
+  initiateHandshake(peer: Peer, now: number, retry: boolean): void {
+    if (!peer.endpoint) return;
+    if (!retry) {
+      if (now - peer.lastInitiationSentAt < REKEY_TIMEOUT) return;
+      peer.handshakeAttempts = 0;
+    }
+    if (peer.pending) this.indices.free(peer.pending.localIndex);
+    const localIndex = this.indices.allocate({ kind: "handshake", peer });
+    const timestamp = tai64n(this.wallClock());
+    const created = createInitiation(this.p, this.local, peer.publicKey, localIndex, timestamp);
+    if (!created) {
+      this.indices.free(localIndex);
+      peer.pending = null;
+      return;
+    }
+    peer.pending = { localIndex, state: created.state };
+    peer.cookieJar.addMacs(created.message, now);
+    peer.lastInitiationSentAt = now;
+    this.sendRaw(peer, created.message, now);
+    peer.retransmitHandshakeAt = now + REKEY_TIMEOUT +
+      Math.floor(this.random() * REKEY_TIMEOUT_JITTER_MAX);
+  }
+
+  // ─── time ───
+
+  /** Runs every timer that is due at `now` and any queued handshake work. */
+  tick(now: number): void {
+    this.processHandshakes(now);
+    for (const peer of this.peersByKey.values()) {
+      if (peer.retransmitHandshakeAt !== null && now >= peer.retransmitHandshakeAt) {
+        peer.retransmitHandshakeAt = null;
+        if (peer.handshakeAttempts >= MAX_TIMER_HANDSHAKES) {
+          // Give up: drop what waited for this session; keys go after ZERO_KEYS_AFTER.
+          peer.staged = [];
+          if (peer.pending) this.indices.free(peer.pending.localIndex);
+          peer.pending = null;
+          peer.zeroKeyMaterialAt ??= now + ZERO_KEYS_AFTER;
+        } else {
+          peer.handshakeAttempts++;
+          this.initiateHandshake(peer, now, true);
+        }
+      }
+      if (peer.sendKeepaliveAt !== null && now >= peer.sendKeepaliveAt) {
+        peer.sendKeepaliveAt = null;
+        this.sendKeepalive(peer, now);
+      }
+      if (peer.newHandshakeAt !== null && now >= peer.newHandshakeAt) {
+        peer.newHandshakeAt = null;
+        this.initiateHandshake(peer, now, false);
+      }
+      if (peer.persistentKeepaliveAt !== null && now >= peer.persistentKeepaliveAt) {
+        peer.persistentKeepaliveAt = null;
+        this.sendKeepalive(peer, now);
+      }
+      if (peer.zeroKeyMaterialAt !== null && now >= peer.zeroKeyMaterialAt) {
+        peer.zeroKeyMaterialAt = null;
+        this.resetSessions(peer);
+      }
+    }
+  }
+
+  /** Forgets every session and pending handshake of a peer, wiping the keys. */
+  private resetSessions(peer: Peer): void {
+    for (const keypair of peer.keypairs.clear()) this.releaseKeypair(keypair);
+    if (peer.pending) {
+      this.indices.free(peer.pending.localIndex);
+      peer.pending.state.ephemeralPrivate.fill(0);
+      peer.pending = null;
+    }
+    peer.retransmitHandshakeAt = null;
+    peer.sendKeepaliveAt = null;
+    peer.newHandshakeAt = null;
+    peer.zeroKeyMaterialAt = null;
+  }
+
+  /** True when the peer has a keypair it may send with at `now`. */
+  hasSession(peer: Peer, now: number): boolean {
+    const keypair = peer.keypairs.current;
+    return keypair !== null && keypairUsable(keypair, now);
+  }
+}
+
+function keyOf(publicKey: Uint8Array): string {
+  return String.fromCharCode(...publicKey);
+}

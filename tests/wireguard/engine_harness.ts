@@ -1,0 +1,154 @@
+/** In-process WireGuard engines on a fake network with fake time. */
+
+import { CryptoCore } from "../../lib/crypto/crypto_core.ts";
+import { type Endpoint, formatEndpoint, parseEndpoint } from "../../lib/wireguard/endpoint.ts";
+import { WireguardEngine } from "../../lib/wireguard/engine.ts";
+import { createNoisePrimitives } from "../../lib/wireguard/noise_primitives.ts";
+import { parseIpv4 } from "../../lib/net/ip_address.ts";
+
+/** A datagram on the fake wire. */
+export interface Datagram {
+  bytes: Uint8Array;
+  from: Endpoint;
+  to: Endpoint;
+  /** When it was sent (fake time). */
+  at: number;
+}
+
+/** One simulated host: an engine, its address and what it delivered to its TUN. */
+export interface Host {
+  name: string;
+  engine: WireguardEngine;
+  endpoint: Endpoint;
+  meshAddress: Uint8Array;
+  delivered: Uint8Array[];
+  sent: Datagram[];
+}
+
+/** A deterministic PRNG (mulberry32) so jitter is reproducible. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The fake network: queues datagrams, delivers them in order, can drop or rewrite them. */
+export class FakeNetwork {
+  now = 1_000_000;
+  readonly hosts = new Map<string, Host>();
+  private readonly queue: Datagram[] = [];
+  /** Return false to drop a datagram. */
+  filter: (datagram: Datagram) => boolean = () => true;
+  /** Rewrites the source of datagrams (a NAT rebinding the port, for roaming tests). */
+  rewriteSource: (datagram: Datagram) => Endpoint = (datagram) => datagram.from;
+
+  async addHost(name: string, endpoint: string, meshAddress: string): Promise<Host> {
+    const core = await CryptoCore.create({ instances: 1, keySlots: 64 });
+    const primitives = createNoisePrimitives(core);
+    const self = parseEndpoint(endpoint);
+    const host: Host = {
+      name,
+      endpoint: self,
+      meshAddress: parseIpv4(meshAddress)!,
+      delivered: [],
+      sent: [],
+      engine: undefined as unknown as WireguardEngine,
+    };
+    host.engine = new WireguardEngine({
+      primitives,
+      core,
+      privateKey: primitives.generatePrivateKey(),
+      now: this.now,
+      wallClock: () => this.now,
+      random: seededRandom(name.length * 7919),
+      sink: {
+        sendDatagram: (bytes, to) => {
+          const datagram = { bytes: bytes.slice(), from: self, to, at: this.now };
+          host.sent.push(datagram);
+          this.queue.push(datagram);
+        },
+        deliverPacket: (packet) => host.delivered.push(packet.slice()),
+      },
+    });
+    this.hosts.set(formatEndpoint(self), host);
+    return host;
+  }
+
+  /** Makes two hosts peers of each other with /32 allowed IPs. */
+  pair(a: Host, b: Host, options: { pskA?: Uint8Array; pskB?: Uint8Array } = {}): void {
+    a.engine.upsertPeer(b.engine.publicKey, { endpoint: b.endpoint, presharedKey: options.pskA });
+    a.engine.addAllowedIp(b.engine.publicKey, b.meshAddress, 32);
+    b.engine.upsertPeer(a.engine.publicKey, { endpoint: a.endpoint, presharedKey: options.pskB });
+    b.engine.addAllowedIp(a.engine.publicKey, a.meshAddress, 32);
+  }
+
+  /** Injects a datagram as if it arrived from `from`. */
+  inject(bytes: Uint8Array, from: Endpoint, to: Endpoint): void {
+    this.queue.push({ bytes, from, to, at: this.now });
+  }
+
+  /**
+   * Delivers queued datagrams (and what they cause) until the wire is quiet. Everything in
+   * flight is one receive batch; handshakes are processed after each batch, as a device
+   * would after a recvmmsg.
+   */
+  settle(limit = 100_000): void {
+    for (let round = 0; round < limit; round++) {
+      const batch = this.queue.splice(0);
+      for (const datagram of batch) {
+        if (!this.filter(datagram)) continue;
+        const host = this.hosts.get(formatEndpoint(datagram.to));
+        host?.engine.receiveDatagram(datagram.bytes, this.rewriteSource(datagram), this.now);
+      }
+      let pending = false;
+      for (const host of this.hosts.values()) {
+        host.engine.processHandshakes(this.now);
+        pending ||= host.engine.queuedHandshakes > 0;
+      }
+      if (this.queue.length === 0 && !pending) return;
+    }
+  }
+
+  /** Advances time to `until` in steps, running every engine's timers and settling the wire. */
+  advance(milliseconds: number, step = 100): void {
+    const until = this.now + milliseconds;
+    while (this.now < until) {
+      this.now = Math.min(until, this.now + step);
+      for (const host of this.hosts.values()) host.engine.tick(this.now);
+      this.settle();
+    }
+  }
+}
+
+let packetId = 0;
+
+/** A minimal IPv4/UDP packet from `source` to `destination` with a recognisable payload. */
+export function ipv4Packet(source: Uint8Array, destination: Uint8Array, payload = 32): Uint8Array {
+  const packet = new Uint8Array(28 + payload);
+  packet[0] = 0x45;
+  packet[2] = packet.length >> 8;
+  packet[3] = packet.length & 0xff;
+  packet[9] = 17;
+  packet.set(source, 12);
+  packet.set(destination, 16);
+  new DataView(packet.buffer).setUint32(28, ++packetId);
+  return packet;
+}
+
+/** Sends a packet from host `a`'s TUN to host `b`'s mesh address. */
+export function sendBetween(network: FakeNetwork, a: Host, b: Host, payload = 32): Uint8Array {
+  const packet = ipv4Packet(a.meshAddress, b.meshAddress, payload);
+  a.engine.sendPacket(packet, network.now);
+  network.settle();
+  return packet;
+}
+
+/** Datagrams of a given WireGuard message type a host has sent. */
+export function sentOfType(host: Host, type: number): Datagram[] {
+  return host.sent.filter((datagram) => datagram.bytes[0] === type);
+}
