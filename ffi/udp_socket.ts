@@ -1,0 +1,418 @@
+/**
+ * A dual-stack UDP socket through FFI: AF_INET6 with IPV6_V6ONLY=0, so IPv4 peers appear as
+ * ::ffff:a.b.c.d. Batches use sendmmsg/recvmmsg over mmsghdr/iovec/sockaddr arrays allocated
+ * once per socket; each iovec points at the caller's view (e.g. wasm memory), so payloads are
+ * never copied by JS. The socket is non-blocking; waiting is poll() with a timeout, which keeps
+ * every call bounded and lets a worker loop notice shutdown. x86_64 layouts: msghdr 56 B
+ * (name@0, namelen@8, iov@16, iovlen@24, control@32, controllen@40, flags@48), mmsghdr 64 B
+ * (msg_len@56), iovec 16 B.
+ */
+
+import { Errno, InvalidArgumentError } from "./errors.ts";
+import { addressOf, closeDescriptor, lastErrno, libc, systemCallError } from "./libc.ts";
+import { POLLIN, POLLOUT, PollSet } from "./poll.ts";
+import {
+  AF_INET6,
+  copySockaddrAddress,
+  SOCKADDR_IN6_SIZE,
+  sockaddrPort,
+  writeSockaddrIn6,
+} from "./socket_address.ts";
+
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0x800;
+const SOCK_CLOEXEC = 0x80000;
+const SOL_SOCKET = 1;
+const SO_SNDBUF = 7;
+const SO_RCVBUF = 8;
+const SO_REUSEPORT = 15;
+const SO_SNDBUFFORCE = 32;
+const SO_RCVBUFFORCE = 33;
+const SO_MARK = 36;
+const IPPROTO_IPV6 = 41;
+const IPV6_V6ONLY = 26;
+const MSG_TRUNC = 0x20;
+
+const MMSGHDR_SIZE = 64;
+const IOVEC_SIZE = 16;
+const SOCKADDR_STRIDE = 32; // 28 rounded up to keep every sockaddr 8-byte aligned
+const SLOT_BYTES = MMSGHDR_SIZE + IOVEC_SIZE + SOCKADDR_STRIDE;
+/** Errors that mean the socket itself is unusable, as opposed to one bad datagram. */
+const FATAL_SEND_ERRNOS = new Set<number>([Errno.EBADF, Errno.EFAULT, Errno.ENOTSOCK]);
+
+/** One datagram slot of a batch: a payload view plus its length and peer; reused across calls. */
+export class DatagramSlot {
+  /** Where the payload lives (send) or lands (receive); typically a view of wasm memory. */
+  view: Uint8Array;
+  /** Payload bytes: set it before sending; the received length after receiving. */
+  length = 0;
+  /** Peer address: 4 or 16 bytes to send; after receiving, 16 bytes (IPv4 mapped). */
+  address: Uint8Array = new Uint8Array(16);
+  /** Peer port. */
+  port = 0;
+  /** After receiving: the datagram was larger than `view` and was cut. */
+  truncated = false;
+
+  constructor(view: Uint8Array) {
+    this.view = view;
+  }
+}
+
+/** One slot per view, for `sendBatch`/`receiveBatch` (allocate once, reuse forever). */
+export function datagramSlots(views: readonly Uint8Array[]): DatagramSlot[] {
+  return views.map((view) => new DatagramSlot(view));
+}
+
+/** A datagram read by `receiveFrom`. */
+export interface ReceivedDatagram {
+  /** Payload bytes written into the caller's view. */
+  length: number;
+  /** The sender's address: 16 bytes, IPv4 senders as ::ffff:a.b.c.d. */
+  address: Uint8Array;
+  /** The sender's port. */
+  port: number;
+}
+
+/** How to open the socket. */
+export interface UdpSocketOptions {
+  /** Local port; 0 (default) = an ephemeral port (read it back from `port`). */
+  port?: number;
+  /** Local address, 4 or 16 bytes; default :: (every address, both families). */
+  address?: Uint8Array;
+  /** SO_RCVBUF in bytes (SO_RCVBUFFORCE is tried first so root can exceed rmem_max). */
+  receiveBufferBytes?: number;
+  /** SO_SNDBUF in bytes (SO_SNDBUFFORCE first, as above). */
+  sendBufferBytes?: number;
+  /** SO_REUSEPORT, so each worker can own a socket on the same port. */
+  reusePort?: boolean;
+  /** Datagrams per sendBatch/receiveBatch call at most (default 64). */
+  batchSize?: number;
+}
+
+/** Control structures for one direction: mmsghdr[n] | iovec[n] | sockaddr_in6[n]. */
+class BatchArea {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly words: Uint32Array;
+  readonly views: (Uint8Array | null)[];
+  readonly iovecOffset: number;
+  readonly nameOffset: number;
+
+  constructor(capacity: number) {
+    this.bytes = new Uint8Array(capacity * SLOT_BYTES);
+    this.words = new Uint32Array(this.bytes.buffer);
+    this.views = new Array(capacity).fill(null);
+    this.iovecOffset = capacity * MMSGHDR_SIZE;
+    this.nameOffset = this.iovecOffset + capacity * IOVEC_SIZE;
+    const base = addressOf(this.bytes);
+    const data = new DataView(this.bytes.buffer);
+    for (let i = 0; i < capacity; i++) {
+      const header = i * MMSGHDR_SIZE;
+      data.setBigUint64(header, base + BigInt(this.nameOffset + i * SOCKADDR_STRIDE), true);
+      data.setUint32(header + 8, SOCKADDR_IN6_SIZE, true);
+      data.setBigUint64(header + 16, base + BigInt(this.iovecOffset + i * IOVEC_SIZE), true);
+      data.setBigUint64(header + 24, 1n, true); // one iovec per datagram
+    }
+  }
+
+  /** Points iovec `i` at `view` (address recomputed only when the view object changes). */
+  setPayload(i: number, view: Uint8Array, length: number): void {
+    if (view.byteLength === 0) {
+      throw new InvalidArgumentError(
+        `slot ${i} has an empty or detached view (did the wasm memory grow?)`,
+      );
+    }
+    const word = (this.iovecOffset + i * IOVEC_SIZE) >> 2;
+    if (this.views[i] !== view) {
+      const address = addressOf(view);
+      this.words[word] = Number(address & 0xffffffffn);
+      this.words[word + 1] = Number(address >> 32n);
+      this.views[i] = view;
+    }
+    this.words[word + 2] = length;
+    this.words[word + 3] = 0;
+  }
+}
+
+/** A bound dual-stack UDP socket with single and batched send/receive. */
+export class UdpSocket {
+  /** The file descriptor. */
+  readonly fd: number;
+  /** The bound local port (the real one when 0 was asked for). */
+  readonly port: number;
+  /** Largest batch `sendBatch`/`receiveBatch` move in one call. */
+  readonly batchSize: number;
+  /** Datagrams `sendBatch` dropped because the kernel refused them (e.g. no route). */
+  sendErrors = 0;
+  /** errno of the last datagram `sendBatch` dropped (0 if none yet). */
+  lastSendErrno = 0;
+  readonly #rx: BatchArea;
+  readonly #tx: BatchArea;
+  readonly #poll: PollSet;
+  readonly #name = new Uint8Array(64);
+  readonly #nameLength = new Uint8Array(64);
+  #closed = false;
+
+  private constructor(fd: number, port: number, batchSize: number) {
+    this.fd = fd;
+    this.port = port;
+    this.batchSize = batchSize;
+    this.#rx = new BatchArea(batchSize);
+    this.#tx = new BatchArea(batchSize);
+    this.#poll = new PollSet([fd]);
+  }
+
+  /** Opens and binds a socket (see `UdpSocketOptions`); errors carry errno and a fix. */
+  static open(options: UdpSocketOptions = {}): UdpSocket {
+    const batchSize = options.batchSize ?? 64;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024) {
+      throw new InvalidArgumentError(`batchSize ${batchSize} is not in 1..1024`);
+    }
+    const local = new Uint8Array(64);
+    writeSockaddrIn6(local, 0, options.address ?? new Uint8Array(16), options.port ?? 0);
+    const fd = libc().socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      throw systemCallError(
+        "socket(AF_INET6, SOCK_DGRAM)",
+        lastErrno() === 97 ? "IPv6 is disabled in this kernel or namespace" : undefined,
+      );
+    }
+    try {
+      setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0, "IPV6_V6ONLY");
+      if (options.reusePort) setIntOption(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+      if (options.receiveBufferBytes !== undefined) {
+        setBufferSize(fd, SO_RCVBUFFORCE, SO_RCVBUF, options.receiveBufferBytes, "SO_RCVBUF");
+      }
+      if (options.sendBufferBytes !== undefined) {
+        setBufferSize(fd, SO_SNDBUFFORCE, SO_SNDBUF, options.sendBufferBytes, "SO_SNDBUF");
+      }
+      if (libc().bind(fd, local, SOCKADDR_IN6_SIZE) !== 0) {
+        const errno = lastErrno();
+        throw systemCallError(
+          `bind(port ${options.port ?? 0})`,
+          errno === Errno.EADDRINUSE
+            ? "the port is in use: stop the other listener, choose another port, or use 0"
+            : errno === 99
+            ? "the address is not assigned to any interface in this namespace"
+            : undefined,
+          errno,
+        );
+      }
+      const name = new Uint8Array(64);
+      const nameLength = new Uint8Array(64);
+      new DataView(nameLength.buffer).setUint32(0, 64, true);
+      if (libc().getsockname(fd, name, nameLength) !== 0) throw systemCallError("getsockname");
+      return new UdpSocket(fd, sockaddrPort(name, 0), batchSize);
+    } catch (error) {
+      libc().close(fd);
+      throw error;
+    }
+  }
+
+  /** Sets SO_MARK (policy routing of our own packets, like WireGuard's fwmark; 0 clears it). */
+  setFwmark(mark: number): void {
+    if (!Number.isInteger(mark) || mark < 0 || mark > 0xffffffff) {
+      throw new InvalidArgumentError(`fwmark ${mark} is not a 32-bit unsigned integer`);
+    }
+    setIntOption(this.fd, SOL_SOCKET, SO_MARK, mark | 0, "SO_MARK");
+  }
+
+  /** The kernel's effective SO_RCVBUF (it doubles what was asked, for bookkeeping). */
+  receiveBufferBytes(): number {
+    return getIntOption(this.fd, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF");
+  }
+
+  /** The kernel's effective SO_SNDBUF. */
+  sendBufferBytes(): number {
+    return getIntOption(this.fd, SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF");
+  }
+
+  /**
+   * Sends `length` bytes of `view` (default: all of it) to `address` (4 or 16 bytes) and
+   * `port`; waits up to `timeoutMs` (-1 = forever) for buffer space. Returns bytes sent, 0 on
+   * timeout.
+   */
+  sendTo(
+    view: Uint8Array,
+    address: Uint8Array,
+    port: number,
+    length: number = view.byteLength,
+    timeoutMs = -1,
+  ): number {
+    if (length > view.byteLength) {
+      throw new InvalidArgumentError(`length ${length} exceeds its view (${view.byteLength})`);
+    }
+    writeSockaddrIn6(this.#name, 0, address, port);
+    for (;;) {
+      const sent = libc().sendto(this.fd, view, length, 0, this.#name, SOCKADDR_IN6_SIZE);
+      if (sent >= 0) return sent;
+      const errno = lastErrno();
+      if (errno === Errno.EINTR) continue;
+      if (errno === Errno.EAGAIN && timeoutMs !== 0) {
+        if (!this.#wait(POLLOUT, timeoutMs)) return 0;
+        continue;
+      }
+      throw systemCallError("sendto", sendHint(errno), errno);
+    }
+  }
+
+  /** Receives one datagram into `view`, waiting up to `timeoutMs` (-1 = forever); null on timeout. */
+  receiveFrom(view: Uint8Array, timeoutMs = -1): ReceivedDatagram | null {
+    for (;;) {
+      new DataView(this.#nameLength.buffer).setUint32(0, SOCKADDR_IN6_SIZE, true);
+      const length = libc().recvfrom(
+        this.fd,
+        view,
+        view.byteLength,
+        0,
+        this.#name,
+        this.#nameLength,
+      );
+      if (length >= 0) {
+        const address = new Uint8Array(16);
+        copySockaddrAddress(this.#name, 0, address);
+        return { length, address, port: sockaddrPort(this.#name, 0) };
+      }
+      const errno = lastErrno();
+      if (errno === Errno.EINTR) continue;
+      if (errno !== Errno.EAGAIN) throw systemCallError("recvfrom", undefined, errno);
+      if (timeoutMs === 0 || !this.#wait(POLLIN, timeoutMs)) return null;
+    }
+  }
+
+  /**
+   * Sends `slots[0..count)` with sendmmsg, straight from each slot's view. Waits up to
+   * `timeoutMs` (-1 = forever) whenever the send buffer is full. A datagram the kernel refuses
+   * on its own (no route, too big) is skipped and counted in `sendErrors`/`lastSendErrno`;
+   * only errors of the socket itself throw. Returns how many datagrams the kernel accepted.
+   */
+  sendBatch(slots: readonly DatagramSlot[], count: number = slots.length, timeoutMs = -1): number {
+    if (count > slots.length) {
+      throw new InvalidArgumentError(`count ${count} exceeds the ${slots.length} slots given`);
+    }
+    const tx = this.#tx;
+    let accepted = 0;
+    let next = 0;
+    while (next < count) {
+      const chunk = Math.min(count - next, this.batchSize);
+      for (let i = 0; i < chunk; i++) {
+        const slot = slots[next + i];
+        if (slot.length > slot.view.byteLength || slot.length < 0) {
+          throw new InvalidArgumentError(
+            `slot ${next + i}: length ${slot.length} exceeds its view (${slot.view.byteLength})`,
+          );
+        }
+        tx.setPayload(i, slot.view, slot.length);
+        writeSockaddrIn6(tx.bytes, tx.nameOffset + i * SOCKADDR_STRIDE, slot.address, slot.port);
+      }
+      const sent = libc().sendmmsg(this.fd, tx.bytes, chunk, 0);
+      if (sent > 0) {
+        accepted += sent;
+        next += sent;
+        continue;
+      }
+      const errno = sent === 0 ? Errno.EAGAIN : lastErrno();
+      if (errno === Errno.EINTR) continue;
+      if (errno === Errno.EAGAIN) {
+        if (timeoutMs === 0 || !this.#wait(POLLOUT, timeoutMs)) return accepted;
+        continue;
+      }
+      if (FATAL_SEND_ERRNOS.has(errno)) throw systemCallError("sendmmsg", undefined, errno);
+      // The first datagram of this call was refused: drop it, keep the rest of the batch.
+      this.sendErrors++;
+      this.lastSendErrno = errno;
+      next++;
+    }
+    return accepted;
+  }
+
+  /**
+   * Receives up to `count` datagrams (default: all slots, at most `batchSize`) with recvmmsg,
+   * straight into each slot's view; fills each slot's length, address, port and truncated.
+   * Waits up to `timeoutMs` (-1 = forever) for the first one; returns how many arrived (0 on
+   * timeout) without waiting for the batch to fill.
+   */
+  receiveBatch(
+    slots: readonly DatagramSlot[],
+    timeoutMs = -1,
+    count: number = Math.min(slots.length, this.batchSize),
+  ): number {
+    if (count > slots.length || count > this.batchSize) {
+      throw new InvalidArgumentError(
+        `count ${count} exceeds the ${slots.length} slots or the batch size ${this.batchSize}`,
+      );
+    }
+    const rx = this.#rx;
+    for (let i = 0; i < count; i++) {
+      const view = slots[i].view;
+      rx.setPayload(i, view, view.byteLength);
+      rx.words[(i * MMSGHDR_SIZE + 8) >> 2] = SOCKADDR_IN6_SIZE; // the kernel overwrites it
+    }
+    for (;;) {
+      const received = libc().recvmmsg(this.fd, rx.bytes, count, 0, null);
+      if (received > 0) {
+        for (let i = 0; i < received; i++) {
+          const slot = slots[i];
+          const header = (i * MMSGHDR_SIZE) >> 2;
+          slot.length = rx.words[header + 14]; // msg_len @56
+          slot.truncated = (rx.words[header + 12] & MSG_TRUNC) !== 0; // msg_flags @48
+          const name = rx.nameOffset + i * SOCKADDR_STRIDE;
+          if (slot.address.length !== 16) slot.address = new Uint8Array(16);
+          copySockaddrAddress(rx.bytes, name, slot.address);
+          slot.port = sockaddrPort(rx.bytes, name);
+        }
+        return received;
+      }
+      const errno = received === 0 ? Errno.EAGAIN : lastErrno();
+      if (errno === Errno.EINTR) continue;
+      if (errno !== Errno.EAGAIN) throw systemCallError("recvmmsg", undefined, errno);
+      if (timeoutMs === 0 || !this.#wait(POLLIN, timeoutMs)) return 0;
+    }
+  }
+
+  /** Closes the socket. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeDescriptor(this.fd, `udp port ${this.port}`);
+  }
+
+  #wait(events: number, timeoutMs: number): boolean {
+    this.#poll.setEvents(0, events);
+    return this.#poll.wait(timeoutMs) > 0;
+  }
+}
+
+function sendHint(errno: number): string | undefined {
+  if (errno === 101) return "no route to that address from this namespace";
+  if (errno === 90) return "the datagram is larger than the path allows";
+  return undefined;
+}
+
+function setIntOption(fd: number, level: number, name: number, value: number, what: string) {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setInt32(0, value, true);
+  if (libc().setsockopt(fd, level, name, bytes, 4) !== 0) {
+    throw systemCallError(`setsockopt(${what})`);
+  }
+}
+
+function getIntOption(fd: number, level: number, name: number, what: string): number {
+  const bytes = new Uint8Array(4);
+  const length = new Uint8Array(4);
+  new DataView(length.buffer).setUint32(0, 4, true);
+  if (libc().getsockopt(fd, level, name, bytes, length) !== 0) {
+    throw systemCallError(`getsockopt(${what})`);
+  }
+  return new DataView(bytes.buffer).getInt32(0, true);
+}
+
+/** Tries the FORCE variant (root may exceed net.core.*mem_max), falls back to the capped one. */
+function setBufferSize(fd: number, force: number, plain: number, bytes: number, what: string) {
+  if (!Number.isInteger(bytes) || bytes <= 0 || bytes > 0x3fffffff) {
+    throw new InvalidArgumentError(`${what} of ${bytes} bytes is not in 1..2^30-1`);
+  }
+  const value = new Uint8Array(4);
+  new DataView(value.buffer).setInt32(0, bytes, true);
+  if (libc().setsockopt(fd, SOL_SOCKET, force, value, 4) === 0) return;
+  setIntOption(fd, SOL_SOCKET, plain, bytes, what);
+}
