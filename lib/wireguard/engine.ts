@@ -12,14 +12,11 @@ import { constantTimeEqual } from "../encoding/constant_time.ts";
 import { AllowedIps } from "./allowed_ips.ts";
 import {
   KEEPALIVE_TIMEOUT,
-  MAX_QUEUED_INCOMING_HANDSHAKES,
   MESSAGE_COOKIE_REPLY_SIZE,
   MESSAGE_DATA,
   MESSAGE_HANDSHAKE_COOKIE,
   MESSAGE_HANDSHAKE_INITIATION,
   MESSAGE_HANDSHAKE_RESPONSE,
-  MESSAGE_INITIATION_SIZE,
-  MESSAGE_RESPONSE_SIZE,
   MIN_INITIATION_INTERVAL,
   REJECT_AFTER_MESSAGES,
   REJECT_AFTER_TIME,
@@ -28,11 +25,8 @@ import {
   REKEY_ATTEMPT_TIME,
   REKEY_TIMEOUT,
   REKEY_TIMEOUT_JITTER_MAX,
-  UNDER_LOAD_AFTER_TIME,
-  UNDER_LOAD_QUEUE_LENGTH,
   ZERO_KEYS_AFTER,
 } from "./constants.ts";
-import { CookieChecker } from "./cookie.ts";
 import type { Endpoint } from "./endpoint.ts";
 import {
   consumeInitiation,
@@ -46,7 +40,14 @@ import { IndexTable } from "./index_table.ts";
 import { type Keypair, keypairUsable } from "./keypairs.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
 import { Peer, type PeerConfig } from "./peer.ts";
-import { HandshakeRateLimiter } from "./ratelimiter.ts";
+import { runDueTimers } from "./peer_timers.ts";
+import { HandshakeGate } from "./handshake_gate.ts";
+import {
+  emptyEngineStats,
+  type EngineOptions,
+  type EngineSink,
+  type EngineStats,
+} from "./engine_types.ts";
 import { tai64n, tai64nAfter } from "./tai64n.ts";
 import {
   innerDestinationAddress,
@@ -60,51 +61,6 @@ import {
 const MAX_TIMER_HANDSHAKES = REKEY_ATTEMPT_TIME / REKEY_TIMEOUT;
 /** DH-costing handshake messages processed per call; the rest wait in the bounded queue. */
 const HANDSHAKES_PER_CALL = 16;
-
-/** Where the engine's output goes. */
-export interface EngineSink {
-  /** Send a datagram to a peer endpoint. */
-  sendDatagram(bytes: Uint8Array, to: Endpoint): void;
-  /** Hand a decrypted inner packet to the TUN device. */
-  deliverPacket(packet: Uint8Array): void;
-}
-
-/** Engine construction options. */
-export interface EngineOptions {
-  primitives: NoisePrimitives;
-  /** Supplies the replay windows (slot per receiving keypair). */
-  core: CryptoCore;
-  privateKey: Uint8Array;
-  sink: EngineSink;
-  now: number;
-  /** Wall-clock ms for TAI64N; defaults to Date.now (tests pass a fake). */
-  wallClock?: () => number;
-  /** Uniform random in [0, 1) for timer jitter; defaults to Math.random. */
-  random?: () => number;
-  mtu?: number;
-}
-
-/** Counters of what the engine dropped and why (for logs, `wg show`-like output and tests). */
-export interface EngineStats {
-  invalidMac: number;
-  cookieRepliesSent: number;
-  rateLimited: number;
-  handshakeQueueFull: number;
-  handshakeFailed: number;
-  replayedInitiations: number;
-  floodedInitiations: number;
-  unknownPeer: number;
-  transportDropped: number;
-  replayedTransport: number;
-  spoofedSource: number;
-  noRoute: number;
-  initiationsConsumed: number;
-}
-
-interface QueuedHandshake {
-  bytes: Uint8Array;
-  source: Endpoint;
-}
 
 interface KeypairEntry {
   kind: "keypair";
@@ -121,30 +77,13 @@ export class WireguardEngine {
   private readonly random: () => number;
   readonly mtu: number;
   private local: LocalStatic;
-  private cookieChecker: CookieChecker;
+  private readonly gate: HandshakeGate;
   private readonly peersByKey = new Map<string, Peer>();
   readonly allowedIps = new AllowedIps<Peer>();
   private readonly indices = new IndexTable<Peer>();
-  private readonly limiter = new HandshakeRateLimiter();
-  private readonly handshakeQueue: QueuedHandshake[] = [];
-  private lastUnderLoadAt = -Infinity;
   private readonly freeReplaySlots: number[] = [];
   private readonly replaySlotOf = new Map<Keypair, number>();
-  readonly stats: EngineStats = {
-    invalidMac: 0,
-    cookieRepliesSent: 0,
-    rateLimited: 0,
-    handshakeQueueFull: 0,
-    handshakeFailed: 0,
-    replayedInitiations: 0,
-    floodedInitiations: 0,
-    unknownPeer: 0,
-    transportDropped: 0,
-    replayedTransport: 0,
-    spoofedSource: 0,
-    noRoute: 0,
-    initiationsConsumed: 0,
-  };
+  readonly stats: EngineStats = emptyEngineStats();
 
   constructor(options: EngineOptions) {
     this.p = options.primitives;
@@ -157,7 +96,7 @@ export class WireguardEngine {
       privateKey: options.privateKey.slice(),
       publicKey: this.p.publicKey(options.privateKey),
     };
-    this.cookieChecker = new CookieChecker(this.p, this.local.publicKey, options.now);
+    this.gate = new HandshakeGate(this.p, this.local.publicKey, options.now);
     for (let slot = this.core.layout.replaySlots - 1; slot >= 0; slot--) {
       this.freeReplaySlots.push(slot);
     }
@@ -172,7 +111,7 @@ export class WireguardEngine {
   setPrivateKey(privateKey: Uint8Array, now: number): void {
     this.local.privateKey.fill(0);
     this.local = { privateKey: privateKey.slice(), publicKey: this.p.publicKey(privateKey) };
-    this.cookieChecker = new CookieChecker(this.p, this.local.publicKey, now);
+    this.gate.setLocalPublicKey(this.local.publicKey, now);
     for (const peer of this.peersByKey.values()) this.resetSessions(peer);
   }
 
@@ -243,40 +182,26 @@ export class WireguardEngine {
       case MESSAGE_HANDSHAKE_INITIATION:
       case MESSAGE_HANDSHAKE_RESPONSE:
       case MESSAGE_HANDSHAKE_COOKIE:
-        if (this.handshakeQueue.length >= MAX_QUEUED_INCOMING_HANDSHAKES) {
-          this.stats.handshakeQueueFull++;
-          return;
-        }
         // Queued, not handled: the host calls processHandshakes after each receive batch, so
         // a flood builds a queue and the device goes under load, as the kernel's does.
-        this.handshakeQueue.push({ bytes: bytes.slice(), source });
+        if (!this.gate.enqueue(bytes, source)) this.stats.handshakeQueueFull++;
         return;
     }
   }
 
   /** Handshake messages waiting for processHandshakes. */
   get queuedHandshakes(): number {
-    return this.handshakeQueue.length;
+    return this.gate.length;
   }
 
   /** Works through queued handshake messages; expensive ones are bounded per call. */
   processHandshakes(now: number): void {
     let expensive = 0;
-    while (this.handshakeQueue.length > 0 && expensive < HANDSHAKES_PER_CALL) {
-      // The kernel measures load by the queue behind the message being processed.
-      const underLoad = this.isUnderLoad(now);
-      const { bytes, source } = this.handshakeQueue.shift()!;
-      if (this.handleHandshake(bytes, source, now, underLoad)) expensive++;
+    while (expensive < HANDSHAKES_PER_CALL) {
+      const item = this.gate.next(now);
+      if (!item) return;
+      if (this.handleHandshake(item.bytes, item.source, now, item.underLoad)) expensive++;
     }
-  }
-
-  /** True while the handshake queue is long, and for UNDER_LOAD_AFTER_TIME after. */
-  isUnderLoad(now: number): boolean {
-    if (this.handshakeQueue.length >= UNDER_LOAD_QUEUE_LENGTH) {
-      this.lastUnderLoadAt = now;
-      return true;
-    }
-    return now - this.lastUnderLoadAt < UNDER_LOAD_AFTER_TIME;
   }
 
   /** Handles one handshake message; returns true when it cost DH work. */
@@ -291,23 +216,19 @@ export class WireguardEngine {
       if (bytes.length === MESSAGE_COOKIE_REPLY_SIZE) this.consumeCookieReply(bytes, now);
       return false;
     }
-    const expectedSize = type === MESSAGE_HANDSHAKE_INITIATION
-      ? MESSAGE_INITIATION_SIZE
-      : MESSAGE_RESPONSE_SIZE;
-    if (bytes.length !== expectedSize || !this.cookieChecker.checkMac1(bytes)) {
+    const verdict = this.gate.check(bytes, source, now, underLoad);
+    if (verdict === "invalid-mac") {
       this.stats.invalidMac++;
       return false;
     }
-    if (underLoad) {
-      if (!this.cookieChecker.checkMac2(bytes, source, now)) {
-        this.sink.sendDatagram(this.cookieChecker.createReply(bytes, source, now), source);
-        this.stats.cookieRepliesSent++;
-        return false;
-      }
-      if (!this.limiter.allow(source.address, now)) {
-        this.stats.rateLimited++;
-        return false;
-      }
+    if (verdict === "needs-cookie") {
+      this.sink.sendDatagram(this.gate.cookieReply(bytes, source, now), source);
+      this.stats.cookieRepliesSent++;
+      return false;
+    }
+    if (verdict === "rate-limited") {
+      this.stats.rateLimited++;
+      return false;
     }
     if (type === MESSAGE_HANDSHAKE_INITIATION) this.consumeInitiationFrom(bytes, source, now);
     else this.consumeResponseFrom(bytes, source, now);
@@ -564,35 +485,23 @@ export class WireguardEngine {
   tick(now: number): void {
     this.processHandshakes(now);
     for (const peer of this.peersByKey.values()) {
-      if (peer.retransmitHandshakeAt !== null && now >= peer.retransmitHandshakeAt) {
-        peer.retransmitHandshakeAt = null;
-        if (peer.handshakeAttempts >= MAX_TIMER_HANDSHAKES) {
-          // Give up: drop what waited for this session; keys go after ZERO_KEYS_AFTER.
-          peer.staged = [];
-          if (peer.pending) this.indices.free(peer.pending.localIndex);
-          peer.pending = null;
-          peer.zeroKeyMaterialAt ??= now + ZERO_KEYS_AFTER;
-        } else {
-          peer.handshakeAttempts++;
-          this.initiateHandshake(peer, now, true);
-        }
-      }
-      if (peer.sendKeepaliveAt !== null && now >= peer.sendKeepaliveAt) {
-        peer.sendKeepaliveAt = null;
-        this.sendKeepalive(peer, now);
-      }
-      if (peer.newHandshakeAt !== null && now >= peer.newHandshakeAt) {
-        peer.newHandshakeAt = null;
-        this.initiateHandshake(peer, now, false);
-      }
-      if (peer.persistentKeepaliveAt !== null && now >= peer.persistentKeepaliveAt) {
-        peer.persistentKeepaliveAt = null;
-        this.sendKeepalive(peer, now);
-      }
-      if (peer.zeroKeyMaterialAt !== null && now >= peer.zeroKeyMaterialAt) {
-        peer.zeroKeyMaterialAt = null;
-        this.resetSessions(peer);
-      }
+      runDueTimers(peer, now, {
+        retransmitHandshake: () => {
+          if (peer.handshakeAttempts >= MAX_TIMER_HANDSHAKES) {
+            // Give up: drop what waited for this session; keys go after ZERO_KEYS_AFTER.
+            peer.staged = [];
+            if (peer.pending) this.indices.free(peer.pending.localIndex);
+            peer.pending = null;
+            peer.zeroKeyMaterialAt ??= now + ZERO_KEYS_AFTER;
+          } else {
+            peer.handshakeAttempts++;
+            this.initiateHandshake(peer, now, true);
+          }
+        },
+        sendKeepalive: () => this.sendKeepalive(peer, now),
+        newHandshake: () => this.initiateHandshake(peer, now, false),
+        zeroKeyMaterial: () => this.resetSessions(peer),
+      });
     }
   }
 

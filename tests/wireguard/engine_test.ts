@@ -292,3 +292,17 @@ Deno.test("engine: packets with no route or from unknown keys are dropped and co
   assertEquals(b.delivered.length, 0);
   assertEquals(sentOfType(b, 2).length, 0);
 });
+
+Deno.test("engine: keys are wiped after 3 × REJECT_AFTER_TIME without a new session", async () => {
+  const { network, a, b } = await twoHosts();
+  sendBetween(network, a, b);
+  const peer = a.engine.peer(b.engine.publicKey)!;
+  const keypair = peer.keypairs.current!;
+  network.filter = () => false; // the peer vanished
+  network.advance(3 * REJECT_AFTER_TIME - 5_000, 1_000);
+  assertTrue(peer.keypairs.current !== null);
+  network.advance(10_000, 1_000);
+  assertEquals(peer.keypairs.current, null);
+  assertEquals(keypair.sendKey, new Uint8Array(32));
+  assertEquals(keypair.receiveKey, new Uint8Array(32));
+});

@@ -1,0 +1,64 @@
+/** The engine's seams: its output sink, construction options and drop counters. */
+
+import type { CryptoCore } from "../crypto/crypto_core.ts";
+import type { Endpoint } from "./endpoint.ts";
+import type { NoisePrimitives } from "./noise_primitives.ts";
+
+/** Where the engine's output goes. */
+export interface EngineSink {
+  /** Send a datagram to a peer endpoint. */
+  sendDatagram(bytes: Uint8Array, to: Endpoint): void;
+  /** Hand a decrypted inner packet to the TUN device. */
+  deliverPacket(packet: Uint8Array): void;
+}
+
+/** Engine construction options. */
+export interface EngineOptions {
+  primitives: NoisePrimitives;
+  /** Supplies the replay windows (slot per receiving keypair). */
+  core: CryptoCore;
+  privateKey: Uint8Array;
+  sink: EngineSink;
+  now: number;
+  /** Wall-clock ms for TAI64N; defaults to Date.now (tests pass a fake). */
+  wallClock?: () => number;
+  /** Uniform random in [0, 1) for timer jitter; defaults to Math.random. */
+  random?: () => number;
+  mtu?: number;
+}
+
+/** Counters of what the engine dropped and why (for logs, `wg show`-like output and tests). */
+export interface EngineStats {
+  invalidMac: number;
+  cookieRepliesSent: number;
+  rateLimited: number;
+  handshakeQueueFull: number;
+  handshakeFailed: number;
+  replayedInitiations: number;
+  floodedInitiations: number;
+  unknownPeer: number;
+  transportDropped: number;
+  replayedTransport: number;
+  spoofedSource: number;
+  noRoute: number;
+  initiationsConsumed: number;
+}
+
+/** A zeroed stats record. */
+export function emptyEngineStats(): EngineStats {
+  return {
+    invalidMac: 0,
+    cookieRepliesSent: 0,
+    rateLimited: 0,
+    handshakeQueueFull: 0,
+    handshakeFailed: 0,
+    replayedInitiations: 0,
+    floodedInitiations: 0,
+    unknownPeer: 0,
+    transportDropped: 0,
+    replayedTransport: 0,
+    spoofedSource: 0,
+    noRoute: 0,
+    initiationsConsumed: 0,
+  };
+}
