@@ -261,6 +261,7 @@ export class WireguardEngine {
       this.stats.floodedInitiations++;
       return;
     }
+    peer.rxBytes += bytes.length; // handshake bytes count, as in wireguard-go
     peer.latestTimestamp = consumed.timestamp;
     peer.lastInitiationConsumedAt = now;
     this.stats.initiationsConsumed++;
@@ -304,6 +305,7 @@ export class WireguardEngine {
     }
     peer.pending = null;
     peer.endpoint = source;
+    peer.rxBytes += bytes.length;
     this.installKeypair(peer, {
       localIndex: receiver,
       remoteIndex: view.getUint32(RESPONSE.sender, true),
