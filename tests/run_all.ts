@@ -22,6 +22,11 @@ const SUITES: Suite[] = [
   { name: "fs", paths: ["tests/fs/"], permissions: ["--allow-read", "--allow-write"] },
   { name: "wireguard", paths: ["tests/wireguard/"], permissions: ["--allow-read"] },
   {
+    name: "device",
+    paths: ["tests/device/"],
+    permissions: ["--allow-read", "--allow-write", "--allow-net"],
+  },
+  {
     name: "cli",
     paths: ["tests/cli/"],
     permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-env", "--allow-sys=uid"],
