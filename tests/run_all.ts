@@ -34,6 +34,14 @@ const SUITES: Suite[] = [
   // --allow-env=CI only because the in-process AssemblyScript rebuild probes that variable.
   { name: "crypto", paths: ["tests/crypto/"], permissions: ["--allow-read", "--allow-env=CI"] },
   { name: "swim", paths: ["tests/swim/"], permissions: [] },
+  {
+    name: "netns",
+    paths: ["tests/netns/"],
+    // ffi: the library under test; run: `ip` for setup and the agents; read: Deno.execPath
+    // and the agent's sources; sys=uid: the in-file root check.
+    permissions: ["--allow-ffi", "--allow-run", "--allow-read", "--allow-sys=uid"],
+    requires: { check: () => Deno.uid() === 0, reason: "needs root for network namespaces" },
+  },
 ];
 
 /** The counts parsed from one `deno test` summary line. */
