@@ -141,13 +141,17 @@ function handle(request: AgentRequest): unknown {
       slots.forEach((slot, index) => {
         slot.length = patternLength(index);
         for (let j = 0; j < slot.length; j++) slot.view[j] = patternByte(request.seed, index, j);
-        slot.address = destination;
+        // An optional slot with no route at all checks that one refusal drops one datagram.
+        slot.address = index === request.unreachableAt
+          ? new Uint8Array([192, 0, 2, 1])
+          : destination;
         slot.port = request.port;
       });
       const socket = sockets.get(request.id)!;
       return {
         accepted: socket.sendBatch(slots, request.count, request.timeoutMs),
         sendErrors: socket.sendErrors,
+        lastSendErrno: socket.lastSendErrno,
       };
     }
     case "udp.receiveBatch": {
