@@ -89,6 +89,13 @@ export interface UdpSocketOptions {
   batchSize?: number;
 }
 
+/**
+ * Raw address (low, high 32 bits) of each payload view seen so far. A view's address is fixed
+ * for its lifetime (its buffer cannot move; a grown wasm memory detaches it instead, which the
+ * empty-view check catches), and the WeakMap lets dropped views be collected.
+ */
+const VIEW_ADDRESSES = new WeakMap<Uint8Array, Uint32Array>();
+
 /** Control structures for one direction: mmsghdr[n] | iovec[n] | sockaddr_in6[n]. */
 class BatchArea {
   readonly bytes: Uint8Array<ArrayBuffer>;
@@ -123,9 +130,16 @@ class BatchArea {
     }
     const word = (this.iovecOffset + i * IOVEC_SIZE) >> 2;
     if (this.views[i] !== view) {
-      const address = addressOf(view);
-      this.words[word] = Number(address & 0xffffffffn);
-      this.words[word + 1] = Number(address >> 32n);
+      // Slots rotate through a pool of views, so remember each view's address: computing it
+      // (UnsafePointer.of + BigInt math) costs more than the rest of the per-packet work.
+      let address = VIEW_ADDRESSES.get(view);
+      if (!address) {
+        const raw = addressOf(view);
+        address = new Uint32Array([Number(raw & 0xffffffffn), Number(raw >> 32n)]);
+        VIEW_ADDRESSES.set(view, address);
+      }
+      this.words[word] = address[0];
+      this.words[word + 1] = address[1];
       this.views[i] = view;
     }
     this.words[word + 2] = length;
