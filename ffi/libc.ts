@@ -1,6 +1,6 @@
 /**
  * The one `Deno.dlopen` of libc, opened on first use. Assumes x86_64 Linux with glibc: variadic
- * `open`, `ioctl` and `fcntl` are declared with fixed parameters, which matches the SysV x86_64
+ * `open` and `ioctl` are declared with fixed parameters, which matches the SysV x86_64
  * calling convention for these arguments. Results of read/write/sendto/recvfrom/sendmmsg/recvmmsg
  * are declared "i32" rather than isize: 64-bit results come back as BigInt, which costs up to
  * 500 ns per call, and no single call here moves more than 2 GiB.
@@ -15,7 +15,6 @@ const SYMBOLS = {
   write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   // ioctl(fd, request, struct pointer): the only ioctls used (TUNSETIFF) take a pointer.
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
-  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
