@@ -8,6 +8,7 @@ import { VERSION } from "../version.ts";
 import type { CliIo, CommandPermission } from "./cli_io.ts";
 import { type CommandContext, createCommandContext } from "./command_context.ts";
 import { configCommand } from "./command_config_show.ts";
+import { deviceCommand } from "./command_device.ts";
 import { exportCommand } from "./command_export.ts";
 import { keygenCommand } from "./command_keygen.ts";
 import { revokeCommand } from "./command_revoke.ts";
@@ -32,6 +33,11 @@ const COMMANDS: Record<string, Command> = {
   trust: { permissions: ["read", "write"], usesConfigDir: true, run: trustCommand },
   revoke: { permissions: ["read", "write"], usesConfigDir: true, run: revokeCommand },
   config: { permissions: ["read"], usesConfigDir: true, run: configCommand },
+  device: {
+    permissions: ["read", "write", "net", "ffi"],
+    usesConfigDir: false,
+    run: deviceCommand,
+  },
   up: {
     permissions: NO_PERMISSIONS,
     usesConfigDir: false,

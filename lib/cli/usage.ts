@@ -15,6 +15,8 @@ Identity and trust:
 
 Mesh:
   up                                 run the mesh daemon (not yet implemented)
+  device <ifname> [--mtu N] [--port N]
+                                     run a userspace WireGuard device, configured with wg
 
 Other:
   version                            print the version
@@ -70,6 +72,18 @@ mesh IPv4 and IPv6) and the trusted peers and orgs. Works offline and creates no
 Warns when two trusted keys map to the same mesh IPv4.
 
   --json   print one JSON object instead of text
+`,
+  device: `Usage: meshguard device <ifname> [--mtu N] [--port N]
+
+Runs a userspace WireGuard device in the foreground, like wireguard-go: creates the TUN
+interface <ifname> (up, MTU 1420 by default), and serves the WireGuard UAPI socket
+/var/run/wireguard/<ifname>.sock, so the standard wg tool configures it (wg set, wg setconf,
+wg show). Addresses and routes are set as for any WireGuard interface (ip addr, wg-quick).
+SIGINT or SIGTERM removes the interface and the socket. Needs root (CAP_NET_ADMIN) and
+--allow-ffi --allow-read --allow-write --allow-net.
+
+  --mtu N     interface MTU (default 1420)
+  --port N    UDP listen port (default: any free port; wg set … listen-port changes it)
 `,
   up: `Usage: meshguard up [options]
 
