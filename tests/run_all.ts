@@ -42,6 +42,13 @@ const SUITES: Suite[] = [
     permissions: ["--allow-ffi", "--allow-run", "--allow-read", "--allow-sys=uid"],
     requires: { check: () => Deno.uid() === 0, reason: "needs root for network namespaces" },
   },
+  {
+    name: "interop",
+    paths: ["tests/interop/"],
+    // run: ip/wg/ping/wireguard-go and our device in namespaces; write: key files.
+    permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-sys=uid"],
+    requires: { check: () => Deno.uid() === 0, reason: "needs root for network namespaces" },
+  },
 ];
 
 /** The counts parsed from one `deno test` summary line. */
