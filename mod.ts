@@ -54,3 +54,17 @@ export { ensureDirectory, resolveConfigDir } from "./lib/config/config_dir.ts";
 export { buildConfigReport, type ConfigReport } from "./lib/config/config_report.ts";
 export { runCli } from "./lib/cli/cli.ts";
 export * from "./lib/crypto/mod.ts";
+export * from "./lib/swim/mod.ts";
+export { WireguardEngine } from "./lib/wireguard/engine.ts";
+export type { EngineOptions, EngineSink, EngineStats } from "./lib/wireguard/engine_types.ts";
+export { createNoisePrimitives, type NoisePrimitives } from "./lib/wireguard/noise_primitives.ts";
+export { type Endpoint, formatEndpoint, parseEndpoint } from "./lib/wireguard/endpoint.ts";
+export {
+  applyUapiSet,
+  handleUapiRequest,
+  renderUapiGet,
+  UAPI_ERRNO,
+  type UapiDevice,
+  UapiError,
+} from "./lib/wireguard/uapi.ts";
+export { type DeviceOptions, UserspaceDevice } from "./lib/device/userspace_device.ts";

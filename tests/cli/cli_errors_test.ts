@@ -193,7 +193,7 @@ Deno.test("help, --help and version go to stdout and exit 0 with no permissions"
   const help = await runMeshguard(["help"], { configDir: null, permissions: [] });
   assertEquals(help.code, 0);
   assertIncludes(help.stdout, "Usage: meshguard <command>");
-  for (const command of ["keygen", "export", "trust", "revoke", "config", "version"]) {
+  for (const command of ["keygen", "export", "trust", "revoke", "config", "version", "device"]) {
     const own = await runMeshguard([command, "--help"], { configDir: null, permissions: [] });
     assertEquals(own.code, 0, own.stderr);
     assertIncludes(own.stdout, `Usage: meshguard ${command}`);
@@ -219,4 +219,14 @@ Deno.test("up is not implemented yet and says so", async () => {
   const result = await runMeshguard(["up"], { configDir: null, permissions: [] });
   assertEquals(result.code, 1);
   assertIncludes(result.stderr, "not yet implemented");
+});
+
+Deno.test("device: a missing interface name or a bad --mtu is a usage error", async () => {
+  const permissions = ["--allow-read", "--allow-write", "--allow-net", "--allow-ffi"];
+  const none = await runMeshguard(["device"], { configDir: null, permissions });
+  assertEquals(none.code, 2);
+  assertIncludes(none.stderr, "Usage: meshguard device");
+  const mtu = await runMeshguard(["device", "wgx", "--mtu", "9"], { configDir: null, permissions });
+  assertEquals(mtu.code, 2);
+  assertIncludes(mtu.stderr, "--mtu must be an integer 1280-65535");
 });

@@ -28,12 +28,21 @@ export function interopSkipReason(): string | null {
 }
 
 /** Runs a command to completion; throws with its output when it fails. */
-export async function run(command: string, ...args: string[]): Promise<string> {
+export function run(command: string, ...args: string[]): Promise<string> {
+  return runFor(COMMAND_TIMEOUT_MS, command, ...args);
+}
+
+/** Like `run`, with its own time limit (for long traffic runs). */
+export async function runFor(
+  timeoutMs: number,
+  command: string,
+  ...args: string[]
+): Promise<string> {
   const output = await new Deno.Command(command, {
     args,
     stdout: "piped",
     stderr: "piped",
-    signal: AbortSignal.timeout(COMMAND_TIMEOUT_MS),
+    signal: AbortSignal.timeout(timeoutMs),
   }).output();
   const decoder = new TextDecoder();
   if (!output.success) {

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# End-to-end throughput of meshguard against wireguard-go, side by side in one run (root).
+# Usage: bench/throughput.sh [seconds per test, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec deno run --no-prompt --allow-run --allow-read --allow-write --allow-sys=uid \
+  bench/throughput.ts "${1:-10}"

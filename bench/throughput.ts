@@ -1,0 +1,90 @@
+/**
+ * End-to-end throughput, meshguard against wireguard-go in the same run (root): two
+ * namespaces, iperf3 through (a) meshguard ↔ meshguard and (b) wireguard-go ↔ wireguard-go.
+ * Prints `tcp-1: meshguard N Gbps, wireguard-go N Gbps, ratio N.NN` and the same for tcp-4
+ * (-P 4) and udp-pps (received packets per second at 1,380-byte datagrams).
+ * Run: bench/throughput.sh [seconds per test, default 10]
+ */
+
+import {
+  type DeviceKind,
+  interopSkipReason,
+  Lab,
+  NamespaceProcess,
+  run,
+} from "../tests/interop/helpers/lab.ts";
+
+const seconds = Number(Deno.args[0] ?? 10);
+
+interface Figures {
+  tcp1: number;
+  tcp4: number;
+  udpPps: number;
+}
+
+async function iperf(lab: Lab, args: string[]): Promise<Record<string, unknown>> {
+  const iperfServer = new NamespaceProcess(lab.sides[1].namespace, [
+    "iperf3",
+    "-s",
+    "-1",
+    "-B",
+    lab.sides[1].meshIpv4,
+  ]);
+  await iperfServer.waitFor(/Server listening/);
+  try {
+    const output = await run(
+      "ip",
+      "netns",
+      "exec",
+      lab.sides[0].namespace,
+      "iperf3",
+      "-c",
+      lab.sides[1].meshIpv4,
+      "-t",
+      String(seconds),
+      "-J",
+      ...args,
+    );
+    return JSON.parse(output);
+  } finally {
+    await iperfServer.stop();
+  }
+}
+
+async function measure(kind: DeviceKind): Promise<Figures> {
+  const lab = await Lab.create([kind, kind]);
+  try {
+    await lab.ping(0, lab.sides[1].meshIpv4, 1);
+    // deno-lint-ignore no-explicit-any
+    const tcp1: any = await iperf(lab, []);
+    // deno-lint-ignore no-explicit-any
+    const tcp4: any = await iperf(lab, ["-P", "4"]);
+    // deno-lint-ignore no-explicit-any
+    const udp: any = await iperf(lab, ["-u", "-b", "0", "-l", "1380"]);
+    const sum = udp.end.sum;
+    return {
+      tcp1: tcp1.end.sum_received.bits_per_second / 1e9,
+      tcp4: tcp4.end.sum_received.bits_per_second / 1e9,
+      udpPps: (sum.packets - sum.lost_packets) / sum.seconds,
+    };
+  } finally {
+    await lab.dispose();
+  }
+}
+
+const skip = interopSkipReason();
+if (skip) {
+  console.log(skip.replace("interop suite", "throughput bench"));
+  Deno.exit(0);
+}
+const ours = await measure("meshguard");
+const theirs = await measure("wireguard-go");
+const line = (name: string, a: number, b: number, unit: string, digits: number) =>
+  console.log(
+    `${name}: meshguard ${a.toFixed(digits)} ${unit}, wireguard-go ${
+      b.toFixed(digits)
+    } ${unit}, ratio ${(a / b).toFixed(2)}`,
+  );
+line("tcp-1", ours.tcp1, theirs.tcp1, "Gbps", 3);
+line("tcp-4", ours.tcp4, theirs.tcp4, "Gbps", 3);
+line("udp-pps", ours.udpPps, theirs.udpPps, "pkt/s", 0);
