@@ -4,7 +4,7 @@
  * resolution is the daemon's job; the engine only ever sees numeric addresses.
  */
 
-import { formatIpv6 } from "../identity/mesh_address.ts";
+import { formatIpAddress, parseIpv4, parseIpv6 } from "../net/ip_address.ts";
 import { SwimAddressError } from "./swim_errors.ts";
 
 /** An address as the engine uses it: `a.b.c.d:port` or `[v6]:port`. */
@@ -72,47 +72,6 @@ export function parseSeed(text: string): SeedSpec {
   return { host, port };
 }
 
-/** Parses dotted IPv4 text into 4 bytes, or null. */
-export function parseIpv4(text: string): Uint8Array | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(parts[i])) return null;
-    const value = Number(parts[i]);
-    if (value > 255) return null;
-    out[i] = value;
-  }
-  return out;
-}
-
-/** Parses IPv6 text (with optional `::`) into 16 bytes, or null. */
-export function parseIpv6(text: string): Uint8Array | null {
-  const halves = text.split("::");
-  if (halves.length > 2) return null;
-  const groupsOf = (part: string): number[] | null => {
-    if (part.length === 0) return [];
-    const out: number[] = [];
-    for (const group of part.split(":")) {
-      if (!/^[0-9A-Fa-f]{1,4}$/.test(group)) return null;
-      out.push(parseInt(group, 16));
-    }
-    return out;
-  };
-  const head = groupsOf(halves[0]);
-  const tail = halves.length === 2 ? groupsOf(halves[1]) : [];
-  if (head === null || tail === null) return null;
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
-  const groups = [...head, ...new Array(halves.length === 2 ? missing : 0).fill(0), ...tail];
-  const out = new Uint8Array(16);
-  groups.forEach((group, i) => {
-    out[2 * i] = group >> 8;
-    out[2 * i + 1] = group & 0xff;
-  });
-  return out;
-}
-
 /** Bytes one endpoint takes in a record. */
 export function endpointBytes(address: Address): number {
   return address.startsWith("[") ? 19 : 7;
@@ -157,7 +116,8 @@ export function readEndpoint(
   const ip = bytes.subarray(offset + 1, offset + 1 + size);
   const port = bytes[offset + 1 + size] | (bytes[offset + 2 + size] << 8);
   if (port === 0) return null;
-  const host = family === 4 ? ip.join(".") : `[${formatIpv6(ip)}]`;
+  const text = formatIpAddress(ip);
+  const host = family === 4 ? text : `[${text}]`;
   return { address: `${host}:${port}`, next: offset + 3 + size };
 }
 

@@ -1,0 +1,178 @@
+/**
+ * The state one SWIM node shares between its protocol parts (probing, liveness,
+ * dissemination, push-pull, join): identity, member tables, timers, and what waits to go
+ * out. Those parts are free functions over this object rather than engine methods so each
+ * concept lives in its own file; the engine owns the only instance and never hands it out,
+ * so callers still see nothing but the engine's public API.
+ */
+
+import { Awareness } from "./awareness.ts";
+import { BroadcastQueue } from "./broadcast_queue.ts";
+import type { Address } from "./endpoint.ts";
+import type { SwimEvent } from "./events.ts";
+import type { Peer } from "./peer.ts";
+import type { Probe, Relay } from "./probing.ts";
+import type { SwimConfig } from "./profiles.ts";
+import { TokenBucket } from "./rate_limiter.ts";
+import { type AliveRecord, keyId, makeAliveRecord, type NatTypeCode } from "./records.ts";
+import type { SwimCrypto } from "./swim_crypto.ts";
+import { TimerHeap } from "./timer_heap.ts";
+import type { TrustPolicy } from "./trust_policy.ts";
+
+/** A datagram the caller must send. */
+export interface Outgoing {
+  /** Destination address. */
+  to: Address;
+  /** The datagram. */
+  data: Uint8Array;
+}
+
+/** Counters for tests, benches and `meshguard status`. */
+export interface SwimStats {
+  /** Datagrams handed out for sending. */
+  sent: number;
+  /** Bytes handed out for sending. */
+  sentBytes: number;
+  /** Datagrams accepted (authenticated). */
+  accepted: number;
+  /** Dropped datagrams by reason. */
+  dropped: Record<string, number>;
+}
+
+/** What a node's state is built from; the engine has validated all of it. */
+export interface SwimStateInit {
+  /** The resolved configuration. */
+  config: SwimConfig;
+  /** Our identity's crypto. */
+  crypto: SwimCrypto;
+  /** Who may take part. */
+  trust: TrustPolicy;
+  /** Our boot epoch. */
+  epoch: number;
+  /** Endpoints we advertise. */
+  endpoints: Address[];
+  /** Our NAT type. */
+  nat: NatTypeCode;
+  /** Seed addresses to join through. */
+  seeds: Address[];
+  /** Uniform random numbers in [0, 1). */
+  random: () => number;
+}
+
+/** Everything one node knows and has pending; plain fields, mutated by the protocol parts. */
+export class SwimState {
+  /** The resolved configuration. */
+  readonly config: SwimConfig;
+  /** Counters (the engine exposes this very object as `stats`). */
+  readonly stats: SwimStats = { sent: 0, sentBytes: 0, accepted: 0, dropped: {} };
+  /** Our identity's crypto. */
+  readonly crypto: SwimCrypto;
+  /** Who may take part. */
+  readonly trust: TrustPolicy;
+  /** Our boot epoch. */
+  readonly epoch: number;
+  /** Our public key as a binary string. */
+  readonly selfId: string;
+  /** The random source (a seeded PRNG makes whole runs reproducible). */
+  readonly random: () => number;
+  /** Seed addresses to join through. */
+  readonly seeds: Address[];
+  /** Endpoints we advertise. */
+  endpoints: Address[];
+  /** Our NAT type. */
+  nat: NatTypeCode;
+  /** Our incarnation; only we raise it. */
+  incarnation = 0;
+  /** Our current signed alive record. */
+  record: AliveRecord;
+
+  /** Every trusted peer seen, by key id (bounded by the trust set and a hard cap). */
+  readonly peers = new Map<string, Peer>();
+  /** Listed members (have a record, not removed), for O(1) random picks and sync pages. */
+  readonly list: Peer[] = [];
+  /** Members we declared dead and still try to reconnect to (partition healing). */
+  readonly dead = new Set<Peer>();
+  /** The current probe round's order. */
+  probeOrder: Peer[] = [];
+  /** Position in `probeOrder`. */
+  probeIndex = 0;
+  /** Probes we started, by sequence number. */
+  readonly probes = new Map<number, Probe>();
+  /** Ping-reqs we serve for others, by the sequence number of our ping to the target. */
+  readonly relays = new Map<number, Relay>();
+  /** Last sequence number used. */
+  seq = 0;
+  /** Expedited probes in flight. */
+  expedited = 0;
+  /** Updates waiting to be piggybacked. */
+  readonly queue = new BroadcastQueue();
+  /** Every timer of the node. */
+  readonly timers = new TimerHeap();
+  /** Lifeguard's local health. */
+  readonly awareness: Awareness;
+  /** Bounds the Hellos we answer. */
+  readonly helloBucket: TokenBucket;
+  /** Signature check handed to `verifyItem`, bound once. */
+  readonly verifyFn = (key: Uint8Array, message: Uint8Array, signature: Uint8Array) =>
+    this.crypto.verify(key, message, signature);
+  /** The gossip timer is scheduled. */
+  gossipArmed = false;
+  /** Counter of the Hellos we sent (their replay position). */
+  helloCounter = 0;
+  /** Listed members currently alive: the N in every log10 N formula. */
+  aliveCount = 0;
+  /** We have heard from a live member. */
+  connected = false;
+  /** Current delay between join attempts. */
+  joinBackoff: number;
+  /** Key id of the member we page through with a full sync, if any. */
+  fullSyncWith: string | null = null;
+  /** A graceful leave was announced. */
+  leaving = false;
+  /** `start` ran. */
+  started = false;
+  /** Latest time we were handed. */
+  now = 0;
+  /** Datagrams not yet drained. */
+  outbox: Outgoing[] = [];
+  /** Events not yet drained. */
+  events: SwimEvent[] = [];
+
+  /** Builds the state of a node that has not started yet. */
+  constructor(init: SwimStateInit) {
+    this.config = init.config;
+    this.crypto = init.crypto;
+    this.trust = init.trust;
+    this.epoch = init.epoch;
+    this.selfId = keyId(init.crypto.publicKey);
+    this.random = init.random;
+    this.seeds = init.seeds;
+    this.endpoints = init.endpoints;
+    this.nat = init.nat;
+    this.awareness = new Awareness(
+      this.config.lifeguard ? this.config.awarenessMaxMultiplier : 1,
+    );
+    this.helloBucket = new TokenBucket(
+      this.config.helloRatePerSecond,
+      Math.max(1, this.config.helloRatePerSecond),
+    );
+    this.joinBackoff = this.config.joinRetryInitial;
+    this.record = this.signRecord();
+  }
+
+  /** Counts a dropped datagram or item under `reason`. */
+  drop(reason: string): void {
+    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
+  }
+
+  /** The next probe / relay sequence number (u32, wrapping). */
+  nextSeq(): number {
+    this.seq = (this.seq + 1) >>> 0;
+    return this.seq;
+  }
+
+  /** Signs our alive record for the current incarnation, NAT type and endpoints. */
+  signRecord(): AliveRecord {
+    return makeAliveRecord(this.crypto, this.epoch, this.incarnation, this.nat, this.endpoints);
+  }
+}

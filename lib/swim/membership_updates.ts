@@ -1,0 +1,166 @@
+/**
+ * Applying membership items (Alive, Leave, Suspect, Dead) heard in gossip, sync pages or a
+ * Hello. Versions are compared before signatures are checked, so gossip heard again costs no
+ * crypto; only the subject may raise its own version, and a claim never changes liveness on
+ * its own: it confirms a suspicion we already hold or makes us probe the member ourselves.
+ */
+
+import { ItemKind, MessageType } from "./constants.ts";
+import { broadcast, reannounce } from "./dissemination.ts";
+import type { SwimState } from "./engine_state.ts";
+import { armSuspicionTimer, cancelTimer, scheduleRemoval, setState } from "./liveness.ts";
+import { listAdd, peerFor } from "./member_table.ts";
+import { send } from "./outbound.ts";
+import type { Peer } from "./peer.ts";
+import { expeditedProbe } from "./probing.ts";
+import {
+  type AliveRecord,
+  type Claim,
+  compareVersion,
+  type LeaveRecord,
+  type SwimItem,
+  verifyItem,
+} from "./records.ts";
+
+/** Distinct claimers remembered per member version. */
+const MAX_CLAIMERS = 16;
+
+/**
+ * Checks an item's signature. Items are only ever verified when they would change state:
+ * an item not newer than what we hold (the common case for gossip heard again) is dropped
+ * by the version check first, which is the cache that matters.
+ */
+export function verifySigned(s: SwimState, item: SwimItem): boolean {
+  return verifyItem(item, s.verifyFn);
+}
+
+/** Applies one item received from `via`. */
+export function onItem(s: SwimState, item: SwimItem, via: Peer): void {
+  switch (item.kind) {
+    case ItemKind.Alive:
+      return onAlive(s, item, false, true);
+    case ItemKind.Leave:
+      return onLeave(s, item);
+    default:
+      return onClaim(s, item, via);
+  }
+}
+
+/**
+ * Applies an alive record if it is newer than what we hold; `verified` skips the signature
+ * check (already done), `propagate` gossips it on.
+ */
+export function onAlive(
+  s: SwimState,
+  record: AliveRecord,
+  verified: boolean,
+  propagate: boolean,
+): void {
+  if (record.id === s.selfId) {
+    // Only we may raise our incarnation: answer a newer-looking record of ours by outbidding.
+    if (
+      record.epoch === s.epoch && record.incarnation > s.incarnation &&
+      (verified || verifySigned(s, record))
+    ) reannounce(s, record.incarnation);
+    return;
+  }
+  if (!s.trust.isTrusted(record.subject, record.id)) return s.drop("untrusted-record");
+  const existing = s.peers.get(record.id);
+  if (
+    existing !== undefined && existing.epoch !== 0 &&
+    compareVersion(record.epoch, record.incarnation, existing.epoch, existing.incarnation) <= 0
+  ) return;
+  if (!verified && !verifySigned(s, record)) return s.drop("bad-signature");
+  const peer = existing ?? peerFor(s, record.subject, record.id, true);
+  if (peer === null) return s.drop("peer-table-full");
+  const wasMember = peer.isMember;
+  const before = peer.state;
+  const restarted = peer.epoch !== 0 && record.epoch > peer.epoch;
+  const old = peer.record;
+  peer.record = record;
+  peer.epoch = record.epoch;
+  peer.incarnation = record.incarnation;
+  peer.claims = null;
+  cancelTimer(peer);
+  peer.suspicion = null;
+  if (record.epoch > peer.peerEpoch) peer.peerEpoch = record.epoch;
+  if ((peer.address === null || restarted) && record.endpoints.length > 0) {
+    peer.address = record.endpoints[0];
+  }
+  if (propagate) broadcast(s, "r" + record.id, record.bytes);
+  if (!wasMember || before === "left") {
+    peer.removed = false;
+    setState(s, peer, "alive");
+    listAdd(s, peer);
+    s.events.push({ type: "joined", member: peer.info() });
+  } else if (before === "suspect" || before === "dead") {
+    setState(s, peer, "alive");
+    s.events.push({ type: "alive", member: peer.info(), restarted });
+  } else if (restarted || (old !== null && !sameAdvert(old, record))) {
+    s.events.push({ type: "updated", member: peer.info(), restarted });
+  }
+}
+
+function onLeave(s: SwimState, record: LeaveRecord): void {
+  if (record.id === s.selfId) {
+    if (!s.leaving && record.epoch === s.epoch && verifySigned(s, record)) {
+      reannounce(s, record.incarnation);
+    }
+    return;
+  }
+  const peer = s.peers.get(record.id);
+  if (peer === undefined || peer.record === null || peer.state === "left") return;
+  if (compareVersion(record.epoch, record.incarnation, peer.epoch, peer.incarnation) < 0) return;
+  if (!verifySigned(s, record)) return s.drop("bad-signature");
+  peer.epoch = record.epoch;
+  peer.incarnation = record.incarnation;
+  peer.claims = null;
+  peer.suspicion = null;
+  cancelTimer(peer);
+  broadcast(s, "r" + record.id, record.bytes);
+  if (peer.removed) return;
+  setState(s, peer, "left");
+  s.events.push({ type: "left", member: peer.info() });
+  scheduleRemoval(s, peer);
+}
+
+function onClaim(s: SwimState, claim: Claim, via: Peer): void {
+  if (claim.id === s.selfId) {
+    // Buddy system: we are accused; refute at once with a higher incarnation.
+    if (
+      !s.leaving && claim.epoch === s.epoch && claim.incarnation >= s.incarnation &&
+      verifySigned(s, claim)
+    ) {
+      if (s.config.lifeguard) s.awareness.apply(1);
+      reannounce(s, claim.incarnation);
+      // Tell the accuser directly too, so its suspicion ends without waiting for gossip.
+      send(s, via, MessageType.Gossip, 0, 0, null, [s.record.bytes]);
+    }
+    return;
+  }
+  if (claim.claimerId === s.selfId) return;
+  const peer = s.peers.get(claim.id);
+  if (peer === undefined || !peer.isMember || peer.state === "left") return;
+  if (compareVersion(claim.epoch, claim.incarnation, peer.epoch, peer.incarnation) !== 0) return;
+  if (!s.trust.isTrusted(claim.claimer, claim.claimerId)) return;
+  if (peer.claims?.has(claim.claimerId)) return;
+  if (peer.claims !== null && peer.claims.size >= MAX_CLAIMERS) return;
+  if (!verifySigned(s, claim)) return s.drop("bad-signature");
+  (peer.claims ??= new Set()).add(claim.claimerId);
+  broadcast(s, "c" + claim.id + claim.claimerId, claim.bytes);
+  // Hearsay never changes liveness by itself: it only shortens a suspicion we already
+  // hold (Lifeguard confirmation) or makes us probe the member ourselves now.
+  if (peer.state === "suspect" && peer.suspicion !== null) {
+    if (s.config.lifeguard && peer.suspicion.confirm(claim.claimerId)) {
+      armSuspicionTimer(s, peer);
+    }
+  } else if (peer.state === "alive") {
+    expeditedProbe(s, peer);
+  }
+}
+
+/** Same NAT type and endpoints: a newer version that changes nothing else is no "updated". */
+function sameAdvert(a: AliveRecord, b: AliveRecord): boolean {
+  return a.nat === b.nat && a.endpoints.length === b.endpoints.length &&
+    a.endpoints.every((endpoint, i) => endpoint === b.endpoints[i]);
+}

@@ -1,0 +1,180 @@
+/**
+ * Failure detection by probing: one member per protocol period in shuffled round-robin order,
+ * a direct ping, then ping-req through k helpers; serving ping-reqs for others (relayed ack,
+ * or a Lifeguard nack when the target stays silent); expedited probes of members others
+ * accuse; and the Lifeguard awareness score fed by every probe outcome.
+ */
+
+import { ItemKind, MessageType, NACK_TIMEOUT_FRACTION } from "./constants.ts";
+import type { Address } from "./endpoint.ts";
+import type { SwimState } from "./engine_state.ts";
+import { suspect } from "./liveness.ts";
+import { randomMembers } from "./member_table.ts";
+import { FLAG_INTRODUCE } from "./message_body.ts";
+import { send } from "./outbound.ts";
+import type { Peer } from "./peer.ts";
+import { keyId, makeClaim } from "./records.ts";
+
+/** Ping-req relays in flight at once. */
+const MAX_RELAYS = 256;
+
+/** A probe we started. */
+export interface Probe {
+  /** Its sequence number. */
+  seq: number;
+  /** The member probed. */
+  target: Peer;
+  /** Key ids of the helpers asked to ping-req it. */
+  helpers: Set<string>;
+  /** Nacks heard from helpers. */
+  nacks: number;
+  /** An ack arrived (directly or relayed). */
+  acked: boolean;
+  /** Started out of turn (a claim about the target), counted in `expedited`. */
+  expedited: boolean;
+}
+
+/** A ping-req we serve for someone else. */
+export interface Relay {
+  /** Who asked. */
+  requester: Peer;
+  /** The requester's sequence number, echoed in our ack or nack. */
+  requesterSeq: number;
+  /** The member we ping on its behalf. */
+  target: Peer;
+  /** The target acked. */
+  answered: boolean;
+}
+
+/** Probes the next member of the current round, if there is one to probe. */
+export function probeNext(s: SwimState): void {
+  const target = nextProbeTarget(s);
+  if (target !== null) startProbe(s, target, false);
+}
+
+function nextProbeTarget(s: SwimState): Peer | null {
+  for (let pass = 0; pass < 2; pass++) {
+    while (s.probeIndex < s.probeOrder.length) {
+      const peer = s.probeOrder[s.probeIndex++];
+      if (peer.isMember && (peer.state === "alive" || peer.state === "suspect") && !peer.probing) {
+        return peer;
+      }
+    }
+    // End of a round: reshuffle (SWIM's round-robin bounds worst-case detection time).
+    s.probeOrder = s.list.slice();
+    shuffle(s, s.probeOrder);
+    s.probeIndex = 0;
+  }
+  return null;
+}
+
+function shuffle(s: SwimState, array: Peer[]): void {
+  for (let i = array.length - 1; i > 0; i--) {
+    const j = Math.floor(s.random() * (i + 1));
+    [array[i], array[j]] = [array[j], array[i]];
+  }
+}
+
+/** Probes `peer` out of turn (someone accuses it), within the expedited-probe budget. */
+export function expeditedProbe(s: SwimState, peer: Peer): void {
+  if (s.leaving || peer.probing || s.expedited >= s.config.maxExpeditedProbes) return;
+  if (s.now - peer.lastProbe < s.config.probeInterval) return;
+  startProbe(s, peer, true);
+}
+
+function startProbe(s: SwimState, target: Peer, expedited: boolean): void {
+  const seq = s.nextSeq();
+  const probe: Probe = { seq, target, helpers: new Set(), nacks: 0, acked: false, expedited };
+  s.probes.set(seq, probe);
+  target.probing = true;
+  target.lastProbe = s.now;
+  if (expedited) s.expedited++;
+  const start = s.now;
+  send(s, target, MessageType.Ping, seq, 0, null, buddyItems(s, target));
+  const c = s.config;
+  s.timers.add(start + s.awareness.scale(c.probeTimeout), () => {
+    if (probe.acked) return;
+    for (const helper of randomMembers(s, c.indirectChecks, target)) {
+      probe.helpers.add(helper.id);
+      send(s, helper, MessageType.PingReq, seq, 0, target.key, []);
+    }
+    // A second direct ping rides alongside (memberlist falls back to TCP here; we have UDP).
+    send(s, target, MessageType.Ping, seq, 0, null, buddyItems(s, target));
+  });
+  s.timers.add(start + s.awareness.scale(c.probeInterval), () => {
+    s.probes.delete(seq);
+    target.probing = false;
+    if (expedited) s.expedited--;
+    if (probe.acked) return;
+    if (c.lifeguard) {
+      const expected = probe.helpers.size;
+      s.awareness.apply(expected > 0 ? Math.max(0, expected - probe.nacks) : 1);
+    }
+    if (target.isMember && target.state === "alive") suspect(s, target);
+  });
+}
+
+/** Buddy system: what we tell a member we probe about its own standing. */
+function buddyItems(s: SwimState, peer: Peer): Uint8Array[] {
+  if (!s.config.lifeguard || !peer.isMember) return [];
+  if (peer.state !== "suspect" && peer.state !== "dead") return [];
+  const kind = peer.state === "dead" ? ItemKind.Dead : ItemKind.Suspect;
+  return [makeClaim(s.crypto, kind, peer.key, peer.epoch, peer.incarnation).bytes];
+}
+
+/** Answers a ping from `peer` (received from `from`) with an ack. */
+export function onPing(s: SwimState, peer: Peer, seq: number, from: Address): void {
+  const introduce = peer.record === null ? FLAG_INTRODUCE : 0;
+  send(s, peer, MessageType.Ack, seq, introduce, null, buddyItems(s, peer), from);
+}
+
+/** Serves a ping-req: pings the target for `requester` and relays its ack (or a nack). */
+export function onPingReq(
+  s: SwimState,
+  requester: Peer,
+  seq: number,
+  targetKey: Uint8Array,
+): void {
+  const targetId = keyId(targetKey);
+  const target = targetId === s.selfId ? null : s.peers.get(targetId);
+  if (target === undefined || target === null || !target.isMember || target.address === null) {
+    // We are alive but cannot help: a nack tells the requester its own link is fine.
+    if (s.config.lifeguard) send(s, requester, MessageType.Nack, seq, 0, null, []);
+    return;
+  }
+  if (s.relays.size >= MAX_RELAYS) return s.drop("relay-table-full");
+  const relaySeq = s.nextSeq();
+  const relay: Relay = { requester, requesterSeq: seq, target, answered: false };
+  s.relays.set(relaySeq, relay);
+  send(s, target, MessageType.Ping, relaySeq, 0, null, []);
+  const timeout = s.config.probeTimeout;
+  if (s.config.lifeguard) {
+    s.timers.add(s.now + timeout * NACK_TIMEOUT_FRACTION, () => {
+      if (!relay.answered) send(s, requester, MessageType.Nack, seq, 0, null, []);
+    });
+  }
+  s.timers.add(s.now + timeout, () => s.relays.delete(relaySeq));
+}
+
+/** An ack from `peer`: relays it when it answers a ping-req we serve, else ends our probe. */
+export function onAck(s: SwimState, peer: Peer, seq: number): void {
+  const relay = s.relays.get(seq);
+  if (relay !== undefined) {
+    if (relay.target !== peer) return;
+    relay.answered = true;
+    s.relays.delete(seq);
+    send(s, relay.requester, MessageType.Ack, relay.requesterSeq, 0, null, []);
+    return;
+  }
+  const probe = s.probes.get(seq);
+  if (probe === undefined || probe.acked) return;
+  if (probe.target !== peer && !probe.helpers.has(peer.id)) return;
+  probe.acked = true;
+  if (s.config.lifeguard) s.awareness.apply(-1);
+}
+
+/** A nack from a helper we asked: the helper is alive, only the target stayed silent. */
+export function onNack(s: SwimState, peer: Peer, seq: number): void {
+  const probe = s.probes.get(seq);
+  if (probe !== undefined && probe.helpers.has(peer.id)) probe.nacks++;
+}
