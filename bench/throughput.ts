@@ -26,6 +26,7 @@ async function iperf(lab: Lab, args: string[]): Promise<Record<string, unknown>>
   const iperfServer = new NamespaceProcess(lab.sides[1].namespace, [
     "iperf3",
     "-s",
+    "--forceflush",
     "-1",
     "-B",
     lab.sides[1].meshIpv4,
