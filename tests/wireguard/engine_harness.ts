@@ -5,6 +5,7 @@ import { type Endpoint, formatEndpoint, parseEndpoint } from "../../lib/wireguar
 import { WireguardEngine } from "../../lib/wireguard/engine.ts";
 import { createNoisePrimitives } from "../../lib/wireguard/noise_primitives.ts";
 import { parseIpv4 } from "../../lib/net/ip_address.ts";
+import { mulberry32 } from "../swim/sim/prng.ts";
 
 /** A datagram on the fake wire. */
 export interface Datagram {
@@ -23,18 +24,6 @@ export interface Host {
   meshAddress: Uint8Array;
   delivered: Uint8Array[];
   sent: Datagram[];
-}
-
-/** A deterministic PRNG (mulberry32) so jitter is reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The fake network: queues datagrams, delivers them in order, can drop or rewrite them. */
@@ -65,7 +54,7 @@ export class FakeNetwork {
       privateKey: primitives.generatePrivateKey(),
       now: this.now,
       wallClock: () => this.now,
-      random: seededRandom(name.length * 7919),
+      random: mulberry32(name.length * 7919), // reproducible jitter
       sink: {
         sendDatagram: (bytes, to) => {
           const datagram = { bytes: bytes.slice(), from: self, to, at: this.now };
