@@ -11,9 +11,11 @@ import { replayCheck, replayReset } from "../crypto/replay_window.ts";
 import { constantTimeEqual } from "../encoding/constant_time.ts";
 import { AllowedIps } from "./allowed_ips.ts";
 import {
+  AUTH_TAG_SIZE,
   KEEPALIVE_TIMEOUT,
   MESSAGE_COOKIE_REPLY_SIZE,
   MESSAGE_DATA,
+  MESSAGE_DATA_HEADER_SIZE,
   MESSAGE_HANDSHAKE_COOKIE,
   MESSAGE_HANDSHAKE_INITIATION,
   MESSAGE_HANDSHAKE_RESPONSE,
@@ -51,11 +53,14 @@ import {
 import { tai64n, tai64nAfter } from "./tai64n.ts";
 import {
   innerDestinationAddress,
+  innerPacketLength,
   innerSourceAddress,
   openTransport,
+  paddedLength,
   readTransportHeader,
   sealTransport,
 } from "./transport.ts";
+import { endpointsEqual } from "./endpoint.ts";
 
 /** Handshake retransmissions before giving up (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT). */
 const MAX_TIMER_HANDSHAKES = REKEY_ATTEMPT_TIME / REKEY_TIMEOUT;
@@ -81,8 +86,11 @@ export class WireguardEngine {
   private readonly peersByKey = new Map<string, Peer>();
   readonly allowedIps = new AllowedIps<Peer>();
   private readonly indices = new IndexTable<Peer>();
-  private readonly freeReplaySlots: number[] = [];
-  private readonly replaySlotOf = new Map<Keypair, number>();
+  private readonly freeSlots: number[] = [];
+  /** Key slots in wasm memory per keypair; the receive slot's replay window is the keypair's. */
+  private readonly slotsOf = new Map<Keypair, { receive: number; send: number }>();
+  /** 12 bytes of wasm memory this engine owns, for in-place AEAD nonces. */
+  private readonly nonceAddress: number;
   readonly stats: EngineStats = emptyEngineStats();
 
   constructor(options: EngineOptions) {
@@ -98,8 +106,12 @@ export class WireguardEngine {
     };
     this.gate = new HandshakeGate(this.p, this.local.publicKey, options.now);
     for (let slot = this.core.layout.replaySlots - 1; slot >= 0; slot--) {
-      this.freeReplaySlots.push(slot);
+      this.freeSlots.push(slot);
     }
+    this.nonceAddress = options.nonceAddress ?? this.core.layout.arenaBase;
+    this.core.checkRange(this.nonceAddress, 12);
+    // The nonce is 0⁴ ‖ counter: only the counter part is ever written afterwards.
+    this.core.bytes.fill(0, this.nonceAddress, this.nonceAddress + 12);
   }
 
   /** Our static public key. */
@@ -322,10 +334,15 @@ export class WireguardEngine {
   }
 
   private installKeypair(peer: Peer, keypair: Keypair, now: number): void {
-    const slot = this.freeReplaySlots.pop();
-    if (slot === undefined) throw new RangeError("out of replay slots: raise keySlots");
-    replayReset(this.core, slot);
-    this.replaySlotOf.set(keypair, slot);
+    const receive = this.freeSlots.pop();
+    const send = this.freeSlots.pop();
+    if (receive === undefined || send === undefined) {
+      throw new RangeError("out of key slots: raise keySlots in the memory layout");
+    }
+    replayReset(this.core, receive);
+    this.core.setKey(receive, keypair.receiveKey);
+    this.core.setKey(send, keypair.sendKey);
+    this.slotsOf.set(keypair, { receive, send });
     const entry: KeypairEntry = { kind: "keypair", peer, keypair };
     this.indices.replace(keypair.localIndex, entry);
     for (const dropped of peer.keypairs.install(keypair)) this.releaseKeypair(dropped);
@@ -335,60 +352,198 @@ export class WireguardEngine {
 
   private releaseKeypair(keypair: Keypair): void {
     this.indices.free(keypair.localIndex);
-    const slot = this.replaySlotOf.get(keypair);
-    if (slot !== undefined) {
-      this.replaySlotOf.delete(keypair);
-      this.freeReplaySlots.push(slot);
+    const slots = this.slotsOf.get(keypair);
+    if (slots !== undefined) {
+      this.slotsOf.delete(keypair);
+      this.core.clearKey(slots.receive);
+      this.core.clearKey(slots.send);
+      this.freeSlots.push(slots.send, slots.receive);
     }
   }
 
   private receiveTransport(bytes: Uint8Array, source: Endpoint, now: number): void {
     const header = readTransportHeader(bytes);
-    const entry = header ? this.indices.lookup(header.receiverIndex) : undefined;
-    if (!header || !entry || entry.kind !== "keypair") {
-      this.stats.transportDropped++;
-      return;
-    }
-    const { peer, keypair } = entry as KeypairEntry;
-    if (now - keypair.createdAt >= REJECT_AFTER_TIME || header.counter >= REJECT_AFTER_MESSAGES) {
-      this.stats.transportDropped++;
-      return;
-    }
-    const packet = openTransport(this.p, keypair.receiveKey, bytes);
+    const found = header ? this.usableKeypair(header.receiverIndex, header.counter, now) : null;
+    if (!header || !found) return;
+    const packet = openTransport(this.p, found.keypair.receiveKey, bytes);
     if (packet === null) {
       this.stats.transportDropped++;
       return;
     }
+    const deliver = this.afterAuthentication(
+      found.peer,
+      found.keypair,
+      header.counter,
+      packet,
+      bytes.length,
+      source,
+      now,
+    );
+    if (deliver) this.sink.deliverPacket(packet);
+  }
+
+  /** The keypair a transport message names, if it may still receive at `now`. */
+  private usableKeypair(receiverIndex: number, counter: bigint, now: number): KeypairEntry | null {
+    const entry = this.indices.lookup(receiverIndex);
+    if (!entry || entry.kind !== "keypair") {
+      this.stats.transportDropped++;
+      return null;
+    }
+    const found = entry as KeypairEntry;
+    if (now - found.keypair.createdAt >= REJECT_AFTER_TIME || counter >= REJECT_AFTER_MESSAGES) {
+      this.stats.transportDropped++;
+      return null;
+    }
+    return found;
+  }
+
+  /**
+   * Everything after a transport message authenticated: replay window, key confirmation,
+   * roaming, timers, and the inner-source check. True when `packet` should be delivered.
+   */
+  private afterAuthentication(
+    peer: Peer,
+    keypair: Keypair,
+    counter: bigint,
+    packet: Uint8Array,
+    wireLength: number,
+    source: Endpoint,
+    now: number,
+  ): boolean {
     // The replay window is updated only after authentication, so forgeries cannot move it.
-    if (!replayCheck(this.core, this.replaySlotOf.get(keypair)!, header.counter)) {
+    if (!replayCheck(this.core, this.slotsOf.get(keypair)!.receive, counter)) {
       this.stats.replayedTransport++;
-      return;
+      return false;
     }
     const confirming = peer.keypairs.next === keypair;
     const dropped = peer.keypairs.confirm(keypair);
     if (dropped) this.releaseKeypair(dropped);
-    peer.endpoint = source;
-    peer.rxBytes += bytes.length;
+    if (!peer.endpoint || !endpointsEqual(peer.endpoint, source)) peer.endpoint = source;
+    peer.rxBytes += wireLength;
     // Any authenticated packet: the peer is alive, no need to start a handshake for silence.
     peer.newHandshakeAt = null;
     this.armPersistentKeepalive(peer, now);
-    const current = peer.keypairs.current;
     if (
-      current === keypair && keypair.isInitiator &&
+      peer.keypairs.current === keypair && keypair.isInitiator &&
       now - keypair.createdAt >= REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT
     ) {
       this.initiateHandshake(peer, now, false);
     }
     // The initiator proved it holds our new keys: what waited for them can go now.
     if (confirming && peer.staged.length > 0) this.flushStaged(peer, now);
-    if (packet.length === 0) return; // a keepalive
+    if (packet.length === 0) return false; // a keepalive
     peer.sendKeepaliveAt ??= now + KEEPALIVE_TIMEOUT;
     const sourceAddress = innerSourceAddress(packet);
     if (!sourceAddress || this.allowedIps.lookup(sourceAddress) !== peer) {
       this.stats.spoofedSource++;
-      return;
+      return false;
     }
-    this.sink.deliverPacket(packet);
+    return true;
+  }
+
+  // ─── the in-place data path: packets stay in wasm memory ───
+
+  /**
+   * Decrypts, in place in wasm memory, the datagram of `length` bytes at `at`. Returns the
+   * inner packet's length (it now starts at `at + 16`; 0 means nothing to deliver), or -1
+   * when the datagram is not a transport message and must go to `receiveDatagram`.
+   */
+  openInPlace(at: number, length: number, source: Endpoint, now: number): number {
+    const bytes = this.core.bytes;
+    if (bytes[at] !== MESSAGE_DATA || bytes[at + 1] | bytes[at + 2] | bytes[at + 3]) return -1;
+    if (length < MESSAGE_DATA_HEADER_SIZE + AUTH_TAG_SIZE) {
+      this.stats.transportDropped++;
+      return 0;
+    }
+    const view = this.core.view;
+    const counter = view.getBigUint64(at + 8, true);
+    const found = this.usableKeypair(view.getUint32(at + 4, true), counter, now);
+    if (!found) return 0;
+    const slots = this.slotsOf.get(found.keypair)!;
+    view.setBigUint64(this.nonceAddress + 4, counter, true);
+    const sealedLength = length - MESSAGE_DATA_HEADER_SIZE - AUTH_TAG_SIZE;
+    const opened = this.core.exports.aeadOpen(
+      this.core.keySlotAddress(slots.receive),
+      this.nonceAddress,
+      0,
+      0,
+      at + MESSAGE_DATA_HEADER_SIZE,
+      sealedLength,
+    );
+    if (opened !== 1) {
+      this.stats.transportDropped++;
+      return 0;
+    }
+    const plaintext = bytes.subarray(
+      at + MESSAGE_DATA_HEADER_SIZE,
+      at + MESSAGE_DATA_HEADER_SIZE + sealedLength,
+    );
+    const inner = innerPacketLength(plaintext);
+    if (inner === null) {
+      this.stats.transportDropped++;
+      return 0;
+    }
+    const packet = plaintext.subarray(0, inner);
+    const deliver = this.afterAuthentication(
+      found.peer,
+      found.keypair,
+      counter,
+      packet,
+      length,
+      source,
+      now,
+    );
+    return deliver ? inner : 0;
+  }
+
+  /**
+   * Encrypts, in place in wasm memory, the inner packet of `length` bytes at `at + 16` (the
+   * 16 bytes before it and room for padding and the tag after it belong to the caller's
+   * buffer). Returns the transport message (starting at `at`) and where to send it, or null
+   * when there is no route or no session yet (the packet is then staged, a copy, and a
+   * handshake started).
+   */
+  sealInPlace(at: number, length: number, now: number): { length: number; to: Endpoint } | null {
+    const bytes = this.core.bytes;
+    const packetAt = at + MESSAGE_DATA_HEADER_SIZE;
+    const packet = bytes.subarray(packetAt, packetAt + length);
+    const destination = innerDestinationAddress(packet);
+    const peer = destination ? this.allowedIps.lookup(destination) : undefined;
+    if (!peer || !peer.endpoint) {
+      this.stats.noRoute++;
+      return null;
+    }
+    const keypair = peer.keypairs.forSending(now);
+    if (!keypair || keypair.sendCounter >= REJECT_AFTER_MESSAGES || peer.staged.length > 0) {
+      peer.stage(packet.slice());
+      this.flushStaged(peer, now);
+      return null;
+    }
+    const padded = paddedLength(length, this.mtu);
+    bytes.fill(0, packetAt + length, packetAt + padded);
+    const counter = keypair.sendCounter++;
+    const view = this.core.view;
+    view.setBigUint64(this.nonceAddress + 4, counter, true);
+    this.core.exports.aeadSeal(
+      this.core.keySlotAddress(this.slotsOf.get(keypair)!.send),
+      this.nonceAddress,
+      0,
+      0,
+      packetAt,
+      padded,
+    );
+    view.setUint32(at, MESSAGE_DATA, true);
+    view.setUint32(at + 4, keypair.remoteIndex, true);
+    view.setBigUint64(at + 8, counter, true);
+    const total = MESSAGE_DATA_HEADER_SIZE + padded + AUTH_TAG_SIZE;
+    peer.txBytes += total;
+    peer.newHandshakeAt ??= now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT;
+    peer.sendKeepaliveAt = null;
+    this.armPersistentKeepalive(peer, now);
+    const needsRekey = keypair.sendCounter >= REKEY_AFTER_MESSAGES ||
+      (keypair.isInitiator && now - keypair.createdAt >= REKEY_AFTER_TIME);
+    if (needsRekey) this.initiateHandshake(peer, now, false);
+    return { length: total, to: peer.endpoint };
   }
 
   // ─── input: packets from the TUN device ───
@@ -401,7 +556,8 @@ export class WireguardEngine {
       this.stats.noRoute++;
       return;
     }
-    peer.stage(packet);
+    // Staged packets may wait for a handshake: keep a copy, the caller reuses its buffer.
+    peer.stage(packet.slice());
     this.flushStaged(peer, now);
   }
 

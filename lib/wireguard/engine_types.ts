@@ -25,6 +25,8 @@ export interface EngineOptions {
   /** Uniform random in [0, 1) for timer jitter; defaults to Math.random. */
   random?: () => number;
   mtu?: number;
+  /** 12 bytes of wasm memory for in-place nonces (default: the arena's first bytes). */
+  nonceAddress?: number;
 }
 
 /** Counters of what the engine dropped and why (for logs, `wg show`-like output and tests). */
