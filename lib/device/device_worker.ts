@@ -21,7 +21,6 @@ import type { WorkerReply, WorkerRequest } from "./device_protocol.ts";
 /** How long the loop may run before it lets the event loop deliver control messages. */
 const CONTROL_INTERVAL_MS = 10;
 const BATCH = 64;
-const MAX_PACKET = 65536;
 
 interface State {
   engine: WireguardEngine;
@@ -41,11 +40,32 @@ function openSocket(port: number, fwmark: number): UdpSocket {
 }
 
 async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void> {
-  const core = await CryptoCore.create({ instances: 1 });
+  // Packet buffers live in the wasm arena: TUN reads, AEAD and UDP sends touch the same bytes.
+  const slotBytes = Math.ceil((init.mtu + 64) / 64) * 64;
+  const core = await CryptoCore.create({
+    instances: 1,
+    keySlots: 4096,
+    arenaBytes: 64 + 2 * BATCH * slotBytes,
+  });
   const primitives = createNoisePrimitives(core);
   const tun = new TunDevice(init.tunFd, init.interfaceName);
-  const encrypted = datagramSlots(Array.from({ length: BATCH }, () => new Uint8Array(MAX_PACKET)));
-  const inbound = new Uint8Array(MAX_PACKET);
+  const arena = core.layout.arenaBase;
+  const txBase = arena + 64; // the first 64 arena bytes hold the engine's nonce
+  const rxBase = txBase + BATCH * slotBytes;
+  const txSlots = datagramSlots(
+    Array.from(
+      { length: BATCH },
+      (_, i) => core.bytes.subarray(txBase + i * slotBytes, txBase + (i + 1) * slotBytes),
+    ),
+  );
+  const rxSlots = datagramSlots(
+    Array.from(
+      { length: BATCH },
+      (_, i) => core.bytes.subarray(rxBase + i * slotBytes, rxBase + (i + 1) * slotBytes),
+    ),
+  );
+  // TUN packets are read 16 bytes into a tx slot, leaving room for the transport header.
+  const tunViews = txSlots.map((slot) => slot.view.subarray(16, slotBytes - 32));
   let current: State;
   const engine = new WireguardEngine({
     primitives,
@@ -53,6 +73,7 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
     privateKey: primitives.generatePrivateKey(),
     now: performance.now(),
     mtu: init.mtu,
+    nonceAddress: arena,
     sink: {
       sendDatagram(bytes: Uint8Array, to: Endpoint) {
         try {
@@ -93,20 +114,55 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
     );
     polls.wait(Math.ceil(wait));
     now = performance.now();
+
+    // Outbound: read up to a batch from the TUN, seal each in place, send them in one sendmmsg.
+    let ready = 0;
     for (let i = 0; i < BATCH; i++) {
-      const length = tun.read(inbound);
+      const length = tun.read(tunViews[i]);
       if (length <= 0) break;
-      engine.sendPacket(inbound.subarray(0, length), now);
+      // Views move between slots as the batch is compacted; the address travels with the view.
+      const sealed = engine.sealInPlace(tunViews[i].byteOffset - 16, length, now);
+      if (sealed === null) continue;
+      const slot = txSlots[i];
+      if (ready !== i) {
+        const target = txSlots[ready];
+        const spare = target.view;
+        target.view = slot.view;
+        slot.view = spare;
+        const spareTun = tunViews[ready];
+        tunViews[ready] = tunViews[i];
+        tunViews[i] = spareTun;
+      }
+      const target = txSlots[ready++];
+      target.length = sealed.length;
+      target.address = sealed.to.address;
+      target.port = sealed.to.port;
     }
-    const received = udp.receiveBatch(encrypted, 0);
+    if (ready > 0) {
+      try {
+        udp.sendBatch(txSlots, ready, 5);
+      } catch {
+        // A broken socket is reported by the next receive; packets are best effort.
+      }
+    }
+
+    // Inbound: one recvmmsg batch, opened in place and written to the TUN from wasm memory.
+    const received = udp.receiveBatch(rxSlots, 0);
     for (let i = 0; i < received; i++) {
-      const slot = encrypted[i];
+      const slot = rxSlots[i];
       if (slot.truncated) continue;
-      engine.receiveDatagram(
-        slot.view.subarray(0, slot.length),
-        { address: unmapAddress(slot.address).slice(), port: slot.port },
-        now,
-      );
+      const source = { address: unmapAddress(slot.address).slice(), port: slot.port };
+      const offset = slot.view.byteOffset;
+      const inner = engine.openInPlace(offset, slot.length, source, now);
+      if (inner > 0) {
+        try {
+          tun.write(slot.view.subarray(16, 16 + inner));
+        } catch {
+          // dropped, as above
+        }
+      } else if (inner < 0) {
+        engine.receiveDatagram(slot.view.subarray(0, slot.length), source, now);
+      }
     }
     engine.processHandshakes(now);
     engine.tick(now);
