@@ -7,23 +7,16 @@
  */
 
 import type { CryptoCore } from "../crypto/crypto_core.ts";
-import { replayCheck, replayReset } from "../crypto/replay_window.ts";
+import { replayReset } from "../crypto/replay_window.ts";
 import { constantTimeEqual } from "../encoding/constant_time.ts";
 import { AllowedIps } from "./allowed_ips.ts";
 import {
-  AUTH_TAG_SIZE,
-  KEEPALIVE_TIMEOUT,
   MESSAGE_COOKIE_REPLY_SIZE,
   MESSAGE_DATA,
-  MESSAGE_DATA_HEADER_SIZE,
   MESSAGE_HANDSHAKE_COOKIE,
   MESSAGE_HANDSHAKE_INITIATION,
   MESSAGE_HANDSHAKE_RESPONSE,
   MIN_INITIATION_INTERVAL,
-  REJECT_AFTER_MESSAGES,
-  REJECT_AFTER_TIME,
-  REKEY_AFTER_MESSAGES,
-  REKEY_AFTER_TIME,
   REKEY_ATTEMPT_TIME,
   REKEY_TIMEOUT,
   REKEY_TIMEOUT_JITTER_MAX,
@@ -42,6 +35,7 @@ import { IndexTable } from "./index_table.ts";
 import { type Keypair, keypairUsable } from "./keypairs.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
 import { Peer, type PeerConfig } from "./peer.ts";
+import { DataPath, type KeypairEntry } from "./data_path.ts";
 import { runDueTimers } from "./peer_timers.ts";
 import { HandshakeGate } from "./handshake_gate.ts";
 import {
@@ -51,27 +45,12 @@ import {
   type EngineStats,
 } from "./engine_types.ts";
 import { tai64n, tai64nAfter } from "./tai64n.ts";
-import {
-  innerDestinationAddress,
-  innerPacketLength,
-  innerSourceAddress,
-  openTransport,
-  paddedLength,
-  readTransportHeader,
-  sealTransport,
-} from "./transport.ts";
-import { endpointsEqual } from "./endpoint.ts";
+import {} from "./transport.ts";
 
 /** Handshake retransmissions before giving up (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT). */
 const MAX_TIMER_HANDSHAKES = REKEY_ATTEMPT_TIME / REKEY_TIMEOUT;
 /** DH-costing handshake messages processed per call; the rest wait in the bounded queue. */
 const HANDSHAKES_PER_CALL = 16;
-
-interface KeypairEntry {
-  kind: "keypair";
-  peer: Peer;
-  keypair: Keypair;
-}
 
 /** A userspace WireGuard device's protocol state. */
 export class WireguardEngine {
@@ -92,6 +71,7 @@ export class WireguardEngine {
   /** 12 bytes of wasm memory this engine owns, for in-place AEAD nonces. */
   private readonly nonceAddress: number;
   readonly stats: EngineStats = emptyEngineStats();
+  private readonly dataPath: DataPath;
 
   constructor(options: EngineOptions) {
     this.p = options.primitives;
@@ -112,6 +92,19 @@ export class WireguardEngine {
     this.core.checkRange(this.nonceAddress, 12);
     // The nonce is 0⁴ ‖ counter: only the counter part is ever written afterwards.
     this.core.bytes.fill(0, this.nonceAddress, this.nonceAddress + 12);
+    this.dataPath = new DataPath({
+      p: this.p,
+      core: this.core,
+      sink: this.sink,
+      stats: this.stats,
+      allowedIps: this.allowedIps,
+      indices: this.indices,
+      mtu: this.mtu,
+      nonceAddress: this.nonceAddress,
+      slotsOf: this.slotsOf,
+      releaseKeypair: (keypair) => this.releaseKeypair(keypair),
+      initiateHandshake: (peer, now, retry) => this.initiateHandshake(peer, now, retry),
+    });
   }
 
   /** Our static public key. */
@@ -151,7 +144,7 @@ export class WireguardEngine {
     peer.configure(config);
     // As the kernel: turning persistent keepalive on sends one at once (opening NAT state).
     if (now !== undefined && peer.persistentKeepalive > 0 && keepaliveWas === 0) {
-      this.sendKeepalive(peer, now);
+      this.dataPath.sendKeepalive(peer, now);
     }
     return peer;
   }
@@ -189,7 +182,7 @@ export class WireguardEngine {
     if (bytes.length < 4 || bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0) return;
     switch (bytes[0]) {
       case MESSAGE_DATA:
-        this.receiveTransport(bytes, source, now);
+        this.dataPath.receiveTransport(bytes, source, now);
         return;
       case MESSAGE_HANDSHAKE_INITIATION:
       case MESSAGE_HANDSHAKE_RESPONSE:
@@ -298,7 +291,7 @@ export class WireguardEngine {
       isInitiator: false,
       sendCounter: 0n,
     }, now);
-    this.sendRaw(peer, response.message, now);
+    this.dataPath.sendRaw(peer, response.message, now);
   }
 
   private consumeResponseFrom(bytes: Uint8Array, source: Endpoint, now: number): void {
@@ -330,7 +323,7 @@ export class WireguardEngine {
     // Handshake complete: stop retransmitting and confirm the session with data or a keepalive.
     peer.retransmitHandshakeAt = null;
     peer.handshakeAttempts = 0;
-    this.sendKeepalive(peer, now);
+    this.dataPath.sendKeepalive(peer, now);
   }
 
   private installKeypair(peer: Peer, keypair: Keypair, now: number): void {
@@ -361,256 +354,19 @@ export class WireguardEngine {
     }
   }
 
-  private receiveTransport(bytes: Uint8Array, source: Endpoint, now: number): void {
-    const header = readTransportHeader(bytes);
-    const found = header ? this.usableKeypair(header.receiverIndex, header.counter, now) : null;
-    if (!header || !found) return;
-    const packet = openTransport(this.p, found.keypair.receiveKey, bytes);
-    if (packet === null) {
-      this.stats.transportDropped++;
-      return;
-    }
-    const deliver = this.afterAuthentication(
-      found.peer,
-      found.keypair,
-      header.counter,
-      packet,
-      bytes.length,
-      source,
-      now,
-    );
-    if (deliver) this.sink.deliverPacket(packet);
-  }
-
-  /** The keypair a transport message names, if it may still receive at `now`. */
-  private usableKeypair(receiverIndex: number, counter: bigint, now: number): KeypairEntry | null {
-    const entry = this.indices.lookup(receiverIndex);
-    if (!entry || entry.kind !== "keypair") {
-      this.stats.transportDropped++;
-      return null;
-    }
-    const found = entry as KeypairEntry;
-    if (now - found.keypair.createdAt >= REJECT_AFTER_TIME || counter >= REJECT_AFTER_MESSAGES) {
-      this.stats.transportDropped++;
-      return null;
-    }
-    return found;
-  }
-
-  /**
-   * Everything after a transport message authenticated: replay window, key confirmation,
-   * roaming, timers, and the inner-source check. True when `packet` should be delivered.
-   */
-  private afterAuthentication(
-    peer: Peer,
-    keypair: Keypair,
-    counter: bigint,
-    packet: Uint8Array,
-    wireLength: number,
-    source: Endpoint,
-    now: number,
-  ): boolean {
-    // The replay window is updated only after authentication, so forgeries cannot move it.
-    if (!replayCheck(this.core, this.slotsOf.get(keypair)!.receive, counter)) {
-      this.stats.replayedTransport++;
-      return false;
-    }
-    const confirming = peer.keypairs.next === keypair;
-    const dropped = peer.keypairs.confirm(keypair);
-    if (dropped) this.releaseKeypair(dropped);
-    if (!peer.endpoint || !endpointsEqual(peer.endpoint, source)) peer.endpoint = source;
-    peer.rxBytes += wireLength;
-    // Any authenticated packet: the peer is alive, no need to start a handshake for silence.
-    peer.newHandshakeAt = null;
-    this.armPersistentKeepalive(peer, now);
-    if (
-      peer.keypairs.current === keypair && keypair.isInitiator &&
-      now - keypair.createdAt >= REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT
-    ) {
-      this.initiateHandshake(peer, now, false);
-    }
-    // The initiator proved it holds our new keys: what waited for them can go now.
-    if (confirming && peer.staged.length > 0) this.flushStaged(peer, now);
-    if (packet.length === 0) return false; // a keepalive
-    peer.sendKeepaliveAt ??= now + KEEPALIVE_TIMEOUT;
-    const sourceAddress = innerSourceAddress(packet);
-    if (!sourceAddress || this.allowedIps.lookup(sourceAddress) !== peer) {
-      this.stats.spoofedSource++;
-      return false;
-    }
-    return true;
-  }
-
-  // ─── the in-place data path: packets stay in wasm memory ───
-
-  /**
-   * Decrypts, in place in wasm memory, the datagram of `length` bytes at `at`. Returns the
-   * inner packet's length (it now starts at `at + 16`; 0 means nothing to deliver), or -1
-   * when the datagram is not a transport message and must go to `receiveDatagram`.
-   */
-  openInPlace(at: number, length: number, source: Endpoint, now: number): number {
-    const bytes = this.core.bytes;
-    if (bytes[at] !== MESSAGE_DATA || bytes[at + 1] | bytes[at + 2] | bytes[at + 3]) return -1;
-    if (length < MESSAGE_DATA_HEADER_SIZE + AUTH_TAG_SIZE) {
-      this.stats.transportDropped++;
-      return 0;
-    }
-    const view = this.core.view;
-    const counter = view.getBigUint64(at + 8, true);
-    const found = this.usableKeypair(view.getUint32(at + 4, true), counter, now);
-    if (!found) return 0;
-    const slots = this.slotsOf.get(found.keypair)!;
-    view.setBigUint64(this.nonceAddress + 4, counter, true);
-    const sealedLength = length - MESSAGE_DATA_HEADER_SIZE - AUTH_TAG_SIZE;
-    const opened = this.core.exports.aeadOpen(
-      this.core.keySlotAddress(slots.receive),
-      this.nonceAddress,
-      0,
-      0,
-      at + MESSAGE_DATA_HEADER_SIZE,
-      sealedLength,
-    );
-    if (opened !== 1) {
-      this.stats.transportDropped++;
-      return 0;
-    }
-    const plaintext = bytes.subarray(
-      at + MESSAGE_DATA_HEADER_SIZE,
-      at + MESSAGE_DATA_HEADER_SIZE + sealedLength,
-    );
-    const inner = innerPacketLength(plaintext);
-    if (inner === null) {
-      this.stats.transportDropped++;
-      return 0;
-    }
-    const packet = plaintext.subarray(0, inner);
-    const deliver = this.afterAuthentication(
-      found.peer,
-      found.keypair,
-      counter,
-      packet,
-      length,
-      source,
-      now,
-    );
-    return deliver ? inner : 0;
-  }
-
-  /**
-   * Encrypts, in place in wasm memory, the inner packet of `length` bytes at `at + 16` (the
-   * 16 bytes before it and room for padding and the tag after it belong to the caller's
-   * buffer). Returns the transport message (starting at `at`) and where to send it, or null
-   * when there is no route or no session yet (the packet is then staged, a copy, and a
-   * handshake started).
-   */
-  sealInPlace(at: number, length: number, now: number): { length: number; to: Endpoint } | null {
-    const bytes = this.core.bytes;
-    const packetAt = at + MESSAGE_DATA_HEADER_SIZE;
-    const packet = bytes.subarray(packetAt, packetAt + length);
-    const destination = innerDestinationAddress(packet);
-    const peer = destination ? this.allowedIps.lookup(destination) : undefined;
-    if (!peer || !peer.endpoint) {
-      this.stats.noRoute++;
-      return null;
-    }
-    const keypair = peer.keypairs.forSending(now);
-    if (!keypair || keypair.sendCounter >= REJECT_AFTER_MESSAGES || peer.staged.length > 0) {
-      peer.stage(packet.slice());
-      this.flushStaged(peer, now);
-      return null;
-    }
-    const padded = paddedLength(length, this.mtu);
-    bytes.fill(0, packetAt + length, packetAt + padded);
-    const counter = keypair.sendCounter++;
-    const view = this.core.view;
-    view.setBigUint64(this.nonceAddress + 4, counter, true);
-    this.core.exports.aeadSeal(
-      this.core.keySlotAddress(this.slotsOf.get(keypair)!.send),
-      this.nonceAddress,
-      0,
-      0,
-      packetAt,
-      padded,
-    );
-    view.setUint32(at, MESSAGE_DATA, true);
-    view.setUint32(at + 4, keypair.remoteIndex, true);
-    view.setBigUint64(at + 8, counter, true);
-    const total = MESSAGE_DATA_HEADER_SIZE + padded + AUTH_TAG_SIZE;
-    peer.txBytes += total;
-    peer.newHandshakeAt ??= now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT;
-    peer.sendKeepaliveAt = null;
-    this.armPersistentKeepalive(peer, now);
-    const needsRekey = keypair.sendCounter >= REKEY_AFTER_MESSAGES ||
-      (keypair.isInitiator && now - keypair.createdAt >= REKEY_AFTER_TIME);
-    if (needsRekey) this.initiateHandshake(peer, now, false);
-    return { length: total, to: peer.endpoint };
-  }
-
-  // ─── input: packets from the TUN device ───
-
   /** Encrypts and sends an inner packet to the peer that owns its destination. */
   sendPacket(packet: Uint8Array, now: number): void {
-    const destination = innerDestinationAddress(packet);
-    const peer = destination ? this.allowedIps.lookup(destination) : undefined;
-    if (!peer || !peer.endpoint) {
-      this.stats.noRoute++;
-      return;
-    }
-    // Staged packets may wait for a handshake: keep a copy, the caller reuses its buffer.
-    peer.stage(packet.slice());
-    this.flushStaged(peer, now);
+    this.dataPath.sendPacket(packet, now);
   }
 
-  /** Sends a keepalive (an empty packet), starting a handshake first when there is no session. */
-  private sendKeepalive(peer: Peer, now: number): void {
-    if (peer.staged.length === 0) peer.stage(new Uint8Array(0));
-    this.flushStaged(peer, now);
+  /** In-place decryption in wasm memory; see DataPath.openInPlace. */
+  openInPlace(at: number, length: number, source: Endpoint, now: number): number {
+    return this.dataPath.openInPlace(at, length, source, now);
   }
 
-  /** Sends the staged packets, or starts a handshake when there is no usable session. */
-  private flushStaged(peer: Peer, now: number): void {
-    const keypair = peer.keypairs.forSending(now);
-    if (!keypair) {
-      this.initiateHandshake(peer, now, false);
-      return;
-    }
-    for (const packet of peer.staged.splice(0)) {
-      if (keypair.sendCounter >= REJECT_AFTER_MESSAGES) {
-        peer.stage(packet);
-        this.initiateHandshake(peer, now, false);
-        return;
-      }
-      const counter = keypair.sendCounter++;
-      const message = sealTransport(
-        this.p,
-        keypair.sendKey,
-        keypair.remoteIndex,
-        counter,
-        packet,
-        this.mtu,
-      );
-      this.sendRaw(peer, message, now);
-      if (packet.length > 0) {
-        peer.newHandshakeAt ??= now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT;
-        peer.sendKeepaliveAt = null;
-      }
-    }
-    const needsRekey = keypair.sendCounter >= REKEY_AFTER_MESSAGES ||
-      (keypair.isInitiator && now - keypair.createdAt >= REKEY_AFTER_TIME);
-    if (needsRekey) this.initiateHandshake(peer, now, false);
-  }
-
-  private sendRaw(peer: Peer, message: Uint8Array, now: number): void {
-    if (!peer.endpoint) return;
-    peer.txBytes += message.length;
-    this.sink.sendDatagram(message, peer.endpoint);
-    this.armPersistentKeepalive(peer, now);
-  }
-
-  private armPersistentKeepalive(peer: Peer, now: number): void {
-    peer.persistentKeepaliveAt = peer.persistentKeepalive > 0
-      ? now + peer.persistentKeepalive * 1000
-      : null;
+  /** In-place encryption in wasm memory; see DataPath.sealInPlace. */
+  sealInPlace(at: number, length: number, now: number): { length: number; to: Endpoint } | null {
+    return this.dataPath.sealInPlace(at, length, now);
   }
 
   /** Starts (or, when `retry`, repeats) a handshake with the peer, rate-limited as the kernel. */
@@ -632,7 +388,7 @@ export class WireguardEngine {
     peer.pending = { localIndex, state: created.state };
     peer.cookieJar.addMacs(created.message, now);
     peer.lastInitiationSentAt = now;
-    this.sendRaw(peer, created.message, now);
+    this.dataPath.sendRaw(peer, created.message, now);
     peer.retransmitHandshakeAt = now + REKEY_TIMEOUT +
       Math.floor(this.random() * REKEY_TIMEOUT_JITTER_MAX);
   }
@@ -656,7 +412,7 @@ export class WireguardEngine {
             this.initiateHandshake(peer, now, true);
           }
         },
-        sendKeepalive: () => this.sendKeepalive(peer, now),
+        sendKeepalive: () => this.dataPath.sendKeepalive(peer, now),
         newHandshake: () => this.initiateHandshake(peer, now, false),
         zeroKeyMaterial: () => this.resetSessions(peer),
       });
