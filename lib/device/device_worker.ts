@@ -11,7 +11,7 @@ import { CryptoCore } from "../crypto/crypto_core.ts";
 import { createNoisePrimitives } from "../wireguard/noise_primitives.ts";
 import { WireguardEngine } from "../wireguard/engine.ts";
 import { handleUapiRequest, UAPI_ERRNO, UapiError } from "../wireguard/uapi.ts";
-import { type Endpoint } from "../wireguard/endpoint.ts";
+import type { Endpoint } from "../wireguard/endpoint.ts";
 import { TunDevice } from "../../ffi/tun.ts";
 import { datagramSlots, UdpSocket } from "../../ffi/udp_socket.ts";
 import { PollSet } from "../../ffi/poll.ts";
@@ -66,7 +66,6 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
   );
   // TUN packets are read 16 bytes into a tx slot, leaving room for the transport header.
   const tunViews = txSlots.map((slot) => slot.view.subarray(16, slotBytes - 32));
-  let current: State;
   const engine = new WireguardEngine({
     primitives,
     core,
@@ -77,7 +76,7 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
     sink: {
       sendDatagram(bytes: Uint8Array, to: Endpoint) {
         try {
-          current.udp?.sendTo(bytes, to.address, to.port, bytes.length, 0);
+          state?.udp?.sendTo(bytes, to.address, to.port, bytes.length, 0);
         } catch {
           // One unroutable peer must not stop the device; the engine retries by its timers.
         }
@@ -91,7 +90,8 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
       },
     },
   });
-  current = state = { engine, tun, udp: null, privateKey: null, fwmark: 0, running: true };
+  const current: State = { engine, tun, udp: null, privateKey: null, fwmark: 0, running: true };
+  state = current;
   current.udp = openSocket(init.listenPort, 0);
   postReply({ type: "ready", listenPort: current.udp.port });
 

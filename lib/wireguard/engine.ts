@@ -63,7 +63,7 @@ export class WireguardEngine {
   private local: LocalStatic;
   private readonly gate: HandshakeGate;
   private readonly peersByKey = new Map<string, Peer>();
-  readonly allowedIps = new AllowedIps<Peer>();
+  readonly allowedIps: AllowedIps<Peer> = new AllowedIps<Peer>();
   private readonly indices = new IndexTable<Peer>();
   private readonly freeSlots: number[] = [];
   /** Key slots in wasm memory per keypair; the receive slot's replay window is the keypair's. */

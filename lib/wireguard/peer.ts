@@ -30,7 +30,7 @@ export class Peer {
   endpoint: Endpoint | null = null;
   persistentKeepalive = 0;
   readonly cookieJar: CookieJar;
-  readonly keypairs = new PeerKeypairs();
+  readonly keypairs: PeerKeypairs = new PeerKeypairs();
   pending: PendingHandshake | null = null;
   /** Packets waiting for a session, oldest first. */
   staged: Uint8Array[] = [];
