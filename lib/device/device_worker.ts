@@ -15,7 +15,7 @@ import type { Endpoint } from "../wireguard/endpoint.ts";
 import { TunDevice } from "../../ffi/tun.ts";
 import { datagramSlots, UdpSocket } from "../../ffi/udp_socket.ts";
 import { PollSet } from "../../ffi/poll.ts";
-import { unmapAddress } from "../../ffi/socket_address.ts";
+import { isIpv4Mapped } from "../../ffi/socket_address.ts";
 import type { WorkerReply, WorkerRequest } from "./device_protocol.ts";
 
 /** How long the loop may run before it lets the event loop deliver control messages. */
@@ -66,6 +66,13 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
   );
   // TUN packets are read 16 bytes into a tx slot, leaving room for the transport header.
   const tunViews = txSlots.map((slot) => slot.view.subarray(16, slotBytes - 32));
+  // Per-slot views made once, so the receive loop allocates nothing per datagram.
+  const rxPayloads = rxSlots.map((slot) => slot.view.subarray(16));
+  const rxSourcesV4: Endpoint[] = rxSlots.map((slot) => ({
+    address: slot.address.subarray(12, 16),
+    port: 0,
+  }));
+  const rxSourcesV6: Endpoint[] = rxSlots.map((slot) => ({ address: slot.address, port: 0 }));
   const engine = new WireguardEngine({
     primitives,
     core,
@@ -116,27 +123,22 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
     now = performance.now();
 
     // Outbound: read up to a batch from the TUN, seal each in place, send them in one sendmmsg.
+    // Nothing here allocates: the slots are reused and sealInPlace fills them directly.
     let ready = 0;
     for (let i = 0; i < BATCH; i++) {
       const length = tun.read(tunViews[i]);
       if (length <= 0) break;
       // Views move between slots as the batch is compacted; the address travels with the view.
-      const sealed = engine.sealInPlace(tunViews[i].byteOffset - 16, length, now);
-      if (sealed === null) continue;
-      const slot = txSlots[i];
+      if (!engine.sealInPlace(tunViews[i].byteOffset - 16, length, now, txSlots[i])) continue;
       if (ready !== i) {
-        const target = txSlots[ready];
-        const spare = target.view;
-        target.view = slot.view;
-        slot.view = spare;
-        const spareTun = tunViews[ready];
-        tunViews[ready] = tunViews[i];
-        tunViews[i] = spareTun;
+        const sealed = txSlots[i];
+        txSlots[i] = txSlots[ready];
+        txSlots[ready] = sealed;
+        const view = tunViews[i];
+        tunViews[i] = tunViews[ready];
+        tunViews[ready] = view;
       }
-      const target = txSlots[ready++];
-      target.length = sealed.length;
-      target.address = sealed.to.address;
-      target.port = sealed.to.port;
+      ready++;
     }
     if (ready > 0) {
       try {
@@ -151,12 +153,13 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
     for (let i = 0; i < received; i++) {
       const slot = rxSlots[i];
       if (slot.truncated) continue;
-      const source = { address: unmapAddress(slot.address).slice(), port: slot.port };
-      const offset = slot.view.byteOffset;
-      const inner = engine.openInPlace(offset, slot.length, source, now);
+      // recvmmsg fills each slot's 16-byte address in place: IPv4 senders arrive mapped.
+      const source = isIpv4Mapped(slot.address) ? rxSourcesV4[i] : rxSourcesV6[i];
+      source.port = slot.port;
+      const inner = engine.openInPlace(slot.view.byteOffset, slot.length, source, now);
       if (inner > 0) {
         try {
-          tun.write(slot.view.subarray(16, 16 + inner));
+          tun.write(rxPayloads[i], inner);
         } catch {
           // dropped, as above
         }

@@ -65,10 +65,25 @@ export class AllowedIps<T> {
 
   /** The owner of the longest prefix containing `address`, if any. */
   lookup(address: Uint8Array): T | undefined {
-    let node: TrieNode<T> | undefined = this.root(address);
+    return this.lookupIn(address, 0, address.length);
+  }
+
+  /**
+   * The owner of the longest prefix containing the `length`-byte address (4 or 16) at
+   * `offset` in `bytes`: the data path looks addresses up where the packet lies.
+   */
+  lookupIn(bytes: Uint8Array, offset: number, length: number): T | undefined {
+    let node: TrieNode<T> | undefined = length === 4
+      ? this.v4
+      : length === 16
+      ? this.v6
+      : undefined;
+    if (!node) throw new AllowedIpError(`an address is 4 or 16 bytes, not ${length}`);
     let best: T | undefined = node.value;
-    for (let i = 0; node && i < address.length * 8; i++) {
-      node = bitAt(address, i) === 0 ? node.zero : node.one;
+    const bits = length * 8;
+    for (let i = 0; node && i < bits; i++) {
+      const bit = (bytes[offset + (i >> 3)] >> (7 - (i & 7))) & 1;
+      node = bit === 0 ? node.zero : node.one;
       if (node?.value !== undefined) best = node.value;
     }
     return best;

@@ -25,9 +25,11 @@ import type { Keypair } from "./keypairs.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
 import type { Peer } from "./peer.ts";
 import {
+  innerAddressLength,
   innerDestinationAddress,
-  innerPacketLength,
-  innerSourceAddress,
+  innerDestinationOffset,
+  innerPacketLengthAt,
+  innerSourceOffset,
   openTransport,
   paddedLength,
   readTransportHeader,
@@ -41,6 +43,13 @@ export interface KeypairEntry {
   keypair: Keypair;
 }
 
+/** Where `sealInPlace` says a sealed message goes (a DatagramSlot fits this shape). */
+export interface SealedDestination {
+  length: number;
+  address: Uint8Array;
+  port: number;
+}
+
 /** What the data path shares with the rest of the engine. */
 export interface DataPathContext {
   p: NoisePrimitives;
@@ -48,7 +57,7 @@ export interface DataPathContext {
   sink: EngineSink;
   stats: EngineStats;
   allowedIps: AllowedIps<Peer>;
-  indices: IndexTable<Peer>;
+  indices: IndexTable<Peer, Keypair>;
   mtu: number;
   /** 12 bytes of wasm memory for in-place nonces (0⁴ ‖ counter). */
   nonceAddress: number;
@@ -77,7 +86,7 @@ export class DataPath {
   private get allowedIps(): AllowedIps<Peer> {
     return this.context.allowedIps;
   }
-  private get indices(): IndexTable<Peer> {
+  private get indices(): IndexTable<Peer, Keypair> {
     return this.context.indices;
   }
   private get mtu(): number {
@@ -96,6 +105,7 @@ export class DataPath {
     this.context.initiateHandshake(peer, now, retry);
   }
 
+  /** Handles a transport message given as a byte array (the reference path). */
   receiveTransport(bytes: Uint8Array, source: Endpoint, now: number): void {
     const header = readTransportHeader(bytes);
     const found = header ? this.usableKeypair(header.receiverIndex, header.counter, now) : null;
@@ -106,10 +116,11 @@ export class DataPath {
       return;
     }
     const deliver = this.afterAuthentication(
-      found.peer,
-      found.keypair,
+      found,
       header.counter,
       packet,
+      0,
+      packet.length,
       bytes.length,
       source,
       now,
@@ -124,23 +135,24 @@ export class DataPath {
       this.stats.transportDropped++;
       return null;
     }
-    const found = entry as KeypairEntry;
-    if (now - found.keypair.createdAt >= REJECT_AFTER_TIME || counter >= REJECT_AFTER_MESSAGES) {
+    if (now - entry.keypair.createdAt >= REJECT_AFTER_TIME || counter >= REJECT_AFTER_MESSAGES) {
       this.stats.transportDropped++;
       return null;
     }
-    return found;
+    return entry;
   }
 
   /**
    * Everything after a transport message authenticated: replay window, key confirmation,
-   * roaming, timers, and the inner-source check. True when `packet` should be delivered.
+   * roaming, timers, and the inner-source check on the `packetLength` bytes at `packetAt` in
+   * `bytes`. True when the packet should be delivered. Allocates nothing unless the peer roamed.
    */
   private afterAuthentication(
-    peer: Peer,
-    keypair: Keypair,
+    { peer, keypair }: KeypairEntry,
     counter: bigint,
-    packet: Uint8Array,
+    bytes: Uint8Array,
+    packetAt: number,
+    packetLength: number,
     wireLength: number,
     source: Endpoint,
     now: number,
@@ -153,7 +165,10 @@ export class DataPath {
     const confirming = peer.keypairs.next === keypair;
     const dropped = peer.keypairs.confirm(keypair);
     if (dropped) this.releaseKeypair(dropped);
-    if (!peer.endpoint || !endpointsEqual(peer.endpoint, source)) peer.endpoint = source;
+    // Callers may reuse `source` for the next datagram: keep a copy, and only when it changed.
+    if (!peer.endpoint || !endpointsEqual(peer.endpoint, source)) {
+      peer.endpoint = { address: source.address.slice(), port: source.port };
+    }
     peer.rxBytes += wireLength;
     // Any authenticated packet: the peer is alive, no need to start a handshake for silence.
     peer.newHandshakeAt = null;
@@ -166,10 +181,13 @@ export class DataPath {
     }
     // The initiator proved it holds our new keys: what waited for them can go now.
     if (confirming && peer.staged.length > 0) this.flushStaged(peer, now);
-    if (packet.length === 0) return false; // a keepalive
+    if (packetLength === 0) return false; // a keepalive
     peer.sendKeepaliveAt ??= now + KEEPALIVE_TIMEOUT;
-    const sourceAddress = innerSourceAddress(packet);
-    if (!sourceAddress || this.allowedIps.lookup(sourceAddress) !== peer) {
+    const addressLength = innerAddressLength(bytes, packetAt, packetLength);
+    if (
+      addressLength === 0 ||
+      this.allowedIps.lookupIn(bytes, innerSourceOffset(bytes, packetAt), addressLength) !== peer
+    ) {
       this.stats.spoofedSource++;
       return false;
     }
@@ -194,34 +212,31 @@ export class DataPath {
     if (!found) return 0;
     const slots = this.slotsOf.get(found.keypair)!;
     view.setBigUint64(this.nonceAddress + 4, counter, true);
+    const packetAt = at + MESSAGE_DATA_HEADER_SIZE;
     const sealedLength = length - MESSAGE_DATA_HEADER_SIZE - AUTH_TAG_SIZE;
     const opened = this.core.exports.aeadOpen(
       this.core.keySlotAddress(slots.receive),
       this.nonceAddress,
       0,
       0,
-      at + MESSAGE_DATA_HEADER_SIZE,
+      packetAt,
       sealedLength,
     );
     if (opened !== 1) {
       this.stats.transportDropped++;
       return 0;
     }
-    const plaintext = bytes.subarray(
-      at + MESSAGE_DATA_HEADER_SIZE,
-      at + MESSAGE_DATA_HEADER_SIZE + sealedLength,
-    );
-    const inner = innerPacketLength(plaintext);
+    const inner = innerPacketLengthAt(bytes, packetAt, sealedLength);
     if (inner === null) {
       this.stats.transportDropped++;
       return 0;
     }
-    const packet = plaintext.subarray(0, inner);
     const deliver = this.afterAuthentication(
-      found.peer,
-      found.keypair,
+      found,
       counter,
-      packet,
+      bytes,
+      packetAt,
+      inner,
       length,
       source,
       now,
@@ -232,25 +247,26 @@ export class DataPath {
   /**
    * Encrypts, in place in wasm memory, the inner packet of `length` bytes at `at + 16` (the
    * 16 bytes before it and room for padding and the tag after it belong to the caller's
-   * buffer). Returns the transport message (starting at `at`) and where to send it, or null
-   * when there is no route or no session yet (the packet is then staged, a copy, and a
-   * handshake started).
+   * buffer). On success it fills `out` with the message length (the message starts at `at`)
+   * and the destination, and returns true. Without a route it returns false; without a
+   * session it stages a copy, starts a handshake and returns false.
    */
-  sealInPlace(at: number, length: number, now: number): { length: number; to: Endpoint } | null {
+  sealInPlace(at: number, length: number, now: number, out: SealedDestination): boolean {
     const bytes = this.core.bytes;
     const packetAt = at + MESSAGE_DATA_HEADER_SIZE;
-    const packet = bytes.subarray(packetAt, packetAt + length);
-    const destination = innerDestinationAddress(packet);
-    const peer = destination ? this.allowedIps.lookup(destination) : undefined;
+    const addressLength = innerAddressLength(bytes, packetAt, length);
+    const peer = addressLength === 0
+      ? undefined
+      : this.allowedIps.lookupIn(bytes, innerDestinationOffset(bytes, packetAt), addressLength);
     if (!peer || !peer.endpoint) {
       this.stats.noRoute++;
-      return null;
+      return false;
     }
     const keypair = peer.keypairs.forSending(now);
     if (!keypair || keypair.sendCounter >= REJECT_AFTER_MESSAGES || peer.staged.length > 0) {
-      peer.stage(packet.slice());
+      peer.stage(bytes.slice(packetAt, packetAt + length));
       this.flushStaged(peer, now);
-      return null;
+      return false;
     }
     const padded = paddedLength(length, this.mtu);
     bytes.fill(0, packetAt + length, packetAt + padded);
@@ -268,15 +284,11 @@ export class DataPath {
     view.setUint32(at, MESSAGE_DATA, true);
     view.setUint32(at + 4, keypair.remoteIndex, true);
     view.setBigUint64(at + 8, counter, true);
-    const total = MESSAGE_DATA_HEADER_SIZE + padded + AUTH_TAG_SIZE;
-    peer.txBytes += total;
-    peer.newHandshakeAt ??= now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT;
-    peer.sendKeepaliveAt = null;
-    this.armPersistentKeepalive(peer, now);
-    const needsRekey = keypair.sendCounter >= REKEY_AFTER_MESSAGES ||
-      (keypair.isInitiator && now - keypair.createdAt >= REKEY_AFTER_TIME);
-    if (needsRekey) this.initiateHandshake(peer, now, false);
-    return { length: total, to: peer.endpoint };
+    out.length = MESSAGE_DATA_HEADER_SIZE + padded + AUTH_TAG_SIZE;
+    out.address = peer.endpoint.address;
+    out.port = peer.endpoint.port;
+    this.noteSent(peer, keypair, out.length, length > 0, now);
+    return true;
   }
 
   /** Encrypts and sends an inner packet to the peer that owns its destination. */
@@ -298,19 +310,16 @@ export class DataPath {
     this.flushStaged(peer, now);
   }
 
-  /** Sends the staged packets, or starts a handshake when there is no usable session. */
+  /** Sends the staged packets in order, or starts a handshake when there is no usable session. */
   flushStaged(peer: Peer, now: number): void {
-    const keypair = peer.keypairs.forSending(now);
-    if (!keypair) {
-      this.initiateHandshake(peer, now, false);
-      return;
-    }
-    for (const packet of peer.staged.splice(0)) {
-      if (keypair.sendCounter >= REJECT_AFTER_MESSAGES) {
-        peer.stage(packet);
+    while (peer.staged.length > 0) {
+      const keypair = peer.keypairs.forSending(now);
+      if (!keypair || keypair.sendCounter >= REJECT_AFTER_MESSAGES) {
+        // What is still staged waits for the new session.
         this.initiateHandshake(peer, now, false);
         return;
       }
+      const packet = peer.staged.shift()!;
       const counter = keypair.sendCounter++;
       const message = sealTransport(
         this.p,
@@ -320,17 +329,35 @@ export class DataPath {
         packet,
         this.mtu,
       );
-      this.sendRaw(peer, message, now);
-      if (packet.length > 0) {
-        peer.newHandshakeAt ??= now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT;
-        peer.sendKeepaliveAt = null;
-      }
+      if (!peer.endpoint) return;
+      this.sink.sendDatagram(message, peer.endpoint);
+      this.noteSent(peer, keypair, message.length, packet.length > 0, now);
     }
+  }
+
+  /**
+   * Bookkeeping after a transport message left: counters, the kernel's data-sent timers,
+   * persistent keepalive, and a rekey when the keypair is old or has carried too much.
+   */
+  private noteSent(
+    peer: Peer,
+    keypair: Keypair,
+    wireLength: number,
+    carriedData: boolean,
+    now: number,
+  ): void {
+    peer.txBytes += wireLength;
+    if (carriedData) {
+      peer.newHandshakeAt ??= now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT;
+      peer.sendKeepaliveAt = null;
+    }
+    this.armPersistentKeepalive(peer, now);
     const needsRekey = keypair.sendCounter >= REKEY_AFTER_MESSAGES ||
       (keypair.isInitiator && now - keypair.createdAt >= REKEY_AFTER_TIME);
     if (needsRekey) this.initiateHandshake(peer, now, false);
   }
 
+  /** Sends a handshake message (already built) to the peer's endpoint. */
   sendRaw(peer: Peer, message: Uint8Array, now: number): void {
     if (!peer.endpoint) return;
     peer.txBytes += message.length;
@@ -338,6 +365,7 @@ export class DataPath {
     this.armPersistentKeepalive(peer, now);
   }
 
+  /** Re-arms the persistent keepalive after any authenticated packet in either direction. */
   armPersistentKeepalive(peer: Peer, now: number): void {
     peer.persistentKeepaliveAt = peer.persistentKeepalive > 0
       ? now + peer.persistentKeepalive * 1000

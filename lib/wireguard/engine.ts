@@ -35,7 +35,7 @@ import { IndexTable } from "./index_table.ts";
 import { type Keypair, keypairUsable } from "./keypairs.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
 import { Peer, type PeerConfig } from "./peer.ts";
-import { DataPath, type KeypairEntry } from "./data_path.ts";
+import { DataPath, type KeypairEntry, type SealedDestination } from "./data_path.ts";
 import { runDueTimers } from "./peer_timers.ts";
 import { HandshakeGate } from "./handshake_gate.ts";
 import {
@@ -64,7 +64,7 @@ export class WireguardEngine {
   private readonly gate: HandshakeGate;
   private readonly peersByKey = new Map<string, Peer>();
   readonly allowedIps: AllowedIps<Peer> = new AllowedIps<Peer>();
-  private readonly indices = new IndexTable<Peer>();
+  private readonly indices = new IndexTable<Peer, Keypair>();
   private readonly freeSlots: number[] = [];
   /** Key slots in wasm memory per keypair; the receive slot's replay window is the keypair's. */
   private readonly slotsOf = new Map<Keypair, { receive: number; send: number }>();
@@ -365,8 +365,8 @@ export class WireguardEngine {
   }
 
   /** In-place encryption in wasm memory; see DataPath.sealInPlace. */
-  sealInPlace(at: number, length: number, now: number): { length: number; to: Endpoint } | null {
-    return this.dataPath.sealInPlace(at, length, now);
+  sealInPlace(at: number, length: number, now: number, out: SealedDestination): boolean {
+    return this.dataPath.sealInPlace(at, length, now, out);
   }
 
   /** Starts (or, when `retry`, repeats) a handshake with the peer, rate-limited as the kernel. */

@@ -52,7 +52,11 @@ export class HandshakeGate {
   /** Queues a copy of a message; false (dropped) when the queue is full. */
   enqueue(bytes: Uint8Array, source: Endpoint): boolean {
     if (this.length >= MAX_QUEUED_INCOMING_HANDSHAKES) return false;
-    this.queue.push({ bytes: bytes.slice(), source });
+    // Both are copied: the caller reuses its receive buffers for the next datagram.
+    this.queue.push({
+      bytes: bytes.slice(),
+      source: { address: source.address.slice(), port: source.port },
+    });
     return true;
   }
 

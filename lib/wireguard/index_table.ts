@@ -5,13 +5,13 @@
  */
 
 /** What an index can stand for. */
-export type IndexEntry<Peer> =
+export type IndexEntry<Peer, Pair> =
   | { kind: "handshake"; peer: Peer }
-  | { kind: "keypair"; peer: Peer; keypair: unknown };
+  | { kind: "keypair"; peer: Peer; keypair: Pair };
 
 /** Maps our indices to their owners. */
-export class IndexTable<Peer> {
-  private readonly entries = new Map<number, IndexEntry<Peer>>();
+export class IndexTable<Peer, Pair> {
+  private readonly entries = new Map<number, IndexEntry<Peer, Pair>>();
 
   constructor(private readonly randomIndex: () => number = defaultRandomIndex) {}
 
@@ -21,7 +21,7 @@ export class IndexTable<Peer> {
   }
 
   /** Allocates a fresh, unused, non-zero index for `entry`. */
-  allocate(entry: IndexEntry<Peer>): number {
+  allocate(entry: IndexEntry<Peer, Pair>): number {
     for (;;) {
       const index = this.randomIndex() >>> 0;
       if (index !== 0 && !this.entries.has(index)) {
@@ -32,12 +32,12 @@ export class IndexTable<Peer> {
   }
 
   /** Points an existing index at a new entry (a handshake index becoming a keypair index). */
-  replace(index: number, entry: IndexEntry<Peer>): void {
+  replace(index: number, entry: IndexEntry<Peer, Pair>): void {
     this.entries.set(index, entry);
   }
 
   /** What `index` stands for, if anything. */
-  lookup(index: number): IndexEntry<Peer> | undefined {
+  lookup(index: number): IndexEntry<Peer, Pair> | undefined {
     return this.entries.get(index >>> 0);
   }
 

@@ -59,14 +59,41 @@ export function sealTransport(
 
 /** The inner IP packet's real length, from its header; null when it is not IPv4/IPv6. */
 export function innerPacketLength(plaintext: Uint8Array): number | null {
-  if (plaintext.length === 0) return 0;
-  const version = plaintext[0] >> 4;
+  return innerPacketLengthAt(plaintext, 0, plaintext.length);
+}
+
+/** Like innerPacketLength for a packet of up to `available` bytes at `offset` in `bytes`. */
+export function innerPacketLengthAt(
+  bytes: Uint8Array,
+  offset: number,
+  available: number,
+): number | null {
+  if (available === 0) return 0;
+  const version = bytes[offset] >> 4;
   let length: number;
-  if (version === 4 && plaintext.length >= 20) length = (plaintext[2] << 8) | plaintext[3];
-  else if (version === 6 && plaintext.length >= 40) {
-    length = ((plaintext[4] << 8) | plaintext[5]) + 40;
+  if (version === 4 && available >= 20) length = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  else if (version === 6 && available >= 40) {
+    length = ((bytes[offset + 4] << 8) | bytes[offset + 5]) + 40;
   } else return null;
-  return length <= plaintext.length ? length : null;
+  return length <= available ? length : null;
+}
+
+/** Bytes of the inner addresses of the packet at `offset`: 4 (IPv4), 16 (IPv6) or 0. */
+export function innerAddressLength(bytes: Uint8Array, offset: number, available: number): number {
+  const version = bytes[offset] >> 4;
+  if (version === 4 && available >= 20) return 4;
+  if (version === 6 && available >= 40) return 16;
+  return 0;
+}
+
+/** Offset of the inner source address of the packet at `offset` (see innerAddressLength). */
+export function innerSourceOffset(bytes: Uint8Array, offset: number): number {
+  return offset + (bytes[offset] >> 4 === 4 ? 12 : 8);
+}
+
+/** Offset of the inner destination address of the packet at `offset`. */
+export function innerDestinationOffset(bytes: Uint8Array, offset: number): number {
+  return offset + (bytes[offset] >> 4 === 4 ? 16 : 24);
 }
 
 /**
@@ -91,21 +118,16 @@ export function openTransport(
   return length === null ? null : plaintext.subarray(0, length);
 }
 
-/** Bytes a transport message adds to an inner packet before padding. */
-export const TRANSPORT_OVERHEAD = MESSAGE_DATA_HEADER_SIZE + AUTH_TAG_SIZE;
-
 /** The inner source address of an IPv4/IPv6 packet (for the allowed-IPs source check). */
 export function innerSourceAddress(packet: Uint8Array): Uint8Array | null {
-  const version = packet[0] >> 4;
-  if (version === 4 && packet.length >= 20) return packet.subarray(12, 16);
-  if (version === 6 && packet.length >= 40) return packet.subarray(8, 24);
-  return null;
+  const length = innerAddressLength(packet, 0, packet.length);
+  const at = innerSourceOffset(packet, 0);
+  return length === 0 ? null : packet.subarray(at, at + length);
 }
 
 /** The inner destination address of an IPv4/IPv6 packet (for outbound routing). */
 export function innerDestinationAddress(packet: Uint8Array): Uint8Array | null {
-  const version = packet[0] >> 4;
-  if (version === 4 && packet.length >= 20) return packet.subarray(16, 20);
-  if (version === 6 && packet.length >= 40) return packet.subarray(24, 40);
-  return null;
+  const length = innerAddressLength(packet, 0, packet.length);
+  const at = innerDestinationOffset(packet, 0);
+  return length === 0 ? null : packet.subarray(at, at + length);
 }

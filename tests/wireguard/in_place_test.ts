@@ -26,8 +26,9 @@ Deno.test("in-place seal: a packet sealed in wasm memory opens on the reference 
   for (const size of [4, 40, 300, 1392]) {
     const packet = ipv4Packet(a.meshAddress, b.meshAddress, size);
     core.bytes.set(packet, at + 16);
-    const sealed = a.engine.sealInPlace(at, packet.length, network.now)!;
-    assertEquals(sealed.to, b.endpoint);
+    const sealed = { length: 0, address: new Uint8Array(0), port: 0 };
+    assertEquals(a.engine.sealInPlace(at, packet.length, network.now, sealed), true);
+    assertEquals({ address: sealed.address, port: sealed.port }, b.endpoint);
     assertEquals((sealed.length - 32) % 16 === 0 || sealed.length - 32 === 1420, true);
     b.engine.receiveDatagram(core.bytes.slice(at, at + sealed.length), a.endpoint, network.now);
     assertEquals(b.delivered.at(-1), packet);
@@ -70,7 +71,8 @@ Deno.test("in-place seal without a session stages a copy and starts a handshake"
   const at = core.layout.arenaBase + 64;
   const packet = ipv4Packet(a.meshAddress, b.meshAddress, 100);
   core.bytes.set(packet, at + 16);
-  assertEquals(a.engine.sealInPlace(at, packet.length, network.now), null);
+  const out = { length: 0, address: new Uint8Array(0), port: 0 };
+  assertEquals(a.engine.sealInPlace(at, packet.length, network.now, out), false);
   core.bytes.fill(0xee, at, at + 200); // the caller reuses its buffer at once
   network.settle();
   assertEquals(b.delivered, [packet]);

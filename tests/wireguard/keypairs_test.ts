@@ -65,7 +65,7 @@ Deno.test("keypairs: nothing is sent with a keypair older than REJECT_AFTER_TIME
 
 Deno.test("index table: unique non-zero indices, even when the random source repeats", () => {
   const values = [0, 5, 5, 5, 9];
-  const table = new IndexTable<string>(() => values.shift() ?? 77);
+  const table = new IndexTable<string, never>(() => values.shift() ?? 77);
   const a = table.allocate({ kind: "handshake", peer: "a" });
   const b = table.allocate({ kind: "handshake", peer: "b" });
   assertEquals([a, b], [5, 9]);
