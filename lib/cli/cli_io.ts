@@ -11,8 +11,8 @@ export interface CliIo {
   stderr(text: string): void;
   /** Reads an environment variable. */
   env(name: string): string | undefined;
-  /** Effective uid of the process. */
-  uid(): number;
+  /** Effective uid of the process; null where the platform has none. */
+  uid(): number | null;
   /** Current working directory. */
   cwd(): string;
   /** True when stdin is a terminal (a human can answer a question). */

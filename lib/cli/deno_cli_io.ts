@@ -24,7 +24,7 @@ export function denoCliIo(): CliIo {
     stdout: (text) => writeAll(Deno.stdout, text),
     stderr: (text) => writeAll(Deno.stderr, text),
     env: (name) => Deno.env.get(name),
-    uid: () => Deno.uid() ?? 0,
+    uid: () => Deno.uid(),
     cwd: () => Deno.cwd(),
     stdinIsTerminal: () => Deno.stdin.isTerminal(),
     readLine: async () => {

@@ -26,7 +26,6 @@ interface State {
   engine: WireguardEngine;
   tun: TunDevice;
   udp: UdpSocket | null;
-  privateKey: Uint8Array | null;
   fwmark: number;
   running: boolean;
 }
@@ -76,7 +75,6 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
   const engine = new WireguardEngine({
     primitives,
     core,
-    privateKey: primitives.generatePrivateKey(),
     now: performance.now(),
     mtu: init.mtu,
     nonceAddress: arena,
@@ -97,7 +95,7 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
       },
     },
   });
-  const current: State = { engine, tun, udp: null, privateKey: null, fwmark: 0, running: true };
+  const current: State = { engine, tun, udp: null, fwmark: 0, running: true };
   state = current;
   current.udp = openSocket(init.listenPort, 0);
   postReply({ type: "ready", listenPort: current.udp.port });
@@ -211,8 +209,6 @@ function uapi(request: string): string | null {
       wallClockAt: (t) => Math.round(origin + t),
     },
     request,
-    () => current.privateKey,
-    (key) => current.privateKey = key.slice(),
   );
 }
 

@@ -61,6 +61,7 @@ export class WireguardEngine {
   private readonly random: () => number;
   readonly mtu: number;
   private local: LocalStatic;
+  private keyConfigured: boolean;
   private readonly gate: HandshakeGate;
   private readonly peersByKey = new Map<string, Peer>();
   readonly allowedIps: AllowedIps<Peer> = new AllowedIps<Peer>();
@@ -80,9 +81,13 @@ export class WireguardEngine {
     this.wallClock = options.wallClock ?? Date.now;
     this.random = options.random ?? Math.random;
     this.mtu = options.mtu ?? 1420;
+    // Without a configured key (a device before `wg set private-key`), a throwaway key keeps
+    // the tables consistent, but no handshake is made or answered until one is set.
+    const initialKey = options.privateKey?.slice() ?? this.p.generatePrivateKey();
+    this.keyConfigured = options.privateKey !== undefined;
     this.local = {
-      privateKey: options.privateKey.slice(),
-      publicKey: this.p.publicKey(options.privateKey),
+      privateKey: initialKey,
+      publicKey: this.p.publicKey(initialKey),
     };
     this.gate = new HandshakeGate(this.p, this.local.publicKey, options.now);
     for (let slot = this.core.layout.replaySlots - 1; slot >= 0; slot--) {
@@ -107,6 +112,11 @@ export class WireguardEngine {
     });
   }
 
+  /** A copy of the configured private key (for `wg showconf`), or null when none was set. */
+  configuredPrivateKey(): Uint8Array | null {
+    return this.keyConfigured ? this.local.privateKey.slice() : null;
+  }
+
   /** Our static public key. */
   get publicKey(): Uint8Array {
     return this.local.publicKey;
@@ -114,6 +124,7 @@ export class WireguardEngine {
 
   /** Replaces our private key; every session is dropped (as `wg set private-key` does). */
   setPrivateKey(privateKey: Uint8Array, now: number): void {
+    this.keyConfigured = true;
     this.local.privateKey.fill(0);
     this.local = { privateKey: privateKey.slice(), publicKey: this.p.publicKey(privateKey) };
     this.gate.setLocalPublicKey(this.local.publicKey, now);
@@ -216,6 +227,8 @@ export class WireguardEngine {
     now: number,
     underLoad: boolean,
   ): boolean {
+    // No key configured: nothing addressed to "us" can be valid, and no MAC1 key is ours yet.
+    if (!this.keyConfigured) return false;
     const type = bytes[0];
     if (type === MESSAGE_HANDSHAKE_COOKIE) {
       if (bytes.length === MESSAGE_COOKIE_REPLY_SIZE) this.consumeCookieReply(bytes, now);
@@ -371,7 +384,7 @@ export class WireguardEngine {
 
   /** Starts (or, when `retry`, repeats) a handshake with the peer, rate-limited as the kernel. */
   initiateHandshake(peer: Peer, now: number, retry: boolean): void {
-    if (!peer.endpoint) return;
+    if (!peer.endpoint || !this.keyConfigured) return;
     if (!retry) {
       if (now - peer.lastInitiationSentAt < REKEY_TIMEOUT) return;
       peer.handshakeAttempts = 0;

@@ -17,7 +17,8 @@ export interface EngineOptions {
   primitives: NoisePrimitives;
   /** Supplies the replay windows (slot per receiving keypair). */
   core: CryptoCore;
-  privateKey: Uint8Array;
+  /** The static private key; omitted, the engine makes no handshakes until setPrivateKey. */
+  privateKey?: Uint8Array;
   sink: EngineSink;
   now: number;
   /** Wall-clock ms for TAI64N; defaults to Date.now (tests pass a fake). */

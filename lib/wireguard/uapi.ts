@@ -71,11 +71,7 @@ function parseAllowedIp(value: string): { address: Uint8Array; cidr: number } {
 }
 
 /** Applies a `set=1` body (the lines after `set=1`, up to the blank line). */
-export function applyUapiSet(
-  device: UapiDevice,
-  lines: string[],
-  onPrivateKey: (key: Uint8Array) => void = () => {},
-): void {
+export function applyUapiSet(device: UapiDevice, lines: string[]): void {
   const { engine } = device;
   const now = device.now();
   let peerKey: Uint8Array | null = null;
@@ -91,9 +87,7 @@ export function applyUapiSet(
       // Device-level keys come before the first public_key.
       switch (key) {
         case "private_key": {
-          const privateKey = parseKey(value, "private_key");
-          engine.setPrivateKey(privateKey, now);
-          onPrivateKey(privateKey);
+          engine.setPrivateKey(parseKey(value, "private_key"), now);
           continue;
         }
         case "listen_port":
@@ -191,10 +185,14 @@ export function applyUapiSet(
 }
 
 /** Renders the `get=1` answer (without the trailing `errno=0` line). */
-export function renderUapiGet(device: UapiDevice, privateKey: Uint8Array | null): string {
+export function renderUapiGet(device: UapiDevice): string {
   const { engine } = device;
+  const privateKey = engine.configuredPrivateKey();
   const lines: string[] = [];
-  if (privateKey) lines.push(`private_key=${encodeHex(privateKey)}`);
+  if (privateKey) {
+    lines.push(`private_key=${encodeHex(privateKey)}`);
+    privateKey.fill(0);
+  }
   if (device.listenPort() !== 0) lines.push(`listen_port=${device.listenPort()}`);
   if (device.fwmark() !== 0) lines.push(`fwmark=${device.fwmark()}`);
   for (const peer of engine.peers()) {
@@ -223,16 +221,14 @@ export function renderUapiGet(device: UapiDevice, privateKey: Uint8Array | null)
 export function handleUapiRequest(
   device: UapiDevice,
   request: string,
-  privateKey: () => Uint8Array | null,
-  onPrivateKey: (key: Uint8Array) => void,
 ): string | null {
   const lines = request.split("\n");
   const operation = lines.shift();
   let body = "";
   let errno = 0;
   try {
-    if (operation === "get=1") body = renderUapiGet(device, privateKey());
-    else if (operation === "set=1") applyUapiSet(device, lines, onPrivateKey);
+    if (operation === "get=1") body = renderUapiGet(device);
+    else if (operation === "set=1") applyUapiSet(device, lines);
     else return null;
   } catch (error) {
     if (!(error instanceof UapiError)) throw error;

@@ -10,6 +10,9 @@ import { CookieJar } from "../../lib/wireguard/cookie.ts";
 import { createInitiation } from "../../lib/wireguard/handshake.ts";
 import { tai64n } from "../../lib/wireguard/tai64n.ts";
 import { newStatic, primitives as p } from "./wireguard_fixture.ts";
+import { CryptoCore } from "../../lib/crypto/crypto_core.ts";
+import { WireguardEngine } from "../../lib/wireguard/engine.ts";
+import { createNoisePrimitives } from "../../lib/wireguard/noise_primitives.ts";
 
 async function twoHosts(options: { pskA?: Uint8Array; pskB?: Uint8Array } = {}) {
   const network = new FakeNetwork();
@@ -305,4 +308,34 @@ Deno.test("engine: keys are wiped after 3 × REJECT_AFTER_TIME without a new ses
   assertEquals(peer.keypairs.current, null);
   assertEquals(keypair.sendKey, new Uint8Array(32));
   assertEquals(keypair.receiveKey, new Uint8Array(32));
+});
+
+Deno.test("engine: without a configured private key it neither initiates nor answers", async () => {
+  const { network, a, b } = await twoHosts();
+  const core = await CryptoCore.create({ instances: 1, keySlots: 16 });
+  const sent: Uint8Array[] = [];
+  const keyless = new WireguardEngine({
+    primitives: createNoisePrimitives(core),
+    core,
+    now: network.now,
+    sink: { sendDatagram: (bytes) => sent.push(bytes), deliverPacket: () => {} },
+  });
+  assertEquals(keyless.configuredPrivateKey(), null);
+  keyless.upsertPeer(b.engine.publicKey, { endpoint: b.endpoint });
+  keyless.addAllowedIp(b.engine.publicKey, b.meshAddress, 32);
+  keyless.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
+  keyless.tick(network.now + 10_000);
+  assertEquals(sent.length, 0);
+  // An initiation sent to its (throwaway) public key is not answered either.
+  b.engine.upsertPeer(keyless.publicKey, { endpoint: a.endpoint });
+  b.engine.addAllowedIp(keyless.publicKey, new Uint8Array([10, 99, 0, 9]), 32);
+  b.engine.sendPacket(ipv4Packet(b.meshAddress, new Uint8Array([10, 99, 0, 9])), network.now);
+  const initiation = sentOfType(b, 1).at(-1)!;
+  keyless.receiveDatagram(initiation.bytes, b.endpoint, network.now);
+  keyless.processHandshakes(network.now);
+  assertEquals(sent.length, 0);
+  // Once a key is set, it works like any other device.
+  const key = createNoisePrimitives(core).generatePrivateKey();
+  keyless.setPrivateKey(key, network.now);
+  assertEquals(keyless.configuredPrivateKey(), key);
 });

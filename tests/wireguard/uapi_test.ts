@@ -9,7 +9,6 @@ async function device() {
   const host = await network.addHost("dev", "192.0.2.1:51820", "10.99.0.1");
   let port = 51820;
   let mark = 0;
-  let privateKey: Uint8Array | null = null;
   const uapi: UapiDevice = {
     engine: host.engine,
     listenPort: () => port,
@@ -19,8 +18,7 @@ async function device() {
     now: () => network.now,
     wallClockAt: (t) => 1_700_000_000_000 + (t - 1_000_000),
   };
-  const request = (text: string) =>
-    handleUapiRequest(uapi, text, () => privateKey, (key) => privateKey = key);
+  const request = (text: string) => handleUapiRequest(uapi, text);
   return {
     network,
     host,
@@ -102,7 +100,7 @@ Deno.test("uapi: handshake time and transfer counters come from the engine", asy
     now: () => network.now,
     wallClockAt: (t) => t + 1_700_000_000_000,
   };
-  const get = handleUapiRequest(uapi, "get=1\n\n", () => null, () => {})!;
+  const get = handleUapiRequest(uapi, "get=1\n\n")!;
   const peer = a.engine.peer(b.engine.publicKey)!;
   assertIncludes(
     get,
