@@ -2,8 +2,6 @@
 
 import { formatIpAddress, parseIpv4, parseIpv6 } from "../net/ip_address.ts";
 
-export { parseIpv4, parseIpv6 };
-
 /** A UDP endpoint: an IPv4 or IPv6 address (16 bytes when IPv6, 4 when IPv4) and a port. */
 export interface Endpoint {
   /** Raw address bytes: 4 for IPv4, 16 for IPv6. */

@@ -185,28 +185,17 @@ export function createResponse(
   view.setUint32(RESPONSE.sender, localIndex, true);
   view.setUint32(RESPONSE.receiver, initiation.remoteIndex, true);
 
-  let { chainingKey, hash } = initiation;
   const ephemeralPrivate = p.generatePrivateKey();
   const ephemeralPublic = p.publicKey(ephemeralPrivate);
-  [chainingKey] = p.kdf(1, chainingKey, ephemeralPublic);
   message.set(ephemeralPublic, RESPONSE.ephemeral);
-  hash = p.hash(hash, ephemeralPublic);
   const ee = p.dh(ephemeralPrivate, initiation.remoteEphemeral);
   const se = p.dh(ephemeralPrivate, initiation.remoteStatic);
   ephemeralPrivate.fill(0);
-  if (ee === null || se === null) return null;
-  [chainingKey] = p.kdf(1, chainingKey, ee);
-  [chainingKey] = p.kdf(1, chainingKey, se);
-  ee.fill(0);
-  se.fill(0);
-  const [nextChainingKey, tau, key] = p.kdf(3, chainingKey, presharedKey);
-  chainingKey = nextChainingKey;
-  hash = p.hash(hash, tau);
-  const encryptedNothing = p.aeadSeal(key, 0n, EMPTY, hash);
-  message.set(encryptedNothing, RESPONSE.empty);
-  hash = p.hash(hash, encryptedNothing);
+  const mixed = mixResponse(p, initiation, ephemeralPublic, ee, se, presharedKey);
+  if (!mixed) return null;
+  const { chainingKey, hash, key } = mixed;
+  message.set(p.aeadSeal(key, 0n, EMPTY, hash), RESPONSE.empty);
   key.fill(0);
-  tau.fill(0);
   const [initiatorSend, initiatorReceive] = p.kdf(2, chainingKey, EMPTY);
   chainingKey.fill(0);
   return { message, keys: { sendKey: initiatorReceive, receiveKey: initiatorSend } };
@@ -229,25 +218,46 @@ export function consumeResponse(
   }
   const remoteEphemeral = message.subarray(RESPONSE.ephemeral, RESPONSE.ephemeral + KEY_LEN);
   const encryptedNothing = message.subarray(RESPONSE.empty, RESPONSE.mac1);
-  let { chainingKey, hash } = state;
-  [chainingKey] = p.kdf(1, chainingKey, remoteEphemeral);
-  hash = p.hash(hash, remoteEphemeral);
   const ee = p.dh(state.ephemeralPrivate, remoteEphemeral);
   const se = p.dh(local.privateKey, remoteEphemeral);
-  if (ee === null || se === null) return null;
-  [chainingKey] = p.kdf(1, chainingKey, ee);
-  [chainingKey] = p.kdf(1, chainingKey, se);
-  ee.fill(0);
-  se.fill(0);
-  const [nextChainingKey, tau, key] = p.kdf(3, chainingKey, presharedKey);
-  chainingKey = nextChainingKey;
-  hash = p.hash(hash, tau);
+  const mixed = mixResponse(p, state, remoteEphemeral, ee, se, presharedKey);
+  if (!mixed) return null;
+  const { chainingKey, hash, key } = mixed;
   const opened = p.aeadOpen(key, 0n, encryptedNothing, hash);
   key.fill(0);
-  tau.fill(0);
   if (opened === null) return null;
   const [sendKey, receiveKey] = p.kdf(2, chainingKey, EMPTY);
   chainingKey.fill(0);
   state.ephemeralPrivate.fill(0);
   return { sendKey, receiveKey };
+}
+
+/**
+ * The part of the response both sides compute alike (paper §5.4.3): mix in the responder's
+ * ephemeral key, the two DH results and the preshared key. Returns the chaining key, the
+ * hash to authenticate the empty payload with, and its key; null for a low-order key.
+ */
+function mixResponse(
+  p: NoisePrimitives,
+  start: { chainingKey: Uint8Array; hash: Uint8Array },
+  responderEphemeral: Uint8Array,
+  ee: Uint8Array | null,
+  se: Uint8Array | null,
+  presharedKey: Uint8Array,
+): { chainingKey: Uint8Array; hash: Uint8Array; key: Uint8Array } | null {
+  if (ee === null || se === null) {
+    ee?.fill(0);
+    se?.fill(0);
+    return null;
+  }
+  let [chainingKey] = p.kdf(1, start.chainingKey, responderEphemeral);
+  const hashed = p.hash(start.hash, responderEphemeral);
+  [chainingKey] = p.kdf(1, chainingKey, ee);
+  [chainingKey] = p.kdf(1, chainingKey, se);
+  ee.fill(0);
+  se.fill(0);
+  const [nextChainingKey, tau, key] = p.kdf(3, chainingKey, presharedKey);
+  const hash = p.hash(hashed, tau);
+  tau.fill(0);
+  return { chainingKey: nextChainingKey, hash, key };
 }

@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "../assert.ts";
 import { AllowedIpError, AllowedIps, formatAllowedIp } from "../../lib/wireguard/allowed_ips.ts";
-import { parseIpv4, parseIpv6 } from "../../lib/wireguard/endpoint.ts";
+import { parseIpv4, parseIpv6 } from "../../lib/net/ip_address.ts";
 
 const v4 = (text: string) => parseIpv4(text)!;
 const v6 = (text: string) => parseIpv6(text)!;

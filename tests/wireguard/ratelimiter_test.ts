@@ -1,6 +1,6 @@
 import { assertEquals } from "../assert.ts";
 import { HandshakeRateLimiter } from "../../lib/wireguard/ratelimiter.ts";
-import { parseIpv4, parseIpv6 } from "../../lib/wireguard/endpoint.ts";
+import { parseIpv4, parseIpv6 } from "../../lib/net/ip_address.ts";
 
 Deno.test("rate limiter: burst of 5, then 20 per second, per source", () => {
   const limiter = new HandshakeRateLimiter();

@@ -1,5 +1,5 @@
 import { assertEquals } from "../assert.ts";
-import { parseIpv4, parseIpv6 } from "../../lib/wireguard/endpoint.ts";
+import { parseIpv4, parseIpv6 } from "../../lib/net/ip_address.ts";
 import {
   innerDestinationAddress,
   innerSourceAddress,
