@@ -23,6 +23,7 @@ import { send } from "./outbound.ts";
 import { probeNext } from "./probing.ts";
 import { resolveSwimConfig, type SwimConfig, type SwimProfileName } from "./profiles.ts";
 import { pushPull } from "./push_pull.ts";
+import { forgetUntrusted } from "./revocation.ts";
 import { type AliveRecord, keyId, makeLeaveRecord, NatType, type NatTypeCode } from "./records.ts";
 import type { SwimCrypto } from "./swim_crypto.ts";
 import { SwimConfigError } from "./swim_errors.ts";
@@ -204,6 +205,15 @@ export class SwimEngine {
   learn(records: AliveRecord[], now: number): void {
     this.#s.now = Math.max(this.#s.now, now);
     for (const record of records) onAlive(this.#s, record, false, false);
+  }
+
+  /**
+   * Re-reads the trust policy (after the trust set changed): every peer no longer trusted is
+   * forgotten at once and reported as "removed". Returns how many were forgotten.
+   */
+  revalidateTrust(now: number): number {
+    this.#s.now = Math.max(this.#s.now, now);
+    return forgetUntrusted(this.#s);
   }
 
   /**

@@ -34,6 +34,8 @@ export interface ClusterOptions {
   config?: Partial<SwimConfig>;
   /** Per-node overrides (e.g. Lifeguard off on some). */
   nodeConfig?: (index: number) => Partial<SwimConfig>;
+  /** Per-node trust policy (default: the cluster-wide one). */
+  nodeTrust?: (index: number, cluster: TrustPolicy) => TrustPolicy;
 }
 
 /** One simulated host. */
@@ -135,7 +137,7 @@ export class Cluster {
     const epoch = 1 + Math.floor(this.net.now) + node.restarts;
     const engine = new SwimEngine({
       crypto: node.crypto,
-      trust: this.trust,
+      trust: this.options.nodeTrust?.(index, this.trust) ?? this.trust,
       epoch,
       endpoints: [node.address],
       nat: NatType.Public,
