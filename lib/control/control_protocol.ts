@@ -1,0 +1,244 @@
+/**
+ * The control protocol between the CLI and a running daemon: one JSON object and "\n" each way
+ * per connection over a unix stream socket. Requests are validated strictly (the server answers
+ * every malformed one with a clear `{"ok":false,"error":…}`); answers are checked by the client
+ * before anything is printed from them.
+ */
+
+import { MeshguardError } from "../errors.ts";
+
+/** Commands the daemon understands. */
+export const CONTROL_COMMANDS = ["status", "down", "reload"] as const;
+
+/** One control command. */
+export type ControlCommand = typeof CONTROL_COMMANDS[number];
+
+/** Commands that change the daemon: only root or the daemon's own uid may send them. */
+export const MUTATING_COMMANDS: ReadonlySet<ControlCommand> = new Set(["down", "reload"]);
+
+/** Largest request accepted, in bytes (without the newline). */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
+/** Largest answer the client reads, in bytes (a status with thousands of peers fits). */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** A request: `{"command":"status"}` and so on. */
+export interface ControlRequest {
+  command: ControlCommand;
+}
+
+/** Membership state of a peer as the daemon sees it. */
+export type PeerState = "alive" | "suspect" | "dead" | "left";
+
+/** One peer in `DaemonStatus.peers` (snake_case, as on the wire). */
+export interface PeerStatus {
+  /** authorized_keys file name; `peer-<hex8>` when --open or unnamed. */
+  name: string;
+  /** Ed25519 public key, base64. */
+  public_key: string;
+  /** X25519 (WireGuard) public key, base64. */
+  wireguard_public_key: string;
+  /** Mesh IPv4; null when the peer lost an IPv4 collision. */
+  mesh_ipv4: string | null;
+  mesh_ipv6: string;
+  state: PeerState;
+  /** Last known UDP endpoint, `host:port` (`[v6]:port`), or null. */
+  endpoint: string | null;
+  /** ISO time of the last completed handshake, or null. */
+  last_handshake: string | null;
+  rx_bytes: number;
+  tx_bytes: number;
+  /** How traffic reaches the peer; only "direct" for now. */
+  connection: "direct";
+}
+
+/** What `status` answers (snake_case JSON, as `meshguard status --json` prints it). */
+export interface DaemonStatus {
+  version: string;
+  pid: number;
+  interface: string;
+  port: number;
+  /** This node's Ed25519 public key, base64. */
+  public_key: string;
+  /** This node's X25519 public key, base64. */
+  wireguard_public_key: string;
+  mesh_ipv4: string;
+  mesh_ipv6: string;
+  /** True when the daemon admits any key (--open). */
+  open: boolean;
+  members: { alive: number; suspect: number; dead: number };
+  peers: PeerStatus[];
+}
+
+/** The answer to `status`. */
+export interface StatusResponse {
+  ok: true;
+  status: DaemonStatus;
+}
+
+/** The answer to `down` and `reload`. */
+export interface OkResponse {
+  ok: true;
+}
+
+/** A refused or failed request. */
+export interface ErrorResponse {
+  ok: false;
+  error: string;
+}
+
+/** Any answer. */
+export type ControlResponse = StatusResponse | OkResponse | ErrorResponse;
+
+/** The result of validating one incoming request. */
+export type RequestValidation =
+  | { ok: true; request: ControlRequest }
+  | { ok: false; error: string };
+
+/** A control exchange failed (bad answer, refused request). */
+export class ControlError extends MeshguardError {}
+
+/** True for commands only root or the daemon's uid may send. */
+export function isMutatingCommand(command: ControlCommand): boolean {
+  return MUTATING_COMMANDS.has(command);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function describeJsonType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}
+
+/**
+ * Validates one request line (without its "\n"): at most MAX_REQUEST_BYTES, a JSON object with
+ * exactly one field, `command`, naming a known command. The error says what was wrong.
+ */
+export function validateControlRequest(text: string): RequestValidation {
+  const size = new TextEncoder().encode(text).length;
+  if (size > MAX_REQUEST_BYTES) {
+    return { ok: false, error: `request too large: ${size} bytes (limit ${MAX_REQUEST_BYTES})` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return {
+      ok: false,
+      error: 'malformed request: expected one JSON object like {"command":"status"}',
+    };
+  }
+  if (!isObject(value)) {
+    return {
+      ok: false,
+      error: `malformed request: expected a JSON object, got ${describeJsonType(value)}`,
+    };
+  }
+  const extra = Object.keys(value).filter((key) => key !== "command");
+  if (extra.length > 0) {
+    return { ok: false, error: `malformed request: unexpected field ${JSON.stringify(extra[0])}` };
+  }
+  const command = value.command;
+  if (command === undefined) return { ok: false, error: 'malformed request: no "command" field' };
+  if (typeof command !== "string") {
+    return { ok: false, error: `malformed request: "command" must be a string` };
+  }
+  if (!(CONTROL_COMMANDS as readonly string[]).includes(command)) {
+    return {
+      ok: false,
+      error: `unknown command ${JSON.stringify(command.slice(0, 64))}; known: ${
+        CONTROL_COMMANDS.join(", ")
+      }`,
+    };
+  }
+  return { ok: true, request: { command: command as ControlCommand } };
+}
+
+/** A path into the status object for error messages, e.g. `status.peers[2].rx_bytes`. */
+function checkField(
+  object: Record<string, unknown>,
+  key: string,
+  where: string,
+  accept: (value: unknown) => boolean,
+  expected: string,
+): void {
+  if (!accept(object[key])) {
+    throw new ControlError(`the daemon sent an invalid status: ${where}.${key} is not ${expected}`);
+  }
+}
+
+const isString = (value: unknown) => typeof value === "string";
+const isStringOrNull = (value: unknown) => value === null || typeof value === "string";
+const isCount = (value: unknown) =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+const PEER_STATES: readonly unknown[] = ["alive", "suspect", "dead", "left"];
+
+function checkPeer(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  for (const key of ["name", "public_key", "wireguard_public_key", "mesh_ipv6"]) {
+    checkField(value, key, where, isString, "a string");
+  }
+  for (const key of ["mesh_ipv4", "endpoint", "last_handshake"]) {
+    checkField(value, key, where, isStringOrNull, "a string or null");
+  }
+  checkField(value, "state", where, (v) => PEER_STATES.includes(v), "a peer state");
+  checkField(value, "rx_bytes", where, isCount, "a byte count");
+  checkField(value, "tx_bytes", where, isCount, "a byte count");
+  checkField(value, "connection", where, isString, "a string");
+}
+
+/** Checks that `value` has DaemonStatus's shape (so printing it cannot fail half-way). */
+export function checkDaemonStatus(value: unknown): DaemonStatus {
+  if (!isObject(value)) throw new ControlError("the daemon sent an invalid status: not an object");
+  const where = "status";
+  for (
+    const key of [
+      "version",
+      "interface",
+      "public_key",
+      "wireguard_public_key",
+      "mesh_ipv4",
+      "mesh_ipv6",
+    ]
+  ) {
+    checkField(value, key, where, isString, "a string");
+  }
+  checkField(value, "pid", where, isCount, "a number");
+  checkField(value, "port", where, isCount, "a number");
+  checkField(value, "open", where, (v) => typeof v === "boolean", "a boolean");
+  checkField(value, "members", where, isObject, "an object");
+  const members = value.members as Record<string, unknown>;
+  for (const key of ["alive", "suspect", "dead"]) {
+    checkField(members, key, `${where}.members`, isCount, "a count");
+  }
+  checkField(value, "peers", where, Array.isArray, "an array");
+  (value.peers as unknown[]).forEach((peer, i) => checkPeer(peer, `${where}.peers[${i}]`));
+  return value as unknown as DaemonStatus;
+}
+
+/**
+ * Parses the daemon's answer (without its "\n") to `command`. An `ok` answer to `status` must
+ * carry a valid status. Throws ControlError when the answer is not a valid response.
+ */
+export function parseControlResponse(text: string, command: ControlCommand): ControlResponse {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ControlError("the daemon sent an answer that is not JSON");
+  }
+  if (!isObject(value) || typeof value.ok !== "boolean") {
+    throw new ControlError('the daemon sent an answer without "ok"');
+  }
+  if (!value.ok) {
+    if (typeof value.error !== "string") {
+      throw new ControlError("the daemon refused the request without saying why");
+    }
+    return { ok: false, error: value.error };
+  }
+  if (command === "status") return { ok: true, status: checkDaemonStatus(value.status) };
+  return { ok: true };
+}

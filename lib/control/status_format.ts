@@ -1,0 +1,82 @@
+/**
+ * `meshguard status` as text, in the spirit of `wg show` and `tailscale status`: a header block
+ * about this node, then one aligned row per peer. `now` is a parameter so output is testable.
+ */
+
+import type { DaemonStatus, PeerStatus } from "./control_protocol.ts";
+
+const BYTE_UNITS = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+
+/** A byte count in binary units: `512 B`, `1.5 KiB`, `23.4 MiB`, `2.0 GiB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  let value = bytes / 1024;
+  let unit = 0;
+  // Round first so 1023.96 KiB prints as 1.0 MiB, not 1024.0 KiB.
+  while (Math.round(value * 10) / 10 >= 1024 && unit < BYTE_UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${BYTE_UNITS[unit]}`;
+}
+
+/** How long ago `isoTime` was, coarsely: `12s ago`, `3m ago`, `5h ago`, `2d ago`, or `never`. */
+export function formatHandshakeAge(isoTime: string | null, now: Date | number): string {
+  if (isoTime === null) return "never";
+  const then = Date.parse(isoTime);
+  if (Number.isNaN(then)) return "unknown";
+  // A clock step can put the handshake slightly in the future; show that as just now.
+  const seconds = Math.max(0, Math.floor((Number(now) - then) / 1000));
+  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ago`;
+  return `${Math.floor(seconds / 86400)}d ago`;
+}
+
+/** Lays out rows as columns two spaces apart, without trailing spaces. */
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  }
+  return rows
+    .map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd() + "\n")
+    .join("");
+}
+
+function peerRow(peer: PeerStatus, now: Date | number): string[] {
+  return [
+    peer.name,
+    peer.mesh_ipv4 ?? peer.mesh_ipv6,
+    peer.endpoint ?? "-",
+    peer.state,
+    formatHandshakeAge(peer.last_handshake, now),
+    formatBytes(peer.rx_bytes),
+    formatBytes(peer.tx_bytes),
+    peer.connection,
+  ];
+}
+
+/** The status as text: this node's block, a blank line, then the peer table (or a note). */
+export function formatStatus(status: DaemonStatus, now: Date | number): string {
+  const { alive, suspect, dead } = status.members;
+  const header = table([
+    ["interface:", status.interface],
+    ["listening port:", String(status.port)],
+    ["public key:", status.public_key],
+    ["wireguard key:", status.wireguard_public_key],
+    ["mesh ipv4:", status.mesh_ipv4],
+    ["mesh ipv6:", status.mesh_ipv6],
+    ["admission:", status.open ? "open (any key)" : "authorized keys only"],
+    ["members:", `${alive} alive, ${suspect} suspect, ${dead} dead`],
+    ["daemon:", `meshguard ${status.version}, pid ${status.pid}`],
+  ]);
+  if (status.peers.length === 0) return `${header}\nno peers yet\n`;
+  // Byte order, not the locale's: the same status prints the same everywhere.
+  const peers = [...status.peers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const rows = [
+    ["NAME", "MESH IP", "ENDPOINT", "STATE", "HANDSHAKE", "RX", "TX", "PATH"],
+    ...peers.map((peer) => peerRow(peer, now)),
+  ];
+  return `${header}\n${table(rows)}`;
+}

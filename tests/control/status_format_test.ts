@@ -1,0 +1,62 @@
+import { assertEquals } from "../assert.ts";
+import { formatBytes, formatHandshakeAge, formatStatus } from "../../lib/control/status_format.ts";
+import { sampleStatus } from "./fixtures.ts";
+
+Deno.test("status format: byte counts in binary units", () => {
+  assertEquals(formatBytes(0), "0 B");
+  assertEquals(formatBytes(1023), "1023 B");
+  assertEquals(formatBytes(1024), "1.0 KiB");
+  assertEquals(formatBytes(1536), "1.5 KiB");
+  assertEquals(formatBytes(1024 * 1024 - 1), "1.0 MiB");
+  assertEquals(formatBytes(5 * 1024 * 1024 + 300 * 1024), "5.3 MiB");
+  assertEquals(formatBytes(3 * 1024 ** 3), "3.0 GiB");
+  assertEquals(formatBytes(2 * 1024 ** 4), "2.0 TiB");
+});
+
+Deno.test("status format: handshake ages", () => {
+  const now = Date.parse("2026-11-22T03:04:17.500Z");
+  assertEquals(formatHandshakeAge(null, now), "never");
+  assertEquals(formatHandshakeAge("2026-11-22T03:04:05.000Z", now), "12s ago");
+  assertEquals(formatHandshakeAge("2026-11-22T03:01:05.000Z", now), "3m ago");
+  assertEquals(formatHandshakeAge("2026-11-21T22:00:00.000Z", now), "5h ago");
+  assertEquals(formatHandshakeAge("2026-11-19T03:00:00.000Z", now), "3d ago");
+  // Clock skew: a handshake "in the future" is just now.
+  assertEquals(formatHandshakeAge("2026-11-22T03:05:00.000Z", now), "0s ago");
+  assertEquals(formatHandshakeAge("not a time", now), "unknown");
+  assertEquals(formatHandshakeAge("2026-11-22T03:04:05.000Z", new Date(now)), "12s ago");
+});
+
+Deno.test("status format: header block, then one aligned row per peer sorted by name", () => {
+  const now = new Date("2026-11-22T03:04:17.000Z");
+  assertEquals(
+    formatStatus(sampleStatus(), now),
+    `interface:       mg0
+listening port:  51821
+public key:      AAAAC3NzaC1lZDI1NTE5AAAAIOr1Z2Nq8xw5mV3bY7n0cVt4=
+wireguard key:   kXr3m8wq0c2n9Lk1M0bXb3u5yq2q3H6pS5w2tY7zQm4=
+mesh ipv4:       10.99.1.2
+mesh ipv6:       fd99:6d67::1:2
+admission:       authorized keys only
+members:         2 alive, 1 suspect, 0 dead
+daemon:          meshguard 0.1.0, pid 4242
+
+NAME        MESH IP         ENDPOINT             STATE    HANDSHAKE  RX       TX       PATH
+db-primary  10.99.7.8       -                    dead     2h ago     3.0 GiB  1023 B   direct
+node2       10.99.3.4       192.0.2.2:51821      alive    12s ago    1.5 KiB  5.3 MiB  direct
+node3       fd99:6d67::3:4  [2001:db8::3]:51821  suspect  never      0 B      148 B    direct
+`,
+  );
+});
+
+Deno.test("status format: no peers, open mesh", () => {
+  const status = {
+    ...sampleStatus(),
+    open: true,
+    peers: [],
+    members: { alive: 0, suspect: 0, dead: 0 },
+  };
+  const text = formatStatus(status, 0);
+  assertEquals(text.endsWith("\nno peers yet\n"), true);
+  assertEquals(text.includes("admission:       open (any key)\n"), true);
+  assertEquals(text.includes("members:         0 alive, 0 suspect, 0 dead\n"), true);
+});
