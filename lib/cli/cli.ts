@@ -9,10 +9,13 @@ import type { CliIo, CommandPermission } from "./cli_io.ts";
 import { type CommandContext, createCommandContext } from "./command_context.ts";
 import { configCommand } from "./command_config_show.ts";
 import { deviceCommand } from "./command_device.ts";
+import { downCommand } from "./command_down.ts";
 import { exportCommand } from "./command_export.ts";
 import { keygenCommand } from "./command_keygen.ts";
 import { revokeCommand } from "./command_revoke.ts";
+import { statusCommand } from "./command_status.ts";
 import { trustCommand } from "./command_trust.ts";
+import { upCommand } from "./command_up.ts";
 import { parseCommandArguments } from "./parse_arguments.ts";
 import { COMMAND_USAGE, OVERVIEW } from "./usage.ts";
 
@@ -39,13 +42,21 @@ const COMMANDS: Record<string, Command> = {
     run: deviceCommand,
   },
   up: {
-    permissions: NO_PERMISSIONS,
+    permissions: ["read", "write", "net", "ffi", "env", "sys"],
+    usesConfigDir: true,
+    run: upCommand,
+  },
+  // read, write and net: Deno's rule for connecting to a unix socket; env and sys (uid): the
+  // default socket path, which depends on the uid and, for non-root users, the config dir.
+  status: {
+    permissions: ["read", "write", "net", "env", "sys"],
     usesConfigDir: false,
-    run: (context, args) => {
-      parseCommandArguments("up", args, {});
-      context.io.stderr("error: 'meshguard up' is not yet implemented\n");
-      return Promise.resolve(1);
-    },
+    run: statusCommand,
+  },
+  down: {
+    permissions: ["read", "write", "net", "env", "sys"],
+    usesConfigDir: false,
+    run: downCommand,
   },
   version: {
     permissions: NO_PERMISSIONS,

@@ -11,16 +11,22 @@ import { CryptoCore } from "../crypto/crypto_core.ts";
 import { createNoisePrimitives } from "../wireguard/noise_primitives.ts";
 import { WireguardEngine } from "../wireguard/engine.ts";
 import { handleUapiRequest, UAPI_ERRNO, UapiError } from "../wireguard/uapi.ts";
-import type { Endpoint } from "../wireguard/endpoint.ts";
+import { type Endpoint, formatEndpoint, parseEndpoint } from "../wireguard/endpoint.ts";
+import { isSwimDatagram } from "../swim/header.ts";
 import { TunDevice } from "../../ffi/tun.ts";
 import { datagramSlots, UdpSocket } from "../../ffi/udp_socket.ts";
 import { PollSet } from "../../ffi/poll.ts";
 import { isIpv4Mapped } from "../../ffi/socket_address.ts";
-import type { WorkerReply, WorkerRequest } from "./device_protocol.ts";
+import type { ForeignDatagram, WorkerReply, WorkerRequest } from "./device_protocol.ts";
 
 /** How long the loop may run before it lets the event loop deliver control messages. */
 const CONTROL_INTERVAL_MS = 10;
 const BATCH = 64;
+/**
+ * SWIM datagrams handed to the main thread per control interval, at most. Membership traffic is
+ * a few datagrams a second; the bound keeps a flood from queueing without limit between threads.
+ */
+const MAX_FORWARDED = 256;
 
 interface State {
   engine: WireguardEngine;
@@ -28,6 +34,8 @@ interface State {
   udp: UdpSocket | null;
   fwmark: number;
   running: boolean;
+  /** SWIM datagrams received since the last hand-over (null: not forwarding). */
+  forwarded: ForeignDatagram[] | null;
 }
 
 let state: State | null = null;
@@ -95,7 +103,14 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
       },
     },
   });
-  const current: State = { engine, tun, udp: null, fwmark: 0, running: true };
+  const current: State = {
+    engine,
+    tun,
+    udp: null,
+    fwmark: 0,
+    running: true,
+    forwarded: init.forwardSwim ? [] : null,
+  };
   state = current;
   current.udp = openSocket(init.listenPort, 0);
   postReply({ type: "ready", listenPort: current.udp.port });
@@ -162,11 +177,22 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
           // dropped, as above
         }
       } else if (inner < 0) {
-        engine.receiveDatagram(slot.view.subarray(0, slot.length), source, now);
+        const datagram = slot.view.subarray(0, slot.length);
+        if (current.forwarded !== null && isSwimDatagram(datagram)) {
+          if (current.forwarded.length < MAX_FORWARDED) {
+            current.forwarded.push({ address: formatEndpoint(source), data: datagram.slice() });
+          }
+        } else {
+          engine.receiveDatagram(datagram, source, now);
+        }
       }
     }
     engine.processHandshakes(now);
     engine.tick(now);
+    if (current.forwarded !== null && current.forwarded.length > 0) {
+      postReply({ type: "received", datagrams: current.forwarded });
+      current.forwarded = [];
+    }
     if (performance.now() - lastControl >= CONTROL_INTERVAL_MS) {
       // Let queued control messages (UAPI, stop) run; this is the only await in the loop.
       await new Promise((resolve) => setTimeout(resolve, 0));
@@ -176,6 +202,17 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
   current.udp?.close();
   tun.close();
   postReply({ type: "stopped" });
+}
+
+function sendForeign(udp: UdpSocket, datagrams: ForeignDatagram[]): void {
+  for (const datagram of datagrams) {
+    try {
+      const to = parseEndpoint(datagram.address);
+      udp.sendTo(datagram.data, to.address, to.port, datagram.data.length, 0);
+    } catch {
+      // An unreachable member is the membership protocol's business (it probes and suspects).
+    }
+  }
 }
 
 function postReply(reply: WorkerReply): void {
@@ -225,6 +262,9 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
       return;
     case "uapi":
       postReply({ type: "uapi", id: message.id, response: state ? uapi(message.request) : null });
+      return;
+    case "send":
+      if (state?.udp) sendForeign(state.udp, message.datagrams);
       return;
     case "stop":
       if (state) state.running = false;

@@ -7,7 +7,7 @@
 import { openTun } from "../../ffi/tun.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { MeshguardError } from "../errors.ts";
-import type { WorkerReply, WorkerRequest } from "./device_protocol.ts";
+import type { ForeignDatagram, WorkerReply, WorkerRequest } from "./device_protocol.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
 
 /** How a device is started. */
@@ -20,6 +20,10 @@ export interface DeviceOptions {
   socketDirectory?: string;
   /** Called with one-line log messages. */
   log?: (message: string) => void;
+  /** Receives the SWIM datagrams that arrive on the device's UDP port (mesh mode). */
+  onSwimDatagrams?: (datagrams: ForeignDatagram[]) => void;
+  /** Called once if the data-plane worker dies on its own. */
+  onFailure?: (message: string) => void;
 }
 
 /** Thrown when the device cannot start. */
@@ -31,12 +35,15 @@ export class UserspaceDevice {
   private readonly pending = new Map<number, (response: string | null) => void>();
   private stopped: Promise<void>;
   private resolveStopped!: () => void;
+  private failed: string | null = null;
+  private stopping = false;
 
   private constructor(
     readonly interfaceName: string,
     private readonly worker: Worker,
     private uapi: UapiServer | null,
     readonly listenPort: number,
+    private readonly options: DeviceOptions,
   ) {
     this.stopped = new Promise((resolve) => this.resolveStopped = resolve);
   }
@@ -78,6 +85,7 @@ export class UserspaceDevice {
       interfaceName: tun.name,
       listenPort: options.listenPort ?? 0,
       mtu,
+      forwardSwim: options.onSwimDatagrams !== undefined,
     };
     worker.postMessage(init);
     let listenPort: number;
@@ -88,8 +96,12 @@ export class UserspaceDevice {
       tun.close();
       throw error;
     }
-    const device = new UserspaceDevice(tun.name, worker, null, listenPort);
+    const device = new UserspaceDevice(tun.name, worker, null, listenPort, options);
     worker.onmessage = (event: MessageEvent<WorkerReply>) => device.onReply(event.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      device.onWorkerDeath(`data-plane worker failed: ${event.message}`);
+    };
     try {
       device.uapi = await UapiServer.listen(
         uapiSocketPath(tun.name, options.socketDirectory),
@@ -104,16 +116,40 @@ export class UserspaceDevice {
   }
 
   private onReply(reply: WorkerReply): void {
-    if (reply.type === "uapi") {
+    if (reply.type === "received") {
+      this.options.onSwimDatagrams?.(reply.datagrams);
+    } else if (reply.type === "uapi") {
       this.pending.get(reply.id)?.(reply.response);
       this.pending.delete(reply.id);
     } else if (reply.type === "stopped") {
       this.resolveStopped();
+    } else if (reply.type === "failed") {
+      this.onWorkerDeath(`data-plane worker failed: ${reply.message}`);
     }
   }
 
-  /** Passes one UAPI request to the worker and returns its answer. */
+  /** A dead worker answers nothing: fail what waits on it and tell the owner once. */
+  private onWorkerDeath(message: string): void {
+    if (this.failed !== null) return;
+    this.failed = message;
+    for (const resolve of this.pending.values()) resolve(null);
+    this.pending.clear();
+    this.resolveStopped();
+    if (!this.stopping) this.options.onFailure?.(message);
+  }
+
+  /** Sends datagrams (SWIM's) from the device's UDP port. */
+  sendDatagrams(datagrams: ForeignDatagram[]): void {
+    if (this.failed !== null || datagrams.length === 0) return;
+    this.worker.postMessage({ type: "send", datagrams } satisfies WorkerRequest);
+  }
+
+  /**
+   * Passes one UAPI request to the worker and returns its answer (null when the device has no
+   * engine to answer, e.g. its worker died).
+   */
   request(request: string): Promise<string | null> {
+    if (this.failed !== null) return Promise.resolve(null);
     const id = this.nextRequestId++;
     const message: WorkerRequest = { type: "uapi", id, request };
     return new Promise((resolve) => {
@@ -124,6 +160,7 @@ export class UserspaceDevice {
 
   /** Stops the worker, removes the UAPI socket and the interface. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.uapi?.close();
     this.worker.postMessage({ type: "stop" } satisfies WorkerRequest);
     let timer: ReturnType<typeof setTimeout> | undefined;

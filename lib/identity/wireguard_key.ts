@@ -6,6 +6,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { decodeBase64Strict, decodeHex } from "../encoding/base64.ts";
 import { MeshguardError } from "../errors.ts";
 
@@ -57,4 +58,12 @@ export async function deriveWireguardPublicKey(seed: Uint8Array): Promise<Uint8A
   } finally {
     privateKey.fill(0);
   }
+}
+
+/**
+ * A peer's WireGuard public key, computed from its (trusted, validated) Ed25519 public key by
+ * the birational map — never learned from the network (security invariant 3).
+ */
+export function wireguardPublicKeyOf(ed25519PublicKey: Uint8Array): Uint8Array {
+  return ed25519.utils.toMontgomery(ed25519PublicKey);
 }

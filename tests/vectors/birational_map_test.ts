@@ -13,6 +13,7 @@ import { identityFromSeed } from "../../lib/identity/identity.ts";
 import {
   deriveWireguardPrivateKey,
   deriveWireguardPublicKey,
+  wireguardPublicKeyOf,
 } from "../../lib/identity/wireguard_key.ts";
 
 interface Sodium {
@@ -46,6 +47,11 @@ Deno.test("500 random seeds: our keys and WireGuard keys equal libsodium's", asy
     );
     assertEquals(
       encodeHex(await deriveWireguardPublicKey(seed)),
+      encodeHex(sodium.crypto_sign_ed25519_pk_to_curve25519(theirs.publicKey)),
+    );
+    // What a peer computes from our trusted Ed25519 key alone must be the same key.
+    assertEquals(
+      encodeHex(wireguardPublicKeyOf(theirs.publicKey)),
       encodeHex(sodium.crypto_sign_ed25519_pk_to_curve25519(theirs.publicKey)),
     );
   }

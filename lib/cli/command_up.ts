@@ -1,0 +1,118 @@
+/** `meshguard up`: runs the mesh daemon in the foreground until SIGINT, SIGTERM or `down`. */
+
+import { UsageError } from "../errors.ts";
+import { ControlServer } from "../control/control_server.ts";
+import type { ControlResponse } from "../control/control_protocol.ts";
+import { defaultControlPath, isValidInterfaceName } from "../control/control_path.ts";
+import { MeshDaemon } from "../daemon/mesh_daemon.ts";
+import { Logger, parseLogLevel } from "../log/logger.ts";
+import { DEFAULT_SWIM_PORT, parseSeed, type SeedSpec } from "../swim/endpoint.ts";
+import { SwimAddressError } from "../swim/swim_errors.ts";
+import type { CommandContext } from "./command_context.ts";
+import { parseCommandArguments } from "./parse_arguments.ts";
+
+/** Most seeds `up` takes (as the original). */
+const MAX_SEEDS = 16;
+
+function integerFlag(
+  value: string | undefined,
+  fallback: number,
+  name: string,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!/^[0-9]+$/.test(value) || number < min || number > max) {
+    throw new UsageError(`--${name} must be an integer ${min}-${max}, got '${value}'`, "up");
+  }
+  return number;
+}
+
+/** Runs the daemon; returns its exit code once it has stopped. */
+export async function upCommand(context: CommandContext, args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArguments("up", args, {
+    seed: { type: "string", multiple: true },
+    port: { type: "string" },
+    interface: { type: "string" },
+    mtu: { type: "string" },
+    open: { type: "boolean" },
+    "no-tun": { type: "boolean" },
+    control: { type: "string" },
+    "log-level": { type: "string" },
+  });
+  if (positionals.length > 0) {
+    throw new UsageError(`up takes no arguments, got '${positionals[0]}'`, "up");
+  }
+  const port = integerFlag(values.port, DEFAULT_SWIM_PORT, "port", 0, 65535);
+  const mtu = integerFlag(values.mtu, 1420, "mtu", 1280, 65535);
+  const interfaceName = values.interface ?? "mg0";
+  if (!isValidInterfaceName(interfaceName)) {
+    throw new UsageError(
+      `--interface '${interfaceName}' is not a valid interface name (1-15 bytes, no '/', ':' or spaces)`,
+      "up",
+    );
+  }
+  const seedTexts = values.seed ?? [];
+  if (seedTexts.length > MAX_SEEDS) {
+    throw new UsageError(`at most ${MAX_SEEDS} --seed values, got ${seedTexts.length}`, "up");
+  }
+  const seeds: SeedSpec[] = seedTexts.map((text) => {
+    try {
+      return parseSeed(text);
+    } catch (error) {
+      if (error instanceof SwimAddressError) throw new UsageError(`--seed ${error.message}`, "up");
+      throw error;
+    }
+  });
+  const level = parseLogLevel(values["log-level"] ?? "info");
+  const log = new Logger(level, (line) => context.io.stderr(line));
+  const configDir = context.configDir();
+  const uid = context.io.uid();
+  const controlPath = values.control ?? defaultControlPath(interfaceName, configDir, uid);
+
+  const daemon = await MeshDaemon.start({
+    configDir,
+    interfaceName,
+    port,
+    mtu,
+    open: values.open ?? false,
+    noTun: values["no-tun"] ?? false,
+    seeds,
+    log,
+  });
+  let control: ControlServer;
+  try {
+    control = await ControlServer.listen(
+      controlPath,
+      async (request): Promise<ControlResponse> => {
+        switch (request.command) {
+          case "status":
+            return { ok: true, status: await daemon.status() };
+          case "reload":
+            await daemon.reload();
+            return { ok: true };
+          case "down":
+            // Answer first; the daemon stops once the answer is on its way.
+            setTimeout(() => daemon.stop("'meshguard down' requested"), 0);
+            return { ok: true };
+        }
+      },
+      { daemonUid: uid ?? 0, onError: (message) => log.warn(`control socket: ${message}`) },
+    );
+  } catch (error) {
+    await daemon.stop("the control socket could not be created");
+    throw error;
+  }
+  log.info(`control socket ${control.path}`);
+  const onSignal = (name: string) => () => daemon.stop(`${name} received`);
+  const onInt = onSignal("SIGINT");
+  const onTerm = onSignal("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
+  await daemon.done;
+  Deno.removeSignalListener("SIGINT", onInt);
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  await control.close();
+  return 0;
+}
