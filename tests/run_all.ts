@@ -31,6 +31,20 @@ const SUITES: Suite[] = [
     paths: ["tests/cli/"],
     permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-env", "--allow-sys=uid"],
   },
+  {
+    name: "control",
+    paths: ["tests/control/"],
+    // ffi: the control socket; net/read/write: unix clients; run: main.ts, and setpriv for the
+    // other-uid test (root only, skipped inside otherwise); sys: uid/gid of the credentials.
+    permissions: [
+      "--allow-ffi",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-run",
+      "--allow-sys=uid,gid",
+    ],
+  },
   // --allow-env=CI only because the in-process AssemblyScript rebuild probes that variable.
   { name: "crypto", paths: ["tests/crypto/"], permissions: ["--allow-read", "--allow-env=CI"] },
   { name: "swim", paths: ["tests/swim/"], permissions: [] },

@@ -15,6 +15,8 @@ Identity and trust:
 
 Mesh:
   up                                 run the mesh daemon (not yet implemented)
+  status [--json] [--interface NAME]  show the running daemon's peers, handshakes and traffic
+  down [--interface NAME]            stop the running daemon (it leaves the mesh first)
   device <ifname> [--mtu N] [--port N]
                                      run a userspace WireGuard device, configured with wg
 
@@ -88,6 +90,26 @@ SIGINT or SIGTERM removes the interface and the socket. Needs root (CAP_NET_ADMI
   up: `Usage: meshguard up [options]
 
 Runs the mesh daemon. Not yet implemented.
+`,
+  status: `Usage: meshguard status [--json] [--interface NAME] [--control PATH] [--config DIR]
+
+Asks the running daemon for its status: this node's interface, port, keys and mesh addresses,
+membership counts, and one row per peer (mesh IP, endpoint, state, last handshake, bytes
+received and sent). Any local user may ask.
+
+  --json             print the status as one JSON object
+  --interface NAME   the daemon's interface (default mg0)
+  --control PATH     the daemon's control socket. Default: /run/meshguard/<interface>.sock
+                     when run as root, else <config dir>/<interface>.sock
+`,
+  down: `Usage: meshguard down [--interface NAME] [--control PATH] [--config DIR]
+
+Asks the running daemon to leave the mesh and stop. Only root or the user running the daemon
+may do this.
+
+  --interface NAME   the daemon's interface (default mg0)
+  --control PATH     the daemon's control socket. Default: /run/meshguard/<interface>.sock
+                     when run as root, else <config dir>/<interface>.sock
 `,
   version: `Usage: meshguard version
 

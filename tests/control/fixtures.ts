@@ -84,6 +84,8 @@ export async function rawExchange(path: string, request: Uint8Array | string): P
         throw error;
       }
     }
+    // End of our side: the server reads a request without "\n" up to here.
+    await connection.closeWrite().catch(() => {});
     let text = "";
     const chunk = new Uint8Array(65536);
     for (;;) {
