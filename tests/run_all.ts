@@ -63,6 +63,15 @@ const SUITES: Suite[] = [
     permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-sys=uid"],
     requires: { check: () => Deno.uid() === 0, reason: "needs root for network namespaces" },
   },
+  {
+    name: "mesh",
+    paths: ["tests/mesh/"],
+    // run: ip/wg/ping and `meshguard up`/status/down (each with its own permissions) in
+    // namespaces; read: Deno.execPath, logs, /var/run/wireguard; write: config dirs, logs;
+    // sys=uid: the in-file root check.
+    permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-sys=uid"],
+    requires: { check: () => Deno.uid() === 0, reason: "needs root for network namespaces" },
+  },
 ];
 
 /** The counts parsed from one `deno test` summary line. */

@@ -481,6 +481,20 @@ export class MeshLab {
     return Number(values[index]);
   }
 
+  /** Packets node `k` has sent on its underlay veth (shows a daemon is trying, even unanswered). */
+  async underlayTxPackets(k: number): Promise<number> {
+    const node = this.node(k);
+    const text = await run(
+      "ip",
+      "netns",
+      "exec",
+      node.namespace,
+      "cat",
+      `/sys/class/net/v${this.tag}n${k}/statistics/tx_packets`,
+    );
+    return Number(text.trim());
+  }
+
   /** Starts a helper process (traffic, flood) in node `k`'s namespace; disposed with the lab. */
   spawnHelper(k: number, script: string, args: string[]): NamespaceProcess {
     const process = new NamespaceProcess(
