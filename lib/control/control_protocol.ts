@@ -157,7 +157,7 @@ export function validateControlRequest(text: string): RequestValidation {
   return { ok: true, request: { command: command as ControlCommand } };
 }
 
-/** A path into the status object for error messages, e.g. `status.peers[2].rx_bytes`. */
+/** Throws unless `object[key]` passes `accept`; `where` names the object, e.g. `status.peers[2]`. */
 function checkField(
   object: Record<string, unknown>,
   key: string,
