@@ -195,9 +195,18 @@ export class MeshDaemon {
   // ─── membership ───
 
   #receive(datagrams: ForeignDatagram[]): void {
-    if (this.#stopping) return;
+    // Before membership starts (the socket is bound first) datagrams are dropped: senders retry.
+    if (this.#stopping || this.#swim === undefined) return;
     const now = performance.now();
-    for (const datagram of datagrams) this.#swim.receive(datagram.address, datagram.data, now);
+    for (const datagram of datagrams) {
+      try {
+        this.#swim.receive(datagram.address, datagram.data, now);
+      } catch (error) {
+        // The engine rejects bad input by counting drops; anything thrown is our bug: log it and
+        // keep serving the mesh rather than die on one datagram.
+        this.#log.error(`membership failed on a datagram from ${datagram.address}: ${error}`);
+      }
+    }
     this.#pump();
   }
 
