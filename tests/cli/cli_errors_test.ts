@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { assertEquals, assertIncludes, assertTrue } from "../assert.ts";
+import { assertEquals, assertIncludes, assertRejects, assertTrue } from "../assert.ts";
 import { type CliResult, listNames, runMeshguard, temporaryDirectory } from "./cli_harness.ts";
 
 /** An error is one `error: …` line on stderr, nothing on stdout, and never a stack trace. */
@@ -215,10 +215,31 @@ Deno.test("a missing Deno permission is reported as such, without a stack trace"
   assertEquals(await listNames(a.path), []);
 });
 
-Deno.test("up is not implemented yet and says so", async () => {
-  const result = await runMeshguard(["up"], { configDir: null, permissions: [] });
-  assertEquals(result.code, 1);
-  assertIncludes(result.stderr, "not yet implemented");
+Deno.test("up: bad flags are usage errors that name the flag, before anything is created", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const configDir = `${dir}/config`;
+    const cases: [string[], string][] = [
+      [["up", "--port", "70000"], "--port must be an integer 0-65535"],
+      [["up", "--mtu", "576"], "--mtu must be an integer 1280-65535"],
+      [["up", "--seed", "[fd00::1"], "missing ']'"],
+      [["up", "--seed", "a:b:c"], "write IPv6 seeds in brackets"],
+      [["up", "--log-level", "loud"], "--log-level must be one of debug, info, warn, error"],
+      [["up", "--interface", "a/b"], "is not a valid interface name"],
+      [["up", "extra"], "up takes no arguments"],
+      [["up", ...Array.from({ length: 17 }, (_, i) => `--seed=192.0.2.${i + 1}`)], "at most 16"],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runMeshguard(args, { configDir });
+      assertEquals(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+      assertIncludes(result.stderr, message);
+      assertIncludes(result.stderr, "Usage: meshguard up");
+    }
+    // A usage error must not have created an identity (or anything else).
+    await assertRejects(() => Deno.stat(configDir), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("device: a missing interface name or a bad --mtu is a usage error", async () => {

@@ -12,6 +12,16 @@ export const DOCUMENTED_PERMISSIONS: Record<string, string[]> = {
   trust: ["--allow-env", "--allow-sys=uid", "--allow-read", "--allow-write"],
   revoke: ["--allow-env", "--allow-sys=uid", "--allow-read", "--allow-write"],
   config: ["--allow-env", "--allow-sys=uid", "--allow-read"],
+  up: [
+    "--allow-env",
+    "--allow-sys",
+    "--allow-read",
+    "--allow-write",
+    "--allow-net",
+    "--allow-ffi",
+  ],
+  status: ["--allow-env", "--allow-sys", "--allow-read", "--allow-write", "--allow-net"],
+  down: ["--allow-env", "--allow-sys", "--allow-read", "--allow-write", "--allow-net"],
   version: [],
   help: [],
 };
