@@ -68,3 +68,14 @@ export {
   UapiError,
 } from "./lib/wireguard/uapi.ts";
 export { type DeviceOptions, UserspaceDevice } from "./lib/device/userspace_device.ts";
+export { DaemonError, MeshDaemon, type MeshDaemonOptions } from "./lib/daemon/mesh_daemon.ts";
+export { MeshPeers, type PeerChanges, type TrustedEntry } from "./lib/daemon/mesh_peers.ts";
+export { sendControlRequest } from "./lib/control/control_client.ts";
+export type {
+  ControlRequest,
+  ControlResponse,
+  DaemonStatus,
+  PeerStatus,
+} from "./lib/control/control_protocol.ts";
+export { Logger, type LogLevel } from "./lib/log/logger.ts";
+export { wireguardPublicKeyOf } from "./lib/identity/wireguard_key.ts";
