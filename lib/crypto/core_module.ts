@@ -72,9 +72,18 @@ export interface CoreExports {
   openBatch(table: number, count: number, checkReplay: number): number;
 }
 
-/** URL of the committed module for a variant. */
-export function coreModuleUrl(variant: CoreVariant): URL {
-  return new URL(`../../wasm/build/meshguard_core_${variant}.wasm`, import.meta.url);
+const SOURCE_FILE = "/lib/crypto/core_module.ts";
+
+/**
+ * URL of the committed module for a variant. From source (or a `deno compile` of it) that is
+ * wasm/build/ in the repository; inside a bundle written by packaging/build.ts, where this code
+ * runs under the bundle's URL, it is the copy beside the bundle.
+ */
+export function coreModuleUrl(variant: CoreVariant, moduleUrl: string = import.meta.url): URL {
+  const file = `meshguard_core_${variant}.wasm`;
+  const here = new URL(moduleUrl);
+  if (here.pathname.endsWith(SOURCE_FILE)) return new URL(`../../wasm/build/${file}`, here);
+  return new URL(`./${file}`, here);
 }
 
 const cache = new Map<CoreVariant, Promise<WebAssembly.Module>>();

@@ -9,6 +9,7 @@ import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { MeshguardError } from "../errors.ts";
 import type { ForeignDatagram, WorkerReply, WorkerRequest } from "./device_protocol.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
+import { deviceWorkerUrl } from "./worker_location.ts";
 
 /** How a device is started. */
 export interface DeviceOptions {
@@ -67,7 +68,7 @@ export class UserspaceDevice {
     } finally {
       netlink.close();
     }
-    const worker = new Worker(new URL("./device_worker.ts", import.meta.url), { type: "module" });
+    const worker = new Worker(deviceWorkerUrl(), { type: "module" });
     const ready = new Promise<number>((resolve, reject) => {
       worker.onmessage = (event: MessageEvent<WorkerReply>) => {
         const reply = event.data;
