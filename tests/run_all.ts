@@ -45,6 +45,12 @@ const SUITES: Suite[] = [
       "--allow-sys=uid,gid",
     ],
   },
+  {
+    name: "daemon",
+    paths: ["tests/daemon/"],
+    // run: `meshguard up --no-tun` and the CLI as subprocesses (loopback only, no root).
+    permissions: ["--allow-run", "--allow-read", "--allow-write"],
+  },
   // --allow-env=CI only because the in-process AssemblyScript rebuild probes that variable.
   { name: "crypto", paths: ["tests/crypto/"], permissions: ["--allow-read", "--allow-env=CI"] },
   { name: "swim", paths: ["tests/swim/"], permissions: [] },
