@@ -153,23 +153,42 @@ export class MeshLab {
   private root = "";
   private nextPort = 7000;
   private disposed = false;
+  private disposing: Promise<string[]> | null = null;
+  private building: Promise<void> | null = null;
   private readonly progress: (line: string) => void;
+  private readonly options: MeshLabOptions;
 
-  private constructor(options: MeshLabOptions) {
+  /**
+   * An empty lab; `build()` fills it. Separate from `create` so a caller can arrange for
+   * `dispose()` (e.g. on Ctrl-C) before anything exists.
+   */
+  constructor(options: MeshLabOptions) {
+    if (options.nodes < 1 || options.nodes > 9) throw new Error("a mesh lab has 1..9 nodes");
+    this.options = options;
     this.progress = options.progress ?? (() => {});
   }
 
   /** Builds the namespaces, bridge, identities and trust; starts no daemon. */
   static async create(options: MeshLabOptions): Promise<MeshLab> {
-    if (options.nodes < 1 || options.nodes > 9) throw new Error("a mesh lab has 1..9 nodes");
     const lab = new MeshLab(options);
+    await lab.build();
+    return lab;
+  }
+
+  /** Builds the lab; on failure removes whatever it had made and rethrows. */
+  async build(): Promise<void> {
+    this.building = this.buildParts(this.options);
     try {
-      await lab.build(options);
+      await this.building;
     } catch (error) {
-      await lab.dispose();
+      await this.dispose();
       throw error;
     }
-    return lab;
+  }
+
+  /** Throws once the lab is disposed, so a build interrupted by Ctrl-C stops making things. */
+  private checkLive(): void {
+    if (this.disposed) throw new Error("the mesh lab was disposed");
   }
 
   /** The namespace that holds the bridge. */
@@ -183,19 +202,32 @@ export class MeshLab {
   }
 
   private async addNamespace(name: string): Promise<void> {
-    await run("ip", "netns", "add", name);
+    this.checkLive();
+    // Listed before it exists: an `ip netns add` killed half-way (Ctrl-C) may still leave it.
     this.namespaces.push(name);
+    await run("ip", "netns", "add", name);
+    if (this.disposed) {
+      // Disposed while `ip netns add` ran: dispose may have missed it, so remove it here.
+      await tryRun("ip", ["netns", "del", name]);
+      this.checkLive();
+    }
     await run("ip", "-n", name, "link", "set", "lo", "up");
   }
 
-  private async build(options: MeshLabOptions): Promise<void> {
-    this.root = await Deno.makeTempDir({ prefix: "meshguard-mesh-" });
+  private async buildParts(options: MeshLabOptions): Promise<void> {
+    const root = await Deno.makeTempDir({ prefix: "meshguard-mesh-" });
+    if (this.disposed) {
+      await Deno.remove(root, { recursive: true });
+      this.checkLive();
+    }
+    this.root = root;
     await Deno.chmod(this.root, 0o700);
     this.progress(`network: bridge namespace ${this.bridgeNamespace}`);
     await this.addNamespace(this.bridgeNamespace);
     await run("ip", "-n", this.bridgeNamespace, "link", "add", "br0", "type", "bridge");
     await run("ip", "-n", this.bridgeNamespace, "link", "set", "br0", "up");
     for (let k = 1; k <= options.nodes; k++) {
+      this.checkLive();
       const namespace = `mgm-${this.tag}-n${k}`;
       const underlay = `192.0.2.${k}`;
       await this.addNamespace(namespace);
@@ -225,6 +257,7 @@ export class MeshLab {
       const configDir = join(this.root, `node${k}`);
       await Deno.mkdir(configDir, { mode: 0o700 });
       await Deno.chmod(configDir, 0o700);
+      this.checkLive();
       const publicKey = (await this.meshguard(configDir, "keygen")).trim();
       const report = JSON.parse(await this.meshguard(configDir, "config", "show", "--json"));
       this.nodes.push({
@@ -248,6 +281,7 @@ export class MeshLab {
       const trusted: string[] = [];
       for (const to of this.nodes) {
         if (from === to || !options.trusts(from.index, to.index)) continue;
+        this.checkLive();
         await this.meshguard(from.configDir, "trust", to.publicKey, "--name", to.name);
         trusted.push(to.name);
       }
@@ -328,6 +362,7 @@ export class MeshLab {
       }\n`,
       { append: true, create: true, mode: 0o600 },
     );
+    this.checkLive();
     node.daemon = new NamespaceProcess(node.namespace, args, {
       cwd: REPO_ROOT,
       logPath: node.logPath,
@@ -426,19 +461,13 @@ export class MeshLab {
 
   /** One ping (`-c 1 -W 1`) from node `from` to `address`; true when it was answered. */
   async ping(from: number, address: string): Promise<boolean> {
+    return (await this.pingOnce(from, address)).code === 0;
+  }
+
+  /** One ping (`-c 1 -W 1`) from node `from` to `address`, with ping's own output. */
+  pingOnce(from: number, address: string): Promise<CommandResult> {
     const node = this.node(from);
-    const result = await tryRun("ip", [
-      "netns",
-      "exec",
-      node.namespace,
-      "ping",
-      "-c",
-      "1",
-      "-W",
-      "1",
-      address,
-    ]);
-    return result.code === 0;
+    return tryRun("ip", ["netns", "exec", node.namespace, "ping", "-c", "1", "-W", "1", address]);
   }
 
   /** Pings until one is answered (the first may wait for a handshake); throws after the timeout. */
@@ -572,9 +601,18 @@ export class MeshLab {
    * control sockets. Safe to call twice and after a failed build. Returns what it had to clean up
    * that a well-behaved daemon should have removed itself (for reports, not for hiding bugs).
    */
-  async dispose(): Promise<string[]> {
-    if (this.disposed) return [];
+  dispose(): Promise<string[]> {
+    // Every caller (a failed build, a test's finally, a Ctrl-C handler) gets the one cleanup,
+    // and none returns before it has finished.
+    this.disposing ??= this.removeEverything();
+    return this.disposing;
+  }
+
+  private async removeEverything(): Promise<string[]> {
     this.disposed = true;
+    // A build interrupted by Ctrl-C stops at its next check; let its last command finish first,
+    // or that command (a `trust`, say) could write into a directory already removed.
+    await this.building?.catch(() => {});
     const leftovers: string[] = [];
     await Promise.all([
       ...this.nodes.map((node) => node.daemon?.stop(5_000)),
@@ -588,7 +626,7 @@ export class MeshLab {
         // Not there: the daemon removed it (or never made it).
       }
     }
-    for (const name of this.namespaces.reverse()) {
+    for (const name of [...this.namespaces].reverse()) {
       await tryRun("ip", ["netns", "del", name]).catch(() => {});
     }
     if (this.root) await Deno.remove(this.root, { recursive: true }).catch(() => {});
