@@ -32,6 +32,7 @@ const SYMBOLS = {
   // The timeout argument is always NULL: waiting is done with poll(), which has clear semantics.
   recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },

@@ -17,6 +17,8 @@ export type WorkerRequest =
     mtu: number;
     /** Hand SWIM datagrams arriving on the WireGuard port to the main thread. */
     forwardSwim: boolean;
+    /** An eventfd the main thread signals after each message, waking the worker's poll. */
+    wakeFd: number;
   }
   | { type: "uapi"; id: number; request: string }
   | { type: "send"; datagrams: ForeignDatagram[] }

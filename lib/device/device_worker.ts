@@ -16,11 +16,15 @@ import { isSwimDatagram } from "../swim/header.ts";
 import { TunDevice } from "../../ffi/tun.ts";
 import { datagramSlots, UdpSocket } from "../../ffi/udp_socket.ts";
 import { PollSet } from "../../ffi/poll.ts";
+import { EventFd } from "../../ffi/event_fd.ts";
 import { isIpv4Mapped } from "../../ffi/socket_address.ts";
 import type { ForeignDatagram, WorkerReply, WorkerRequest } from "./device_protocol.ts";
 
-/** How long the loop may run before it lets the event loop deliver control messages. */
-const CONTROL_INTERVAL_MS = 10;
+/**
+ * How long the loop may run before it lets the event loop deliver control messages when no
+ * wake-up came (a safety net: the main thread signals the wake fd after every message).
+ */
+const CONTROL_INTERVAL_MS = 100;
 const BATCH = 64;
 /**
  * SWIM datagrams handed to the main thread per control interval, at most. Membership traffic is
@@ -117,13 +121,14 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
 
   let lastControl = performance.now();
   let polledSocket = current.udp;
-  let polls = new PollSet([tun.fd, polledSocket.fd]);
+  const wake = EventFd.fromFd(init.wakeFd);
+  let polls = new PollSet([tun.fd, polledSocket.fd, wake.fd]);
   while (current.running) {
     const udp = current.udp!;
     if (udp !== polledSocket) {
       // listen_port changed through UAPI: poll the new socket.
       polledSocket = udp;
-      polls = new PollSet([tun.fd, udp.fd]);
+      polls = new PollSet([tun.fd, udp.fd, wake.fd]);
     }
     let now = performance.now();
     const deadline = engine.nextDeadline();
@@ -193,7 +198,7 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
       postReply({ type: "received", datagrams: current.forwarded });
       current.forwarded = [];
     }
-    if (performance.now() - lastControl >= CONTROL_INTERVAL_MS) {
+    if (wake.drain() || performance.now() - lastControl >= CONTROL_INTERVAL_MS) {
       // Let queued control messages (UAPI, stop) run; this is the only await in the loop.
       await new Promise((resolve) => setTimeout(resolve, 0));
       lastControl = performance.now();

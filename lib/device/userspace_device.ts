@@ -5,6 +5,7 @@
  */
 
 import { openTun } from "../../ffi/tun.ts";
+import { EventFd } from "../../ffi/event_fd.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { MeshguardError } from "../errors.ts";
 import type { ForeignDatagram, WorkerReply, WorkerRequest } from "./device_protocol.ts";
@@ -45,6 +46,7 @@ export class UserspaceDevice {
     private uapi: UapiServer | null,
     readonly listenPort: number,
     private readonly options: DeviceOptions,
+    private readonly wake: EventFd,
   ) {
     this.stopped = new Promise((resolve) => this.resolveStopped = resolve);
   }
@@ -80,6 +82,7 @@ export class UserspaceDevice {
         reject(new DeviceError(`data-plane worker failed: ${event.message}`));
       };
     });
+    const wake = EventFd.create();
     const init: WorkerRequest = {
       type: "init",
       tunFd: tun.fd,
@@ -87,6 +90,7 @@ export class UserspaceDevice {
       listenPort: options.listenPort ?? 0,
       mtu,
       forwardSwim: options.onSwimDatagrams !== undefined,
+      wakeFd: wake.fd,
     };
     worker.postMessage(init);
     let listenPort: number;
@@ -95,9 +99,10 @@ export class UserspaceDevice {
     } catch (error) {
       worker.terminate();
       tun.close();
+      wake.close();
       throw error;
     }
-    const device = new UserspaceDevice(tun.name, worker, null, listenPort, options);
+    const device = new UserspaceDevice(tun.name, worker, null, listenPort, options, wake);
     worker.onmessage = (event: MessageEvent<WorkerReply>) => device.onReply(event.data);
     worker.onerror = (event) => {
       event.preventDefault();
@@ -139,10 +144,16 @@ export class UserspaceDevice {
     if (!this.stopping) this.options.onFailure?.(message);
   }
 
+  /** Posts a message and wakes the worker, which may be asleep in poll(). */
+  private post(message: WorkerRequest): void {
+    this.worker.postMessage(message);
+    this.wake.signal();
+  }
+
   /** Sends datagrams (SWIM's) from the device's UDP port. */
   sendDatagrams(datagrams: ForeignDatagram[]): void {
     if (this.failed !== null || datagrams.length === 0) return;
-    this.worker.postMessage({ type: "send", datagrams } satisfies WorkerRequest);
+    this.post({ type: "send", datagrams });
   }
 
   /**
@@ -155,7 +166,7 @@ export class UserspaceDevice {
     const message: WorkerRequest = { type: "uapi", id, request };
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      this.worker.postMessage(message);
+      this.post(message);
     });
   }
 
@@ -163,12 +174,13 @@ export class UserspaceDevice {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.uapi?.close();
-    this.worker.postMessage({ type: "stop" } satisfies WorkerRequest);
+    this.post({ type: "stop" });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, 2000));
     await Promise.race([this.stopped, timeout]);
     clearTimeout(timer);
     this.worker.terminate();
+    this.wake.close();
     // Closing the TUN fd in the worker removes the interface; make sure in case it did not.
     try {
       const netlink = RouteNetlink.open();
