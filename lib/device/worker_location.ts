@@ -11,5 +11,5 @@ const SOURCE_FILE = "/lib/device/worker_location.ts";
 export function deviceWorkerUrl(moduleUrl: string = import.meta.url): URL {
   const here = new URL(moduleUrl);
   if (here.pathname.endsWith(SOURCE_FILE)) return new URL("./device_worker.ts", here);
-  return new URL("./device_worker.ts", here);
+  return new URL("./device_worker.js", here);
 }
