@@ -70,6 +70,13 @@ const SUITES: Suite[] = [
     requires: { check: () => Deno.uid() === 0, reason: "needs root for network namespaces" },
   },
   {
+    name: "packaging",
+    paths: ["tests/packaging/"],
+    // run: deno bundle, the bundle, and (root) ip/setpriv for the unit's command lines in a
+    // namespace; read/write: the temporary bundle and config dirs; sys=uid: the root check.
+    permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-sys=uid"],
+  },
+  {
     name: "mesh",
     paths: ["tests/mesh/"],
     // run: ip/wg/ping and `meshguard up`/status/down (each with its own permissions) in
