@@ -221,6 +221,7 @@ export class MeshLab {
       this.checkLive();
     }
     this.root = root;
+    this.progress(`files: config dirs, daemon logs and control sockets in ${root}`);
     await Deno.chmod(this.root, 0o700);
     this.progress(`network: bridge namespace ${this.bridgeNamespace}`);
     await this.addNamespace(this.bridgeNamespace);
