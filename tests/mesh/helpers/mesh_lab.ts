@@ -500,29 +500,21 @@ export class MeshLab {
     return `${UAPI_DIRECTORY}/${this.node(k).interfaceName}.sock`;
   }
 
-  /** The kernel's count of UDP datagrams node `k`'s namespace got for a port nobody listens on. */
-  async udpNoPorts(k: number): Promise<number> {
+  /**
+   * One of the kernel's UDP counters (`/proc/net/snmp`) in node `k`'s namespace: `NoPorts` counts
+   * datagrams that arrived for a port nobody listens on, `OutDatagrams` those sent from it.
+   */
+  async udpCounter(
+    k: number,
+    counter: "NoPorts" | "OutDatagrams" | "InDatagrams",
+  ): Promise<number> {
     const snmp = await run("ip", "netns", "exec", this.node(k).namespace, "cat", "/proc/net/snmp");
     const lines = snmp.split("\n").filter((line) => line.startsWith("Udp: "));
     const names = lines[0]?.split(/\s+/) ?? [];
     const values = lines[1]?.split(/\s+/) ?? [];
-    const index = names.indexOf("NoPorts");
-    if (index < 0) throw new Error(`no Udp NoPorts counter in /proc/net/snmp:\n${snmp}`);
+    const index = names.indexOf(counter);
+    if (index < 0) throw new Error(`no Udp ${counter} counter in /proc/net/snmp:\n${snmp}`);
     return Number(values[index]);
-  }
-
-  /** Packets node `k` has sent on its underlay veth (shows a daemon is trying, even unanswered). */
-  async underlayTxPackets(k: number): Promise<number> {
-    const node = this.node(k);
-    const text = await run(
-      "ip",
-      "netns",
-      "exec",
-      node.namespace,
-      "cat",
-      `/sys/class/net/v${this.tag}n${k}/statistics/tx_packets`,
-    );
-    return Number(text.trim());
   }
 
   /** Starts a helper process (traffic, flood) in node `k`'s namespace; disposed with the lab. */
