@@ -14,7 +14,7 @@ Identity and trust:
   config show [--json]               show the identity, its mesh addresses and trusted keys
 
 Mesh:
-  up                                 run the mesh daemon (not yet implemented)
+  up [--seed HOST:PORT]... [options] run the mesh daemon (root: it creates the interface)
   status [--json] [--interface NAME]  show the running daemon's peers, handshakes and traffic
   down [--interface NAME]            stop the running daemon (it leaves the mesh first)
   device <ifname> [--mtu N] [--port N]
@@ -87,9 +87,25 @@ SIGINT or SIGTERM removes the interface and the socket. Needs root (CAP_NET_ADMI
   --mtu N     interface MTU (default 1420)
   --port N    UDP listen port (default: any free port; wg set … listen-port changes it)
 `,
-  up: `Usage: meshguard up [options]
+  up: `Usage: meshguard up [--seed HOST:PORT]... [options] [--config DIR]
 
-Runs the mesh daemon. Not yet implemented.
+Runs the mesh daemon in the foreground: joins the mesh through the seeds, builds a WireGuard
+tunnel to every trusted member (keys in authorized_keys/), and gives the interface this node's
+mesh addresses. 'trust' and 'revoke' take effect while it runs. Creates an identity if there is
+none. SIGINT, SIGTERM or 'meshguard down' make it leave the mesh and remove the interface.
+Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allow-sys
+--allow-read --allow-write --allow-net --allow-ffi.
+
+  --seed HOST:PORT    a node to join through (repeatable, up to 16; names are resolved;
+                      port defaults to 51821)
+  --port N            UDP port for WireGuard and membership (default 51821)
+  --interface NAME    interface name (default mg0)
+  --mtu N             interface MTU (default 1420)
+  --open              admit any node (by default only keys in authorized_keys/)
+  --no-tun            membership only: no interface, no WireGuard
+  --control PATH      control socket (default /run/meshguard/<interface>.sock as root,
+                      else <config dir>/<interface>.sock)
+  --log-level LEVEL   debug, info (default), warn or error
 `,
   status: `Usage: meshguard status [--json] [--interface NAME] [--control PATH] [--config DIR]
 

@@ -1,9 +1,9 @@
 import { assertEquals, assertIncludes } from "../assert.ts";
 import { REPO_ROOT } from "./cli_harness.ts";
 
-Deno.test("deno task demo (the README's main job) runs to the end and cleans up", async () => {
+Deno.test("deno task demo:cli (the identity and trust walkthrough) runs to the end and cleans up", async () => {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "demo"],
+    args: ["task", "demo:cli"],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
     stdout: "piped",
