@@ -1,41 +1,16 @@
 /**
- * The `meshguard status --json` document as the daemon contract defines it, and `wg show dump`
- * peer lines. Declared here rather than imported from lib/ so the suite checks the contract,
- * not whatever the implementation happens to emit.
+ * The `meshguard status --json` document, checked field by field with the control protocol's own
+ * validator (so a daemon that drifts from the documented shape fails the suite), and `wg show
+ * dump` peer lines.
  */
 
-/** A member's liveness as the daemon reports it. */
-export type PeerState = "alive" | "suspect" | "dead" | "left";
+import {
+  checkDaemonStatus,
+  type DaemonStatus,
+  type PeerStatus,
+} from "../../../lib/control/control_protocol.ts";
 
-/** One peer in `status --json`. */
-export interface PeerStatus {
-  name: string;
-  public_key: string;
-  wireguard_public_key: string;
-  mesh_ipv4: string | null;
-  mesh_ipv6: string;
-  state: PeerState;
-  endpoint: string | null;
-  last_handshake: string | null;
-  rx_bytes: number;
-  tx_bytes: number;
-  connection: string;
-}
-
-/** The whole `status --json` document. */
-export interface DaemonStatus {
-  version: string;
-  pid: number;
-  interface: string;
-  port: number;
-  public_key: string;
-  wireguard_public_key: string;
-  mesh_ipv4: string | null;
-  mesh_ipv6: string;
-  open: boolean;
-  members: { alive: number; suspect: number; dead: number };
-  peers: PeerStatus[];
-}
+export type { DaemonStatus, PeerStatus };
 
 /**
  * Parses `status --json` output. Accepts the bare document or the control protocol's
@@ -56,7 +31,7 @@ export function parseStatus(text: string): DaemonStatus {
   if (!document || typeof document !== "object" || !Array.isArray(document.peers)) {
     throw new Error(`status --json has no peers array:\n${text}`);
   }
-  return document as unknown as DaemonStatus;
+  return checkDaemonStatus(document);
 }
 
 /** One peer line of `wg show <if> dump`. */
