@@ -4,7 +4,14 @@
 // Keystream blocks 0..3 are made in one pass: block 0 is the Poly1305 one-time key and blocks
 // 1..3 encrypt the first 192 bytes, so short packets cost a single 4-block pass.
 
-import { CHACHA_CHUNK, chachaBlockXor, chachaXorStream, hchacha20Core, xorInto } from "./chacha20";
+import {
+  CHACHA_CHUNK,
+  chachaBlockXor,
+  chachaXor4,
+  chachaXorStream,
+  hchacha20Core,
+  xorInto,
+} from "./chacha20";
 import { polyFinish, polyInit, polyLengths, polyPadded, tagsEqual } from "./poly1305";
 import {
   OPEN_KEYSTREAM_BYTES,
@@ -38,8 +45,12 @@ function firstPass(key: usize, nonce: usize, len: u32): usize {
     chachaBlockXor(key, nonce, 0, ks);
     if (len > 0) chachaBlockXor(key, nonce, 1, ks + 64);
   } else {
-    memory.fill(ks, 0, FIRST_PASS_BYTES);
-    chachaXorStream(key, nonce, 0, ks, FIRST_PASS_BYTES, ks);
+    if (ASC_FEATURE_SIMD) {
+      chachaXor4(key, nonce, 0, ks, 1, true);
+    } else {
+      memory.fill(ks, 0, FIRST_PASS_BYTES);
+      chachaXorStream(key, nonce, 0, ks, FIRST_PASS_BYTES, ks);
+    }
   }
   polyInit(ks);
   return ks;
