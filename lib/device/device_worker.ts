@@ -15,7 +15,7 @@ import { type Endpoint, formatEndpoint, parseEndpoint } from "../wireguard/endpo
 import { isSwimDatagram } from "../swim/header.ts";
 import { TunDevice } from "../../ffi/tun.ts";
 import { datagramSlots, UdpSocket } from "../../ffi/udp_socket.ts";
-import { PollSet } from "../../ffi/poll.ts";
+import { POLLIN, PollSet } from "../../ffi/poll.ts";
 import { EventFd } from "../../ffi/event_fd.ts";
 import { isIpv4Mapped } from "../../ffi/socket_address.ts";
 import type { ForeignDatagram, WorkerReply, WorkerRequest } from "./device_protocol.ts";
@@ -31,6 +31,11 @@ const BATCH = 64;
  * a few datagrams a second; the bound keeps a flood from queueing without limit between threads.
  */
 const MAX_FORWARDED = 256;
+/**
+ * Consecutive failed TUN or UDP calls after which the device gives up. One failure is not fatal:
+ * a queued ICMP error or a transient kernel refusal must not take the whole mesh down.
+ */
+const MAX_CONSECUTIVE_IO_ERRORS = 1000;
 
 interface State {
   engine: WireguardEngine;
@@ -120,6 +125,7 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
   postReply({ type: "ready", listenPort: current.udp.port });
 
   let lastControl = performance.now();
+  let ioErrors = 0;
   let polledSocket = current.udp;
   const wake = EventFd.fromFd(init.wakeFd);
   let polls = new PollSet([tun.fd, polledSocket.fd, wake.fd]);
@@ -143,8 +149,15 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
     // Outbound: read up to a batch from the TUN, seal each in place, send them in one sendmmsg.
     // Nothing here allocates: the slots are reused and sealInPlace fills them directly.
     let ready = 0;
-    for (let i = 0; i < BATCH; i++) {
-      const length = tun.read(tunViews[i]);
+    for (let i = 0; i < BATCH && (polls.revents(0) & POLLIN) !== 0; i++) {
+      let length: number;
+      try {
+        length = tun.read(tunViews[i]);
+        ioErrors = 0;
+      } catch (error) {
+        if (++ioErrors > MAX_CONSECUTIVE_IO_ERRORS) throw error;
+        break;
+      }
       if (length <= 0) break;
       // Views move between slots as the batch is compacted; the address travels with the view.
       if (!engine.sealInPlace(tunViews[i].byteOffset - 16, length, now, txSlots[i])) continue;
@@ -167,7 +180,15 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
     }
 
     // Inbound: one recvmmsg batch, opened in place and written to the TUN from wasm memory.
-    const received = udp.receiveBatch(rxSlots, 0);
+    let received = 0;
+    if ((polls.revents(1) & POLLIN) !== 0) {
+      try {
+        received = udp.receiveBatch(rxSlots, 0);
+        ioErrors = 0;
+      } catch (error) {
+        if (++ioErrors > MAX_CONSECUTIVE_IO_ERRORS) throw error;
+      }
+    }
     for (let i = 0; i < received; i++) {
       const slot = rxSlots[i];
       if (slot.truncated) continue;
