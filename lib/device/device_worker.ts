@@ -219,7 +219,9 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
       postReply({ type: "received", datagrams: current.forwarded });
       current.forwarded = [];
     }
-    if (wake.drain() || performance.now() - lastControl >= CONTROL_INTERVAL_MS) {
+    // The wake fd is read only when poll saw it signalled: no extra syscall per busy iteration.
+    const woken = (polls.revents(2) & POLLIN) !== 0 && wake.drain();
+    if (woken || performance.now() - lastControl >= CONTROL_INTERVAL_MS) {
       // Let queued control messages (UAPI, stop) run; this is the only await in the loop.
       await new Promise((resolve) => setTimeout(resolve, 0));
       lastControl = performance.now();
