@@ -23,6 +23,7 @@ import type { SeedSpec } from "../swim/endpoint.ts";
 import { createSwimCrypto } from "../swim/swim_crypto.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { VERSION } from "../version.ts";
+import { REJECT_AFTER_TIME } from "../wireguard/constants.ts";
 import type { DaemonStatus, PeerStatus } from "../control/control_protocol.ts";
 import { parseDeviceSnapshot } from "./device_snapshot.ts";
 import { advertisedEndpoints } from "./local_endpoints.ts";
@@ -212,12 +213,7 @@ export class MeshDaemon {
 
   /** Sends what membership produced, applies its events and re-arms its timer. */
   #pump(): void {
-    const outgoing = this.#swim.drainOutgoing();
-    if (outgoing.length > 0) {
-      const datagrams = outgoing.map((out) => ({ address: out.to, data: out.data }));
-      if (this.#device) this.#device.sendDatagrams(datagrams);
-      else this.#gossip?.send(datagrams);
-    }
+    this.#sendOutgoing();
     for (const event of this.#swim.drainEvents()) this.#onEvent(event);
     clearTimeout(this.#timer);
     const deadline = this.#swim.nextDeadline();
@@ -226,6 +222,15 @@ export class MeshDaemon {
       this.#swim.tick(performance.now());
       this.#pump();
     }, Math.max(0, Math.ceil(deadline - performance.now())));
+  }
+
+  /** Sends what membership has queued, from the mesh port. */
+  #sendOutgoing(): void {
+    const outgoing = this.#swim.drainOutgoing();
+    if (outgoing.length === 0) return;
+    const datagrams = outgoing.map((out) => ({ address: out.to, data: out.data }));
+    if (this.#device) this.#device.sendDatagrams(datagrams);
+    else this.#gossip?.send(datagrams);
   }
 
   #onEvent(event: SwimEvent): void {
@@ -325,7 +330,7 @@ export class MeshDaemon {
     for (const peer of this.#peers.peers()) {
       const state = snapshot.get(encodeHex(peer.wireguardKey));
       const up = state !== undefined && state.lastHandshake !== null &&
-        Date.now() - state.lastHandshake < 180_000;
+        Date.now() - state.lastHandshake < REJECT_AFTER_TIME;
       if (up && !this.#tunnelsUp.has(peer.id)) {
         this.#tunnelsUp.add(peer.id);
         this.#log.info(`tunnel to ${peer.name} (${peer.meshIpv4}) up, endpoint ${state.endpoint}`);
@@ -411,21 +416,17 @@ export class MeshDaemon {
   /** Announces our leave and keeps membership running briefly so it gets out. */
   async #leave(): Promise<void> {
     const swim = this.#swim;
-    const send = (datagrams: ForeignDatagram[]) => {
-      if (this.#device) this.#device.sendDatagrams(datagrams);
-      else this.#gossip?.send(datagrams);
-    };
     swim.leave(performance.now());
     const until = performance.now() + LEAVE_GRACE_MS;
     while (performance.now() < until) {
-      send(swim.drainOutgoing().map((out) => ({ address: out.to, data: out.data })));
+      this.#sendOutgoing();
       swim.drainEvents();
       if (swim.pendingBroadcasts === 0) break;
       const wait = Math.min(until, swim.nextDeadline()) - performance.now();
       await new Promise((resolve) => setTimeout(resolve, Math.max(10, Math.min(wait, 100))));
       swim.tick(performance.now());
     }
-    send(swim.drainOutgoing().map((out) => ({ address: out.to, data: out.data })));
+    this.#sendOutgoing();
   }
 }
 

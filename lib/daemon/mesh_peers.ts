@@ -57,6 +57,8 @@ export class MeshPeers {
   readonly #open: boolean;
   readonly #peers = new Map<string, MeshPeer>();
   #trusted = new Map<string, TrustedEntry>();
+  /** The first trust set was loaded (later changes are logged; the start-up load is not). */
+  #trustLoaded = false;
   /** Mesh IPv4 → the id that keeps it (deterministic, see `ipv4Owner`). */
   #ipv4Owners = new Map<string, string>();
 
@@ -96,11 +98,12 @@ export class MeshPeers {
       }
     }
     for (const [id, entry] of next) {
-      if (!this.#trusted.has(id) && this.#trusted.size + this.#peers.size > 0) {
+      if (!this.#trusted.has(id) && this.#trustLoaded) {
         changes.logs.push({ level: "info", message: `now trusting ${entry.name}` });
       }
     }
     this.#trusted = next;
+    this.#trustLoaded = true;
     this.#settleCollisions(changes);
     for (const peer of [...this.#peers.values()]) {
       const entry = next.get(peer.id);

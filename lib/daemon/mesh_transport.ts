@@ -7,6 +7,8 @@
 import dgram from "node:dgram";
 import type { ForeignDatagram } from "../device/device_protocol.ts";
 import { MeshguardError } from "../errors.ts";
+import { formatIpAddress, parseIpv4, parseIpv6 } from "../net/ip_address.ts";
+import { formatEndpoint, parseEndpoint } from "../wireguard/endpoint.ts";
 
 /** Sends membership datagrams from the mesh port. */
 export interface MeshTransport {
@@ -38,22 +40,24 @@ export async function openGossipSocket(
     // Per-datagram errors (unreachable peers) are membership's business, not fatal.
   });
   socket.on("message", (message, remote) => {
-    const address = remote.address.startsWith("::ffff:") && remote.address.includes(".")
-      ? `${remote.address.slice(7)}:${remote.port}`
-      : remote.family === "IPv6"
-      ? `[${remote.address}]:${remote.port}`
-      : `${remote.address}:${remote.port}`;
+    // IPv4 senders arrive as ::ffff:a.b.c.d on the dual-stack socket.
+    const text = remote.address.replace(/^::ffff:(?=\d+\.)/i, "");
+    const bytes = parseIpv4(text) ?? parseIpv6(text);
+    if (bytes === null) return;
+    const address = formatEndpoint({ address: bytes, port: remote.port });
     onDatagrams([{ address, data: new Uint8Array(message) }]);
   });
   return {
     port: socket.address().port,
     send(datagrams) {
       for (const datagram of datagrams) {
-        const split = datagram.address.lastIndexOf(":");
-        let host = datagram.address.slice(0, split);
-        if (host.startsWith("[")) host = host.slice(1, -1);
-        else host = `::ffff:${host}`;
-        socket.send(datagram.data, Number(datagram.address.slice(split + 1)), host);
+        try {
+          const to = parseEndpoint(datagram.address);
+          const host = formatIpAddress(to.address);
+          socket.send(datagram.data, to.port, to.address.length === 4 ? `::ffff:${host}` : host);
+        } catch {
+          // An unusable address is membership's business (it probes and suspects), never fatal.
+        }
       }
     },
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),

@@ -2,6 +2,7 @@
 
 import { lookup } from "node:dns/promises";
 import { parseIpv4, parseIpv6 } from "../net/ip_address.ts";
+import { formatEndpoint } from "../wireguard/endpoint.ts";
 import type { SeedSpec } from "../swim/endpoint.ts";
 
 /** A seed that could not be resolved, and why. */
@@ -17,20 +18,16 @@ export async function resolveSeeds(
   const addresses: string[] = [];
   const problems: SeedProblem[] = [];
   for (const seed of seeds) {
-    if (parseIpv4(seed.host) !== null) {
-      addresses.push(`${seed.host}:${seed.port}`);
-      continue;
-    }
-    if (parseIpv6(seed.host) !== null) {
-      addresses.push(`[${seed.host}]:${seed.port}`);
+    const literal = parseIpv4(seed.host) ?? parseIpv6(seed.host);
+    if (literal !== null) {
+      addresses.push(formatEndpoint({ address: literal, port: seed.port }));
       continue;
     }
     try {
       const found = await lookup(seed.host, { all: true });
       for (const entry of found) {
-        addresses.push(
-          entry.family === 6 ? `[${entry.address}]:${seed.port}` : `${entry.address}:${seed.port}`,
-        );
+        const address = parseIpv4(entry.address) ?? parseIpv6(entry.address);
+        if (address !== null) addresses.push(formatEndpoint({ address, port: seed.port }));
       }
       if (found.length === 0) problems.push({ seed: seed.host, message: "no addresses" });
     } catch (error) {

@@ -80,6 +80,9 @@ Deno.test("mesh peers: revoking trust removes the peer at once; renaming follows
   assertEquals(revoked.uapi, `public_key=${encodeHex(wireguardPublicKeyOf(bob))}\nremove=true\n`);
   assertEquals(table.peers().length, 0);
   assertEquals(table.isTrusted(bob), false);
+  // Trusting again is logged even though the trust set had become empty.
+  const back = table.setTrusted([{ name: "bob", publicKey: bob }]);
+  assertTrue(back.logs.some((line) => line.message === "now trusting bob"));
 });
 
 Deno.test("mesh peers: an IPv4 collision goes to the smaller key on every node; IPv6 stays", () => {
