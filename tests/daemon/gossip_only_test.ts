@@ -4,29 +4,16 @@
  * stop on `down`. (The full mesh with TUN and WireGuard is the root-only `mesh` suite.)
  */
 
-import { fileURLToPath } from "node:url";
 import { assertEquals, assertTrue } from "../assert.ts";
+import { REPO_ROOT, runMeshguard } from "../cli/cli_harness.ts";
 import type { DaemonStatus } from "../../lib/control/control_protocol.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DENO = Deno.execPath();
 const WAIT_MS = 30_000;
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(DENO, {
-    args: ["run", "--no-prompt", "-A", "main.ts", ...args],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(20_000),
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+/** Runs one CLI command with the permissions the README documents for it. */
+function cli(args: string[]) {
+  return runMeshguard(args, { configDir: null });
 }
 
 class Node {

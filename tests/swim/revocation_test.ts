@@ -3,17 +3,23 @@
 import { check, convergedCluster } from "./helpers.ts";
 import { keyId } from "../../lib/swim/records.ts";
 
-Deno.test("swim: a revoked member is forgotten at once and stays out until trusted again", () => {
-  const seed = 61;
+/** A converged cluster in which node 0 trusts everyone except the keys in the returned set. */
+function clusterWithRevocableTrust(n: number, seed: number) {
   const revokedByZero = new Set<string>();
   const cluster = convergedCluster({
-    n: 4,
+    n,
     seed,
     nodeTrust: (index, shared) =>
       index === 0
         ? { isTrusted: (key, id) => !revokedByZero.has(id) && shared.isTrusted(key, id) }
         : shared,
   });
+  return { cluster, revokedByZero };
+}
+
+Deno.test("swim: a revoked member is forgotten at once and stays out until trusted again", () => {
+  const seed = 61;
+  const { cluster, revokedByZero } = clusterWithRevocableTrust(4, seed);
   const zero = cluster.nodes[0].engine!;
   const target = cluster.nodes[2];
   cluster.events.length = 0;
@@ -47,15 +53,7 @@ Deno.test("swim: a revoked member is forgotten at once and stays out until trust
 
 Deno.test("swim: trust restored soon after a revoke works at once (our counters did not restart)", () => {
   const seed = 62;
-  const revokedByZero = new Set<string>();
-  const cluster = convergedCluster({
-    n: 2,
-    seed,
-    nodeTrust: (index, shared) =>
-      index === 0
-        ? { isTrusted: (key, id) => !revokedByZero.has(id) && shared.isTrusted(key, id) }
-        : shared,
-  });
+  const { cluster, revokedByZero } = clusterWithRevocableTrust(2, seed);
   const zero = cluster.nodes[0].engine!;
   revokedByZero.add(keyId(cluster.nodes[1].publicKey));
   zero.revalidateTrust(cluster.net.now);
