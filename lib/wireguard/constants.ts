@@ -14,6 +14,12 @@ export const LABEL_COOKIE = "cookie--";
 
 /** After this many messages under one keypair, the sender starts a new handshake. */
 export const REKEY_AFTER_MESSAGES = 1n << 60n;
+/**
+ * Send counters a keypair hands out at most in this implementation: they are kept in 32 bits so
+ * every thread can take one with a single compare-and-swap. A keypair lives at most
+ * REJECT_AFTER_TIME (180 s); reaching this would take 12 million packets a second.
+ */
+export const SEND_COUNTER_LIMIT = 2 ** 31;
 /** A keypair is never used for more messages than this; defined with the replay window. */
 export { COUNTER_WINDOW_SIZE, REJECT_AFTER_MESSAGES } from "../crypto/replay_window.ts";
 /** The initiator of a keypair starts a new handshake once it is this old. */

@@ -8,6 +8,8 @@
 
 import type { CryptoCore } from "../crypto/crypto_core.ts";
 import { replayReset } from "../crypto/replay_window.ts";
+import { DataPlane, dataPlaneScratchBytes } from "./data_plane.ts";
+import { DataPlaneState, NONE } from "./data_plane_state.ts";
 import { constantTimeEqual } from "../encoding/constant_time.ts";
 import { AllowedIps } from "./allowed_ips.ts";
 import {
@@ -32,20 +34,27 @@ import {
   RESPONSE,
 } from "./handshake.ts";
 import { IndexTable } from "./index_table.ts";
-import { type Keypair, keypairUsable } from "./keypairs.ts";
+import type { Keypair } from "./keypairs.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
 import { Peer, type PeerConfig } from "./peer.ts";
-import { DataPath, type KeypairEntry, type SealedDestination } from "./data_path.ts";
+import type { SealedDestination } from "./data_plane.ts";
 import { runDueTimers } from "./peer_timers.ts";
 import { HandshakeGate } from "./handshake_gate.ts";
 import {
   emptyEngineStats,
+  type EngineHooks,
   type EngineOptions,
   type EngineSink,
   type EngineStats,
 } from "./engine_types.ts";
 import { tai64n, tai64nAfter } from "./tai64n.ts";
-import {} from "./transport.ts";
+
+/** A keypair as the index table names it. */
+interface KeypairEntry {
+  kind: "keypair";
+  peer: Peer;
+  keypair: Keypair;
+}
 
 /** Handshake retransmissions before giving up (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT). */
 const MAX_TIMER_HANDSHAKES = REKEY_ATTEMPT_TIME / REKEY_TIMEOUT;
@@ -64,15 +73,16 @@ export class WireguardEngine {
   private keyConfigured: boolean;
   private readonly gate: HandshakeGate;
   private readonly peersByKey = new Map<string, Peer>();
+  /** Peers by their row in the shared tables. */
+  private readonly peersById: (Peer | undefined)[] = [];
+  /** Peer rows are handed out round-robin, so a removed peer's row is reused late. */
+  private peerCursor = 0;
   readonly allowedIps: AllowedIps<Peer> = new AllowedIps<Peer>();
-  private readonly indices = new IndexTable<Peer, Keypair>();
-  private readonly freeSlots: number[] = [];
-  /** Key slots in wasm memory per keypair; the receive slot's replay window is the keypair's. */
-  private readonly slotsOf = new Map<Keypair, { receive: number; send: number }>();
-  /** 12 bytes of wasm memory this engine owns, for in-place AEAD nonces. */
-  private readonly nonceAddress: number;
+  private readonly indices: IndexTable<Peer, Keypair>;
   readonly stats: EngineStats = emptyEngineStats();
-  private readonly dataPath: DataPath;
+  /** The main thread's own data path (keepalives, staged packets, the byte-array API). */
+  readonly dataPlane: DataPlane;
+  private readonly hooks: EngineHooks | undefined;
 
   constructor(options: EngineOptions) {
     this.p = options.primitives;
@@ -90,26 +100,44 @@ export class WireguardEngine {
       publicKey: this.p.publicKey(initialKey),
     };
     this.gate = new HandshakeGate(this.p, this.local.publicKey, options.now);
-    for (let slot = this.core.layout.replaySlots - 1; slot >= 0; slot--) {
-      this.freeSlots.push(slot);
-    }
-    this.nonceAddress = options.nonceAddress ?? this.core.layout.arenaBase;
-    this.core.checkRange(this.nonceAddress, 12);
-    // The nonce is 0⁴ ‖ counter: only the counter part is ever written afterwards.
-    this.core.bytes.fill(0, this.nonceAddress, this.nonceAddress + 12);
-    this.dataPath = new DataPath({
-      p: this.p,
-      core: this.core,
-      sink: this.sink,
-      stats: this.stats,
-      allowedIps: this.allowedIps,
-      indices: this.indices,
-      mtu: this.mtu,
-      nonceAddress: this.nonceAddress,
-      slotsOf: this.slotsOf,
-      releaseKeypair: (keypair) => this.releaseKeypair(keypair),
-      initiateHandshake: (peer, now, retry) => this.initiateHandshake(peer, now, retry),
+    this.hooks = options.hooks;
+    const state = options.state ?? DataPlaneState.create({
+      peers: options.maxPeers ?? 256,
+      keypairs: keypairRecordsFor(this.core.layout.keySlots, this.core.layout.replaySlots),
+      writers: 1,
     });
+    this.indices = new IndexTable<Peer, Keypair>(state.dimensions.keypairs);
+    const nonceAddress = options.nonceAddress ?? this.core.layout.arenaBase;
+    const allowedIps = this.allowedIps;
+    this.dataPlane = new DataPlane({
+      core: this.core,
+      state,
+      routes: {
+        peerAt: (bytes, offset, length) => allowedIps.lookupIn(bytes, offset, length)?.id ?? NONE,
+      },
+      events: {
+        wantHandshake: (id, now) => this.requestHandshake(id, now),
+        keypairConfirmed: (id, record, now) => this.confirmKeypair(id, record, now),
+      },
+      send: (bytes, to) => this.sink.sendDatagram(bytes, to),
+      writer: 0,
+      mtu: this.mtu,
+      nonceAddress,
+      scratchAddress: options.scratchAddress ?? nonceAddress + 64,
+      stats: this.stats,
+    });
+  }
+
+  /** The tables shared with data workers. */
+  get state(): DataPlaneState {
+    return this.dataPlane.state;
+  }
+
+  /** Every allowed IP with the row of the peer that owns it (what data workers route by). */
+  routeEntries(): { address: Uint8Array; cidr: number; peer: number }[] {
+    return this.peers().flatMap((peer) =>
+      this.allowedIps.entriesOf(peer).map((entry) => ({ ...entry, peer: peer.id }))
+    );
   }
 
   /** A copy of the configured private key (for `wg showconf`), or null when none was set. */
@@ -148,16 +176,30 @@ export class WireguardEngine {
     }
     let peer = this.peersByKey.get(keyOf(publicKey));
     if (!peer) {
-      peer = new Peer(this.p, publicKey.slice());
+      const id = this.allocatePeerId();
+      this.state.resetPeer(id);
+      peer = new Peer(this.p, publicKey.slice(), id, this.dataPlane);
       this.peersByKey.set(keyOf(publicKey), peer);
+      this.peersById[id] = peer;
     }
     const keepaliveWas = peer.persistentKeepalive;
     peer.configure(config);
     // As the kernel: turning persistent keepalive on sends one at once (opening NAT state).
     if (now !== undefined && peer.persistentKeepalive > 0 && keepaliveWas === 0) {
-      this.dataPath.sendKeepalive(peer, now);
+      peer.persistentKeepaliveArmedAt = now;
+      this.dataPlane.sendKeepalive(peer.id, now);
     }
     return peer;
+  }
+
+  private allocatePeerId(): number {
+    const capacity = this.state.dimensions.peers;
+    for (let tried = 0; tried < capacity; tried++) {
+      const id = this.peerCursor;
+      this.peerCursor = (this.peerCursor + 1) % capacity;
+      if (this.peersById[id] === undefined) return id;
+    }
+    throw new RangeError(`this device holds at most ${capacity} peers`);
   }
 
   /** Removes a peer, wiping its keys and routes. */
@@ -165,8 +207,12 @@ export class WireguardEngine {
     const peer = this.peersByKey.get(keyOf(publicKey));
     if (!peer) return;
     this.resetSessions(peer);
+    this.dataPlane.dropStaged(peer.id);
+    this.hooks?.stagedDropped(peer.id);
     this.allowedIps.removeOwner(peer);
     this.peersByKey.delete(keyOf(publicKey));
+    this.peersById[peer.id] = undefined;
+    this.state.resetPeer(peer.id);
   }
 
   /** Routes `address/cidr` to the peer (cryptokey routing). */
@@ -192,9 +238,11 @@ export class WireguardEngine {
   receiveDatagram(bytes: Uint8Array, source: Endpoint, now: number): void {
     if (bytes.length < 4 || bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0) return;
     switch (bytes[0]) {
-      case MESSAGE_DATA:
-        this.dataPath.receiveTransport(bytes, source, now);
+      case MESSAGE_DATA: {
+        const packet = this.dataPlane.openCopy(bytes, source, now);
+        if (packet !== null) this.sink.deliverPacket(packet);
         return;
+      }
       case MESSAGE_HANDSHAKE_INITIATION:
       case MESSAGE_HANDSHAKE_RESPONSE:
       case MESSAGE_HANDSHAKE_COOKIE:
@@ -279,7 +327,7 @@ export class WireguardEngine {
       this.stats.floodedInitiations++;
       return;
     }
-    peer.rxBytes += bytes.length; // handshake bytes count, as in wireguard-go
+    this.noteHandshakeReceived(peer, bytes.length, now);
     peer.latestTimestamp = consumed.timestamp;
     peer.lastInitiationConsumedAt = now;
     this.stats.initiationsConsumed++;
@@ -296,15 +344,15 @@ export class WireguardEngine {
     // initiate for REKEY_TIMEOUT (that would make both sides race).
     peer.lastInitiationSentAt = now;
     this.installKeypair(peer, {
+      id: this.indices.recordOf(localIndex),
       localIndex,
       remoteIndex: consumed.remoteIndex,
       sendKey: response.keys.sendKey,
       receiveKey: response.keys.receiveKey,
       createdAt: now,
       isInitiator: false,
-      sendCounter: 0n,
     }, now);
-    this.dataPath.sendRaw(peer, response.message, now);
+    this.sendRaw(peer, response.message, now);
   }
 
   private consumeResponseFrom(bytes: Uint8Array, source: Endpoint, now: number): void {
@@ -323,63 +371,98 @@ export class WireguardEngine {
     }
     peer.pending = null;
     peer.endpoint = source;
-    peer.rxBytes += bytes.length;
+    this.noteHandshakeReceived(peer, bytes.length, now);
     this.installKeypair(peer, {
+      id: this.indices.recordOf(receiver),
       localIndex: receiver,
       remoteIndex: view.getUint32(RESPONSE.sender, true),
       sendKey: keys.sendKey,
       receiveKey: keys.receiveKey,
       createdAt: now,
       isInitiator: true,
-      sendCounter: 0n,
     }, now);
     // Handshake complete: stop retransmitting and confirm the session with data or a keepalive.
     peer.retransmitHandshakeAt = null;
     peer.handshakeAttempts = 0;
-    this.dataPath.sendKeepalive(peer, now);
+    this.dataPlane.sendKeepalive(peer.id, now);
+  }
+
+  /** A handshake message from the peer authenticated: count it and note it, as the kernel. */
+  private noteHandshakeReceived(peer: Peer, length: number, now: number): void {
+    this.state.addTraffic(0, peer.id, length, 0); // handshake bytes count, as in wireguard-go
+    this.state.noteReceived(peer.id, false, now);
   }
 
   private installKeypair(peer: Peer, keypair: Keypair, now: number): void {
-    const receive = this.freeSlots.pop();
-    const send = this.freeSlots.pop();
-    if (receive === undefined || send === undefined) {
-      throw new RangeError("out of key slots: raise keySlots in the memory layout");
-    }
-    replayReset(this.core, receive);
-    this.core.setKey(receive, keypair.receiveKey);
-    this.core.setKey(send, keypair.sendKey);
-    this.slotsOf.set(keypair, { receive, send });
+    const k = keypair.id;
+    // Keys go to the shared slots (2k receive, 2k+1 send); the JS copies are wiped at once.
+    replayReset(this.core, 2 * k);
+    this.core.setKey(2 * k, keypair.receiveKey);
+    this.core.setKey(2 * k + 1, keypair.sendKey);
+    keypair.receiveKey.fill(0);
+    keypair.sendKey.fill(0);
+    this.state.publishKeypair(k, {
+      localIndex: keypair.localIndex,
+      remoteIndex: keypair.remoteIndex,
+      peer: peer.id,
+      isInitiator: keypair.isInitiator,
+      createdAt: keypair.createdAt,
+    });
     const entry: KeypairEntry = { kind: "keypair", peer, keypair };
     this.indices.replace(keypair.localIndex, entry);
-    for (const dropped of peer.keypairs.install(keypair)) this.releaseKeypair(dropped);
+    const dropped = peer.keypairs.install(keypair);
+    this.publishSessions(peer);
+    for (const old of dropped) this.releaseKeypair(old);
     peer.lastHandshakeAt = now;
     peer.zeroKeyMaterialAt = now + ZERO_KEYS_AFTER;
   }
 
+  /** Tells every thread which keypairs the peer sends with now. */
+  private publishSessions(peer: Peer): void {
+    const { current, next } = peer.keypairs;
+    this.state.setSendingKeypairs(peer.id, current?.id ?? NONE, next?.id ?? NONE);
+    if (current !== null) this.hooks?.sessionChanged(peer.id);
+  }
+
   private releaseKeypair(keypair: Keypair): void {
+    // Retired first: a thread still sealing with it sees the generation move and drops.
+    this.state.retireKeypair(keypair.id);
+    this.core.clearKey(2 * keypair.id);
+    this.core.clearKey(2 * keypair.id + 1);
     this.indices.free(keypair.localIndex);
-    const slots = this.slotsOf.get(keypair);
-    if (slots !== undefined) {
-      this.slotsOf.delete(keypair);
-      this.core.clearKey(slots.receive);
-      this.core.clearKey(slots.send);
-      this.freeSlots.push(slots.send, slots.receive);
-    }
+  }
+
+  /** A data path asked for a handshake with peer row `id`. */
+  requestHandshake(id: number, now: number): void {
+    const peer = this.peersById[id];
+    if (peer !== undefined) this.initiateHandshake(peer, now, false);
+  }
+
+  /** A data path saw the first packet under responder keypair `record`: make it current. */
+  confirmKeypair(id: number, record: number, now: number): void {
+    const peer = this.peersById[id];
+    const next = peer?.keypairs.next;
+    if (peer === undefined || !next || next.id !== record) return;
+    const dropped = peer.keypairs.confirm(next);
+    this.publishSessions(peer);
+    if (dropped) this.releaseKeypair(dropped);
+    // The initiator proved it holds our new keys: what waited for them can go now.
+    this.dataPlane.flushStaged(peer.id, now);
   }
 
   /** Encrypts and sends an inner packet to the peer that owns its destination. */
   sendPacket(packet: Uint8Array, now: number): void {
-    this.dataPath.sendPacket(packet, now);
+    this.dataPlane.sendPacket(packet, now);
   }
 
   /** In-place decryption in wasm memory; see DataPath.openInPlace. */
   openInPlace(at: number, length: number, source: Endpoint, now: number): number {
-    return this.dataPath.openInPlace(at, length, source, now);
+    return this.dataPlane.openInPlace(at, length, source, now);
   }
 
   /** In-place encryption in wasm memory; see DataPath.sealInPlace. */
   sealInPlace(at: number, length: number, now: number, out: SealedDestination): boolean {
-    return this.dataPath.sealInPlace(at, length, now, out);
+    return this.dataPlane.sealInPlace(at, length, now, out);
   }
 
   /** Starts (or, when `retry`, repeats) a handshake with the peer, rate-limited as the kernel. */
@@ -401,7 +484,7 @@ export class WireguardEngine {
     peer.pending = { localIndex, state: created.state };
     peer.cookieJar.addMacs(created.message, now);
     peer.lastInitiationSentAt = now;
-    this.dataPath.sendRaw(peer, created.message, now);
+    this.sendRaw(peer, created.message, now);
     peer.retransmitHandshakeAt = now + REKEY_TIMEOUT +
       Math.floor(this.random() * REKEY_TIMEOUT_JITTER_MAX);
   }
@@ -416,7 +499,8 @@ export class WireguardEngine {
         retransmitHandshake: () => {
           if (peer.handshakeAttempts >= MAX_TIMER_HANDSHAKES) {
             // Give up: drop what waited for this session; keys go after ZERO_KEYS_AFTER.
-            peer.staged = [];
+            this.dataPlane.dropStaged(peer.id);
+            this.hooks?.stagedDropped(peer.id);
             if (peer.pending) this.indices.free(peer.pending.localIndex);
             peer.pending = null;
             peer.zeroKeyMaterialAt ??= now + ZERO_KEYS_AFTER;
@@ -425,7 +509,7 @@ export class WireguardEngine {
             this.initiateHandshake(peer, now, true);
           }
         },
-        sendKeepalive: () => this.dataPath.sendKeepalive(peer, now),
+        sendKeepalive: () => this.dataPlane.sendKeepalive(peer.id, now),
         newHandshake: () => this.initiateHandshake(peer, now, false),
         zeroKeyMaterial: () => this.resetSessions(peer),
       });
@@ -434,23 +518,42 @@ export class WireguardEngine {
 
   /** Forgets every session and pending handshake of a peer, wiping the keys. */
   private resetSessions(peer: Peer): void {
-    for (const keypair of peer.keypairs.clear()) this.releaseKeypair(keypair);
+    const cleared = peer.keypairs.clear();
+    this.publishSessions(peer);
+    for (const keypair of cleared) this.releaseKeypair(keypair);
     if (peer.pending) {
       this.indices.free(peer.pending.localIndex);
       peer.pending.state.ephemeralPrivate.fill(0);
       peer.pending = null;
     }
     peer.retransmitHandshakeAt = null;
-    peer.sendKeepaliveAt = null;
-    peer.newHandshakeAt = null;
+    peer.disarmSendKeepalive();
+    peer.disarmNewHandshake();
     peer.zeroKeyMaterialAt = null;
+  }
+
+  /** Sends a handshake message (already built) to the peer's endpoint. */
+  private sendRaw(peer: Peer, message: Uint8Array, now: number): void {
+    const endpoint = peer.endpoint;
+    if (!endpoint) return;
+    this.state.addTraffic(0, peer.id, 0, message.length);
+    this.sink.sendDatagram(message, endpoint);
+    this.state.noteSent(peer.id, false, now);
   }
 
   /** True when the peer has a keypair it may send with at `now`. */
   hasSession(peer: Peer, now: number): boolean {
-    const keypair = peer.keypairs.current;
-    return keypair !== null && keypairUsable(keypair, now);
+    return this.dataPlane.hasSession(peer.id, now);
   }
+}
+
+/** Keypair records a core's slots hold: two key slots each, a power of two. */
+export function keypairRecordsFor(keySlots: number, replaySlots: number): number {
+  const pairs = Math.floor(Math.min(keySlots, replaySlots + 1) / 2);
+  if (pairs < 2) {
+    throw new RangeError(`a WireGuard engine needs at least 4 key slots, got ${keySlots}`);
+  }
+  return 2 ** Math.floor(Math.log2(pairs));
 }
 
 function keyOf(publicKey: Uint8Array): string {

@@ -1,6 +1,7 @@
 /** The engine's seams: its output sink, construction options and drop counters. */
 
 import type { CryptoCore } from "../crypto/crypto_core.ts";
+import type { DataPlaneState } from "./data_plane_state.ts";
 import type { Endpoint } from "./endpoint.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
 
@@ -28,6 +29,25 @@ export interface EngineOptions {
   mtu?: number;
   /** 12 bytes of wasm memory for in-place nonces (default: the arena's first bytes). */
   nonceAddress?: number;
+  /** `dataPlaneScratchBytes(mtu)` bytes of wasm memory (default: right after the nonce). */
+  scratchAddress?: number;
+  /**
+   * The tables shared with data workers; by default the engine makes its own for `maxPeers`
+   * peers and as many keypair records as the core's key slots allow.
+   */
+  state?: DataPlaneState;
+  /** Peers the engine's own tables hold (default 256); ignored when `state` is given. */
+  maxPeers?: number;
+  /** What data workers must hear about (a device with workers sets this). */
+  hooks?: EngineHooks;
+}
+
+/** Engine events that other threads' data paths must act on; none is per packet. */
+export interface EngineHooks {
+  /** Peer `peer` has a new keypair to send with: flush what waits for it. */
+  sessionChanged(peer: number): void;
+  /** Drop what waits for peer `peer`: its handshake was given up, or it was removed. */
+  stagedDropped(peer: number): void;
 }
 
 /** Counters of what the engine dropped and why (for logs, `wg show`-like output and tests). */

@@ -5,10 +5,15 @@
  * initiator might not hold.
  */
 
-import { REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME } from "./constants.ts";
+import { REJECT_AFTER_TIME } from "./constants.ts";
 
-/** One direction-pair of transport keys from one handshake. */
+/**
+ * One direction-pair of transport keys from one handshake. The keys are copied into the
+ * shared key slots of record `id` when it is installed; the send counter lives there too.
+ */
 export interface Keypair {
+  /** The shared keypair record (key slots 2·id and 2·id+1; `localIndex` names it). */
+  id: number;
   /** Index we chose: the receiver field of packets sent to us under this keypair. */
   localIndex: number;
   /** Index the peer chose: what we put in the receiver field when sending. */
@@ -19,14 +24,11 @@ export interface Keypair {
   createdAt: number;
   /** True when we initiated the handshake (only the initiator rekeys on age). */
   isInitiator: boolean;
-  /** Next counter to send with. */
-  sendCounter: bigint;
 }
 
-/** True when the keypair may still send or receive at `now` (age and message limits). */
+/** True when the keypair is young enough to send or receive at `now`. */
 export function keypairUsable(keypair: Keypair, now: number): boolean {
-  return now - keypair.createdAt < REJECT_AFTER_TIME &&
-    keypair.sendCounter < REJECT_AFTER_MESSAGES;
+  return now - keypair.createdAt < REJECT_AFTER_TIME;
 }
 
 /** Overwrites a keypair's keys with zeros. */

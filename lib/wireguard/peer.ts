@@ -1,13 +1,18 @@
-/** One WireGuard peer's state inside the engine: keys, handshake, timers, counters. */
+/**
+ * One WireGuard peer's state inside the engine: keys, handshake, timers, counters. What the
+ * data path touches per packet (endpoint, activity, traffic) lives in the shared tables under
+ * the peer's id, so data workers and the main thread see the same peer.
+ */
 
 import { CookieJar } from "./cookie.ts";
+import { KEEPALIVE_TIMEOUT, REKEY_TIMEOUT } from "./constants.ts";
+import type { DataPlane } from "./data_plane.ts";
 import type { Endpoint } from "./endpoint.ts";
 import type { InitiatorState } from "./handshake.ts";
 import { PeerKeypairs } from "./keypairs.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
 
-/** Packets kept per peer while a handshake is in flight (the kernel keeps 128 too). */
-export const MAX_STAGED_PACKETS = 128;
+export { MAX_STAGED_PACKETS } from "./data_plane.ts";
 
 /** Configuration of a peer as `wg set` expresses it. */
 export interface PeerConfig {
@@ -27,13 +32,10 @@ export interface PendingHandshake {
 /** Everything the engine tracks per peer. Times are engine `now` values in ms. */
 export class Peer {
   presharedKey: Uint8Array = new Uint8Array(32);
-  endpoint: Endpoint | null = null;
   persistentKeepalive = 0;
   readonly cookieJar: CookieJar;
   readonly keypairs: PeerKeypairs = new PeerKeypairs();
   pending: PendingHandshake | null = null;
-  /** Packets waiting for a session, oldest first. */
-  staged: Uint8Array[] = [];
 
   /** Latest TAI64N timestamp accepted from this peer's initiations (replay protection). */
   latestTimestamp: Uint8Array | null = null;
@@ -46,18 +48,72 @@ export class Peer {
   /** When the last handshake completed (for `wg show`), or null. */
   lastHandshakeAt: number | null = null;
 
-  // Deadlines of the kernel's five per-peer timers; null when not armed.
+  // The two timers only the main thread arms; null when not armed. The other three are
+  // derived from the shared activity record, which every thread's data path writes.
   retransmitHandshakeAt: number | null = null;
-  sendKeepaliveAt: number | null = null;
-  newHandshakeAt: number | null = null;
   zeroKeyMaterialAt: number | null = null;
-  persistentKeepaliveAt: number | null = null;
+  /** When the persistent keepalive last fired or was turned on (it re-arms from here too). */
+  persistentKeepaliveArmedAt = -Infinity;
 
-  rxBytes = 0;
-  txBytes = 0;
-
-  constructor(p: NoisePrimitives, readonly publicKey: Uint8Array) {
+  constructor(
+    p: NoisePrimitives,
+    readonly publicKey: Uint8Array,
+    /** The peer's row in the shared tables. */
+    readonly id: number,
+    private readonly plane: DataPlane,
+  ) {
     this.cookieJar = new CookieJar(p, publicKey);
+  }
+
+  /** Where the peer was last heard from (or was configured to be). */
+  get endpoint(): Endpoint | null {
+    return this.plane.endpointOf(this.id);
+  }
+
+  set endpoint(endpoint: Endpoint | null) {
+    this.plane.setEndpoint(this.id, endpoint);
+  }
+
+  /** Bytes received from the peer, over all threads. */
+  get rxBytes(): number {
+    return this.plane.state.receivedBytes(this.id);
+  }
+
+  /** Bytes sent to the peer, over all threads. */
+  get txBytes(): number {
+    return this.plane.state.sentBytes(this.id);
+  }
+
+  /** Kernel send-keepalive: data came in and nothing went back for KEEPALIVE_TIMEOUT. */
+  get sendKeepaliveAt(): number | null {
+    const at = this.plane.state.firstDataReceivedAt(this.id);
+    return Number.isNaN(at) ? null : at + KEEPALIVE_TIMEOUT;
+  }
+
+  /** Kernel new-handshake: data went out and nothing came back for 15 s. */
+  get newHandshakeAt(): number | null {
+    const at = this.plane.state.firstDataSentAt(this.id);
+    return Number.isNaN(at) ? null : at + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT;
+  }
+
+  /** Persistent keepalive: the interval after the last authenticated packet either way. */
+  get persistentKeepaliveAt(): number | null {
+    if (this.persistentKeepalive === 0) return null;
+    const traversal = this.plane.state.lastTraversalAt(this.id);
+    const from = Number.isNaN(traversal)
+      ? this.persistentKeepaliveArmedAt
+      : Math.max(traversal, this.persistentKeepaliveArmedAt);
+    return from === -Infinity ? null : from + this.persistentKeepalive * 1000;
+  }
+
+  /** Disarms send-keepalive (it fired, or the sessions were reset). */
+  disarmSendKeepalive(): void {
+    this.plane.state.clearFirstDataReceived(this.id);
+  }
+
+  /** Disarms new-handshake (it fired, or the sessions were reset). */
+  disarmNewHandshake(): void {
+    this.plane.state.clearFirstDataSent(this.id);
   }
 
   /** Applies the parts of `config` that are set. */
@@ -67,12 +123,6 @@ export class Peer {
     if (config.persistentKeepalive !== undefined) {
       this.persistentKeepalive = config.persistentKeepalive;
     }
-  }
-
-  /** Adds a packet to the staging queue, dropping the oldest when it is full. */
-  stage(packet: Uint8Array): void {
-    if (this.staged.length >= MAX_STAGED_PACKETS) this.staged.shift();
-    this.staged.push(packet);
   }
 
   /** The earliest armed timer deadline, or null. */

@@ -23,16 +23,19 @@ export function runDueTimers(peer: Peer, now: number, handlers: TimerHandlers): 
     peer.retransmitHandshakeAt = null;
     handlers.retransmitHandshake();
   }
-  if (peer.sendKeepaliveAt !== null && now >= peer.sendKeepaliveAt) {
-    peer.sendKeepaliveAt = null;
+  const sendKeepaliveAt = peer.sendKeepaliveAt;
+  if (sendKeepaliveAt !== null && now >= sendKeepaliveAt) {
+    peer.disarmSendKeepalive();
     handlers.sendKeepalive();
   }
-  if (peer.newHandshakeAt !== null && now >= peer.newHandshakeAt) {
-    peer.newHandshakeAt = null;
+  const newHandshakeAt = peer.newHandshakeAt;
+  if (newHandshakeAt !== null && now >= newHandshakeAt) {
+    peer.disarmNewHandshake();
     handlers.newHandshake();
   }
-  if (peer.persistentKeepaliveAt !== null && now >= peer.persistentKeepaliveAt) {
-    peer.persistentKeepaliveAt = null;
+  const persistentKeepaliveAt = peer.persistentKeepaliveAt;
+  if (persistentKeepaliveAt !== null && now >= persistentKeepaliveAt) {
+    peer.persistentKeepaliveArmedAt = now;
     handlers.sendKeepalive();
   }
   if (peer.zeroKeyMaterialAt !== null && now >= peer.zeroKeyMaterialAt) {

@@ -103,7 +103,7 @@ Deno.test("engine: unanswered initiations are retried every ~5 s, then given up 
   const before = attempts.length;
   network.advance(60_000);
   assertEquals(sentOfType(a, 1).length, before); // given up: silence until new traffic
-  assertEquals(a.engine.peer(b.engine.publicKey)!.staged.length, 0);
+  assertEquals(a.engine.dataPlane.hasStaged(a.engine.peer(b.engine.publicKey)!.id), false);
 });
 
 Deno.test("engine: nothing is sent or accepted with a keypair past REJECT_AFTER_TIME", async () => {

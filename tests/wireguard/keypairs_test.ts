@@ -6,13 +6,13 @@ import { type Keypair, PeerKeypairs } from "../../lib/wireguard/keypairs.ts";
 let nextIndex = 1;
 function keypair(isInitiator: boolean, createdAt = 0): Keypair {
   return {
+    id: nextIndex,
     localIndex: nextIndex++,
     remoteIndex: 0,
     sendKey: new Uint8Array(32).fill(7),
     receiveKey: new Uint8Array(32).fill(8),
     createdAt,
     isInitiator,
-    sendCounter: 0n,
   };
 }
 
@@ -63,14 +63,30 @@ Deno.test("keypairs: nothing is sent with a keypair older than REJECT_AFTER_TIME
   assertEquals(slots.current, null);
 });
 
-Deno.test("index table: unique non-zero indices, even when the random source repeats", () => {
-  const values = [0, 5, 5, 5, 9];
-  const table = new IndexTable<string, never>(() => values.shift() ?? 77);
-  const a = table.allocate({ kind: "handshake", peer: "a" });
+Deno.test("index table: indices name their record in the low bits, are unique and never zero", () => {
+  const values = [0, 0, 0x12345670, 0x12345670, 0xfffffff0];
+  const table = new IndexTable<string, never>(16, () => values.shift() ?? 0x77777770);
+  const a = table.allocate({ kind: "handshake", peer: "a" }); // record 0: random 0 would be 0
   const b = table.allocate({ kind: "handshake", peer: "b" });
-  assertEquals([a, b], [5, 9]);
-  assertEquals(table.lookup(5), { kind: "handshake", peer: "a" });
-  table.free(5);
-  assertEquals(table.lookup(5), undefined);
+  assertEquals([a, b], [0x12345670, 0x12345671]);
+  assertEquals([table.recordOf(a), table.recordOf(b)], [0, 1]);
+  assertEquals(table.lookup(a), { kind: "handshake", peer: "a" });
+  table.free(a);
+  assertEquals(table.lookup(a), undefined);
   assertEquals(table.size, 1);
+  // Records are handed out round-robin: the freed record 0 comes back only after the others.
+  const c = table.allocate({ kind: "handshake", peer: "c" });
+  assertEquals(table.recordOf(c), 2);
+});
+
+Deno.test("index table: a full table says so instead of reusing a live record", () => {
+  const table = new IndexTable<string, never>(4);
+  for (let i = 0; i < 4; i++) table.allocate({ kind: "handshake", peer: String(i) });
+  let message = "";
+  try {
+    table.allocate({ kind: "handshake", peer: "x" });
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  assertEquals(message.includes("all 4 handshake and keypair records are in use"), true);
 });

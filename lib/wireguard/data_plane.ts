@@ -1,0 +1,463 @@
+/**
+ * The transport data path, as every thread runs it: seal an inner packet and open a transport
+ * message in place in wasm memory, against the shared tables (keypairs, endpoints, activity)
+ * and a routing table. The main thread's engine and each data worker own one instance; per
+ * packet it only reads shared state, takes a send counter and notes activity. What needs the
+ * main thread (a handshake, a confirmed keypair) goes out through `events`, at most once per
+ * REKEY_TIMEOUT per peer or once per keypair, never per packet.
+ */
+
+import type { CryptoCore } from "../crypto/crypto_core.ts";
+import { KEY_SLOT_BYTES } from "../crypto/memory_layout.ts";
+import {
+  AUTH_TAG_SIZE,
+  KEEPALIVE_TIMEOUT,
+  MESSAGE_DATA,
+  MESSAGE_DATA_HEADER_SIZE,
+  REJECT_AFTER_TIME,
+  REKEY_AFTER_MESSAGES,
+  REKEY_AFTER_TIME,
+  REKEY_TIMEOUT,
+  SEND_COUNTER_LIMIT,
+} from "./constants.ts";
+import { type DataPlaneState, NONE } from "./data_plane_state.ts";
+import type { Endpoint } from "./endpoint.ts";
+import {
+  innerAddressLength,
+  innerDestinationAddress,
+  innerDestinationOffset,
+  innerPacketLengthAt,
+  innerSourceOffset,
+  paddedLength,
+} from "./transport.ts";
+
+/** Packets kept per peer while a handshake is in flight (the kernel keeps 128 too). */
+export const MAX_STAGED_PACKETS = 128;
+/** Counters at which the sender asks for a new handshake (the paper's limit, or ours). */
+const REKEY_AT_COUNTER = Math.min(Number(REKEY_AFTER_MESSAGES), SEND_COUNTER_LIMIT - 2 ** 20);
+/** An initiator's keypair this old gets a new handshake when a packet arrives under it. */
+const REKEY_ON_RECEIVE_AGE = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT;
+
+/** Wasm memory a data path needs for packets it seals or opens from byte arrays. */
+export function dataPlaneScratchBytes(mtu: number): number {
+  return 2 * (MESSAGE_DATA_HEADER_SIZE + mtu + 64);
+}
+
+/** Finds the peer that owns an address where it lies in a packet. */
+export interface RouteLookup {
+  /** Peer id owning the `length`-byte address at `offset` in `bytes`, or NONE. */
+  peerAt(bytes: Uint8Array, offset: number, length: number): number;
+}
+
+/** What the data path asks of the thread that owns handshakes. */
+export interface DataPlaneEvents {
+  /** Peer `peer` needs a handshake: no usable session, or its keypair is due for a rekey. */
+  wantHandshake(peer: number, now: number): void;
+  /** The peer proved it holds responder keypair `keypair`: it may become current. */
+  keypairConfirmed(peer: number, keypair: number, now: number): void;
+}
+
+/** Where `sealInPlace` says a sealed message goes (a DatagramSlot fits this shape). */
+export interface SealedDestination {
+  length: number;
+  address: Uint8Array;
+  port: number;
+}
+
+/** Why packets were dropped, counted per thread. */
+export interface DataPathStats {
+  transportDropped: number;
+  replayedTransport: number;
+  spoofedSource: number;
+  noRoute: number;
+}
+
+/** How a data path is set up. */
+export interface DataPlaneOptions {
+  core: CryptoCore;
+  state: DataPlaneState;
+  routes: RouteLookup;
+  events: DataPlaneEvents;
+  /** Sends a datagram built outside the caller's batch (staged packets, keepalives). */
+  send(bytes: Uint8Array, to: Endpoint): void;
+  /** This thread's row in the traffic counters. */
+  writer: number;
+  mtu: number;
+  /** 12 bytes of wasm memory this instance owns for nonces. */
+  nonceAddress: number;
+  /** `dataPlaneScratchBytes(mtu)` bytes of wasm memory this instance owns. */
+  scratchAddress: number;
+  stats: DataPathStats;
+}
+
+/** One endpoint as last read from the shared table, and the sequence it was read at. */
+interface CachedEndpoint {
+  sequence: number;
+  endpoint: Endpoint | null;
+}
+
+/** Seals and opens transport messages for one thread. */
+export class DataPlane {
+  readonly state: DataPlaneState;
+  readonly stats: DataPathStats;
+  private readonly core: CryptoCore;
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  private readonly keySlotBase: number;
+  private readonly routes: RouteLookup;
+  private readonly events: DataPlaneEvents;
+  private readonly sendDatagram: (bytes: Uint8Array, to: Endpoint) => void;
+  private readonly writer: number;
+  private readonly mtu: number;
+  private readonly nonceAddress: number;
+  private readonly scratchAddress: number;
+  private readonly scratchBytes: number;
+  private readonly endpoints: (CachedEndpoint | undefined)[] = [];
+  private readonly endpointBuffer = new Uint8Array(16);
+  private readonly staged = new Map<number, Uint8Array[]>();
+  /** The generation `sendingKeypair` saw, valid right after it returned a keypair. */
+  private generation = 0;
+
+  constructor(options: DataPlaneOptions) {
+    this.core = options.core;
+    this.state = options.state;
+    this.bytes = options.core.bytes;
+    this.view = options.core.view;
+    this.keySlotBase = options.core.layout.keySlotBase;
+    this.routes = options.routes;
+    this.events = options.events;
+    this.sendDatagram = options.send;
+    this.writer = options.writer;
+    this.mtu = options.mtu;
+    this.nonceAddress = options.nonceAddress;
+    this.scratchAddress = options.scratchAddress;
+    this.scratchBytes = dataPlaneScratchBytes(options.mtu) / 2;
+    this.stats = options.stats;
+    if (2 * options.state.dimensions.keypairs > options.core.layout.keySlots) {
+      throw new RangeError(
+        `${options.state.dimensions.keypairs} keypair records need ${
+          2 * options.state.dimensions.keypairs
+        } key slots; the memory has ${options.core.layout.keySlots}`,
+      );
+    }
+    options.core.checkRange(this.nonceAddress, 12);
+    options.core.checkRange(this.scratchAddress, 2 * this.scratchBytes);
+    // The nonce is 0⁴ ‖ counter: the first four bytes are never written again.
+    this.bytes.fill(0, this.nonceAddress, this.nonceAddress + 12);
+  }
+
+  // ─── endpoints ───
+
+  /** Peer `p`'s endpoint (cached until the shared table says it changed). */
+  endpointOf(p: number): Endpoint | null {
+    const sequence = this.state.endpointSequence(p);
+    const cached = this.endpoints[p];
+    if (cached !== undefined && cached.sequence === sequence && (sequence & 1) === 0) {
+      return cached.endpoint;
+    }
+    const port = this.state.readEndpoint(p, this.endpointBuffer);
+    const address = this.endpointBuffer;
+    const mapped = address[10] === 0xff && address[11] === 0xff &&
+      address.subarray(0, 10).every((byte) => byte === 0);
+    const endpoint = port < 0
+      ? null
+      : { address: mapped ? address.slice(12, 16) : address.slice(), port };
+    // A writer may have moved on meanwhile; the next call sees a new sequence and rereads.
+    this.endpoints[p] = { sequence, endpoint };
+    return endpoint;
+  }
+
+  /** Sets peer `p`'s endpoint in the shared table. */
+  setEndpoint(p: number, endpoint: Endpoint | null): void {
+    if (endpoint === null) {
+      this.state.setEndpoint(p, null, 0);
+      return;
+    }
+    if (endpoint.address.length === 4) {
+      const mapped = new Uint8Array(16);
+      mapped[10] = mapped[11] = 0xff;
+      mapped.set(endpoint.address, 12);
+      this.state.setEndpoint(p, mapped, endpoint.port);
+    } else {
+      this.state.setEndpoint(p, endpoint.address, endpoint.port);
+    }
+  }
+
+  /** True when `source` differs from peer `p`'s endpoint (the peer roamed). */
+  private roamed(p: number, source: Endpoint): boolean {
+    const current = this.endpointOf(p);
+    if (current === null || current.port !== source.port) return true;
+    const a = current.address;
+    const b = source.address;
+    if (a.length !== b.length) return true;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return true;
+    return false;
+  }
+
+  // ─── keypairs ───
+
+  /**
+   * The keypair record peer `p` may send with at `now` (its confirmed next one, else its
+   * current one), or NONE. Leaves the generation it saw in `this.generation`.
+   */
+  private sendingKeypair(p: number, now: number): number {
+    let k = this.state.nextKeypair(p);
+    if (k !== NONE && !this.state.keypairConfirmed(k)) k = NONE;
+    if (k === NONE) k = this.state.currentKeypair(p);
+    if (k === NONE) return NONE;
+    const generation = this.state.keypairGeneration(k);
+    if ((generation & 1) === 1 || now - this.state.keypairCreatedAt(k) >= REJECT_AFTER_TIME) {
+      return NONE;
+    }
+    this.generation = generation;
+    return k;
+  }
+
+  /** True when peer `p` has a keypair it may send with at `now`. */
+  hasSession(p: number, now: number): boolean {
+    return this.sendingKeypair(p, now) !== NONE;
+  }
+
+  /** Asks for a handshake with `p`, at most once per REKEY_TIMEOUT (shared by all threads). */
+  private requestHandshake(p: number, now: number): void {
+    if (this.state.claimHandshakeRequest(p, now, REKEY_TIMEOUT)) {
+      this.events.wantHandshake(p, now);
+    }
+  }
+
+  /**
+   * Seals the `length`-byte packet at `at + 16` under keypair `k` (generation `generation`) into
+   * a transport message at `at`. Returns its length, or 0 when the keypair ran out of counters
+   * or was retired meanwhile (then nothing may be sent: the keys may have changed under us).
+   */
+  private sealWith(k: number, generation: number, at: number, length: number, now: number): number {
+    const counter = this.state.takeSendCounter(k, SEND_COUNTER_LIMIT);
+    if (counter < 0) return 0;
+    const packetAt = at + MESSAGE_DATA_HEADER_SIZE;
+    const padded = paddedLength(length, this.mtu);
+    this.bytes.fill(0, packetAt + length, packetAt + padded);
+    const view = this.view;
+    view.setUint32(this.nonceAddress + 4, counter, true);
+    view.setUint32(this.nonceAddress + 8, 0, true);
+    this.core.exports.aeadSeal(
+      this.keySlotBase + (2 * k + 1) * KEY_SLOT_BYTES,
+      this.nonceAddress,
+      0,
+      0,
+      packetAt,
+      padded,
+    );
+    if (this.state.keypairGeneration(k) !== generation) return 0;
+    view.setUint32(at, MESSAGE_DATA, true);
+    view.setUint32(at + 4, this.state.keypairRemoteIndex(k), true);
+    view.setUint32(at + 8, counter, true);
+    view.setUint32(at + 12, 0, true);
+    const wireLength = MESSAGE_DATA_HEADER_SIZE + padded + AUTH_TAG_SIZE;
+    const p = this.state.keypairPeer(k);
+    this.state.addTraffic(this.writer, p, 0, wireLength);
+    this.state.noteSent(p, length > 0, now);
+    if (
+      counter + 1 >= REKEY_AT_COUNTER ||
+      (this.state.keypairIsInitiator(k) &&
+        now - this.state.keypairCreatedAt(k) >= REKEY_AFTER_TIME)
+    ) {
+      this.requestHandshake(p, now);
+    }
+    return wireLength;
+  }
+
+  // ─── outbound ───
+
+  /**
+   * Encrypts, in place in wasm memory, the inner packet of `length` bytes at `at + 16` (the
+   * 16 bytes before it and room for padding and the tag after it belong to the caller's
+   * buffer). On success it fills `out` with the message length (the message starts at `at`)
+   * and the destination, and returns true. Without a route it returns false; without a
+   * session it stages a copy, asks for a handshake and returns false.
+   */
+  sealInPlace(at: number, length: number, now: number, out: SealedDestination): boolean {
+    const bytes = this.bytes;
+    const packetAt = at + MESSAGE_DATA_HEADER_SIZE;
+    const addressLength = innerAddressLength(bytes, packetAt, length);
+    const p = addressLength === 0
+      ? NONE
+      : this.routes.peerAt(bytes, innerDestinationOffset(bytes, packetAt), addressLength);
+    const endpoint = p === NONE ? null : this.endpointOf(p);
+    if (endpoint === null) {
+      this.stats.noRoute++;
+      return false;
+    }
+    const k = this.staged.has(p) ? NONE : this.sendingKeypair(p, now);
+    const wireLength = k === NONE ? 0 : this.sealWith(k, this.generation, at, length, now);
+    if (wireLength === 0) {
+      // Keep the packet for the next session; what is already staged goes first.
+      this.stage(p, bytes.slice(packetAt, packetAt + length));
+      this.flushStaged(p, now);
+      return false;
+    }
+    out.length = wireLength;
+    out.address = endpoint.address;
+    out.port = endpoint.port;
+    return true;
+  }
+
+  /** Encrypts and sends a packet given as bytes (copied: the caller may reuse them). */
+  sendPacket(packet: Uint8Array, now: number): void {
+    const destination = innerDestinationAddress(packet);
+    const p = destination ? this.routes.peerAt(destination, 0, destination.length) : NONE;
+    if (p === NONE || this.endpointOf(p) === null) {
+      this.stats.noRoute++;
+      return;
+    }
+    this.stage(p, packet.slice());
+    this.flushStaged(p, now);
+  }
+
+  /** Sends a keepalive (an empty packet) to `p`, after anything staged. */
+  sendKeepalive(p: number, now: number): void {
+    if (!this.staged.has(p)) this.stage(p, new Uint8Array(0));
+    this.flushStaged(p, now);
+  }
+
+  private stage(p: number, packet: Uint8Array): void {
+    let queue = this.staged.get(p);
+    if (queue === undefined) this.staged.set(p, queue = []);
+    if (queue.length >= MAX_STAGED_PACKETS) queue.shift();
+    queue.push(packet);
+  }
+
+  /** True when packets wait for a session with `p` on this thread. */
+  hasStaged(p: number): boolean {
+    return this.staged.has(p);
+  }
+
+  /** Sends what waits for `p`, in order; asks for a handshake when there is no session. */
+  flushStaged(p: number, now: number): void {
+    const queue = this.staged.get(p);
+    if (queue === undefined) return;
+    const at = this.scratchAddress;
+    while (queue.length > 0) {
+      const endpoint = this.endpointOf(p);
+      if (endpoint === null) return;
+      const k = this.sendingKeypair(p, now);
+      const packet = queue[0];
+      if (k === NONE || packet.length > this.mtu) {
+        if (k !== NONE) {
+          queue.shift(); // larger than the MTU: the kernel would not have accepted it either
+          continue;
+        }
+        this.requestHandshake(p, now);
+        return;
+      }
+      this.bytes.set(packet, at + MESSAGE_DATA_HEADER_SIZE);
+      const wireLength = this.sealWith(k, this.generation, at, packet.length, now);
+      if (wireLength === 0) {
+        this.requestHandshake(p, now);
+        return;
+      }
+      queue.shift();
+      this.sendDatagram(this.bytes.subarray(at, at + wireLength), endpoint);
+    }
+    this.staged.delete(p);
+  }
+
+  /** Drops what waits for `p` (the handshake was given up, or the peer removed). */
+  dropStaged(p: number): void {
+    this.staged.delete(p);
+  }
+
+  // ─── inbound ───
+
+  /**
+   * Decrypts, in place in wasm memory, the datagram of `length` bytes at `at`. Returns the
+   * inner packet's length (it now starts at `at + 16`; 0 means nothing to deliver), or -1
+   * when the datagram is not a transport message.
+   */
+  openInPlace(at: number, length: number, source: Endpoint, now: number): number {
+    const bytes = this.bytes;
+    if (bytes[at] !== MESSAGE_DATA || bytes[at + 1] | bytes[at + 2] | bytes[at + 3]) return -1;
+    if (length < MESSAGE_DATA_HEADER_SIZE + AUTH_TAG_SIZE) {
+      this.stats.transportDropped++;
+      return 0;
+    }
+    const state = this.state;
+    const view = this.view;
+    const index = view.getUint32(at + 4, true);
+    const k = index & state.indexMask;
+    const generation = state.keypairGeneration(k);
+    if (
+      (generation & 1) === 1 || !state.keypairMatches(k, index) ||
+      now - state.keypairCreatedAt(k) >= REJECT_AFTER_TIME
+    ) {
+      this.stats.transportDropped++;
+      return 0;
+    }
+    view.setUint32(this.nonceAddress + 4, view.getUint32(at + 8, true), true);
+    view.setUint32(this.nonceAddress + 8, view.getUint32(at + 12, true), true);
+    const packetAt = at + MESSAGE_DATA_HEADER_SIZE;
+    const sealedLength = length - MESSAGE_DATA_HEADER_SIZE - AUTH_TAG_SIZE;
+    const opened = this.core.exports.aeadOpen(
+      this.keySlotBase + 2 * k * KEY_SLOT_BYTES,
+      this.nonceAddress,
+      0,
+      0,
+      packetAt,
+      sealedLength,
+    );
+    const inner = opened === 1 ? innerPacketLengthAt(bytes, packetAt, sealedLength) : null;
+    if (inner === null || state.keypairGeneration(k) !== generation) {
+      this.stats.transportDropped++;
+      return 0;
+    }
+    // The replay window moves only after authentication, so forgeries cannot move it.
+    if (this.core.exports.replayCheck(2 * k, view.getBigInt64(at + 8, true)) !== 1) {
+      this.stats.replayedTransport++;
+      return 0;
+    }
+    const p = state.keypairPeer(k);
+    if (state.nextKeypair(p) === k && state.confirmKeypair(k)) {
+      this.events.keypairConfirmed(p, k, now);
+    }
+    if (this.roamed(p, source)) this.setEndpoint(p, source);
+    state.addTraffic(this.writer, p, length, 0);
+    state.noteReceived(p, inner > 0, now);
+    if (
+      state.currentKeypair(p) === k && state.keypairIsInitiator(k) &&
+      now - state.keypairCreatedAt(k) >= REKEY_ON_RECEIVE_AGE
+    ) {
+      this.requestHandshake(p, now);
+    }
+    if (this.staged.has(p)) this.flushStaged(p, now);
+    if (inner === 0) return 0; // a keepalive
+    const addressLength = innerAddressLength(bytes, packetAt, inner);
+    if (
+      addressLength === 0 ||
+      this.routes.peerAt(bytes, innerSourceOffset(bytes, packetAt), addressLength) !== p
+    ) {
+      this.stats.spoofedSource++;
+      return 0;
+    }
+    return inner;
+  }
+
+  /**
+   * Opens a transport message given as bytes (copied into this thread's scratch) and returns
+   * the inner packet (a view valid until the next call), or null when there is nothing to
+   * deliver.
+   */
+  openCopy(message: Uint8Array, source: Endpoint, now: number): Uint8Array | null {
+    if (message.length > this.scratchBytes) {
+      this.stats.transportDropped++;
+      return null;
+    }
+    // The second half of the scratch: a staged flush this packet triggers uses the first.
+    const at = this.scratchAddress + this.scratchBytes;
+    this.bytes.set(message, at);
+    const inner = this.openInPlace(at, message.length, source, now);
+    if (inner <= 0) return null;
+    return this.bytes.subarray(
+      at + MESSAGE_DATA_HEADER_SIZE,
+      at + MESSAGE_DATA_HEADER_SIZE + inner,
+    );
+  }
+}
