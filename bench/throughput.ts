@@ -2,7 +2,9 @@
  * End-to-end throughput, meshguard against wireguard-go in the same run (root): two
  * namespaces, iperf3 through (a) meshguard ↔ meshguard and (b) wireguard-go ↔ wireguard-go.
  * Prints `tcp-1: meshguard N Gbps, wireguard-go N Gbps, ratio N.NN` and the same for tcp-4
- * (-P 4) and udp-pps (received packets per second at 1,380-byte datagrams).
+ * (-P 4) and udp-pps (received packets per second at 1,380-byte datagrams), then the same
+ * lines for meshguard with one data worker (`workers-1 tcp-1: …`), so the gain from the
+ * worker threads is measured in the same run.
  * Run: bench/throughput.sh [seconds per test, default 10]
  */
 
@@ -52,8 +54,8 @@ async function iperf(lab: Lab, args: string[]): Promise<Record<string, unknown>>
   }
 }
 
-async function measure(kind: DeviceKind): Promise<Figures> {
-  const lab = await Lab.create([kind, kind]);
+async function measure(kind: DeviceKind, workers?: number): Promise<Figures> {
+  const lab = await Lab.create([kind, kind], { workers });
   try {
     await lab.ping(0, lab.sides[1].meshIpv4, 1);
     // deno-lint-ignore no-explicit-any
@@ -80,6 +82,7 @@ if (skip) {
 }
 const ours = await measure("meshguard");
 const theirs = await measure("wireguard-go");
+const single = await measure("meshguard", 1);
 const line = (name: string, a: number, b: number, unit: string, digits: number) =>
   console.log(
     `${name}: meshguard ${a.toFixed(digits)} ${unit}, wireguard-go ${
@@ -89,3 +92,6 @@ const line = (name: string, a: number, b: number, unit: string, digits: number) 
 line("tcp-1", ours.tcp1, theirs.tcp1, "Gbps", 3);
 line("tcp-4", ours.tcp4, theirs.tcp4, "Gbps", 3);
 line("udp-pps", ours.udpPps, theirs.udpPps, "pkt/s", 0);
+line("workers-1 tcp-1", single.tcp1, theirs.tcp1, "Gbps", 3);
+line("workers-1 tcp-4", single.tcp4, theirs.tcp4, "Gbps", 3);
+line("workers-1 udp-pps", single.udpPps, theirs.udpPps, "pkt/s", 0);

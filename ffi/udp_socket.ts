@@ -165,14 +165,26 @@ export class UdpSocket {
   readonly #name = new Uint8Array(64);
   readonly #nameLength = new Uint8Array(64);
   #closed = false;
+  /** False for a socket borrowed from another thread: close() then leaves the fd alone. */
+  readonly #owned: boolean;
 
-  private constructor(fd: number, port: number, batchSize: number) {
+  private constructor(fd: number, port: number, batchSize: number, owned = true) {
     this.fd = fd;
     this.port = port;
     this.batchSize = batchSize;
+    this.#owned = owned;
     this.#rx = new BatchArea(batchSize);
     this.#tx = new BatchArea(batchSize);
     this.#poll = new PollSet([fd]);
+  }
+
+  /**
+   * Uses a socket another thread opened (fds are process-wide), with this thread's own batch
+   * buffers. The opener keeps ownership: `close()` on the borrowed one does not close the fd.
+   */
+  static borrow(fd: number, port: number, batchSize = 64): UdpSocket {
+    if (!Number.isInteger(fd) || fd < 0) throw new InvalidArgumentError(`bad socket fd ${fd}`);
+    return new UdpSocket(fd, port, batchSize, false);
   }
 
   /** Opens and binds a socket (see `UdpSocketOptions`); errors carry errno and a fix. */
@@ -387,7 +399,7 @@ export class UdpSocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    closeDescriptor(this.fd, `udp port ${this.port}`);
+    if (this.#owned) closeDescriptor(this.fd, `udp port ${this.port}`);
   }
 
   #wait(events: number, timeoutMs: number): boolean {

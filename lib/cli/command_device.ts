@@ -1,7 +1,7 @@
 /** `meshguard device <ifname>`: a standalone userspace WireGuard device, configured with `wg`. */
 
 import { UsageError } from "../errors.ts";
-import { UserspaceDevice } from "../device/userspace_device.ts";
+import { MAX_WORKERS, UserspaceDevice } from "../device/userspace_device.ts";
 import type { CommandContext } from "./command_context.ts";
 import { parseCommandArguments } from "./parse_arguments.ts";
 
@@ -10,6 +10,7 @@ export async function deviceCommand(context: CommandContext, args: string[]): Pr
   const { values, positionals } = parseCommandArguments("device", args, {
     mtu: { type: "string" },
     port: { type: "string" },
+    workers: { type: "string" },
   });
   if (positionals.length !== 1) throw new UsageError("device needs an interface name", "device");
   const mtu = values.mtu === undefined ? 1420 : Number(values.mtu);
@@ -20,11 +21,21 @@ export async function deviceCommand(context: CommandContext, args: string[]): Pr
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageError(`--port must be an integer 0-65535, got ${values.port}`, "device");
   }
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (
+    workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)
+  ) {
+    throw new UsageError(
+      `--workers must be an integer 1-${MAX_WORKERS}, got ${values.workers}`,
+      "device",
+    );
+  }
   const log = (message: string) => context.io.stderr(`${new Date().toISOString()} ${message}\n`);
   const device = await UserspaceDevice.start({
     interfaceName: positionals[0],
     mtu,
     listenPort: port,
+    workers,
     log,
   });
   await new Promise<void>((resolve) => {

@@ -17,7 +17,7 @@ Mesh:
   up [--seed HOST:PORT]... [options] run the mesh daemon (root: it creates the interface)
   status [--json] [--interface NAME]  show the running daemon's peers, handshakes and traffic
   down [--interface NAME]            stop the running daemon (it leaves the mesh first)
-  device <ifname> [--mtu N] [--port N]
+  device <ifname> [--mtu N] [--port N] [--workers N]
                                      run a userspace WireGuard device, configured with wg
 
 Other:
@@ -75,7 +75,7 @@ Warns when two trusted keys map to the same mesh IPv4.
 
   --json   print one JSON object instead of text
 `,
-  device: `Usage: meshguard device <ifname> [--mtu N] [--port N]
+  device: `Usage: meshguard device <ifname> [--mtu N] [--port N] [--workers N]
 
 Runs a userspace WireGuard device in the foreground, like wireguard-go: creates the TUN
 interface <ifname> (up, MTU 1420 by default), and serves the WireGuard UAPI socket
@@ -86,6 +86,8 @@ SIGINT or SIGTERM removes the interface and the socket. Needs root (CAP_NET_ADMI
 
   --mtu N     interface MTU (default 1420)
   --port N    UDP listen port (default: any free port; wg set … listen-port changes it)
+  --workers N data-path threads, each with its own TUN queue and UDP socket (default: one
+              per CPU, at most 4; handshakes, timers and the UAPI stay on the main thread)
 `,
   up: `Usage: meshguard up [--seed HOST:PORT]... [options] [--config DIR]
 

@@ -1,4 +1,11 @@
-/** Messages between the device's main thread and its data-plane worker (never per packet). */
+/**
+ * Messages between a device's main thread (handshakes, timers, UAPI) and its data workers.
+ * None is per packet: the main thread sends configuration (routes, "flush what waits for this
+ * peer"), workers send handshake messages and the rare requests their data path makes.
+ */
+
+import type { MemoryLayout } from "../crypto/memory_layout.ts";
+import type { DataPlaneDimensions } from "../wireguard/data_plane_state.ts";
 
 /** A datagram that is not WireGuard's, carried between the worker's socket and the daemon. */
 export interface ForeignDatagram {
@@ -7,27 +14,66 @@ export interface ForeignDatagram {
   data: Uint8Array;
 }
 
+/** A datagram a worker received and hands to the main thread. */
+export interface ReceivedDatagram {
+  /** 4 bytes (IPv4) or 16 (IPv6). */
+  address: Uint8Array;
+  port: number;
+  data: Uint8Array;
+}
+
+/** One allowed IP and the peer row that owns it. */
+export interface RouteEntry {
+  address: Uint8Array;
+  cidr: number;
+  peer: number;
+}
+
+/** Cells of the device's control SharedArrayBuffer (Int32). */
+export const CONTROL_HANDSHAKES_IN_FLIGHT = 0;
+/** Int32 cells in the control buffer. */
+export const CONTROL_CELLS = 4;
+
 /** Main thread → worker. */
 export type WorkerRequest =
   | {
     type: "init";
+    /** This worker's core instance, and its row in the traffic counters (1..n). */
+    workerIndex: number;
+    module: WebAssembly.Module;
+    memory: WebAssembly.Memory;
+    layout: MemoryLayout;
+    /** Where this worker's buffers start in the packet arena. */
+    arenaAt: number;
+    stateBuffer: SharedArrayBuffer;
+    dimensions: DataPlaneDimensions;
+    control: SharedArrayBuffer;
+    /** The worker's TUN queue and UDP socket; the main thread owns (and closes) both. */
     tunFd: number;
     interfaceName: string;
-    listenPort: number;
+    udpFd: number;
+    udpPort: number;
     mtu: number;
+    /** The main thread's `performance.timeOrigin`: every thread keeps time on its clock. */
+    timeOrigin: number;
     /** Hand SWIM datagrams arriving on the WireGuard port to the main thread. */
     forwardSwim: boolean;
     /** An eventfd the main thread signals after each message, waking the worker's poll. */
     wakeFd: number;
+    routes: RouteEntry[];
   }
-  | { type: "uapi"; id: number; request: string }
-  | { type: "send"; datagrams: ForeignDatagram[] }
+  | { type: "routes"; routes: RouteEntry[] }
+  | { type: "flush"; peer: number }
+  | { type: "drop"; peer: number }
+  | { type: "socket"; fd: number; port: number }
   | { type: "stop" };
 
 /** Worker → main thread. */
 export type WorkerReply =
-  | { type: "ready"; listenPort: number }
-  | { type: "uapi"; id: number; response: string | null }
-  | { type: "received"; datagrams: ForeignDatagram[] }
+  | { type: "ready"; workerIndex: number }
+  | { type: "received"; handshakes: ReceivedDatagram[]; swim: ReceivedDatagram[] }
+  | { type: "want-handshake"; peer: number }
+  | { type: "confirmed"; peer: number; keypair: number }
+  | { type: "socket-switched"; fd: number }
   | { type: "failed"; message: string }
-  | { type: "stopped" };
+  | { type: "stopped"; workerIndex: number; packetsOut: number; packetsIn: number };

@@ -1,85 +1,85 @@
 /**
- * The data-plane worker of a userspace WireGuard device: it owns the WireGuard engine, the
- * TUN queue and the UDP socket, and runs a plain loop of blocking FFI calls (poll, read,
- * recvmmsg) so no packet ever crosses threads or waits on a Promise. The main thread only
- * sends it configuration (UAPI requests) and the stop order, between packet bursts.
+ * A data worker of a userspace WireGuard device: one TUN queue and one SO_REUSEPORT UDP socket,
+ * served by a plain loop of blocking FFI calls (poll, read, recvmmsg, sendmmsg). Packets are
+ * sealed and opened in place in the shared wasm memory against the shared keypair tables, so
+ * no packet crosses threads. Handshake messages (and SWIM's, in mesh mode) go to the main
+ * thread, which owns handshakes, timers and the UAPI.
  */
 
 /// <reference lib="deno.worker" />
 
 import { CryptoCore } from "../crypto/crypto_core.ts";
-import { createNoisePrimitives } from "../wireguard/noise_primitives.ts";
-import { WireguardEngine } from "../wireguard/engine.ts";
-import { handleUapiRequest, UAPI_ERRNO, UapiError } from "../wireguard/uapi.ts";
-import { type Endpoint, formatEndpoint, parseEndpoint } from "../wireguard/endpoint.ts";
+import { AllowedIps } from "../wireguard/allowed_ips.ts";
+import { MAX_QUEUED_INCOMING_HANDSHAKES } from "../wireguard/constants.ts";
+import { DataPlane, dataPlaneScratchBytes } from "../wireguard/data_plane.ts";
+import { DataPlaneState, NONE } from "../wireguard/data_plane_state.ts";
+import type { Endpoint } from "../wireguard/endpoint.ts";
 import { isSwimDatagram } from "../swim/header.ts";
 import { TunDevice } from "../../ffi/tun.ts";
 import { datagramSlots, UdpSocket } from "../../ffi/udp_socket.ts";
 import { POLLIN, PollSet } from "../../ffi/poll.ts";
 import { EventFd } from "../../ffi/event_fd.ts";
 import { isIpv4Mapped } from "../../ffi/socket_address.ts";
-import type { ForeignDatagram, WorkerReply, WorkerRequest } from "./device_protocol.ts";
+import {
+  CONTROL_HANDSHAKES_IN_FLIGHT,
+  type ReceivedDatagram,
+  type RouteEntry,
+  type WorkerReply,
+  type WorkerRequest,
+} from "./device_protocol.ts";
+import { slotBytesFor, WORKER_BATCH } from "./worker_layout.ts";
 
 /**
- * How long the loop may run before it lets the event loop deliver control messages when no
- * wake-up came (a safety net: the main thread signals the wake fd after every message).
+ * How long the loop sleeps in poll without a wake-up before it lets the event loop run anyway
+ * (a safety net: the main thread signals the wake fd after every message).
  */
-const CONTROL_INTERVAL_MS = 100;
-const BATCH = 64;
+const CONTROL_INTERVAL_MS = 1000;
+/** SWIM datagrams handed to the main thread per loop iteration, at most. */
+const MAX_FORWARDED_SWIM = 256;
 /**
- * SWIM datagrams handed to the main thread per control interval, at most. Membership traffic is
- * a few datagrams a second; the bound keeps a flood from queueing without limit between threads.
- */
-const MAX_FORWARDED = 256;
-/**
- * Consecutive failed TUN or UDP calls after which the device gives up. One failure is not fatal:
+ * Consecutive failed TUN or UDP calls after which the worker gives up. One failure is not fatal:
  * a queued ICMP error or a transient kernel refusal must not take the whole mesh down.
  */
 const MAX_CONSECUTIVE_IO_ERRORS = 1000;
 
-interface State {
-  engine: WireguardEngine;
-  tun: TunDevice;
-  udp: UdpSocket | null;
-  fwmark: number;
+type Init = Extract<WorkerRequest, { type: "init" }>;
+
+interface WorkerState {
+  plane: DataPlane;
+  routes: AllowedIps<number>;
+  udp: UdpSocket;
   running: boolean;
-  /** SWIM datagrams received since the last hand-over (null: not forwarding). */
-  forwarded: ForeignDatagram[] | null;
+  now: () => number;
 }
 
-let state: State | null = null;
+let current: WorkerState | null = null;
 
-function openSocket(port: number, fwmark: number): UdpSocket {
-  const socket = UdpSocket.open({ port, batchSize: BATCH, receiveBufferBytes: 4 << 20 });
-  if (fwmark !== 0) socket.setFwmark(fwmark);
-  return socket;
+function routeTable(entries: RouteEntry[]): AllowedIps<number> {
+  const table = new AllowedIps<number>();
+  for (const entry of entries) table.insert(entry.address, entry.cidr, entry.peer);
+  return table;
 }
 
-async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void> {
-  // Packet buffers live in the wasm arena: TUN reads, AEAD and UDP sends touch the same bytes.
-  const slotBytes = Math.ceil((init.mtu + 64) / 64) * 64;
-  const core = await CryptoCore.create({
-    instances: 1,
-    keySlots: 4096,
-    arenaBytes: 64 + 2 * BATCH * slotBytes,
-  });
-  const primitives = createNoisePrimitives(core);
+function post(reply: WorkerReply): void {
+  self.postMessage(reply);
+}
+
+function run(init: Init): void {
+  const core = CryptoCore.instantiate(init.module, init.memory, init.layout, init.workerIndex);
+  const state = DataPlaneState.attach(init.stateBuffer, init.dimensions);
+  const control = new Int32Array(init.control);
+  const offset = performance.timeOrigin - init.timeOrigin;
+  const now = () => performance.now() + offset;
   const tun = new TunDevice(init.tunFd, init.interfaceName);
-  const arena = core.layout.arenaBase;
-  const txBase = arena + 64; // the first 64 arena bytes hold the engine's nonce
-  const rxBase = txBase + BATCH * slotBytes;
-  const txSlots = datagramSlots(
-    Array.from(
-      { length: BATCH },
-      (_, i) => core.bytes.subarray(txBase + i * slotBytes, txBase + (i + 1) * slotBytes),
-    ),
-  );
-  const rxSlots = datagramSlots(
-    Array.from(
-      { length: BATCH },
-      (_, i) => core.bytes.subarray(rxBase + i * slotBytes, rxBase + (i + 1) * slotBytes),
-    ),
-  );
+  const slotBytes = slotBytesFor(init.mtu);
+  const nonceAt = init.arenaAt;
+  const scratchAt = nonceAt + 64;
+  const txBase = scratchAt + dataPlaneScratchBytes(init.mtu);
+  const rxBase = txBase + WORKER_BATCH * slotBytes;
+  const slice = (base: number, i: number) =>
+    core.bytes.subarray(base + i * slotBytes, base + (i + 1) * slotBytes);
+  const txSlots = datagramSlots(Array.from({ length: WORKER_BATCH }, (_, i) => slice(txBase, i)));
+  const rxSlots = datagramSlots(Array.from({ length: WORKER_BATCH }, (_, i) => slice(rxBase, i)));
   // TUN packets are read 16 bytes into a tx slot, leaving room for the transport header.
   const tunViews = txSlots.map((slot) => slot.view.subarray(16, slotBytes - 32));
   // Per-slot views made once, so the receive loop allocates nothing per datagram.
@@ -89,214 +89,197 @@ async function run(init: Extract<WorkerRequest, { type: "init" }>): Promise<void
     port: 0,
   }));
   const rxSourcesV6: Endpoint[] = rxSlots.map((slot) => ({ address: slot.address, port: 0 }));
-  const engine = new WireguardEngine({
-    primitives,
-    core,
-    now: performance.now(),
-    mtu: init.mtu,
-    nonceAddress: arena,
-    sink: {
-      sendDatagram(bytes: Uint8Array, to: Endpoint) {
-        try {
-          state?.udp?.sendTo(bytes, to.address, to.port, bytes.length, 0);
-        } catch {
-          // One unroutable peer must not stop the device; the engine retries by its timers.
-        }
-      },
-      deliverPacket(packet: Uint8Array) {
-        try {
-          tun.write(packet);
-        } catch {
-          // A packet the kernel refuses is dropped, as any router would.
-        }
-      },
-    },
-  });
-  const current: State = {
-    engine,
-    tun,
-    udp: null,
-    fwmark: 0,
+
+  const worker: WorkerState = {
+    plane: undefined as unknown as DataPlane,
+    routes: routeTable(init.routes),
+    udp: UdpSocket.borrow(init.udpFd, init.udpPort, WORKER_BATCH),
     running: true,
-    forwarded: init.forwardSwim ? [] : null,
+    now,
   };
-  state = current;
-  current.udp = openSocket(init.listenPort, 0);
-  postReply({ type: "ready", listenPort: current.udp.port });
-
-  let lastControl = performance.now();
-  let ioErrors = 0;
-  let polledSocket = current.udp;
-  const wake = EventFd.fromFd(init.wakeFd);
-  let polls = new PollSet([tun.fd, polledSocket.fd, wake.fd]);
-  while (current.running) {
-    const udp = current.udp!;
-    if (udp !== polledSocket) {
-      // listen_port changed through UAPI: poll the new socket.
-      polledSocket = udp;
-      polls = new PollSet([tun.fd, udp.fd, wake.fd]);
-    }
-    let now = performance.now();
-    const deadline = engine.nextDeadline();
-    const untilControl = CONTROL_INTERVAL_MS - (now - lastControl);
-    const wait = Math.max(
-      0,
-      Math.min(untilControl, deadline === null ? untilControl : deadline - now),
-    );
-    polls.wait(Math.ceil(wait));
-    now = performance.now();
-
-    // Outbound: read up to a batch from the TUN, seal each in place, send them in one sendmmsg.
-    // Nothing here allocates: the slots are reused and sealInPlace fills them directly.
-    let ready = 0;
-    for (let i = 0; i < BATCH && (polls.revents(0) & POLLIN) !== 0; i++) {
-      let length: number;
-      try {
-        length = tun.read(tunViews[i]);
-        ioErrors = 0;
-      } catch (error) {
-        if (++ioErrors > MAX_CONSECUTIVE_IO_ERRORS) throw error;
-        break;
-      }
-      if (length <= 0) break;
-      // Views move between slots as the batch is compacted; the address travels with the view.
-      if (!engine.sealInPlace(tunViews[i].byteOffset - 16, length, now, txSlots[i])) continue;
-      if (ready !== i) {
-        const sealed = txSlots[i];
-        txSlots[i] = txSlots[ready];
-        txSlots[ready] = sealed;
-        const view = tunViews[i];
-        tunViews[i] = tunViews[ready];
-        tunViews[ready] = view;
-      }
-      ready++;
-    }
-    if (ready > 0) {
-      try {
-        udp.sendBatch(txSlots, ready, 5);
-      } catch {
-        // A broken socket is reported by the next receive; packets are best effort.
-      }
-    }
-
-    // Inbound: one recvmmsg batch, opened in place and written to the TUN from wasm memory.
-    let received = 0;
-    if ((polls.revents(1) & POLLIN) !== 0) {
-      try {
-        received = udp.receiveBatch(rxSlots, 0);
-        ioErrors = 0;
-      } catch (error) {
-        if (++ioErrors > MAX_CONSECUTIVE_IO_ERRORS) throw error;
-      }
-    }
-    for (let i = 0; i < received; i++) {
-      const slot = rxSlots[i];
-      if (slot.truncated) continue;
-      // recvmmsg fills each slot's 16-byte address in place: IPv4 senders arrive mapped.
-      const source = isIpv4Mapped(slot.address) ? rxSourcesV4[i] : rxSourcesV6[i];
-      source.port = slot.port;
-      const inner = engine.openInPlace(slot.view.byteOffset, slot.length, source, now);
-      if (inner > 0) {
-        try {
-          tun.write(rxPayloads[i], inner);
-        } catch {
-          // dropped, as above
-        }
-      } else if (inner < 0) {
-        const datagram = slot.view.subarray(0, slot.length);
-        if (current.forwarded !== null && isSwimDatagram(datagram)) {
-          if (current.forwarded.length < MAX_FORWARDED) {
-            current.forwarded.push({ address: formatEndpoint(source), data: datagram.slice() });
-          }
-        } else {
-          engine.receiveDatagram(datagram, source, now);
-        }
-      }
-    }
-    engine.processHandshakes(now);
-    engine.tick(now);
-    if (current.forwarded !== null && current.forwarded.length > 0) {
-      postReply({ type: "received", datagrams: current.forwarded });
-      current.forwarded = [];
-    }
-    // The wake fd is read only when poll saw it signalled: no extra syscall per busy iteration.
-    const woken = (polls.revents(2) & POLLIN) !== 0 && wake.drain();
-    if (woken || performance.now() - lastControl >= CONTROL_INTERVAL_MS) {
-      // Let queued control messages (UAPI, stop) run; this is the only await in the loop.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      lastControl = performance.now();
-    }
-  }
-  current.udp?.close();
-  tun.close();
-  postReply({ type: "stopped" });
-}
-
-function sendForeign(udp: UdpSocket, datagrams: ForeignDatagram[]): void {
-  for (const datagram of datagrams) {
-    try {
-      const to = parseEndpoint(datagram.address);
-      udp.sendTo(datagram.data, to.address, to.port, datagram.data.length, 0);
-    } catch {
-      // An unreachable member is the membership protocol's business (it probes and suspects).
-    }
-  }
-}
-
-function postReply(reply: WorkerReply): void {
-  self.postMessage(reply);
-}
-
-function uapi(request: string): string | null {
-  const current = state!;
-  const origin = Date.now() - performance.now();
-  return handleUapiRequest(
-    {
-      engine: current.engine,
-      listenPort: () => current.udp?.port ?? 0,
-      setListenPort: (port) => {
-        if (current.udp && port === current.udp.port) return;
-        let socket: UdpSocket;
-        try {
-          socket = openSocket(port, current.fwmark);
-        } catch (error) {
-          throw new UapiError(UAPI_ERRNO.EADDRINUSE, (error as Error).message);
-        }
-        current.udp?.close();
-        current.udp = socket;
-      },
-      fwmark: () => current.fwmark,
-      setFwmark: (mark) => {
-        current.fwmark = mark;
-        current.udp?.setFwmark(mark);
-      },
-      now: () => performance.now(),
-      wallClockAt: (t) => Math.round(origin + t),
+  worker.plane = new DataPlane({
+    core,
+    state,
+    routes: { peerAt: (bytes, at, length) => worker.routes.lookupIn(bytes, at, length) ?? NONE },
+    events: {
+      wantHandshake: (peer) => post({ type: "want-handshake", peer }),
+      keypairConfirmed: (peer, keypair) => post({ type: "confirmed", peer, keypair }),
     },
-    request,
-  );
+    send: (bytes, to) => {
+      try {
+        worker.udp.sendTo(bytes, to.address, to.port, bytes.length, 0);
+      } catch {
+        // One unroutable peer must not stop the device; the timers retry.
+      }
+    },
+    writer: init.workerIndex,
+    mtu: init.mtu,
+    nonceAddress: nonceAt,
+    scratchAddress: scratchAt,
+    stats: { transportDropped: 0, replayedTransport: 0, spoofedSource: 0, noRoute: 0 },
+  });
+  current = worker;
+  post({ type: "ready", workerIndex: init.workerIndex });
+
+  const plane = worker.plane;
+  const wake = EventFd.fromFd(init.wakeFd);
+  let polledSocket = worker.udp;
+  let polls = new PollSet([tun.fd, polledSocket.fd, wake.fd]);
+  let ioErrors = 0;
+  let handshakes: ReceivedDatagram[] = [];
+  let swim: ReceivedDatagram[] = [];
+  let sinceControl = performance.now();
+  let packetsOut = 0;
+  let packetsIn = 0;
+
+  const loop = (): void => {
+    while (worker.running) {
+      const udp = worker.udp;
+      if (udp !== polledSocket) {
+        polledSocket = udp; // listen_port changed through UAPI
+        polls = new PollSet([tun.fd, udp.fd, wake.fd]);
+      }
+      polls.wait(Math.max(0, Math.ceil(CONTROL_INTERVAL_MS - (performance.now() - sinceControl))));
+      const time = now();
+
+      // Outbound: a batch from the TUN queue, sealed in place, sent in one sendmmsg.
+      let ready = 0;
+      for (let i = 0; i < WORKER_BATCH && (polls.revents(0) & POLLIN) !== 0; i++) {
+        let length: number;
+        try {
+          length = tun.read(tunViews[i]);
+          ioErrors = 0;
+        } catch (error) {
+          if (++ioErrors > MAX_CONSECUTIVE_IO_ERRORS) throw error;
+          break;
+        }
+        if (length <= 0) break;
+        if (!plane.sealInPlace(tunViews[i].byteOffset - 16, length, time, txSlots[i])) continue;
+        if (ready !== i) {
+          // Compact the batch; the view travels with its slot.
+          const sealed = txSlots[i];
+          txSlots[i] = txSlots[ready];
+          txSlots[ready] = sealed;
+          const view = tunViews[i];
+          tunViews[i] = tunViews[ready];
+          tunViews[ready] = view;
+        }
+        ready++;
+      }
+      if (ready > 0) {
+        packetsOut += ready;
+        try {
+          udp.sendBatch(txSlots, ready, 5);
+        } catch {
+          // A broken socket shows on the next receive; packets are best effort.
+        }
+      }
+
+      // Inbound: one recvmmsg batch, opened in place and written to the TUN from wasm memory.
+      let received = 0;
+      if ((polls.revents(1) & POLLIN) !== 0) {
+        try {
+          received = udp.receiveBatch(rxSlots, 0);
+          ioErrors = 0;
+        } catch (error) {
+          if (++ioErrors > MAX_CONSECUTIVE_IO_ERRORS) throw error;
+        }
+      }
+      for (let i = 0; i < received; i++) {
+        const slot = rxSlots[i];
+        if (slot.truncated) continue;
+        const source = isIpv4Mapped(slot.address) ? rxSourcesV4[i] : rxSourcesV6[i];
+        source.port = slot.port;
+        const inner = plane.openInPlace(slot.view.byteOffset, slot.length, source, time);
+        if (inner > 0) {
+          packetsIn++;
+          try {
+            tun.write(rxPayloads[i], inner);
+          } catch {
+            // A packet the kernel refuses is dropped, as any router would.
+          }
+        } else if (inner < 0) {
+          forward(slot.view.subarray(0, slot.length), source);
+        }
+      }
+      if (handshakes.length > 0 || swim.length > 0) {
+        post({ type: "received", handshakes, swim });
+        handshakes = [];
+        swim = [];
+      }
+      // The wake fd is read only when poll saw it signalled: no extra syscall when busy.
+      const woken = (polls.revents(2) & POLLIN) !== 0 && wake.drain();
+      if (woken || performance.now() - sinceControl >= CONTROL_INTERVAL_MS) {
+        // Let queued control messages run: the loop continues from a macrotask.
+        sinceControl = performance.now();
+        setTimeout(guarded, 0);
+        return;
+      }
+    }
+    post({ type: "stopped", workerIndex: init.workerIndex, packetsOut, packetsIn });
+  };
+
+  const forward = (datagram: Uint8Array, source: Endpoint): void => {
+    const type = datagram[0];
+    const copy = () => ({
+      address: source.address.slice(),
+      port: source.port,
+      data: datagram.slice(),
+    });
+    if (
+      type >= 1 && type <= 3 && datagram.length >= 4 &&
+      (datagram[1] | datagram[2] | datagram[3]) === 0
+    ) {
+      // The main thread's handshake queue is bounded; so is what waits to reach it.
+      if (Atomics.add(control, CONTROL_HANDSHAKES_IN_FLIGHT, 1) < MAX_QUEUED_INCOMING_HANDSHAKES) {
+        handshakes.push(copy());
+      } else {
+        Atomics.sub(control, CONTROL_HANDSHAKES_IN_FLIGHT, 1);
+      }
+    } else if (init.forwardSwim && swim.length < MAX_FORWARDED_SWIM && isSwimDatagram(datagram)) {
+      swim.push(copy());
+    }
+  };
+
+  const guarded = (): void => {
+    try {
+      loop();
+    } catch (error) {
+      post({ type: "failed", message: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  guarded();
 }
 
 self.onmessage = (event: MessageEvent<WorkerRequest>) => {
   const message = event.data;
-  switch (message.type) {
-    case "init":
-      run(message).catch((error) => {
-        postReply({
-          type: "failed",
-          message: error instanceof Error ? error.message : String(error),
-        });
-      });
-      return;
-    case "uapi":
-      postReply({ type: "uapi", id: message.id, response: state ? uapi(message.request) : null });
-      return;
-    case "send":
-      if (state?.udp) sendForeign(state.udp, message.datagrams);
-      return;
-    case "stop":
-      if (state) state.running = false;
-      else postReply({ type: "stopped" });
-      return;
+  try {
+    switch (message.type) {
+      case "init":
+        run(message);
+        return;
+      case "routes":
+        if (current) current.routes = routeTable(message.routes);
+        return;
+      case "flush":
+        current?.plane.flushStaged(message.peer, current.now());
+        return;
+      case "drop":
+        current?.plane.dropStaged(message.peer);
+        return;
+      case "socket":
+        if (current) {
+          const old = current.udp.fd;
+          current.udp = UdpSocket.borrow(message.fd, message.port, WORKER_BATCH);
+          post({ type: "socket-switched", fd: old });
+        }
+        return;
+      case "stop":
+        if (current) current.running = false;
+        else post({ type: "stopped", workerIndex: 0, packetsOut: 0, packetsIn: 0 });
+        return;
+    }
+  } catch (error) {
+    post({ type: "failed", message: error instanceof Error ? error.message : String(error) });
   }
 };

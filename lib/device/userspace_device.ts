@@ -1,16 +1,46 @@
 /**
- * A userspace WireGuard device, as `meshguard device <ifname>` runs it: creates the TUN
- * interface (up, MTU set through rtnetlink), starts the data-plane worker, serves the `wg`
- * UAPI socket, and on stop removes the socket and the interface.
+ * A userspace WireGuard device, as `meshguard device <ifname>` runs it. The main thread owns
+ * the protocol engine (handshakes, timers, cookies, UAPI); N data workers each serve one
+ * queue of a multi-queue TUN interface and one SO_REUSEPORT UDP socket on the listen port,
+ * sealing and opening packets in the shared wasm memory against the engine's shared tables.
+ * Configuration and handshake messages cross threads; packets never do.
  */
 
-import { openTun } from "../../ffi/tun.ts";
-import { EventFd } from "../../ffi/event_fd.ts";
+import { openTun, type TunDevice } from "../../ffi/tun.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
+import { UdpSocket } from "../../ffi/udp_socket.ts";
+import { CryptoCore } from "../crypto/crypto_core.ts";
+import { loadCoreModule } from "../crypto/core_module.ts";
+import { createCoreMemory, planMemoryLayout } from "../crypto/memory_layout.ts";
 import { MeshguardError } from "../errors.ts";
-import type { ForeignDatagram, WorkerReply, WorkerRequest } from "./device_protocol.ts";
+import { dataPlaneScratchBytes } from "../wireguard/data_plane.ts";
+import { DataPlaneState } from "../wireguard/data_plane_state.ts";
+import { type Endpoint, formatEndpoint, parseEndpoint } from "../wireguard/endpoint.ts";
+import { WireguardEngine } from "../wireguard/engine.ts";
+import { createNoisePrimitives } from "../wireguard/noise_primitives.ts";
+import { handleUapiRequest, UAPI_ERRNO, UapiError } from "../wireguard/uapi.ts";
+import { DataWorkers } from "./data_workers.ts";
+import {
+  CONTROL_CELLS,
+  CONTROL_HANDSHAKES_IN_FLIGHT,
+  type ForeignDatagram,
+  type WorkerReply,
+} from "./device_protocol.ts";
+import { WORKER_BATCH, workerArenaBytes } from "./worker_layout.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
-import { deviceWorkerUrl } from "./worker_location.ts";
+
+/** Keypair records (each two key slots): three per peer plus handshakes in flight. */
+const KEYPAIR_RECORDS = 4096;
+/** Peers a device holds by default. */
+const DEFAULT_MAX_PEERS = 1024;
+/** Most data workers a device runs. */
+export const MAX_WORKERS = 16;
+/**
+ * How often the main thread looks at the activity the workers record while any peer is
+ * configured. The keepalive and new-handshake timers are derived from it (10 s and 15 s), so a
+ * quarter second of lateness is invisible; an idle device wakes four times a second.
+ */
+const ACTIVITY_POLL_MS = 250;
 
 /** How a device is started. */
 export interface DeviceOptions {
@@ -18,174 +48,393 @@ export interface DeviceOptions {
   mtu?: number;
   /** UDP port; 0 picks one (wg set … listen-port changes it later). */
   listenPort?: number;
+  /** Data workers (TUN queues and UDP sockets); default: one per CPU, at most 4. */
+  workers?: number;
+  /** Peers the device can hold (default 1024). */
+  maxPeers?: number;
   /** Directory of the UAPI socket (default /var/run/wireguard). */
   socketDirectory?: string;
   /** Called with one-line log messages. */
   log?: (message: string) => void;
   /** Receives the SWIM datagrams that arrive on the device's UDP port (mesh mode). */
   onSwimDatagrams?: (datagrams: ForeignDatagram[]) => void;
-  /** Called once if the data-plane worker dies on its own. */
+  /** Called once if a data worker dies on its own. */
   onFailure?: (message: string) => void;
 }
 
 /** Thrown when the device cannot start. */
 export class DeviceError extends MeshguardError {}
 
+/** The default number of data workers on this machine. */
+export function defaultWorkerCount(): number {
+  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+}
+
+function openSockets(count: number, port: number, fwmark: number): UdpSocket[] {
+  const sockets: UdpSocket[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const socket = UdpSocket.open({
+        port: i === 0 ? port : sockets[0].port,
+        reusePort: true,
+        batchSize: WORKER_BATCH,
+        receiveBufferBytes: 4 << 20,
+      });
+      sockets.push(socket);
+      if (fwmark !== 0) socket.setFwmark(fwmark);
+    }
+    return sockets;
+  } catch (error) {
+    for (const socket of sockets) socket.close();
+    throw error;
+  }
+}
+
+function openQueues(name: string, count: number): TunDevice[] {
+  const queues: TunDevice[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      queues.push(
+        openTun({ name: i === 0 ? name : queues[0].name, nonBlocking: true, multiQueue: true }),
+      );
+    }
+    return queues;
+  } catch (error) {
+    for (const queue of queues) queue.close();
+    throw error;
+  }
+}
+
 /** A running device. */
 export class UserspaceDevice {
-  private nextRequestId = 1;
-  private readonly pending = new Map<number, (response: string | null) => void>();
-  private stopped: Promise<void>;
-  private resolveStopped!: () => void;
+  private sockets: UdpSocket[];
+  /** Sockets replaced by a listen-port change, closed once every worker moved off them. */
+  private retiring: UdpSocket[] = [];
+  private switched = 0;
+  private fwmark = 0;
+  private workers: DataWorkers | null = null;
+  private uapi: UapiServer | null = null;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = Infinity;
+  private pumping = false;
   private failed: string | null = null;
   private stopping = false;
+  private readonly control = new Int32Array(
+    new SharedArrayBuffer(CONTROL_CELLS * Int32Array.BYTES_PER_ELEMENT),
+  );
+  private readonly engine: WireguardEngine;
+  private readonly origin = Date.now() - performance.now();
 
   private constructor(
-    readonly interfaceName: string,
-    private readonly worker: Worker,
-    private uapi: UapiServer | null,
-    readonly listenPort: number,
+    private readonly queues: TunDevice[],
+    sockets: UdpSocket[],
+    private readonly core: CryptoCore,
+    state: DataPlaneState,
     private readonly options: DeviceOptions,
-    private readonly wake: EventFd,
+    mtu: number,
   ) {
-    this.stopped = new Promise((resolve) => this.resolveStopped = resolve);
+    this.sockets = sockets;
+    const arena = core.layout.arenaBase;
+    this.engine = new WireguardEngine({
+      primitives: createNoisePrimitives(core),
+      core,
+      now: performance.now(),
+      mtu,
+      nonceAddress: arena,
+      scratchAddress: arena + 64,
+      state,
+      hooks: {
+        sessionChanged: (peer) => this.workers?.broadcast({ type: "flush", peer }),
+        stagedDropped: (peer) => this.workers?.broadcast({ type: "drop", peer }),
+      },
+      sink: {
+        sendDatagram: (bytes, to) => {
+          try {
+            this.sockets[0].sendTo(bytes, to.address, to.port, bytes.length, 0);
+          } catch {
+            // One unroutable peer must not stop the device; the timers retry.
+          }
+        },
+        deliverPacket: (packet) => {
+          try {
+            this.queues[0].write(packet);
+          } catch {
+            // dropped, as any router would
+          }
+        },
+      },
+    });
   }
 
-  /** Creates the interface, the worker and the UAPI socket. */
+  /** The interface name. */
+  get interfaceName(): string {
+    return this.queues[0].name;
+  }
+
+  /** The UDP port the device listens on. */
+  get listenPort(): number {
+    return this.sockets[0].port;
+  }
+
+  /** Number of data workers. */
+  get workerCount(): number {
+    return this.queues.length;
+  }
+
+  /** Creates the interface, the workers and the UAPI socket. */
   static async start(options: DeviceOptions): Promise<UserspaceDevice> {
     const mtu = options.mtu ?? 1420;
-    const log = options.log ?? (() => {});
-    let tun;
+    const count = options.workers ?? defaultWorkerCount();
+    if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
+      throw new DeviceError(`workers must be 1..${MAX_WORKERS}, got ${count}`);
+    }
+    const maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
+    let queues: TunDevice[];
     try {
-      tun = openTun({ name: options.interfaceName, nonBlocking: true });
+      queues = openQueues(options.interfaceName, count);
     } catch (error) {
       throw new DeviceError(
         `cannot create interface ${options.interfaceName}: ${(error as Error).message}`,
       );
     }
-    const netlink = RouteNetlink.open();
+    let sockets: UdpSocket[] = [];
+    let device: UserspaceDevice | null = null;
     try {
-      netlink.setMtu(tun.name, mtu);
-      netlink.setLinkUp(tun.name);
-    } finally {
-      netlink.close();
-    }
-    const worker = new Worker(deviceWorkerUrl(), { type: "module" });
-    const ready = new Promise<number>((resolve, reject) => {
-      worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-        const reply = event.data;
-        if (reply.type === "ready") resolve(reply.listenPort);
-        else if (reply.type === "failed") reject(new DeviceError(reply.message));
-      };
-      worker.onerror = (event) => {
-        event.preventDefault();
-        reject(new DeviceError(`data-plane worker failed: ${event.message}`));
-      };
-    });
-    const wake = EventFd.create();
-    const init: WorkerRequest = {
-      type: "init",
-      tunFd: tun.fd,
-      interfaceName: tun.name,
-      listenPort: options.listenPort ?? 0,
-      mtu,
-      forwardSwim: options.onSwimDatagrams !== undefined,
-      wakeFd: wake.fd,
-    };
-    worker.postMessage(init);
-    let listenPort: number;
-    try {
-      listenPort = await ready;
-    } catch (error) {
-      worker.terminate();
-      tun.close();
-      wake.close();
-      throw error;
-    }
-    const device = new UserspaceDevice(tun.name, worker, null, listenPort, options, wake);
-    worker.onmessage = (event: MessageEvent<WorkerReply>) => device.onReply(event.data);
-    worker.onerror = (event) => {
-      event.preventDefault();
-      device.onWorkerDeath(`data-plane worker failed: ${event.message}`);
-    };
-    try {
-      device.uapi = await UapiServer.listen(
-        uapiSocketPath(tun.name, options.socketDirectory),
-        (request) => device.request(request),
+      const netlink = RouteNetlink.open();
+      try {
+        netlink.setMtu(queues[0].name, mtu);
+        netlink.setLinkUp(queues[0].name);
+      } finally {
+        netlink.close();
+      }
+      try {
+        sockets = openSockets(count, options.listenPort ?? 0, 0);
+      } catch (error) {
+        throw new DeviceError(`cannot open the UDP port: ${(error as Error).message}`);
+      }
+      const mainArena = 64 + dataPlaneScratchBytes(mtu);
+      const layout = planMemoryLayout({
+        instances: count + 1,
+        keySlots: 2 * KEYPAIR_RECORDS,
+        stagingBytes: 16384,
+        arenaBytes: mainArena + count * workerArenaBytes(mtu),
+      });
+      const module = await loadCoreModule();
+      const memory = createCoreMemory(layout);
+      const core = CryptoCore.instantiate(module, memory, layout, 0);
+      const dimensions = { peers: maxPeers, keypairs: KEYPAIR_RECORDS, writers: count + 1 };
+      const state = DataPlaneState.create(dimensions);
+      device = new UserspaceDevice(queues, sockets, core, state, options, mtu);
+      const self = device;
+      const routes = device.engine.routeEntries();
+      device.workers = await DataWorkers.start(
+        count,
+        (workerIndex, wakeFd) => ({
+          type: "init",
+          workerIndex,
+          module,
+          memory,
+          layout,
+          arenaAt: layout.arenaBase + mainArena + (workerIndex - 1) * workerArenaBytes(mtu),
+          stateBuffer: state.buffer,
+          dimensions,
+          control: self.control.buffer as SharedArrayBuffer,
+          tunFd: queues[workerIndex - 1].fd,
+          interfaceName: queues[0].name,
+          udpFd: sockets[workerIndex - 1].fd,
+          udpPort: sockets[workerIndex - 1].port,
+          mtu,
+          timeOrigin: performance.timeOrigin,
+          forwardSwim: options.onSwimDatagrams !== undefined,
+          wakeFd,
+          routes,
+        }),
+        (reply) => self.onReply(reply),
+        (message) => self.onWorkerDeath(message),
       );
+      device.uapi = await UapiServer.listen(
+        uapiSocketPath(queues[0].name, options.socketDirectory),
+        (request) => self.request(request),
+      ).catch((error) => {
+        throw new DeviceError(`cannot serve the UAPI socket: ${(error as Error).message}`);
+      });
     } catch (error) {
-      await device.stop();
-      throw new DeviceError(`cannot serve the UAPI socket: ${(error as Error).message}`);
+      if (device) await device.stop();
+      else {
+        for (const socket of sockets) socket.close();
+        for (const queue of queues) queue.close();
+      }
+      if (error instanceof DeviceError) throw error;
+      throw new DeviceError(`cannot start the device: ${(error as Error).message}`);
     }
-    log(`interface ${tun.name} up (mtu ${mtu}), UDP port ${listenPort}, UAPI ${device.uapi.path}`);
+    (options.log ?? (() => {}))(
+      `interface ${device.interfaceName} up (mtu ${mtu}), UDP port ${device.listenPort}, ${count} data worker${
+        count === 1 ? "" : "s"
+      }, UAPI ${device.uapi.path}`,
+    );
+    device.schedule();
     return device;
   }
 
   private onReply(reply: WorkerReply): void {
-    if (reply.type === "received") {
-      this.options.onSwimDatagrams?.(reply.datagrams);
-    } else if (reply.type === "uapi") {
-      this.pending.get(reply.id)?.(reply.response);
-      this.pending.delete(reply.id);
-    } else if (reply.type === "stopped") {
-      this.resolveStopped();
-    } else if (reply.type === "failed") {
-      this.onWorkerDeath(`data-plane worker failed: ${reply.message}`);
+    const now = performance.now();
+    switch (reply.type) {
+      case "received":
+        if (reply.handshakes.length > 0) {
+          for (const datagram of reply.handshakes) {
+            this.engine.receiveDatagram(datagram.data, datagram, now);
+          }
+          Atomics.sub(this.control, CONTROL_HANDSHAKES_IN_FLIGHT, reply.handshakes.length);
+          this.pumpHandshakes();
+        }
+        if (reply.swim.length > 0) {
+          this.options.onSwimDatagrams?.(reply.swim.map((datagram) => ({
+            address: formatEndpoint(datagram),
+            data: datagram.data,
+          })));
+        }
+        return;
+      case "want-handshake":
+        this.engine.requestHandshake(reply.peer, now);
+        this.schedule();
+        return;
+      case "confirmed":
+        this.engine.confirmKeypair(reply.peer, reply.keypair, now);
+        this.schedule();
+        return;
+      case "socket-switched":
+        if (++this.switched === this.queues.length) {
+          for (const socket of this.retiring) socket.close();
+          this.retiring = [];
+        }
+        return;
     }
   }
 
-  /** A dead worker answers nothing: fail what waits on it and tell the owner once. */
+  /** Works through queued handshakes a bounded slice at a time, yielding between slices. */
+  private pumpHandshakes(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    const step = () => {
+      this.engine.processHandshakes(performance.now());
+      if (this.engine.queuedHandshakes > 0 && this.failed === null && !this.stopping) {
+        setTimeout(step, 0);
+      } else {
+        this.pumping = false;
+        this.schedule();
+      }
+    };
+    step();
+  }
+
+  /** Arms the timer for the engine's next deadline (and the activity poll). */
+  private schedule(): void {
+    if (this.failed !== null || this.stopping) return;
+    const now = performance.now();
+    const deadline = this.engine.nextDeadline();
+    let at = deadline ?? Infinity;
+    if (this.engine.peers().length > 0) at = Math.min(at, now + ACTIVITY_POLL_MS);
+    if (at >= this.timerAt && this.timer !== undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at === Infinity) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.engine.tick(performance.now());
+      this.schedule();
+    }, Math.max(0, Math.ceil(at - now)));
+  }
+
+  /** A dead worker: the device cannot carry packets any more; tell the owner once. */
   private onWorkerDeath(message: string): void {
     if (this.failed !== null) return;
     this.failed = message;
-    for (const resolve of this.pending.values()) resolve(null);
-    this.pending.clear();
-    this.resolveStopped();
+    clearTimeout(this.timer);
     if (!this.stopping) this.options.onFailure?.(message);
-  }
-
-  /** Posts a message and wakes the worker, which may be asleep in poll(). */
-  private post(message: WorkerRequest): void {
-    this.worker.postMessage(message);
-    this.wake.signal();
   }
 
   /** Sends datagrams (SWIM's) from the device's UDP port. */
   sendDatagrams(datagrams: ForeignDatagram[]): void {
-    if (this.failed !== null || datagrams.length === 0) return;
-    this.post({ type: "send", datagrams });
+    if (this.failed !== null) return;
+    for (const datagram of datagrams) {
+      try {
+        const to: Endpoint = parseEndpoint(datagram.address);
+        this.sockets[0].sendTo(datagram.data, to.address, to.port, datagram.data.length, 0);
+      } catch {
+        // An unreachable member is the membership protocol's business (it probes and suspects).
+      }
+    }
   }
 
   /**
-   * Passes one UAPI request to the worker and returns its answer (null when the device has no
-   * engine to answer, e.g. its worker died).
+   * Answers one UAPI request (null when the device has failed). A `set` that changes routes
+   * reaches every worker before the answer is sent.
    */
   request(request: string): Promise<string | null> {
-    if (this.failed !== null) return Promise.resolve(null);
-    const id = this.nextRequestId++;
-    const message: WorkerRequest = { type: "uapi", id, request };
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.post(message);
-    });
+    return Promise.resolve(this.answer(request));
   }
 
-  /** Stops the worker, removes the UAPI socket and the interface. */
+  private answer(request: string): string | null {
+    if (this.failed !== null) return null;
+    const response = handleUapiRequest({
+      engine: this.engine,
+      listenPort: () => this.sockets[0].port,
+      setListenPort: (port) => this.setListenPort(port),
+      fwmark: () => this.fwmark,
+      setFwmark: (mark) => {
+        for (const socket of this.sockets) socket.setFwmark(mark);
+        this.fwmark = mark;
+      },
+      now: () => performance.now(),
+      wallClockAt: (t) => Math.round(this.origin + t),
+    }, request);
+    if (request.startsWith("set=1")) {
+      this.workers?.broadcast({ type: "routes", routes: this.engine.routeEntries() });
+      this.schedule();
+    }
+    return response;
+  }
+
+  private setListenPort(port: number): void {
+    if (port === this.sockets[0].port && port !== 0) return;
+    let sockets: UdpSocket[];
+    try {
+      sockets = openSockets(this.queues.length, port, this.fwmark);
+    } catch (error) {
+      throw new UapiError(UAPI_ERRNO.EADDRINUSE, (error as Error).message);
+    }
+    this.retiring.push(...this.sockets);
+    this.switched = 0;
+    this.sockets = sockets;
+    for (let i = 0; i < sockets.length; i++) {
+      this.workers?.post(i, { type: "socket", fd: sockets[i].fd, port: sockets[i].port });
+    }
+  }
+
+  /** Stops the workers, removes the UAPI socket and the interface. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.timer);
     await this.uapi?.close();
-    this.post({ type: "stop" });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, 2000));
-    await Promise.race([this.stopped, timeout]);
-    clearTimeout(timer);
-    this.worker.terminate();
-    this.wake.close();
-    // Closing the TUN fd in the worker removes the interface; make sure in case it did not.
+    const summaries = await this.workers?.stop(2000) ?? [];
+    if (summaries.length > 0) {
+      (this.options.log ?? (() => {}))(
+        `data workers: ${
+          summaries.map((s) => `${s.workerIndex}: ${s.packetsOut} out, ${s.packetsIn} in`).join(
+            "; ",
+          )
+        }`,
+      );
+    }
+    for (const socket of [...this.sockets, ...this.retiring]) socket.close();
+    // Closing the last queue removes the interface; make sure in case it did not.
+    for (const queue of this.queues) queue.close();
     try {
       const netlink = RouteNetlink.open();
       try {
-        netlink.deleteLink(this.interfaceName);
+        netlink.deleteLink(this.queues[0].name);
       } finally {
         netlink.close();
       }

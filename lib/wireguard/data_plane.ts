@@ -140,6 +140,14 @@ export class DataPlane {
         } key slots; the memory has ${options.core.layout.keySlots}`,
       );
     }
+    if (
+      !Number.isInteger(options.writer) || options.writer < 0 ||
+      options.writer >= options.state.dimensions.writers
+    ) {
+      throw new RangeError(
+        `writer ${options.writer} has no traffic row (the tables have ${options.state.dimensions.writers})`,
+      );
+    }
     options.core.checkRange(this.nonceAddress, 12);
     options.core.checkRange(this.scratchAddress, 2 * this.scratchBytes);
     // The nonce is 0⁴ ‖ counter: the first four bytes are never written again.

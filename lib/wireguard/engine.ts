@@ -8,7 +8,7 @@
 
 import type { CryptoCore } from "../crypto/crypto_core.ts";
 import { replayReset } from "../crypto/replay_window.ts";
-import { DataPlane, dataPlaneScratchBytes } from "./data_plane.ts";
+import { DataPlane } from "./data_plane.ts";
 import { DataPlaneState, NONE } from "./data_plane_state.ts";
 import { constantTimeEqual } from "../encoding/constant_time.ts";
 import { AllowedIps } from "./allowed_ips.ts";

@@ -3,6 +3,7 @@
 import { CryptoCore } from "../../lib/crypto/crypto_core.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "../../lib/wireguard/endpoint.ts";
 import { WireguardEngine } from "../../lib/wireguard/engine.ts";
+import type { DataPlaneState } from "../../lib/wireguard/data_plane_state.ts";
 import { createNoisePrimitives } from "../../lib/wireguard/noise_primitives.ts";
 import { parseIpv4 } from "../../lib/net/ip_address.ts";
 import { mulberry32 } from "../swim/sim/prng.ts";
@@ -20,6 +21,8 @@ export interface Datagram {
 export interface Host {
   name: string;
   engine: WireguardEngine;
+  /** The engine's core (instance 0); instance 1 of the same memory is free for a second path. */
+  core: CryptoCore;
   endpoint: Endpoint;
   meshAddress: Uint8Array;
   delivered: Uint8Array[];
@@ -36,12 +39,18 @@ export class FakeNetwork {
   /** Rewrites the source of datagrams (a NAT rebinding the port, for roaming tests). */
   rewriteSource: (datagram: Datagram) => Endpoint = (datagram) => datagram.from;
 
-  async addHost(name: string, endpoint: string, meshAddress: string): Promise<Host> {
-    const core = await CryptoCore.create({ instances: 1, keySlots: 64 });
+  async addHost(
+    name: string,
+    endpoint: string,
+    meshAddress: string,
+    options: { state?: DataPlaneState } = {},
+  ): Promise<Host> {
+    const core = await CryptoCore.create({ instances: 2, keySlots: 64 });
     const primitives = createNoisePrimitives(core);
     const self = parseEndpoint(endpoint);
     const host: Host = {
       name,
+      core,
       endpoint: self,
       meshAddress: parseIpv4(meshAddress)!,
       delivered: [],
@@ -55,6 +64,7 @@ export class FakeNetwork {
       now: this.now,
       wallClock: () => this.now,
       random: mulberry32(name.length * 7919), // reproducible jitter
+      state: options.state,
       sink: {
         sendDatagram: (bytes, to) => {
           const datagram = { bytes: bytes.slice(), from: self, to, at: this.now };

@@ -168,10 +168,13 @@ export class Lab {
   );
 
   /** Builds the lab with the given device kinds on side 0 and side 1. */
-  static async create(kinds: [DeviceKind, DeviceKind]): Promise<Lab> {
+  static async create(
+    kinds: [DeviceKind, DeviceKind],
+    options: { workers?: number } = {},
+  ): Promise<Lab> {
     const lab = new Lab();
     try {
-      await lab.build(kinds);
+      await lab.build(kinds, options.workers);
     } catch (error) {
       await lab.dispose();
       throw error;
@@ -179,7 +182,7 @@ export class Lab {
     return lab;
   }
 
-  private async build(kinds: [DeviceKind, DeviceKind]): Promise<void> {
+  private async build(kinds: [DeviceKind, DeviceKind], workers?: number): Promise<void> {
     const names = [`mgi-${this.tag}-a`, `mgi-${this.tag}-b`];
     for (const name of names) {
       await run("ip", "netns", "add", name);
@@ -225,6 +228,7 @@ export class Lab {
           "main.ts",
           "device",
           interfaceName,
+          ...(workers === undefined ? [] : ["--workers", String(workers)]),
         ])
         : new NamespaceProcess(names[i], ["wireguard-go", interfaceName], {
           WG_PROCESS_FOREGROUND: "1",

@@ -1,0 +1,138 @@
+/**
+ * The data workers of one device, seen from the main thread: starts them, posts configuration
+ * to all of them (waking each through its eventfd, since an idle worker sleeps in poll), and
+ * stops them.
+ */
+
+import { EventFd } from "../../ffi/event_fd.ts";
+import type { WorkerReply, WorkerRequest } from "./device_protocol.ts";
+
+/** What a worker reports when it stops. */
+export type WorkerSummary = Extract<WorkerReply, { type: "stopped" }>;
+import { deviceWorkerUrl } from "./worker_location.ts";
+
+type Init = Extract<WorkerRequest, { type: "init" }>;
+
+/** A running set of data workers. */
+export class DataWorkers {
+  private readonly summaries: WorkerSummary[] = [];
+  private resolveStopped: (() => void) | null = null;
+  private dead = false;
+
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly wakes: EventFd[],
+  ) {}
+
+  /**
+   * Starts `count` workers; `init(i, wakeFd)` builds worker i's init message (worker indices
+   * are 1..count). Resolves once all are ready; `onReply` then gets every other reply and
+   * `onDeath` the first failure.
+   */
+  static async start(
+    count: number,
+    init: (workerIndex: number, wakeFd: number) => Init,
+    onReply: (reply: WorkerReply) => void,
+    onDeath: (message: string) => void,
+  ): Promise<DataWorkers> {
+    const workers: Worker[] = [];
+    const wakes: EventFd[] = [];
+    const pool = new DataWorkers(workers, wakes);
+    const readies: Promise<void>[] = [];
+    for (let i = 1; i <= count; i++) {
+      const worker = new Worker(deviceWorkerUrl(), { type: "module" });
+      const wake = EventFd.create();
+      workers.push(worker);
+      wakes.push(wake);
+      readies.push(
+        new Promise<void>((resolve, reject) => {
+          worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+            const reply = event.data;
+            if (reply.type === "ready") {
+              worker.onmessage = (event: MessageEvent<WorkerReply>) =>
+                pool.dispatch(event.data, onReply, onDeath);
+              resolve();
+            } else if (reply.type === "failed") {
+              reject(new Error(reply.message));
+            }
+          };
+          worker.onerror = (event) => {
+            event.preventDefault();
+            const message = `data worker ${i} failed: ${event.message}`;
+            reject(new Error(message));
+            pool.die(message, onDeath);
+          };
+        }),
+      );
+      worker.postMessage(init(i, wake.fd));
+    }
+    try {
+      await Promise.all(readies);
+    } catch (error) {
+      pool.terminate();
+      throw error;
+    }
+    return pool;
+  }
+
+  /** Number of workers. */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private dispatch(
+    reply: WorkerReply,
+    onReply: (reply: WorkerReply) => void,
+    onDeath: (message: string) => void,
+  ): void {
+    if (reply.type === "stopped") {
+      this.summaries.push(reply);
+      if (this.summaries.length === this.workers.length) this.resolveStopped?.();
+    } else if (reply.type === "failed") {
+      this.die(`data worker failed: ${reply.message}`, onDeath);
+    } else {
+      onReply(reply);
+    }
+  }
+
+  private die(message: string, onDeath: (message: string) => void): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.resolveStopped?.();
+    onDeath(message);
+  }
+
+  /** Posts a message to worker `i` (0-based) and wakes it. */
+  post(i: number, message: WorkerRequest): void {
+    if (this.dead) return;
+    this.workers[i].postMessage(message);
+    this.wakes[i].signal();
+  }
+
+  /** Posts a message to every worker. */
+  broadcast(message: WorkerRequest): void {
+    for (let i = 0; i < this.workers.length; i++) this.post(i, message);
+  }
+
+  /**
+   * Asks every worker to stop and waits for them (at most `timeoutMs`), then ends them.
+   * Returns what the workers that stopped in time reported, by worker index.
+   */
+  async stop(timeoutMs: number): Promise<WorkerSummary[]> {
+    const stopped = new Promise<void>((resolve) => this.resolveStopped = resolve);
+    if (!this.dead) this.broadcast({ type: "stop" });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
+    await Promise.race([this.dead ? Promise.resolve() : stopped, timeout]);
+    clearTimeout(timer);
+    this.terminate();
+    return [...this.summaries].sort((a, b) => a.workerIndex - b.workerIndex);
+  }
+
+  private terminate(): void {
+    this.dead = true;
+    for (const worker of this.workers) worker.terminate();
+    for (const wake of this.wakes) wake.close();
+    this.wakes.length = 0;
+  }
+}
