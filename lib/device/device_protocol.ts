@@ -48,8 +48,11 @@ export type WorkerRequest =
     stateBuffer: SharedArrayBuffer;
     dimensions: DataPlaneDimensions;
     control: SharedArrayBuffer;
-    /** The worker's TUN queue and UDP socket; the main thread owns (and closes) both. */
-    tunFd: number;
+    /**
+     * Every TUN queue's fd, this worker's at `workerIndex - 1`: it reads its own and writes each
+     * decrypted packet to its flow's queue. The main thread owns (and closes) them all.
+     */
+    tunFds: number[];
     interfaceName: string;
     udpFd: number;
     udpPort: number;

@@ -28,6 +28,7 @@ import {
   type WorkerRequest,
 } from "./device_protocol.ts";
 import { slotBytesFor, WORKER_BATCH } from "./worker_layout.ts";
+import { flowQueue } from "./flow_queue.ts";
 
 /**
  * How long the loop sleeps in poll without a wake-up before it lets the event loop run anyway
@@ -70,7 +71,8 @@ function run(init: Init): void {
   const control = new Int32Array(init.control);
   const offset = performance.timeOrigin - init.timeOrigin;
   const now = () => performance.now() + offset;
-  const tun = new TunDevice(init.tunFd, init.interfaceName);
+  const queues = init.tunFds.map((fd) => new TunDevice(fd, init.interfaceName));
+  const tun = queues[init.workerIndex - 1];
   const slotBytes = slotBytesFor(init.mtu);
   const nonceAt = init.arenaAt;
   const scratchAt = nonceAt + 64;
@@ -193,8 +195,13 @@ function run(init: Init): void {
         const inner = plane.openInPlace(slot.view.byteOffset, slot.length, source, time);
         if (inner > 0) {
           packetsIn++;
+          // The flow's queue, not ours: the kernel sends the flow's replies to the queue its
+          // packets came from, so this spreads sealing over the workers by flow.
+          const queue = queues.length === 1
+            ? tun
+            : queues[flowQueue(slot.view, 16, inner, queues.length)];
           try {
-            tun.write(rxPayloads[i], inner);
+            queue.write(rxPayloads[i], inner);
           } catch {
             // A packet the kernel refuses is dropped, as any router would.
           }

@@ -239,7 +239,7 @@ export class UserspaceDevice {
           stateBuffer: state.buffer,
           dimensions,
           control: self.control.buffer as SharedArrayBuffer,
-          tunFd: queues[workerIndex - 1].fd,
+          tunFds: queues.map((queue) => queue.fd),
           interfaceName: queues[0].name,
           udpFd: sockets[workerIndex - 1].fd,
           udpPort: sockets[workerIndex - 1].port,

@@ -455,12 +455,12 @@ export class WireguardEngine {
     this.dataPlane.sendPacket(packet, now);
   }
 
-  /** In-place decryption in wasm memory; see DataPath.openInPlace. */
+  /** In-place decryption in wasm memory; see DataPlane.openInPlace. */
   openInPlace(at: number, length: number, source: Endpoint, now: number): number {
     return this.dataPlane.openInPlace(at, length, source, now);
   }
 
-  /** In-place encryption in wasm memory; see DataPath.sealInPlace. */
+  /** In-place encryption in wasm memory; see DataPlane.sealInPlace. */
   sealInPlace(at: number, length: number, now: number, out: SealedDestination): boolean {
     return this.dataPlane.sealInPlace(at, length, now, out);
   }
