@@ -56,7 +56,19 @@ export { runCli } from "./lib/cli/cli.ts";
 export * from "./lib/crypto/mod.ts";
 export * from "./lib/swim/mod.ts";
 export { WireguardEngine } from "./lib/wireguard/engine.ts";
-export type { EngineOptions, EngineSink, EngineStats } from "./lib/wireguard/engine_types.ts";
+export type {
+  EngineHooks,
+  EngineOptions,
+  EngineSink,
+  EngineStats,
+} from "./lib/wireguard/engine_types.ts";
+export {
+  DataPlane,
+  type DataPlaneEvents,
+  type DataPlaneOptions,
+  type RouteLookup,
+} from "./lib/wireguard/data_plane.ts";
+export { type DataPlaneDimensions, DataPlaneState } from "./lib/wireguard/data_plane_state.ts";
 export { createNoisePrimitives, type NoisePrimitives } from "./lib/wireguard/noise_primitives.ts";
 export { type Endpoint, formatEndpoint, parseEndpoint } from "./lib/wireguard/endpoint.ts";
 export {

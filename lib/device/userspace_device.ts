@@ -37,10 +37,10 @@ const DEFAULT_MAX_PEERS = 1024;
 export const MAX_WORKERS = 16;
 /**
  * How often the main thread looks at the activity the workers record while any peer is
- * configured. The keepalive and new-handshake timers are derived from it (10 s and 15 s), so a
- * quarter second of lateness is invisible; an idle device wakes four times a second.
+ * configured. The keepalive and new-handshake timers are derived from it (10 s and 15 s), so half
+ * a second of lateness is invisible; an idle device wakes twice a second.
  */
-const ACTIVITY_POLL_MS = 250;
+const ACTIVITY_POLL_MS = 500;
 
 /** How a device is started. */
 export interface DeviceOptions {
