@@ -10,6 +10,7 @@ import { DEFAULT_SWIM_PORT, parseSeed, type SeedSpec } from "../swim/endpoint.ts
 import { SwimAddressError } from "../swim/swim_errors.ts";
 import type { CommandContext } from "./command_context.ts";
 import { parseCommandArguments } from "./parse_arguments.ts";
+import { MAX_WORKERS } from "../device/userspace_device.ts";
 
 /** Most seeds `up` takes (as the original). */
 const MAX_SEEDS = 16;
@@ -36,6 +37,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     port: { type: "string" },
     interface: { type: "string" },
     mtu: { type: "string" },
+    workers: { type: "string" },
     open: { type: "boolean" },
     "no-tun": { type: "boolean" },
     control: { type: "string" },
@@ -46,6 +48,9 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
   }
   const port = integerFlag(values.port, DEFAULT_SWIM_PORT, "port", 0, 65535);
   const mtu = integerFlag(values.mtu, 1420, "mtu", 1280, 65535);
+  const workers = values.workers === undefined
+    ? undefined
+    : integerFlag(values.workers, 1, "workers", 1, MAX_WORKERS);
   const interfaceName = values.interface ?? "mg0";
   if (!isValidInterfaceName(interfaceName)) {
     throw new UsageError(
@@ -76,6 +81,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     interfaceName,
     port,
     mtu,
+    workers,
     open: values.open ?? false,
     noTun: values["no-tun"] ?? false,
     seeds,

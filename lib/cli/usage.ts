@@ -103,6 +103,7 @@ Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allo
   --port N            UDP port for WireGuard and membership (default 51821)
   --interface NAME    interface name (default mg0)
   --mtu N             interface MTU (default 1420)
+  --workers N         data-path threads (default one per CPU, at most 4)
   --open              admit any node (by default only keys in authorized_keys/)
   --no-tun            membership only: no interface, no WireGuard
   --control PATH      control socket (default /run/meshguard/<interface>.sock as root,

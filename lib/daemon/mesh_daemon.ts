@@ -37,6 +37,8 @@ export interface MeshDaemonOptions {
   interfaceName: string;
   port: number;
   mtu: number;
+  /** Data workers of the device (default: the device's own, one per CPU up to 4). */
+  workers?: number;
   /** Admit every key (explicit `--open`). */
   open: boolean;
   /** Gossip only: no TUN, no WireGuard. */
@@ -160,11 +162,12 @@ export class MeshDaemon {
   }
 
   async #startDevice(onSwimDatagrams: (datagrams: ForeignDatagram[]) => void): Promise<void> {
-    const { interfaceName, mtu, port } = this.#options;
+    const { interfaceName, mtu, port, workers } = this.#options;
     this.#device = await UserspaceDevice.start({
       interfaceName,
       mtu,
       listenPort: port,
+      workers,
       log: (message) => this.#log.info(message),
       onSwimDatagrams,
       onFailure: (message) => {

@@ -18,6 +18,8 @@ export class DataWorkers {
   private readonly summaries: WorkerSummary[] = [];
   private resolveStopped: (() => void) | null = null;
   private dead = false;
+  /** Until every worker is ready, a failure is start()'s error, not the owner's news. */
+  private started = false;
 
   private constructor(
     private readonly workers: Worker[],
@@ -72,6 +74,7 @@ export class DataWorkers {
       pool.terminate();
       throw error;
     }
+    pool.started = true;
     return pool;
   }
 
@@ -99,7 +102,7 @@ export class DataWorkers {
     if (this.dead) return;
     this.dead = true;
     this.resolveStopped?.();
-    onDeath(message);
+    if (this.started) onDeath(message);
   }
 
   /** Posts a message to worker `i` (0-based) and wakes it. */

@@ -222,6 +222,8 @@ Deno.test("up: bad flags are usage errors that name the flag, before anything is
     const cases: [string[], string][] = [
       [["up", "--port", "70000"], "--port must be an integer 0-65535"],
       [["up", "--mtu", "576"], "--mtu must be an integer 1280-65535"],
+      [["up", "--workers", "0"], "--workers must be an integer 1-16"],
+      [["up", "--workers", "two"], "--workers must be an integer 1-16"],
       [["up", "--seed", "[fd00::1"], "missing ']'"],
       [["up", "--seed", "a:b:c"], "write IPv6 seeds in brackets"],
       [["up", "--log-level", "loud"], "--log-level must be one of debug, info, warn, error"],
@@ -242,7 +244,7 @@ Deno.test("up: bad flags are usage errors that name the flag, before anything is
   }
 });
 
-Deno.test("device: a missing interface name or a bad --mtu is a usage error", async () => {
+Deno.test("device: a missing interface name, a bad --mtu or --workers is a usage error", async () => {
   const permissions = ["--allow-read", "--allow-write", "--allow-net", "--allow-ffi"];
   const none = await runMeshguard(["device"], { configDir: null, permissions });
   assertEquals(none.code, 2);
@@ -250,4 +252,12 @@ Deno.test("device: a missing interface name or a bad --mtu is a usage error", as
   const mtu = await runMeshguard(["device", "wgx", "--mtu", "9"], { configDir: null, permissions });
   assertEquals(mtu.code, 2);
   assertIncludes(mtu.stderr, "--mtu must be an integer 1280-65535");
+  for (const workers of ["0", "17", "1.5"]) {
+    const bad = await runMeshguard(["device", "wgx", "--workers", workers], {
+      configDir: null,
+      permissions,
+    });
+    assertEquals(bad.code, 2, bad.stderr);
+    assertIncludes(bad.stderr, `--workers must be an integer 1-16, got ${workers}`);
+  }
 });
