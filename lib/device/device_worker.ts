@@ -197,9 +197,7 @@ function run(init: Init): void {
           packetsIn++;
           // The flow's queue, not ours: the kernel sends the flow's replies to the queue its
           // packets came from, so this spreads sealing over the workers by flow.
-          const queue = queues.length === 1
-            ? tun
-            : queues[flowQueue(slot.view, 16, inner, queues.length)];
+          const queue = queues[flowQueue(slot.view, 16, inner, queues.length)];
           try {
             queue.write(rxPayloads[i], inner);
           } catch {

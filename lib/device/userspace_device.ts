@@ -108,9 +108,8 @@ function openQueues(name: string, count: number): TunDevice[] {
 /** A running device. */
 export class UserspaceDevice {
   private sockets: UdpSocket[];
-  /** Sockets replaced by a listen-port change, closed once every worker moved off them. */
+  /** Sockets replaced by a listen-port change, each closed when its worker has moved off it. */
   private retiring: UdpSocket[] = [];
-  private switched = 0;
   private fwmark = 0;
   private workers: DataWorkers | null = null;
   private uapi: UapiServer | null = null;
@@ -303,9 +302,10 @@ export class UserspaceDevice {
         this.schedule();
         return;
       case "socket-switched":
-        if (++this.switched === this.queues.length) {
-          for (const socket of this.retiring) socket.close();
-          this.retiring = [];
+        // Each socket has one worker, so the one it left is no longer read by anyone.
+        {
+          const index = this.retiring.findIndex((socket) => socket.fd === reply.fd);
+          if (index >= 0) this.retiring.splice(index, 1)[0].close();
         }
         return;
     }
@@ -333,7 +333,7 @@ export class UserspaceDevice {
     const now = performance.now();
     const deadline = this.engine.nextDeadline();
     let at = deadline ?? Infinity;
-    if (this.engine.peers().length > 0) at = Math.min(at, now + ACTIVITY_POLL_MS);
+    if (this.engine.peerCount > 0) at = Math.min(at, now + ACTIVITY_POLL_MS);
     if (at >= this.timerAt && this.timer !== undefined) return;
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -406,7 +406,6 @@ export class UserspaceDevice {
       throw new UapiError(UAPI_ERRNO.EADDRINUSE, (error as Error).message);
     }
     this.retiring.push(...this.sockets);
-    this.switched = 0;
     this.sockets = sockets;
     for (let i = 0; i < sockets.length; i++) {
       this.workers?.post(i, { type: "socket", fd: sockets[i].fd, port: sockets[i].port });

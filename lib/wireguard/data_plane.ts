@@ -295,7 +295,9 @@ export class DataPlane {
       this.stats.noRoute++;
       return false;
     }
-    const k = this.staged.has(p) ? NONE : this.sendingKeypair(p, now);
+    // The size test keeps the Map lookup off the per-packet path while nothing is staged.
+    const queued = this.staged.size !== 0 && this.staged.has(p);
+    const k = queued ? NONE : this.sendingKeypair(p, now);
     const wireLength = k === NONE ? 0 : this.sealWith(k, this.generation, at, length, now);
     if (wireLength === 0) {
       // Keep the packet for the next session; what is already staged goes first.
@@ -345,20 +347,16 @@ export class DataPlane {
     if (queue === undefined) return;
     const at = this.scratchAddress;
     while (queue.length > 0) {
+      const packet = queue[0];
+      if (packet.length > this.mtu) {
+        queue.shift(); // larger than the MTU: the kernel would not have accepted it either
+        continue;
+      }
       const endpoint = this.endpointOf(p);
       if (endpoint === null) return;
       const k = this.sendingKeypair(p, now);
-      const packet = queue[0];
-      if (k === NONE || packet.length > this.mtu) {
-        if (k !== NONE) {
-          queue.shift(); // larger than the MTU: the kernel would not have accepted it either
-          continue;
-        }
-        this.requestHandshake(p, now);
-        return;
-      }
       this.bytes.set(packet, at + MESSAGE_DATA_HEADER_SIZE);
-      const wireLength = this.sealWith(k, this.generation, at, packet.length, now);
+      const wireLength = k === NONE ? 0 : this.sealWith(k, this.generation, at, packet.length, now);
       if (wireLength === 0) {
         this.requestHandshake(p, now);
         return;
@@ -435,7 +433,7 @@ export class DataPlane {
     ) {
       this.requestHandshake(p, now);
     }
-    if (this.staged.has(p)) this.flushStaged(p, now);
+    if (this.staged.size !== 0 && this.staged.has(p)) this.flushStaged(p, now);
     if (inner === 0) return 0; // a keepalive
     const addressLength = innerAddressLength(bytes, packetAt, inner);
     if (

@@ -287,10 +287,10 @@ export class DataPlaneState {
   noteSent(p: number, data: boolean, now: number): void {
     const at = p * ACTIVITY_FLOATS;
     const activity = this.activity;
-    if (data && activity[at + ACT_FIRST_DATA_SENT] !== activity[at + ACT_FIRST_DATA_SENT]) {
+    if (data && Number.isNaN(activity[at + ACT_FIRST_DATA_SENT])) {
       activity[at + ACT_FIRST_DATA_SENT] = now;
     }
-    if (activity[at + ACT_FIRST_DATA_RECEIVED] === activity[at + ACT_FIRST_DATA_RECEIVED]) {
+    if (!Number.isNaN(activity[at + ACT_FIRST_DATA_RECEIVED])) {
       activity[at + ACT_FIRST_DATA_RECEIVED] = NaN;
     }
     activity[at + ACT_LAST_SENT] = now;
@@ -300,10 +300,10 @@ export class DataPlaneState {
   noteReceived(p: number, data: boolean, now: number): void {
     const at = p * ACTIVITY_FLOATS;
     const activity = this.activity;
-    if (data && activity[at + ACT_FIRST_DATA_RECEIVED] !== activity[at + ACT_FIRST_DATA_RECEIVED]) {
+    if (data && Number.isNaN(activity[at + ACT_FIRST_DATA_RECEIVED])) {
       activity[at + ACT_FIRST_DATA_RECEIVED] = now;
     }
-    if (activity[at + ACT_FIRST_DATA_SENT] === activity[at + ACT_FIRST_DATA_SENT]) {
+    if (!Number.isNaN(activity[at + ACT_FIRST_DATA_SENT])) {
       activity[at + ACT_FIRST_DATA_SENT] = NaN;
     }
     activity[at + ACT_LAST_RECEIVED] = now;
@@ -334,8 +334,8 @@ export class DataPlaneState {
     const at = p * ACTIVITY_FLOATS;
     const sent = this.activity[at + ACT_LAST_SENT];
     const received = this.activity[at + ACT_LAST_RECEIVED];
-    if (sent !== sent) return received;
-    return received !== received || sent > received ? sent : received;
+    if (Number.isNaN(sent)) return received;
+    return Number.isNaN(received) || sent > received ? sent : received;
   }
 
   /**
@@ -346,7 +346,7 @@ export class DataPlaneState {
   claimHandshakeRequest(p: number, now: number, interval: number): boolean {
     const at = p * ACTIVITY_FLOATS + ACT_HANDSHAKE_REQUESTED;
     const last = this.activity[at];
-    if (last === last && now - last < interval) return false;
+    if (!Number.isNaN(last) && now - last < interval) return false;
     this.activity[at] = now;
     return true;
   }

@@ -159,6 +159,11 @@ export class WireguardEngine {
     for (const peer of this.peersByKey.values()) this.resetSessions(peer);
   }
 
+  /** How many peers are configured. */
+  get peerCount(): number {
+    return this.peersByKey.size;
+  }
+
   /** All peers, in insertion order. */
   peers(): Peer[] {
     return [...this.peersByKey.values()];

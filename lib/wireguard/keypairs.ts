@@ -5,8 +5,6 @@
  * initiator might not hold.
  */
 
-import { REJECT_AFTER_TIME } from "./constants.ts";
-
 /**
  * One direction-pair of transport keys from one handshake. The keys are copied into the
  * shared key slots of record `id` when it is installed; the send counter lives there too.
@@ -24,11 +22,6 @@ export interface Keypair {
   createdAt: number;
   /** True when we initiated the handshake (only the initiator rekeys on age). */
   isInitiator: boolean;
-}
-
-/** True when the keypair is young enough to send or receive at `now`. */
-export function keypairUsable(keypair: Keypair, now: number): boolean {
-  return now - keypair.createdAt < REJECT_AFTER_TIME;
 }
 
 /** Overwrites a keypair's keys with zeros. */
@@ -88,11 +81,6 @@ export class PeerKeypairs {
     this.current = this.next;
     this.next = null;
     return dropped;
-  }
-
-  /** The keypair to send with, or null when a handshake is needed first. */
-  forSending(now: number): Keypair | null {
-    return this.current && keypairUsable(this.current, now) ? this.current : null;
   }
 
   /** Removes and wipes every keypair; returns them so their indices can be freed. */

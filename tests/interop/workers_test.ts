@@ -1,7 +1,8 @@
 /**
  * The multi-worker data path on real TUN queues and UDP sockets: a device with four data
  * workers has four queues on its interface, many TCP flows through it arrive intact, more than
- * one worker carries them, and `wg show` counts what every worker sent.
+ * one worker carries them, `wg show` counts what every worker sent, and a listen-port change
+ * leaves only the new sockets open.
  */
 
 import { assertEquals, assertTrue } from "../assert.ts";
@@ -44,6 +45,26 @@ Deno.test({
         const received = await server.waitFor(/^\d+ [0-9a-f]{64}$/m, 120_000);
         assertEquals(received, sent, `flow ${i} arrived byte-identical`);
       }));
+      // The lab moved the device from its random start port to 51820 with `wg set`: every
+      // worker took a new socket, and the four it left were closed.
+      const sockets = await run(
+        "ip",
+        "netns",
+        "exec",
+        side.namespace,
+        "ss",
+        "-H",
+        "-u",
+        "-l",
+        "-n",
+      );
+      const ports = sockets.trim().split("\n").map((line) => line.trim().split(/\s+/)[3]);
+      assertEquals(ports.map((address) => address.split(":").at(-1)), [
+        "51820",
+        "51820",
+        "51820",
+        "51820",
+      ]);
       const transfer = await lab.wg(0, "show", side.interfaceName, "transfer");
       const sentBytes = Number(transfer.trim().split(/\s+/)[2]);
       assertTrue(
