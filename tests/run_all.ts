@@ -19,12 +19,19 @@ interface Suite {
 const SUITES: Suite[] = [
   { name: "unit", paths: ["tests/unit/"], permissions: [] },
   { name: "vectors", paths: ["tests/vectors/"], permissions: ["--allow-read"] },
-  { name: "fs", paths: ["tests/fs/"], permissions: ["--allow-read", "--allow-write"] },
+  // sys=uid: the ownership rule of the trust store allows root and the uid running the tests.
+  {
+    name: "fs",
+    paths: ["tests/fs/"],
+    permissions: ["--allow-read", "--allow-write", "--allow-sys=uid"],
+  },
   { name: "wireguard", paths: ["tests/wireguard/"], permissions: ["--allow-read"] },
   {
     name: "device",
     paths: ["tests/device/"],
-    permissions: ["--allow-read", "--allow-write", "--allow-net"],
+    // run: sh (umask 000) and setpriv for the other-user probe of the UAPI socket (root only,
+    // skipped inside otherwise); sys=uid: that root check.
+    permissions: ["--allow-read", "--allow-write", "--allow-net", "--allow-run", "--allow-sys=uid"],
   },
   {
     name: "cli",
@@ -54,6 +61,9 @@ const SUITES: Suite[] = [
   // --allow-env=CI only because the in-process AssemblyScript rebuild probes that variable.
   { name: "crypto", paths: ["tests/crypto/"], permissions: ["--allow-read", "--allow-env=CI"] },
   { name: "swim", paths: ["tests/swim/"], permissions: [] },
+  // read: the wasm crypto core of the WireGuard targets. FUZZ_SEED/FUZZ_ITERATIONS are read
+  // only when granted, so this suite always runs the constants (see tests/fuzz/fuzz_kit.ts).
+  { name: "fuzz", paths: ["tests/fuzz/"], permissions: ["--allow-read"] },
   {
     name: "netns",
     paths: ["tests/netns/"],
@@ -83,6 +93,15 @@ const SUITES: Suite[] = [
     // namespaces; read: Deno.execPath, logs, /var/run/wireguard; write: config dirs, logs;
     // sys=uid: the in-file root check.
     permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-sys=uid"],
+    requires: { check: () => Deno.uid() === 0, reason: "needs root for network namespaces" },
+  },
+  {
+    name: "soak",
+    paths: ["tests/soak/"],
+    // The mesh suite's permissions (24 daemons, ip/nft/ping/getconf in namespaces, /proc reads
+    // for RSS and CPU); net: status is read straight off each control socket (Deno counts a
+    // unix-socket connect as net access).
+    permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-net", "--allow-sys=uid"],
     requires: { check: () => Deno.uid() === 0, reason: "needs root for network namespaces" },
   },
 ];

@@ -3,6 +3,7 @@
 import { buildConfigReport, type ConfigReport } from "../config/config_report.ts";
 import { UsageError } from "../errors.ts";
 import type { CommandContext } from "./command_context.ts";
+import { IPV4_OWNER_COMMAND } from "../control/ipv4_conflict_text.ts";
 import { parseCommandArguments } from "./parse_arguments.ts";
 
 function table(rows: string[][]): string {
@@ -40,6 +41,19 @@ export function renderConfigReport(report: ConfigReport): string {
         peer.mesh_ipv6,
       ]),
     ]);
+  }
+  if (report.mesh_ipv4_collisions.length > 0) {
+    text += `\nMesh IPv4 shared by several keys (${report.mesh_ipv4_collisions.length})\n`;
+    text += table([
+      ["MESH IPv4", "HELD BY", "WHY", "IPv6 ONLY"],
+      ...report.mesh_ipv4_collisions.map((collision) => [
+        collision.mesh_ipv4,
+        collision.holder ?? (collision.includes_self ? "this node" : "nobody"),
+        collision.reason,
+        collision.ipv6_only.join(", "),
+      ]),
+    ]);
+    text += `  change with: ${IPV4_OWNER_COMMAND}\n`;
   }
   text += `\nTrusted orgs (${report.trusted_orgs.length})\n`;
   if (report.trusted_orgs.length > 0) {

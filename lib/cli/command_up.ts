@@ -11,6 +11,7 @@ import { SwimAddressError } from "../swim/swim_errors.ts";
 import type { CommandContext } from "./command_context.ts";
 import { parseCommandArguments } from "./parse_arguments.ts";
 import { MAX_WORKERS } from "../device/userspace_device.ts";
+import { DEFAULT_MAX_MEMBERS, MAX_MAX_MEMBERS } from "../daemon/member_cap.ts";
 
 /** Most seeds `up` takes (as the original). */
 const MAX_SEEDS = 16;
@@ -39,6 +40,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     mtu: { type: "string" },
     workers: { type: "string" },
     open: { type: "boolean" },
+    "max-members": { type: "string" },
     "no-tun": { type: "boolean" },
     control: { type: "string" },
     "log-level": { type: "string" },
@@ -51,6 +53,19 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
   const workers = values.workers === undefined
     ? undefined
     : integerFlag(values.workers, 1, "workers", 1, MAX_WORKERS);
+  if (values["max-members"] !== undefined && !values.open) {
+    throw new UsageError(
+      "--max-members only applies with --open (trusted keys are not capped)",
+      "up",
+    );
+  }
+  const maxMembers = integerFlag(
+    values["max-members"],
+    DEFAULT_MAX_MEMBERS,
+    "max-members",
+    1,
+    MAX_MAX_MEMBERS,
+  );
   const interfaceName = values.interface ?? "mg0";
   if (!isValidInterfaceName(interfaceName)) {
     throw new UsageError(
@@ -83,6 +98,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     mtu,
     workers,
     open: values.open ?? false,
+    maxMembers,
     noTun: values["no-tun"] ?? false,
     seeds,
     log,

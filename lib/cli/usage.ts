@@ -8,7 +8,7 @@ Usage: meshguard <command> [options]
 Identity and trust:
   keygen [--force]                   create this node's identity (an Ed25519 key pair)
   export                             print this node's public key, to give to peers
-  trust <key|file> [--name NAME] [--org] [--yes]
+  trust <key|file> [--name NAME] [--org] [--yes] [--ipv4-owner]
                                      trust a peer's public key (or, with --org, an org's)
   revoke <name|key> [--org]          stop trusting a peer (or an org)
   config show [--json]               show the identity, its mesh addresses and trusted keys
@@ -48,7 +48,8 @@ config directory, and prints the public key on stdout.
 Prints this node's public key (base64) on stdout, e.g. 'meshguard export > node-a.pub'.
 Give it to the peers that should trust this node.
 `,
-  trust: `Usage: meshguard trust <key|file> [--name NAME] [--org] [--yes] [--config DIR]
+  trust: `Usage: meshguard trust <key|file> [--name NAME] [--org] [--yes] [--ipv4-owner]
+                     [--config DIR]
 
 Trusts a public key: the base64 key itself, or a file holding it (such as a peer's
 identity.pub). The key must be a valid Ed25519 public key.
@@ -58,8 +59,13 @@ identity.pub). The key must be a valid Ed25519 public key.
                 for --org, the org's mesh domain.
   --org         trust an org key (its members, by certificate) instead of a single peer
   -y, --yes     replace a different key already trusted under NAME without asking
+  --ipv4-owner  give this key its mesh IPv4 on this node even if another key that derives
+                the same address holds it (pinned in ipv4_pins; the other key keeps IPv6)
 
-Trusting an already trusted key under a new --name renames it.
+Trusting an already trusted key under a new --name renames it. Mesh IPv4 addresses are a
+hash of the key in a /16, so two keys can share one: the key trusted (or, with --open, seen)
+first on this node keeps it, the other is reachable over its mesh IPv6 only; 'trust' says
+which, and --ipv4-owner is how an administrator changes it.
 `,
   revoke: `Usage: meshguard revoke <name|key> [--org] [--config DIR]
 
@@ -71,7 +77,8 @@ Stops trusting a peer, given by its name or its base64 public key.
 
 Shows the config directory, this node's identity (Ed25519 key, derived WireGuard key,
 mesh IPv4 and IPv6) and the trusted peers and orgs. Works offline and creates nothing.
-Warns when two trusted keys map to the same mesh IPv4.
+Says, for each mesh IPv4 that more than one key derives, which key holds it on this node and
+which keys get IPv6 only.
 
   --json   print one JSON object instead of text
 `,
@@ -105,6 +112,9 @@ Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allo
   --mtu N             interface MTU (default 1420)
   --workers N         data-path threads (default one per CPU, at most 4)
   --open              admit any node (by default only keys in authorized_keys/)
+  --max-members N     with --open: admit at most N members that are not in authorized_keys/
+                      (default 1024, at most 65534); newcomers beyond it are refused, logged
+                      and counted in 'status'
   --no-tun            membership only: no interface, no WireGuard
   --control PATH      control socket (default /run/meshguard/<interface>.sock as root,
                       else <config dir>/<interface>.sock)

@@ -11,6 +11,10 @@ import { meshIpv4, meshIpv6 } from "../identity/mesh_address.ts";
 import { orgDomain } from "../identity/org_domain.ts";
 import { deriveWireguardPublicKey } from "../identity/wireguard_key.ts";
 import { listTrusted } from "../trust/trust_store.ts";
+import type { Ipv4ConflictReason } from "../control/control_protocol.ts";
+import { describeConflict } from "../control/ipv4_conflict_text.ts";
+import { settleTrustedKeys } from "../daemon/ipv4_claims.ts";
+import { IPV4_HOLDERS_FILE, IPV4_PINS_FILE, readClaims } from "../daemon/ipv4_claims_store.ts";
 
 /** Short form of a key for tables: its first 8 base64 characters. */
 export function keyFingerprint(publicKey: Uint8Array): string {
@@ -42,13 +46,19 @@ export interface OrgReport {
   domain: string;
 }
 
-/** A mesh IPv4 address claimed by more than one key. */
+/** A mesh IPv4 address claimed by more than one key, and where it goes on this node. */
 export interface CollisionReport {
   mesh_ipv4: string;
   /** Names of the trusted peers at that address. */
   peers: string[];
   /** True when this node's own address is one of them. */
   includes_self: boolean;
+  /** Name of the key that holds it here; null when this node does or nobody does yet. */
+  holder: string | null;
+  /** Why (as `status` says it): own-address, pinned, first-seen, holder-absent, undecided. */
+  reason: Ipv4ConflictReason;
+  /** Names of the trusted keys reachable over their mesh IPv6 only. */
+  ipv6_only: string[];
 }
 
 /** Everything `config show` prints; the JSON form is exactly this object. */
@@ -131,25 +141,22 @@ export async function buildConfigReport(configDir: string): Promise<ConfigReport
     report.warnings.push(`${ignored.path}: ${ignored.reason}`);
   }
 
-  const byAddress = new Map<string, string[]>();
-  for (const peer of report.trusted_peers) {
-    byAddress.set(peer.mesh_ipv4, [...byAddress.get(peer.mesh_ipv4) ?? [], peer.name]);
-  }
+  // What the daemon would do at start-up: the recorded holders and the admin's pins decide.
+  const holders = await readClaims(configDir, IPV4_HOLDERS_FILE);
+  const pins = await readClaims(configDir, IPV4_PINS_FILE);
+  for (const problem of [...holders.problems, ...pins.problems]) report.warnings.push(problem);
   const ownAddress = ownKey ? meshIpv4(ownKey) : null;
-  for (const [address, names] of byAddress) {
-    const includesSelf = address === ownAddress;
-    if (names.length + (includesSelf ? 1 : 0) < 2) continue;
+  for (const conflict of settleTrustedKeys(ownKey, peers.entries, holders.entries, pins.entries)) {
+    const names = [conflict.holder, ...conflict.ipv6_only].flatMap((key) => key ? [key.name] : []);
     report.mesh_ipv4_collisions.push({
-      mesh_ipv4: address,
-      peers: names,
-      includes_self: includesSelf,
+      mesh_ipv4: conflict.mesh_ipv4,
+      peers: names.sort(),
+      includes_self: conflict.mesh_ipv4 === ownAddress,
+      holder: conflict.holder?.name ?? null,
+      reason: conflict.reason,
+      ipv6_only: conflict.ipv6_only.map((key) => key.name),
     });
-    const who = [...(includesSelf ? ["this node"] : []), ...names.map((name) => `'${name}'`)];
-    report.warnings.push(
-      `mesh IPv4 ${address} is shared by ${who.join(" and ")}: the mesh IPv4 /16 has 65,534 ` +
-        `addresses, so collisions become likely at a few hundred nodes; only one can use it ` +
-        `over IPv4, each keeps its own IPv6 address`,
-    );
+    report.warnings.push(describeConflict(conflict));
   }
   if (report.identity === null && report.identity_error === null) {
     report.warnings.push(`no identity yet; run 'meshguard keygen'`);

@@ -30,7 +30,25 @@ export class ControlTimeoutError extends ControlError {}
 /** The daemon answered `{"ok":false}`: `message` is its reason. */
 export class ControlRefusedError extends ControlError {}
 
-async function connect(path: string): Promise<Deno.UnixConn> {
+/** Pause before connecting again to a daemon whose listen backlog was full. */
+const BACKLOG_RETRY_MS = 20;
+
+/**
+ * Connects; a full listen backlog (EAGAIN, someone flooding the socket) is retried until the
+ * caller's timeout, whose `timedOut()` stops the retries.
+ */
+async function connect(path: string, timedOut: () => boolean): Promise<Deno.UnixConn> {
+  for (;;) {
+    try {
+      return await connectOnce(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.WouldBlock) || timedOut()) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, BACKLOG_RETRY_MS));
+  }
+}
+
+async function connectOnce(path: string): Promise<Deno.UnixConn> {
   try {
     return await Deno.connect({ transport: "unix", path });
   } catch (error) {
@@ -55,7 +73,16 @@ async function exchange(
 ): Promise<string> {
   const bytes = new TextEncoder().encode(JSON.stringify(request) + "\n");
   let written = 0;
-  while (written < bytes.length) written += await connection.write(bytes.subarray(written));
+  try {
+    while (written < bytes.length) written += await connection.write(bytes.subarray(written));
+  } catch (error) {
+    // A daemon that is busy answers and closes without reading: its answer is still there.
+    if (
+      !(error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset)
+    ) {
+      throw error;
+    }
+  }
   const chunks: Uint8Array[] = [];
   let total = 0;
   const chunk = new Uint8Array(65536);
@@ -114,7 +141,7 @@ export async function sendControlRequest(
     }, timeoutMs);
   });
   const work = (async () => {
-    const opened = await connect(path);
+    const opened = await connect(path, () => timedOut);
     if (timedOut) {
       opened.close();
       throw new ControlTimeoutError(`timed out connecting to ${path}`);

@@ -38,7 +38,7 @@ export interface PeerStatus {
   public_key: string;
   /** X25519 (WireGuard) public key, base64. */
   wireguard_public_key: string;
-  /** Mesh IPv4; null when the peer lost an IPv4 collision. */
+  /** Mesh IPv4; null when another key holds it on this node (see `DaemonStatus.ipv4_conflicts`). */
   mesh_ipv4: string | null;
   mesh_ipv6: string;
   state: PeerState;
@@ -50,6 +50,38 @@ export interface PeerStatus {
   tx_bytes: number;
   /** How traffic reaches the peer; only "direct" for now. */
   connection: "direct";
+}
+
+/** Why a contested mesh IPv4 went where it did (see `lib/daemon/ipv4_claims.ts`). */
+export const IPV4_CONFLICT_REASONS = [
+  "own-address",
+  "pinned",
+  "first-seen",
+  "holder-absent",
+  "undecided",
+] as const;
+
+/** One of IPV4_CONFLICT_REASONS. */
+export type Ipv4ConflictReason = typeof IPV4_CONFLICT_REASONS[number];
+
+/** A key named in an IPv4 conflict. */
+export interface ConflictKey {
+  name: string;
+  /** Ed25519 public key, base64. */
+  public_key: string;
+}
+
+/** A mesh IPv4 that more than one key derives, and where it goes on this node. */
+export interface Ipv4Conflict {
+  mesh_ipv4: string;
+  /**
+   * The key that holds it; null when it is this node's own ("own-address") or nobody's
+   * ("undecided"). With "holder-absent" the holder is not a member right now.
+   */
+  holder: ConflictKey | null;
+  reason: Ipv4ConflictReason;
+  /** The other keys at this address: reachable over their mesh IPv6 only. */
+  ipv6_only: ConflictKey[];
 }
 
 /** What `status` answers (snake_case JSON, as `meshguard status --json` prints it). */
@@ -67,6 +99,12 @@ export interface DaemonStatus {
   /** True when the daemon admits any key (--open). */
   open: boolean;
   members: { alive: number; suspect: number; dead: number };
+  /** With --open: the most members admitted without trust (`--max-members`); else null. */
+  max_members: number | null;
+  /** Newcomer keys refused because `max_members` was reached, since start. */
+  refused_members: number;
+  /** Contested mesh IPv4 addresses and who holds each on this node. */
+  ipv4_conflicts: Ipv4Conflict[];
   peers: PeerStatus[];
 }
 
@@ -175,6 +213,7 @@ const isStringOrNull = (value: unknown) => value === null || typeof value === "s
 const isCount = (value: unknown) =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 const PEER_STATES: readonly unknown[] = ["alive", "suspect", "dead", "left"];
+const REASONS: readonly unknown[] = IPV4_CONFLICT_REASONS;
 
 function checkPeer(value: unknown, where: string): void {
   if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
@@ -188,6 +227,23 @@ function checkPeer(value: unknown, where: string): void {
   checkField(value, "rx_bytes", where, isCount, "a byte count");
   checkField(value, "tx_bytes", where, isCount, "a byte count");
   checkField(value, "connection", where, isString, "a string");
+}
+
+function checkConflictKey(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkField(value, "name", where, isString, "a string");
+  checkField(value, "public_key", where, isString, "a string");
+}
+
+function checkConflict(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkField(value, "mesh_ipv4", where, isString, "a string");
+  checkField(value, "reason", where, (v) => REASONS.includes(v), "a conflict reason");
+  if (value.holder !== null) checkConflictKey(value.holder, `${where}.holder`);
+  checkField(value, "ipv6_only", where, Array.isArray, "an array");
+  (value.ipv6_only as unknown[]).forEach((key, i) =>
+    checkConflictKey(key, `${where}.ipv6_only[${i}]`)
+  );
 }
 
 /** Checks that `value` has DaemonStatus's shape (so printing it cannot fail half-way). */
@@ -214,6 +270,12 @@ export function checkDaemonStatus(value: unknown): DaemonStatus {
   for (const key of ["alive", "suspect", "dead"]) {
     checkField(members, key, `${where}.members`, isCount, "a count");
   }
+  checkField(value, "max_members", where, (v) => v === null || isCount(v), "a count or null");
+  checkField(value, "refused_members", where, isCount, "a count");
+  checkField(value, "ipv4_conflicts", where, Array.isArray, "an array");
+  (value.ipv4_conflicts as unknown[]).forEach((conflict, i) =>
+    checkConflict(conflict, `${where}.ipv4_conflicts[${i}]`)
+  );
   checkField(value, "peers", where, Array.isArray, "an array");
   (value.peers as unknown[]).forEach((peer, i) => checkPeer(peer, `${where}.peers[${i}]`));
   return value as unknown as DaemonStatus;

@@ -4,10 +4,19 @@
  * caller's uid from SO_PEERCRED. A live socket of another daemon is never taken over; a stale one
  * left by a crash is replaced; a file that is not a socket is never removed. Connections are
  * bounded in number and time, and one bad client only loses its own answer.
+ *
+ * No local user can lock root out: the accept loop never pauses (so the large listen backlog
+ * drains and root's connect() never meets EAGAIN), each connection is charged to its uid at
+ * accept, over-limit connections get a one-line "busy" answer and are closed at once, root and
+ * the daemon's uid have slots of their own that others never use, and a client has one second
+ * to send its one-line request. The connection-time window between bind() and chmod() needs no
+ * closing here: the socket is meant to be world-connectable and every request is judged by
+ * the credentials the kernel recorded, not by who could reach the file.
  */
 
 import { dirname } from "node:path";
 import { MeshguardError } from "../errors.ts";
+import { ConnectionLimits, isPrivilegedUid } from "./connection_limits.ts";
 import { Errno, SystemCallError } from "../../ffi/errors.ts";
 import {
   type PeerCredentials,
@@ -39,9 +48,15 @@ export type ControlHandler = (
 export interface ControlServerOptions {
   /** The daemon's uid: besides root, the only uid allowed to send `down` and `reload`. */
   daemonUid: number;
-  /** Connections served at once; further ones wait in the listen backlog. Default 16. */
+  /** Connections served at once for all uids other than root and the daemon's. Default 16. */
   maxConnections?: number;
-  /** Time a client has to send its request, and separately to take its answer. Default 5 s. */
+  /** Connections served at once for one such uid; more are answered "busy". Default 4. */
+  maxConnectionsPerUid?: number;
+  /** Slots of root and the daemon's uid, which other users never take. Default 8. */
+  privilegedConnections?: number;
+  /** Time a client has from connecting to sending its one-line request. Default 1 s. */
+  requestTimeoutMs?: number;
+  /** Time a client has to take its answer. Default 5 s. */
   timeoutMs?: number;
   /** Reports failures that are not one client's fault (accept errors). Default: ignored. */
   onError?: (message: string) => void;
@@ -54,6 +69,11 @@ export class ControlSocketError extends MeshguardError {}
 const SOCKET_MODE = 0o666;
 /** Mode of a socket directory the server creates. */
 const DIRECTORY_MODE = 0o755;
+/**
+ * Pending connections the kernel queues for us. The accept loop drains it continuously, so it
+ * only has to absorb a burst; the kernel caps it at net.core.somaxconn.
+ */
+const LISTEN_BACKLOG = 1024;
 /** Pause after a failed accept (EMFILE…), whose pending connection would otherwise spin us. */
 const ACCEPT_RETRY_MS = 100;
 
@@ -66,7 +86,7 @@ export function authorizeControlCommand(
   peerUid: number,
   daemonUid: number,
 ): string | null {
-  if (!isMutatingCommand(command) || peerUid === 0 || peerUid === daemonUid) return null;
+  if (!isMutatingCommand(command) || isPrivilegedUid(peerUid, daemonUid)) return null;
   return `permission denied: '${command}' is only allowed for root or uid ${daemonUid} ` +
     `(the daemon's user); you are uid ${peerUid}`;
 }
@@ -147,7 +167,8 @@ export class ControlServer {
   readonly #listener: UnixStreamListener;
   readonly #handler: ControlHandler;
   readonly #daemonUid: number;
-  readonly #maxConnections: number;
+  readonly #limits: ConnectionLimits;
+  readonly #requestTimeoutMs: number;
   readonly #timeoutMs: number;
   readonly #onError: (message: string) => void;
   /** The socket file's identity, so close() never removes a file someone else put there. */
@@ -172,7 +193,13 @@ export class ControlServer {
     this.#listener = listener;
     this.#handler = handler;
     this.#daemonUid = options.daemonUid;
-    this.#maxConnections = options.maxConnections ?? 16;
+    this.#limits = new ConnectionLimits({
+      daemonUid: options.daemonUid,
+      maxConnections: options.maxConnections ?? 16,
+      maxConnectionsPerUid: options.maxConnectionsPerUid ?? 4,
+      privilegedConnections: options.privilegedConnections ?? 8,
+    });
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 1_000;
     this.#timeoutMs = options.timeoutMs ?? 5_000;
     this.#onError = options.onError ?? (() => {});
     this.#fileId = fileId;
@@ -191,7 +218,7 @@ export class ControlServer {
     await removeStaleSocket(path);
     let listener: UnixStreamListener;
     try {
-      listener = UnixStreamListener.listen(path);
+      listener = UnixStreamListener.listen(path, LISTEN_BACKLOG);
     } catch (error) {
       // A daemon that started between our check and bind() won the race.
       if (error instanceof SystemCallError && error.errno === Errno.EADDRINUSE) {
@@ -224,11 +251,6 @@ export class ControlServer {
 
   async #acceptLoop(): Promise<void> {
     while (!this.#closing) {
-      if (this.#active.size >= this.#maxConnections) {
-        // Serving promises never reject; wait for one slot to free up.
-        await Promise.race(this.#active);
-        continue;
-      }
       let connection: UnixStreamConnection | null;
       try {
         connection = await this.#listener.accept();
@@ -241,19 +263,52 @@ export class ControlServer {
         continue;
       }
       if (connection === null) break;
-      const serving: Promise<void> = this.#serve(connection).finally(() => {
-        this.#active.delete(serving);
-      });
+      const acceptedAt = performance.now();
+      let credentials: PeerCredentials;
+      try {
+        credentials = connection.peerCredentials();
+      } catch (error) {
+        this.#onError(`control socket ${this.path}: ${message(error)}`);
+        await connection.close().catch(() => {});
+        continue;
+      }
+      const busy = this.#limits.admit(credentials.uid);
+      if (busy !== null) {
+        await this.#refuse(connection, busy);
+        continue;
+      }
+      const serving: Promise<void> = this.#serve(connection, credentials, acceptedAt).finally(
+        () => {
+          this.#limits.release(credentials.uid);
+          this.#active.delete(serving);
+        },
+      );
       this.#active.add(serving);
     }
   }
 
-  async #serve(connection: UnixStreamConnection): Promise<void> {
+  /** Answers "busy" without waiting (a full socket buffer just loses the text) and closes. */
+  async #refuse(connection: UnixStreamConnection, error: string): Promise<void> {
+    const bytes = new TextEncoder().encode(JSON.stringify({ ok: false, error }) + "\n");
+    try {
+      await connection.writeAll(bytes, performance.now());
+    } catch {
+      // The client gets end of file instead of the reason.
+    } finally {
+      await connection.close().catch(() => {});
+    }
+  }
+
+  async #serve(
+    connection: UnixStreamConnection,
+    credentials: PeerCredentials,
+    acceptedAt: number,
+  ): Promise<void> {
     try {
       this.#reading.add(connection);
       let request: ReceivedRequest;
       try {
-        request = await this.#readRequest(connection);
+        request = await this.#readRequest(connection, acceptedAt + this.#requestTimeoutMs);
       } finally {
         this.#reading.delete(connection);
       }
@@ -263,7 +318,7 @@ export class ControlServer {
       if (!request.terminated && !request.tooLarge && request.text.length === 0) return;
       const response: ControlResponse = request.tooLarge
         ? { ok: false, error: `request too large: over ${MAX_REQUEST_BYTES} bytes` }
-        : await this.#answer(request.text, connection);
+        : await this.#answer(request.text, credentials);
       let text: string;
       try {
         text = JSON.stringify(response);
@@ -279,9 +334,11 @@ export class ControlServer {
     }
   }
 
-  /** Reads up to the first "\n" or end of file, at most MAX_REQUEST_BYTES, before the timeout. */
-  async #readRequest(connection: UnixStreamConnection): Promise<ReceivedRequest> {
-    const deadline = performance.now() + this.#timeoutMs;
+  /** Reads up to the first "\n" or end of file, at most MAX_REQUEST_BYTES, before `deadline`. */
+  async #readRequest(
+    connection: UnixStreamConnection,
+    deadline: number,
+  ): Promise<ReceivedRequest> {
     const buffer = new Uint8Array(MAX_REQUEST_BYTES + 1);
     let length = 0;
     while (length < buffer.length) {
@@ -303,12 +360,11 @@ export class ControlServer {
     };
   }
 
-  async #answer(text: string, connection: UnixStreamConnection): Promise<ControlResponse> {
+  async #answer(text: string, credentials: PeerCredentials): Promise<ControlResponse> {
     if (text.trim().length === 0) return { ok: false, error: "empty request" };
     const validation = validateControlRequest(text);
     if (!validation.ok) return { ok: false, error: validation.error };
     const { request } = validation;
-    const credentials = connection.peerCredentials();
     const denial = authorizeControlCommand(request.command, credentials.uid, this.#daemonUid);
     if (denial !== null) return { ok: false, error: denial };
     try {

@@ -4,6 +4,7 @@
  */
 
 import type { DaemonStatus, PeerStatus } from "./control_protocol.ts";
+import { describeConflict } from "./ipv4_conflict_text.ts";
 
 const BYTE_UNITS = ["KiB", "MiB", "GiB", "TiB", "PiB"];
 
@@ -67,16 +68,28 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
     ["wireguard key:", status.wireguard_public_key],
     ["mesh ipv4:", status.mesh_ipv4],
     ["mesh ipv6:", status.mesh_ipv6],
-    ["admission:", status.open ? "open (any key)" : "authorized keys only"],
+    ["admission:", admission(status)],
     ["members:", `${alive} alive, ${suspect} suspect, ${dead} dead`],
     ["daemon:", `meshguard ${status.version}, pid ${status.pid}`],
   ]);
-  if (status.peers.length === 0) return `${header}\nno peers yet\n`;
+  const conflicts = status.ipv4_conflicts.length === 0
+    ? ""
+    : `\nmesh IPv4 conflicts (${status.ipv4_conflicts.length}):\n${
+      status.ipv4_conflicts.map((conflict) => `  ${describeConflict(conflict)}\n`).join("")
+    }`;
+  if (status.peers.length === 0) return `${header}\nno peers yet\n${conflicts}`;
   // Byte order, not the locale's: the same status prints the same everywhere.
   const peers = [...status.peers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const rows = [
     ["NAME", "MESH IP", "ENDPOINT", "STATE", "HANDSHAKE", "RX", "TX", "PATH"],
     ...peers.map((peer) => peerRow(peer, now)),
   ];
-  return `${header}\n${table(rows)}`;
+  return `${header}\n${table(rows)}${conflicts}`;
+}
+
+function admission(status: DaemonStatus): string {
+  if (!status.open) return "authorized keys only";
+  const cap = status.max_members === null ? "" : `, at most ${status.max_members} members`;
+  const refused = status.refused_members === 0 ? "" : `, ${status.refused_members} refused`;
+  return `open (any key${cap}${refused})`;
 }

@@ -12,6 +12,16 @@ export interface DevicePeerState {
   txBytes: number;
 }
 
+/** Latest time a JS Date can hold: a handshake time past it would make `status` throw. */
+const MAX_DATE_MS = 8.64e15;
+
+/** A decimal counter, or null for anything else (a device must not make status unprintable). */
+function counter(value: string): number | null {
+  if (!/^[0-9]{1,16}$/.test(value)) return null;
+  const number = Number(value);
+  return Number.isSafeInteger(number) ? number : null;
+}
+
 /** Parses a `get=1` answer into peers keyed by hex WireGuard public key. */
 export function parseDeviceSnapshot(answer: string): Map<string, DevicePeerState> {
   const peers = new Map<string, DevicePeerState>();
@@ -31,19 +41,22 @@ export function parseDeviceSnapshot(answer: string): Map<string, DevicePeerState
         if (current) current.endpoint = value;
         break;
       case "last_handshake_time_sec":
-        seconds = Number(value);
+        seconds = counter(value) ?? 0;
         break;
-      case "last_handshake_time_nsec":
-        if (current && seconds > 0) {
-          current.lastHandshake = seconds * 1000 + Math.floor(Number(value) / 1e6);
+      case "last_handshake_time_nsec": {
+        const nanoseconds = counter(value);
+        const at = seconds * 1000 + Math.floor((nanoseconds ?? 0) / 1e6);
+        if (current && seconds > 0 && nanoseconds !== null && at <= MAX_DATE_MS) {
+          current.lastHandshake = at;
         }
         seconds = 0;
         break;
+      }
       case "rx_bytes":
-        if (current) current.rxBytes = Number(value);
+        if (current) current.rxBytes = counter(value) ?? 0;
         break;
       case "tx_bytes":
-        if (current) current.txBytes = Number(value);
+        if (current) current.txBytes = counter(value) ?? 0;
         break;
     }
   }

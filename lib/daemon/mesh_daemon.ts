@@ -5,7 +5,7 @@
  * packets never do (they stay in the device's worker).
  */
 
-import { join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { encodeBase64, encodeHex } from "../encoding/base64.ts";
 import { MeshguardError } from "../errors.ts";
 import { generateIdentity, type Identity } from "../identity/identity.ts";
@@ -27,8 +27,10 @@ import { REJECT_AFTER_TIME } from "../wireguard/constants.ts";
 import type { DaemonStatus, PeerStatus } from "../control/control_protocol.ts";
 import { parseDeviceSnapshot } from "./device_snapshot.ts";
 import { advertisedEndpoints } from "./local_endpoints.ts";
+import { IPV4_HOLDERS_FILE, IPV4_PINS_FILE, readClaims, writeClaims } from "./ipv4_claims_store.ts";
 import { MeshPeers, type PeerChanges } from "./mesh_peers.ts";
 import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
+import { takeBootEpoch } from "./boot_epoch.ts";
 import { resolveSeeds } from "./seeds.ts";
 
 /** How `up` runs the daemon. */
@@ -41,6 +43,8 @@ export interface MeshDaemonOptions {
   workers?: number;
   /** Admit every key (explicit `--open`). */
   open: boolean;
+  /** With `open`: the most members admitted without trust (`--max-members`). */
+  maxMembers?: number;
   /** Gossip only: no TUN, no WireGuard. */
   noTun: boolean;
   seeds: SeedSpec[];
@@ -56,6 +60,8 @@ const HANDSHAKE_POLL_MS = 2_000;
 const LEAVE_GRACE_MS = 1_000;
 /** Trust files settle this long before a reload (editors write in several steps). */
 const TRUST_RELOAD_DEBOUNCE_MS = 100;
+/** Recorded IPv4 holders are saved at most this often (joins come in bursts). */
+const CLAIMS_SAVE_DELAY_MS = 1_000;
 
 /** A running mesh daemon. */
 export class MeshDaemon {
@@ -72,6 +78,8 @@ export class MeshDaemon {
   #watcher: Deno.FsWatcher | null = null;
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
   #applying: Promise<void> = Promise.resolve();
+  #claimsTimer: ReturnType<typeof setTimeout> | undefined;
+  #claimsSaving: Promise<void> = Promise.resolve();
   #tunnelsUp = new Set<string>();
   #stopping: Promise<void> | null = null;
   readonly #done: Promise<void>;
@@ -81,7 +89,9 @@ export class MeshDaemon {
     this.#options = options;
     this.#log = options.log;
     this.#identity = identity;
-    this.#peers = new MeshPeers(identity.publicKey, options.open);
+    this.#peers = new MeshPeers(identity.publicKey, options.open, {
+      maxMembers: options.maxMembers,
+    });
     this.#done = new Promise((resolve) => this.#resolveDone = resolve);
   }
 
@@ -117,8 +127,16 @@ export class MeshDaemon {
       }`,
     );
     await ensureDirectory(trustFolder(configDir, "peer"));
+    const holders = await readClaims(configDir, IPV4_HOLDERS_FILE);
+    for (const problem of holders.problems) log.warn(problem);
+    this.#peers.loadClaims(holders.entries);
     await this.#reloadTrust();
-    if (open) log.warn("--open: admitting every node that speaks the protocol (no trust check)");
+    if (open) {
+      log.warn(
+        "--open: admitting every node that speaks the protocol (no trust check), at most " +
+          `${this.#peers.maxMembers} besides trusted keys (--max-members)`,
+      );
+    }
 
     const { addresses: seeds, problems } = await resolveSeeds(this.#options.seeds);
     for (const problem of problems) {
@@ -146,10 +164,12 @@ export class MeshDaemon {
         joinThrough.join(", ") || "none"
       }`,
     );
+    const epoch = await takeBootEpoch(configDir);
+    log.debug(`membership boot epoch ${epoch}`);
     this.#swim = new SwimEngine({
       crypto: createSwimCrypto(this.#identity.seed, publicKey),
       trust: { isTrusted: (key) => this.#peers.isTrusted(key) },
-      epoch: Date.now(),
+      epoch,
       endpoints,
       seeds: joinThrough,
     });
@@ -218,6 +238,12 @@ export class MeshDaemon {
   #pump(): void {
     this.#sendOutgoing();
     for (const event of this.#swim.drainEvents()) this.#onEvent(event);
+    if (this.#peers.takeOverflow()) {
+      // Members listed past --max-members in one batch: membership forgets them again.
+      this.#swim.revalidateTrust(performance.now());
+      for (const event of this.#swim.drainEvents()) this.#onEvent(event);
+    }
+    this.#apply(this.#peers.drainNotices());
     clearTimeout(this.#timer);
     const deadline = this.#swim.nextDeadline();
     if (deadline === Infinity || this.#stopping) return;
@@ -248,6 +274,11 @@ export class MeshDaemon {
       case "isolated":
         this.#log.warn("no live member left; retrying the seeds");
         return;
+      case "incarnation-exhausted":
+        this.#log.error(
+          "membership incarnation exhausted: this node can no longer refute accusations; restart meshguard to take a new epoch",
+        );
+        return;
       case "removed":
         this.#apply(this.#peers.onMember(event.member, true));
         return;
@@ -259,6 +290,9 @@ export class MeshDaemon {
   /** Logs a change and hands its UAPI body to the device, in order. */
   #apply(changes: PeerChanges): void {
     for (const line of changes.logs) this.#log[line.level](line.message);
+    if (this.#peers.recordsChanged && this.#claimsTimer === undefined && !this.#stopping) {
+      this.#claimsTimer = setTimeout(() => this.#saveClaims(), CLAIMS_SAVE_DELAY_MS);
+    }
     const device = this.#device;
     if (changes.uapi.length === 0 || device === null) return;
     this.#applying = this.#applying.then(async () => {
@@ -267,6 +301,20 @@ export class MeshDaemon {
         this.#log.error(`the WireGuard device refused a peer change (${answer.trim()})`);
       }
     });
+  }
+
+  /** Writes the recorded IPv4 holders, so a restart settles collisions the same way. */
+  #saveClaims(): Promise<void> {
+    this.#claimsTimer = undefined;
+    const records = this.#peers.takeChangedRecords();
+    if (records === null) return this.#claimsSaving;
+    this.#claimsSaving = this.#claimsSaving
+      .then(() => writeClaims(this.#options.configDir, IPV4_HOLDERS_FILE, records))
+      .catch((error) => {
+        this.#peers.recordsNotSaved();
+        this.#log.error(`${(error as Error).message}; retrying in a second`);
+      });
+    return this.#claimsSaving;
   }
 
   // ─── trust ───
@@ -283,6 +331,13 @@ export class MeshDaemon {
         "no trusted keys: this node admits nobody (add peers with 'meshguard trust <key>')",
       );
     }
+    // An unreadable pin file keeps the pins we had: the trust change still applies.
+    const pins = await readClaims(this.#options.configDir, IPV4_PINS_FILE).catch((error) => {
+      this.#log.error(`${(error as Error).message}; keeping the previous IPv4 pins`);
+      return null;
+    });
+    for (const problem of pins?.problems ?? []) this.#log.warn(problem);
+    if (pins) this.#apply(this.#peers.setPins(pins.entries));
     this.#apply(this.#peers.setTrusted(entries));
     if (this.#swim) {
       this.#swim.revalidateTrust(performance.now());
@@ -294,7 +349,8 @@ export class MeshDaemon {
   #watchTrust(): void {
     const folder = trustFolder(this.#options.configDir, "peer");
     try {
-      this.#watcher = Deno.watchFs(folder, { recursive: false });
+      // The config dir too, for ipv4_pins (`trust --ipv4-owner` on an already trusted key).
+      this.#watcher = Deno.watchFs([folder, this.#options.configDir], { recursive: false });
     } catch (error) {
       this.#log.warn(
         `cannot watch ${folder} (${
@@ -304,12 +360,15 @@ export class MeshDaemon {
       return;
     }
     (async () => {
-      for await (const _event of this.#watcher!) {
+      for await (const event of this.#watcher!) {
+        const relevant = event.paths.some((path) =>
+          resolve(dirname(path)) === resolve(folder) || basename(path) === IPV4_PINS_FILE
+        );
+        if (!relevant) continue;
         clearTimeout(this.#reloadTimer);
         this.#reloadTimer = setTimeout(() => {
-          this.reload().catch((error) =>
-            this.#log.error(`reloading trust failed: ${(error as Error).message}`)
-          );
+          // reload() has logged why it failed.
+          this.reload().catch(() => {});
         }, TRUST_RELOAD_DEBOUNCE_MS);
       }
     })().catch(() => {
@@ -317,10 +376,20 @@ export class MeshDaemon {
     });
   }
 
-  /** Re-reads the trust store now (also the control socket's `reload`). */
+  /**
+   * Re-reads the trust store now (also the control socket's `reload`). On failure (an unsafe
+   * or unreadable store) the trust loaded before stays in force, neither widened nor dropped.
+   */
   async reload(): Promise<void> {
     if (this.#stopping) return;
-    await this.#reloadTrust();
+    try {
+      await this.#reloadTrust();
+    } catch (error) {
+      this.#log.error(
+        `trust not reloaded, keeping the trust loaded before: ${(error as Error).message}`,
+      );
+      throw error;
+    }
   }
 
   // ─── observation ───
@@ -383,6 +452,9 @@ export class MeshDaemon {
       mesh_ipv6: meshIpv6(publicKey),
       open: this.#options.open,
       members: counts,
+      max_members: this.#peers.maxMembers,
+      refused_members: this.#peers.refusedMembers,
+      ipv4_conflicts: this.#peers.ipv4Conflicts(),
       peers,
     };
   }
@@ -409,6 +481,8 @@ export class MeshDaemon {
       await this.#leave();
     }
     await this.#applying.catch(() => {});
+    clearTimeout(this.#claimsTimer);
+    await this.#saveClaims();
     await this.#device?.stop();
     await this.#gossip?.close();
     this.#identity.seed.fill(0);

@@ -1,15 +1,19 @@
 /**
  * Which WireGuard peers the mesh wants, from trust and membership: every trusted member that is
  * alive or suspected is a peer whose key is computed from its Ed25519 key, whose allowed IPs
- * are its mesh /32 and /128, and whose endpoint is where membership last authenticated it.
+ * are its mesh /32 and /128, and whose endpoint is the last address that answered a SWIM ping.
  * Pure bookkeeping: it turns changes into `wg` UAPI `set` bodies and log lines; the daemon
  * sends them to the device.
  */
 
-import { encodeBase64, encodeHex } from "../encoding/base64.ts";
+import { decodeHex, encodeBase64, encodeHex } from "../encoding/base64.ts";
 import { meshIpv4, meshIpv6 } from "../identity/mesh_address.ts";
 import { wireguardPublicKeyOf } from "../identity/wireguard_key.ts";
 import type { MemberInfo, MemberState } from "../swim/events.ts";
+import type { Ipv4Conflict } from "../control/control_protocol.ts";
+import { Ipv4Claims, type Ipv4Decision } from "./ipv4_claims.ts";
+import { describeConflict } from "../control/ipv4_conflict_text.ts";
+import { DEFAULT_MAX_MEMBERS, MemberCap } from "./member_cap.ts";
 
 /**
  * Persistent keepalive given to every mesh peer (seconds): it makes both sides handshake as
@@ -34,13 +38,13 @@ export interface MeshPeer {
   readonly meshIpv6: string;
   /** Membership state, or null when membership has not reported it yet. */
   state: MemberState | null;
-  /** Where membership last authenticated it. */
+  /** Where membership last proved it receives (a ping there was acked); null until then. */
   endpoint: string | null;
   /** The peer is configured on the device. */
   configured: boolean;
   /** The endpoint last written to the device. */
   configuredEndpoint: string | null;
-  /** Whether its mesh IPv4 was routed to it on the device (false: lost a collision). */
+  /** Whether its mesh IPv4 was routed to it on the device (false: another key holds it). */
   configuredIpv4: boolean | null;
 }
 
@@ -50,28 +54,60 @@ export interface PeerChanges {
   logs: { level: "info" | "warn" | "debug"; message: string }[];
 }
 
+/** Options of a peer table. */
+export interface MeshPeersOptions {
+  /** With --open: the most members admitted without trust (default DEFAULT_MAX_MEMBERS). */
+  maxMembers?: number;
+}
+
 /** The mesh's peer table. */
 export class MeshPeers {
-  readonly #selfId: string;
   readonly #selfIpv4: string;
   readonly #open: boolean;
   readonly #peers = new Map<string, MeshPeer>();
   #trusted = new Map<string, TrustedEntry>();
   /** The first trust set was loaded (later changes are logged; the start-up load is not). */
   #trustLoaded = false;
-  /** Mesh IPv4 → the id that keeps it (deterministic, see `ipv4Owner`). */
-  #ipv4Owners = new Map<string, string>();
+  readonly #claims: Ipv4Claims;
+  /** Arrival order for the claims: one step per trust load and per new member. */
+  #seq = 0;
+  /** Settled addresses with at least one candidate → the outcome (see `#settle`). */
+  readonly #decisions = new Map<string, Ipv4Decision>();
+  /** Contested addresses → the warning last logged for each. */
+  readonly #contested = new Map<string, string>();
+  /** Peers admitted only because of --open count against this cap. */
+  readonly #cap: MemberCap;
+  #overflow = false;
 
-  /** A table for the node with Ed25519 key `self`; `open` admits every member. */
-  constructor(self: Uint8Array, open: boolean) {
-    this.#selfId = encodeHex(self);
+  /** A table for the node with Ed25519 key `self`; `open` admits every member (up to a cap). */
+  constructor(self: Uint8Array, open: boolean, options: MeshPeersOptions = {}) {
     this.#selfIpv4 = meshIpv4(self);
     this.#open = open;
+    this.#cap = new MemberCap(options.maxMembers ?? DEFAULT_MAX_MEMBERS);
+    this.#claims = new Ipv4Claims(this.#selfIpv4, { releaseAbsent: !open });
   }
 
-  /** True when `publicKey` may take part (the trust policy handed to membership). */
+  /**
+   * True when `publicKey` may take part (the trust policy handed to membership): trusted keys,
+   * and under --open any key while fewer than `maxMembers` untrusted members are admitted.
+   */
   isTrusted(publicKey: Uint8Array): boolean {
-    return this.#open || this.#trusted.has(encodeHex(publicKey));
+    const id = encodeHex(publicKey);
+    if (this.#trusted.has(id)) return true;
+    if (!this.#open || this.#peers.has(id)) return this.#open;
+    if (this.#cap.hasRoom) return true;
+    this.#cap.refuse(id);
+    return false;
+  }
+
+  /** Newcomers refused at the --max-members cap since start. */
+  get refusedMembers(): number {
+    return this.#cap.refused;
+  }
+
+  /** The --max-members cap, or null without --open. */
+  get maxMembers(): number | null {
+    return this.#open ? this.#cap.max : null;
   }
 
   /** Every known peer, sorted by name. */
@@ -85,60 +121,133 @@ export class MeshPeers {
   }
 
   /**
+   * Loads the recorded holders (address → hex key id) before the first trust set, so a restart
+   * settles collisions as before it (the admin's pins arrive through `setPins`).
+   */
+  loadClaims(records: ReadonlyMap<string, string>): void {
+    this.#claims.loadRecords(records);
+  }
+
+  /** Replaces the admin's pins (`trust --ipv4-owner` on a running node). */
+  setPins(pins: ReadonlyMap<string, string>): PeerChanges {
+    const changes: PeerChanges = { uapi: "", logs: [] };
+    for (const address of this.#claims.setPins(pins)) this.#settle(address, changes);
+    return changes;
+  }
+
+  /** True when the recorded IPv4 holders changed since they were last taken. */
+  get recordsChanged(): boolean {
+    return this.#claims.recordsChanged;
+  }
+
+  /** Saving the records failed: they count as changed again, so the next change retries. */
+  recordsNotSaved(): void {
+    this.#claims.recordsNotSaved();
+  }
+
+  /** The recorded holders when they changed since the last call (to save), else null. */
+  takeChangedRecords(): ReadonlyMap<string, string> | null {
+    return this.#claims.takeChangedRecords();
+  }
+
+  /** True once after a member was refused past the cap that membership had already listed. */
+  takeOverflow(): boolean {
+    const overflow = this.#overflow;
+    this.#overflow = false;
+    return overflow;
+  }
+
+  /** Log lines that arose outside a change (refusals at the cap). */
+  drainNotices(): PeerChanges {
+    const logs = this.#cap.drainNotices().map((message) => ({ level: "warn" as const, message }));
+    return { uapi: "", logs };
+  }
+
+  /**
    * Replaces the trust set (start-up, `trust`, `revoke`). Peers no longer trusted are removed
-   * from the device at once; IPv4 collisions are settled again; names follow the files.
+   * from the device at once; the addresses of keys that came or went are settled again; names
+   * follow the files.
    */
   setTrusted(entries: TrustedEntry[]): PeerChanges {
     const changes: PeerChanges = { uapi: "", logs: [] };
     const next = new Map<string, TrustedEntry>();
     for (const entry of entries) next.set(encodeHex(entry.publicKey), entry);
-    for (const [id, entry] of this.#trusted) {
-      if (!next.has(id)) {
+    const previous = this.#trusted;
+    this.#trusted = next;
+    const touched = new Set<string>();
+    // Keys trusted in one load arrive together: none of them displaces another (see Ipv4Claims).
+    const seq = ++this.#seq;
+    for (const [id, entry] of previous) {
+      if (next.has(id)) continue;
+      if (this.#trustLoaded) {
         changes.logs.push({ level: "info", message: `trust in ${entry.name} revoked` });
       }
+      const address = meshIpv4(entry.publicKey);
+      if (!(this.#open && this.#peers.has(id))) this.#claims.remove(id, address);
+      touched.add(address);
     }
     for (const [id, entry] of next) {
-      if (!this.#trusted.has(id) && this.#trustLoaded) {
+      if (previous.has(id)) continue;
+      if (this.#trustLoaded) {
         changes.logs.push({ level: "info", message: `now trusting ${entry.name}` });
       }
+      const address = meshIpv4(entry.publicKey);
+      this.#claims.add(id, address, seq);
+      touched.add(address);
     }
-    this.#trusted = next;
     this.#trustLoaded = true;
-    this.#settleCollisions(changes);
+    this.#cap.count = 0;
     for (const peer of [...this.#peers.values()]) {
       const entry = next.get(peer.id);
       if (entry) peer.name = entry.name;
       if (!this.isTrusted(peer.publicKey)) {
         this.#remove(peer, changes);
         this.#peers.delete(peer.id);
-      } else {
-        this.#sync(peer, changes);
-      }
+      } else if (!entry) this.#cap.count++;
     }
+    for (const address of touched) this.#settle(address, changes);
+    for (const peer of this.#peers.values()) this.#sync(peer, changes);
     return changes;
   }
 
   /** Applies one membership snapshot (from any SWIM event about a member). */
   onMember(member: MemberInfo, removed = false): PeerChanges {
     const changes: PeerChanges = { uapi: "", logs: [] };
-    if (!this.isTrusted(member.publicKey)) return changes;
     const id = encodeHex(member.publicKey);
+    const trusted = this.#trusted.has(id);
+    if (!trusted && !this.#open) return changes;
     let peer = this.#peers.get(id);
     if (removed) {
       if (peer) {
         this.#remove(peer, changes);
         this.#peers.delete(id);
+        if (!trusted) {
+          this.#cap.count--;
+          this.#claims.remove(id, peer.meshIpv4);
+          this.#settle(peer.meshIpv4, changes);
+        }
       }
       return changes;
     }
     if (!peer) {
+      if (!trusted && !this.#cap.hasRoom) {
+        // Membership listed it before the cap caught up (several joined in one batch).
+        this.#cap.refuse(id);
+        this.#overflow = true;
+        return changes;
+      }
       peer = this.#create(id, member.publicKey);
       this.#peers.set(id, peer);
-      if (this.#open) this.#settleCollisions(changes);
+      if (!trusted) {
+        this.#cap.count++;
+        this.#claims.add(id, peer.meshIpv4, ++this.#seq);
+        this.#settle(peer.meshIpv4, changes);
+      }
     }
     const was = peer.state;
     peer.state = member.state;
-    peer.endpoint = member.address ?? member.endpoints[0] ?? null;
+    // Only an address that answered a SWIM ping: an advertised or spoofed one could be anyone's.
+    peer.endpoint = member.verified;
     if (was !== peer.state) {
       changes.logs.push({
         level: "info",
@@ -154,6 +263,28 @@ export class MeshPeers {
     const changes: PeerChanges = { uapi: "", logs: [] };
     for (const peer of this.#peers.values()) this.#remove(peer, changes);
     return changes;
+  }
+
+  /** Every contested mesh IPv4 and who holds it here, by address (for `status`). */
+  ipv4Conflicts(): Ipv4Conflict[] {
+    return [...this.#contested.keys()].sort().map((address) => this.#conflict(address));
+  }
+
+  #conflict(address: string): Ipv4Conflict {
+    // Every contested address was settled (and so decided) when it became contested.
+    const decision = this.#decisions.get(address)!;
+    const keyOf = (id: string) => ({
+      name: this.#nameOf(id),
+      public_key: encodeBase64(decodeHex(id)),
+    });
+    return {
+      mesh_ipv4: address,
+      holder: decision.holder === null ? null : keyOf(decision.holder),
+      reason: decision.reason,
+      ipv6_only: this.#claims.contenders(address).filter((id) => id !== decision.holder).map(
+        keyOf,
+      ),
+    };
   }
 
   #create(id: string, publicKey: Uint8Array): MeshPeer {
@@ -179,11 +310,18 @@ export class MeshPeers {
       this.#remove(peer, changes);
       return;
     }
-    const ownsIpv4 = this.#ipv4Owners.get(peer.meshIpv4) === peer.id;
+    const ownsIpv4 = this.#decisions.get(peer.meshIpv4)?.holder === peer.id;
     const lines: string[] = [];
     if (!peer.configured) lines.push(`persistent_keepalive_interval=${MESH_PERSISTENT_KEEPALIVE}`);
     if (peer.endpoint !== null && peer.endpoint !== peer.configuredEndpoint) {
       lines.push(`endpoint=${peer.endpoint}`);
+      if (peer.configured && peer.configuredEndpoint === null) {
+        // Its first endpoint (membership just verified it): turning persistent keepalive off and
+        // on sends a keepalive at once, so we handshake now, not at the next 25 s tick (the
+        // soak measured ~26 s from rejoin to handshake without this).
+        lines.push("persistent_keepalive_interval=0");
+        lines.push(`persistent_keepalive_interval=${MESH_PERSISTENT_KEEPALIVE}`);
+      }
     }
     if (!peer.configured || ownsIpv4 !== peer.configuredIpv4) {
       lines.push("replace_allowed_ips=true");
@@ -217,41 +355,32 @@ export class MeshPeers {
   }
 
   /**
-   * Settles mesh IPv4 collisions the same way on every node: our own address stays ours; among
-   * other keys the smallest (bytewise) keeps it. The others keep only their IPv6 address.
+   * Settles one address after its candidates, record or pin changed (O(keys at it), never a
+   * pass over every peer) and re-plans the configured peers there whose IPv4 moved.
    */
-  #settleCollisions(changes: PeerChanges): void {
-    const candidates = new Set<string>(this.#trusted.keys());
-    if (this.#open) { for (const id of this.#peers.keys()) candidates.add(id); }
-    const owners = new Map<string, string>();
-    const losers: string[] = [];
-    for (const id of [...candidates].sort()) {
-      const ipv4 = this.#ipv4Of(id);
-      if (ipv4 === null) continue;
-      if (ipv4 === this.#selfIpv4 || owners.has(ipv4)) {
-        losers.push(id);
-        continue;
-      }
-      owners.set(ipv4, id);
+  #settle(address: string, changes: PeerChanges): void {
+    const contenders = this.#claims.contenders(address);
+    let decision: Ipv4Decision | null = null;
+    if (contenders.length === 0 && address !== this.#selfIpv4) {
+      this.#decisions.delete(address);
+    } else {
+      decision = this.#claims.decide(address);
+      this.#decisions.set(address, decision);
     }
-    for (const id of losers) {
-      const ipv4 = this.#ipv4Of(id)!;
-      const winner = ipv4 === this.#selfIpv4 ? "this node" : this.#nameOf(owners.get(ipv4)!);
-      const message = `mesh IPv4 ${ipv4} of ${
-        this.#nameOf(id)
-      } collides with ${winner}; ${winner} keeps it, ${this.#nameOf(id)} is reachable over IPv6`;
-      if (!this.#ipv4Owners.has(ipv4) || this.#ipv4Owners.get(ipv4) !== owners.get(ipv4)) {
+    // Contested: a key here is denied its derived address (by another key or this node).
+    if (decision !== null && contenders.some((id) => id !== decision.holder)) {
+      const message = describeConflict(this.#conflict(address));
+      if (this.#contested.get(address) !== message) {
+        this.#contested.set(address, message);
         changes.logs.push({ level: "warn", message });
       }
+    } else {
+      this.#contested.delete(address);
     }
-    this.#ipv4Owners = owners;
-  }
-
-  #ipv4Of(id: string): string | null {
-    const known = this.#peers.get(id);
-    if (known) return known.meshIpv4;
-    const trusted = this.#trusted.get(id);
-    return trusted ? meshIpv4(trusted.publicKey) : null;
+    for (const id of contenders) {
+      const peer = this.#peers.get(id);
+      if (peer?.configured) this.#sync(peer, changes);
+    }
   }
 
   #nameOf(id: string): string {

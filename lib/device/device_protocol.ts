@@ -29,10 +29,18 @@ export interface RouteEntry {
   peer: number;
 }
 
-/** Cells of the device's control SharedArrayBuffer (Int32). */
+/** Cells of the device's control SharedArrayBuffer (Int32): handshakes posted, not yet handled. */
 export const CONTROL_HANDSHAKES_IN_FLIGHT = 0;
+/** SWIM datagrams posted to the main thread and not yet handled. */
+export const CONTROL_SWIM_IN_FLIGHT = 1;
+/** SWIM-looking datagrams a worker dropped as malformed (header, size). */
+export const CONTROL_SWIM_MALFORMED = 2;
+/** SWIM datagrams a worker dropped because their source address was over its rate. */
+export const CONTROL_SWIM_RATE_LIMITED = 3;
+/** SWIM datagrams a worker dropped because the main thread had too many in flight. */
+export const CONTROL_SWIM_QUEUE_FULL = 4;
 /** Int32 cells in the control buffer. */
-export const CONTROL_CELLS = 4;
+export const CONTROL_CELLS = 8;
 
 /** Main thread → worker. */
 export type WorkerRequest =

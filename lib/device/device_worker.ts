@@ -10,33 +10,29 @@
 
 import { CryptoCore } from "../crypto/crypto_core.ts";
 import { AllowedIps } from "../wireguard/allowed_ips.ts";
-import { MAX_QUEUED_INCOMING_HANDSHAKES } from "../wireguard/constants.ts";
 import { DataPlane, dataPlaneScratchBytes } from "../wireguard/data_plane.ts";
 import { DataPlaneState, NONE } from "../wireguard/data_plane_state.ts";
 import type { Endpoint } from "../wireguard/endpoint.ts";
-import { isSwimDatagram } from "../swim/header.ts";
 import { TunDevice } from "../../ffi/tun.ts";
 import { datagramSlots, UdpSocket } from "../../ffi/udp_socket.ts";
 import { POLLIN, PollSet } from "../../ffi/poll.ts";
 import { EventFd } from "../../ffi/event_fd.ts";
 import { isIpv4Mapped } from "../../ffi/socket_address.ts";
-import {
-  CONTROL_HANDSHAKES_IN_FLIGHT,
-  type ReceivedDatagram,
-  type RouteEntry,
-  type WorkerReply,
-  type WorkerRequest,
+import type {
+  ReceivedDatagram,
+  RouteEntry,
+  WorkerReply,
+  WorkerRequest,
 } from "./device_protocol.ts";
 import { slotBytesFor, WORKER_BATCH } from "./worker_layout.ts";
 import { flowQueue } from "./flow_queue.ts";
+import { FORWARD_HANDSHAKE, FORWARD_SWIM, WorkerForwarding } from "./worker_forwarding.ts";
 
 /**
  * How long the loop sleeps in poll without a wake-up before it lets the event loop run anyway
  * (a safety net: the main thread signals the wake fd after every message).
  */
 const CONTROL_INTERVAL_MS = 1000;
-/** SWIM datagrams handed to the main thread per loop iteration, at most. */
-const MAX_FORWARDED_SWIM = 256;
 /**
  * Consecutive failed TUN or UDP calls after which the worker gives up. One failure is not fatal:
  * a queued ICMP error or a transient kernel refusal must not take the whole mesh down.
@@ -68,7 +64,10 @@ function post(reply: WorkerReply): void {
 function run(init: Init): void {
   const core = CryptoCore.instantiate(init.module, init.memory, init.layout, init.workerIndex);
   const state = DataPlaneState.attach(init.stateBuffer, init.dimensions);
-  const control = new Int32Array(init.control);
+  const forwarding = new WorkerForwarding({
+    control: new Int32Array(init.control),
+    forwardSwim: init.forwardSwim,
+  });
   const offset = performance.timeOrigin - init.timeOrigin;
   const now = () => performance.now() + offset;
   const queues = init.tunFds.map((fd) => new TunDevice(fd, init.interfaceName));
@@ -187,6 +186,7 @@ function run(init: Init): void {
           if (++ioErrors > MAX_CONSECUTIVE_IO_ERRORS) throw error;
         }
       }
+      forwarding.startBatch();
       for (let i = 0; i < received; i++) {
         const slot = rxSlots[i];
         if (slot.truncated) continue;
@@ -204,7 +204,7 @@ function run(init: Init): void {
             // A packet the kernel refuses is dropped, as any router would.
           }
         } else if (inner < 0) {
-          forward(slot.view.subarray(0, slot.length), source);
+          forward(slot.view.subarray(0, slot.length), source, time);
         }
       }
       if (handshakes.length > 0 || swim.length > 0) {
@@ -224,25 +224,11 @@ function run(init: Init): void {
     post({ type: "stopped", workerIndex: init.workerIndex, packetsOut, packetsIn });
   };
 
-  const forward = (datagram: Uint8Array, source: Endpoint): void => {
-    const type = datagram[0];
-    const copy = () => ({
-      address: source.address.slice(),
-      port: source.port,
-      data: datagram.slice(),
-    });
-    if (
-      type >= 1 && type <= 3 && datagram.length >= 4 &&
-      (datagram[1] | datagram[2] | datagram[3]) === 0
-    ) {
-      // The main thread's handshake queue is bounded; so is what waits to reach it.
-      if (Atomics.add(control, CONTROL_HANDSHAKES_IN_FLIGHT, 1) < MAX_QUEUED_INCOMING_HANDSHAKES) {
-        handshakes.push(copy());
-      } else {
-        Atomics.sub(control, CONTROL_HANDSHAKES_IN_FLIGHT, 1);
-      }
-    } else if (init.forwardSwim && swim.length < MAX_FORWARDED_SWIM && isSwimDatagram(datagram)) {
-      swim.push(copy());
+  const forward = (datagram: Uint8Array, source: Endpoint, time: number): void => {
+    const verdict = forwarding.decide(datagram, source, time);
+    if (verdict === FORWARD_HANDSHAKE || verdict === FORWARD_SWIM) {
+      const copy = { address: source.address.slice(), port: source.port, data: datagram.slice() };
+      (verdict === FORWARD_HANDSHAKE ? handshakes : swim).push(copy);
     }
   };
 

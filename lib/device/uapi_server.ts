@@ -3,18 +3,29 @@
  * each request up to its blank line, and writes the handler's answer. The socket is 0600 in
  * a 0755 directory, as wireguard-go makes it; a live socket of another device is never
  * stolen, a stale one is replaced.
+ *
+ * `get=1` answers `private_key=`, so the socket must never be connectable by another user, not
+ * even for an instant: bind() creates the file with the process umask, and the umask is
+ * process-wide (our worker threads share it), so we neither trust nor change it. The socket is
+ * bound inside a fresh 0700 directory only we can enter, chmod'ed 0600 there, and only then
+ * hard-linked to its public name (link() fails if the name was taken meanwhile, so a device
+ * that started at the same moment is never replaced).
  */
 
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { MeshguardError } from "../errors.ts";
 
 /** Answers one request; null closes the connection (unknown operation). */
 export type UapiHandler = (request: string) => Promise<string | null>;
 
-/** Thrown when the socket cannot be created. */
-export class UapiSocketError extends Error {}
+/** Thrown when the socket cannot be created (in use, unsafe directory). */
+export class UapiSocketError extends MeshguardError {}
 
 /** Directory wg looks in for userspace devices. */
 export const UAPI_SOCKET_DIR = "/var/run/wireguard";
+
+/** Only root (the owner) may connect: the answer to `get=1` holds the private key. */
+const SOCKET_MODE = 0o600;
 
 /** Largest request accepted (a full `set=1` for thousands of peers fits easily). */
 const MAX_REQUEST_BYTES = 4 << 20;
@@ -34,6 +45,48 @@ async function socketIsLive(path: string): Promise<boolean> {
   }
 }
 
+/** Binds at `path` without the socket ever being reachable there with a wider mode than 0600. */
+async function listenPrivately(path: string): Promise<Deno.UnixListener> {
+  // makeTempDir creates the directory 0700 whatever the umask is.
+  const privateDirectory = await Deno.makeTempDir({
+    dir: dirname(path),
+    prefix: `.${basename(path)}.`,
+  });
+  const boundPath = join(privateDirectory, "s");
+  try {
+    const listener = Deno.listen({ transport: "unix", path: boundPath });
+    try {
+      await Deno.chmod(boundPath, SOCKET_MODE);
+      await Deno.link(boundPath, path);
+    } catch (error) {
+      listener.close();
+      if (error instanceof Deno.errors.AlreadyExists) {
+        throw new UapiSocketError(`${path} is in use: another device with this name is running`);
+      }
+      throw error;
+    }
+    return listener;
+  } finally {
+    await Deno.remove(privateDirectory, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Refuses a socket directory where others may delete or replace entries: they could swap our
+ * socket for theirs and receive the private key of the next `wg set`. A sticky directory (like
+ * /tmp) only lets the owner of an entry remove it, so it is allowed.
+ */
+async function assertDirectoryKeepsOthersOut(directory: string): Promise<void> {
+  const mode = (await Deno.stat(directory)).mode ?? 0;
+  if ((mode & 0o022) !== 0 && (mode & 0o1000) === 0) {
+    throw new UapiSocketError(
+      `refusing to serve the UAPI socket in ${directory}: other users may replace files there ` +
+        `(mode ${(mode & 0o7777).toString(8).padStart(4, "0")}); fix it with: ` +
+        `chmod go-w ${directory}`,
+    );
+  }
+}
+
 /** A listening UAPI socket; `close()` stops it and removes the file. */
 export class UapiServer {
   private constructor(
@@ -45,6 +98,7 @@ export class UapiServer {
   /** Creates the socket at `path` and starts serving. */
   static async listen(path: string, handler: UapiHandler): Promise<UapiServer> {
     await Deno.mkdir(dirname(path), { recursive: true, mode: 0o755 });
+    await assertDirectoryKeepsOthersOut(dirname(path));
     try {
       await Deno.lstat(path);
       if (await socketIsLive(path)) {
@@ -54,8 +108,7 @@ export class UapiServer {
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
-    const listener = Deno.listen({ transport: "unix", path });
-    await Deno.chmod(path, 0o600);
+    const listener = await listenPrivately(path);
     const server = new UapiServer(listener, path, handler);
     server.acceptLoop();
     return server;

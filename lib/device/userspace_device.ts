@@ -28,6 +28,7 @@ import {
 } from "./device_protocol.ts";
 import { WORKER_BATCH, workerArenaBytes } from "./worker_layout.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
+import { type SwimForwardingDrops, swimForwardingDrops, swimHandled } from "./worker_forwarding.ts";
 
 /** Keypair records (each two key slots): three per peer plus handshakes in flight. */
 const KEYPAIR_RECORDS = 4096;
@@ -175,6 +176,11 @@ export class UserspaceDevice {
     return this.sockets[0].port;
   }
 
+  /** SWIM datagrams the workers dropped before they reached membership, by reason. */
+  get swimDrops(): SwimForwardingDrops {
+    return swimForwardingDrops(this.control);
+  }
+
   /** Number of data workers. */
   get workerCount(): number {
     return this.queues.length;
@@ -287,10 +293,15 @@ export class UserspaceDevice {
           this.pumpHandshakes();
         }
         if (reply.swim.length > 0) {
-          this.options.onSwimDatagrams?.(reply.swim.map((datagram) => ({
-            address: formatEndpoint(datagram),
-            data: datagram.data,
-          })));
+          try {
+            this.options.onSwimDatagrams?.(reply.swim.map((datagram) => ({
+              address: formatEndpoint(datagram),
+              data: datagram.data,
+            })));
+          } finally {
+            // Handled (membership runs synchronously): the workers may forward as many again.
+            swimHandled(this.control, reply.swim.length);
+          }
         }
         return;
       case "want-handshake":
@@ -419,11 +430,16 @@ export class UserspaceDevice {
     await this.uapi?.close();
     const summaries = await this.workers?.stop(2000) ?? [];
     if (summaries.length > 0) {
+      const drops = this.swimDrops;
       (this.options.log ?? (() => {}))(
         `data workers: ${
           summaries.map((s) => `${s.workerIndex}: ${s.packetsOut} out, ${s.packetsIn} in`).join(
             "; ",
           )
+        }${
+          this.options.onSwimDatagrams === undefined
+            ? ""
+            : `; SWIM datagrams dropped before membership: ${drops.malformed} malformed, ${drops.rateLimited} over their source's rate, ${drops.queueFull} with the queue full`
         }`,
       );
     }

@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../config/atomic_write.ts";
 import { ensureDirectory } from "../config/config_dir.ts";
+import { currentUid, ownershipProblem } from "../config/strict_modes.ts";
 import {
   IDENTITY_KEY_FILE,
   IDENTITY_PUBLIC_FILE,
@@ -27,7 +28,9 @@ export function identityKeyPath(configDir: string): string {
 
 /**
  * Loads the identity, or returns null when there is none. Refuses a key file that group or
- * others may read (the key would already be exposed to them) and one that is corrupt.
+ * others may read (the key would already be exposed to them), one that is corrupt, and one
+ * that another user could swap: owned by someone other than root or us, or in a config
+ * directory that is (StrictModes).
  */
 export async function loadIdentity(configDir: string): Promise<Identity | null> {
   const path = identityKeyPath(configDir);
@@ -54,6 +57,10 @@ export async function loadIdentity(configDir: string): Promise<Identity | null> 
         }); the key may be compromised. If it is not, fix it with: chmod 600 ${path}`,
       );
     }
+    const ownUid = currentUid();
+    const swappable = ownershipProblem(path, info, ownUid) ??
+      ownershipProblem(configDir, await Deno.stat(configDir), ownUid);
+    if (swappable !== null) throw new IdentityError(swappable);
     if (info.size > MAX_IDENTITY_FILE_BYTES) {
       throw new IdentityError(`${path} is corrupt: ${info.size} bytes is far too large for a key`);
     }

@@ -28,6 +28,15 @@ export const PUBLIC_KEY_BYTES = 32;
 /** Most endpoints a member may advertise in its signed record. */
 export const MAX_ENDPOINTS = 4;
 
+/**
+ * Highest incarnation: the field is a u32, and a member never raises its incarnation past it
+ * (a wrap would order its newest record below every older one). A new epoch is the way out.
+ */
+export const MAX_INCARNATION = 0xffff_ffff;
+
+/** Highest boot epoch (a u64 field, kept exact in a JS number). */
+export const MAX_EPOCH = Number.MAX_SAFE_INTEGER;
+
 /** Message types (offset 0). Ping, PingReq and Ack keep the original meshguard codes. */
 export const MessageType = {
   /** SWIM "ping": direct probe, answered by an Ack with the same sequence number. */
@@ -46,6 +55,12 @@ export const MessageType = {
   SyncResponse: 0x07,
   /** Infection-style dissemination on its own (gossip timer, leave). */
   Gossip: 0x08,
+  /**
+   * A seed's answer to a Hello without a valid cookie: a cookie bound to the joiner's key,
+   * epoch and source address, which the joiner's next Hello must carry (cleartext, smaller
+   * than the Hello it answers).
+   */
+  HelloCookie: 0x09,
 } as const;
 
 /** A message type code. */
@@ -72,8 +87,26 @@ export const NACK_TIMEOUT_FRACTION = 0.8;
 /** Domain separation prefix of every signature made by the SWIM layer. */
 export const SIGNATURE_CONTEXT = new TextEncoder().encode("meshguard swim record v1\0");
 
-/** Domain separation prefix of the Hello header signature. */
-export const HELLO_CONTEXT = new TextEncoder().encode("meshguard swim hello v1\0");
+/** Domain separation prefix of the Hello signature (v2: names its receiver, carries a cookie). */
+export const HELLO_CONTEXT = new TextEncoder().encode("meshguard swim hello v2\0");
+
+/** Length of a Hello cookie (a truncated HMAC-SHA256). */
+export const HELLO_COOKIE_BYTES = 16;
+
+/** How long a seed's cookie secret is used before the next one; the previous one still counts. */
+export const HELLO_COOKIE_SECRET_LIFETIME = 120_000;
+
+/** A joiner reuses a seed's cookie for this long before asking for a fresh one. */
+export const HELLO_COOKIE_REUSE = 60_000;
+
+/** Cookie-bearing Hellos verified per source address and second, and the burst allowed. */
+export const HELLO_SOURCE_RATE = 2;
+
+/** See HELLO_SOURCE_RATE. */
+export const HELLO_SOURCE_BURST = 4;
+
+/** Source addresses whose Hello rate a seed tracks at once (oldest forgotten first). */
+export const MAX_HELLO_SOURCES = 4_096;
 
 /** Domain separation prefix of the per-direction session key derivation. */
 export const SESSION_KEY_CONTEXT = new TextEncoder().encode("meshguard swim session v1\0");

@@ -4,9 +4,9 @@
  * pending, so an idle cluster sends nothing extra.
  */
 
-import { MessageType } from "./constants.ts";
+import { gossipTargets } from "./address_check.ts";
+import { MAX_INCARNATION, MessageType } from "./constants.ts";
 import type { SwimState } from "./engine_state.ts";
-import { randomMembers } from "./member_table.ts";
 import { send } from "./outbound.ts";
 
 /** Queues an update for dissemination and makes sure the gossip timer runs. */
@@ -22,7 +22,7 @@ export function broadcast(s: SwimState, key: string, bytes: Uint8Array): void {
 function gossipTick(s: SwimState): void {
   s.gossipArmed = false;
   if (s.queue.size === 0) return;
-  for (const peer of randomMembers(s, s.config.gossipNodes, null)) {
+  for (const peer of gossipTargets(s, s.config.gossipNodes)) {
     if (s.queue.size === 0) break;
     send(s, peer, MessageType.Gossip, 0, 0, null, []);
   }
@@ -34,10 +34,22 @@ function gossipTick(s: SwimState): void {
 
 /**
  * Raises our incarnation above `seen`, re-signs our record and gossips it: how we refute a
- * claim about us and how a changed advert reaches everyone.
+ * claim about us and how a changed advert reaches everyone. At MAX_INCARNATION the version
+ * cannot grow any more (a wrap would order our newest record below every older one): we
+ * report it once and keep our record; only a new boot epoch (a restart) moves on. Reaching it
+ * takes 2^32 refutations of our *current* version, which nobody but us can provoke faster
+ * than one per accusation we hear, so it is unreachable in practice.
  */
 export function reannounce(s: SwimState, seen: number): void {
-  s.incarnation = Math.max(s.incarnation, seen) + 1;
+  const next = Math.max(s.incarnation, seen) + 1;
+  if (next > MAX_INCARNATION) {
+    if (!s.incarnationExhausted) {
+      s.incarnationExhausted = true;
+      s.events.push({ type: "incarnation-exhausted" });
+    }
+    return;
+  }
+  s.incarnation = next;
   s.record = s.signRecord();
   broadcast(s, "r" + s.selfId, s.record.bytes);
 }

@@ -128,6 +128,8 @@ export class SwimEngine {
       relays: s.relays.size,
       queue: s.queue.size,
       timers: s.timers.size,
+      tombstones: s.tombstones.size,
+      helloSources: s.helloCookies.sources,
     };
   }
 

@@ -10,9 +10,10 @@ import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast_queue.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimEvent } from "./events.ts";
-import type { Peer } from "./peer.ts";
+import type { Peer, Tombstone } from "./peer.ts";
 import type { Probe, Relay } from "./probing.ts";
 import type { SwimConfig } from "./profiles.ts";
+import { HelloCookies } from "./hello_cookie.ts";
 import { TokenBucket } from "./rate_limiter.ts";
 import { type AliveRecord, keyId, makeAliveRecord, type NatTypeCode } from "./records.ts";
 import type { SwimCrypto } from "./swim_crypto.ts";
@@ -59,6 +60,18 @@ export interface SwimStateInit {
   random: () => number;
 }
 
+const seqPool = new Uint32Array(256);
+let seqPoolNext = seqPool.length;
+
+/** 32 unpredictable bits from the system CSPRNG (drawn in batches: one ping needs one). */
+function randomU32(): number {
+  if (seqPoolNext === seqPool.length) {
+    crypto.getRandomValues(seqPool);
+    seqPoolNext = 0;
+  }
+  return seqPool[seqPoolNext++];
+}
+
 /** Everything one node knows and has pending; plain fields, mutated by the protocol parts. */
 export class SwimState {
   /** The resolved configuration. */
@@ -85,11 +98,17 @@ export class SwimState {
   incarnation = 0;
   /** Our current signed alive record. */
   record: AliveRecord;
+  /** Our incarnation reached MAX_INCARNATION (reported once). */
+  incarnationExhausted = false;
 
   /** Every trusted peer seen, by key id (bounded by the trust set and a hard cap). */
   readonly peers = new Map<string, Peer>();
+  /** Sessions of forgotten peers, restored if they come back (bounded, oldest out first). */
+  readonly tombstones = new Map<string, Tombstone>();
   /** Listed members (have a record, not removed), for O(1) random picks and sync pages. */
   readonly list: Peer[] = [];
+  /** Peers whose address was proven (may hold stale entries; pickers drop them lazily). */
+  readonly proven: Peer[] = [];
   /** Members we declared dead and still try to reconnect to (partition healing). */
   readonly dead = new Set<Peer>();
   /** The current probe round's order. */
@@ -100,8 +119,10 @@ export class SwimState {
   readonly probes = new Map<number, Probe>();
   /** Ping-reqs we serve for others, by the sequence number of our ping to the target. */
   readonly relays = new Map<number, Relay>();
-  /** Last sequence number used. */
-  seq = 0;
+  /** Source of the datagram being handled: replies to it may use `replyBudget` bytes. */
+  replyTo: Address | null = null;
+  /** Bytes still allowed to `replyTo` while it is unverified (the request's own size). */
+  replyBudget = 0;
   /** Expedited probes in flight. */
   expedited = 0;
   /** Updates waiting to be piggybacked. */
@@ -112,11 +133,26 @@ export class SwimState {
   readonly awareness: Awareness;
   /** Bounds the Hellos we answer. */
   readonly helloBucket: TokenBucket;
+  /** Our cookie secrets and per-source Hello limits, as a seed. */
+  readonly helloCookies = new HelloCookies();
+  /** Cookies seeds gave us, by seed address, with the seed's key and when we got them. */
+  readonly seedCookies = new Map<
+    Address,
+    { receiver: Uint8Array; cookie: Uint8Array; at: number }
+  >();
+  /** The echo of the last Hello we sent to each seed address (what its cookie must carry). */
+  readonly helloEchoes = new Map<Address, Uint8Array>();
   /** Signature check handed to `verifyItem`, bound once. */
   readonly verifyFn = (key: Uint8Array, message: Uint8Array, signature: Uint8Array) =>
     this.crypto.verify(key, message, signature);
   /** The gossip timer is scheduled. */
   gossipArmed = false;
+  /**
+   * The counter of our next encrypted datagram, one sequence for all peers: a counter is
+   * never used twice in this epoch under any key, even for a peer whose session we forgot and
+   * set up again (a per-session counter would restart at 0 under the same key: nonce reuse).
+   */
+  txCounter = 0;
   /** Counter of the Hellos we sent (their replay position). */
   helloCounter = 0;
   /** Listed members currently alive: the N in every log10 N formula. */
@@ -165,10 +201,14 @@ export class SwimState {
     this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
   }
 
-  /** The next probe / relay sequence number (u32, wrapping). */
+  /**
+   * A fresh probe / relay sequence number: random, never 0, unused by a pending probe or relay.
+   * An ack proves its sender read our ping only while the seq cannot be guessed (invariant 9).
+   */
   nextSeq(): number {
-    this.seq = (this.seq + 1) >>> 0;
-    return this.seq;
+    let seq = 0;
+    while (seq === 0 || this.probes.has(seq) || this.relays.has(seq)) seq = randomU32();
+    return seq;
   }
 
   /** Signs our alive record for the current incarnation, NAT type and endpoints. */

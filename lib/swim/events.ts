@@ -24,8 +24,13 @@ export interface MemberInfo {
   endpoints: Address[];
   /** NAT type it advertises (NatType code). */
   nat: NatTypeCode;
-  /** Where we last heard it from (authenticated), or its first endpoint. */
+  /** Where we last heard it from (authenticated), or its first endpoint; may be unproven. */
   address: Address | null;
+  /**
+   * The latest address that answered our ping (null until one did): the only one safe to send
+   * bulk traffic to, e.g. the WireGuard endpoint (security invariant 9).
+   */
+  verified: Address | null;
 }
 
 /** Every event the engine emits. */
@@ -40,11 +45,16 @@ export type SwimEvent =
   | { type: "dead"; member: MemberInfo }
   /** The member announced a graceful leave (signed by itself). */
   | { type: "left"; member: MemberInfo }
-  /** A live member's record changed (endpoints, NAT type) or it restarted. */
+  /** A live member's record or proven address changed, or it restarted. */
   | { type: "updated"; member: MemberInfo; restarted: boolean }
   /** A dead or left member's retention ended; it is no longer listed. */
   | { type: "removed"; member: MemberInfo }
   /** We reached the cluster (first authenticated answer after being alone). */
   | { type: "connected" }
   /** We know no live member any more; seeds are being retried. */
-  | { type: "isolated" };
+  | { type: "isolated" }
+  /**
+   * Our incarnation is at its maximum: we can no longer refute claims in this epoch until a
+   * restart gives us a new one.
+   */
+  | { type: "incarnation-exhausted" };

@@ -4,13 +4,14 @@
  * then AEAD and body decode; nothing changes state before the datagram authenticated.
  */
 
-import { HEADER_BYTES, MessageType } from "./constants.ts";
+import { checkAddress } from "./address_check.ts";
+import { HEADER_BYTES, ItemKind, MessageType } from "./constants.ts";
 import { associatedData } from "./datagram.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimState } from "./engine_state.ts";
 import { readHeader, type SwimHeader } from "./header.ts";
-import { onConnected, onHello } from "./join.ts";
-import { peerFor } from "./member_table.ts";
+import { onConnected, onHello, onHelloCookie } from "./join.ts";
+import { candidatePeer, keepPeer } from "./member_table.ts";
 import { onItem } from "./membership_updates.ts";
 import { decodeBody, FLAG_INTRODUCE } from "./message_body.ts";
 import { send } from "./outbound.ts";
@@ -22,6 +23,17 @@ import { SwimDecodeError } from "./swim_errors.ts";
 
 /** Handles one received datagram from `from`; anything that fails a check is counted as dropped. */
 export function receiveDatagram(s: SwimState, from: Address, data: Uint8Array): void {
+  // Whatever we answer to an unproven `from` must fit in what it sent us (invariant 9).
+  s.replyTo = from;
+  s.replyBudget = data.length;
+  try {
+    handle(s, from, data);
+  } finally {
+    s.replyTo = null;
+  }
+}
+
+function handle(s: SwimState, from: Address, data: Uint8Array): void {
   let header: SwimHeader;
   try {
     header = readHeader(data);
@@ -33,9 +45,10 @@ export function receiveDatagram(s: SwimState, from: Address, data: Uint8Array): 
   if (senderId === s.selfId) return s.drop("self");
   if (!s.trust.isTrusted(header.sender, senderId)) return s.drop("untrusted");
   if (header.type === MessageType.Hello) return onHello(s, from, data, header, senderId);
+  if (header.type === MessageType.HelloCookie) return onHelloCookie(s, from, data, header);
   if (data.length < HEADER_BYTES + 16) return s.drop("truncated");
   if (header.receiverEpoch !== s.epoch) return s.drop("stale-epoch");
-  const peer = peerFor(s, header.sender, senderId);
+  const peer = candidatePeer(s, header.sender, senderId);
   if (peer === null) return s.drop("peer-table-full");
   const session = peer.sessionState();
   if (!session.replay.check(header.senderEpoch, header.counter)) return s.drop("replay");
@@ -52,12 +65,34 @@ export function receiveDatagram(s: SwimState, from: Address, data: Uint8Array): 
     throw error;
   }
   // Authenticated from here on: only now may state change.
+  keepPeer(s, peer);
   session.replay.accept(header.senderEpoch, header.counter);
   s.stats.accepted++;
   if (header.senderEpoch > peer.peerEpoch) peer.peerEpoch = header.senderEpoch;
   peer.address = from;
-  for (const item of body.items) onItem(s, item, peer);
-  if (!s.connected && !s.leaving) onConnected(s, peer);
+  // It moved (or someone spoofs it): the new source is ours to use only once it answers a
+  // ping, so ask now rather than a probe round later. First contacts verify on demand.
+  if (peer.verified !== null && from !== peer.verified) checkAddress(s, peer, from);
+  const aliveBefore = s.aliveCount;
+  for (const item of body.items) {
+    if (item.kind !== ItemKind.Alive) {
+      onItem(s, item, peer);
+      continue;
+    }
+    const known = s.peers.get(item.id);
+    const wasMember = known?.isMember === true;
+    const address = known?.address ?? null;
+    onItem(s, item, peer);
+    // A member new to us (or moved) is usable by the daemon once its address answers us: check
+    // it now rather than when a probe round reaches it (N periods). Known ones cost nothing.
+    const subject = known ?? s.peers.get(item.id);
+    if (
+      subject?.isMember && subject.address !== null && (!wasMember || subject.address !== address)
+    ) {
+      checkAddress(s, subject, subject.address);
+    }
+  }
+  if (!s.connected && !s.leaving) onConnected(s, peer, aliveBefore);
   const wantsIntro = (body.flags & FLAG_INTRODUCE) !== 0;
   switch (header.type) {
     case MessageType.Ping:
@@ -73,11 +108,14 @@ export function receiveDatagram(s: SwimState, from: Address, data: Uint8Array): 
       onNack(s, peer, body.seq);
       break;
     case MessageType.SyncRequest:
-      onSyncRequest(s, peer, body.seq, body.flags);
+      onSyncRequest(s, peer, body.seq, body.flags, from);
       break;
     case MessageType.SyncResponse:
       onSyncResponse(s, peer, body.seq, body.flags);
       break;
   }
-  if (wantsIntro) send(s, peer, MessageType.Gossip, 0, 0, null, [s.record.bytes]);
+  // Our record is larger than many requests: unless it fits, it waits for `from` to verify.
+  if (wantsIntro && send(s, peer, MessageType.Gossip, 0, 0, null, [s.record.bytes]) === 0) {
+    peer.introPending = true;
+  }
 }

@@ -9,7 +9,16 @@ import { ItemKind, MessageType } from "./constants.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimState } from "./engine_state.ts";
 import type { SwimHeader } from "./header.ts";
-import { decodeHello, encodeHello } from "./hello.ts";
+import { markVerified } from "./address_check.ts";
+import { HELLO_COOKIE_REUSE } from "./constants.ts";
+import { constantTimeEqual } from "../encoding/constant_time.ts";
+import {
+  decodeHello,
+  decodeHelloCookie,
+  encodeHello,
+  encodeHelloCookie,
+  helloEcho,
+} from "./hello.ts";
 import { peerFor } from "./member_table.ts";
 import { onAlive, verifySigned } from "./membership_updates.ts";
 import { emit, send } from "./outbound.ts";
@@ -21,16 +30,62 @@ import { SwimDecodeError } from "./swim_errors.ts";
 /** Sends Hello to every seed while we know no live member, with exponential backoff. */
 export function joinTick(s: SwimState): void {
   if (s.connected || s.leaving || s.seeds.length === 0) return;
-  for (const seed of s.seeds) {
-    const data = encodeHello(s.crypto, s.epoch, ++s.helloCounter, s.record);
-    emit(s, seed, data);
-  }
+  for (const seed of s.seeds) sendHello(s, seed);
   const delay = s.joinBackoff * (0.75 + 0.5 * s.random());
   s.joinBackoff = Math.min(s.config.joinRetryMax, s.joinBackoff * 2);
   s.timers.add(s.now + delay, () => joinTick(s));
 }
 
-/** Handles a Hello (a joiner that may not know our epoch yet) from a trusted sender. */
+/** Sends a Hello to `seed`, with the seed's cookie while we hold a recent one. */
+function sendHello(s: SwimState, seed: Address): void {
+  const cached = s.seedCookies.get(seed);
+  const fresh = cached !== undefined && s.now - cached.at < HELLO_COOKIE_REUSE;
+  const data = fresh
+    ? encodeHello(s.crypto, s.epoch, ++s.helloCounter, s.record, cached.receiver, cached.cookie)
+    : encodeHello(s.crypto, s.epoch, ++s.helloCounter, s.record);
+  if (!fresh) s.seedCookies.delete(seed);
+  s.helloEchoes.set(seed, helloEcho(data).slice());
+  emit(s, seed, data);
+}
+
+/**
+ * A seed's cookie for our Hello: kept (bound to the seed's key) and used at once. Accepted
+ * only from an address we sent a Hello to and only when it echoes that Hello, so nobody off
+ * the path can feed us cookies.
+ */
+export function onHelloCookie(
+  s: SwimState,
+  from: Address,
+  data: Uint8Array,
+  header: SwimHeader,
+): void {
+  if (s.connected || s.leaving) return s.drop("unsolicited-cookie");
+  const echo = s.helloEchoes.get(from);
+  if (echo === undefined || header.receiverEpoch !== s.epoch) return s.drop("unsolicited-cookie");
+  let parts;
+  try {
+    parts = decodeHelloCookie(data);
+  } catch (error) {
+    if (error instanceof SwimDecodeError) return s.drop(error.reason);
+    throw error;
+  }
+  if (!constantTimeEqual(parts.echo, echo)) return s.drop("unsolicited-cookie");
+  const previous = s.seedCookies.get(from);
+  s.seedCookies.set(from, {
+    receiver: header.sender.slice(),
+    cookie: parts.cookie.slice(),
+    at: s.now,
+  });
+  // A cookie for a Hello that already carried one means ours expired: one retry, not a loop.
+  if (previous === undefined) sendHello(s, from);
+}
+
+/**
+ * Handles a Hello (a joiner that may not know our epoch yet) from a trusted sender. Cheap
+ * checks first: shape, then the sender's known epoch and Hello position, then the cookie
+ * (without one, a HelloCookie answers and nothing is kept), then the per-source and global
+ * rate limits; only then the two signatures (issue 11, findings 2 and 4).
+ */
 export function onHello(
   s: SwimState,
   from: Address,
@@ -39,43 +94,64 @@ export function onHello(
   senderId: string,
 ): void {
   if (s.leaving) return s.drop("leaving");
-  if (!s.helloBucket.take(s.now)) return s.drop("hello-rate");
   let parts;
   try {
-    parts = decodeHello(data, header.sender);
+    parts = decodeHello(data, header.sender, header.senderEpoch);
   } catch (error) {
     if (error instanceof SwimDecodeError) return s.drop(error.reason);
     throw error;
   }
-  const peer = peerFor(s, header.sender, senderId);
-  if (peer === null) return s.drop("peer-table-full");
-  const session = peer.sessionState();
+  const known = s.peers.get(senderId);
+  // A Hello from an epoch older than one we have seen is a replay from a previous run.
+  if (known !== undefined && header.senderEpoch < known.peerEpoch) return s.drop("stale-epoch");
+  const position = known?.session;
   if (
-    header.senderEpoch < session.helloEpoch ||
-    (header.senderEpoch === session.helloEpoch && header.counter <= session.helloCounter)
+    position != null && (header.senderEpoch < position.helloEpoch ||
+      (header.senderEpoch === position.helloEpoch && header.counter <= position.helloCounter))
   ) return s.drop("replay");
+  if (
+    !constantTimeEqual(parts.receiver, s.crypto.publicKey) ||
+    !s.helloCookies.valid(parts.cookie, header.sender, header.senderEpoch, from, s.now)
+  ) {
+    const cookie = s.helloCookies.make(header.sender, header.senderEpoch, from, s.now);
+    emit(s, from, encodeHelloCookie(s.crypto.publicKey, s.epoch, header.senderEpoch, cookie, data));
+    return s.drop("hello-cookie");
+  }
+  if (!s.helloCookies.takeSource(from, s.now)) return s.drop("hello-source-rate");
+  if (!s.helloBucket.take(s.now)) return s.drop("hello-rate");
   if (!s.crypto.verify(header.sender, parts.message, parts.signature)) {
     return s.drop("auth");
   }
   if (!verifySigned(s, parts.record)) return s.drop("bad-signature");
+  const peer = peerFor(s, header.sender, senderId);
+  if (peer === null) return s.drop("peer-table-full");
+  const session = peer.sessionState();
   session.helloEpoch = header.senderEpoch;
   session.helloCounter = header.counter;
   s.stats.accepted++;
   if (header.senderEpoch > peer.peerEpoch) peer.peerEpoch = header.senderEpoch;
+  // The cookie proved that `from` receives, and the Hello is newer than any before it.
   peer.address = from;
+  const aliveBefore = s.aliveCount;
   onAlive(s, parts.record, true, true);
-  if (!s.connected) onConnected(s, peer);
+  markVerified(s, peer, from);
+  if (!s.connected) onConnected(s, peer, aliveBefore);
   send(s, peer, MessageType.Ack, 0, 0, null, [s.record.bytes], from);
 }
 
-/** We heard from a live member for the first time (or again after isolation). */
-export function onConnected(s: SwimState, peer: Peer): void {
+/**
+ * We heard from a live member for the first time (or again after isolation); `aliveBefore` is
+ * how many live members we knew before the message that connected us was applied.
+ */
+export function onConnected(s: SwimState, peer: Peer, aliveBefore: number): void {
   s.connected = true;
   s.joinBackoff = s.config.joinRetryInitial;
   s.events.push({ type: "connected" });
   // Catch up with the whole membership through the first member that answered, unless we
-  // already know more than it (a member cache was loaded): push-pull covers the rest.
-  if (s.list.length > 1) return;
+  // already knew live members (a member cache was loaded): push-pull covers the rest. Counted
+  // before the message's own items, which may name a few others joining at the same time and
+  // must not make us skip the sync (found by the soak: 20–45 s to see everyone).
+  if (aliveBefore > 0) return;
   startFullSync(s, peer);
 }
 

@@ -7,7 +7,7 @@
 import { ItemKind } from "./constants.ts";
 import { broadcast } from "./dissemination.ts";
 import type { SwimState } from "./engine_state.ts";
-import { listRemove } from "./member_table.ts";
+import { forgetPeer, listRemove } from "./member_table.ts";
 import type { Peer } from "./peer.ts";
 import { suspicionTimeout } from "./profiles.ts";
 import { makeClaim } from "./records.ts";
@@ -79,10 +79,7 @@ export function scheduleRemoval(s: SwimState, peer: Peer): void {
     s.events.push({ type: "removed", member: peer.info() });
     // Keep the tombstone (its version) while we still try to reconnect, then forget it.
     peer.timer = s.timers.add(s.now + s.config.reconnectTimeout, () => {
-      if (peer.removed && peer.stateSince === since) {
-        s.peers.delete(peer.id);
-        s.dead.delete(peer);
-      }
+      if (peer.removed && peer.stateSince === since) forgetPeer(s, peer);
     });
   });
 }

@@ -127,8 +127,11 @@ function onLeave(s: SwimState, record: LeaveRecord): void {
 function onClaim(s: SwimState, claim: Claim, via: Peer): void {
   if (claim.id === s.selfId) {
     // Buddy system: we are accused; refute at once with a higher incarnation.
+    // Only a claim about our *current* version needs an answer: one about a version we never
+    // had (a higher incarnation) is made up, and refuting it would let any insider push our
+    // incarnation to its limit in one step.
     if (
-      !s.leaving && claim.epoch === s.epoch && claim.incarnation >= s.incarnation &&
+      !s.leaving && claim.epoch === s.epoch && claim.incarnation === s.incarnation &&
       verifySigned(s, claim)
     ) {
       if (s.config.lifeguard) s.awareness.apply(1);

@@ -1,20 +1,31 @@
 /**
  * The send path: builds a message body, fills what room is left with pending updates
  * (piggybacking is how SWIM disseminates), seals it for the peer and hands it to the outbox.
+ * To an address the peer has not proven (security invariant 9) it sends only what fits the
+ * reply budget of the datagram that came from there, so it never amplifies.
  */
 
+import { checkAddress } from "./address_check.ts";
+import { AEAD_TAG_BYTES, HEADER_BYTES, MessageType } from "./constants.ts";
 import { sealDatagram } from "./datagram.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimState } from "./engine_state.ts";
-import { encodeBody, FLAG_INTRODUCE, itemBudget } from "./message_body.ts";
+import { bodyFixedBytes, encodeBody, FLAG_INTRODUCE, itemBudget } from "./message_body.ts";
 import type { Peer } from "./peer.ts";
 import { retransmitLimit } from "./profiles.ts";
 import { txKey } from "./session_keys.ts";
 
+/** Where a message to `peer` goes when the caller names no address. */
+export function destination(peer: Peer): Address | null {
+  return peer.address ?? peer.record?.endpoints[0] ?? null;
+}
+
 /**
  * Sends a `type` message to `peer` (at `to`, else its known address) carrying `extra` items
- * first and, when `piggyback`, queued updates in the room left. Silently skipped while we
- * know no address or epoch for the peer.
+ * first and, when `piggyback`, queued updates in the room left; returns how many of `extra`
+ * went out. Silently skipped while we know no address or epoch for the peer. To an unverified
+ * address: no piggybacking, items only within the reply budget, and a verification ping first
+ * when that held anything back.
  */
 export function send(
   s: SwimState,
@@ -26,30 +37,47 @@ export function send(
   extra: Uint8Array[],
   to: Address | null = null,
   piggyback = true,
-): void {
-  const address = to ?? peer.address ?? peer.record?.endpoints[0] ?? null;
-  if (address === null || peer.peerEpoch === 0) return;
+): number {
+  const address = to ?? destination(peer);
+  if (address === null || peer.peerEpoch === 0) return 0;
   const key = txKey(s, peer);
-  if (key === null) return;
+  if (key === null) return 0;
   let budget = itemBudget(type);
+  const proven = address === peer.verified;
+  let withheld = false;
+  if (!proven) {
+    const room = address === s.replyTo ? s.replyBudget : 0;
+    budget = Math.min(budget, room - HEADER_BYTES - AEAD_TAG_BYTES - bodyFixedBytes(type));
+    withheld = piggyback && s.queue.size > 0;
+    piggyback = false;
+  }
   const items: Uint8Array[] = [];
   for (const item of extra) {
     if (item.length > budget || items.length >= 255) break;
     items.push(item);
     budget -= item.length;
   }
+  const sentExtra = items.length;
+  if (!proven) {
+    // Something waits for this address to prove itself: ask it now (bare replies need not).
+    if (withheld || sentExtra < extra.length) checkAddress(s, peer, address);
+    // Gossip without items says nothing; it would only be traffic to an unproven address.
+    if (type === MessageType.Gossip && sentExtra === 0) return 0;
+  }
   if (piggyback && s.queue.size > 0) {
     const limit = retransmitLimit(s.config.retransmitMult, s.aliveCount + 1);
     for (const item of s.queue.take(budget, limit, 255 - items.length)) items.push(item);
   }
-  if (peer.record === null) flags |= FLAG_INTRODUCE;
+  if (peer.wantsRecord) flags |= FLAG_INTRODUCE;
   const body = encodeBody(type, seq, flags, target, items);
-  const counter = peer.session!.txCounter++;
-  emit(
-    s,
-    address,
-    sealDatagram(s.crypto, key, type, s.epoch, peer.peerEpoch, counter, peer.key, body),
-  );
+  const counter = s.txCounter++;
+  const data = sealDatagram(s.crypto, key, type, s.epoch, peer.peerEpoch, counter, peer.key, body);
+  // Verification pings are bounded by their own rate limit, not the reply budget.
+  if (!proven && address === s.replyTo && type !== MessageType.Ping) {
+    s.replyBudget -= data.length;
+  }
+  emit(s, address, data);
+  return sentExtra;
 }
 
 /** Hands a finished datagram to the outbox and counts it. */

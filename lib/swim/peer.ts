@@ -8,6 +8,7 @@
 import type { Address } from "./endpoint.ts";
 import type { MemberInfo, MemberState } from "./events.ts";
 import { type AliveRecord, NatType, type NatTypeCode } from "./records.ts";
+import type { TokenBucket } from "./rate_limiter.ts";
 import { ReplayWindow } from "./replay_window.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { Timer } from "./timer_heap.ts";
@@ -32,6 +33,30 @@ export class Peer {
   removed = false;
   /** Address of the last authenticated datagram, else the record's first endpoint. */
   address: Address | null = null;
+  /**
+   * Latest address proven to reach it: a ping we sent there was acked (authenticated, matching
+   * random seq). Until `address` equals it, we send `address` nothing larger than a reply to
+   * what came from there (invariant 9: no reflection or amplification).
+   */
+  verified: Address | null = null;
+  /** Listed in the engine's `proven` array. */
+  inProven = false;
+  /** Seq of our last verification ping (0: none pending). */
+  checkSeq = 0;
+  /** Where that ping went. */
+  checkAddress: Address | null = null;
+  /** When we last sent a verification ping (rate limit: one per probe interval). */
+  lastCheck = -Infinity;
+  /** It asked for our record (INTRODUCE) from an address not yet verified. */
+  introPending = false;
+  /** A sync request it made from an unverified address, answered once that verifies. */
+  syncPending: { cursor: number; flags: number } | null = null;
+  /** Bounds the sync pages we send it; created on its first sync request. */
+  syncBucket: TokenBucket | null = null;
+  /** Cursor of the page we last asked it for in a full sync (the retry resends it). */
+  syncCursor = -1;
+  /** Retries of that page so far. */
+  syncTries = 0;
   /** Our running suspicion of this peer. */
   suspicion: Suspicion | null = null;
   /** Timer that ends the suspicion (or the retention). */
@@ -63,6 +88,15 @@ export class Peer {
     return this.session ??= new Session();
   }
 
+  /**
+   * We should ask it for its record (INTRODUCE): we have none, or it talks to us from a newer
+   * epoch than the record we hold (it restarted after leaving or dying), so gossip about its
+   * new record may never reach us.
+   */
+  get wantsRecord(): boolean {
+    return this.record === null || this.peerEpoch > this.epoch;
+  }
+
   /** A listed member: has a record and has not been removed. */
   get isMember(): boolean {
     return this.record !== null && !this.removed;
@@ -78,6 +112,7 @@ export class Peer {
       endpoints: this.record?.endpoints ?? [],
       nat: this.record?.nat ?? (NatType.Unknown as NatTypeCode),
       address: this.address,
+      verified: this.verified,
     };
   }
 }
@@ -90,8 +125,6 @@ export class Session {
   txKey: Uint8Array | null = null;
   /** See `txKey`. */
   txKeyEpoch = 0;
-  /** Next counter we send to it. */
-  txCounter = 0;
   /** Receive key and the peer epoch it was derived for. */
   rxKey: Uint8Array | null = null;
   /** See `rxKey`. */
@@ -102,4 +135,12 @@ export class Session {
   helloEpoch = 0;
   /** See `helloEpoch`. */
   helloCounter = -1;
+}
+
+/** What outlives a forgotten peer: enough to refuse everything it sent us before. */
+export interface Tombstone {
+  /** Its session: the replay window of its datagrams and the position of its last Hello. */
+  session: Session;
+  /** The highest boot epoch we knew for it. */
+  peerEpoch: number;
 }

@@ -5,13 +5,14 @@
  * accuse; and the Lifeguard awareness score fed by every probe outcome.
  */
 
+import { markVerified, onCheckAck } from "./address_check.ts";
 import { ItemKind, MessageType, NACK_TIMEOUT_FRACTION } from "./constants.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimState } from "./engine_state.ts";
 import { suspect } from "./liveness.ts";
 import { randomMembers } from "./member_table.ts";
 import { FLAG_INTRODUCE } from "./message_body.ts";
-import { send } from "./outbound.ts";
+import { destination, send } from "./outbound.ts";
 import type { Peer } from "./peer.ts";
 import { keyId, makeClaim } from "./records.ts";
 
@@ -24,6 +25,8 @@ export interface Probe {
   seq: number;
   /** The member probed. */
   target: Peer;
+  /** Where our direct pings went (null if they went to two): a direct ack verifies it. */
+  address: Address | null;
   /** Key ids of the helpers asked to ping-req it. */
   helpers: Set<string>;
   /** Nacks heard from helpers. */
@@ -42,6 +45,8 @@ export interface Relay {
   requesterSeq: number;
   /** The member we ping on its behalf. */
   target: Peer;
+  /** Where our ping went: the target's ack verifies it. */
+  address: Address | null;
   /** The target acked. */
   answered: boolean;
 }
@@ -84,7 +89,15 @@ export function expeditedProbe(s: SwimState, peer: Peer): void {
 
 function startProbe(s: SwimState, target: Peer, expedited: boolean): void {
   const seq = s.nextSeq();
-  const probe: Probe = { seq, target, helpers: new Set(), nacks: 0, acked: false, expedited };
+  const probe: Probe = {
+    seq,
+    target,
+    address: destination(target),
+    helpers: new Set(),
+    nacks: 0,
+    acked: false,
+    expedited,
+  };
   s.probes.set(seq, probe);
   target.probing = true;
   target.lastProbe = s.now;
@@ -99,6 +112,7 @@ function startProbe(s: SwimState, target: Peer, expedited: boolean): void {
       send(s, helper, MessageType.PingReq, seq, 0, target.key, []);
     }
     // A second direct ping rides alongside (memberlist falls back to TCP here; we have UDP).
+    if (destination(target) !== probe.address) probe.address = null;
     send(s, target, MessageType.Ping, seq, 0, null, buddyItems(s, target));
   });
   s.timers.add(start + s.awareness.scale(c.probeInterval), () => {
@@ -122,9 +136,9 @@ function buddyItems(s: SwimState, peer: Peer): Uint8Array[] {
   return [makeClaim(s.crypto, kind, peer.key, peer.epoch, peer.incarnation).bytes];
 }
 
-/** Answers a ping from `peer` (received from `from`) with an ack. */
+/** Answers a ping from `peer` (received from `from`) with an ack (buddy claims once proven). */
 export function onPing(s: SwimState, peer: Peer, seq: number, from: Address): void {
-  const introduce = peer.record === null ? FLAG_INTRODUCE : 0;
+  const introduce = peer.wantsRecord ? FLAG_INTRODUCE : 0;
   send(s, peer, MessageType.Ack, seq, introduce, null, buddyItems(s, peer), from);
 }
 
@@ -144,7 +158,13 @@ export function onPingReq(
   }
   if (s.relays.size >= MAX_RELAYS) return s.drop("relay-table-full");
   const relaySeq = s.nextSeq();
-  const relay: Relay = { requester, requesterSeq: seq, target, answered: false };
+  const relay: Relay = {
+    requester,
+    requesterSeq: seq,
+    target,
+    address: destination(target),
+    answered: false,
+  };
   s.relays.set(relaySeq, relay);
   send(s, target, MessageType.Ping, relaySeq, 0, null, []);
   const timeout = s.config.probeTimeout;
@@ -156,11 +176,16 @@ export function onPingReq(
   s.timers.add(s.now + timeout, () => s.relays.delete(relaySeq));
 }
 
-/** An ack from `peer`: relays it when it answers a ping-req we serve, else ends our probe. */
+/**
+ * An ack from `peer`: verifies the address our ping went to, relays it when it answers a
+ * ping-req we serve, else ends our probe.
+ */
 export function onAck(s: SwimState, peer: Peer, seq: number): void {
+  if (onCheckAck(s, peer, seq)) return;
   const relay = s.relays.get(seq);
   if (relay !== undefined) {
     if (relay.target !== peer) return;
+    if (relay.address !== null) markVerified(s, peer, relay.address);
     relay.answered = true;
     s.relays.delete(seq);
     send(s, relay.requester, MessageType.Ack, relay.requesterSeq, 0, null, []);
@@ -169,6 +194,7 @@ export function onAck(s: SwimState, peer: Peer, seq: number): void {
   const probe = s.probes.get(seq);
   if (probe === undefined || probe.acked) return;
   if (probe.target !== peer && !probe.helpers.has(peer.id)) return;
+  if (probe.target === peer && probe.address !== null) markVerified(s, peer, probe.address);
   probe.acked = true;
   if (s.config.lifeguard) s.awareness.apply(-1);
 }

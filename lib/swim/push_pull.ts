@@ -1,21 +1,35 @@
 /**
  * Push-pull anti-entropy: now and then a page of our records goes to a random member, which
  * answers with a page of its own; a joiner pages through the first member that answers
- * (SYNC_FULL) until SYNC_DONE. Pages start at a random index so large tables mix over time.
+ * (SYNC_FULL) until SYNC_DONE, re-asking a page that does not come. Pages start at a random
+ * index so large tables mix over time. A page is ~12× a bare request, so it goes only to an
+ * address the member has proven (invariant 9) and within a per-member token bucket.
  */
 
+import { checkAddress, gossipTargets } from "./address_check.ts";
 import { MessageType } from "./constants.ts";
+import type { Address } from "./endpoint.ts";
 import type { SwimState } from "./engine_state.ts";
-import { randomMembers } from "./member_table.ts";
 import { FLAG_SYNC_DONE, FLAG_SYNC_FULL, itemBudget } from "./message_body.ts";
 import { send } from "./outbound.ts";
 import type { Peer } from "./peer.ts";
+import { TokenBucket } from "./rate_limiter.ts";
+
+/**
+ * Sync pages we send one member per second, and the burst: a joiner pages through 5,000
+ * members (~560 pages of 9 records) in about 2 s; a flooding member gets ≤ 240 kB/s.
+ */
+export const SYNC_PAGES_PER_SECOND = 200;
+/** See `SYNC_PAGES_PER_SECOND`. */
+export const SYNC_PAGE_BURST = 200;
+/** Times a joiner re-asks a page that did not come before leaving the rest to push-pull. */
+const SYNC_RETRIES = 8;
 
 /** The periodic push-pull timer: sends one page to a random member and reschedules itself. */
 export function pushPull(s: SwimState): void {
   s.timers.add(s.now + s.config.pushPullInterval, () => pushPull(s));
   if (s.leaving) return;
-  const [peer] = randomMembers(s, 1, null);
+  const [peer] = gossipTargets(s, 1);
   if (peer === undefined) return;
   const total = s.list.length + 1;
   const start = Math.floor(s.random() * total);
@@ -27,11 +41,54 @@ export function pushPull(s: SwimState): void {
 /** Starts paging through `peer`'s whole membership, offering our record first. */
 export function startFullSync(s: SwimState, peer: Peer): void {
   s.fullSyncWith = peer.id;
-  send(s, peer, MessageType.SyncRequest, 0, FLAG_SYNC_FULL, null, [s.record.bytes]);
+  peer.syncCursor = -1;
+  askPage(s, peer, 0, [s.record.bytes]);
 }
 
-/** Answers a sync request with the page at its cursor. */
-export function onSyncRequest(s: SwimState, peer: Peer, cursor: number, flags: number): void {
+/** Asks `peer` for the full-sync page at `cursor`, and again if it does not come. */
+function askPage(s: SwimState, peer: Peer, cursor: number, items: Uint8Array[]): void {
+  if (cursor !== peer.syncCursor) {
+    peer.syncCursor = cursor;
+    peer.syncTries = 0;
+  }
+  const tries = peer.syncTries;
+  send(s, peer, MessageType.SyncRequest, cursor, FLAG_SYNC_FULL, null, items);
+  // The page can be lost, dropped by the rate limit, or held until our address verified.
+  s.timers.add(s.now + s.config.probeTimeout, () => {
+    if (s.fullSyncWith !== peer.id || peer.syncCursor !== cursor || peer.syncTries !== tries) {
+      return;
+    }
+    if (++peer.syncTries > SYNC_RETRIES) {
+      s.fullSyncWith = null;
+      return;
+    }
+    askPage(s, peer, cursor, []);
+  });
+}
+
+/**
+ * A sync request from `peer` that came from `from`: answered at once when `from` is its proven
+ * address, else after a verification ping to `from` is acked (never to an unproven address).
+ */
+export function onSyncRequest(
+  s: SwimState,
+  peer: Peer,
+  cursor: number,
+  flags: number,
+  from: Address,
+): void {
+  if (from !== peer.verified) {
+    peer.syncPending = { cursor, flags };
+    checkAddress(s, peer, from);
+    return s.drop("sync-unverified");
+  }
+  answerSync(s, peer, cursor, flags);
+}
+
+/** Sends `peer` the page at `cursor`, within its token bucket. */
+export function answerSync(s: SwimState, peer: Peer, cursor: number, flags: number): void {
+  const bucket = peer.syncBucket ??= new TokenBucket(SYNC_PAGES_PER_SECOND, SYNC_PAGE_BURST);
+  if (!bucket.take(s.now)) return s.drop("sync-rate");
   const full = (flags & FLAG_SYNC_FULL) !== 0;
   const size = s.list.length + 1;
   const startAt = full ? cursor : cursor % size;
@@ -52,8 +109,14 @@ export function onSyncRequest(s: SwimState, peer: Peer, cursor: number, flags: n
 /** A sync page arrived (its items are already applied): asks for the next one of a full sync. */
 export function onSyncResponse(s: SwimState, peer: Peer, next: number, flags: number): void {
   if (s.fullSyncWith !== peer.id) return;
-  if ((flags & FLAG_SYNC_DONE) !== 0) s.fullSyncWith = null;
-  else send(s, peer, MessageType.SyncRequest, next, FLAG_SYNC_FULL, null, []);
+  if ((flags & FLAG_SYNC_DONE) !== 0) {
+    s.fullSyncWith = null;
+    peer.syncCursor = -1;
+    return;
+  }
+  // A retry can bring a page twice: only a page past the one we asked for moves us on.
+  if (next <= peer.syncCursor) return;
+  askPage(s, peer, next, []);
 }
 
 /** Our records from index `start` (index 0 is ourselves) that fit `budget`. */

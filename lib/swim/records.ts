@@ -7,6 +7,7 @@
  */
 
 import { ItemKind, MAX_ENDPOINTS, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from "./constants.ts";
+import { MAX_EPOCH, MAX_INCARNATION } from "./constants.ts";
 import { SIGNATURE_CONTEXT } from "./constants.ts";
 import { type Address, endpointBytes, readEndpoint, writeEndpoint } from "./endpoint.ts";
 import { readU32, readU64, writeU32, writeU64 } from "./header.ts";
@@ -85,6 +86,7 @@ export function signedPortion(item: Uint8Array): Uint8Array {
 }
 
 function start(kind: number, length: number, subject: Uint8Array, epoch: number, inc: number) {
+  checkVersion(epoch, inc);
   const out = new Uint8Array(length);
   out[0] = kind;
   out[1] = length & 0xff;
@@ -242,6 +244,20 @@ export function readItem(
     item: { kind: ItemKind.Alive, ...base, nat: nat as NatTypeCode, flags, endpoints },
     next,
   };
+}
+
+/**
+ * Refuses a version that cannot be encoded exactly: an epoch outside 1..MAX_EPOCH or an
+ * incarnation outside 0..MAX_INCARNATION would be truncated on the wire, and a truncated
+ * version orders below the real one (security invariant 13).
+ */
+export function checkVersion(epoch: number, incarnation: number): void {
+  if (!Number.isInteger(epoch) || epoch < 1 || epoch > MAX_EPOCH) {
+    throw new RangeError(`SWIM epoch ${epoch} is outside 1..${MAX_EPOCH}`);
+  }
+  if (!Number.isInteger(incarnation) || incarnation < 0 || incarnation > MAX_INCARNATION) {
+    throw new RangeError(`SWIM incarnation ${incarnation} is outside 0..${MAX_INCARNATION}`);
+  }
 }
 
 /** Compares two (epoch, incarnation) versions: negative, zero or positive. */

@@ -27,8 +27,6 @@ export function txKey(s: SwimState, peer: Peer): Uint8Array | null {
     peer.peerEpoch,
   );
   session.txKeyEpoch = peer.peerEpoch;
-  // A new peer epoch means a new key, so counters may restart without nonce reuse.
-  session.txCounter = 0;
   return session.txKey;
 }
 

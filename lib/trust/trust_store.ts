@@ -2,6 +2,8 @@
  * The local trust store: `authorized_keys/<name>.pub` (individually trusted peers) and
  * `trusted_orgs/<name>.org` (trusted org keys), one padded-base64 Ed25519 key per file, as
  * the original meshguard lays them out. Every change is atomic; nothing is lost on refusal.
+ * Nothing is loaded from a directory or file that another user could change
+ * (trust_permissions.ts).
  */
 
 import { join } from "node:path";
@@ -13,6 +15,8 @@ import { constantTimeEqual } from "../encoding/constant_time.ts";
 import { InvalidNameError, MeshguardError, TrustError } from "../errors.ts";
 import { parseEd25519PublicKey } from "../identity/ed25519_public_key.ts";
 import { assertDnsLabel, isDnsLabel } from "./dns_label.ts";
+import { currentUid } from "../config/strict_modes.ts";
+import { assertTrustPathSafe } from "./trust_permissions.ts";
 
 /** Which half of the trust store: individually trusted peers, or trusted orgs. */
 export type TrustKind = "peer" | "org";
@@ -71,10 +75,32 @@ async function readTrustFile(path: string): Promise<Uint8Array> {
   return parseEd25519PublicKey(firstLine, "key");
 }
 
-/** Reads one half of the store. Files that are not valid are reported, never fatal. */
-export async function listTrusted(configDir: string, kind: TrustKind): Promise<TrustListing> {
+/** How `listTrusted` reads. */
+export interface ListOptions {
+  /**
+   * Check that no other user can change what is read (default true). Only removal turns it
+   * off: taking trust away is safe whoever could have written the files.
+   */
+  checkPermissions?: boolean;
+}
+
+/**
+ * Reads one half of the store. Files that are not valid keys are reported, never fatal; a
+ * config directory, folder or key file another user could change throws TrustPermissionError.
+ */
+export async function listTrusted(
+  configDir: string,
+  kind: TrustKind,
+  options: ListOptions = {},
+): Promise<TrustListing> {
   const { extension } = LAYOUT[kind];
   const folder = trustFolder(configDir, kind);
+  const checked = options.checkPermissions ?? true;
+  const ownUid = checked ? currentUid() : null;
+  if (checked) {
+    await assertTrustPathSafe(configDir, ownUid);
+    await assertTrustPathSafe(folder, ownUid);
+  }
   const names: string[] = [];
   try {
     for await (const entry of Deno.readDir(folder)) {
@@ -94,6 +120,7 @@ export async function listTrusted(configDir: string, kind: TrustKind): Promise<T
       problems.push({ path, message: "ignored: the name is not a DNS label ([a-z0-9-], 1-63)" });
       continue;
     }
+    if (checked) await assertTrustPathSafe(path, ownUid);
     let publicKey: Uint8Array;
     try {
       publicKey = await readTrustFile(path);
@@ -195,7 +222,7 @@ export async function removeTrusted(
   const { noun } = LAYOUT[kind];
   if (isDnsLabel(nameOrKey)) {
     const path = trustFilePath(configDir, kind, nameOrKey);
-    const listing = await listTrusted(configDir, kind);
+    const listing = await listTrusted(configDir, kind, { checkPermissions: false });
     const entry = listing.entries.find((candidate) => candidate.name === nameOrKey);
     if (!await exists(path)) {
       const known = listing.entries.map((candidate) => candidate.name);
@@ -220,7 +247,7 @@ export async function removeTrusted(
   const removed: TrustedKey[] = [];
   // A listing shows one file per key; hand-made duplicates surface once the first is gone.
   for (;;) {
-    const listing = await listTrusted(configDir, kind);
+    const listing = await listTrusted(configDir, kind, { checkPermissions: false });
     const match = listing.entries.find((entry) => constantTimeEqual(entry.publicKey, key));
     if (!match) break;
     await Deno.remove(match.path);

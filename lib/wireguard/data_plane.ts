@@ -38,9 +38,14 @@ const REKEY_AT_COUNTER = Math.min(Number(REKEY_AFTER_MESSAGES), SEND_COUNTER_LIM
 /** An initiator's keypair this old gets a new handshake when a packet arrives under it. */
 const REKEY_ON_RECEIVE_AGE = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT;
 
-/** Wasm memory a data path needs for packets it seals or opens from byte arrays. */
+/** Wasm memory a data path needs: two packet buffers and its private copy of a send key. */
 export function dataPlaneScratchBytes(mtu: number): number {
-  return 2 * (MESSAGE_DATA_HEADER_SIZE + mtu + 64);
+  return 2 * packetScratchBytes(mtu) + KEY_SLOT_BYTES + 4; // + 4: room to align the key copy
+}
+
+/** One of the two packet buffers in a data path's scratch. */
+function packetScratchBytes(mtu: number): number {
+  return MESSAGE_DATA_HEADER_SIZE + mtu + 64;
 }
 
 /** Finds the peer that owns an address where it lies in a packet. */
@@ -112,6 +117,10 @@ export class DataPlane {
   private readonly nonceAddress: number;
   private readonly scratchAddress: number;
   private readonly scratchBytes: number;
+  /** The whole memory as 32-bit words: a key moves as 8 words, not as a builtin call. */
+  private readonly words: Int32Array;
+  /** Where `sealWith` keeps the send key it seals with, so it can undo a seal that lost a race. */
+  private readonly sealKeyAddress: number;
   private readonly endpoints: (CachedEndpoint | undefined)[] = [];
   private readonly endpointBuffer = new Uint8Array(16);
   private readonly staged = new Map<number, Uint8Array[]>();
@@ -131,7 +140,12 @@ export class DataPlane {
     this.mtu = options.mtu;
     this.nonceAddress = options.nonceAddress;
     this.scratchAddress = options.scratchAddress;
-    this.scratchBytes = dataPlaneScratchBytes(options.mtu) / 2;
+    this.scratchBytes = packetScratchBytes(options.mtu);
+    this.words = new Int32Array(options.core.bytes.buffer);
+    this.sealKeyAddress = (options.scratchAddress + 2 * this.scratchBytes + 3) & ~3;
+    if ((this.keySlotBase & 3) !== 0) {
+      throw new RangeError(`key slots at ${this.keySlotBase} are not 4-byte aligned`);
+    }
     this.stats = options.stats;
     if (2 * options.state.dimensions.keypairs > options.core.layout.keySlots) {
       throw new RangeError(
@@ -149,7 +163,7 @@ export class DataPlane {
       );
     }
     options.core.checkRange(this.nonceAddress, 12);
-    options.core.checkRange(this.scratchAddress, 2 * this.scratchBytes);
+    options.core.checkRange(this.scratchAddress, dataPlaneScratchBytes(options.mtu));
     // The nonce is 0⁴ ‖ counter: the first four bytes are never written again.
     this.bytes.fill(0, this.nonceAddress, this.nonceAddress + 12);
   }
@@ -235,27 +249,36 @@ export class DataPlane {
 
   /**
    * Seals the `length`-byte packet at `at + 16` under keypair `k` (generation `generation`) into
-   * a transport message at `at`. Returns its length, or 0 when the keypair ran out of counters
-   * or was retired meanwhile (then nothing may be sent: the keys may have changed under us).
+   * a transport message at `at`. Returns its length; 0 when the keypair ran out of counters or
+   * was retired meanwhile (nothing may be sent: the keys may have changed under us), and then
+   * the packet at `at + 16` is plaintext again.
    */
   private sealWith(k: number, generation: number, at: number, length: number, now: number): number {
     const counter = this.state.takeSendCounter(k, SEND_COUNTER_LIMIT);
     if (counter < 0) return 0;
     const packetAt = at + MESSAGE_DATA_HEADER_SIZE;
     const padded = paddedLength(length, this.mtu);
-    this.bytes.fill(0, packetAt + length, packetAt + padded);
+    const bytes = this.bytes;
+    bytes.fill(0, packetAt + length, packetAt + padded);
     const view = this.view;
     view.setUint32(this.nonceAddress + 4, counter, true);
     view.setUint32(this.nonceAddress + 8, 0, true);
-    this.core.exports.aeadSeal(
-      this.keySlotBase + (2 * k + 1) * KEY_SLOT_BYTES,
-      this.nonceAddress,
-      0,
-      0,
-      packetAt,
-      padded,
-    );
-    if (this.state.keypairGeneration(k) !== generation) return 0;
+    // Sealed with a private copy of the key: the main thread may wipe or reuse the shared slot
+    // the moment it retires the keypair, and undoing a seal needs the key it was made with.
+    const key = this.sealKeyAddress;
+    const words = this.words;
+    const from = (this.keySlotBase + (2 * k + 1) * KEY_SLOT_BYTES) >> 2;
+    const to = key >> 2;
+    for (let i = 0; i < KEY_SLOT_BYTES / 4; i++) words[to + i] = words[from + i];
+    const exports = this.core.exports;
+    exports.aeadSeal(key, this.nonceAddress, 0, 0, packetAt, padded);
+    const retired = this.state.keypairGeneration(k) !== generation;
+    // Lost the race with retirement: decrypt in place (same key, nonce and bytes, so our own
+    // tag verifies), and the caller stages the plaintext for the next keypair. The counter
+    // taken is just skipped.
+    if (retired) exports.aeadOpen(key, this.nonceAddress, 0, 0, packetAt, padded);
+    for (let i = 0; i < KEY_SLOT_BYTES / 4; i++) words[to + i] = 0; // no copy outlives its use
+    if (retired) return 0;
     view.setUint32(at, MESSAGE_DATA, true);
     view.setUint32(at + 4, this.state.keypairRemoteIndex(k), true);
     view.setUint32(at + 8, counter, true);
@@ -300,7 +323,7 @@ export class DataPlane {
     const k = queued ? NONE : this.sendingKeypair(p, now);
     const wireLength = k === NONE ? 0 : this.sealWith(k, this.generation, at, length, now);
     if (wireLength === 0) {
-      // Keep the packet for the next session; what is already staged goes first.
+      // Keep the packet (plaintext again) for the next session; what is already staged goes first.
       this.stage(p, bytes.slice(packetAt, packetAt + length));
       this.flushStaged(p, now);
       return false;
@@ -358,6 +381,7 @@ export class DataPlane {
       this.bytes.set(packet, at + MESSAGE_DATA_HEADER_SIZE);
       const wireLength = k === NONE ? 0 : this.sealWith(k, this.generation, at, packet.length, now);
       if (wireLength === 0) {
+        // The queue still holds the packet itself (what was sealed was a copy).
         this.requestHandshake(p, now);
         return;
       }

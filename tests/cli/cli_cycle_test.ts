@@ -1,5 +1,7 @@
 import { join } from "node:path";
+import { collidingIdentities, writeIdentity } from "../colliding_identities.ts";
 import { assertEquals, assertIncludes, assertTrue } from "../assert.ts";
+import { encodeBase64 } from "../../lib/encoding/base64.ts";
 import { listNames, runMeshguard, temporaryDirectory } from "./cli_harness.ts";
 
 const BASE64_KEY = /^[A-Za-z0-9+/]{43}=\n$/;
@@ -160,27 +162,59 @@ Deno.test("CLI: --org trusts into trusted_orgs/ under the org domain; revoke --o
   assertEquals(await listNames(join(a.path, "trusted_orgs")), []);
 });
 
-Deno.test("CLI: config show warns about two trusted keys on one mesh IPv4", async () => {
+Deno.test("CLI: trust and config show state who holds a shared mesh IPv4; --ipv4-owner moves it", async () => {
   await using a = await temporaryDirectory();
-  // Two valid keys whose BLAKE3 digests both map to 10.99.7.158 (found by search).
+  // Two valid keys whose BLAKE3 digests both map to 10.99.7.158 (found by search); the second
+  // sorts lower bytewise, which used to win the address.
   const first = "vVBcIqvOBfPOpupAl2H/8ICyi8r3VVLq5L3pqkvG4JE=";
   const second = "Wt0RRevT6+kkbYVpCGNY97Ms09eOezE5XuW7KQBIetE=";
-  await runMeshguard(["trust", first, "--name", "one"], { configDir: a.path });
+  const trustFirst = await runMeshguard(["trust", first, "--name", "one"], { configDir: a.path });
+  assertEquals(trustFirst.stderr.includes("warning"), false);
   const trustSecond = await runMeshguard(["trust", second, "--name", "two"], {
     configDir: a.path,
   });
   assertEquals(trustSecond.code, 0);
-  assertIncludes(trustSecond.stderr, "warning: mesh IPv4 10.99.7.158 is also the address of 'one'");
-  const text = await runMeshguard(["config", "show"], { configDir: a.path });
-  assertIncludes(text.stderr, "warning: mesh IPv4 10.99.7.158 is shared by 'one' and 'two'");
-  const report = JSON.parse(
-    (await runMeshguard(["config", "show", "--json"], { configDir: a.path })).stdout,
+  assertIncludes(
+    trustSecond.stderr,
+    "warning: mesh IPv4 10.99.7.158 stays with one (first trusted or seen here); two reachable " +
+      "over IPv6 only",
   );
-  assertEquals(report.mesh_ipv4_collisions, [{
+  assertIncludes(trustSecond.stderr, `For this key: meshguard trust ${second} --ipv4-owner\n`);
+  // The established holder is recorded, so the daemon keeps it too.
+  assertIncludes(await Deno.readTextFile(join(a.path, "ipv4_holders")), `10.99.7.158 ${first}\n`);
+  const text = await runMeshguard(["config", "show"], { configDir: a.path });
+  assertIncludes(text.stdout, "10.99.7.158  one      first-seen  two\n");
+  assertIncludes(text.stderr, "warning: mesh IPv4 10.99.7.158 stays with one");
+  const report = async () =>
+    JSON.parse((await runMeshguard(["config", "show", "--json"], { configDir: a.path })).stdout);
+  assertEquals((await report()).mesh_ipv4_collisions, [{
     mesh_ipv4: "10.99.7.158",
     peers: ["one", "two"],
     includes_self: false,
+    holder: "one",
+    reason: "first-seen",
+    ipv6_only: ["two"],
   }]);
+  // The administrator's explicit action moves it; trust says so.
+  const pinned = await runMeshguard(["trust", second, "--ipv4-owner"], { configDir: a.path });
+  assertEquals(pinned.code, 0, pinned.stderr);
+  assertIncludes(pinned.stderr, "Pinned mesh IPv4 10.99.7.158 to this key");
+  assertIncludes(pinned.stderr, "stays with two (pinned by an administrator); one reachable");
+  assertIncludes(await Deno.readTextFile(join(a.path, "ipv4_pins")), `10.99.7.158 ${second}\n`);
+  assertEquals((await report()).mesh_ipv4_collisions[0].holder, "two");
+  assertEquals((await report()).mesh_ipv4_collisions[0].reason, "pinned");
+  // This node's own address stays its own: trust says so, --ipv4-owner is refused.
+  await using b = await temporaryDirectory();
+  const [self, other] = collidingIdentities();
+  await writeIdentity(b.path, self);
+  const otherKey = encodeBase64(other.publicKey);
+  const refused = await runMeshguard(["trust", otherKey, "--ipv4-owner"], { configDir: b.path });
+  assertEquals(refused.code === 0, false);
+  assertIncludes(refused.stderr, "is this node's own address and stays its own");
+  assertEquals(await listNames(join(b.path, "authorized_keys")).catch(() => []), []);
+  const trusted = await runMeshguard(["trust", otherKey, "--name", "twin"], { configDir: b.path });
+  assertEquals(trusted.code, 0, trusted.stderr);
+  assertIncludes(trusted.stderr, "is this node's own address; twin reachable here over IPv6 only");
 });
 
 Deno.test("CLI: MESHGUARD_CONFIG_DIR is used without --config and created 0700", async () => {

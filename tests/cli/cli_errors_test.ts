@@ -229,6 +229,9 @@ Deno.test("up: bad flags are usage errors that name the flag, before anything is
       [["up", "--log-level", "loud"], "--log-level must be one of debug, info, warn, error"],
       [["up", "--interface", "a/b"], "is not a valid interface name"],
       [["up", "extra"], "up takes no arguments"],
+      [["up", "--max-members", "100"], "--max-members only applies with --open"],
+      [["up", "--open", "--max-members", "0"], "--max-members must be an integer 1-65534"],
+      [["up", "--open", "--max-members", "65535"], "--max-members must be an integer 1-65534"],
       [["up", ...Array.from({ length: 17 }, (_, i) => `--seed=192.0.2.${i + 1}`)], "at most 16"],
     ];
     for (const [args, message] of cases) {

@@ -89,6 +89,35 @@ Deno.test("control response: ok, refused, and the status shape are checked", () 
   );
 });
 
+Deno.test("control response: the IPv4 conflicts and the member cap are checked strictly", () => {
+  const refuse = (mutate: (status: Record<string, unknown>) => void, pattern: RegExp) => {
+    const status = sampleStatus() as unknown as Record<string, unknown>;
+    mutate(status);
+    assertThrows(
+      () => parseControlResponse(JSON.stringify({ ok: true, status }), "status"),
+      ControlError,
+      pattern,
+    );
+  };
+  const conflict = (status: Record<string, unknown>) =>
+    (status.ipv4_conflicts as Record<string, unknown>[])[0];
+  refuse((s) => delete s.ipv4_conflicts, /status\.ipv4_conflicts is not an array/);
+  refuse((s) => conflict(s).reason = "smaller-key", /reason is not a conflict reason/);
+  refuse((s) => delete conflict(s).holder, /ipv4_conflicts\[0\]\.holder/);
+  refuse((s) => conflict(s).ipv6_only = [{ name: "x" }], /ipv6_only\[0\]\.public_key/);
+  refuse((s) => s.max_members = -1, /max_members is not a count or null/);
+  refuse((s) => delete s.refused_members, /refused_members is not a count/);
+  // Nobody holding it ("undecided") is valid.
+  const undecided = sampleStatus();
+  undecided.ipv4_conflicts[0] = {
+    ...undecided.ipv4_conflicts[0],
+    holder: null,
+    reason: "undecided",
+  };
+  const parsed = parseControlResponse(JSON.stringify({ ok: true, status: undecided }), "status");
+  assertEquals(parsed, { ok: true, status: undecided });
+});
+
 Deno.test("control authorization: down and reload need root or the daemon's uid", () => {
   const daemonUid = 1000;
   for (const command of ["down", "reload"] as const) {

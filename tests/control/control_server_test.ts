@@ -111,25 +111,29 @@ Deno.test("control server: malformed requests get a clear error and the server k
   }
 });
 
-Deno.test("control server: a silent client times out; others are served meanwhile", async () => {
+Deno.test("control server: a silent client is dropped after the request timeout; over-limit clients are told busy at once", async () => {
   await using dir = await temporaryDirectory();
   const path = join(dir.path, "mg0.sock");
   const { handler } = recordingHandler();
   const server = await ControlServer.listen(path, handler, {
     daemonUid: DAEMON_UID,
-    timeoutMs: 300,
-    maxConnections: 2,
+    requestTimeoutMs: 300,
+    privilegedConnections: 2,
   });
   const silent: Deno.UnixConn[] = [];
   try {
-    // Two silent clients fill both slots; the third waits in the backlog until they time out.
+    // Two silent clients fill both slots; a third is not queued behind them but refused now
+    // (queued, it would have been served once they timed out).
+    const connectedAt = performance.now();
     for (let i = 0; i < 2; i++) silent.push(await Deno.connect({ transport: "unix", path }));
-    const started = performance.now();
-    assertEquals((await sendControlRequest(path, { command: "status" }, 5000)).ok, true);
-    const waited = performance.now() - started;
-    assertTrue(waited >= 250 && waited < 4000, `served after ${waited} ms`);
-    // The silent clients were disconnected without an answer.
+    const busy = await sendControlRequest(path, { command: "status" }, 5000);
+    assertEquals(busy.ok, false);
+    assertIncludes((busy as { error: string }).error, "busy: 2 control connections");
+    // The silent clients are disconnected without an answer once their 300 ms are up.
     for (const connection of silent) assertEquals(await connection.read(new Uint8Array(16)), null);
+    const waited = performance.now() - connectedAt;
+    assertTrue(waited >= 250 && waited < 3000, `dropped after ${waited} ms`);
+    assertEquals((await sendControlRequest(path, { command: "status" }, 5000)).ok, true);
   } finally {
     for (const connection of silent) connection.close();
     await server.close();

@@ -7,40 +7,20 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes } from "../assert.ts";
 import { ControlServer } from "../../lib/control/control_server.ts";
-import { sampleStatus, temporaryDirectory } from "./fixtures.ts";
+import { recordingServer, sampleStatus, temporaryDirectory } from "./fixtures.ts";
+import { agentJson, NOBODY, nobodyAgent, nobodyDenoDir } from "../as_nobody.ts";
 
 const AGENT = fileURLToPath(new URL("./control_client_agent.ts", import.meta.url));
-const NOBODY = 65534;
 const isRoot = Deno.uid() === 0;
 
-/** Runs the agent as uid/gid `NOBODY` with its own DENO_DIR (it cannot write root's cache). */
+/** Runs the agent as nobody and returns what it printed. */
 async function askAsNobody(denoDir: string, path: string, command: string): Promise<unknown> {
-  const output = await new Deno.Command("setpriv", {
-    args: [
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      "--clear-groups",
-      Deno.execPath(),
-      "run",
-      "--no-prompt",
-      "--no-config",
-      "--no-lock",
-      "--allow-read",
-      "--allow-write",
-      "--allow-net",
-      AGENT,
-      path,
-      command,
-    ],
-    env: { DENO_DIR: denoDir, HOME: denoDir, NO_COLOR: "1" },
-    clearEnv: true,
+  const agent = nobodyAgent(AGENT, [path, command], denoDir, {
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(60_000),
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assertEquals(output.code, 0, stderr);
-  return JSON.parse(new TextDecoder().decode(output.stdout));
+  });
+  return agentJson(await agent.output());
 }
 
 Deno.test({
@@ -49,16 +29,9 @@ Deno.test({
   async fn() {
     await using dir = await temporaryDirectory();
     // nobody must reach the socket (0666) through the temporary directory.
-    await Deno.chmod(dir.path, 0o755);
-    const denoDir = join(dir.path, "deno");
-    await Deno.mkdir(denoDir);
-    await Deno.chown(denoDir, NOBODY, NOBODY);
+    const denoDir = await nobodyDenoDir(dir.path);
     const path = join(dir.path, "mg0.sock");
-    const commands: string[] = [];
-    const server = await ControlServer.listen(path, (request, credentials) => {
-      commands.push(`${request.command} from ${credentials.uid}`);
-      return request.command === "status" ? { ok: true, status: sampleStatus() } : { ok: true };
-    }, { daemonUid: 0 });
+    const { server, served: commands } = await recordingServer(path);
     try {
       assertEquals(await askAsNobody(denoDir, path, "status"), {
         response: { ok: true, status: sampleStatus() },

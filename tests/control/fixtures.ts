@@ -1,6 +1,7 @@
 /** Shared fixtures of the control tests: a sample status, temporary directories, raw exchanges. */
 
 import type { DaemonStatus } from "../../lib/control/control_protocol.ts";
+import { ControlServer } from "../../lib/control/control_server.ts";
 
 /** A status with three peers in different states (keys are placeholders, never parsed). */
 export function sampleStatus(): DaemonStatus {
@@ -15,6 +16,15 @@ export function sampleStatus(): DaemonStatus {
     mesh_ipv6: "fd99:6d67::1:2",
     open: false,
     members: { alive: 2, suspect: 1, dead: 0 },
+    max_members: null,
+    refused_members: 0,
+    // node3 derives node2's address; node2 was there first.
+    ipv4_conflicts: [{
+      mesh_ipv4: "10.99.3.4",
+      holder: { name: "node2", public_key: "node2-ed25519" },
+      reason: "first-seen",
+      ipv6_only: [{ name: "node3", public_key: "node3-ed25519" }],
+    }],
     peers: [
       {
         name: "node3",
@@ -66,6 +76,21 @@ export async function temporaryDirectory(): Promise<{ path: string } & AsyncDisp
     path,
     [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
   };
+}
+
+/**
+ * A root daemon's control server at `path`: answers `status` with `sampleStatus()` and anything
+ * else with ok; `served` lists what it handled as `<command> from <uid>`.
+ */
+export async function recordingServer(
+  path: string,
+): Promise<{ server: ControlServer; served: string[] }> {
+  const served: string[] = [];
+  const server = await ControlServer.listen(path, (request, credentials) => {
+    served.push(`${request.command} from ${credentials.uid}`);
+    return request.command === "status" ? { ok: true, status: sampleStatus() } : { ok: true };
+  }, { daemonUid: 0 });
+  return { server, served };
 }
 
 /** Writes `request` as raw bytes and returns everything the server sends until it closes. */

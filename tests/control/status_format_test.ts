@@ -44,6 +44,9 @@ NAME        MESH IP         ENDPOINT             STATE    HANDSHAKE  RX       TX
 db-primary  10.99.7.8       -                    dead     2h ago     3.0 GiB  1023 B   direct
 node2       10.99.3.4       192.0.2.2:51821      alive    12s ago    1.5 KiB  5.3 MiB  direct
 node3       fd99:6d67::3:4  [2001:db8::3]:51821  suspect  never      0 B      148 B    direct
+
+mesh IPv4 conflicts (1):
+  mesh IPv4 10.99.3.4 stays with node2 (first trusted or seen here); node3 reachable over IPv6 only; to give it to another key run 'meshguard trust <key> --ipv4-owner'
 `,
   );
 });
@@ -52,11 +55,17 @@ Deno.test("status format: no peers, open mesh", () => {
   const status = {
     ...sampleStatus(),
     open: true,
+    max_members: 1024,
+    refused_members: 3,
     peers: [],
+    ipv4_conflicts: [],
     members: { alive: 0, suspect: 0, dead: 0 },
   };
   const text = formatStatus(status, 0);
   assertEquals(text.endsWith("\nno peers yet\n"), true);
-  assertEquals(text.includes("admission:       open (any key)\n"), true);
+  assertEquals(
+    text.includes("admission:       open (any key, at most 1024 members, 3 refused)\n"),
+    true,
+  );
   assertEquals(text.includes("members:         0 alive, 0 suspect, 0 dead\n"), true);
 });

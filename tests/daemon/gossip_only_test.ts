@@ -5,109 +5,32 @@
  */
 
 import { assertEquals, assertTrue } from "../assert.ts";
-import { REPO_ROOT, runMeshguard } from "../cli/cli_harness.ts";
-import type { DaemonStatus } from "../../lib/control/control_protocol.ts";
-
-const DENO = Deno.execPath();
-const WAIT_MS = 30_000;
+import { runMeshguard } from "../cli/cli_harness.ts";
+import { GossipDaemon, peerState, waitForDaemons as waitFor } from "./gossip_daemon.ts";
 
 /** Runs one CLI command with the permissions the README documents for it. */
 function cli(args: string[]) {
   return runMeshguard(args, { configDir: null });
 }
 
-class Node {
-  readonly controlPath: string;
-  child: Deno.ChildProcess | null = null;
-  log = "";
-  publicKey = "";
-
-  /** The UDP port, known once the daemon answers status (it binds port 0: any free port). */
-  port = 0;
-
-  constructor(readonly configDir: string) {
-    this.controlPath = `${configDir}.sock`;
-  }
-
-  start(seeds: number[]): void {
-    const seedArgs = seeds.flatMap((port) => ["--seed", `127.0.0.1:${port}`]);
-    this.child = new Deno.Command(DENO, {
-      args: [
-        "run",
-        "--no-prompt",
-        "-A",
-        "main.ts",
-        "up",
-        "--no-tun",
-        "--config",
-        this.configDir,
-        "--port",
-        "0",
-        "--control",
-        this.controlPath,
-        "--log-level",
-        "debug",
-        ...seedArgs,
-      ],
-      cwd: REPO_ROOT,
-      env: { NO_COLOR: "1" },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of this.child!.stderr) this.log += decoder.decode(chunk);
-    })().catch(() => {});
-  }
-
-  async status(): Promise<DaemonStatus | null> {
-    const result = await cli(["status", "--json", "--control", this.controlPath]);
-    return result.code === 0 ? JSON.parse(result.stdout) as DaemonStatus : null;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child === null) return;
-    try {
-      this.child.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
-    await this.child.status;
-    this.child = null;
-  }
-}
-
-async function waitFor(
-  what: string,
-  nodes: Node[],
-  predicate: () => Promise<boolean>,
-): Promise<number> {
-  const start = performance.now();
-  while (performance.now() - start < WAIT_MS) {
-    if (await predicate()) return performance.now() - start;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}\n${nodes.map((n) => n.log).join("\n---\n")}`);
-}
-
-function peerState(status: DaemonStatus | null, publicKey: string): string | null {
-  return status?.peers.find((peer) => peer.public_key === publicKey)?.state ?? null;
-}
-
 Deno.test("gossip-only daemons: join from a seed, live revoke and trust, down", async () => {
   const dir = await Deno.makeTempDir({ prefix: "meshguard-gossip-" });
-  const nodes = [new Node(`${dir}/a`), new Node(`${dir}/b`)];
+  const nodes = [`${dir}/a`, `${dir}/b`].map((configDir) =>
+    new GossipDaemon(configDir, { flags: ["--log-level", "debug"] })
+  );
   try {
+    const keys: string[] = [];
     for (const node of nodes) {
       const made = await cli(["keygen", "--config", node.configDir]);
       assertEquals(made.code, 0, made.stderr);
-      node.publicKey = made.stdout.trim();
+      keys.push(made.stdout.trim());
     }
     const [a, b] = nodes;
-    for (const [node, other, name] of [[a, b, "b"], [b, a, "a"]] as const) {
+    const [aKey, bKey] = keys;
+    for (const [node, otherKey, name] of [[a, bKey, "b"], [b, aKey, "a"]] as const) {
       const trusted = await cli([
         "trust",
-        other.publicKey,
+        otherKey,
         "--name",
         name,
         "--config",
@@ -115,23 +38,23 @@ Deno.test("gossip-only daemons: join from a seed, live revoke and trust, down", 
       ]);
       assertEquals(trusted.code, 0, trusted.stderr);
     }
-    a.start([]);
-    await waitFor(
-      "a to answer status",
-      nodes,
-      async () => (a.port = (await a.status())?.port ?? 0) > 0,
-    );
-    b.start([a.port]);
+    await a.start([]);
+    // b's last run took an epoch far ahead of this clock (the clock was stepped back since):
+    // its next epoch must still be higher, or the others would prefer its old records.
+    const ahead = Date.now() + 10 * 86_400_000;
+    await Deno.writeTextFile(`${b.configDir}/boot.epoch`, `${ahead}\n`, { mode: 0o600 });
+    await b.start([a.port]);
     const joined = await waitFor(
       "both to see each other alive",
       nodes,
       async () =>
-        peerState(await a.status(), b.publicKey) === "alive" &&
-        peerState(await b.status(), a.publicKey) === "alive",
+        peerState(await a.status(), bKey) === "alive" &&
+        peerState(await b.status(), aKey) === "alive",
     );
     console.log(`  joined in ${Math.round(joined)} ms`);
+    assertEquals(await Deno.readTextFile(`${b.configDir}/boot.epoch`), `${ahead + 1}\n`);
     const status = (await a.status())!;
-    assertEquals(status.public_key, a.publicKey);
+    assertEquals(status.public_key, aKey);
     assertTrue(status.port > 0);
     assertEquals(status.members.alive, 1);
     assertEquals(status.peers[0].name, "b");
@@ -142,32 +65,31 @@ Deno.test("gossip-only daemons: join from a seed, live revoke and trust, down", 
     await waitFor(
       "a to drop b",
       nodes,
-      async () => peerState(await a.status(), b.publicKey) === null,
+      async () => peerState(await a.status(), bKey) === null,
     );
     // …and stays out while it still tries (b keeps probing and rejoining a).
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    assertEquals(peerState(await a.status(), b.publicKey), null);
+    assertEquals(peerState(await a.status(), bKey), null);
 
-    const again = await cli(["trust", b.publicKey, "--name", "b", "--config", a.configDir]);
+    const again = await cli(["trust", bKey, "--name", "b", "--config", a.configDir]);
     assertEquals(again.code, 0, again.stderr);
     await waitFor(
       "b to come back on a",
       nodes,
       async () =>
-        peerState(await a.status(), b.publicKey) === "alive" &&
-        peerState(await b.status(), a.publicKey) === "alive",
+        peerState(await a.status(), bKey) === "alive" &&
+        peerState(await b.status(), aKey) === "alive",
     );
 
     // down: the daemon answers, leaves (b sees "left", not "dead") and exits 0.
     const down = await cli(["down", "--control", b.controlPath]);
     assertEquals(down.code, 0, down.stderr);
-    const exit = await b.child!.status;
-    b.child = null;
+    const exit = await b.exited();
     assertEquals(exit.code, 0, b.log);
     await waitFor(
       "a to see b leave",
       nodes,
-      async () => peerState(await a.status(), b.publicKey) === "left",
+      async () => peerState(await a.status(), bKey) === "left",
     );
     assertTrue(b.log.includes("'meshguard down' requested"), b.log);
     await assertGone(b.controlPath);

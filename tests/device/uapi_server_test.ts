@@ -49,3 +49,26 @@ Deno.test("uapi socket: 0600 in a 0755 dir, answers requests, refuses a live dup
   await again.close();
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("uapi socket: a directory others may write to is refused, naming the fix", async () => {
+  const root = await Deno.makeTempDir({ prefix: "meshguard-uapi-" });
+  try {
+    const directory = join(root, "wireguard");
+    await Deno.mkdir(directory);
+    await Deno.chmod(directory, 0o777);
+    const path = join(directory, "mgtest0.sock");
+    await assertRejects(
+      () => UapiServer.listen(path, () => Promise.resolve(null)),
+      UapiSocketError,
+      new RegExp(`other users may replace files there \\(mode 0777\\); fix it with: chmod go-w`),
+    );
+    await assertRejects(() => Deno.lstat(path), Deno.errors.NotFound);
+    // Sticky, like /tmp: others cannot remove our entries, so it is fine.
+    await Deno.chmod(directory, 0o1777);
+    const server = await UapiServer.listen(path, () => Promise.resolve("errno=0\n\n"));
+    assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
+    await server.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

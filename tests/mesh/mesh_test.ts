@@ -7,6 +7,7 @@
 
 import { assertEquals, assertTrue } from "../assert.ts";
 import type { DaemonStatus, PeerStatus } from "./helpers/daemon_status.ts";
+import { withDeadline } from "./helpers/deadline.ts";
 import { MESH_PORT, MeshLab, type MeshNode, meshSkipReason, run } from "./helpers/mesh_lab.ts";
 
 const skip = await meshSkipReason();
@@ -24,19 +25,6 @@ const TRANSFER_BYTES = 8 * 1024 * 1024;
 
 /** Step durations, printed as a summary at the end of each test. */
 const timings: string[] = [];
-
-/** Rejects when `promise` has not settled within `ms` (a backstop above each step's own limits). */
-async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: exceeded its ${ms / 1000} s budget`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** One `t.step` with a time budget; on failure prints every daemon's log tail. */
 function step(

@@ -7,7 +7,8 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { ItemKind, MessageType } from "../../lib/swim/constants.ts";
 import { SwimEngine, trustKeys } from "../../lib/swim/engine.ts";
-import { encodeHello } from "../../lib/swim/hello.ts";
+import { writeHeader } from "../../lib/swim/header.ts";
+import { decodeHelloCookie, encodeHello } from "../../lib/swim/hello.ts";
 import { keyId, makeAliveRecord, makeClaim, NatType } from "../../lib/swim/records.ts";
 import { createSwimCrypto } from "../../lib/swim/swim_crypto.ts";
 import { check, convergedCluster } from "./helpers.ts";
@@ -65,6 +66,10 @@ Deno.test("swim: claims with a forged claimer signature are dropped before any s
   cluster.extraTrusted.add(keyId(insider.publicKey));
   const hostile = new Hostile(cluster, insider.crypto);
   const engine = cluster.nodes[0].engine!;
+  // Its address is proven first (node 0's verification ping acked): traffic below is the claim's.
+  hostile.answerPings = true;
+  hostile.gossip(0, []);
+  cluster.run(cluster.net.now + 200);
   // The insider signs, but names node 3 as the claimer: the signature cannot match.
   const claim = makeClaim(insider.crypto, ItemKind.Dead, cluster.nodes[2].publicKey, 1, 0).bytes;
   const forged = claim.slice();
@@ -138,7 +143,8 @@ Deno.test("swim: replayed datagrams are ignored, before and after the receiver r
   cluster.net.tap = (from, to, data) => {
     if (to === target.address) captured.push({ from, data });
   };
-  cluster.run(cluster.net.now + 5_000);
+  // 10 s: the cluster converges within a second now, so 5 s of an idle 8-node cluster is thin.
+  cluster.run(cluster.net.now + 10_000);
   cluster.net.tap = null;
   cluster.run(cluster.net.now + 2_000);
   check(captured.length > 10, seed, "nothing captured");
@@ -163,20 +169,30 @@ Deno.test("swim: a replayed Hello is ignored", () => {
   const cluster = convergedCluster({ n: 3, seed });
   const seedEngine = cluster.nodes[0].engine!;
   const node = cluster.nodes[2];
+  const record = makeAliveRecord(
+    node.crypto,
+    node.engine!.epoch,
+    node.engine!.incarnation,
+    NatType.Public,
+    [node.address],
+  );
+  // The first Hello fetches the seed's cookie; the second, carrying it, is accepted.
+  const first = encodeHello(node.crypto, node.engine!.epoch, 998, record);
+  seedEngine.receive(node.address, first, cluster.net.now);
+  const [answer] = seedEngine.drainOutgoing();
+  const { cookie } = decodeHelloCookie(answer.data);
   const hello = encodeHello(
     node.crypto,
     node.engine!.epoch,
     999,
-    makeAliveRecord(
-      node.crypto,
-      node.engine!.epoch,
-      node.engine!.incarnation,
-      NatType.Public,
-      [node.address],
-    ),
+    record,
+    cluster.nodes[0].publicKey,
+    cookie,
   );
+  const before = seedEngine.stats.accepted;
   seedEngine.receive(node.address, hello, cluster.net.now);
   const accepted = seedEngine.stats.accepted;
+  check(accepted === before + 1, seed, "the cookie-bearing Hello was not accepted");
   seedEngine.drainOutgoing();
   seedEngine.receive(node.address, hello, cluster.net.now + 10);
   check(seedEngine.stats.accepted === accepted, seed, "replayed Hello accepted");
@@ -242,17 +258,67 @@ Deno.test("swim: with an empty trust set nobody is admitted (closed by default)"
     crypto: a.crypto,
     trust: trustKeys([]),
     epoch: 1,
-    endpoints: ["10.0.0.1:51821"],
+    endpoints: ["192.0.2.1:51821"],
   });
   lonely.start(0);
   const hello = encodeHello(
     b.crypto,
     5,
     1,
-    makeAliveRecord(b.crypto, 5, 0, NatType.Public, ["10.0.0.2:51821"]),
+    makeAliveRecord(b.crypto, 5, 0, NatType.Public, ["192.0.2.2:51821"]),
   );
-  lonely.receive("10.0.0.2:51821", hello, 1);
+  lonely.receive("192.0.2.2:51821", hello, 1);
   check(lonely.members().length === 0, 27, "an untrusted node was admitted");
   check(lonely.stats.dropped.untrusted === 1, 27, "Hello not dropped as untrusted");
   check(lonely.drainOutgoing().length === 0, 27, "answered an untrusted Hello");
+});
+
+Deno.test("swim: with every key admitted (--open), forged senders take no peer-table row", () => {
+  // Found by the fuzz suite: a forged datagram or Hello from a fresh key got a row before it
+  // authenticated, so with --open ~65,536 forged packets filled the table and real joiners
+  // were refused ("peer-table-full").
+  const random = mulberry32(28);
+  const self = identity(random);
+  const joiner = identity(random);
+  const engine = new SwimEngine({
+    crypto: self.crypto,
+    trust: { isTrusted: () => true },
+    epoch: 1,
+    endpoints: ["192.0.2.1:51821"],
+    config: { helloRatePerSecond: 1e6 },
+  });
+  engine.start(0);
+  for (let i = 0; i < 300; i++) {
+    // A well-formed header naming our epoch, from a fresh key, with a body that cannot open.
+    const data = new Uint8Array(64 + 40);
+    writeHeader(data, MessageType.Ping, 5, engine.epoch, i, randomBytes(random, 32));
+    data.set(randomBytes(random, 40), 64);
+    engine.receive(`203.0.113.${i % 250}:4000`, data, 1);
+    // A Hello from a fresh key whose signature does not match.
+    const forger = identity(random);
+    const record = makeAliveRecord(forger.crypto, 5, 0, NatType.Public, ["203.0.113.5:1"]);
+    const hello = encodeHello(forger.crypto, 5, 1, record);
+    hello[hello.length - 1] ^= 1;
+    engine.receive(`203.0.113.${i % 250}:4001`, hello, 1);
+  }
+  // The Hellos carry no cookie: each is answered by a HelloCookie and kept nowhere.
+  const { auth = 0, "bad-key": badKey = 0, "hello-cookie": cookie = 0 } = engine.stats.dropped;
+  check(
+    auth + badKey === 300 && cookie === 300,
+    28,
+    `dropped ${JSON.stringify(engine.stats.dropped)}`,
+  );
+  check(engine.tableSizes().peers === 0, 28, `${engine.tableSizes().peers} forged peers kept`);
+  // A genuine joiner still gets in (its first Hello fetches the cookie, the second joins).
+  const record = makeAliveRecord(joiner.crypto, 5, 0, NatType.Public, ["192.0.2.2:51821"]);
+  engine.drainOutgoing();
+  engine.receive("192.0.2.2:51821", encodeHello(joiner.crypto, 5, 1, record), 2);
+  const { cookie: answer } = decodeHelloCookie(engine.drainOutgoing()[0].data);
+  engine.receive(
+    "192.0.2.2:51821",
+    encodeHello(joiner.crypto, 5, 2, record, self.publicKey, answer),
+    2,
+  );
+  check(engine.members().length === 1, 28, "a genuine Hello did not join");
+  check(engine.tableSizes().peers === 1, 28, "the genuine joiner has no row");
 });

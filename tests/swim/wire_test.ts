@@ -14,7 +14,7 @@ import {
   readHeader,
   writeHeader,
 } from "../../lib/swim/header.ts";
-import { decodeHello } from "../../lib/swim/hello.ts";
+import { decodeHello, decodeHelloCookie } from "../../lib/swim/hello.ts";
 import { decodeBody } from "../../lib/swim/message_body.ts";
 import { makeAliveRecord, NatType, readItem } from "../../lib/swim/records.ts";
 import { createSwimCrypto } from "../../lib/swim/swim_crypto.ts";
@@ -117,7 +117,8 @@ Deno.test("swim wire: fuzzed decoders throw only SwimDecodeError; the engine nev
     onlyDecodeErrors(() => decodeBody(MessageType.Ping, data), "decodeBody", seed);
     onlyDecodeErrors(() => decodeBody(MessageType.PingReq, data), "decodeBody", seed);
     onlyDecodeErrors(() => readItem(data, 0), "readItem", seed);
-    onlyDecodeErrors(() => decodeHello(data, data.subarray(0, 32)), "decodeHello", seed);
+    onlyDecodeErrors(() => decodeHello(data, data.subarray(0, 32), 1), "decodeHello", seed);
+    onlyDecodeErrors(() => decodeHelloCookie(data), "decodeHelloCookie", seed);
     engine.receive("198.51.100.1:1", data, cluster.net.now);
   }
   // Structured fuzz of the body decoder: random item headers inside a valid frame.

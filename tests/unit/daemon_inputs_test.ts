@@ -55,3 +55,16 @@ Deno.test("the device snapshot keeps each peer's endpoint, handshake time and co
   });
   assertEquals(peers.get("bb"), { endpoint: null, lastHandshake: null, rxBytes: 0, txBytes: 0 });
 });
+
+Deno.test("a device answer with malformed or huge numbers gives counters status can print", () => {
+  // Found by the fuzz suite: NaN counters serialised as null (the CLI then refused the whole
+  // status) and a handshake time past the Date range made status() throw in toISOString.
+  const peers = parseDeviceSnapshot(
+    "public_key=aa\nlast_handshake_time_sec=9000000000000000\nlast_handshake_time_nsec=0\n" +
+      "tx_bytes=1e3\nrx_bytes=abc\n" +
+      "public_key=bb\nlast_handshake_time_sec=1700000000\nlast_handshake_time_nsec=x\n" +
+      "tx_bytes=-5\nrx_bytes=99999999999999999999\n",
+  );
+  assertEquals(peers.get("aa"), { endpoint: null, lastHandshake: null, rxBytes: 0, txBytes: 0 });
+  assertEquals(peers.get("bb"), { endpoint: null, lastHandshake: null, rxBytes: 0, txBytes: 0 });
+});

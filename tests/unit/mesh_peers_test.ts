@@ -13,7 +13,12 @@ function key(): Uint8Array {
   return ed25519.getPublicKey(ed25519.utils.randomSecretKey());
 }
 
-function member(publicKey: Uint8Array, state: MemberState, address: string | null): MemberInfo {
+function member(
+  publicKey: Uint8Array,
+  state: MemberState,
+  address: string | null,
+  verified: string | null = address,
+): MemberInfo {
   return {
     publicKey,
     state,
@@ -22,6 +27,7 @@ function member(publicKey: Uint8Array, state: MemberState, address: string | nul
     endpoints: ["192.0.2.9:51821"],
     nat: NatType.Unknown,
     address,
+    verified,
   };
 }
 
@@ -85,27 +91,192 @@ Deno.test("mesh peers: revoking trust removes the peer at once; renaming follows
   assertTrue(back.logs.some((line) => line.message === "now trusting bob"));
 });
 
-Deno.test("mesh peers: an IPv4 collision goes to the smaller key on every node; IPv6 stays", () => {
-  // Two valid keys whose BLAKE3 digests both map to 10.99.7.158 (found by search).
-  const first = decodeBase64Strict("vVBcIqvOBfPOpupAl2H/8ICyi8r3VVLq5L3pqkvG4JE=");
-  const second = decodeBase64Strict("Wt0RRevT6+kkbYVpCGNY97Ms09eOezE5XuW7KQBIetE=");
-  assertEquals(meshIpv4(first), meshIpv4(second));
-  const [small, large] = encodeHex(first) < encodeHex(second) ? [first, second] : [second, first];
-  // Whatever order keys and members arrive in, the outcome is the same.
-  for (const order of [[small, large], [large, small]]) {
+// Two valid keys whose BLAKE3 digests both map to 10.99.7.158 (found by search).
+const COLLIDING = [
+  decodeBase64Strict("vVBcIqvOBfPOpupAl2H/8ICyi8r3VVLq5L3pqkvG4JE="),
+  decodeBase64Strict("Wt0RRevT6+kkbYVpCGNY97Ms09eOezE5XuW7KQBIetE="),
+];
+const CONTESTED = "10.99.7.158";
+// The attacker's key sorts lower: under "bytewise smaller key wins" it took the address.
+const [ATTACKER, ESTABLISHED] = encodeHex(COLLIDING[0]) < encodeHex(COLLIDING[1])
+  ? COLLIDING
+  : [COLLIDING[1], COLLIDING[0]];
+
+/** The allowed IPs the UAPI body gives the WireGuard peer of `publicKey` (last `set` wins). */
+function allowedIps(uapi: string, publicKey: Uint8Array): string[] | null {
+  const header = `public_key=${encodeHex(wireguardPublicKeyOf(publicKey))}\n`;
+  const at = uapi.lastIndexOf(header);
+  if (at < 0) return null;
+  const block = uapi.slice(at + header.length).split("public_key=")[0];
+  return block.split("\n").filter((line) => line.startsWith("allowed_ip=")).map((line) =>
+    line.slice("allowed_ip=".length)
+  );
+}
+
+Deno.test("mesh peers: the colliding test keys share 10.99.7.158; the attacker's sorts lower", () => {
+  assertEquals(meshIpv4(ATTACKER), CONTESTED);
+  assertEquals(meshIpv4(ESTABLISHED), CONTESTED);
+  assertTrue(encodeHex(ATTACKER) < encodeHex(ESTABLISHED));
+});
+
+Deno.test("mesh peers: --open, a newcomer with a colliding smaller key does not take the address", () => {
+  const table = new MeshPeers(key(), true);
+  table.setTrusted([]);
+  const first = table.onMember(member(ESTABLISHED, "alive", "192.0.2.5:51821")).uapi;
+  assertEquals(allowedIps(first, ESTABLISHED), [`${CONTESTED}/32`, `${meshIpv6(ESTABLISHED)}/128`]);
+  const attack = table.onMember(member(ATTACKER, "alive", "192.0.2.6:51821"));
+  // The established member's peer is not touched; the newcomer gets its IPv6 only.
+  assertEquals(allowedIps(attack.uapi, ESTABLISHED), null);
+  assertEquals(allowedIps(attack.uapi, ATTACKER), [`${meshIpv6(ATTACKER)}/128`]);
+  assertTrue(attack.logs.some((line) => line.level === "warn" && line.message.includes(CONTESTED)));
+});
+
+Deno.test("mesh peers: trusting a colliding smaller key later does not move the address", () => {
+  const table = new MeshPeers(key(), false);
+  table.setTrusted([{ name: "alice", publicKey: ESTABLISHED }]);
+  const first = table.onMember(member(ESTABLISHED, "alive", "192.0.2.5:51821")).uapi;
+  assertEquals(allowedIps(first, ESTABLISHED), [`${CONTESTED}/32`, `${meshIpv6(ESTABLISHED)}/128`]);
+  const trusted = table.setTrusted([
+    { name: "alice", publicKey: ESTABLISHED },
+    { name: "mallory", publicKey: ATTACKER },
+  ]);
+  assertEquals(allowedIps(trusted.uapi, ESTABLISHED), null);
+  const warning = trusted.logs.find((line) => line.level === "warn")?.message ?? "";
+  assertIncludes(warning, `mesh IPv4 ${CONTESTED} stays with alice`);
+  assertIncludes(warning, "mallory reachable over IPv6 only");
+  const joined = table.onMember(member(ATTACKER, "alive", "192.0.2.6:51821")).uapi;
+  assertEquals(allowedIps(joined, ATTACKER), [`${meshIpv6(ATTACKER)}/128`]);
+});
+
+Deno.test("mesh peers: a restart keeps the recorded holder, whatever arrives first", () => {
+  const before = new MeshPeers(key(), true);
+  before.setTrusted([]);
+  before.onMember(member(ESTABLISHED, "alive", null));
+  before.onMember(member(ATTACKER, "alive", null));
+  const records = before.takeChangedRecords()!;
+  assertEquals(records.get(CONTESTED), encodeHex(ESTABLISHED));
+  // --open after a restart: the newcomer shows up first and still gets IPv6 only.
+  const open = new MeshPeers(key(), true);
+  open.loadClaims(records);
+  open.setTrusted([]);
+  const early = open.onMember(member(ATTACKER, "alive", null)).uapi;
+  assertEquals(allowedIps(early, ATTACKER), [`${meshIpv6(ATTACKER)}/128`]);
+  assertEquals(open.ipv4Conflicts()[0].reason, "holder-absent");
+  const back = open.onMember(member(ESTABLISHED, "alive", null)).uapi;
+  assertEquals(allowedIps(back, ESTABLISHED), [`${CONTESTED}/32`, `${meshIpv6(ESTABLISHED)}/128`]);
+  // Closed: both trusted in one load, the record decides.
+  const closed = new MeshPeers(key(), false);
+  closed.loadClaims(records);
+  closed.setTrusted([
+    { name: "mallory", publicKey: ATTACKER },
+    { name: "alice", publicKey: ESTABLISHED },
+  ]);
+  const plans = [ATTACKER, ESTABLISHED].map((k) => closed.onMember(member(k, "alive", null)).uapi);
+  assertEquals(allowedIps(plans[0], ATTACKER), [`${meshIpv6(ATTACKER)}/128`]);
+  assertEquals(allowedIps(plans[1], ESTABLISHED), [
+    `${CONTESTED}/32`,
+    `${meshIpv6(ESTABLISHED)}/128`,
+  ]);
+});
+
+Deno.test("mesh peers: keys trusted together with no record: nobody gets the IPv4, both IPv6", () => {
+  for (const order of [[ATTACKER, ESTABLISHED], [ESTABLISHED, ATTACKER]]) {
     const table = new MeshPeers(key(), false);
-    const trusted = table.setTrusted(order.map((publicKey, i) => ({ name: `n${i}`, publicKey })));
-    assertTrue(
-      trusted.logs.some((line) => line.level === "warn" && line.message.includes("7.158")),
-    );
-    const plans = order.map((publicKey) => table.onMember(member(publicKey, "alive", null)).uapi);
-    const planOf = (publicKey: Uint8Array) => plans[order.indexOf(publicKey)];
-    assertIncludes(planOf(small), "allowed_ip=10.99.7.158/32");
-    assertEquals(planOf(large).includes("10.99.7.158"), false);
-    assertIncludes(planOf(large), `allowed_ip=${meshIpv6(large)}/128`);
+    table.setTrusted(order.map((publicKey, i) => ({ name: `n${i}`, publicKey })));
+    for (const publicKey of order) {
+      const plan = table.onMember(member(publicKey, "alive", null)).uapi;
+      assertEquals(allowedIps(plan, publicKey), [`${meshIpv6(publicKey)}/128`]);
+    }
+    const [conflict] = table.ipv4Conflicts();
+    assertEquals(conflict.reason, "undecided");
+    assertEquals(conflict.holder, null);
+    assertEquals(conflict.ipv6_only.length, 2);
   }
-  // A node whose own address collides keeps it: both peers lose the IPv4 route there.
-  const table = new MeshPeers(small, false);
-  table.setTrusted([{ name: "large", publicKey: large }]);
-  assertEquals(table.onMember(member(large, "alive", null)).uapi.includes("10.99.7.158"), false);
+});
+
+Deno.test("mesh peers: the admin's pin moves the address; revoking the holder releases it", () => {
+  const table = new MeshPeers(key(), false);
+  table.setTrusted([{ name: "alice", publicKey: ESTABLISHED }]);
+  table.setTrusted([
+    { name: "alice", publicKey: ESTABLISHED },
+    { name: "mallory", publicKey: ATTACKER },
+  ]);
+  table.onMember(member(ESTABLISHED, "alive", null));
+  table.onMember(member(ATTACKER, "alive", null));
+  const pinned = table.setPins(new Map([[CONTESTED, encodeHex(ATTACKER)]]));
+  assertEquals(allowedIps(pinned.uapi, ATTACKER), [`${CONTESTED}/32`, `${meshIpv6(ATTACKER)}/128`]);
+  assertEquals(allowedIps(pinned.uapi, ESTABLISHED), [`${meshIpv6(ESTABLISHED)}/128`]);
+  assertEquals(table.ipv4Conflicts()[0].reason, "pinned");
+  assertEquals(table.ipv4Conflicts()[0].holder?.name, "mallory");
+  // Unpinning gives it back to the recorded holder.
+  const unpinned = table.setPins(new Map());
+  assertEquals(allowedIps(unpinned.uapi, ESTABLISHED), [
+    `${CONTESTED}/32`,
+    `${meshIpv6(ESTABLISHED)}/128`,
+  ]);
+  // Revoking the holder releases the address to the key still trusted, and records it.
+  const revoked = table.setTrusted([{ name: "mallory", publicKey: ATTACKER }]);
+  assertEquals(allowedIps(revoked.uapi, ATTACKER), [
+    `${CONTESTED}/32`,
+    `${meshIpv6(ATTACKER)}/128`,
+  ]);
+  assertEquals(table.takeChangedRecords()?.get(CONTESTED), encodeHex(ATTACKER));
+});
+
+Deno.test("mesh peers: this node's own address stays its own", () => {
+  const table = new MeshPeers(ATTACKER, true);
+  table.setTrusted([{ name: "alice", publicKey: ESTABLISHED }]);
+  table.setPins(new Map([[CONTESTED, encodeHex(ESTABLISHED)]]));
+  const plan = table.onMember(member(ESTABLISHED, "alive", null)).uapi;
+  assertEquals(allowedIps(plan, ESTABLISHED), [`${meshIpv6(ESTABLISHED)}/128`]);
+  assertEquals(table.ipv4Conflicts()[0].reason, "own-address");
+});
+
+Deno.test("mesh peers: --open admits at most maxMembers untrusted members, counts refusals", () => {
+  const friend = key();
+  const table = new MeshPeers(key(), true, { maxMembers: 2 });
+  table.setTrusted([{ name: "friend", publicKey: friend }]);
+  const [a, b, c, d] = [key(), key(), key(), key()];
+  // Membership may list several newcomers before their events reach the table.
+  for (const k of [a, b, c]) assertTrue(table.isTrusted(k));
+  for (const k of [a, b]) {
+    assertIncludes(table.onMember(member(k, "alive", null)).uapi, "public_key=");
+  }
+  assertEquals(table.onMember(member(c, "alive", null)).uapi, "");
+  assertTrue(table.takeOverflow());
+  assertEquals(table.isTrusted(c), false);
+  assertEquals(table.isTrusted(d), false);
+  assertEquals(table.refusedMembers, 2);
+  assertEquals(table.maxMembers, 2);
+  const notices = table.drainNotices().logs;
+  assertEquals(notices.length, 1, "the 1st refusal is logged, the 2nd is only counted");
+  assertIncludes(notices[0].message, "--max-members 2 reached");
+  // Trusted keys never count against the cap; a departure frees a place.
+  assertTrue(table.isTrusted(friend));
+  assertIncludes(table.onMember(member(friend, "alive", null)).uapi, "public_key=");
+  table.onMember(member(a, "dead", null));
+  table.onMember(member(a, "dead", null), true);
+  assertTrue(table.isTrusted(d));
+  assertEquals(new MeshPeers(key(), false).maxMembers, null);
+});
+
+Deno.test("mesh peers: an endpoint is configured only once membership verified it (no reflection)", () => {
+  const alice = key();
+  const table = new MeshPeers(key(), false);
+  table.setTrusted([{ name: "alice", publicKey: alice }]);
+  // Alice advertises (or spoofs) 203.0.113.7, which never answered a ping: no endpoint at all.
+  const first = table.onMember(member(alice, "alive", "203.0.113.7:51821", null));
+  assertIncludes(first.uapi, `public_key=${encodeHex(wireguardPublicKeyOf(alice))}\n`);
+  assertTrue(!first.uapi.includes("endpoint="), first.uapi);
+  assertTrue(!first.logs.some((line) => line.message.includes("203.0.113.7")), "victim logged");
+  // Her real address answers our ping: that one becomes the endpoint.
+  const second = table.onMember(member(alice, "alive", "192.0.2.2:51821", "192.0.2.2:51821"));
+  // …and the keepalive is restarted so that a handshake starts at once.
+  assertIncludes(
+    second.uapi,
+    "endpoint=192.0.2.2:51821\npersistent_keepalive_interval=0\npersistent_keepalive_interval=25\n",
+  );
+  // A later unproven source does not move the endpoint.
+  const third = table.onMember(member(alice, "alive", "203.0.113.7:51821", "192.0.2.2:51821"));
+  assertEquals(third.uapi, "");
 });

@@ -4,7 +4,10 @@ import { CryptoCore } from "../../lib/crypto/crypto_core.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "../../lib/wireguard/endpoint.ts";
 import { WireguardEngine } from "../../lib/wireguard/engine.ts";
 import type { DataPlaneState } from "../../lib/wireguard/data_plane_state.ts";
-import { createNoisePrimitives } from "../../lib/wireguard/noise_primitives.ts";
+import {
+  createNoisePrimitives,
+  type NoisePrimitives,
+} from "../../lib/wireguard/noise_primitives.ts";
 import { parseIpv4 } from "../../lib/net/ip_address.ts";
 import { mulberry32 } from "../swim/sim/prng.ts";
 
@@ -29,6 +32,15 @@ export interface Host {
   sent: Datagram[];
 }
 
+/** How `FakeNetwork.addHost` makes a host; the defaults draw keys from the OS. */
+export interface HostOptions {
+  state?: DataPlaneState;
+  /** Wraps the core's primitives (e.g. to draw keys and nonces from a seeded PRNG). */
+  primitives?: (made: NoisePrimitives) => NoisePrimitives;
+  /** Seeds the engine's jitter PRNG; called once the private key is drawn. */
+  jitterSeed?: () => number;
+}
+
 /** The fake network: queues datagrams, delivers them in order, can drop or rewrite them. */
 export class FakeNetwork {
   now = 1_000_000;
@@ -39,14 +51,16 @@ export class FakeNetwork {
   /** Rewrites the source of datagrams (a NAT rebinding the port, for roaming tests). */
   rewriteSource: (datagram: Datagram) => Endpoint = (datagram) => datagram.from;
 
+  /** Adds a host whose engine sends onto this network. */
   async addHost(
     name: string,
     endpoint: string,
     meshAddress: string,
-    options: { state?: DataPlaneState } = {},
+    options: HostOptions = {},
   ): Promise<Host> {
     const core = await CryptoCore.create({ instances: 2, keySlots: 64 });
-    const primitives = createNoisePrimitives(core);
+    const made = createNoisePrimitives(core);
+    const primitives = options.primitives?.(made) ?? made;
     const self = parseEndpoint(endpoint);
     const host: Host = {
       name,
@@ -63,13 +77,14 @@ export class FakeNetwork {
       privateKey: primitives.generatePrivateKey(),
       now: this.now,
       wallClock: () => this.now,
-      random: mulberry32(name.length * 7919), // reproducible jitter
+      // Drawn after the private key, so a seeded run keeps its order of draws.
+      random: mulberry32(options.jitterSeed?.() ?? name.length * 7919), // reproducible jitter
       state: options.state,
       sink: {
         sendDatagram: (bytes, to) => {
-          const datagram = { bytes: bytes.slice(), from: self, to, at: this.now };
-          host.sent.push(datagram);
-          this.queue.push(datagram);
+          host.sent.push({ bytes: bytes.slice(), from: self, to, at: this.now });
+          // Its own copy: the receiver may work on the bytes in place, `sent` keeps the original.
+          this.inject(bytes.slice(), self, to);
         },
         deliverPacket: (packet) => host.delivered.push(packet.slice()),
       },

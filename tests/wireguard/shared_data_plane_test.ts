@@ -11,7 +11,7 @@ import { loadCoreModule } from "../../lib/crypto/core_module.ts";
 import { AllowedIps } from "../../lib/wireguard/allowed_ips.ts";
 import { DataPlane } from "../../lib/wireguard/data_plane.ts";
 import { DataPlaneState, NONE } from "../../lib/wireguard/data_plane_state.ts";
-import { REJECT_AFTER_TIME } from "../../lib/wireguard/constants.ts";
+import { REJECT_AFTER_TIME, REKEY_TIMEOUT } from "../../lib/wireguard/constants.ts";
 import { keypairRecordsFor } from "../../lib/wireguard/engine.ts";
 import type { Endpoint } from "../../lib/wireguard/endpoint.ts";
 import { FakeNetwork, type Host, ipv4Packet } from "./engine_harness.ts";
@@ -25,13 +25,33 @@ interface WorkerPath {
   open(datagram: Uint8Array, source: Endpoint): Uint8Array | null;
 }
 
-async function workerPathFor(network: FakeNetwork, host: Host, peer: Host): Promise<WorkerPath> {
-  const core = CryptoCore.instantiate(
+/**
+ * A worker's core whose `aeadSeal` runs `afterSeal` once the seal is done: the seam that lets a
+ * test retire the keypair between the seal and the data path's generation check.
+ */
+function withSealHook(core: CryptoCore, afterSeal: () => void): CryptoCore {
+  const exports = { ...core.exports };
+  const seal = core.exports.aeadSeal;
+  exports.aeadSeal = (...args: Parameters<typeof seal>) => {
+    seal(...args);
+    afterSeal();
+  };
+  return Object.create(core, { exports: { value: exports } });
+}
+
+async function workerPathFor(
+  network: FakeNetwork,
+  host: Host,
+  peer: Host,
+  afterSeal?: () => void,
+): Promise<WorkerPath> {
+  const instance = CryptoCore.instantiate(
     await loadCoreModule(),
     host.core.memory,
     host.core.layout,
     1,
   );
+  const core = afterSeal ? withSealHook(instance, afterSeal) : instance;
   const routes = new AllowedIps<number>();
   routes.insert(peer.meshAddress, 32, host.engine.peer(peer.engine.publicKey)!.id);
   const events: string[] = [];
@@ -73,7 +93,7 @@ async function workerPathFor(network: FakeNetwork, host: Host, peer: Host): Prom
   };
 }
 
-async function setup() {
+async function setup(afterSeal?: () => void) {
   const network = new FakeNetwork();
   const state = DataPlaneState.create({
     peers: 16,
@@ -83,7 +103,7 @@ async function setup() {
   const a = await network.addHost("alice", "192.0.2.1:51820", "10.99.0.1", { state });
   const b = await network.addHost("bob", "192.0.2.2:51820", "10.99.0.2");
   network.pair(a, b);
-  const worker = await workerPathFor(network, a, b);
+  const worker = await workerPathFor(network, a, b, afterSeal);
   const peerOfB = a.engine.peer(b.engine.publicKey)!;
   return { network, a, b, worker, peerOfB };
 }
@@ -193,4 +213,38 @@ Deno.test("shared data path: nothing is sent with a keypair older than REJECT_AF
   const createdAt = a.engine.state.keypairCreatedAt(a.engine.state.currentKeypair(peerOfB.id));
   assertTrue(worker.plane.hasSession(peerOfB.id, createdAt + REJECT_AFTER_TIME - 1));
   assertTrue(!worker.plane.hasSession(peerOfB.id, createdAt + REJECT_AFTER_TIME));
+});
+
+Deno.test("shared data path: a packet whose keypair is retired while it is sealed goes out intact under the next keypair", async () => {
+  let race = () => {};
+  const { network, a, b, worker, peerOfB } = await setup(() => race());
+  a.engine.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
+  network.settle();
+  const state = a.engine.state;
+  const old = state.currentKeypair(peerOfB.id);
+  const oldGeneration = state.keypairGeneration(old);
+  // The race: while the worker seals, the main thread completes two handshakes, which pushes
+  // the worker's keypair out (retired, its key slot wiped) and a newer one becomes current.
+  race = () => {
+    race = () => {};
+    for (let round = 0; round < 2; round++) {
+      network.now += REKEY_TIMEOUT + 1;
+      a.engine.requestHandshake(peerOfB.id, network.now);
+      network.settle();
+    }
+    a.core.setKey(2 * old + 1, new Uint8Array(32).fill(0xa5)); // as a reuse of the record would
+  };
+  const packet = ipv4Packet(a.meshAddress, b.meshAddress);
+  const deliveredBefore = b.delivered.length;
+  assertEquals(worker.seal(packet, a.endpoint), false, "the first seal lost the race");
+  assertTrue(state.keypairGeneration(old) !== oldGeneration, "the seam retired the keypair");
+  const current = state.currentKeypair(peerOfB.id);
+  assertTrue(current !== NONE && current !== old, "a newer keypair is current");
+  network.settle();
+  assertEquals(
+    b.delivered.slice(deliveredBefore),
+    [packet],
+    "the packet arrives as it was sent, under the new keypair",
+  );
+  assertTrue(!worker.plane.hasStaged(peerOfB.id));
 });

@@ -8,6 +8,7 @@
  * file and socket it made, also after a failure.
  */
 
+import { encodeIdentityKeyFile, identityFromSeed } from "../../../lib/identity/identity.ts";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import {
@@ -121,12 +122,14 @@ export interface MeshNode {
 
 /** How to build a lab. */
 export interface MeshLabOptions {
-  /** Number of nodes, 1..9. */
+  /** Number of nodes, 1..99 (node k is 192.0.2.k; interface names stay within IFNAMSIZ). */
   nodes: number;
   /** Whether node `from` trusts node `to` (1-based); decides the `meshguard trust` calls. */
   trusts(from: number, to: number): boolean;
   /** Called with a progress line for every setup phase (the demo prints them). */
   progress?: (line: string) => void;
+  /** The Ed25519 seed node k uses instead of a fresh `keygen` one (e.g. colliding keys). */
+  identity?: (k: number) => Uint8Array | undefined;
 }
 
 /** Options for starting one daemon. */
@@ -163,7 +166,7 @@ export class MeshLab {
    * `dispose()` (e.g. on Ctrl-C) before anything exists.
    */
   constructor(options: MeshLabOptions) {
-    if (options.nodes < 1 || options.nodes > 9) throw new Error("a mesh lab has 1..9 nodes");
+    if (options.nodes < 1 || options.nodes > 99) throw new Error("a mesh lab has 1..99 nodes");
     this.options = options;
     this.progress = options.progress ?? (() => {});
   }
@@ -259,7 +262,15 @@ export class MeshLab {
       await Deno.mkdir(configDir, { mode: 0o700 });
       await Deno.chmod(configDir, 0o700);
       this.checkLive();
-      const publicKey = (await this.meshguard(configDir, "keygen")).trim();
+      const seed = options.identity?.(k);
+      if (seed !== undefined) {
+        await Deno.writeTextFile(
+          join(configDir, "identity.key"),
+          encodeIdentityKeyFile(await identityFromSeed(seed.slice())),
+          { mode: 0o600 },
+        );
+      }
+      const publicKey = (await this.meshguard(configDir, seed ? "export" : "keygen")).trim();
       const report = JSON.parse(await this.meshguard(configDir, "config", "show", "--json"));
       this.nodes.push({
         index: k,

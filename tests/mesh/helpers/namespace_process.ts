@@ -34,12 +34,15 @@ export class NamespaceProcess {
       stderr: "piped",
     }).spawn();
     this.pid = this.child.pid;
-    this.exited = this.child.status.then((status) => {
+    this.drained = this.drain(options.logPath);
+    // The exit counts only once its output is read: a process that printed its last line and
+    // exited must not look as if it exited before printing it.
+    this.exited = this.child.status.then(async (status) => {
+      await this.closed();
       this.finalStatus = status;
       this.notify();
       return status;
     });
-    this.drained = this.drain(options.logPath);
   }
 
   private async drain(logPath: string | undefined): Promise<void> {

@@ -5,9 +5,10 @@
  * address, like any host.
  */
 
-import { MessageType } from "../../../lib/swim/constants.ts";
-import { sealDatagram } from "../../../lib/swim/datagram.ts";
-import { encodeBody } from "../../../lib/swim/message_body.ts";
+import { HEADER_BYTES, MessageType } from "../../../lib/swim/constants.ts";
+import { associatedData, sealDatagram } from "../../../lib/swim/datagram.ts";
+import { readHeader } from "../../../lib/swim/header.ts";
+import { decodeBody, encodeBody, type SwimBody } from "../../../lib/swim/message_body.ts";
 import type { SwimCrypto } from "../../../lib/swim/swim_crypto.ts";
 import type { Cluster } from "./cluster.ts";
 
@@ -21,18 +22,43 @@ export class Hostile {
   epoch = 1;
   /** Datagrams that reached it (nodes answer it when it is an insider). */
   readonly received: Uint8Array[] = [];
+  /** Ack every Ping it receives, as a live member would (off: it never proves its address). */
+  answerPings = false;
   readonly #cluster: Cluster;
   readonly #counters = new Map<number, number>();
 
   constructor(cluster: Cluster, crypto: SwimCrypto) {
     this.#cluster = cluster;
     this.crypto = crypto;
-    cluster.net.bind(this.address, (_from, data) => this.received.push(data));
+    cluster.net.bind(this.address, (from, data) => {
+      this.received.push(data);
+      if (!this.answerPings || data[0] !== MessageType.Ping) return;
+      const index = cluster.indexOf(from);
+      const body = index === undefined ? null : this.open(index, data);
+      if (body !== null) this.raw(index!, this.datagram(index!, MessageType.Ack, [], body.seq));
+    });
   }
 
-  /** Sends raw bytes to node `index`. */
-  raw(index: number, data: Uint8Array): void {
-    this.#cluster.net.send(this.address, this.#cluster.nodes[index].address, data);
+  /** Decrypts a datagram node `index` sent us (it can: it is an insider), or null. */
+  open(index: number, data: Uint8Array): SwimBody | null {
+    const node = this.#cluster.nodes[index];
+    const header = readHeader(data);
+    const shared = this.crypto.sharedSecret(node.publicKey)!;
+    const key = this.crypto.sessionKey(
+      shared,
+      node.publicKey,
+      this.crypto.publicKey,
+      header.senderEpoch,
+      this.epoch,
+    );
+    const aad = associatedData(header.raw, this.crypto.publicKey);
+    const plain = this.crypto.open(key, header.counter, aad, data.subarray(HEADER_BYTES));
+    return plain === null ? null : decodeBody(header.type, plain);
+  }
+
+  /** Sends raw bytes to node `index`, from our address or a spoofed `from`. */
+  raw(index: number, data: Uint8Array, from = this.address): void {
+    this.#cluster.net.send(from, this.#cluster.nodes[index].address, data);
   }
 
   /** Builds a properly encrypted datagram from us to node `index` (works only if trusted). */
