@@ -59,7 +59,7 @@ export function onHelloCookie(
   data: Uint8Array,
   header: SwimHeader,
 ): void {
-  if (s.connected || s.leaving) return s.drop("unsolicited-cookie");
+  if (s.leaving) return s.drop("unsolicited-cookie");
   const echo = s.helloEchoes.get(from);
   if (echo === undefined || header.receiverEpoch !== s.epoch) return s.drop("unsolicited-cookie");
   let parts;
@@ -169,6 +169,7 @@ export function checkConnected(s: SwimState): void {
 export function reconnect(s: SwimState): void {
   s.timers.add(s.now + s.config.reconnectInterval, () => reconnect(s));
   if (s.leaving) return;
+  helloAbsentSeeds(s);
   if (s.dead.size === 0) return;
   let skip = Math.floor(s.random() * Math.min(64, s.dead.size));
   let peer: Peer | undefined;
@@ -179,4 +180,20 @@ export function reconnect(s: SwimState): void {
   }
   const claim = makeClaim(s.crypto, ItemKind.Dead, peer.key, peer.epoch, peer.incarnation);
   send(s, peer, MessageType.Ping, s.nextSeq(), 0, null, [claim.bytes, s.record.bytes]);
+}
+
+/**
+ * While connected, a Hello to every seed that no live member is reachable at. Without it a
+ * seed that was not up yet when the others found each other through a second seed stays
+ * alone for good: nobody contacts it and it knows nobody (found by the soak).
+ */
+function helloAbsentSeeds(s: SwimState): void {
+  if (!s.connected || s.seeds.length === 0) return;
+  const reached = new Set<Address>(s.endpoints);
+  for (const peer of s.list) {
+    if (peer.state !== "alive") continue;
+    if (peer.address !== null) reached.add(peer.address);
+    for (const endpoint of peer.record?.endpoints ?? []) reached.add(endpoint);
+  }
+  for (const seed of s.seeds) if (!reached.has(seed)) sendHello(s, seed);
 }

@@ -19,6 +19,20 @@ Deno.test("swim: seeds are retried with backoff until one answers", () => {
   check(connected.length >= 4, seed, "not every node reported connected");
 });
 
+Deno.test("swim: a seed that comes up after the others met through another seed is joined", () => {
+  const seed = 53;
+  const cluster = new Cluster({ n: 3, seed });
+  // As in the soak: node 2 reaches node 1 (also a seed) first and is connected before node 0,
+  // the first seed, is up; nobody would contact node 0 again.
+  cluster.start(1, [0]);
+  cluster.start(2, [0, 1]);
+  cluster.run(2_000);
+  check(cluster.sees(1, 2) && cluster.sees(2, 1), seed, "nodes 1 and 2 did not meet");
+  cluster.start(0);
+  const at = cluster.runUntil(() => cluster.converged(), 60_000);
+  check(at !== null, seed, "the late first seed stayed alone");
+});
+
 Deno.test("swim: a graceful leave is seen as left (not dead) everywhere, fast", () => {
   const seed = 52;
   const cluster = convergedCluster({ n: 10, seed });
