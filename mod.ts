@@ -51,7 +51,7 @@ export {
   type TrustRequest,
 } from "./lib/trust/trust_store.ts";
 export { ensureDirectory, resolveConfigDir } from "./lib/config/config_dir.ts";
-export { buildConfigReport, type ConfigReport } from "./lib/config/config_report.ts";
+export { buildConfigReport, type ConfigReport } from "./lib/cli/config_report.ts";
 export { runCli } from "./lib/cli/cli.ts";
 export * from "./lib/crypto/mod.ts";
 export * from "./lib/swim/mod.ts";
