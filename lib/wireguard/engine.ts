@@ -19,10 +19,7 @@ import {
   MESSAGE_HANDSHAKE_INITIATION,
   MESSAGE_HANDSHAKE_RESPONSE,
   MIN_INITIATION_INTERVAL,
-  REKEY_ATTEMPT_TIME,
   REKEY_TIMEOUT,
-  REKEY_TIMEOUT_JITTER_MAX,
-  ZERO_KEYS_AFTER,
 } from "./constants.ts";
 import type { Endpoint } from "./endpoint.ts";
 import {
@@ -38,7 +35,17 @@ import type { Keypair } from "./keypairs.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
 import { Peer, type PeerConfig } from "./peer.ts";
 import type { SealedDestination } from "./data_plane.ts";
-import { runDueTimers } from "./peer_timers.ts";
+import {
+  armRetransmitHandshake,
+  armZeroKeyMaterial,
+  disarmAllTimers,
+  handshakeComplete,
+  nextTimerDeadline,
+  runTimerRules,
+  TIMER_RULES,
+  type TimerActions,
+  type TimerRule,
+} from "./peer_timers.ts";
 import { HandshakeGate } from "./handshake_gate.ts";
 import {
   emptyEngineStats,
@@ -56,8 +63,6 @@ interface KeypairEntry {
   keypair: Keypair;
 }
 
-/** Handshake retransmissions before giving up (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT). */
-const MAX_TIMER_HANDSHAKES = REKEY_ATTEMPT_TIME / REKEY_TIMEOUT;
 /** DH-costing handshake messages processed per call; the rest wait in the bounded queue. */
 const HANDSHAKES_PER_CALL = 16;
 
@@ -83,6 +88,11 @@ export class WireguardEngine {
   /** The main thread's own data path (keepalives, staged packets, the byte-array API). */
   readonly dataPlane: DataPlane;
   private readonly hooks: EngineHooks | undefined;
+  /** How often each timer rule fired (tests and diagnostics). */
+  readonly timerRulesFired: Record<TimerRule, number> = Object.fromEntries(
+    TIMER_RULES.map((rule) => [rule, 0]),
+  ) as Record<TimerRule, number>;
+  private readonly timerActions: TimerActions;
 
   constructor(options: EngineOptions) {
     this.p = options.primitives;
@@ -101,6 +111,22 @@ export class WireguardEngine {
     };
     this.gate = new HandshakeGate(this.p, this.local.publicKey, options.now);
     this.hooks = options.hooks;
+    const onTimerRule = options.onTimerRule;
+    this.timerActions = {
+      initiateHandshake: (peer, now, retry) => this.initiateHandshake(peer, now, retry),
+      abandonHandshake: (peer) => {
+        this.dataPlane.dropStaged(peer.id);
+        this.hooks?.stagedDropped(peer.id);
+        if (peer.pending) this.indices.free(peer.pending.localIndex);
+        peer.pending = null;
+      },
+      sendKeepalive: (peer, now) => this.dataPlane.sendKeepalive(peer.id, now),
+      resetSessions: (peer) => this.resetSessions(peer),
+      fired: (rule, peer, now) => {
+        this.timerRulesFired[rule]++;
+        onTimerRule?.(rule, peer.id, now);
+      },
+    };
     const state = options.state ?? DataPlaneState.create({
       peers: options.maxPeers ?? 256,
       keypairs: keypairRecordsFor(this.core.layout.keySlots, this.core.layout.replaySlots),
@@ -231,7 +257,7 @@ export class WireguardEngine {
   nextDeadline(): number | null {
     let next: number | null = null;
     for (const peer of this.peersByKey.values()) {
-      const at = peer.nextDeadline();
+      const at = nextTimerDeadline(peer);
       if (at !== null && (next === null || at < next)) next = at;
     }
     return next;
@@ -387,8 +413,7 @@ export class WireguardEngine {
       isInitiator: true,
     }, now);
     // Handshake complete: stop retransmitting and confirm the session with data or a keepalive.
-    peer.retransmitHandshakeAt = null;
-    peer.handshakeAttempts = 0;
+    handshakeComplete(peer);
     this.dataPlane.sendKeepalive(peer.id, now);
   }
 
@@ -419,7 +444,7 @@ export class WireguardEngine {
     this.publishSessions(peer);
     for (const old of dropped) this.releaseKeypair(old);
     peer.lastHandshakeAt = now;
-    peer.zeroKeyMaterialAt = now + ZERO_KEYS_AFTER;
+    armZeroKeyMaterial(peer, now);
   }
 
   /** Tells every thread which keypairs the peer sends with now. */
@@ -490,8 +515,7 @@ export class WireguardEngine {
     peer.cookieJar.addMacs(created.message, now);
     peer.lastInitiationSentAt = now;
     this.sendRaw(peer, created.message, now);
-    peer.retransmitHandshakeAt = now + REKEY_TIMEOUT +
-      Math.floor(this.random() * REKEY_TIMEOUT_JITTER_MAX);
+    armRetransmitHandshake(peer, now, this.random);
   }
 
   // ─── time ───
@@ -500,24 +524,7 @@ export class WireguardEngine {
   tick(now: number): void {
     this.processHandshakes(now);
     for (const peer of this.peersByKey.values()) {
-      runDueTimers(peer, now, {
-        retransmitHandshake: () => {
-          if (peer.handshakeAttempts >= MAX_TIMER_HANDSHAKES) {
-            // Give up: drop what waited for this session; keys go after ZERO_KEYS_AFTER.
-            this.dataPlane.dropStaged(peer.id);
-            this.hooks?.stagedDropped(peer.id);
-            if (peer.pending) this.indices.free(peer.pending.localIndex);
-            peer.pending = null;
-            peer.zeroKeyMaterialAt ??= now + ZERO_KEYS_AFTER;
-          } else {
-            peer.handshakeAttempts++;
-            this.initiateHandshake(peer, now, true);
-          }
-        },
-        sendKeepalive: () => this.dataPlane.sendKeepalive(peer.id, now),
-        newHandshake: () => this.initiateHandshake(peer, now, false),
-        zeroKeyMaterial: () => this.resetSessions(peer),
-      });
+      runTimerRules(peer, now, this.timerActions);
     }
   }
 
@@ -531,10 +538,7 @@ export class WireguardEngine {
       peer.pending.state.ephemeralPrivate.fill(0);
       peer.pending = null;
     }
-    peer.retransmitHandshakeAt = null;
-    peer.disarmSendKeepalive();
-    peer.disarmNewHandshake();
-    peer.zeroKeyMaterialAt = null;
+    disarmAllTimers(peer);
   }
 
   /** Sends a handshake message (already built) to the peer's endpoint. */

@@ -4,6 +4,7 @@ import type { CryptoCore } from "../crypto/crypto_core.ts";
 import type { DataPlaneState } from "./data_plane_state.ts";
 import type { Endpoint } from "./endpoint.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
+import type { TimerRule } from "./peer_timers.ts";
 
 /** Where the engine's output goes. */
 export interface EngineSink {
@@ -40,6 +41,8 @@ export interface EngineOptions {
   maxPeers?: number;
   /** What data workers must hear about (a device with workers sets this). */
   hooks?: EngineHooks;
+  /** Told each time a timer rule fires (a debug log); the engine also counts them. */
+  onTimerRule?: (rule: TimerRule, peer: number, now: number) => void;
 }
 
 /** Engine events that other threads' data paths must act on; none is per packet. */
