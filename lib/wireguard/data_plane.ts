@@ -11,17 +11,19 @@ import type { CryptoCore } from "../crypto/crypto_core.ts";
 import { KEY_SLOT_BYTES } from "../crypto/memory_layout.ts";
 import {
   AUTH_TAG_SIZE,
-  KEEPALIVE_TIMEOUT,
   MESSAGE_DATA,
   MESSAGE_DATA_HEADER_SIZE,
-  REJECT_AFTER_TIME,
-  REKEY_AFTER_MESSAGES,
-  REKEY_AFTER_TIME,
   REKEY_TIMEOUT,
   SEND_COUNTER_LIMIT,
 } from "./constants.ts";
 import { type DataPlaneState, NONE } from "./data_plane_state.ts";
 import type { Endpoint } from "./endpoint.ts";
+import {
+  rejectAfterTime,
+  rekeyAfterMessages,
+  rekeyAfterTimeOnReceive,
+  rekeyAfterTimeOnSend,
+} from "./peer_timers.ts";
 import {
   innerAddressLength,
   innerDestinationAddress,
@@ -33,10 +35,6 @@ import {
 
 /** Packets kept per peer while a handshake is in flight (the kernel keeps 128 too). */
 export const MAX_STAGED_PACKETS = 128;
-/** Counters at which the sender asks for a new handshake (the paper's limit, or ours). */
-const REKEY_AT_COUNTER = Math.min(Number(REKEY_AFTER_MESSAGES), SEND_COUNTER_LIMIT - 2 ** 20);
-/** An initiator's keypair this old gets a new handshake when a packet arrives under it. */
-const REKEY_ON_RECEIVE_AGE = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT;
 
 /** Wasm memory a data path needs: two packet buffers and its private copy of a send key. */
 export function dataPlaneScratchBytes(mtu: number): number {
@@ -228,7 +226,7 @@ export class DataPlane {
     if (k === NONE) k = this.state.currentKeypair(p);
     if (k === NONE) return NONE;
     const generation = this.state.keypairGeneration(k);
-    if ((generation & 1) === 1 || now - this.state.keypairCreatedAt(k) >= REJECT_AFTER_TIME) {
+    if ((generation & 1) === 1 || rejectAfterTime(now - this.state.keypairCreatedAt(k))) {
       return NONE;
     }
     this.generation = generation;
@@ -288,9 +286,8 @@ export class DataPlane {
     this.state.addTraffic(this.writer, p, 0, wireLength);
     this.state.noteSent(p, length > 0, now);
     if (
-      counter + 1 >= REKEY_AT_COUNTER ||
-      (this.state.keypairIsInitiator(k) &&
-        now - this.state.keypairCreatedAt(k) >= REKEY_AFTER_TIME)
+      rekeyAfterMessages(counter) ||
+      rekeyAfterTimeOnSend(this.state.keypairIsInitiator(k), now - this.state.keypairCreatedAt(k))
     ) {
       this.requestHandshake(p, now);
     }
@@ -417,7 +414,7 @@ export class DataPlane {
     const generation = state.keypairGeneration(k);
     if (
       (generation & 1) === 1 || !state.keypairMatches(k, index) ||
-      now - state.keypairCreatedAt(k) >= REJECT_AFTER_TIME
+      rejectAfterTime(now - state.keypairCreatedAt(k))
     ) {
       this.stats.transportDropped++;
       return 0;
@@ -452,8 +449,8 @@ export class DataPlane {
     state.addTraffic(this.writer, p, length, 0);
     state.noteReceived(p, inner > 0, now);
     if (
-      state.currentKeypair(p) === k && state.keypairIsInitiator(k) &&
-      now - state.keypairCreatedAt(k) >= REKEY_ON_RECEIVE_AGE
+      state.currentKeypair(p) === k &&
+      rekeyAfterTimeOnReceive(state.keypairIsInitiator(k), now - state.keypairCreatedAt(k))
     ) {
       this.requestHandshake(p, now);
     }

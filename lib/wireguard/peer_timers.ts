@@ -5,17 +5,21 @@
  * itself by name and acts through the engine. The arming side (a handshake sent, a session
  * derived) is here too, so a rule's "when" and "what" read in one place.
  *
- * The rules the data path checks per packet (rekey by age or counter, rejecting an old
- * keypair) are not timers: every thread applies them to each packet in `data_plane.ts`
- * (`sealWith`, `openInPlace`, `sendingKeypair`), and they reach the engine as handshake
- * requests, at most once per REKEY_TIMEOUT per peer.
+ * The rules every thread checks per packet (rekey by age or counter, rejecting an old keypair)
+ * are not timers, but they are here too, as predicates `data_plane.ts` calls (`sealWith`,
+ * `openInPlace`, `sendingKeypair`); they reach the engine as handshake requests, at most once
+ * per REKEY_TIMEOUT per peer, and are not counted (that would be per packet).
  */
 
 import {
   KEEPALIVE_TIMEOUT,
+  REJECT_AFTER_TIME,
+  REKEY_AFTER_MESSAGES,
+  REKEY_AFTER_TIME,
   REKEY_ATTEMPT_TIME,
   REKEY_TIMEOUT,
   REKEY_TIMEOUT_JITTER_MAX,
+  SEND_COUNTER_LIMIT,
   ZERO_KEYS_AFTER,
 } from "./constants.ts";
 import type { Peer } from "./peer.ts";
@@ -186,4 +190,37 @@ export function runTimerRules(peer: Peer, now: number, actions: TimerActions): v
   newHandshake(peer, now, actions);
   persistentKeepalive(peer, now, actions);
   zeroKeyMaterial(peer, now, actions);
+}
+
+// ─── per-packet rules (checked by every thread's data path) ───
+
+/** Send counters at which the sender asks for a new handshake (the paper's limit, or ours). */
+export const REKEY_AT_COUNTER = Math.min(
+  Number(REKEY_AFTER_MESSAGES),
+  SEND_COUNTER_LIMIT - 2 ** 20,
+);
+/** An initiator's keypair this old gets a new handshake when a packet arrives under it. */
+export const REKEY_ON_RECEIVE_AGE = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT;
+
+/** A keypair this old (ms) is used for nothing, sending or receiving. */
+export function rejectAfterTime(age: number): boolean {
+  return age >= REJECT_AFTER_TIME;
+}
+
+/** After sealing with send counter `counter`: REKEY_AFTER_MESSAGES (or our limit) is near. */
+export function rekeyAfterMessages(counter: number): boolean {
+  return counter + 1 >= REKEY_AT_COUNTER;
+}
+
+/** After sealing: the initiator of a keypair rekeys once it is REKEY_AFTER_TIME old. */
+export function rekeyAfterTimeOnSend(isInitiator: boolean, age: number): boolean {
+  return isInitiator && age >= REKEY_AFTER_TIME;
+}
+
+/**
+ * After opening under the current keypair: its initiator rekeys once it is REJECT_AFTER_TIME −
+ * KEEPALIVE_TIMEOUT − REKEY_TIMEOUT old, so a peer that only receives renews before expiry.
+ */
+export function rekeyAfterTimeOnReceive(isInitiator: boolean, age: number): boolean {
+  return isInitiator && age >= REKEY_ON_RECEIVE_AGE;
 }

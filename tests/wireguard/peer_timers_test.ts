@@ -1,19 +1,28 @@
 /**
  * Each timer rule of peer_timers.ts fires, by name, exactly at its deadline and not before.
  * Time jumps from deadline to deadline (`engine.nextDeadline()`), as the device schedules it.
+ * The per-packet rules are checked at their boundaries; engine_test shows them at work.
  */
 
 import { assertEquals, assertTrue } from "../assert.ts";
 import {
   KEEPALIVE_TIMEOUT,
   REJECT_AFTER_TIME,
+  REKEY_AFTER_TIME,
   REKEY_ATTEMPT_TIME,
   REKEY_TIMEOUT,
   REKEY_TIMEOUT_JITTER_MAX,
+  SEND_COUNTER_LIMIT,
   ZERO_KEYS_AFTER,
 } from "../../lib/wireguard/constants.ts";
 import {
   MAX_HANDSHAKE_RETRANSMISSIONS,
+  rejectAfterTime,
+  REKEY_AT_COUNTER,
+  REKEY_ON_RECEIVE_AGE,
+  rekeyAfterMessages,
+  rekeyAfterTimeOnReceive,
+  rekeyAfterTimeOnSend,
   TIMER_RULES,
   type TimerRule,
 } from "../../lib/wireguard/peer_timers.ts";
@@ -195,4 +204,32 @@ Deno.test("timer rules: zeroKeyMaterial fires ZERO_KEYS_AFTER (3 × REJECT_AFTER
   assertEquals(keypair.sendKey, new Uint8Array(32));
   // Every timer is disarmed: nothing more is due.
   assertEquals(a.engine.nextDeadline(), null);
+});
+
+Deno.test("per-packet rules: each holds from its age or counter on, and not a millisecond before", () => {
+  assertEquals([rejectAfterTime(REJECT_AFTER_TIME - 1), rejectAfterTime(REJECT_AFTER_TIME)], [
+    false,
+    true,
+  ]);
+  assertEquals(
+    [
+      rekeyAfterTimeOnSend(true, REKEY_AFTER_TIME - 1),
+      rekeyAfterTimeOnSend(true, REKEY_AFTER_TIME),
+    ],
+    [false, true],
+  );
+  assertEquals(rekeyAfterTimeOnSend(false, REJECT_AFTER_TIME), false); // only the initiator
+  const onReceive = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT;
+  assertEquals(REKEY_ON_RECEIVE_AGE, onReceive);
+  assertEquals(
+    [rekeyAfterTimeOnReceive(true, onReceive - 1), rekeyAfterTimeOnReceive(true, onReceive)],
+    [false, true],
+  );
+  assertEquals(rekeyAfterTimeOnReceive(false, REJECT_AFTER_TIME), false);
+  // Our 31-bit send counters ask for a rekey 2^20 messages before they run out.
+  assertEquals(REKEY_AT_COUNTER, SEND_COUNTER_LIMIT - 2 ** 20);
+  assertEquals(
+    [rekeyAfterMessages(REKEY_AT_COUNTER - 2), rekeyAfterMessages(REKEY_AT_COUNTER - 1)],
+    [false, true],
+  );
 });

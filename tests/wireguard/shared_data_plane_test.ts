@@ -14,7 +14,8 @@ import { DataPlaneState, NONE } from "../../lib/wireguard/data_plane_state.ts";
 import { REJECT_AFTER_TIME, REKEY_TIMEOUT } from "../../lib/wireguard/constants.ts";
 import { keypairRecordsFor } from "../../lib/wireguard/engine.ts";
 import type { Endpoint } from "../../lib/wireguard/endpoint.ts";
-import { FakeNetwork, type Host, ipv4Packet } from "./engine_harness.ts";
+import { REKEY_ON_RECEIVE_AGE } from "../../lib/wireguard/peer_timers.ts";
+import { FakeNetwork, type Host, ipv4Packet, sendBetween } from "./engine_harness.ts";
 
 interface WorkerPath {
   plane: DataPlane;
@@ -247,4 +248,26 @@ Deno.test("shared data path: a packet whose keypair is retired while it is seale
     "the packet arrives as it was sent, under the new keypair",
   );
   assertTrue(!worker.plane.hasStaged(peerOfB.id));
+});
+
+Deno.test("shared data path: the initiator asks for a rekey when a packet arrives under a keypair REJECT − KEEPALIVE − REKEY_TIMEOUT old", async () => {
+  const { network, a, b, worker, peerOfB } = await setup();
+  a.engine.requestHandshake(peerOfB.id, network.now); // alice initiates: the keypair is hers
+  network.settle();
+  const createdAt = a.engine.state.keypairCreatedAt(a.engine.state.currentKeypair(peerOfB.id));
+  const captured: Uint8Array[] = [];
+  network.filter = (datagram) => {
+    if (datagram.to.port !== a.endpoint.port || datagram.bytes[0] !== 4) return true;
+    captured.push(datagram.bytes);
+    return false; // the worker, not the engine, opens what bob sends
+  };
+  const receiveAt = (age: number) => {
+    network.now = createdAt + age;
+    sendBetween(network, b, a);
+    assertTrue(worker.open(captured.pop()!, b.endpoint) !== null);
+  };
+  receiveAt(REKEY_ON_RECEIVE_AGE - 1);
+  assertEquals(worker.events, []);
+  receiveAt(REKEY_ON_RECEIVE_AGE);
+  assertEquals(worker.events, [`want ${peerOfB.id}`]);
 });
