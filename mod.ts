@@ -1,6 +1,7 @@
 /**
- * meshguard's public library API: identity, derivations and the trust store. Re-exports only;
- * everything lives in lib/.
+ * meshguard's public library API: identity and its derivations, the trust store, config, the
+ * CLI, the crypto core, SWIM membership, the WireGuard engine, data plane and UAPI, the device,
+ * the daemon, the control client and the logger. Re-exports only; everything lives in lib/.
  * @module
  */
 
