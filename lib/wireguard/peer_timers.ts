@@ -1,5 +1,5 @@
 /**
- * WireGuard's timer rules (paper §6.2–6.5, the kernel's timers.c), one named function each. The
+ * WireGuard's timer rules (paper §6, the kernel's timers.c), one named function each. The
  * engine's one timer pass, `runTimerRules`, calls them in the kernel's order of concern; each
  * checks its own deadline, disarms it before acting (so the action may re-arm it), reports
  * itself by name and acts through the engine. The arming side (a handshake sent, a session
