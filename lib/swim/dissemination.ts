@@ -22,9 +22,9 @@ export function broadcast(s: SwimState, key: string, bytes: Uint8Array): void {
 function gossipTick(s: SwimState): void {
   s.gossipArmed = false;
   if (s.queue.size === 0) return;
-  for (const peer of gossipTargets(s, s.config.gossipNodes)) {
+  for (const member of gossipTargets(s, s.config.gossipNodes)) {
     if (s.queue.size === 0) break;
-    send(s, peer, MessageType.Gossip, 0, 0, null, []);
+    send(s, member, MessageType.Gossip, 0, 0, null, []);
   }
   if (s.queue.size > 0) {
     s.gossipArmed = true;

@@ -10,7 +10,7 @@ import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast_queue.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimEvent } from "./events.ts";
-import type { Peer, Tombstone } from "./peer.ts";
+import type { Member, Tombstone } from "./member.ts";
 import type { Probe, Relay } from "./probing.ts";
 import type { SwimConfig } from "./profiles.ts";
 import { HelloCookies } from "./hello_cookie.ts";
@@ -101,18 +101,18 @@ export class SwimState {
   /** Our incarnation reached MAX_INCARNATION (reported once). */
   incarnationExhausted = false;
 
-  /** Every trusted peer seen, by key id (bounded by the trust set and a hard cap). */
-  readonly peers = new Map<string, Peer>();
-  /** Sessions of forgotten peers, restored if they come back (bounded, oldest out first). */
+  /** Every trusted member seen, by key id (bounded by the trust set and a hard cap). */
+  readonly members = new Map<string, Member>();
+  /** Sessions of forgotten members, restored if they come back (bounded, oldest out first). */
   readonly tombstones = new Map<string, Tombstone>();
   /** Listed members (have a record, not removed), for O(1) random picks and sync pages. */
-  readonly list: Peer[] = [];
-  /** Peers whose address was proven (may hold stale entries; pickers drop them lazily). */
-  readonly proven: Peer[] = [];
+  readonly list: Member[] = [];
+  /** Members whose address was proven (may hold stale entries; pickers drop them lazily). */
+  readonly proven: Member[] = [];
   /** Members we declared dead and still try to reconnect to (partition healing). */
-  readonly dead = new Set<Peer>();
+  readonly dead = new Set<Member>();
   /** The current probe round's order. */
-  probeOrder: Peer[] = [];
+  probeOrder: Member[] = [];
   /** Position in `probeOrder`. */
   probeIndex = 0;
   /** Probes we started, by sequence number. */
@@ -148,8 +148,8 @@ export class SwimState {
   /** The gossip timer is scheduled. */
   gossipArmed = false;
   /**
-   * The counter of our next encrypted datagram, one sequence for all peers: a counter is
-   * never used twice in this epoch under any key, even for a peer whose session we forgot and
+   * The counter of our next encrypted datagram, one sequence for all members: a counter is
+   * never used twice in this epoch under any key, even for a member whose session we forgot and
    * set up again (a per-session counter would restart at 0 under the same key: nonce reuse).
    */
   txCounter = 0;

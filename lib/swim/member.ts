@@ -1,7 +1,7 @@
 /**
- * Everything one node keeps about one trusted peer: its latest signed record and liveness
+ * Everything one node keeps about one trusted member: its latest signed record and liveness
  * (the membership part) and the pairwise session (shared secret, per-direction keys,
- * counters, replay window). Peers exist only for trusted keys, so the table is bounded by
+ * counters, replay window). Members exist only for trusted keys, so the table is bounded by
  * the trust set.
  */
 
@@ -13,8 +13,8 @@ import { ReplayWindow } from "./replay_window.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { Timer } from "./timer_heap.ts";
 
-/** One trusted peer as seen by the local node. */
-export class Peer {
+/** One trusted member as seen by the local node. */
+export class Member {
   /** Its Ed25519 public key. */
   readonly key: Uint8Array;
   /** `key` as a binary string. */
@@ -57,7 +57,7 @@ export class Peer {
   syncCursor = -1;
   /** Retries of that page so far. */
   syncTries = 0;
-  /** Our running suspicion of this peer. */
+  /** Our running suspicion of this member. */
   suspicion: Suspicion | null = null;
   /** Timer that ends the suspicion (or the retention). */
   timer: Timer | null = null;
@@ -67,17 +67,17 @@ export class Peer {
   countedAlive = false;
   /** Index in the engine's member list, -1 when not listed. */
   listIndex = -1;
-  /** A probe of this peer is in flight. */
+  /** A probe of this member is in flight. */
   probing = false;
   /** When we last started a probe of it. */
   lastProbe = -Infinity;
 
-  /** Highest boot epoch we know for the peer (record or authenticated header). */
-  peerEpoch = 0;
+  /** Highest boot epoch we know for the member (record or authenticated header). */
+  latestEpoch = 0;
   /** Crypto session, created on first exchange (most pairs in a big cluster never talk). */
   session: Session | null = null;
 
-  /** A peer for a trusted key. */
+  /** A member for a trusted key. */
   constructor(key: Uint8Array, id: string) {
     this.key = key;
     this.id = id;
@@ -94,11 +94,11 @@ export class Peer {
    * new record may never reach us.
    */
   get wantsRecord(): boolean {
-    return this.record === null || this.peerEpoch > this.epoch;
+    return this.record === null || this.latestEpoch > this.epoch;
   }
 
   /** A listed member: has a record and has not been removed. */
-  get isMember(): boolean {
+  get isListed(): boolean {
     return this.record !== null && !this.removed;
   }
 
@@ -117,15 +117,15 @@ export class Peer {
   }
 }
 
-/** The pairwise crypto state with one peer. */
+/** The pairwise crypto state with one member. */
 export class Session {
   /** Static-static X25519 result; undefined = not computed yet, null = degenerate key. */
   shared: Uint8Array | null | undefined = undefined;
-  /** Send key and the peer epoch it was derived for. */
+  /** Send key and the member epoch it was derived for. */
   txKey: Uint8Array | null = null;
   /** See `txKey`. */
   txKeyEpoch = 0;
-  /** Receive key and the peer epoch it was derived for. */
+  /** Receive key and the member epoch it was derived for. */
   rxKey: Uint8Array | null = null;
   /** See `rxKey`. */
   rxKeyEpoch = 0;
@@ -137,10 +137,10 @@ export class Session {
   helloCounter = -1;
 }
 
-/** What outlives a forgotten peer: enough to refuse everything it sent us before. */
+/** What outlives a forgotten member: enough to refuse everything it sent us before. */
 export interface Tombstone {
   /** Its session: the replay window of its datagrams and the position of its last Hello. */
   session: Session;
   /** The highest boot epoch we knew for it. */
-  peerEpoch: number;
+  latestEpoch: number;
 }
