@@ -17,7 +17,6 @@ import { type Outgoing, SwimState, type SwimStats } from "./engine_state.ts";
 import type { MemberInfo, SwimEvent } from "./events.ts";
 import { receiveDatagram } from "./inbound.ts";
 import { checkConnected, joinTick, reconnect } from "./join.ts";
-import { randomMembers } from "./member_table.ts";
 import { onAlive } from "./membership_updates.ts";
 import { send } from "./outbound.ts";
 import { probeNext } from "./probing.ts";
@@ -123,12 +122,12 @@ export class SwimEngine {
     const s = this.#s;
     return {
       known: s.members.size,
-      members: s.list.length,
+      members: s.members.listed.length,
       probes: s.probes.size,
       relays: s.relays.size,
       queue: s.queue.size,
       timers: s.timers.size,
-      tombstones: s.tombstones.size,
+      tombstones: s.members.tombstoneCount,
       helloSources: s.helloCookies.sources,
     };
   }
@@ -181,7 +180,7 @@ export class SwimEngine {
   /** Listed members (not ourselves), optionally only those in `state`. */
   members(state?: MemberInfo["state"]): MemberInfo[] {
     const out: MemberInfo[] = [];
-    for (const member of this.#s.list) {
+    for (const member of this.#s.members.listed) {
       if (state === undefined || member.state === state) out.push(member.info());
     }
     return out;
@@ -228,7 +227,7 @@ export class SwimEngine {
     s.leaving = true;
     const record = makeLeaveRecord(s.crypto, s.epoch, s.incarnation);
     broadcast(s, "r" + s.selfId, record.bytes);
-    for (const member of randomMembers(s, s.config.gossipNodes * 2, null)) {
+    for (const member of s.members.randomAlive(s.config.gossipNodes * 2, null)) {
       send(s, member, MessageType.Gossip, 0, 0, null, [record.bytes]);
     }
   }

@@ -10,11 +10,12 @@ import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast_queue.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimEvent } from "./events.ts";
-import type { Member, Tombstone } from "./member.ts";
-import type { Probe, Relay } from "./probing.ts";
+import type { Member } from "./member.ts";
+import { MemberTable } from "./member_table.ts";
+import type { Probe, Relay } from "./probe_types.ts";
 import type { SwimConfig } from "./profiles.ts";
 import { HelloCookies } from "./hello_cookie.ts";
-import { TokenBucket } from "./rate_limiter.ts";
+import { TokenBucket } from "./token_bucket.ts";
 import { type AliveRecord, keyId, makeAliveRecord, type NatTypeCode } from "./records.ts";
 import type { SwimCrypto } from "./swim_crypto.ts";
 import { TimerHeap } from "./timer_heap.ts";
@@ -101,16 +102,11 @@ export class SwimState {
   /** Our incarnation reached MAX_INCARNATION (reported once). */
   incarnationExhausted = false;
 
-  /** Every trusted member seen, by key id (bounded by the trust set and a hard cap). */
-  readonly members = new Map<string, Member>();
-  /** Sessions of forgotten members, restored if they come back (bounded, oldest out first). */
-  readonly tombstones = new Map<string, Tombstone>();
-  /** Listed members (have a record, not removed), for O(1) random picks and sync pages. */
-  readonly list: Member[] = [];
-  /** Members whose address was proven (may hold stale entries; pickers drop them lazily). */
-  readonly proven: Member[] = [];
-  /** Members we declared dead and still try to reconnect to (partition healing). */
-  readonly dead = new Set<Member>();
+  /**
+   * Every trusted member seen (bounded by the trust set and a hard cap), its listing,
+   * liveness, tombstone and the live count: changed only through the table's transitions.
+   */
+  readonly members: MemberTable;
   /** The current probe round's order. */
   probeOrder: Member[] = [];
   /** Position in `probeOrder`. */
@@ -155,8 +151,6 @@ export class SwimState {
   txCounter = 0;
   /** Counter of the Hellos we sent (their replay position). */
   helloCounter = 0;
-  /** Listed members currently alive: the N in every log10 N formula. */
-  aliveCount = 0;
   /** We have heard from a live member. */
   connected = false;
   /** Current delay between join attempts. */
@@ -182,6 +176,7 @@ export class SwimState {
     this.epoch = init.epoch;
     this.selfId = keyId(init.crypto.publicKey);
     this.random = init.random;
+    this.members = new MemberTable(init.random);
     this.seeds = init.seeds;
     this.endpoints = init.endpoints;
     this.nat = init.nat;

@@ -4,17 +4,15 @@
  * then AEAD and body decode; nothing changes state before the datagram authenticated.
  */
 
-import { checkAddress } from "./address_check.ts";
+import { checkAddress, send } from "./outbound.ts";
 import { HEADER_BYTES, ItemKind, MessageType } from "./constants.ts";
 import { associatedData } from "./datagram.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimState } from "./engine_state.ts";
 import { readHeader, type SwimHeader } from "./header.ts";
 import { onConnected, onHello, onHelloCookie } from "./join.ts";
-import { candidateMember, keepMember } from "./member_table.ts";
 import { onItem } from "./membership_updates.ts";
 import { decodeBody, FLAG_INTRODUCE } from "./message_body.ts";
-import { send } from "./outbound.ts";
 import { onAck, onNack, onPing, onPingReq } from "./probing.ts";
 import { onSyncRequest, onSyncResponse } from "./push_pull.ts";
 import { keyId } from "./records.ts";
@@ -48,7 +46,7 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   if (header.type === MessageType.HelloCookie) return onHelloCookie(s, from, data, header);
   if (data.length < HEADER_BYTES + 16) return s.drop("truncated");
   if (header.receiverEpoch !== s.epoch) return s.drop("stale-epoch");
-  const member = candidateMember(s, header.sender, senderId);
+  const member = s.members.candidate(header.sender, senderId);
   if (member === null) return s.drop("member-table-full");
   const session = member.sessionState();
   if (!session.replay.check(header.senderEpoch, header.counter)) return s.drop("replay");
@@ -65,7 +63,7 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
     throw error;
   }
   // Authenticated from here on: only now may state change.
-  keepMember(s, member);
+  s.members.keep(member);
   session.replay.accept(header.senderEpoch, header.counter);
   s.stats.accepted++;
   if (header.senderEpoch > member.latestEpoch) member.latestEpoch = header.senderEpoch;
@@ -73,7 +71,7 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   // It moved (or someone spoofs it): the new source is ours to use only once it answers a
   // ping, so ask now rather than a probe round later. First contacts verify on demand.
   if (member.verified !== null && from !== member.verified) checkAddress(s, member, from);
-  const aliveBefore = s.aliveCount;
+  const aliveBefore = s.members.aliveCount;
   for (const item of body.items) {
     if (item.kind !== ItemKind.Alive) {
       onItem(s, item, member);

@@ -19,7 +19,6 @@ import {
   encodeHelloCookie,
   helloEcho,
 } from "./hello.ts";
-import { memberFor } from "./member_table.ts";
 import { onAlive, verifySigned } from "./membership_updates.ts";
 import { emit, send } from "./outbound.ts";
 import type { Member } from "./member.ts";
@@ -123,7 +122,7 @@ export function onHello(
     return s.drop("auth");
   }
   if (!verifySigned(s, parts.record)) return s.drop("bad-signature");
-  const member = memberFor(s, header.sender, senderId);
+  const member = s.members.memberFor(header.sender, senderId);
   if (member === null) return s.drop("member-table-full");
   const session = member.sessionState();
   session.helloEpoch = header.senderEpoch;
@@ -132,7 +131,7 @@ export function onHello(
   if (header.senderEpoch > member.latestEpoch) member.latestEpoch = header.senderEpoch;
   // The cookie proved that `from` receives, and the Hello is newer than any before it.
   member.address = from;
-  const aliveBefore = s.aliveCount;
+  const aliveBefore = s.members.aliveCount;
   onAlive(s, parts.record, true, true);
   markVerified(s, member, from);
   if (!s.connected) onConnected(s, member, aliveBefore);
@@ -157,7 +156,7 @@ export function onConnected(s: SwimState, member: Member, aliveBefore: number): 
 
 /** Notices that no live member is left and goes back to joining through the seeds. */
 export function checkConnected(s: SwimState): void {
-  if (s.connected && s.aliveCount === 0) {
+  if (s.connected && s.members.aliveCount === 0) {
     s.connected = false;
     s.events.push({ type: "isolated" });
     s.joinBackoff = s.config.joinRetryInitial;
@@ -170,10 +169,10 @@ export function reconnect(s: SwimState): void {
   s.timers.add(s.now + s.config.reconnectInterval, () => reconnect(s));
   if (s.leaving) return;
   helloAbsentSeeds(s);
-  if (s.dead.size === 0) return;
-  let skip = Math.floor(s.random() * Math.min(64, s.dead.size));
+  if (s.members.dead.size === 0) return;
+  let skip = Math.floor(s.random() * Math.min(64, s.members.dead.size));
   let member: Member | undefined;
-  for (member of s.dead) if (skip-- <= 0) break;
+  for (member of s.members.dead) if (skip-- <= 0) break;
   if (member === undefined || member.record === null) return;
   if (member.address === null && member.record!.endpoints.length > 0) {
     member.address = member.record!.endpoints[0];
@@ -190,7 +189,7 @@ export function reconnect(s: SwimState): void {
 function helloAbsentSeeds(s: SwimState): void {
   if (!s.connected || s.seeds.length === 0) return;
   const reached = new Set<Address>(s.endpoints);
-  for (const member of s.list) {
+  for (const member of s.members.listed) {
     if (member.state !== "alive") continue;
     if (member.address !== null) reached.add(member.address);
     for (const endpoint of member.record?.endpoints ?? []) reached.add(endpoint);

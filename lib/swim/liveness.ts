@@ -1,40 +1,22 @@
 /**
  * Membership state transitions: alive → suspect (our own probe failed) → dead (the Lifeguard
  * suspicion timeout ran out) → removed (retention ended) → forgotten (reconnect window
- * ended), plus the bookkeeping every change needs (the dead set, the live count N).
+ * ended): when each happens, its timers, events and claims. The transitions themselves (lists,
+ * dead set, live count N) are the MemberTable's.
  */
 
 import { ItemKind } from "./constants.ts";
 import { broadcast } from "./dissemination.ts";
 import type { SwimState } from "./engine_state.ts";
-import { forgetMember, listRemove } from "./member_table.ts";
 import type { Member } from "./member.ts";
 import { suspicionTimeout } from "./profiles.ts";
 import { makeClaim } from "./records.ts";
 import { Suspicion } from "./suspicion.ts";
 
-/** Moves `member` to `state` now. */
-export function setState(s: SwimState, member: Member, state: Member["state"]): void {
-  if (state === "dead") s.dead.add(member);
-  else s.dead.delete(member);
-  member.state = state;
-  member.stateSince = s.now;
-  recount(s, member);
-}
-
-/** Keeps `aliveCount` (the N in every log10 N formula) in step with one member. */
-function recount(s: SwimState, member: Member): void {
-  const alive = member.isListed && member.state === "alive";
-  if (alive !== member.countedAlive) {
-    s.aliveCount += alive ? 1 : -1;
-    member.countedAlive = alive;
-  }
-}
-
 /** Starts suspecting `member` (our probe failed) and gossips our signed claim. */
 export function suspect(s: SwimState, member: Member): void {
   const c = s.config;
-  const n = s.aliveCount + 1;
+  const n = s.members.aliveCount + 1;
   const min = suspicionTimeout(c, n);
   let k = c.lifeguard ? c.suspicionMult - 2 : 0;
   if (n - 2 < k) k = 0;
@@ -43,7 +25,7 @@ export function suspect(s: SwimState, member: Member): void {
   if (c.lifeguard && member.claims !== null) {
     for (const claimer of member.claims) member.suspicion.confirm(claimer);
   }
-  setState(s, member, "suspect");
+  s.members.suspect(member, s.now);
   armSuspicionTimer(s, member);
   s.events.push({ type: "suspect", member: member.info() });
   const claim = makeClaim(s.crypto, ItemKind.Suspect, member.key, member.epoch, member.incarnation);
@@ -58,7 +40,7 @@ export function armSuspicionTimer(s: SwimState, member: Member): void {
     member.timer = null;
     if (member.state !== "suspect" || member.suspicion !== suspicion) return;
     member.suspicion = null;
-    setState(s, member, "dead");
+    s.members.declareDead(member, s.now);
     s.events.push({ type: "dead", member: member.info() });
     const claim = makeClaim(s.crypto, ItemKind.Dead, member.key, member.epoch, member.incarnation);
     broadcast(s, "c" + member.id + s.selfId, claim.bytes);
@@ -73,13 +55,11 @@ export function scheduleRemoval(s: SwimState, member: Member): void {
   member.timer = s.timers.add(s.now + s.config.deadRetention, () => {
     member.timer = null;
     if (member.stateSince !== since || (member.state !== "dead" && member.state !== "left")) return;
-    member.removed = true;
-    recount(s, member);
-    listRemove(s, member);
+    s.members.remove(member);
     s.events.push({ type: "removed", member: member.info() });
     // Keep the tombstone (its version) while we still try to reconnect, then forget it.
     member.timer = s.timers.add(s.now + s.config.reconnectTimeout, () => {
-      if (member.removed && member.stateSince === since) forgetMember(s, member);
+      if (member.removed && member.stateSince === since) s.members.forget(member);
     });
   });
 }

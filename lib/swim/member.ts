@@ -8,12 +8,16 @@
 import type { Address } from "./endpoint.ts";
 import type { MemberInfo, MemberState } from "./events.ts";
 import { type AliveRecord, NatType, type NatTypeCode } from "./records.ts";
-import type { TokenBucket } from "./rate_limiter.ts";
-import { ReplayWindow } from "./replay_window.ts";
+import type { TokenBucket } from "./token_bucket.ts";
+import { SessionReplayWindow } from "./session_replay_window.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { Timer } from "./timer_heap.ts";
 
-/** One trusted member as seen by the local node. */
+/**
+ * One trusted member as seen by the local node. `state`, `stateSince`, `removed`, `inProven`,
+ * `countedAlive` and `listIndex` belong to the MemberTable: only its transitions change them,
+ * so its lists and live count always agree with them.
+ */
 export class Member {
   /** Its Ed25519 public key. */
   readonly key: Uint8Array;
@@ -25,11 +29,11 @@ export class Member {
   epoch = 0;
   /** See `epoch`. */
   incarnation = 0;
-  /** Liveness; meaningless while `record` is null. */
+  /** Liveness; meaningless while `record` is null (MemberTable's). */
   state: MemberState = "alive";
-  /** When `state` last changed. */
+  /** When `state` last changed (MemberTable's). */
   stateSince = 0;
-  /** True once a dead/left member's retention ended (kept as a tombstone for versions). */
+  /** True once a dead/left member's retention ended, or it was revoked (MemberTable's). */
   removed = false;
   /** Address of the last authenticated datagram, else the record's first endpoint. */
   address: Address | null = null;
@@ -39,7 +43,7 @@ export class Member {
    * what came from there (invariant 9: no reflection or amplification).
    */
   verified: Address | null = null;
-  /** Listed in the engine's `proven` array. */
+  /** On the MemberTable's `proven` list. */
   inProven = false;
   /** Seq of our last verification ping (0: none pending). */
   checkSeq = 0;
@@ -63,9 +67,9 @@ export class Member {
   timer: Timer | null = null;
   /** Claimers already heard about the current version (dedupe + Lifeguard confirmations). */
   claims: Set<string> | null = null;
-  /** Counted in the engine's number of live members. */
+  /** Counted in the MemberTable's number of live members. */
   countedAlive = false;
-  /** Index in the engine's member list, -1 when not listed. */
+  /** Index in the MemberTable's listed array, -1 when not listed. */
   listIndex = -1;
   /** A probe of this member is in flight. */
   probing = false;
@@ -97,9 +101,9 @@ export class Member {
     return this.record === null || this.latestEpoch > this.epoch;
   }
 
-  /** A listed member: has a record and has not been removed. */
+  /** Listed by the member table: has a record and has not been removed. */
   get isListed(): boolean {
-    return this.record !== null && !this.removed;
+    return this.listIndex >= 0;
   }
 
   /** A snapshot for events and queries. */
@@ -130,17 +134,9 @@ export class Session {
   /** See `rxKey`. */
   rxKeyEpoch = 0;
   /** Replay state of what it sends us. */
-  readonly replay = new ReplayWindow();
+  readonly replay = new SessionReplayWindow();
   /** Hello replay state: epoch and highest counter accepted. */
   helloEpoch = 0;
   /** See `helloEpoch`. */
   helloCounter = -1;
-}
-
-/** What outlives a forgotten member: enough to refuse everything it sent us before. */
-export interface Tombstone {
-  /** Its session: the replay window of its datagrams and the position of its last Hello. */
-  session: Session;
-  /** The highest boot epoch we knew for it. */
-  latestEpoch: number;
 }

@@ -8,11 +8,10 @@
 import { ItemKind, MessageType } from "./constants.ts";
 import { broadcast, reannounce } from "./dissemination.ts";
 import type { SwimState } from "./engine_state.ts";
-import { armSuspicionTimer, cancelTimer, scheduleRemoval, setState } from "./liveness.ts";
-import { listAdd, memberFor } from "./member_table.ts";
+import { armSuspicionTimer, cancelTimer, scheduleRemoval } from "./liveness.ts";
 import { send } from "./outbound.ts";
 import type { Member } from "./member.ts";
-import { expeditedProbe } from "./probing.ts";
+import { enterProbeRound, expeditedProbe } from "./probing.ts";
 import {
   type AliveRecord,
   type Claim,
@@ -71,7 +70,7 @@ export function onAlive(
     compareVersion(record.epoch, record.incarnation, existing.epoch, existing.incarnation) <= 0
   ) return;
   if (!verified && !verifySigned(s, record)) return s.drop("bad-signature");
-  const member = existing ?? memberFor(s, record.subject, record.id, true);
+  const member = existing ?? s.members.memberFor(record.subject, record.id, true);
   if (member === null) return s.drop("member-table-full");
   const wasMember = member.isListed;
   const before = member.state;
@@ -89,12 +88,10 @@ export function onAlive(
   }
   if (propagate) broadcast(s, "r" + record.id, record.bytes);
   if (!wasMember || before === "left") {
-    member.removed = false;
-    setState(s, member, "alive");
-    listAdd(s, member);
+    if (s.members.join(member, s.now)) enterProbeRound(s, member);
     s.events.push({ type: "joined", member: member.info() });
   } else if (before === "suspect" || before === "dead") {
-    setState(s, member, "alive");
+    s.members.revive(member, s.now);
     s.events.push({ type: "alive", member: member.info(), restarted });
   } else if (restarted || (old !== null && !sameAdvert(old, record))) {
     s.events.push({ type: "updated", member: member.info(), restarted });
@@ -121,7 +118,7 @@ function onLeave(s: SwimState, record: LeaveRecord): void {
   cancelTimer(member);
   broadcast(s, "r" + record.id, record.bytes);
   if (member.removed) return;
-  setState(s, member, "left");
+  s.members.leave(member, s.now);
   s.events.push({ type: "left", member: member.info() });
   scheduleRemoval(s, member);
 }

@@ -2,10 +2,11 @@
  * The send path: builds a message body, fills what room is left with pending updates
  * (piggybacking is how SWIM disseminates), seals it for the member and hands it to the outbox.
  * To an address the member has not proven (security invariant 9) it sends only what fits the
- * reply budget of the datagram that came from there, so it never amplifies.
+ * reply budget of the datagram that came from there, so it never amplifies, and asks that
+ * address to prove itself with a verification ping (which goes through this same path, so
+ * both live here; address_check.ts handles the answer).
  */
 
-import { checkAddress } from "./address_check.ts";
 import { AEAD_TAG_BYTES, HEADER_BYTES, MessageType } from "./constants.ts";
 import { sealDatagram } from "./datagram.ts";
 import type { Address } from "./endpoint.ts";
@@ -65,7 +66,7 @@ export function send(
     if (type === MessageType.Gossip && sentExtra === 0) return 0;
   }
   if (piggyback && s.queue.size > 0) {
-    const limit = retransmitLimit(s.config.retransmitMult, s.aliveCount + 1);
+    const limit = retransmitLimit(s.config.retransmitMult, s.members.aliveCount + 1);
     for (const item of s.queue.take(budget, limit, 255 - items.length)) items.push(item);
   }
   if (member.wantsRecord) flags |= FLAG_INTRODUCE;
@@ -87,6 +88,18 @@ export function send(
   }
   emit(s, address, data);
   return sentExtra;
+}
+
+/**
+ * Sends one bare verification ping for `member` to `address`, at most once per probe interval
+ * per member: the cost to a bystander named by a liar is one 86-byte datagram per interval.
+ */
+export function checkAddress(s: SwimState, member: Member, address: Address): void {
+  if (address === member.verified || s.now - member.lastCheck < s.config.probeInterval) return;
+  member.lastCheck = s.now;
+  member.checkSeq = s.nextSeq();
+  member.checkAddress = address;
+  send(s, member, MessageType.Ping, member.checkSeq, 0, null, [], address);
 }
 
 /** Hands a finished datagram to the outbox and counts it. */

@@ -10,46 +10,14 @@ import { ItemKind, MessageType, NACK_TIMEOUT_FRACTION } from "./constants.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimState } from "./engine_state.ts";
 import { suspect } from "./liveness.ts";
-import { randomMembers } from "./member_table.ts";
 import { FLAG_INTRODUCE } from "./message_body.ts";
 import { destination, send } from "./outbound.ts";
 import type { Member } from "./member.ts";
+import type { Probe, Relay } from "./probe_types.ts";
 import { keyId, makeClaim } from "./records.ts";
 
 /** Ping-req relays in flight at once. */
 const MAX_RELAYS = 256;
-
-/** A probe we started. */
-export interface Probe {
-  /** Its sequence number. */
-  seq: number;
-  /** The member probed. */
-  target: Member;
-  /** Where our direct pings went (null if they went to two): a direct ack verifies it. */
-  address: Address | null;
-  /** Key ids of the helpers asked to ping-req it. */
-  helpers: Set<string>;
-  /** Nacks heard from helpers. */
-  nacks: number;
-  /** An ack arrived (directly or relayed). */
-  acked: boolean;
-  /** Started out of turn (a claim about the target), counted in `expedited`. */
-  expedited: boolean;
-}
-
-/** A ping-req we serve for someone else. */
-export interface Relay {
-  /** Who asked. */
-  requester: Member;
-  /** The requester's sequence number, echoed in our ack or nack. */
-  requesterSeq: number;
-  /** The member we ping on its behalf. */
-  target: Member;
-  /** Where our ping went: the target's ack verifies it. */
-  address: Address | null;
-  /** The target acked. */
-  answered: boolean;
-}
 
 /** Probes the next member of the current round, if there is one to probe. */
 export function probeNext(s: SwimState): void {
@@ -69,11 +37,19 @@ function nextProbeTarget(s: SwimState): Member | null {
       }
     }
     // End of a round: reshuffle (SWIM's round-robin bounds worst-case detection time).
-    s.probeOrder = s.list.slice();
+    s.probeOrder = s.members.listed.slice();
     shuffle(s, s.probeOrder);
     s.probeIndex = 0;
   }
   return null;
+}
+
+/** Puts a newly listed member at a random place in the current round, as memberlist does. */
+export function enterProbeRound(s: SwimState, member: Member): void {
+  const order = s.probeOrder;
+  const at = s.probeIndex + Math.floor(s.random() * (order.length - s.probeIndex + 1));
+  order.push(member);
+  if (at < order.length - 1) [order[at], order[order.length - 1]] = [member, order[at]];
 }
 
 function shuffle(s: SwimState, array: Member[]): void {
@@ -110,7 +86,7 @@ function startProbe(s: SwimState, target: Member, expedited: boolean): void {
   const c = s.config;
   s.timers.add(start + s.awareness.scale(c.probeTimeout), () => {
     if (probe.acked) return;
-    for (const helper of randomMembers(s, c.indirectChecks, target)) {
+    for (const helper of s.members.randomAlive(c.indirectChecks, target)) {
       probe.helpers.add(helper.id);
       send(s, helper, MessageType.PingReq, seq, 0, target.key, []);
     }

@@ -6,14 +6,13 @@
  * address the member has proven (invariant 9) and within a per-member token bucket.
  */
 
-import { checkAddress, gossipTargets } from "./address_check.ts";
+import { checkAddress, send } from "./outbound.ts";
 import { MessageType } from "./constants.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimState } from "./engine_state.ts";
 import { FLAG_SYNC_DONE, FLAG_SYNC_FULL, itemBudget } from "./message_body.ts";
-import { send } from "./outbound.ts";
 import type { Member } from "./member.ts";
-import { TokenBucket } from "./rate_limiter.ts";
+import { TokenBucket } from "./token_bucket.ts";
 
 /**
  * Sync pages we send one member per second, and the burst: a joiner pages through 5,000
@@ -29,9 +28,9 @@ const SYNC_RETRIES = 8;
 export function pushPull(s: SwimState): void {
   s.timers.add(s.now + s.config.pushPullInterval, () => pushPull(s));
   if (s.leaving) return;
-  const [member] = gossipTargets(s, 1);
+  const [member] = s.members.gossipTargets(1);
   if (member === undefined) return;
-  const total = s.list.length + 1;
+  const total = s.members.listed.length + 1;
   const start = Math.floor(s.random() * total);
   const { items } = page(s, start, itemBudget(MessageType.SyncRequest));
   const cursor = Math.floor(s.random() * 0xffff_ffff);
@@ -92,7 +91,7 @@ export function answerSync(s: SwimState, member: Member, cursor: number, flags: 
   const bucket = member.syncBucket ??= new TokenBucket(SYNC_PAGES_PER_SECOND, SYNC_PAGE_BURST);
   if (!bucket.take(s.now)) return s.drop("sync-rate");
   const full = (flags & FLAG_SYNC_FULL) !== 0;
-  const size = s.list.length + 1;
+  const size = s.members.listed.length + 1;
   const startAt = full ? cursor : cursor % size;
   const { items, next, done } = page(s, startAt, itemBudget(MessageType.SyncResponse));
   send(
@@ -129,9 +128,9 @@ function page(
 ): { items: Uint8Array[]; next: number; done: boolean } {
   const items: Uint8Array[] = [];
   let index = start;
-  const total = s.list.length + 1;
+  const total = s.members.listed.length + 1;
   while (index < total) {
-    const bytes = index === 0 ? s.record.bytes : s.list[index - 1].record!.bytes;
+    const bytes = index === 0 ? s.record.bytes : s.members.listed[index - 1].record!.bytes;
     if (bytes.length > budget) break;
     items.push(bytes);
     budget -= bytes.length;

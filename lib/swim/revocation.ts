@@ -11,12 +11,12 @@
 
 import type { SwimState } from "./engine_state.ts";
 import { cancelTimer } from "./liveness.ts";
-import { listRemove } from "./member_table.ts";
 
 /** Forgets every member `s.trust` no longer admits; each listed one yields a "removed" event. */
 export function forgetUntrusted(s: SwimState): number {
   let forgotten = 0;
-  for (const [id, member] of s.members) {
+  for (const member of s.members.all()) {
+    const id = member.id;
     if (s.trust.isTrusted(member.key, id)) continue;
     const wasMember = member.isListed;
     if (member.record === null && !wasMember) continue;
@@ -25,16 +25,7 @@ export function forgetUntrusted(s: SwimState): number {
     member.claims = null;
     // No record: pending probes, relays and the probe order skip it (they test isListed), and
     // if trust comes back its record is learnt afresh, as a join.
-    member.record = null;
-    member.epoch = 0;
-    member.incarnation = 0;
-    member.removed = true;
-    if (member.countedAlive) {
-      s.aliveCount--;
-      member.countedAlive = false;
-    }
-    listRemove(s, member);
-    s.dead.delete(member);
+    s.members.revoke(member);
     if (s.fullSyncWith === id) s.fullSyncWith = null;
     if (wasMember) s.events.push({ type: "removed", member: member.info() });
     forgotten++;

@@ -9,7 +9,7 @@
 export const REPLAY_WINDOW_BITS = 32;
 
 /** Replay state of one sending member. */
-export class ReplayWindow {
+export class SessionReplayWindow {
   /** Sender epoch this window belongs to (0 = nothing accepted yet). */
   epoch = 0;
   /** Highest counter accepted in `epoch` (-1 = none). */
