@@ -78,14 +78,14 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
       continue;
     }
     const known = s.members.get(item.id);
-    const wasMember = known?.isListed === true;
+    const wasListed = known?.isListed === true;
     const address = known?.address ?? null;
     onItem(s, item, member);
     // A member new to us (or moved) is usable by the daemon once its address answers us: check
     // it now rather than when a probe round reaches it (N periods). Known ones cost nothing.
     const subject = known ?? s.members.get(item.id);
     if (
-      subject?.isListed && subject.address !== null && (!wasMember || subject.address !== address)
+      subject?.isListed && subject.address !== null && (!wasListed || subject.address !== address)
     ) {
       checkAddress(s, subject, subject.address);
     }
