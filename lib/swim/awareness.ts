@@ -2,7 +2,7 @@
  * Lifeguard's local health awareness (LHA): a score from 0 (healthy) to max−1 that rises when
  * we miss nacks or must refute a suspicion of ourselves and falls on every successful probe.
  * Probe interval and probe timeout are multiplied by score+1, so a node whose own network or
- * CPU is struggling slows down instead of accusing healthy peers.
+ * CPU is struggling slows down instead of accusing healthy members.
  */
 
 /** The health score and the timeout scaling it implies. */

@@ -4,7 +4,6 @@
  * pending, so an idle cluster sends nothing extra.
  */
 
-import { gossipTargets } from "./address_check.ts";
 import { MAX_INCARNATION, MessageType } from "./constants.ts";
 import type { SwimState } from "./engine_state.ts";
 import { send } from "./outbound.ts";
@@ -22,9 +21,9 @@ export function broadcast(s: SwimState, key: string, bytes: Uint8Array): void {
 function gossipTick(s: SwimState): void {
   s.gossipArmed = false;
   if (s.queue.size === 0) return;
-  for (const peer of gossipTargets(s, s.config.gossipNodes)) {
+  for (const member of s.members.gossipTargets(s.config.gossipNodes)) {
     if (s.queue.size === 0) break;
-    send(s, peer, MessageType.Gossip, 0, 0, null, []);
+    send(s, member, MessageType.Gossip, 0, 0, null, []);
   }
   if (s.queue.size > 0) {
     s.gossipArmed = true;

@@ -17,7 +17,6 @@ import { type Outgoing, SwimState, type SwimStats } from "./engine_state.ts";
 import type { MemberInfo, SwimEvent } from "./events.ts";
 import { receiveDatagram } from "./inbound.ts";
 import { checkConnected, joinTick, reconnect } from "./join.ts";
-import { randomMembers } from "./member_table.ts";
 import { onAlive } from "./membership_updates.ts";
 import { send } from "./outbound.ts";
 import { probeNext } from "./probing.ts";
@@ -122,13 +121,13 @@ export class SwimEngine {
   tableSizes(): Record<string, number> {
     const s = this.#s;
     return {
-      peers: s.peers.size,
-      members: s.list.length,
+      known: s.members.size,
+      members: s.members.listed.length,
       probes: s.probes.size,
       relays: s.relays.size,
       queue: s.queue.size,
       timers: s.timers.size,
-      tombstones: s.tombstones.size,
+      tombstones: s.members.tombstoneCount,
       helloSources: s.helloCookies.sources,
     };
   }
@@ -181,16 +180,16 @@ export class SwimEngine {
   /** Listed members (not ourselves), optionally only those in `state`. */
   members(state?: MemberInfo["state"]): MemberInfo[] {
     const out: MemberInfo[] = [];
-    for (const peer of this.#s.list) {
-      if (state === undefined || peer.state === state) out.push(peer.info());
+    for (const member of this.#s.members.listed) {
+      if (state === undefined || member.state === state) out.push(member.info());
     }
     return out;
   }
 
   /** Our view of one member, or null. */
   member(key: Uint8Array): MemberInfo | null {
-    const peer = this.#s.peers.get(keyId(key));
-    return peer !== undefined && peer.isMember ? peer.info() : null;
+    const member = this.#s.members.get(keyId(key));
+    return member !== undefined && member.isListed ? member.info() : null;
   }
 
   /** Changes what we advertise (new endpoint, NAT type); raises our incarnation. */
@@ -210,7 +209,7 @@ export class SwimEngine {
   }
 
   /**
-   * Re-reads the trust policy (after the trust set changed): every peer no longer trusted is
+   * Re-reads the trust policy (after the trust set changed): every member no longer trusted is
    * forgotten at once and reported as "removed". Returns how many were forgotten.
    */
   revalidateTrust(now: number): number {
@@ -228,8 +227,8 @@ export class SwimEngine {
     s.leaving = true;
     const record = makeLeaveRecord(s.crypto, s.epoch, s.incarnation);
     broadcast(s, "r" + s.selfId, record.bytes);
-    for (const peer of randomMembers(s, s.config.gossipNodes * 2, null)) {
-      send(s, peer, MessageType.Gossip, 0, 0, null, [record.bytes]);
+    for (const member of s.members.randomAlive(s.config.gossipNodes * 2, null)) {
+      send(s, member, MessageType.Gossip, 0, 0, null, [record.bytes]);
     }
   }
 

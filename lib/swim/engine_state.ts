@@ -10,11 +10,12 @@ import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast_queue.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimEvent } from "./events.ts";
-import type { Peer, Tombstone } from "./peer.ts";
-import type { Probe, Relay } from "./probing.ts";
+import type { Member } from "./member.ts";
+import { MemberTable } from "./member_table.ts";
+import type { Probe, Relay } from "./probe_types.ts";
 import type { SwimConfig } from "./profiles.ts";
 import { HelloCookies } from "./hello_cookie.ts";
-import { TokenBucket } from "./rate_limiter.ts";
+import { TokenBucket } from "./token_bucket.ts";
 import { type AliveRecord, keyId, makeAliveRecord, type NatTypeCode } from "./records.ts";
 import type { SwimCrypto } from "./swim_crypto.ts";
 import { TimerHeap } from "./timer_heap.ts";
@@ -101,18 +102,13 @@ export class SwimState {
   /** Our incarnation reached MAX_INCARNATION (reported once). */
   incarnationExhausted = false;
 
-  /** Every trusted peer seen, by key id (bounded by the trust set and a hard cap). */
-  readonly peers = new Map<string, Peer>();
-  /** Sessions of forgotten peers, restored if they come back (bounded, oldest out first). */
-  readonly tombstones = new Map<string, Tombstone>();
-  /** Listed members (have a record, not removed), for O(1) random picks and sync pages. */
-  readonly list: Peer[] = [];
-  /** Peers whose address was proven (may hold stale entries; pickers drop them lazily). */
-  readonly proven: Peer[] = [];
-  /** Members we declared dead and still try to reconnect to (partition healing). */
-  readonly dead = new Set<Peer>();
+  /**
+   * Every trusted member seen (bounded by the trust set and a hard cap), its listing,
+   * liveness, tombstone and the live count: changed only through the table's transitions.
+   */
+  readonly members: MemberTable;
   /** The current probe round's order. */
-  probeOrder: Peer[] = [];
+  probeOrder: Member[] = [];
   /** Position in `probeOrder`. */
   probeIndex = 0;
   /** Probes we started, by sequence number. */
@@ -148,15 +144,13 @@ export class SwimState {
   /** The gossip timer is scheduled. */
   gossipArmed = false;
   /**
-   * The counter of our next encrypted datagram, one sequence for all peers: a counter is
-   * never used twice in this epoch under any key, even for a peer whose session we forgot and
+   * The counter of our next encrypted datagram, one sequence for all members: a counter is
+   * never used twice in this epoch under any key, even for a member whose session we forgot and
    * set up again (a per-session counter would restart at 0 under the same key: nonce reuse).
    */
   txCounter = 0;
   /** Counter of the Hellos we sent (their replay position). */
   helloCounter = 0;
-  /** Listed members currently alive: the N in every log10 N formula. */
-  aliveCount = 0;
   /** We have heard from a live member. */
   connected = false;
   /** Current delay between join attempts. */
@@ -182,6 +176,7 @@ export class SwimState {
     this.epoch = init.epoch;
     this.selfId = keyId(init.crypto.publicKey);
     this.random = init.random;
+    this.members = new MemberTable(init.random);
     this.seeds = init.seeds;
     this.endpoints = init.endpoints;
     this.nat = init.nat;

@@ -15,7 +15,7 @@ import {
 } from "./constants.ts";
 import type { Address } from "./endpoint.ts";
 import { writeU64 } from "./header.ts";
-import { TokenBucket } from "./rate_limiter.ts";
+import { TokenBucket } from "./token_bucket.ts";
 
 /** Cookie secrets and per-source Hello buckets of one seed. */
 export class HelloCookies {

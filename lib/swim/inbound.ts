@@ -4,17 +4,15 @@
  * then AEAD and body decode; nothing changes state before the datagram authenticated.
  */
 
-import { checkAddress } from "./address_check.ts";
+import { checkAddress, send } from "./outbound.ts";
 import { HEADER_BYTES, ItemKind, MessageType } from "./constants.ts";
 import { associatedData } from "./datagram.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimState } from "./engine_state.ts";
 import { readHeader, type SwimHeader } from "./header.ts";
 import { onConnected, onHello, onHelloCookie } from "./join.ts";
-import { candidatePeer, keepPeer } from "./member_table.ts";
 import { onItem } from "./membership_updates.ts";
 import { decodeBody, FLAG_INTRODUCE } from "./message_body.ts";
-import { send } from "./outbound.ts";
 import { onAck, onNack, onPing, onPingReq } from "./probing.ts";
 import { onSyncRequest, onSyncResponse } from "./push_pull.ts";
 import { keyId } from "./records.ts";
@@ -48,11 +46,11 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   if (header.type === MessageType.HelloCookie) return onHelloCookie(s, from, data, header);
   if (data.length < HEADER_BYTES + 16) return s.drop("truncated");
   if (header.receiverEpoch !== s.epoch) return s.drop("stale-epoch");
-  const peer = candidatePeer(s, header.sender, senderId);
-  if (peer === null) return s.drop("peer-table-full");
-  const session = peer.sessionState();
+  const member = s.members.candidate(header.sender, senderId);
+  if (member === null) return s.drop("member-table-full");
+  const session = member.sessionState();
   if (!session.replay.check(header.senderEpoch, header.counter)) return s.drop("replay");
-  const key = rxKey(s, peer, header.senderEpoch);
+  const key = rxKey(s, member, header.senderEpoch);
   if (key === null) return s.drop("bad-key");
   const aad = associatedData(header.raw, s.crypto.publicKey);
   const plain = s.crypto.open(key, header.counter, aad, data.subarray(HEADER_BYTES));
@@ -65,57 +63,57 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
     throw error;
   }
   // Authenticated from here on: only now may state change.
-  keepPeer(s, peer);
+  s.members.keep(member);
   session.replay.accept(header.senderEpoch, header.counter);
   s.stats.accepted++;
-  if (header.senderEpoch > peer.peerEpoch) peer.peerEpoch = header.senderEpoch;
-  peer.address = from;
+  if (header.senderEpoch > member.latestEpoch) member.latestEpoch = header.senderEpoch;
+  member.address = from;
   // It moved (or someone spoofs it): the new source is ours to use only once it answers a
   // ping, so ask now rather than a probe round later. First contacts verify on demand.
-  if (peer.verified !== null && from !== peer.verified) checkAddress(s, peer, from);
-  const aliveBefore = s.aliveCount;
+  if (member.verified !== null && from !== member.verified) checkAddress(s, member, from);
+  const aliveBefore = s.members.aliveCount;
   for (const item of body.items) {
     if (item.kind !== ItemKind.Alive) {
-      onItem(s, item, peer);
+      onItem(s, item, member);
       continue;
     }
-    const known = s.peers.get(item.id);
-    const wasMember = known?.isMember === true;
+    const known = s.members.get(item.id);
+    const wasListed = known?.isListed === true;
     const address = known?.address ?? null;
-    onItem(s, item, peer);
+    onItem(s, item, member);
     // A member new to us (or moved) is usable by the daemon once its address answers us: check
     // it now rather than when a probe round reaches it (N periods). Known ones cost nothing.
-    const subject = known ?? s.peers.get(item.id);
+    const subject = known ?? s.members.get(item.id);
     if (
-      subject?.isMember && subject.address !== null && (!wasMember || subject.address !== address)
+      subject?.isListed && subject.address !== null && (!wasListed || subject.address !== address)
     ) {
       checkAddress(s, subject, subject.address);
     }
   }
-  if (!s.connected && !s.leaving) onConnected(s, peer, aliveBefore);
+  if (!s.connected && !s.leaving) onConnected(s, member, aliveBefore);
   const wantsIntro = (body.flags & FLAG_INTRODUCE) !== 0;
   switch (header.type) {
     case MessageType.Ping:
-      onPing(s, peer, body.seq, from);
+      onPing(s, member, body.seq, from);
       break;
     case MessageType.PingReq:
-      onPingReq(s, peer, body.seq, body.target!);
+      onPingReq(s, member, body.seq, body.target!);
       break;
     case MessageType.Ack:
-      onAck(s, peer, body.seq);
+      onAck(s, member, body.seq);
       break;
     case MessageType.Nack:
-      onNack(s, peer, body.seq);
+      onNack(s, member, body.seq);
       break;
     case MessageType.SyncRequest:
-      onSyncRequest(s, peer, body.seq, body.flags, from);
+      onSyncRequest(s, member, body.seq, body.flags, from);
       break;
     case MessageType.SyncResponse:
-      onSyncResponse(s, peer, body.seq, body.flags);
+      onSyncResponse(s, member, body.seq, body.flags);
       break;
   }
   // Our record is larger than many requests: unless it fits, it waits for `from` to verify.
-  if (wantsIntro && send(s, peer, MessageType.Gossip, 0, 0, null, [s.record.bytes]) === 0) {
-    peer.introPending = true;
+  if (wantsIntro && send(s, member, MessageType.Gossip, 0, 0, null, [s.record.bytes]) === 0) {
+    member.introPending = true;
   }
 }

@@ -19,10 +19,9 @@ import {
   encodeHelloCookie,
   helloEcho,
 } from "./hello.ts";
-import { peerFor } from "./member_table.ts";
 import { onAlive, verifySigned } from "./membership_updates.ts";
 import { emit, send } from "./outbound.ts";
-import type { Peer } from "./peer.ts";
+import type { Member } from "./member.ts";
 import { startFullSync } from "./push_pull.ts";
 import { makeClaim } from "./records.ts";
 import { SwimDecodeError } from "./swim_errors.ts";
@@ -101,9 +100,9 @@ export function onHello(
     if (error instanceof SwimDecodeError) return s.drop(error.reason);
     throw error;
   }
-  const known = s.peers.get(senderId);
+  const known = s.members.get(senderId);
   // A Hello from an epoch older than one we have seen is a replay from a previous run.
-  if (known !== undefined && header.senderEpoch < known.peerEpoch) return s.drop("stale-epoch");
+  if (known !== undefined && header.senderEpoch < known.latestEpoch) return s.drop("stale-epoch");
   const position = known?.session;
   if (
     position != null && (header.senderEpoch < position.helloEpoch ||
@@ -123,27 +122,27 @@ export function onHello(
     return s.drop("auth");
   }
   if (!verifySigned(s, parts.record)) return s.drop("bad-signature");
-  const peer = peerFor(s, header.sender, senderId);
-  if (peer === null) return s.drop("peer-table-full");
-  const session = peer.sessionState();
+  const member = s.members.memberFor(header.sender, senderId);
+  if (member === null) return s.drop("member-table-full");
+  const session = member.sessionState();
   session.helloEpoch = header.senderEpoch;
   session.helloCounter = header.counter;
   s.stats.accepted++;
-  if (header.senderEpoch > peer.peerEpoch) peer.peerEpoch = header.senderEpoch;
+  if (header.senderEpoch > member.latestEpoch) member.latestEpoch = header.senderEpoch;
   // The cookie proved that `from` receives, and the Hello is newer than any before it.
-  peer.address = from;
-  const aliveBefore = s.aliveCount;
+  member.address = from;
+  const aliveBefore = s.members.aliveCount;
   onAlive(s, parts.record, true, true);
-  markVerified(s, peer, from);
-  if (!s.connected) onConnected(s, peer, aliveBefore);
-  send(s, peer, MessageType.Ack, 0, 0, null, [s.record.bytes], from);
+  markVerified(s, member, from);
+  if (!s.connected) onConnected(s, member, aliveBefore);
+  send(s, member, MessageType.Ack, 0, 0, null, [s.record.bytes], from);
 }
 
 /**
  * We heard from a live member for the first time (or again after isolation); `aliveBefore` is
  * how many live members we knew before the message that connected us was applied.
  */
-export function onConnected(s: SwimState, peer: Peer, aliveBefore: number): void {
+export function onConnected(s: SwimState, member: Member, aliveBefore: number): void {
   s.connected = true;
   s.joinBackoff = s.config.joinRetryInitial;
   s.events.push({ type: "connected" });
@@ -152,12 +151,12 @@ export function onConnected(s: SwimState, peer: Peer, aliveBefore: number): void
   // before the message's own items, which may name a few others joining at the same time and
   // must not make us skip the sync (found by the soak: 20–45 s to see everyone).
   if (aliveBefore > 0) return;
-  startFullSync(s, peer);
+  startFullSync(s, member);
 }
 
 /** Notices that no live member is left and goes back to joining through the seeds. */
 export function checkConnected(s: SwimState): void {
-  if (s.connected && s.aliveCount === 0) {
+  if (s.connected && s.members.aliveCount === 0) {
     s.connected = false;
     s.events.push({ type: "isolated" });
     s.joinBackoff = s.config.joinRetryInitial;
@@ -170,16 +169,16 @@ export function reconnect(s: SwimState): void {
   s.timers.add(s.now + s.config.reconnectInterval, () => reconnect(s));
   if (s.leaving) return;
   helloAbsentSeeds(s);
-  if (s.dead.size === 0) return;
-  let skip = Math.floor(s.random() * Math.min(64, s.dead.size));
-  let peer: Peer | undefined;
-  for (peer of s.dead) if (skip-- <= 0) break;
-  if (peer === undefined || peer.record === null) return;
-  if (peer.address === null && peer.record!.endpoints.length > 0) {
-    peer.address = peer.record!.endpoints[0];
+  if (s.members.dead.size === 0) return;
+  let skip = Math.floor(s.random() * Math.min(64, s.members.dead.size));
+  let member: Member | undefined;
+  for (member of s.members.dead) if (skip-- <= 0) break;
+  if (member === undefined || member.record === null) return;
+  if (member.address === null && member.record!.endpoints.length > 0) {
+    member.address = member.record!.endpoints[0];
   }
-  const claim = makeClaim(s.crypto, ItemKind.Dead, peer.key, peer.epoch, peer.incarnation);
-  send(s, peer, MessageType.Ping, s.nextSeq(), 0, null, [claim.bytes, s.record.bytes]);
+  const claim = makeClaim(s.crypto, ItemKind.Dead, member.key, member.epoch, member.incarnation);
+  send(s, member, MessageType.Ping, s.nextSeq(), 0, null, [claim.bytes, s.record.bytes]);
 }
 
 /**
@@ -190,10 +189,10 @@ export function reconnect(s: SwimState): void {
 function helloAbsentSeeds(s: SwimState): void {
   if (!s.connected || s.seeds.length === 0) return;
   const reached = new Set<Address>(s.endpoints);
-  for (const peer of s.list) {
-    if (peer.state !== "alive") continue;
-    if (peer.address !== null) reached.add(peer.address);
-    for (const endpoint of peer.record?.endpoints ?? []) reached.add(endpoint);
+  for (const member of s.members.listed) {
+    if (member.state !== "alive") continue;
+    if (member.address !== null) reached.add(member.address);
+    for (const endpoint of member.record?.endpoints ?? []) reached.add(endpoint);
   }
   for (const seed of s.seeds) if (!reached.has(seed)) sendHello(s, seed);
 }

@@ -8,11 +8,10 @@
 import { ItemKind, MessageType } from "./constants.ts";
 import { broadcast, reannounce } from "./dissemination.ts";
 import type { SwimState } from "./engine_state.ts";
-import { armSuspicionTimer, cancelTimer, scheduleRemoval, setState } from "./liveness.ts";
-import { listAdd, peerFor } from "./member_table.ts";
+import { armSuspicionTimer, cancelTimer, scheduleRemoval } from "./liveness.ts";
 import { send } from "./outbound.ts";
-import type { Peer } from "./peer.ts";
-import { expeditedProbe } from "./probing.ts";
+import type { Member } from "./member.ts";
+import { enterProbeRound, expeditedProbe } from "./probing.ts";
 import {
   type AliveRecord,
   type Claim,
@@ -35,7 +34,7 @@ export function verifySigned(s: SwimState, item: SwimItem): boolean {
 }
 
 /** Applies one item received from `via`. */
-export function onItem(s: SwimState, item: SwimItem, via: Peer): void {
+export function onItem(s: SwimState, item: SwimItem, via: Member): void {
   switch (item.kind) {
     case ItemKind.Alive:
       return onAlive(s, item, false, true);
@@ -65,39 +64,37 @@ export function onAlive(
     return;
   }
   if (!s.trust.isTrusted(record.subject, record.id)) return s.drop("untrusted-record");
-  const existing = s.peers.get(record.id);
+  const existing = s.members.get(record.id);
   if (
     existing !== undefined && existing.epoch !== 0 &&
     compareVersion(record.epoch, record.incarnation, existing.epoch, existing.incarnation) <= 0
   ) return;
   if (!verified && !verifySigned(s, record)) return s.drop("bad-signature");
-  const peer = existing ?? peerFor(s, record.subject, record.id, true);
-  if (peer === null) return s.drop("peer-table-full");
-  const wasMember = peer.isMember;
-  const before = peer.state;
-  const restarted = peer.epoch !== 0 && record.epoch > peer.epoch;
-  const old = peer.record;
-  peer.record = record;
-  peer.epoch = record.epoch;
-  peer.incarnation = record.incarnation;
-  peer.claims = null;
-  cancelTimer(peer);
-  peer.suspicion = null;
-  if (record.epoch > peer.peerEpoch) peer.peerEpoch = record.epoch;
-  if ((peer.address === null || restarted) && record.endpoints.length > 0) {
-    peer.address = record.endpoints[0];
+  const member = existing ?? s.members.memberFor(record.subject, record.id, true);
+  if (member === null) return s.drop("member-table-full");
+  const wasListed = member.isListed;
+  const before = member.state;
+  const restarted = member.epoch !== 0 && record.epoch > member.epoch;
+  const old = member.record;
+  member.record = record;
+  member.epoch = record.epoch;
+  member.incarnation = record.incarnation;
+  member.claims = null;
+  cancelTimer(member);
+  member.suspicion = null;
+  if (record.epoch > member.latestEpoch) member.latestEpoch = record.epoch;
+  if ((member.address === null || restarted) && record.endpoints.length > 0) {
+    member.address = record.endpoints[0];
   }
   if (propagate) broadcast(s, "r" + record.id, record.bytes);
-  if (!wasMember || before === "left") {
-    peer.removed = false;
-    setState(s, peer, "alive");
-    listAdd(s, peer);
-    s.events.push({ type: "joined", member: peer.info() });
+  if (!wasListed || before === "left") {
+    if (s.members.join(member, s.now)) enterProbeRound(s, member);
+    s.events.push({ type: "joined", member: member.info() });
   } else if (before === "suspect" || before === "dead") {
-    setState(s, peer, "alive");
-    s.events.push({ type: "alive", member: peer.info(), restarted });
+    s.members.revive(member, s.now);
+    s.events.push({ type: "alive", member: member.info(), restarted });
   } else if (restarted || (old !== null && !sameAdvert(old, record))) {
-    s.events.push({ type: "updated", member: peer.info(), restarted });
+    s.events.push({ type: "updated", member: member.info(), restarted });
   }
 }
 
@@ -108,23 +105,25 @@ function onLeave(s: SwimState, record: LeaveRecord): void {
     }
     return;
   }
-  const peer = s.peers.get(record.id);
-  if (peer === undefined || peer.record === null || peer.state === "left") return;
-  if (compareVersion(record.epoch, record.incarnation, peer.epoch, peer.incarnation) < 0) return;
+  const member = s.members.get(record.id);
+  if (member === undefined || member.record === null || member.state === "left") return;
+  if (compareVersion(record.epoch, record.incarnation, member.epoch, member.incarnation) < 0) {
+    return;
+  }
   if (!verifySigned(s, record)) return s.drop("bad-signature");
-  peer.epoch = record.epoch;
-  peer.incarnation = record.incarnation;
-  peer.claims = null;
-  peer.suspicion = null;
-  cancelTimer(peer);
+  member.epoch = record.epoch;
+  member.incarnation = record.incarnation;
+  member.claims = null;
+  member.suspicion = null;
+  cancelTimer(member);
   broadcast(s, "r" + record.id, record.bytes);
-  if (peer.removed) return;
-  setState(s, peer, "left");
-  s.events.push({ type: "left", member: peer.info() });
-  scheduleRemoval(s, peer);
+  if (member.removed) return;
+  s.members.leave(member, s.now);
+  s.events.push({ type: "left", member: member.info() });
+  scheduleRemoval(s, member);
 }
 
-function onClaim(s: SwimState, claim: Claim, via: Peer): void {
+function onClaim(s: SwimState, claim: Claim, via: Member): void {
   if (claim.id === s.selfId) {
     // Buddy system: we are accused; refute at once with a higher incarnation.
     // Only a claim about our *current* version needs an answer: one about a version we never
@@ -142,23 +141,25 @@ function onClaim(s: SwimState, claim: Claim, via: Peer): void {
     return;
   }
   if (claim.claimerId === s.selfId) return;
-  const peer = s.peers.get(claim.id);
-  if (peer === undefined || !peer.isMember || peer.state === "left") return;
-  if (compareVersion(claim.epoch, claim.incarnation, peer.epoch, peer.incarnation) !== 0) return;
+  const member = s.members.get(claim.id);
+  if (member === undefined || !member.isListed || member.state === "left") return;
+  if (compareVersion(claim.epoch, claim.incarnation, member.epoch, member.incarnation) !== 0) {
+    return;
+  }
   if (!s.trust.isTrusted(claim.claimer, claim.claimerId)) return;
-  if (peer.claims?.has(claim.claimerId)) return;
-  if (peer.claims !== null && peer.claims.size >= MAX_CLAIMERS) return;
+  if (member.claims?.has(claim.claimerId)) return;
+  if (member.claims !== null && member.claims.size >= MAX_CLAIMERS) return;
   if (!verifySigned(s, claim)) return s.drop("bad-signature");
-  (peer.claims ??= new Set()).add(claim.claimerId);
+  (member.claims ??= new Set()).add(claim.claimerId);
   broadcast(s, "c" + claim.id + claim.claimerId, claim.bytes);
   // Hearsay never changes liveness by itself: it only shortens a suspicion we already
   // hold (Lifeguard confirmation) or makes us probe the member ourselves now.
-  if (peer.state === "suspect" && peer.suspicion !== null) {
-    if (s.config.lifeguard && peer.suspicion.confirm(claim.claimerId)) {
-      armSuspicionTimer(s, peer);
+  if (member.state === "suspect" && member.suspicion !== null) {
+    if (s.config.lifeguard && member.suspicion.confirm(claim.claimerId)) {
+      armSuspicionTimer(s, member);
     }
-  } else if (peer.state === "alive") {
-    expeditedProbe(s, peer);
+  } else if (member.state === "alive") {
+    expeditedProbe(s, member);
   }
 }
 

@@ -1,35 +1,36 @@
 /**
  * The send path: builds a message body, fills what room is left with pending updates
- * (piggybacking is how SWIM disseminates), seals it for the peer and hands it to the outbox.
- * To an address the peer has not proven (security invariant 9) it sends only what fits the
- * reply budget of the datagram that came from there, so it never amplifies.
+ * (piggybacking is how SWIM disseminates), seals it for the member and hands it to the outbox.
+ * To an address the member has not proven (security invariant 9) it sends only what fits the
+ * reply budget of the datagram that came from there, so it never amplifies, and asks that
+ * address to prove itself with a verification ping (which goes through this same path, so
+ * both live here; address_check.ts handles the answer).
  */
 
-import { checkAddress } from "./address_check.ts";
 import { AEAD_TAG_BYTES, HEADER_BYTES, MessageType } from "./constants.ts";
 import { sealDatagram } from "./datagram.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimState } from "./engine_state.ts";
 import { bodyFixedBytes, encodeBody, FLAG_INTRODUCE, itemBudget } from "./message_body.ts";
-import type { Peer } from "./peer.ts";
+import type { Member } from "./member.ts";
 import { retransmitLimit } from "./profiles.ts";
 import { txKey } from "./session_keys.ts";
 
-/** Where a message to `peer` goes when the caller names no address. */
-export function destination(peer: Peer): Address | null {
-  return peer.address ?? peer.record?.endpoints[0] ?? null;
+/** Where a message to `member` goes when the caller names no address. */
+export function destination(member: Member): Address | null {
+  return member.address ?? member.record?.endpoints[0] ?? null;
 }
 
 /**
- * Sends a `type` message to `peer` (at `to`, else its known address) carrying `extra` items
+ * Sends a `type` message to `member` (at `to`, else its known address) carrying `extra` items
  * first and, when `piggyback`, queued updates in the room left; returns how many of `extra`
- * went out. Silently skipped while we know no address or epoch for the peer. To an unverified
+ * went out. Silently skipped while we know no address or epoch for the member. To an unverified
  * address: no piggybacking, items only within the reply budget, and a verification ping first
  * when that held anything back.
  */
 export function send(
   s: SwimState,
-  peer: Peer,
+  member: Member,
   type: number,
   seq: number,
   flags: number,
@@ -38,12 +39,12 @@ export function send(
   to: Address | null = null,
   piggyback = true,
 ): number {
-  const address = to ?? destination(peer);
-  if (address === null || peer.peerEpoch === 0) return 0;
-  const key = txKey(s, peer);
+  const address = to ?? destination(member);
+  if (address === null || member.latestEpoch === 0) return 0;
+  const key = txKey(s, member);
   if (key === null) return 0;
   let budget = itemBudget(type);
-  const proven = address === peer.verified;
+  const proven = address === member.verified;
   let withheld = false;
   if (!proven) {
     const room = address === s.replyTo ? s.replyBudget : 0;
@@ -60,24 +61,45 @@ export function send(
   const sentExtra = items.length;
   if (!proven) {
     // Something waits for this address to prove itself: ask it now (bare replies need not).
-    if (withheld || sentExtra < extra.length) checkAddress(s, peer, address);
+    if (withheld || sentExtra < extra.length) checkAddress(s, member, address);
     // Gossip without items says nothing; it would only be traffic to an unproven address.
     if (type === MessageType.Gossip && sentExtra === 0) return 0;
   }
   if (piggyback && s.queue.size > 0) {
-    const limit = retransmitLimit(s.config.retransmitMult, s.aliveCount + 1);
+    const limit = retransmitLimit(s.config.retransmitMult, s.members.aliveCount + 1);
     for (const item of s.queue.take(budget, limit, 255 - items.length)) items.push(item);
   }
-  if (peer.wantsRecord) flags |= FLAG_INTRODUCE;
+  if (member.wantsRecord) flags |= FLAG_INTRODUCE;
   const body = encodeBody(type, seq, flags, target, items);
   const counter = s.txCounter++;
-  const data = sealDatagram(s.crypto, key, type, s.epoch, peer.peerEpoch, counter, peer.key, body);
+  const data = sealDatagram(
+    s.crypto,
+    key,
+    type,
+    s.epoch,
+    member.latestEpoch,
+    counter,
+    member.key,
+    body,
+  );
   // Verification pings are bounded by their own rate limit, not the reply budget.
   if (!proven && address === s.replyTo && type !== MessageType.Ping) {
     s.replyBudget -= data.length;
   }
   emit(s, address, data);
   return sentExtra;
+}
+
+/**
+ * Sends one bare verification ping for `member` to `address`, at most once per probe interval
+ * per member: the cost to a bystander named by a liar is one 86-byte datagram per interval.
+ */
+export function checkAddress(s: SwimState, member: Member, address: Address): void {
+  if (address === member.verified || s.now - member.lastCheck < s.config.probeInterval) return;
+  member.lastCheck = s.now;
+  member.checkSeq = s.nextSeq();
+  member.checkAddress = address;
+  send(s, member, MessageType.Ping, member.checkSeq, 0, null, [], address);
 }
 
 /** Hands a finished datagram to the outbox and counts it. */

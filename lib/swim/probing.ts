@@ -10,46 +10,14 @@ import { ItemKind, MessageType, NACK_TIMEOUT_FRACTION } from "./constants.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimState } from "./engine_state.ts";
 import { suspect } from "./liveness.ts";
-import { randomMembers } from "./member_table.ts";
 import { FLAG_INTRODUCE } from "./message_body.ts";
 import { destination, send } from "./outbound.ts";
-import type { Peer } from "./peer.ts";
+import type { Member } from "./member.ts";
+import type { Probe, Relay } from "./probe_types.ts";
 import { keyId, makeClaim } from "./records.ts";
 
 /** Ping-req relays in flight at once. */
 const MAX_RELAYS = 256;
-
-/** A probe we started. */
-export interface Probe {
-  /** Its sequence number. */
-  seq: number;
-  /** The member probed. */
-  target: Peer;
-  /** Where our direct pings went (null if they went to two): a direct ack verifies it. */
-  address: Address | null;
-  /** Key ids of the helpers asked to ping-req it. */
-  helpers: Set<string>;
-  /** Nacks heard from helpers. */
-  nacks: number;
-  /** An ack arrived (directly or relayed). */
-  acked: boolean;
-  /** Started out of turn (a claim about the target), counted in `expedited`. */
-  expedited: boolean;
-}
-
-/** A ping-req we serve for someone else. */
-export interface Relay {
-  /** Who asked. */
-  requester: Peer;
-  /** The requester's sequence number, echoed in our ack or nack. */
-  requesterSeq: number;
-  /** The member we ping on its behalf. */
-  target: Peer;
-  /** Where our ping went: the target's ack verifies it. */
-  address: Address | null;
-  /** The target acked. */
-  answered: boolean;
-}
 
 /** Probes the next member of the current round, if there is one to probe. */
 export function probeNext(s: SwimState): void {
@@ -57,37 +25,48 @@ export function probeNext(s: SwimState): void {
   if (target !== null) startProbe(s, target, false);
 }
 
-function nextProbeTarget(s: SwimState): Peer | null {
+function nextProbeTarget(s: SwimState): Member | null {
   for (let pass = 0; pass < 2; pass++) {
     while (s.probeIndex < s.probeOrder.length) {
-      const peer = s.probeOrder[s.probeIndex++];
-      if (peer.isMember && (peer.state === "alive" || peer.state === "suspect") && !peer.probing) {
-        return peer;
+      const member = s.probeOrder[s.probeIndex++];
+      if (
+        member.isListed && (member.state === "alive" || member.state === "suspect") &&
+        !member.probing
+      ) {
+        return member;
       }
     }
     // End of a round: reshuffle (SWIM's round-robin bounds worst-case detection time).
-    s.probeOrder = s.list.slice();
+    s.probeOrder = s.members.listed.slice();
     shuffle(s, s.probeOrder);
     s.probeIndex = 0;
   }
   return null;
 }
 
-function shuffle(s: SwimState, array: Peer[]): void {
+/** Puts a newly listed member at a random place in the current round, as memberlist does. */
+export function enterProbeRound(s: SwimState, member: Member): void {
+  const order = s.probeOrder;
+  const at = s.probeIndex + Math.floor(s.random() * (order.length - s.probeIndex + 1));
+  order.push(member);
+  if (at < order.length - 1) [order[at], order[order.length - 1]] = [member, order[at]];
+}
+
+function shuffle(s: SwimState, array: Member[]): void {
   for (let i = array.length - 1; i > 0; i--) {
     const j = Math.floor(s.random() * (i + 1));
     [array[i], array[j]] = [array[j], array[i]];
   }
 }
 
-/** Probes `peer` out of turn (someone accuses it), within the expedited-probe budget. */
-export function expeditedProbe(s: SwimState, peer: Peer): void {
-  if (s.leaving || peer.probing || s.expedited >= s.config.maxExpeditedProbes) return;
-  if (s.now - peer.lastProbe < s.config.probeInterval) return;
-  startProbe(s, peer, true);
+/** Probes `member` out of turn (someone accuses it), within the expedited-probe budget. */
+export function expeditedProbe(s: SwimState, member: Member): void {
+  if (s.leaving || member.probing || s.expedited >= s.config.maxExpeditedProbes) return;
+  if (s.now - member.lastProbe < s.config.probeInterval) return;
+  startProbe(s, member, true);
 }
 
-function startProbe(s: SwimState, target: Peer, expedited: boolean): void {
+function startProbe(s: SwimState, target: Member, expedited: boolean): void {
   const seq = s.nextSeq();
   const probe: Probe = {
     seq,
@@ -107,7 +86,7 @@ function startProbe(s: SwimState, target: Peer, expedited: boolean): void {
   const c = s.config;
   s.timers.add(start + s.awareness.scale(c.probeTimeout), () => {
     if (probe.acked) return;
-    for (const helper of randomMembers(s, c.indirectChecks, target)) {
+    for (const helper of s.members.randomAlive(c.indirectChecks, target)) {
       probe.helpers.add(helper.id);
       send(s, helper, MessageType.PingReq, seq, 0, target.key, []);
     }
@@ -124,34 +103,34 @@ function startProbe(s: SwimState, target: Peer, expedited: boolean): void {
       const expected = probe.helpers.size;
       s.awareness.apply(expected > 0 ? Math.max(0, expected - probe.nacks) : 1);
     }
-    if (target.isMember && target.state === "alive") suspect(s, target);
+    if (target.isListed && target.state === "alive") suspect(s, target);
   });
 }
 
 /** Buddy system: what we tell a member we probe about its own standing. */
-function buddyItems(s: SwimState, peer: Peer): Uint8Array[] {
-  if (!s.config.lifeguard || !peer.isMember) return [];
-  if (peer.state !== "suspect" && peer.state !== "dead") return [];
-  const kind = peer.state === "dead" ? ItemKind.Dead : ItemKind.Suspect;
-  return [makeClaim(s.crypto, kind, peer.key, peer.epoch, peer.incarnation).bytes];
+function buddyItems(s: SwimState, member: Member): Uint8Array[] {
+  if (!s.config.lifeguard || !member.isListed) return [];
+  if (member.state !== "suspect" && member.state !== "dead") return [];
+  const kind = member.state === "dead" ? ItemKind.Dead : ItemKind.Suspect;
+  return [makeClaim(s.crypto, kind, member.key, member.epoch, member.incarnation).bytes];
 }
 
-/** Answers a ping from `peer` (received from `from`) with an ack (buddy claims once proven). */
-export function onPing(s: SwimState, peer: Peer, seq: number, from: Address): void {
-  const introduce = peer.wantsRecord ? FLAG_INTRODUCE : 0;
-  send(s, peer, MessageType.Ack, seq, introduce, null, buddyItems(s, peer), from);
+/** Answers a ping from `member` (received from `from`) with an ack (buddy claims once proven). */
+export function onPing(s: SwimState, member: Member, seq: number, from: Address): void {
+  const introduce = member.wantsRecord ? FLAG_INTRODUCE : 0;
+  send(s, member, MessageType.Ack, seq, introduce, null, buddyItems(s, member), from);
 }
 
 /** Serves a ping-req: pings the target for `requester` and relays its ack (or a nack). */
 export function onPingReq(
   s: SwimState,
-  requester: Peer,
+  requester: Member,
   seq: number,
   targetKey: Uint8Array,
 ): void {
   const targetId = keyId(targetKey);
-  const target = targetId === s.selfId ? null : s.peers.get(targetId);
-  if (target === undefined || target === null || !target.isMember || target.address === null) {
+  const target = targetId === s.selfId ? null : s.members.get(targetId);
+  if (target === undefined || target === null || !target.isListed || target.address === null) {
     // We are alive but cannot help: a nack tells the requester its own link is fine.
     if (s.config.lifeguard) send(s, requester, MessageType.Nack, seq, 0, null, []);
     return;
@@ -177,15 +156,15 @@ export function onPingReq(
 }
 
 /**
- * An ack from `peer`: verifies the address our ping went to, relays it when it answers a
+ * An ack from `member`: verifies the address our ping went to, relays it when it answers a
  * ping-req we serve, else ends our probe.
  */
-export function onAck(s: SwimState, peer: Peer, seq: number): void {
-  if (onCheckAck(s, peer, seq)) return;
+export function onAck(s: SwimState, member: Member, seq: number): void {
+  if (onCheckAck(s, member, seq)) return;
   const relay = s.relays.get(seq);
   if (relay !== undefined) {
-    if (relay.target !== peer) return;
-    if (relay.address !== null) markVerified(s, peer, relay.address);
+    if (relay.target !== member) return;
+    if (relay.address !== null) markVerified(s, member, relay.address);
     relay.answered = true;
     s.relays.delete(seq);
     send(s, relay.requester, MessageType.Ack, relay.requesterSeq, 0, null, []);
@@ -193,14 +172,14 @@ export function onAck(s: SwimState, peer: Peer, seq: number): void {
   }
   const probe = s.probes.get(seq);
   if (probe === undefined || probe.acked) return;
-  if (probe.target !== peer && !probe.helpers.has(peer.id)) return;
-  if (probe.target === peer && probe.address !== null) markVerified(s, peer, probe.address);
+  if (probe.target !== member && !probe.helpers.has(member.id)) return;
+  if (probe.target === member && probe.address !== null) markVerified(s, member, probe.address);
   probe.acked = true;
   if (s.config.lifeguard) s.awareness.apply(-1);
 }
 
 /** A nack from a helper we asked: the helper is alive, only the target stayed silent. */
-export function onNack(s: SwimState, peer: Peer, seq: number): void {
+export function onNack(s: SwimState, member: Member, seq: number): void {
   const probe = s.probes.get(seq);
-  if (probe !== undefined && probe.helpers.has(peer.id)) probe.nacks++;
+  if (probe !== undefined && probe.helpers.has(member.id)) probe.nacks++;
 }

@@ -42,7 +42,7 @@ export interface SwimConfig {
   lifeguard: boolean;
   /** Hello messages (signed, cleartext joins) verified per second at most. */
   helloRatePerSecond: number;
-  /** Extra probes started at once because a peer accused a member (bounds amplification). */
+  /** Extra probes started at once because a member accused a member (bounds amplification). */
   maxExpeditedProbes: number;
 }
 

@@ -6,14 +6,13 @@
  * address the member has proven (invariant 9) and within a per-member token bucket.
  */
 
-import { checkAddress, gossipTargets } from "./address_check.ts";
+import { checkAddress, send } from "./outbound.ts";
 import { MessageType } from "./constants.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimState } from "./engine_state.ts";
 import { FLAG_SYNC_DONE, FLAG_SYNC_FULL, itemBudget } from "./message_body.ts";
-import { send } from "./outbound.ts";
-import type { Peer } from "./peer.ts";
-import { TokenBucket } from "./rate_limiter.ts";
+import type { Member } from "./member.ts";
+import { TokenBucket } from "./token_bucket.ts";
 
 /**
  * Sync pages we send one member per second, and the burst: a joiner pages through 5,000
@@ -29,73 +28,75 @@ const SYNC_RETRIES = 8;
 export function pushPull(s: SwimState): void {
   s.timers.add(s.now + s.config.pushPullInterval, () => pushPull(s));
   if (s.leaving) return;
-  const [peer] = gossipTargets(s, 1);
-  if (peer === undefined) return;
-  const total = s.list.length + 1;
+  const [member] = s.members.gossipTargets(1);
+  if (member === undefined) return;
+  const total = s.members.listed.length + 1;
   const start = Math.floor(s.random() * total);
   const { items } = page(s, start, itemBudget(MessageType.SyncRequest));
   const cursor = Math.floor(s.random() * 0xffff_ffff);
-  send(s, peer, MessageType.SyncRequest, cursor, 0, null, items, null, false);
+  send(s, member, MessageType.SyncRequest, cursor, 0, null, items, null, false);
 }
 
-/** Starts paging through `peer`'s whole membership, offering our record first. */
-export function startFullSync(s: SwimState, peer: Peer): void {
-  s.fullSyncWith = peer.id;
-  peer.syncCursor = -1;
-  askPage(s, peer, 0, [s.record.bytes]);
+/** Starts paging through `member`'s whole membership, offering our record first. */
+export function startFullSync(s: SwimState, member: Member): void {
+  s.fullSyncWith = member.id;
+  member.syncCursor = -1;
+  askPage(s, member, 0, [s.record.bytes]);
 }
 
-/** Asks `peer` for the full-sync page at `cursor`, and again if it does not come. */
-function askPage(s: SwimState, peer: Peer, cursor: number, items: Uint8Array[]): void {
-  if (cursor !== peer.syncCursor) {
-    peer.syncCursor = cursor;
-    peer.syncTries = 0;
+/** Asks `member` for the full-sync page at `cursor`, and again if it does not come. */
+function askPage(s: SwimState, member: Member, cursor: number, items: Uint8Array[]): void {
+  if (cursor !== member.syncCursor) {
+    member.syncCursor = cursor;
+    member.syncTries = 0;
   }
-  const tries = peer.syncTries;
-  send(s, peer, MessageType.SyncRequest, cursor, FLAG_SYNC_FULL, null, items);
+  const tries = member.syncTries;
+  send(s, member, MessageType.SyncRequest, cursor, FLAG_SYNC_FULL, null, items);
   // The page can be lost, dropped by the rate limit, or held until our address verified.
   s.timers.add(s.now + s.config.probeTimeout, () => {
-    if (s.fullSyncWith !== peer.id || peer.syncCursor !== cursor || peer.syncTries !== tries) {
+    if (
+      s.fullSyncWith !== member.id || member.syncCursor !== cursor || member.syncTries !== tries
+    ) {
       return;
     }
-    if (++peer.syncTries > SYNC_RETRIES) {
+    if (++member.syncTries > SYNC_RETRIES) {
       s.fullSyncWith = null;
       return;
     }
-    askPage(s, peer, cursor, []);
+    askPage(s, member, cursor, []);
   });
 }
 
 /**
- * A sync request from `peer` that came from `from`: answered at once when `from` is its proven
+ * A sync request from `member` that came from `from`: answered at once when `from` is its proven
  * address, else after a verification ping to `from` is acked (never to an unproven address).
  */
 export function onSyncRequest(
   s: SwimState,
-  peer: Peer,
+  member: Member,
   cursor: number,
   flags: number,
   from: Address,
 ): void {
-  if (from !== peer.verified) {
-    peer.syncPending = { cursor, flags };
-    checkAddress(s, peer, from);
+  if (from !== member.verified) {
+    member.syncPending = { cursor, flags };
+    checkAddress(s, member, from);
     return s.drop("sync-unverified");
   }
-  answerSync(s, peer, cursor, flags);
+  answerSync(s, member, cursor, flags);
 }
 
-/** Sends `peer` the page at `cursor`, within its token bucket. */
-export function answerSync(s: SwimState, peer: Peer, cursor: number, flags: number): void {
-  const bucket = peer.syncBucket ??= new TokenBucket(SYNC_PAGES_PER_SECOND, SYNC_PAGE_BURST);
+/** Sends `member` the page at `cursor`, within its token bucket. */
+export function answerSync(s: SwimState, member: Member, cursor: number, flags: number): void {
+  const bucket = member.syncBucket ??= new TokenBucket(SYNC_PAGES_PER_SECOND, SYNC_PAGE_BURST);
   if (!bucket.take(s.now)) return s.drop("sync-rate");
   const full = (flags & FLAG_SYNC_FULL) !== 0;
-  const size = s.list.length + 1;
+  const size = s.members.listed.length + 1;
   const startAt = full ? cursor : cursor % size;
   const { items, next, done } = page(s, startAt, itemBudget(MessageType.SyncResponse));
   send(
     s,
-    peer,
+    member,
     MessageType.SyncResponse,
     next,
     done ? FLAG_SYNC_DONE : 0,
@@ -107,16 +108,16 @@ export function answerSync(s: SwimState, peer: Peer, cursor: number, flags: numb
 }
 
 /** A sync page arrived (its items are already applied): asks for the next one of a full sync. */
-export function onSyncResponse(s: SwimState, peer: Peer, next: number, flags: number): void {
-  if (s.fullSyncWith !== peer.id) return;
+export function onSyncResponse(s: SwimState, member: Member, next: number, flags: number): void {
+  if (s.fullSyncWith !== member.id) return;
   if ((flags & FLAG_SYNC_DONE) !== 0) {
     s.fullSyncWith = null;
-    peer.syncCursor = -1;
+    member.syncCursor = -1;
     return;
   }
   // A retry can bring a page twice: only a page past the one we asked for moves us on.
-  if (next <= peer.syncCursor) return;
-  askPage(s, peer, next, []);
+  if (next <= member.syncCursor) return;
+  askPage(s, member, next, []);
 }
 
 /** Our records from index `start` (index 0 is ourselves) that fit `budget`. */
@@ -127,9 +128,9 @@ function page(
 ): { items: Uint8Array[]; next: number; done: boolean } {
   const items: Uint8Array[] = [];
   let index = start;
-  const total = s.list.length + 1;
+  const total = s.members.listed.length + 1;
   while (index < total) {
-    const bytes = index === 0 ? s.record.bytes : s.list[index - 1].record!.bytes;
+    const bytes = index === 0 ? s.record.bytes : s.members.listed[index - 1].record!.bytes;
     if (bytes.length > budget) break;
     items.push(bytes);
     budget -= bytes.length;

@@ -151,7 +151,7 @@ Deno.test("fuzz swim engine: mutated cluster datagrams (Hellos too) never authen
 
 Deno.test("fuzz swim engine, --open: forged senders neither authenticate nor grow a table", () => {
   // With every key admitted, a mutated sender key is a new "trusted" peer: it must not get a
-  // row in the peer table (65,536 rows, then real joiners are refused) before it authenticates.
+  // row in the member table (65,536 rows, then real joiners are refused) before it authenticates.
   wireTarget("swim-engine-open", true, ["auth", "replay", "bad-key"]);
 });
 
@@ -293,7 +293,7 @@ Deno.test("fuzz swim engine: an insider's mutated records are never applied, tab
     for (const [table, size] of Object.entries(sizes)) {
       peak[table] = Math.max(peak[table] ?? 0, size);
     }
-    ensure(sizes.peers <= 2 && sizes.members <= 2, `peer tables grew: ${JSON.stringify(sizes)}`);
+    ensure(sizes.known <= 2 && sizes.members <= 2, `member tables grew: ${JSON.stringify(sizes)}`);
     ensure(sizes.probes <= 8 && sizes.relays <= 256, `probe tables grew: ${JSON.stringify(sizes)}`);
     ensure(sizes.queue <= 64 && sizes.timers <= 512, `queues grew: ${JSON.stringify(sizes)}`);
     if (engine.stats.accepted === accepted) return droppedReason(before, engine.stats.dropped);

@@ -3,8 +3,8 @@
 import { Awareness } from "../../lib/swim/awareness.ts";
 import { BroadcastQueue } from "../../lib/swim/broadcast_queue.ts";
 import { resolveSwimConfig, retransmitLimit, suspicionTimeout } from "../../lib/swim/profiles.ts";
-import { TokenBucket } from "../../lib/swim/rate_limiter.ts";
-import { ReplayWindow } from "../../lib/swim/replay_window.ts";
+import { TokenBucket } from "../../lib/swim/token_bucket.ts";
+import { SessionReplayWindow } from "../../lib/swim/session_replay_window.ts";
 import { Suspicion } from "../../lib/swim/suspicion.ts";
 import { SwimConfigError } from "../../lib/swim/swim_errors.ts";
 import { TimerHeap } from "../../lib/swim/timer_heap.ts";
@@ -37,7 +37,7 @@ Deno.test("awareness: score rises on trouble, falls on success, scales timeouts,
 });
 
 Deno.test("replay window: fresh, duplicate, reordered, too old, epochs", () => {
-  const w = new ReplayWindow();
+  const w = new SessionReplayWindow();
   const take = (epoch: number, counter: number) => {
     if (!w.check(epoch, counter)) return false;
     w.accept(epoch, counter);

@@ -26,7 +26,7 @@ Deno.test("swim: a revoked member is forgotten at once and stays out until trust
 
   revokedByZero.add(keyId(target.publicKey));
   const forgotten = zero.revalidateTrust(cluster.net.now);
-  check(forgotten === 1, seed, `revalidateTrust forgot ${forgotten} peers, expected 1`);
+  check(forgotten === 1, seed, `revalidateTrust forgot ${forgotten} members, expected 1`);
   check(cluster.member(0, 2) === null, seed, "the revoked member is still listed");
   cluster.flush(0);
   const removed = cluster.events.filter((e) => e.node === 0 && e.event.type === "removed");

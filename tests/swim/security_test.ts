@@ -235,14 +235,14 @@ Deno.test("swim: a flood from untrusted keys leaves every table bounded and unch
     engine.receive(`203.0.113.${i % 250}:${1000 + (i % 60000)}`, data, cluster.net.now);
   }
   const after = engine.tableSizes();
-  for (const name of ["peers", "members", "relays", "probes", "queue"]) {
+  for (const name of ["known", "members", "relays", "probes", "queue"]) {
     check(
       after[name] <= before[name],
       seed,
       `table ${name} grew from ${before[name]} to ${after[name]}`,
     );
   }
-  check(after.peers <= cluster.nodes.length, seed, "peer table exceeds the trust set");
+  check(after.known <= cluster.nodes.length, seed, "member table exceeds the trust set");
 
   // The cluster keeps working.
   cluster.flush(0);
@@ -273,10 +273,10 @@ Deno.test("swim: with an empty trust set nobody is admitted (closed by default)"
   check(lonely.drainOutgoing().length === 0, 27, "answered an untrusted Hello");
 });
 
-Deno.test("swim: with every key admitted (--open), forged senders take no peer-table row", () => {
+Deno.test("swim: with every key admitted (--open), forged senders take no member-table row", () => {
   // Found by the fuzz suite: a forged datagram or Hello from a fresh key got a row before it
   // authenticated, so with --open ~65,536 forged packets filled the table and real joiners
-  // were refused ("peer-table-full").
+  // were refused ("member-table-full").
   const random = mulberry32(28);
   const self = identity(random);
   const joiner = identity(random);
@@ -308,7 +308,7 @@ Deno.test("swim: with every key admitted (--open), forged senders take no peer-t
     28,
     `dropped ${JSON.stringify(engine.stats.dropped)}`,
   );
-  check(engine.tableSizes().peers === 0, 28, `${engine.tableSizes().peers} forged peers kept`);
+  check(engine.tableSizes().known === 0, 28, `${engine.tableSizes().known} forged members kept`);
   // A genuine joiner still gets in (its first Hello fetches the cookie, the second joins).
   const record = makeAliveRecord(joiner.crypto, 5, 0, NatType.Public, ["192.0.2.2:51821"]);
   engine.drainOutgoing();
@@ -320,5 +320,5 @@ Deno.test("swim: with every key admitted (--open), forged senders take no peer-t
     2,
   );
   check(engine.members().length === 1, 28, "a genuine Hello did not join");
-  check(engine.tableSizes().peers === 1, 28, "the genuine joiner has no row");
+  check(engine.tableSizes().known === 1, 28, "the genuine joiner has no row");
 });

@@ -1,20 +1,24 @@
 /**
- * Everything one node keeps about one trusted peer: its latest signed record and liveness
+ * Everything one node keeps about one trusted member: its latest signed record and liveness
  * (the membership part) and the pairwise session (shared secret, per-direction keys,
- * counters, replay window). Peers exist only for trusted keys, so the table is bounded by
+ * counters, replay window). Members exist only for trusted keys, so the table is bounded by
  * the trust set.
  */
 
 import type { Address } from "./endpoint.ts";
 import type { MemberInfo, MemberState } from "./events.ts";
 import { type AliveRecord, NatType, type NatTypeCode } from "./records.ts";
-import type { TokenBucket } from "./rate_limiter.ts";
-import { ReplayWindow } from "./replay_window.ts";
+import type { TokenBucket } from "./token_bucket.ts";
+import { SessionReplayWindow } from "./session_replay_window.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { Timer } from "./timer_heap.ts";
 
-/** One trusted peer as seen by the local node. */
-export class Peer {
+/**
+ * One trusted member as seen by the local node. `state`, `stateSince`, `removed`, `inProven`,
+ * `countedAlive` and `listIndex` belong to the MemberTable: only its transitions change them,
+ * so its lists and live count always agree with them.
+ */
+export class Member {
   /** Its Ed25519 public key. */
   readonly key: Uint8Array;
   /** `key` as a binary string. */
@@ -25,11 +29,11 @@ export class Peer {
   epoch = 0;
   /** See `epoch`. */
   incarnation = 0;
-  /** Liveness; meaningless while `record` is null. */
+  /** Liveness; meaningless while `record` is null (MemberTable's). */
   state: MemberState = "alive";
-  /** When `state` last changed. */
+  /** When `state` last changed (MemberTable's). */
   stateSince = 0;
-  /** True once a dead/left member's retention ended (kept as a tombstone for versions). */
+  /** True once a dead/left member's retention ended, or it was revoked (MemberTable's). */
   removed = false;
   /** Address of the last authenticated datagram, else the record's first endpoint. */
   address: Address | null = null;
@@ -39,7 +43,7 @@ export class Peer {
    * what came from there (invariant 9: no reflection or amplification).
    */
   verified: Address | null = null;
-  /** Listed in the engine's `proven` array. */
+  /** On the MemberTable's `proven` list. */
   inProven = false;
   /** Seq of our last verification ping (0: none pending). */
   checkSeq = 0;
@@ -57,27 +61,27 @@ export class Peer {
   syncCursor = -1;
   /** Retries of that page so far. */
   syncTries = 0;
-  /** Our running suspicion of this peer. */
+  /** Our running suspicion of this member. */
   suspicion: Suspicion | null = null;
   /** Timer that ends the suspicion (or the retention). */
   timer: Timer | null = null;
   /** Claimers already heard about the current version (dedupe + Lifeguard confirmations). */
   claims: Set<string> | null = null;
-  /** Counted in the engine's number of live members. */
+  /** Counted in the MemberTable's number of live members. */
   countedAlive = false;
-  /** Index in the engine's member list, -1 when not listed. */
+  /** Index in the MemberTable's listed array, -1 when not listed. */
   listIndex = -1;
-  /** A probe of this peer is in flight. */
+  /** A probe of this member is in flight. */
   probing = false;
   /** When we last started a probe of it. */
   lastProbe = -Infinity;
 
-  /** Highest boot epoch we know for the peer (record or authenticated header). */
-  peerEpoch = 0;
+  /** Highest boot epoch we know for the member (record or authenticated header). */
+  latestEpoch = 0;
   /** Crypto session, created on first exchange (most pairs in a big cluster never talk). */
   session: Session | null = null;
 
-  /** A peer for a trusted key. */
+  /** A member for a trusted key. */
   constructor(key: Uint8Array, id: string) {
     this.key = key;
     this.id = id;
@@ -94,12 +98,12 @@ export class Peer {
    * new record may never reach us.
    */
   get wantsRecord(): boolean {
-    return this.record === null || this.peerEpoch > this.epoch;
+    return this.record === null || this.latestEpoch > this.epoch;
   }
 
-  /** A listed member: has a record and has not been removed. */
-  get isMember(): boolean {
-    return this.record !== null && !this.removed;
+  /** Listed by the member table: has a record and has not been removed. */
+  get isListed(): boolean {
+    return this.listIndex >= 0;
   }
 
   /** A snapshot for events and queries. */
@@ -117,30 +121,22 @@ export class Peer {
   }
 }
 
-/** The pairwise crypto state with one peer. */
+/** The pairwise crypto state with one member. */
 export class Session {
   /** Static-static X25519 result; undefined = not computed yet, null = degenerate key. */
   shared: Uint8Array | null | undefined = undefined;
-  /** Send key and the peer epoch it was derived for. */
+  /** Send key and the member epoch it was derived for. */
   txKey: Uint8Array | null = null;
   /** See `txKey`. */
   txKeyEpoch = 0;
-  /** Receive key and the peer epoch it was derived for. */
+  /** Receive key and the member epoch it was derived for. */
   rxKey: Uint8Array | null = null;
   /** See `rxKey`. */
   rxKeyEpoch = 0;
   /** Replay state of what it sends us. */
-  readonly replay = new ReplayWindow();
+  readonly replay = new SessionReplayWindow();
   /** Hello replay state: epoch and highest counter accepted. */
   helloEpoch = 0;
   /** See `helloEpoch`. */
   helloCounter = -1;
-}
-
-/** What outlives a forgotten peer: enough to refuse everything it sent us before. */
-export interface Tombstone {
-  /** Its session: the replay window of its datagrams and the position of its last Hello. */
-  session: Session;
-  /** The highest boot epoch we knew for it. */
-  peerEpoch: number;
 }

@@ -1,5 +1,5 @@
 /**
- * Per-peer replay protection for SWIM datagrams: the highest counter accepted plus a 32-bit
+ * Per-member replay protection for SWIM datagrams: the highest counter accepted plus a 32-bit
  * bitmap of the ones just below it (RFC 6479 style, small because SWIM traffic between one
  * pair is sparse). Keyed to the sender's boot epoch: a newer epoch (after the AEAD proved it)
  * starts a fresh window, an older one is always refused.
@@ -8,8 +8,8 @@
 /** Window width: counters more than this far below the highest are refused. */
 export const REPLAY_WINDOW_BITS = 32;
 
-/** Replay state of one sending peer. */
-export class ReplayWindow {
+/** Replay state of one sending member. */
+export class SessionReplayWindow {
   /** Sender epoch this window belongs to (0 = nothing accepted yet). */
   epoch = 0;
   /** Highest counter accepted in `epoch` (-1 = none). */

@@ -1,0 +1,173 @@
+/**
+ * The member table on its own: each transition, and its invariants (the live count, the listed
+ * array, the dead set and the proven list agree with the members' own fields) after long
+ * seeded random sequences of the transitions the protocol parts make.
+ */
+
+import type { Member } from "../../lib/swim/member.ts";
+import { MemberTable } from "../../lib/swim/member_table.ts";
+import type { AliveRecord } from "../../lib/swim/records.ts";
+import { keyId } from "../../lib/swim/records.ts";
+import { assertEquals, assertTrue } from "../assert.ts";
+import { mulberry32 } from "./sim/prng.ts";
+
+/** Stands in for a verified record: the table never reads one, it only tells listed apart. */
+const RECORD = { endpoints: [] } as unknown as AliveRecord;
+
+function keyOf(n: number): Uint8Array {
+  const key = new Uint8Array(32);
+  new DataView(key.buffer).setUint32(0, n);
+  return key;
+}
+
+/** Every invariant the table promises; `label` names the step that broke one. */
+function checkInvariants(table: MemberTable, label: string): void {
+  const members = [...table.all()];
+  const listed = table.listed;
+  let alive = 0;
+  listed.forEach((member, i) => {
+    assertEquals(member.listIndex, i, `${label}: listIndex out of step`);
+    assertTrue(table.get(member.id) === member, `${label}: a listed member is not in the table`);
+    if (member.state === "alive") alive++;
+  });
+  assertEquals(table.aliveCount, alive, `${label}: aliveCount ≠ listed alive members`);
+  assertEquals(
+    members.filter((member) => member.isListed).length,
+    listed.length,
+    `${label}: a member claims to be listed but is not in the listed array`,
+  );
+  for (const member of members) {
+    assertEquals(
+      member.isListed,
+      member.record !== null && !member.removed,
+      `${label}: listed ≠ (has a record and not removed)`,
+    );
+    assertEquals(
+      member.countedAlive,
+      member.isListed && member.state === "alive",
+      `${label}: countedAlive out of step`,
+    );
+    assertEquals(
+      table.dead.has(member),
+      member.state === "dead" && member.record !== null,
+      `${label}: dead set out of step`,
+    );
+    assertEquals(
+      member.inProven,
+      table.proven.includes(member),
+      `${label}: inProven out of step`,
+    );
+  }
+  for (const member of table.dead) {
+    assertTrue(table.get(member.id) === member, `${label}: a forgotten member is in the dead set`);
+  }
+  assertEquals(new Set(table.proven).size, table.proven.length, `${label}: proven duplicates`);
+}
+
+Deno.test("member table: join, suspect, dead, revive, leave, remove and forget keep the lists", () => {
+  const table = new MemberTable(mulberry32(1));
+  const key = keyOf(1);
+  const member = table.memberFor(key, keyId(key))!;
+  assertTrue(member !== null && table.size === 1 && !member.isListed);
+  member.record = RECORD;
+  assertTrue(table.join(member, 10), "a first join lists");
+  assertEquals([table.aliveCount, table.listed.length, member.stateSince], [1, 1, 10]);
+  assertTrue(!table.join(member, 11), "a second join does not list twice");
+  table.suspect(member, 20);
+  assertEquals([table.aliveCount, member.state], [0, "suspect"]);
+  table.revive(member, 25);
+  assertEquals([table.aliveCount, member.state], [1, "alive"]);
+  table.suspect(member, 30);
+  table.declareDead(member, 40);
+  assertTrue(table.dead.has(member) && table.aliveCount === 0);
+  table.remove(member);
+  assertTrue(!member.isListed && table.listed.length === 0, "removed = unlisted");
+  assertTrue(table.dead.has(member), "a removed dead member is still pinged to reconnect");
+  assertTrue(table.get(member.id) === member, "a removed member keeps its version");
+  member.sessionState().helloCounter = 7;
+  member.latestEpoch = 5;
+  table.forget(member);
+  assertEquals([table.size, table.dead.size, table.tombstoneCount], [0, 0, 1]);
+  const again = table.candidate(key, keyId(key))!;
+  assertTrue(again !== member && table.size === 0, "a candidate stays out of the table");
+  assertEquals([again.session?.helloCounter, again.latestEpoch], [7, 5], "tombstone restored");
+  table.keep(again);
+  assertEquals([table.size, table.tombstoneCount], [1, 0]);
+  again.record = RECORD;
+  table.join(again, 50);
+  table.leave(again, 60);
+  assertEquals([table.aliveCount, table.listed.length, table.dead.size], [0, 1, 0]);
+  table.revoke(again);
+  assertEquals([table.listed.length, again.record, again.epoch, table.size], [0, null, 0, 1]);
+  checkInvariants(table, "walkthrough");
+});
+
+Deno.test("member table: invariants hold after seeded random transition sequences", () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const random = mulberry32(seed);
+    const table = new MemberTable(mulberry32(seed + 1000));
+    const keys = 24;
+    let now = 0;
+    for (let step = 0; step < 1_500; step++) {
+      now += 1;
+      const n = Math.floor(random() * keys);
+      const key = keyOf(n);
+      const id = keyId(key);
+      const member: Member | null = table.get(id) ?? null;
+      const op = Math.floor(random() * 10);
+      let label = `seed ${seed} step ${step}`;
+      if (member === null) {
+        // First sight (a Hello or an authenticated datagram), sometimes with its record.
+        const fresh = random() < 0.5 ? table.memberFor(key, id) : (() => {
+          const candidate = table.candidate(key, id)!;
+          table.keep(candidate);
+          return candidate;
+        })();
+        label += " new";
+        if (fresh !== null && random() < 0.7) {
+          fresh.record = RECORD;
+          table.join(fresh, now);
+          label += "+join";
+        }
+      } else if (op === 0 || op === 1) {
+        // A newer alive record, as onAlive applies it.
+        member.record = RECORD;
+        if (!member.isListed || member.state === "left") table.join(member, now);
+        else if (member.state === "suspect" || member.state === "dead") table.revive(member, now);
+        label += " alive";
+      } else if (op === 2 && member.isListed && member.state === "alive") {
+        table.suspect(member, now);
+        label += " suspect";
+      } else if (op === 3 && member.isListed && member.state === "suspect") {
+        table.declareDead(member, now);
+        label += " dead";
+      } else if (
+        op === 4 && member.record !== null && !member.removed && member.state !== "left"
+      ) {
+        table.leave(member, now);
+        label += " leave";
+      } else if (
+        op === 5 && !member.removed && (member.state === "dead" || member.state === "left")
+      ) {
+        table.remove(member);
+        label += " remove";
+      } else if (op === 6 && member.removed) {
+        if (random() < 0.5) member.sessionState();
+        table.forget(member);
+        label += " forget";
+      } else if (op === 7 && (member.record !== null || member.isListed)) {
+        table.revoke(member);
+        label += " revoke";
+      } else if (op === 8) {
+        table.addProven(member);
+        label += " proven";
+      } else if (op === 9) {
+        for (const pick of table.randomAlive(3, member)) {
+          assertTrue(pick !== member && pick.state === "alive" && pick.isListed, label);
+        }
+        label += " pick";
+      }
+      checkInvariants(table, label);
+    }
+  }
+});
