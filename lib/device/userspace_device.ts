@@ -155,13 +155,6 @@ export class UserspaceDevice {
             // One unroutable peer must not stop the device; the timers retry.
           }
         },
-        deliverPacket: (packet) => {
-          try {
-            this.queues[0].write(packet);
-          } catch {
-            // dropped, as any router would
-          }
-        },
       },
     });
   }

@@ -24,7 +24,6 @@ import { type DataPlaneState, NONE } from "./data_plane_state.ts";
 import type { Endpoint } from "./endpoint.ts";
 import {
   innerAddressLength,
-  innerDestinationAddress,
   innerDestinationOffset,
   innerPacketLengthAt,
   innerSourceOffset,
@@ -334,18 +333,6 @@ export class DataPlane {
     return true;
   }
 
-  /** Encrypts and sends a packet given as bytes (copied: the caller may reuse them). */
-  sendPacket(packet: Uint8Array, now: number): void {
-    const destination = innerDestinationAddress(packet);
-    const p = destination ? this.routes.peerAt(destination, 0, destination.length) : NONE;
-    if (p === NONE || this.endpointOf(p) === null) {
-      this.stats.noRoute++;
-      return;
-    }
-    this.stage(p, packet.slice());
-    this.flushStaged(p, now);
-  }
-
   /** Sends a keepalive (an empty packet) to `p`, after anything staged. */
   sendKeepalive(p: number, now: number): void {
     if (!this.staged.has(p)) this.stage(p, new Uint8Array(0));
@@ -468,26 +455,5 @@ export class DataPlane {
       return 0;
     }
     return inner;
-  }
-
-  /**
-   * Opens a transport message given as bytes (copied into this thread's scratch) and returns
-   * the inner packet (a view valid until the next call), or null when there is nothing to
-   * deliver.
-   */
-  openCopy(message: Uint8Array, source: Endpoint, now: number): Uint8Array | null {
-    if (message.length > this.scratchBytes) {
-      this.stats.transportDropped++;
-      return null;
-    }
-    // The second half of the scratch: a staged flush this packet triggers uses the first.
-    const at = this.scratchAddress + this.scratchBytes;
-    this.bytes.set(message, at);
-    const inner = this.openInPlace(at, message.length, source, now);
-    if (inner <= 0) return null;
-    return this.bytes.subarray(
-      at + MESSAGE_DATA_HEADER_SIZE,
-      at + MESSAGE_DATA_HEADER_SIZE + inner,
-    );
   }
 }
