@@ -219,8 +219,7 @@ export class DataPathLoop {
         this.packetsIn++;
         // The flow's queue, not ours: the kernel sends the flow's replies to the queue its
         // packets came from, so this spreads sealing over the workers by flow.
-        const queue =
-          queues[flowQueue(slot.view, MESSAGE_DATA_HEADER_SIZE, inner, queues.length)];
+        const queue = queues[flowQueue(slot.view, MESSAGE_DATA_HEADER_SIZE, inner, queues.length)];
         try {
           queue.write(this.rxPayloads[i], inner);
         } catch {

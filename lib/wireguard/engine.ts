@@ -240,9 +240,10 @@ export class WireguardEngine {
 
   /**
    * Handles one handshake message (types 1–3) received from `source`; anything else is ignored
-   * (transport data is opened in place by a data path, `DataPlane.openInPlace`).
+   * (transport data is opened in place by a data path, `DataPlane.openInPlace`). Queued, not
+   * handled: `processHandshakes` does the work.
    */
-  receiveDatagram(bytes: Uint8Array, source: Endpoint, now: number): void {
+  receiveDatagram(bytes: Uint8Array, source: Endpoint, _now?: number): void {
     if (bytes.length < 4 || bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0) return;
     switch (bytes[0]) {
       case MESSAGE_HANDSHAKE_INITIATION:

@@ -40,7 +40,8 @@ import { handleUapiRequest, UAPI_ERRNO, UapiError } from "../../lib/wireguard/ua
 import { encodeHex } from "../../lib/encoding/base64.ts";
 import { FakeNetwork, type FakeSocket } from "./fake_network.ts";
 import { FakeTun } from "./fake_tun.ts";
-import { mulberry32 } from "../swim/sim/prng.ts";
+import { mulberry32, randomBytes } from "../swim/sim/prng.ts";
+import { clampX25519Scalar } from "../../lib/identity/wireguard_key.ts";
 
 /** How an in-process device is made. */
 export interface InProcessDeviceOptions {
@@ -338,19 +339,33 @@ export class InProcessDevice {
   }
 }
 
-/** Several devices on one fake network under one fake clock. */
+/** `made` with every random draw (keys, ephemerals, cookie secrets) taken from `random`. */
+export function seededPrimitives(made: NoisePrimitives, random: () => number): NoisePrimitives {
+  return {
+    ...made,
+    generatePrivateKey: () => clampX25519Scalar(randomBytes(random, 32)),
+    randomBytes: (length) => randomBytes(random, length),
+  };
+}
+
+/** Several devices on one fake network under one fake clock, reproducible from a seed. */
 export class DeviceLab {
   readonly network = new FakeNetwork();
   readonly devices: InProcessDevice[] = [];
   now = 1_000_000;
 
-  /** Adds a device (network and time are the lab's). */
+  constructor(private readonly seed = 1) {}
+
+  /** Adds a device (network and time are the lab's; keys drawn from the lab's seed). */
   async add(
     endpoint: string,
     options: Partial<Omit<InProcessDeviceOptions, "network" | "endpoint" | "now">> = {},
   ): Promise<InProcessDevice> {
+    const random = mulberry32(this.seed * 7919 + this.devices.length);
     const device = await InProcessDevice.create({
-      privateKey: crypto.getRandomValues(new Uint8Array(32)),
+      privateKey: clampX25519Scalar(randomBytes(random, 32)),
+      primitives: (made) => seededPrimitives(made, random),
+      seed: this.seed + this.devices.length,
       ...options,
       network: this.network,
       endpoint,
