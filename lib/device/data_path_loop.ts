@@ -18,7 +18,7 @@ import type { DatagramSocket, TunQueue } from "./packet_io.ts";
 import { PacketSlot } from "./packet_io.ts";
 import { flowQueue } from "./flow_queue.ts";
 import { FORWARD_HANDSHAKE, FORWARD_SWIM, type WorkerForwarding } from "./worker_forwarding.ts";
-import { SEAL_ROOM, slotBytesFor, WORKER_BATCH, WORKER_NONCE_BYTES } from "./worker_layout.ts";
+import { NONCE_AREA_BYTES, SEAL_ROOM, slotBytesFor, WORKER_BATCH } from "./worker_layout.ts";
 
 /**
  * Consecutive failed TUN or UDP calls after which the loop gives up. One failure is not fatal:
@@ -93,7 +93,7 @@ export class DataPathLoop {
     this.forwardBatch = options.forward;
     const slotBytes = slotBytesFor(options.mtu);
     const nonceAt = options.arenaAt;
-    const scratchAt = nonceAt + WORKER_NONCE_BYTES;
+    const scratchAt = nonceAt + NONCE_AREA_BYTES;
     const txBase = scratchAt + dataPlaneScratchBytes(options.mtu);
     const rxBase = txBase + WORKER_BATCH * slotBytes;
     const slots = (base: number) =>

@@ -5,8 +5,8 @@ import { AUTH_TAG_SIZE, MESSAGE_PADDING_MULTIPLE } from "../wireguard/constants.
 
 /** Datagrams per recvmmsg/sendmmsg and TUN reads per loop iteration. */
 export const WORKER_BATCH = 64;
-/** Bytes before a worker's scratch: its 12-byte nonce, padded to a cache line. */
-export const WORKER_NONCE_BYTES = 64;
+/** Bytes before a data path's scratch (the main thread's and each worker's): its nonce, a cache line. */
+export const NONCE_AREA_BYTES = 64;
 /** Bytes past an inner packet that sealing may fill: up to 15 of padding, then the tag. */
 export const SEAL_ROOM = MESSAGE_PADDING_MULTIPLE + AUTH_TAG_SIZE;
 /** Room in a slot beyond the MTU (transport header, padding, tag), a cache line to round to. */
@@ -19,5 +19,5 @@ export function slotBytesFor(mtu: number): number {
 
 /** Bytes of packet arena one worker uses: a nonce, a scratch area, and tx and rx batches. */
 export function workerArenaBytes(mtu: number): number {
-  return WORKER_NONCE_BYTES + dataPlaneScratchBytes(mtu) + 2 * WORKER_BATCH * slotBytesFor(mtu);
+  return NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu) + 2 * WORKER_BATCH * slotBytesFor(mtu);
 }

@@ -27,7 +27,7 @@ import {
   swimHandled,
   WorkerForwarding,
 } from "../../lib/device/worker_forwarding.ts";
-import { WORKER_NONCE_BYTES, workerArenaBytes } from "../../lib/device/worker_layout.ts";
+import { NONCE_AREA_BYTES, workerArenaBytes } from "../../lib/device/worker_layout.ts";
 import { dataPlaneScratchBytes } from "../../lib/wireguard/data_plane.ts";
 import { DataPlaneState } from "../../lib/wireguard/data_plane_state.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "../../lib/wireguard/endpoint.ts";
@@ -115,7 +115,7 @@ export class InProcessDevice {
     const workers = options.workers ?? 2;
     const mtu = options.mtu ?? 1420;
     const keypairs = options.keypairs ?? 64;
-    const mainArena = WORKER_NONCE_BYTES + dataPlaneScratchBytes(mtu);
+    const mainArena = NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu);
     const layout = planMemoryLayout({
       instances: workers + 1,
       keySlots: 2 * keypairs,
@@ -142,7 +142,7 @@ export class InProcessDevice {
           random: mulberry32(options.seed ?? 1),
           mtu,
           nonceAddress: layout.arenaBase,
-          scratchAddress: layout.arenaBase + WORKER_NONCE_BYTES,
+          scratchAddress: layout.arenaBase + NONCE_AREA_BYTES,
           state,
           hooks: {
             sessionChanged: (peer) => self.toLoops.push({ type: "flush", peer }),
