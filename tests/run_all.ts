@@ -28,7 +28,7 @@ const SUITES: Suite[] = [
   { name: "wireguard", paths: ["tests/wireguard/"], permissions: ["--allow-read"] },
   // read: the wasm crypto core. Whole devices (engine and data path loops) on fake TUN queues,
   // a fake network and fake time, all in one thread: no root, no FFI.
-  { name: "in_process", paths: ["tests/in_process/"], permissions: ["--allow-read"] },
+  { name: "data_path", paths: ["tests/data_path/"], permissions: ["--allow-read"] },
   {
     name: "device",
     paths: ["tests/device/"],
