@@ -12,6 +12,9 @@ import {
 } from "../../lib/wireguard/constants.ts";
 import { NONE } from "../../lib/wireguard/data_plane_state.ts";
 import { DeviceLab, type InProcessDevice } from "./in_process_device.ts";
+import type { ForeignDatagram } from "../../lib/device/device_protocol.ts";
+import { writeHeader } from "../../lib/swim/header.ts";
+import { MessageType } from "../../lib/swim/constants.ts";
 import { udpPacket } from "./packets.ts";
 
 const A = "10.99.0.1";
@@ -210,4 +213,30 @@ Deno.test("in-process device: a peer removed mid-flow gets nothing more through,
   assertEquals(a.tun.written.length, beforeA, "b routes nothing to the removed peer");
   assertTrue(b.loops.some((loop) => loop.plane.stats.noRoute > 0));
   assertTrue(b.engine.stats.unknownPeer > 0, "a's handshakes are refused");
+});
+
+Deno.test("in-process device: SWIM datagrams on the port reach membership after the workers' precheck, and membership's go out from the port", async () => {
+  const lab = new DeviceLab(3);
+  const heard: ForeignDatagram[] = [];
+  const a = await lab.add("192.0.2.1:51820", { onSwimDatagrams: (d) => heard.push(...d) });
+  const b = await lab.add("192.0.2.2:51820");
+  const swim = new Uint8Array(100);
+  writeHeader(swim, MessageType.Ping, 1, 2, 3, new Uint8Array(32));
+  const malformed = swim.slice();
+  malformed[6] = 1; // reserved byte
+  b.sendDatagrams([
+    { address: "192.0.2.1:51820", data: swim },
+    { address: "192.0.2.1:51820", data: malformed },
+  ]);
+  lab.settle();
+  assertEquals(heard.map((d) => [d.address, encodeHex(d.data)]), [[
+    "192.0.2.2:51820",
+    encodeHex(swim),
+  ]]);
+  assertEquals(a.swimDrops.malformed, 1);
+  // b does not forward SWIM at all (not in mesh mode): the datagram stays in its workers.
+  a.sendDatagrams([{ address: "192.0.2.2:51820", data: swim }]);
+  lab.settle();
+  assertEquals(b.swimDrops.malformed, 0);
+  assertEquals(b.tun.written.length, 0);
 });
