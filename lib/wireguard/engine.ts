@@ -13,11 +13,11 @@ import { DataPlane } from "./data_plane.ts";
 import { DataPlaneState, NONE } from "./data_plane_state.ts";
 import { constantTimeEqual } from "../encoding/constant_time.ts";
 import { AllowedIps } from "./allowed_ips.ts";
+import { classifyDatagram, PORT_WIREGUARD_HANDSHAKE } from "../net/port_demux.ts";
 import {
   MESSAGE_COOKIE_REPLY_SIZE,
   MESSAGE_HANDSHAKE_COOKIE,
   MESSAGE_HANDSHAKE_INITIATION,
-  MESSAGE_HANDSHAKE_RESPONSE,
   MIN_INITIATION_INTERVAL,
   REKEY_ATTEMPT_TIME,
   REKEY_TIMEOUT,
@@ -244,16 +244,10 @@ export class WireguardEngine {
    * handled: `processHandshakes` does the work.
    */
   receiveDatagram(bytes: Uint8Array, source: Endpoint, _now?: number): void {
-    if (bytes.length < 4 || bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0) return;
-    switch (bytes[0]) {
-      case MESSAGE_HANDSHAKE_INITIATION:
-      case MESSAGE_HANDSHAKE_RESPONSE:
-      case MESSAGE_HANDSHAKE_COOKIE:
-        // Queued, not handled: the host calls processHandshakes after each receive batch, so
-        // a flood builds a queue and the device goes under load, as the kernel's does.
-        if (!this.gate.enqueue(bytes, source)) this.stats.handshakeQueueFull++;
-        return;
-    }
+    if (classifyDatagram(bytes) !== PORT_WIREGUARD_HANDSHAKE) return;
+    // Queued, not handled: the host calls processHandshakes after each receive batch, so a
+    // flood builds a queue and the device goes under load, as the kernel's does.
+    if (!this.gate.enqueue(bytes, source)) this.stats.handshakeQueueFull++;
   }
 
   /** Handshake messages waiting for processHandshakes. */

@@ -19,7 +19,7 @@ async function pairedHosts() {
   return { network, a, b };
 }
 
-Deno.test("in-place seal: a packet sealed in wasm memory opens on the reference path", async () => {
+Deno.test("in-place seal: a packet sealed in wasm memory opens on the receiving host", async () => {
   const { network, a, b } = await pairedHosts();
   const core = coreOf(a);
   const at = core.layout.arenaBase + 64;
