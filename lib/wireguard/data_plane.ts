@@ -44,12 +44,12 @@ const REKEY_ON_RECEIVE_AGE = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEO
 /** Room past a packet buffer's MTU for padding and the tag (at most 31), rounded up. */
 const PACKET_SCRATCH_SLACK = 64;
 
-/** Wasm memory a data path needs: two packet buffers and its private copy of a send key. */
+/** Wasm memory a data path needs: a packet buffer and its private copy of a send key. */
 export function dataPlaneScratchBytes(mtu: number): number {
-  return 2 * packetScratchBytes(mtu) + KEY_SLOT_BYTES + 4; // + 4: room to align the key copy
+  return packetScratchBytes(mtu) + KEY_SLOT_BYTES + 4; // + 4: room to align the key copy
 }
 
-/** One of the two packet buffers in a data path's scratch. */
+/** The packet buffer in a data path's scratch (where staged packets are sealed). */
 function packetScratchBytes(mtu: number): number {
   return MESSAGE_DATA_HEADER_SIZE + mtu + PACKET_SCRATCH_SLACK;
 }
@@ -122,7 +122,6 @@ export class DataPlane {
   private readonly mtu: number;
   private readonly nonceAddress: number;
   private readonly scratchAddress: number;
-  private readonly scratchBytes: number;
   /** The whole memory as 32-bit words: a key moves as 8 words, not as a builtin call. */
   private readonly words: Int32Array;
   /** Where `sealWith` keeps the send key it seals with, so it can undo a seal that lost a race. */
@@ -146,9 +145,8 @@ export class DataPlane {
     this.mtu = options.mtu;
     this.nonceAddress = options.nonceAddress;
     this.scratchAddress = options.scratchAddress;
-    this.scratchBytes = packetScratchBytes(options.mtu);
     this.words = new Int32Array(options.core.bytes.buffer);
-    this.sealKeyAddress = (options.scratchAddress + 2 * this.scratchBytes + 3) & ~3;
+    this.sealKeyAddress = (options.scratchAddress + packetScratchBytes(options.mtu) + 3) & ~3;
     if ((this.keySlotBase & 3) !== 0) {
       throw new RangeError(`key slots at ${this.keySlotBase} are not 4-byte aligned`);
     }
