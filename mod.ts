@@ -72,8 +72,22 @@ export { type DataPlaneDimensions, DataPlaneState } from "./lib/wireguard/data_p
 export { createNoisePrimitives, type NoisePrimitives } from "./lib/wireguard/noise_primitives.ts";
 export { type Endpoint, formatEndpoint, parseEndpoint } from "./lib/wireguard/endpoint.ts";
 export {
+  applyDeviceConfig,
+  type ConfigurableDevice,
+  describeDevicePeers,
+  type DeviceConfig,
+  DeviceConfigError,
+  type DeviceConfigFailure,
+  type DeviceConfigResult,
+  type DevicePeer,
+  type PeerChange,
+  type PeerRemoval,
+  type PeerUpsert,
+} from "./lib/wireguard/device_config.ts";
+export {
   applyUapiSet,
   handleUapiRequest,
+  parseUapiSet,
   renderUapiGet,
   UAPI_ERRNO,
   type UapiDevice,

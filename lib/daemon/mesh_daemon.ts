@@ -24,8 +24,8 @@ import { createSwimCrypto } from "../swim/swim_crypto.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { VERSION } from "../version.ts";
 import { REJECT_AFTER_TIME } from "../wireguard/constants.ts";
+import { DeviceConfigError, type DevicePeer } from "../wireguard/device_config.ts";
 import type { DaemonStatus, PeerStatus } from "../control/control_protocol.ts";
-import { parseDeviceSnapshot } from "./device_snapshot.ts";
 import { advertisedEndpoints } from "./local_endpoints.ts";
 import { IPV4_HOLDERS_FILE, IPV4_PINS_FILE, readClaims, writeClaims } from "./ipv4_claims_store.ts";
 import { MeshPeers, type PeerChanges } from "./mesh_peers.ts";
@@ -77,7 +77,6 @@ export class MeshDaemon {
   #handshakeTimer: ReturnType<typeof setInterval> | undefined;
   #watcher: Deno.FsWatcher | null = null;
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
-  #applying: Promise<void> = Promise.resolve();
   #claimsTimer: ReturnType<typeof setTimeout> | undefined;
   #claimsSaving: Promise<void> = Promise.resolve();
   #tunnelsUp = new Set<string>();
@@ -197,10 +196,14 @@ export class MeshDaemon {
     });
     this.#port = this.#device.listenPort;
     const privateKey = deriveWireguardPrivateKey(this.#identity.seed);
-    const answer = await this.#device.request(`set=1\nprivate_key=${encodeHex(privateKey)}\n\n`);
-    privateKey.fill(0);
-    if (answer === null || !answer.includes("errno=0")) {
-      throw new DaemonError("the WireGuard device refused this node's key");
+    try {
+      this.#device.configure({ privateKey });
+    } catch (error) {
+      throw new DaemonError(
+        `the WireGuard device refused this node's key: ${(error as Error).message}`,
+      );
+    } finally {
+      privateKey.fill(0);
     }
     const netlink = RouteNetlink.open();
     try {
@@ -287,20 +290,19 @@ export class MeshDaemon {
     }
   }
 
-  /** Logs a change and hands its UAPI body to the device, in order. */
+  /** Logs a change and applies its peer changes to the device, in order. */
   #apply(changes: PeerChanges): void {
     for (const line of changes.logs) this.#log[line.level](line.message);
     if (this.#peers.recordsChanged && this.#claimsTimer === undefined && !this.#stopping) {
       this.#claimsTimer = setTimeout(() => this.#saveClaims(), CLAIMS_SAVE_DELAY_MS);
     }
-    const device = this.#device;
-    if (changes.uapi.length === 0 || device === null) return;
-    this.#applying = this.#applying.then(async () => {
-      const answer = await device.request(`set=1\n${changes.uapi}\n`);
-      if (answer !== null && !answer.includes("errno=0")) {
-        this.#log.error(`the WireGuard device refused a peer change (${answer.trim()})`);
-      }
-    });
+    if (changes.peers.length === 0 || this.#device === null) return;
+    try {
+      this.#device.configure({ peers: changes.peers });
+    } catch (error) {
+      if (!(error instanceof DeviceConfigError)) throw error;
+      this.#log.error(`the WireGuard device refused a peer change: ${error.message}`);
+    }
   }
 
   /** Writes the recorded IPv4 holders, so a restart settles collisions the same way. */
@@ -394,11 +396,9 @@ export class MeshDaemon {
 
   // ─── observation ───
 
-  async #pollHandshakes(): Promise<void> {
+  #pollHandshakes(): void {
     if (this.#device === null || this.#stopping) return;
-    const answer = await this.#device.request("get=1\n\n");
-    if (answer === null) return;
-    const snapshot = parseDeviceSnapshot(answer);
+    const snapshot = devicePeersByKey(this.#device);
     for (const peer of this.#peers.peers()) {
       const state = snapshot.get(encodeHex(peer.wireguardKey));
       const up = state !== undefined && state.lastHandshake !== null &&
@@ -414,10 +414,9 @@ export class MeshDaemon {
   }
 
   /** What `meshguard status` shows. */
-  async status(): Promise<DaemonStatus> {
+  status(): Promise<DaemonStatus> {
     const publicKey = this.#identity.publicKey;
-    const answer = this.#device ? await this.#device.request("get=1\n\n") : null;
-    const snapshot = answer === null ? new Map() : parseDeviceSnapshot(answer);
+    const snapshot = devicePeersByKey(this.#device);
     const counts = { alive: 0, suspect: 0, dead: 0 };
     const peers: PeerStatus[] = [];
     for (const peer of this.#peers.peers()) {
@@ -441,7 +440,7 @@ export class MeshDaemon {
         connection: "direct",
       });
     }
-    return {
+    return Promise.resolve({
       version: VERSION,
       pid: Deno.pid,
       interface: this.#options.noTun ? "" : this.#options.interfaceName,
@@ -456,7 +455,7 @@ export class MeshDaemon {
       refused_members: this.#peers.refusedMembers,
       ipv4_conflicts: this.#peers.ipv4Conflicts(),
       peers,
-    };
+    });
   }
 
   // ─── shutdown ───
@@ -480,7 +479,6 @@ export class MeshDaemon {
       clearTimeout(this.#timer);
       await this.#leave();
     }
-    await this.#applying.catch(() => {});
     clearTimeout(this.#claimsTimer);
     await this.#saveClaims();
     await this.#device?.stop();
@@ -518,4 +516,11 @@ async function loadOrCreateIdentity(configDir: string, log: Logger): Promise<Ide
     }); give that key to the peers that should trust this node`,
   );
   return identity;
+}
+
+/** The device's peers by hex WireGuard key (none without a device). */
+function devicePeersByKey(device: UserspaceDevice | null): Map<string, DevicePeer> {
+  const peers = new Map<string, DevicePeer>();
+  for (const peer of device?.devicePeers() ?? []) peers.set(encodeHex(peer.publicKey), peer);
+  return peers;
 }
