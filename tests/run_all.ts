@@ -26,6 +26,9 @@ const SUITES: Suite[] = [
     permissions: ["--allow-read", "--allow-write", "--allow-sys=uid"],
   },
   { name: "wireguard", paths: ["tests/wireguard/"], permissions: ["--allow-read"] },
+  // read: the wasm crypto core. Whole devices (engine and data path loops) on fake TUN queues,
+  // a fake network and fake time, all in one thread: no root, no FFI.
+  { name: "data_path", paths: ["tests/data_path/"], permissions: ["--allow-read"] },
   {
     name: "device",
     paths: ["tests/device/"],

@@ -35,7 +35,7 @@ import {
   type ForeignDatagram,
   type WorkerReply,
 } from "./device_protocol.ts";
-import { WORKER_BATCH, workerArenaBytes } from "./worker_layout.ts";
+import { NONCE_AREA_BYTES, WORKER_BATCH, workerArenaBytes } from "./worker_layout.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
 import { type SwimForwardingDrops, swimForwardingDrops, swimHandled } from "./worker_forwarding.ts";
 
@@ -150,7 +150,7 @@ export class UserspaceDevice {
       now: performance.now(),
       mtu,
       nonceAddress: arena,
-      scratchAddress: arena + 64,
+      scratchAddress: arena + NONCE_AREA_BYTES,
       state,
       hooks: {
         sessionChanged: (peer) => this.workers?.broadcast({ type: "flush", peer }),
@@ -162,13 +162,6 @@ export class UserspaceDevice {
             this.sockets[0].sendTo(bytes, to.address, to.port, bytes.length, 0);
           } catch {
             // One unroutable peer must not stop the device; the timers retry.
-          }
-        },
-        deliverPacket: (packet) => {
-          try {
-            this.queues[0].write(packet);
-          } catch {
-            // dropped, as any router would
           }
         },
       },
@@ -226,7 +219,7 @@ export class UserspaceDevice {
       } catch (error) {
         throw new DeviceError(`cannot open the UDP port: ${(error as Error).message}`);
       }
-      const mainArena = 64 + dataPlaneScratchBytes(mtu);
+      const mainArena = NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu);
       const layout = planMemoryLayout({
         instances: count + 1,
         keySlots: 2 * KEYPAIR_RECORDS,

@@ -5,7 +5,7 @@
  * so everything it is handed is bounded here, in the worker, before it is copied and posted.
  */
 
-import { isSwimDatagram } from "../swim/header.ts";
+import { classifyDatagram, PORT_SWIM, PORT_WIREGUARD_HANDSHAKE } from "../net/port_demux.ts";
 import { MAX_QUEUED_INCOMING_HANDSHAKES } from "../wireguard/constants.ts";
 import type { Endpoint } from "../wireguard/endpoint.ts";
 import {
@@ -84,12 +84,9 @@ export class WorkerForwarding {
    * data. A forwarded datagram counts as in flight until the main thread has handled it.
    */
   decide(datagram: Uint8Array, source: Endpoint, now: number): number {
-    const type = datagram[0];
+    const kind = classifyDatagram(datagram);
     const control = this.control;
-    if (
-      type >= 1 && type <= 3 && datagram.length >= 4 &&
-      (datagram[1] | datagram[2] | datagram[3]) === 0
-    ) {
+    if (kind === PORT_WIREGUARD_HANDSHAKE) {
       // The main thread's handshake queue is bounded; so is what waits to reach it.
       if (Atomics.add(control, CONTROL_HANDSHAKES_IN_FLIGHT, 1) < MAX_QUEUED_INCOMING_HANDSHAKES) {
         return FORWARD_HANDSHAKE;
@@ -97,7 +94,7 @@ export class WorkerForwarding {
       Atomics.sub(control, CONTROL_HANDSHAKES_IN_FLIGHT, 1);
       return KEEP;
     }
-    if (!this.forwardSwim || !isSwimDatagram(datagram)) return KEEP;
+    if (!this.forwardSwim || kind !== PORT_SWIM) return KEEP;
     // Cheapest first: header and size, then the source's rate, then the shared backlog.
     if (!plausibleSwimDatagram(datagram)) {
       Atomics.add(control, CONTROL_SWIM_MALFORMED, 1);

@@ -71,6 +71,14 @@ export const MESSAGE_RESPONSE_SIZE = 92;
 export const MESSAGE_COOKIE_REPLY_SIZE = 64;
 /** Transport header: type(4) receiver(4) counter(8). */
 export const MESSAGE_DATA_HEADER_SIZE = 16;
+/** Offset of the receiver index (u32 LE) in a transport message. */
+export const MESSAGE_DATA_RECEIVER_OFFSET = 4;
+/** Offset of the counter (u64 LE) in a transport message. */
+export const MESSAGE_DATA_COUNTER_OFFSET = 8;
+/** The transport AEAD's nonce: 4 zero bytes, then the counter (u64 LE) at NONCE_COUNTER_OFFSET. */
+export const AEAD_NONCE_SIZE = 12;
+/** Offset of the counter in the transport AEAD's nonce. */
+export const NONCE_COUNTER_OFFSET = 4;
 /** Poly1305 tag length. */
 export const AUTH_TAG_SIZE = 16;
 /** Plaintext is zero-padded to a multiple of this. */

@@ -1,9 +1,10 @@
 /**
- * The WireGuard protocol engine, sans-IO: datagrams, inner packets and `now` go in; datagrams
- * to send and packets to deliver come out through a sink. It implements the kernel's
- * behaviour: MAC1 on every handshake message, cookies under load, per-source rate limits,
- * TAI64N replay and flood checks, keypair rotation, all five timers, cryptokey routing and
- * the inner-source check, endpoint roaming and keepalives.
+ * The WireGuard protocol engine, sans-IO: handshake datagrams and `now` go in; datagrams to send
+ * come out through a sink. It implements the kernel's behaviour: MAC1 on every handshake
+ * message, cookies under load, per-source rate limits, TAI64N replay and flood checks, keypair
+ * rotation, all five timers, cryptokey routing and endpoint roaming. Transport data never
+ * passes through it: every thread seals and opens in place with its own `DataPlane` against the
+ * engine's shared tables (the engine's own one sends keepalives and what was staged).
  */
 
 import type { CryptoCore } from "../crypto/crypto_core.ts";
@@ -12,12 +13,11 @@ import { DataPlane } from "./data_plane.ts";
 import { DataPlaneState, NONE } from "./data_plane_state.ts";
 import { constantTimeEqual } from "../encoding/constant_time.ts";
 import { AllowedIps } from "./allowed_ips.ts";
+import { classifyDatagram, PORT_WIREGUARD_HANDSHAKE } from "../net/port_demux.ts";
 import {
   MESSAGE_COOKIE_REPLY_SIZE,
-  MESSAGE_DATA,
   MESSAGE_HANDSHAKE_COOKIE,
   MESSAGE_HANDSHAKE_INITIATION,
-  MESSAGE_HANDSHAKE_RESPONSE,
   MIN_INITIATION_INTERVAL,
   REKEY_ATTEMPT_TIME,
   REKEY_TIMEOUT,
@@ -37,7 +37,6 @@ import { IndexTable } from "./index_table.ts";
 import type { Keypair } from "./keypairs.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
 import { Peer, type PeerConfig } from "./peer.ts";
-import type { SealedDestination } from "./data_plane.ts";
 import { runDueTimers } from "./peer_timers.ts";
 import { HandshakeGate } from "./handshake_gate.ts";
 import {
@@ -80,7 +79,7 @@ export class WireguardEngine {
   readonly allowedIps: AllowedIps<Peer> = new AllowedIps<Peer>();
   private readonly indices: IndexTable<Peer, Keypair>;
   readonly stats: EngineStats = emptyEngineStats();
-  /** The main thread's own data path (keepalives, staged packets, the byte-array API). */
+  /** The main thread's own data path (keepalives and staged packets). */
   readonly dataPlane: DataPlane;
   private readonly hooks: EngineHooks | undefined;
 
@@ -239,23 +238,16 @@ export class WireguardEngine {
 
   // ─── input: datagrams from the network ───
 
-  /** Handles one datagram received from `source`. */
-  receiveDatagram(bytes: Uint8Array, source: Endpoint, now: number): void {
-    if (bytes.length < 4 || bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0) return;
-    switch (bytes[0]) {
-      case MESSAGE_DATA: {
-        const packet = this.dataPlane.openCopy(bytes, source, now);
-        if (packet !== null) this.sink.deliverPacket(packet);
-        return;
-      }
-      case MESSAGE_HANDSHAKE_INITIATION:
-      case MESSAGE_HANDSHAKE_RESPONSE:
-      case MESSAGE_HANDSHAKE_COOKIE:
-        // Queued, not handled: the host calls processHandshakes after each receive batch, so
-        // a flood builds a queue and the device goes under load, as the kernel's does.
-        if (!this.gate.enqueue(bytes, source)) this.stats.handshakeQueueFull++;
-        return;
-    }
+  /**
+   * Handles one handshake message (types 1–3) received from `source`; anything else is ignored
+   * (transport data is opened in place by a data path, `DataPlane.openInPlace`). Queued, not
+   * handled: `processHandshakes` does the work.
+   */
+  receiveDatagram(bytes: Uint8Array, source: Endpoint, _now?: number): void {
+    if (classifyDatagram(bytes) !== PORT_WIREGUARD_HANDSHAKE) return;
+    // Queued, not handled: the host calls processHandshakes after each receive batch, so a
+    // flood builds a queue and the device goes under load, as the kernel's does.
+    if (!this.gate.enqueue(bytes, source)) this.stats.handshakeQueueFull++;
   }
 
   /** Handshake messages waiting for processHandshakes. */
@@ -453,21 +445,6 @@ export class WireguardEngine {
     if (dropped) this.releaseKeypair(dropped);
     // The initiator proved it holds our new keys: what waited for them can go now.
     this.dataPlane.flushStaged(peer.id, now);
-  }
-
-  /** Encrypts and sends an inner packet to the peer that owns its destination. */
-  sendPacket(packet: Uint8Array, now: number): void {
-    this.dataPlane.sendPacket(packet, now);
-  }
-
-  /** In-place decryption in wasm memory; see DataPlane.openInPlace. */
-  openInPlace(at: number, length: number, source: Endpoint, now: number): number {
-    return this.dataPlane.openInPlace(at, length, source, now);
-  }
-
-  /** In-place encryption in wasm memory; see DataPlane.sealInPlace. */
-  sealInPlace(at: number, length: number, now: number, out: SealedDestination): boolean {
-    return this.dataPlane.sealInPlace(at, length, now, out);
   }
 
   /** Starts (or, when `retry`, repeats) a handshake with the peer, rate-limited as the kernel. */

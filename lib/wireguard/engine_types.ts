@@ -9,8 +9,6 @@ import type { NoisePrimitives } from "./noise_primitives.ts";
 export interface EngineSink {
   /** Send a datagram to a peer endpoint. */
   sendDatagram(bytes: Uint8Array, to: Endpoint): void;
-  /** Hand a decrypted inner packet to the TUN device. */
-  deliverPacket(packet: Uint8Array): void;
 }
 
 /** Engine construction options. */
