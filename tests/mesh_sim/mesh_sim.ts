@@ -16,7 +16,7 @@ import type { DaemonStatus, PeerStatus } from "../../lib/control/control_protoco
 import type { DevicePeer } from "../../lib/wireguard/device_config.ts";
 import { ipv4Packet } from "../wireguard/engine_harness.ts";
 import { mulberry32, randomBytes } from "../swim/sim/prng.ts";
-import { EngineDevice } from "./engine_device.ts";
+import { SimDevice, WALL_CLOCK_OFFSET } from "./engine_device.ts";
 import { type Address, type Nat, SimRouter } from "./router.ts";
 
 /** Most timer and delivery steps one `run` may take (a runaway loop fails instead of hanging). */
@@ -25,7 +25,7 @@ const MAX_STEPS = 2_000_000;
 /** One host of the simulation: an identity at an address, running or not. */
 export class SimHost {
   node: MeshNode | null = null;
-  device: EngineDevice | null = null;
+  device: SimDevice | null = null;
   /** Names this host trusts. */
   trusted: string[] = [];
   /** Times restarted. */
@@ -121,9 +121,9 @@ export class MeshSim {
       identity: host.identity,
       open: false,
       log,
-      wallClock: () => this.now + 1_760_000_000_000,
+      wallClock: () => this.now + WALL_CLOCK_OFFSET,
     });
-    const device = await EngineDevice.create({
+    const device = await SimDevice.create({
       router: this.router,
       address: host.address,
       nat: host.nat,
