@@ -96,6 +96,13 @@ export {
 export { type DeviceOptions, UserspaceDevice } from "./lib/device/userspace_device.ts";
 export { DaemonError, MeshDaemon, type MeshDaemonOptions } from "./lib/daemon/mesh_daemon.ts";
 export { MeshPeers, type PeerChanges, type TrustedEntry } from "./lib/daemon/mesh_peers.ts";
+export {
+  type MeshDevice,
+  MeshNode,
+  MeshNodeError,
+  type MeshNodeOptions,
+  type MeshNodeStart,
+} from "./lib/daemon/mesh_node.ts";
 export { sendControlRequest } from "./lib/control/control_client.ts";
 export type {
   ControlRequest,

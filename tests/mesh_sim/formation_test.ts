@@ -2,6 +2,8 @@
 
 import { assertEquals, assertTrue } from "../assert.ts";
 import { formedMesh, FOUR_NODES } from "./mesh_sim.ts";
+import { parseDeviceSnapshot } from "../../lib/daemon/device_snapshot.ts";
+import { decodeHex, encodeBase64 } from "../../lib/encoding/base64.ts";
 
 const NAMES = FOUR_NODES;
 
@@ -22,6 +24,23 @@ Deno.test("mesh sim: four nodes form a full mesh from one seed; packets cross th
       assertEquals(peer.allowedIps, [`${entry.mesh_ipv4}/32`, `${entry.mesh_ipv6}/128`]);
       assertEquals(peer.endpoint, entry.endpoint);
     }
+  }
+  // `wg show` (the UAPI get=1 of the same device) agrees with status on keys and endpoints.
+  for (const observer of NAMES) {
+    const answer = sim.host(observer).device!.device.answer("get=1\n\n")!;
+    const fromWg = [...parseDeviceSnapshot(answer)].map(([key, peer]) =>
+      `${encodeBase64(decodeHex(key))} ${peer.endpoint}`
+    ).sort();
+    const fromStatus = sim.status(observer).peers.map((peer) =>
+      `${peer.wireguard_public_key} ${peer.endpoint}`
+    ).sort();
+    assertEquals(fromWg, fromStatus, `${observer}: wg show and status disagree`);
+    const routes = answer.split("\n").filter((line) => line.startsWith("allowed_ip=")).sort();
+    const wanted = sim.status(observer).peers.flatMap((peer) => [
+      `allowed_ip=${peer.mesh_ipv4}/32`,
+      `allowed_ip=${peer.mesh_ipv6}/128`,
+    ]).sort();
+    assertEquals(routes, wanted, `${observer}: wg show's allowed IPs`);
   }
   // Between two nodes that are not the seed: a direct tunnel, both ways.
   const there = sim.sendPacket("n2", "n3");

@@ -1,9 +1,10 @@
 /**
  * Whole mesh nodes in one process: each is the daemon's real `MeshNode` (SWIM, peer planning,
- * typed changes) on an in-process WireGuard device, attached to the deterministic router. One
- * fake clock drives everything: `run(ms)` delivers datagrams and fires node and device timers
- * in time order, so a run is a function of its seed (WireGuard's ephemeral keys and indices
- * come from the OS, but nothing a test asserts depends on their values).
+ * typed changes) on an in-process WireGuard device (`SimDevice`), attached to the deterministic
+ * router. One fake clock drives everything: `run(ms)` delivers datagrams and fires node and
+ * device timers in time order, so a run is a function of its seed (identities, WireGuard keys
+ * and ephemerals, jitter and loss are all seeded; only WireGuard's random index bits come from
+ * the OS, and nothing asserted depends on them).
  */
 
 import { encodeBase64, encodeHex } from "../../lib/encoding/base64.ts";
