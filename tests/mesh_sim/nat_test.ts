@@ -164,3 +164,33 @@ Deno.test("mesh sim: two nodes behind a port-restricted cone NAT reach a public 
     target,
   );
 });
+
+Deno.test("mesh sim: a node behind a symmetric NAT reaches a public seed; its mappings expire after it dies", async () => {
+  const sim = new MeshSim({ seed: 9 });
+  const carrier = sim.router.addNat("carrier", "203.0.113.2", {
+    mapping: "address-port-dependent",
+    filtering: "address-port-dependent",
+    mappingTimeoutMs: 30_000,
+  });
+  await sim.add("seed", "192.0.2.1:51821");
+  await sim.add("n1", "192.0.2.2:51821");
+  await sim.add("phone", "198.51.100.20:51821", carrier);
+  const names = ["seed", "n1", "phone"];
+  sim.trustEachOther(names);
+  await sim.start("seed");
+  await sim.start("n1", ["seed"]);
+  await sim.start("phone", ["seed"]);
+  sim.runUntil(() => sim.fullMesh(names), 30_000, "a mesh through the symmetric NAT");
+  // One mapping per destination: the seed and n1 each see the phone on its own port.
+  const seen = ["seed", "n1"].map((name) => sim.peerStatus(name, "phone")!.endpoint);
+  assertTrue(seen.every((endpoint) => endpoint?.startsWith("203.0.113.2:")), String(seen));
+  assertTrue(seen[0] !== seen[1], `one outside port for two destinations: ${seen}`);
+  const packet = sim.sendPacket("n1", "phone");
+  sim.run(100);
+  assertTrue(sim.arrived("phone", packet), "no packet n1 → phone");
+  await sim.crash("phone");
+  sim.run(29_000);
+  assertTrue(carrier.mappings(sim.now).length > 0, "mappings went before their timeout");
+  sim.run(2_000);
+  assertEquals(carrier.mappings(sim.now), [], "mappings outlived their timeout");
+});
