@@ -73,8 +73,22 @@ export { type DataPlaneDimensions, DataPlaneState } from "./lib/wireguard/data_p
 export { createNoisePrimitives, type NoisePrimitives } from "./lib/wireguard/noise_primitives.ts";
 export { type Endpoint, formatEndpoint, parseEndpoint } from "./lib/wireguard/endpoint.ts";
 export {
+  applyDeviceConfig,
+  type ConfigurableDevice,
+  describeDevicePeers,
+  type DeviceConfig,
+  DeviceConfigError,
+  type DeviceConfigFailure,
+  type DeviceConfigResult,
+  type DevicePeer,
+  type PeerChange,
+  type PeerRemoval,
+  type PeerUpsert,
+} from "./lib/wireguard/device_config.ts";
+export {
   applyUapiSet,
   handleUapiRequest,
+  parseUapiSet,
   renderUapiGet,
   UAPI_ERRNO,
   type UapiDevice,
@@ -83,6 +97,13 @@ export {
 export { type DeviceOptions, UserspaceDevice } from "./lib/device/userspace_device.ts";
 export { DaemonError, MeshDaemon, type MeshDaemonOptions } from "./lib/daemon/mesh_daemon.ts";
 export { MeshPeers, type PeerChanges, type TrustedEntry } from "./lib/daemon/mesh_peers.ts";
+export {
+  type MeshDevice,
+  MeshNode,
+  MeshNodeError,
+  type MeshNodeOptions,
+  type MeshNodeStart,
+} from "./lib/daemon/mesh_node.ts";
 export { sendControlRequest } from "./lib/control/control_client.ts";
 export type {
   ControlRequest,

@@ -65,6 +65,8 @@ const SUITES: Suite[] = [
   { name: "crypto", paths: ["tests/crypto/"], permissions: ["--allow-read", "--allow-env=CI"] },
   // read=lib/swim: the import-cycle check reads the module sources (nothing else is read).
   { name: "swim", paths: ["tests/swim/"], permissions: ["--allow-read=lib/swim"] },
+  // Whole nodes in process (fake time, simulated router and NATs); read: the wasm crypto core.
+  { name: "mesh_sim", paths: ["tests/mesh_sim/"], permissions: ["--allow-read"] },
   // read: the wasm crypto core of the WireGuard targets. FUZZ_SEED/FUZZ_ITERATIONS are read
   // only when granted, so this suite always runs the constants (see tests/fuzz/fuzz_kit.ts).
   { name: "fuzz", paths: ["tests/fuzz/"], permissions: ["--allow-read"] },

@@ -18,7 +18,16 @@ import { DataPlaneState } from "../wireguard/data_plane_state.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "../wireguard/endpoint.ts";
 import { WireguardEngine } from "../wireguard/engine.ts";
 import { createNoisePrimitives } from "../wireguard/noise_primitives.ts";
-import { handleUapiRequest, UAPI_ERRNO, UapiError } from "../wireguard/uapi.ts";
+import { handleUapiRequest } from "../wireguard/uapi.ts";
+import {
+  applyDeviceConfig,
+  type ConfigurableDevice,
+  describeDevicePeers,
+  type DeviceConfig,
+  DeviceConfigError,
+  type DeviceConfigResult,
+  type DevicePeer,
+} from "../wireguard/device_config.ts";
 import { DataWorkers } from "./data_workers.ts";
 import {
   CONTROL_CELLS,
@@ -382,7 +391,39 @@ export class UserspaceDevice {
 
   private answer(request: string): string | null {
     if (this.failed !== null) return null;
-    const response = handleUapiRequest({
+    const response = handleUapiRequest(this.configurable, request);
+    if (request.startsWith("set=1")) this.publishRoutes();
+    return response;
+  }
+
+  /**
+   * Applies a typed configuration (what the mesh daemon's peer changes are); routes reach every
+   * worker before this returns. Throws DeviceConfigError, "device-failed" once a worker died.
+   */
+  configure(config: DeviceConfig): DeviceConfigResult {
+    if (this.failed !== null) {
+      throw new DeviceConfigError("device-failed", `the data path failed: ${this.failed}`);
+    }
+    try {
+      return applyDeviceConfig(this.configurable, config);
+    } finally {
+      this.publishRoutes();
+    }
+  }
+
+  /** Every configured peer (endpoint, handshake, counters, allowed IPs); empty once failed. */
+  devicePeers(): DevicePeer[] {
+    return this.failed === null ? describeDevicePeers(this.configurable) : [];
+  }
+
+  private publishRoutes(): void {
+    this.workers?.broadcast({ type: "routes", routes: this.engine.routeEntries() });
+    this.schedule();
+  }
+
+  /** The device as configuration and UAPI see it. */
+  private get configurable(): ConfigurableDevice {
+    return {
       engine: this.engine,
       listenPort: () => this.sockets[0].port,
       setListenPort: (port) => this.setListenPort(port),
@@ -393,12 +434,7 @@ export class UserspaceDevice {
       },
       now: () => performance.now(),
       wallClockAt: (t) => Math.round(this.origin + t),
-    }, request);
-    if (request.startsWith("set=1")) {
-      this.workers?.broadcast({ type: "routes", routes: this.engine.routeEntries() });
-      this.schedule();
-    }
-    return response;
+    };
   }
 
   private setListenPort(port: number): void {
@@ -407,7 +443,7 @@ export class UserspaceDevice {
     try {
       sockets = openSockets(this.queues.length, port, this.fwmark);
     } catch (error) {
-      throw new UapiError(UAPI_ERRNO.EADDRINUSE, (error as Error).message);
+      throw new DeviceConfigError("address-in-use", (error as Error).message);
     }
     this.retiring.push(...this.sockets);
     this.sockets = sockets;
