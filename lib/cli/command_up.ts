@@ -6,7 +6,7 @@ import type { ControlResponse } from "../control/control_protocol.ts";
 import { defaultControlPath, isValidInterfaceName } from "../control/control_path.ts";
 import { MeshDaemon } from "../daemon/mesh_daemon.ts";
 import { Logger, parseLogLevel } from "../log/logger.ts";
-import { DEFAULT_SWIM_PORT, parseSeed, type SeedSpec } from "../swim/endpoint.ts";
+import { DEFAULT_SWIM_PORT, parseSeed, type SeedSpec } from "../swim/address.ts";
 import { SwimAddressError } from "../swim/swim_errors.ts";
 import type { CommandContext } from "./command_context.ts";
 import { parseCommandArguments } from "./parse_arguments.ts";

@@ -18,7 +18,7 @@ import { listTrusted, trustFolder } from "../trust/trust_store.ts";
 import { ensureDirectory } from "../config/config_dir.ts";
 import { UserspaceDevice } from "../device/userspace_device.ts";
 import type { ForeignDatagram } from "../device/device_protocol.ts";
-import type { SeedSpec } from "../swim/endpoint.ts";
+import type { SeedSpec } from "../swim/address.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { VERSION } from "../version.ts";
 import type { DaemonStatus } from "../control/control_protocol.ts";

@@ -6,7 +6,7 @@
  */
 
 import { MessageType } from "./constants.ts";
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
 import { send } from "./outbound.ts";
 import type { Member } from "./member.ts";

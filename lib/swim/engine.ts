@@ -12,7 +12,7 @@
 
 import { MessageType } from "./constants.ts";
 import { broadcast, reannounce } from "./dissemination.ts";
-import { type Address, assertAddress } from "./endpoint.ts";
+import { type Address, assertAddress } from "./address.ts";
 import { type Outgoing, SwimState, type SwimStats } from "./engine_state.ts";
 import type { MemberInfo, SwimEvent } from "./events.ts";
 import { receiveDatagram } from "./inbound.ts";

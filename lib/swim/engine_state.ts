@@ -8,7 +8,7 @@
 
 import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast_queue.ts";
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { SwimEvent } from "./events.ts";
 import type { Member } from "./member.ts";
 import { MemberTable } from "./member_table.ts";

@@ -5,9 +5,9 @@
  */
 
 import { checkAddress, send } from "./outbound.ts";
-import { HEADER_BYTES, ItemKind, MessageType } from "./constants.ts";
+import { AEAD_TAG_BYTES, HEADER_BYTES, ItemKind, MessageType } from "./constants.ts";
 import { associatedData } from "./datagram.ts";
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
 import { readHeader, type SwimHeader } from "./header.ts";
 import { onConnected, onHello, onHelloCookie } from "./join.ts";
@@ -44,7 +44,7 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   if (!s.trust.isTrusted(header.sender, senderId)) return s.drop("untrusted");
   if (header.type === MessageType.Hello) return onHello(s, from, data, header, senderId);
   if (header.type === MessageType.HelloCookie) return onHelloCookie(s, from, data, header);
-  if (data.length < HEADER_BYTES + 16) return s.drop("truncated");
+  if (data.length < HEADER_BYTES + AEAD_TAG_BYTES) return s.drop("truncated");
   if (header.receiverEpoch !== s.epoch) return s.drop("stale-epoch");
   const member = s.members.candidate(header.sender, senderId);
   if (member === null) return s.drop("member-table-full");

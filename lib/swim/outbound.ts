@@ -9,7 +9,7 @@
 
 import { AEAD_TAG_BYTES, HEADER_BYTES, MessageType } from "./constants.ts";
 import { sealDatagram } from "./datagram.ts";
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
 import { bodyFixedBytes, encodeBody, FLAG_INTRODUCE, itemBudget } from "./message_body.ts";
 import type { Member } from "./member.ts";

@@ -7,7 +7,7 @@
 
 import { markVerified, onCheckAck } from "./address_check.ts";
 import { ItemKind, MessageType, NACK_TIMEOUT_FRACTION } from "./constants.ts";
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
 import { suspect } from "./liveness.ts";
 import { FLAG_INTRODUCE } from "./message_body.ts";
