@@ -194,6 +194,9 @@ export class MeshDaemon {
       listenPort: port,
       workers,
       log: (message) => this.#log.info(message),
+      onTimerRule: this.#log.enabled("debug")
+        ? (rule, peer) => this.#log.debug(`wireguard timer ${rule} for ${encodeBase64(peer)}`)
+        : undefined,
       onSwimDatagrams,
       onFailure: (message) => {
         this.#log.error(message);

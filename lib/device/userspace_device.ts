@@ -6,6 +6,7 @@
  * Configuration and handshake messages cross threads; packets never do.
  */
 
+import type { EngineOptions } from "../wireguard/engine_types.ts";
 import { openTun, type TunDevice } from "../../ffi/tun.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { UdpSocket } from "../../ffi/udp_socket.ts";
@@ -66,6 +67,8 @@ export interface DeviceOptions {
   socketDirectory?: string;
   /** Called with one-line log messages. */
   log?: (message: string) => void;
+  /** Called when a WireGuard timer rule fires (the daemon logs it by name at debug level). */
+  onTimerRule?: EngineOptions["onTimerRule"];
   /** Receives the SWIM datagrams that arrive on the device's UDP port (mesh mode). */
   onSwimDatagrams?: (datagrams: ForeignDatagram[]) => void;
   /** Called once if a data worker dies on its own. */
@@ -152,6 +155,7 @@ export class UserspaceDevice {
       nonceAddress: arena,
       scratchAddress: arena + NONCE_AREA_BYTES,
       state,
+      onTimerRule: options.onTimerRule,
       hooks: {
         sessionChanged: (peer) => this.workers?.broadcast({ type: "flush", peer }),
         stagedDropped: (peer) => this.workers?.broadcast({ type: "drop", peer }),

@@ -123,7 +123,7 @@ export class WireguardEngine {
       resetSessions: (peer) => this.resetSessions(peer),
       fired: (rule, peer, now) => {
         this.timerRulesFired[rule]++;
-        onTimerRule?.(rule, peer.id, now);
+        onTimerRule?.(rule, peer.publicKey, now);
       },
     };
     const state = options.state ?? DataPlaneState.create({

@@ -40,7 +40,7 @@ export interface EngineOptions {
   /** What data workers must hear about (a device with workers sets this). */
   hooks?: EngineHooks;
   /** Told each time a timer rule fires (a debug log); the engine also counts them. */
-  onTimerRule?: (rule: TimerRule, peer: number, now: number) => void;
+  onTimerRule?: (rule: TimerRule, peerPublicKey: Uint8Array, now: number) => void;
 }
 
 /** Engine events that other threads' data paths must act on; none is per packet. */

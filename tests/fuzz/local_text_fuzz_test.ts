@@ -13,7 +13,7 @@ import {
   parseControlResponse,
   validateControlRequest,
 } from "../../lib/control/control_protocol.ts";
-import { parseDeviceSnapshot } from "../../lib/daemon/device_snapshot.ts";
+import { parseDeviceSnapshot } from "../device_snapshot.ts";
 import { encodeHex } from "../../lib/encoding/base64.ts";
 import { WireguardEngine } from "../../lib/wireguard/engine.ts";
 import { createNoisePrimitives } from "../../lib/wireguard/noise_primitives.ts";

@@ -2,7 +2,7 @@
 
 import { assertEquals, assertTrue } from "../assert.ts";
 import { formedMesh, FOUR_NODES } from "./mesh_sim.ts";
-import { parseDeviceSnapshot } from "../../lib/daemon/device_snapshot.ts";
+import { parseDeviceSnapshot } from "../device_snapshot.ts";
 import { decodeHex, encodeBase64 } from "../../lib/encoding/base64.ts";
 
 const NAMES = FOUR_NODES;
