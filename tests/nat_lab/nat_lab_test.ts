@@ -1,0 +1,228 @@
+/**
+ * The NAT lab proves itself: from a host in each site a STUN Binding probe asks coturn at both of
+ * its addresses for the mapped address, and each NAT type shows the behaviour it was built for
+ * (mapping, filtering, hairpinning, timeouts, rebinding, loss, blocked WANs). One lab is shared
+ * by the steps; each step names its bounded budget and the last step checks that `dispose()`
+ * leaves nothing behind.
+ */
+
+import { assertEquals, assertTrue } from "../assert.ts";
+import { withDeadline } from "../mesh/helpers/deadline.ts";
+import type { NamespaceProcess } from "../mesh/helpers/namespace_process.ts";
+import { NatLab, natLabSkipReason, pollUntil, STUN_IPS, STUN_SERVERS } from "./helpers/nat_lab.ts";
+import { BLOCK_TABLE } from "./helpers/nat_rules.ts";
+
+const skip = await natLabSkipReason();
+if (skip) console.log(skip);
+
+/** The local port the probes bind (the mesh port, so mappings look like the daemon's). */
+const PORT = 51821;
+/** A port coturn does not use, for datagrams sent "from the STUN server's address". */
+const OTHER_PORT = 4000;
+
+function split(address: string | null): [string, number] {
+  if (address === null) throw new Error("no mapped address (the server did not answer)");
+  const colon = address.lastIndexOf(":");
+  return [address.slice(0, colon), Number(address.slice(colon + 1))];
+}
+
+/** The mapped address in the watch probe's latest `reply <n> <mapped>` line, and n. */
+function lastReply(probe: NamespaceProcess): { count: number; mapped: string } {
+  const replies = [...probe.output.matchAll(/^reply (\d+) (\S+)$/gm)];
+  const last = replies.at(-1);
+  if (!last) throw new Error(`no reply yet:\n${probe.output}`);
+  return { count: Number(last[1]), mapped: last[2] };
+}
+
+/** Waits until the watch probe has printed a reply numbered above `count`. */
+async function replyAfter(probe: NamespaceProcess, count: number): Promise<void> {
+  await probe.waitForOutput(new RegExp(`^reply ${count + 1} `, "m"), 5_000);
+}
+
+/** Waits until `read()` exceeds `before` (a drop counter), returning the new value. */
+function countAbove(read: () => Promise<number>, before: number, what: string): Promise<number> {
+  return pollUntil(
+    async () => {
+      const now = await read();
+      return now > before ? now : null;
+    },
+    5_000,
+    what,
+  );
+}
+
+Deno.test({
+  name: "nat lab: every NAT type behaves as built, seen through STUN against coturn",
+  ignore: skip !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const started = performance.now();
+    const lab = new NatLab([
+      { name: "public", nat: "public" },
+      { name: "cone", nat: "cone" },
+      { name: "sym", nat: "symmetric" },
+      { name: "cgnat", nat: "cone", carrier: "cone" },
+      { name: "shared", nat: "cone", hosts: 2 },
+    ]);
+    const step = (name: string, fn: () => Promise<void>) =>
+      t.step(name, async () => {
+        const stepStarted = performance.now();
+        try {
+          await withDeadline(fn(), 30_000, name);
+        } finally {
+          console.log(`  [${name}: ${((performance.now() - stepStarted) / 1000).toFixed(1)} s]`);
+        }
+      });
+    try {
+      const built = await step("build: internet, coturn on two addresses, five sites", async () => {
+        await lab.build();
+      });
+      if (!built) return;
+
+      await step(
+        "public: mapped == local at both servers; unsolicited datagrams arrive",
+        async () => {
+          const result = await lab.query("public", 1, PORT);
+          assertEquals(result.mapped, [result.local, result.local]);
+          // The filtering checks below count on the watch probe seeing what reaches it.
+          const watch = await lab.watch("public", 1, PORT + 1, STUN_SERVERS[0]);
+          await lab.send(lab.stun, STUN_IPS[1], OTHER_PORT, lastReply(watch).mapped);
+          await watch.waitForOutput(
+            new RegExp(`^unsolicited ${STUN_IPS[1]}:${OTHER_PORT}$`, "m"),
+            5_000,
+          );
+          await watch.stop();
+        },
+      );
+
+      await step("cone: one mapping for both servers (EIM), port preserved", async () => {
+        const result = await lab.query("cone", 1, PORT);
+        const [first, second] = result.mapped.map(split);
+        assertEquals(first, [lab.site("cone").publicIp, PORT]);
+        assertEquals(second, first);
+      });
+
+      await step("cone: address-and-port-dependent filtering; the reply path works", async () => {
+        const watch = await lab.watch("cone", 1, PORT + 2, STUN_SERVERS[0]);
+        const mapped = lastReply(watch).mapped;
+        const before = await lab.unsolicitedDrops("cone");
+        // Another server address, the same address at another port, and a public host.
+        await lab.send(lab.stun, STUN_IPS[1], OTHER_PORT, mapped);
+        await lab.send(lab.stun, STUN_IPS[0], OTHER_PORT, mapped);
+        await lab.send(
+          lab.site("public").hosts[0].namespace,
+          lab.site("public").publicIp,
+          0,
+          mapped,
+        );
+        await countAbove(
+          () => lab.unsolicitedDrops("cone"),
+          before + 2,
+          "the cone router to drop 3",
+        );
+        // Replies sent after the drops still arrive through the mapping; nothing else did.
+        await replyAfter(watch, lastReply(watch).count);
+        await watch.stop();
+        assertTrue(!/unsolicited/.test(watch.output), `leaked through the NAT:\n${watch.output}`);
+      });
+
+      await step("symmetric: a different mapped port per destination", async () => {
+        const result = await lab.query("sym", 1, PORT);
+        const [first, second] = result.mapped.map(split);
+        assertEquals(first[0], lab.site("sym").publicIp);
+        assertEquals(second[0], lab.site("sym").publicIp);
+        assertTrue(first[1] !== second[1], `same port ${first[1]} for both servers`);
+      });
+
+      await step("double NAT: mapped address is the carrier's, not the home router's", async () => {
+        const result = await lab.query("cgnat", 1, PORT);
+        const [first, second] = result.mapped.map(split);
+        assertEquals(first[0], lab.site("cgnat").publicIp);
+        assertEquals(second, first);
+        // The home router translated into the carrier's 100.64.0.0/10.
+        const homeMappings = (await lab.mappings("cgnat")).join("\n");
+        assertTrue(/dst=100\.64\.\d+\.2 /.test(homeMappings), homeMappings);
+      });
+
+      await step("same NAT: two hosts on the same local port get distinct mappings", async () => {
+        const watch = await lab.watch("shared", 1, PORT, STUN_SERVERS[0]);
+        const result = await lab.query("shared", 2, PORT);
+        const [one, two] = [split(lastReply(watch).mapped), split(result.mapped[0])];
+        assertEquals(one[0], lab.site("shared").publicIp);
+        assertEquals(two[0], lab.site("shared").publicIp);
+        assertTrue(one[1] !== two[1], `both hosts mapped to port ${one[1]}`);
+        await watch.stop();
+      });
+
+      await step("same NAT: no hairpin (host 2 cannot reach host 1's mapping)", async () => {
+        const watch = await lab.watch("shared", 1, PORT + 3, STUN_SERVERS[0]);
+        const before = await lab.unsolicitedDrops("shared");
+        await lab.sendFromHost("shared", 2, lastReply(watch).mapped);
+        await countAbove(() => lab.unsolicitedDrops("shared"), before, "the router to drop it");
+        await replyAfter(watch, lastReply(watch).count);
+        await watch.stop();
+        assertTrue(!/unsolicited/.test(watch.output), `hairpinned:\n${watch.output}`);
+      });
+
+      await step("mapping timeout: after it expires, the port goes to the next comer", async () => {
+        const port = PORT + 4;
+        await lab.setUdpTimeouts("shared", 2, 2);
+        try {
+          const first = split((await lab.query("shared", 1, port)).mapped[0]);
+          assertEquals(first[1], port);
+          await pollUntil(
+            async () =>
+              (await lab.mappings("shared")).every((line) => !line.includes(`sport=${port} `)),
+            10_000,
+            "the mapping to expire",
+          );
+          // Host 2 now gets the external port host 1 had, so host 1 needs a new mapping.
+          assertEquals(split((await lab.query("shared", 2, port)).mapped[0])[1], port);
+          const again = split((await lab.query("shared", 1, port)).mapped[0]);
+          assertTrue(again[1] !== port, `host 1 kept port ${port} although host 2 holds it`);
+        } finally {
+          await lab.setUdpTimeouts("shared", 30, 120);
+        }
+      });
+
+      await step(
+        "rebinding: conntrack flush + forced port change gives a new mapped port",
+        async () => {
+          const before = split((await lab.query("cone", 1, PORT)).mapped[0]);
+          assertEquals(before[1], PORT);
+          await lab.forcePortChange("cone");
+          const after = (await lab.query("cone", 1, PORT)).mapped.map(split);
+          assertTrue(after[0][1] >= 40_000 && after[0][1] <= 40_999, `port ${after[0][1]}`);
+          assertEquals(after[1], after[0]);
+          await lab.resetNat("cone");
+          assertEquals(split((await lab.query("cone", 1, PORT)).mapped[0])[1], PORT);
+        },
+      );
+
+      await step(
+        "knobs: 100 % loss silences a site; WAN ↔ WAN block drops at the edge",
+        async () => {
+          await lab.setLoss("sym", 100);
+          assertEquals((await lab.query("sym", 1, PORT + 5, [STUN_SERVERS[0]])).mapped, [null]);
+          await lab.setLoss("sym", 0);
+          assertTrue((await lab.query("sym", 1, PORT + 5, [STUN_SERVERS[0]])).mapped[0] !== null);
+
+          const to = `${lab.site("sym").publicIp}:${PORT}`;
+          await lab.blockWanToWan("cone", "sym");
+          await lab.sendFromHost("cone", 1, to);
+          await countAbove(() => lab.tableDrops("cone", BLOCK_TABLE), 0, "the block to drop it");
+          await lab.unblockWanToWan("cone", "sym");
+          const arrived = await lab.unsolicitedDrops("sym");
+          await lab.sendFromHost("cone", 1, to);
+          await countAbove(() => lab.unsolicitedDrops("sym"), arrived, "it to reach sym's router");
+        },
+      );
+    } finally {
+      await lab.dispose();
+      console.log(`  [nat lab total: ${((performance.now() - started) / 1000).toFixed(1)} s]`);
+      // Namespaces (with every veth and bridge in them), coturn, probes, the temp dir.
+      assertEquals(await lab.leftovers(), []);
+    }
+  },
+});
