@@ -8,6 +8,7 @@
 
 import { assertEquals, assertTrue } from "../assert.ts";
 import { withDeadline } from "../mesh/helpers/deadline.ts";
+import { MESH_PORT, MeshLab } from "../mesh/helpers/mesh_lab.ts";
 import type { NamespaceProcess } from "../mesh/helpers/namespace_process.ts";
 import { NatLab, natLabSkipReason, pollUntil, STUN_IPS, STUN_SERVERS } from "./helpers/nat_lab.ts";
 import { BLOCK_TABLE } from "./helpers/nat_rules.ts";
@@ -49,6 +50,50 @@ function countAbove(read: () => Promise<number>, before: number, what: string): 
     5_000,
     what,
   );
+}
+
+/**
+ * Two real `meshguard up` daemons: node 1 on the public host (the seed), node 2 behind the cone
+ * NAT. The seed learns node 2's reflexive endpoint (the NAT's WAN address) from what arrives, so
+ * the tunnel forms without any NAT traversal; both ping over mesh IPv4, the seed also over IPv6.
+ */
+async function meshAcrossCone(lab: NatLab): Promise<void> {
+  const hosts = [lab.site("public").hosts[0], lab.site("cone").hosts[0]];
+  const mesh = new MeshLab({
+    nodes: 2,
+    trusts: () => true,
+    placement: (k) => ({ namespace: hosts[k - 1].namespace, underlay: hosts[k - 1].ip }),
+  });
+  try {
+    await mesh.build();
+    // Once `up` learns --stun, only the lab's coturn may be asked: nothing leaves the lab.
+    const help = await mesh.cli("up", "--help");
+    const stun = /--stun/.test(help.stdout + help.stderr)
+      ? STUN_SERVERS.flatMap((server) => ["--stun", server])
+      : [];
+    await mesh.start(1, { extraArgs: [...stun, "--workers", "1"] });
+    await mesh.waitUntilServing(1);
+    await mesh.start(2, { seeds: [1], extraArgs: [...stun, "--workers", "1"] });
+    const seen = await mesh.waitFor(
+      async () => {
+        const status = await mesh.status(1);
+        const peer = status.peers.find((entry) => entry.public_key === mesh.node(2).publicKey);
+        return peer?.state === "alive" && peer.last_handshake !== null ? peer : null;
+      },
+      45_000,
+      "the seed to list the NATed node alive with a handshake",
+    );
+    // The seed reaches node 2 at the cone router's WAN address, port preserved.
+    assertEquals(seen.endpoint, `${lab.site("cone").publicIp}:${MESH_PORT}`);
+    await mesh.waitForPing(2, mesh.node(1).meshIpv4, 15_000);
+    await mesh.waitForPing(1, mesh.node(2).meshIpv4, 15_000);
+    await mesh.waitForPing(1, mesh.node(2).meshIpv6, 15_000);
+  } catch (error) {
+    console.error(`daemon logs:\n${await mesh.logTails()}`);
+    throw error;
+  } finally {
+    await mesh.dispose();
+  }
 }
 
 Deno.test({
@@ -216,6 +261,13 @@ Deno.test({
           const arrived = await lab.unsolicitedDrops("sym");
           await lab.sendFromHost("cone", 1, to);
           await countAbove(() => lab.unsolicitedDrops("sym"), arrived, "it to reach sym's router");
+        },
+      );
+
+      await step(
+        "mesh across a NAT: a public seed and a node behind cone ping over mesh IPv4/IPv6",
+        async () => {
+          await meshAcrossCone(lab);
         },
       );
     } finally {
