@@ -256,6 +256,20 @@ Deno.test({
         },
       );
 
+      await step("port forward: a forwarded port takes unsolicited datagrams", async () => {
+        const port = PORT + 6;
+        await lab.forwardPort("sym", 1, port);
+        try {
+          const watch = await lab.watch("sym", 1, port, STUN_SERVERS[0]);
+          await lab.send(lab.stun, STUN_IPS[1], OTHER_PORT, `${lab.site("sym").publicIp}:${port}`);
+          const from = new RegExp(`^unsolicited ${STUN_IPS[1]}:${OTHER_PORT}$`, "m");
+          await watch.waitForOutput(from, 5_000);
+          await watch.stop();
+        } finally {
+          await lab.resetNat("sym");
+        }
+      });
+
       await step(
         "knobs: 100 % loss silences a site; WAN ↔ WAN block drops at the edge",
         async () => {

@@ -16,7 +16,7 @@
  *
  * Adding a site is one more `SiteSpec` in the list given to the constructor. Knobs per site:
  * UDP mapping timeouts, loss, blocked internet addresses (WAN ↔ WAN between two sites forces a
- * relay), conntrack flush, forced port change (a rebinding). Namespaces are `mgn-<tag>-…` with a
+ * relay), conntrack flush, forced port change (a rebinding), a port forward. Namespaces are `mgn-<tag>-…` with a
  * random tag; every interface lives inside them, so deleting them removes every veth and bridge.
  * `dispose()` stops coturn and every probe by PID, deletes the namespaces and the temp dir.
  */
@@ -34,6 +34,7 @@ import {
   NAT_TABLE,
   natRules,
   portChangeCommands,
+  portForwardCommands,
 } from "./nat_rules.ts";
 
 const PROBE = fileURLToPath(new URL("./stun_probe.ts", import.meta.url));
@@ -490,6 +491,15 @@ export class NatLab {
     if (!site.edge) throw new Error(`site ${siteName} has no NAT to rebind`);
     await this.nft(site.edge, portChangeCommands("wan0"));
     await this.flushMappings(siteName);
+  }
+
+  /** Forwards UDP `port` of a site's (single-layer) NAT to host `h`; `resetNat` removes it. */
+  async forwardPort(siteName: string, h: number, port: number): Promise<void> {
+    const site = this.site(siteName);
+    if (!site.router || site.carrier) {
+      throw new Error(`site ${siteName} has no single NAT to forward a port through`);
+    }
+    await this.nft(site.router, portForwardCommands("wan0", port, this.host(siteName, h).ip));
   }
 
   /** Puts a site's NAT rules back as built (after `forcePortChange`) and forgets its mappings. */

@@ -62,6 +62,15 @@ add rule inet ${NAT_TABLE} post oifname "${wan}" masquerade
 `;
 }
 
+/**
+ * Commands that forward UDP `port` on the router's WAN to `host` at the same port (a port
+ * forward, as a user sets up for `--announce`): that port is reachable unsolicited.
+ */
+export function portForwardCommands(wan: string, port: number, host: string): string {
+  return `add rule inet ${NAT_TABLE} pre iifname "${wan}" udp dport ${port} dnat ip to ${host}
+`;
+}
+
 /** Drops `percent` % of the packets the router forwards, in both directions (nft's numgen modulus stops at 99). */
 export function lossRules(percent: number): string {
   if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
