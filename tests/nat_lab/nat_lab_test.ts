@@ -11,6 +11,8 @@ import { withDeadline } from "../mesh/helpers/deadline.ts";
 import { MESH_PORT, MeshLab } from "../mesh/helpers/mesh_lab.ts";
 import type { NamespaceProcess } from "../mesh/helpers/namespace_process.ts";
 import { NatLab, natLabSkipReason, pollUntil, STUN_IPS, STUN_SERVERS } from "./helpers/nat_lab.ts";
+import { NatKnobs } from "./helpers/nat_knobs.ts";
+import { NatProbes } from "./helpers/nat_probes.ts";
 import { BLOCK_TABLE } from "./helpers/nat_rules.ts";
 
 const skip = await natLabSkipReason();
@@ -130,6 +132,8 @@ Deno.test({
       { name: "cgnat", nat: "cone", carrier: "cone" },
       { name: "shared", nat: "cone", hosts: 2 },
     ]);
+    const knobs = new NatKnobs(lab);
+    const probes = new NatProbes(lab);
     const step = (name: string, fn: () => Promise<void>) =>
       t.step(name, async () => {
         const stepStarted = performance.now();
@@ -148,11 +152,11 @@ Deno.test({
       await step(
         "public: mapped == local at both servers; unsolicited datagrams arrive",
         async () => {
-          const result = await lab.query("public", 1, PORT);
+          const result = await probes.query("public", 1, PORT);
           assertEquals(result.mapped, [result.local, result.local]);
           // The filtering checks below count on the watch probe seeing what reaches it.
-          const watch = await lab.watch("public", 1, PORT + 1, STUN_SERVERS[0]);
-          await lab.send(lab.stun, STUN_IPS[1], OTHER_PORT, lastReply(watch).mapped);
+          const watch = await probes.watch("public", 1, PORT + 1, STUN_SERVERS[0]);
+          await probes.send(lab.stun, STUN_IPS[1], OTHER_PORT, lastReply(watch).mapped);
           await watch.waitForOutput(
             new RegExp(`^unsolicited ${STUN_IPS[1]}:${OTHER_PORT}$`, "m"),
             5_000,
@@ -162,31 +166,31 @@ Deno.test({
       );
 
       await step("cone: one mapping for both servers (EIM), port preserved", async () => {
-        const result = await lab.query("cone", 1, PORT);
+        const result = await probes.query("cone", 1, PORT);
         const [first, second] = result.mapped.map(split);
         assertEquals(first, [lab.site("cone").publicIp, PORT]);
         assertEquals(second, first);
       });
 
       await step("cone: address-and-port-dependent filtering; the reply path works", async () => {
-        const watch = await lab.watch("cone", 1, PORT + 2, STUN_SERVERS[0]);
+        const watch = await probes.watch("cone", 1, PORT + 2, STUN_SERVERS[0]);
         const mapped = lastReply(watch).mapped;
-        const before = await lab.unsolicitedDrops("cone");
+        const before = await knobs.unsolicitedDrops("cone");
         // Another server address, the same address at another port, and a public host.
-        await lab.send(lab.stun, STUN_IPS[1], OTHER_PORT, mapped);
-        await lab.send(lab.stun, STUN_IPS[0], OTHER_PORT, mapped);
-        await lab.send(
+        await probes.send(lab.stun, STUN_IPS[1], OTHER_PORT, mapped);
+        await probes.send(lab.stun, STUN_IPS[0], OTHER_PORT, mapped);
+        await probes.send(
           lab.site("public").hosts[0].namespace,
           lab.site("public").publicIp,
           0,
           mapped,
         );
-        const drops = () => lab.unsolicitedDrops("cone");
+        const drops = () => knobs.unsolicitedDrops("cone");
         await droppedNotDelivered(watch, drops, before, 3, "leaked through the NAT");
       });
 
       await step("symmetric: a different mapped port per destination", async () => {
-        const result = await lab.query("sym", 1, PORT);
+        const result = await probes.query("sym", 1, PORT);
         const [first, second] = result.mapped.map(split);
         assertEquals(first[0], lab.site("sym").publicIp);
         assertEquals(second[0], lab.site("sym").publicIp);
@@ -194,18 +198,18 @@ Deno.test({
       });
 
       await step("double NAT: mapped address is the carrier's, not the home router's", async () => {
-        const result = await lab.query("cgnat", 1, PORT);
+        const result = await probes.query("cgnat", 1, PORT);
         const [first, second] = result.mapped.map(split);
         assertEquals(first[0], lab.site("cgnat").publicIp);
         assertEquals(second, first);
         // The home router translated into the carrier's 100.64.0.0/10.
-        const homeMappings = (await lab.mappings("cgnat")).join("\n");
+        const homeMappings = (await knobs.mappings("cgnat")).join("\n");
         assertTrue(/dst=100\.64\.\d+\.2 /.test(homeMappings), homeMappings);
       });
 
       await step("same NAT: two hosts on the same local port get distinct mappings", async () => {
-        const watch = await lab.watch("shared", 1, PORT, STUN_SERVERS[0]);
-        const result = await lab.query("shared", 2, PORT);
+        const watch = await probes.watch("shared", 1, PORT, STUN_SERVERS[0]);
+        const result = await probes.query("shared", 2, PORT);
         const [one, two] = [split(lastReply(watch).mapped), split(result.mapped[0])];
         assertEquals(one[0], lab.site("shared").publicIp);
         assertEquals(two[0], lab.site("shared").publicIp);
@@ -214,78 +218,89 @@ Deno.test({
       });
 
       await step("same NAT: no hairpin (host 2 cannot reach host 1's mapping)", async () => {
-        const watch = await lab.watch("shared", 1, PORT + 3, STUN_SERVERS[0]);
-        const before = await lab.unsolicitedDrops("shared");
-        await lab.sendFromHost("shared", 2, lastReply(watch).mapped);
-        const drops = () => lab.unsolicitedDrops("shared");
+        const watch = await probes.watch("shared", 1, PORT + 3, STUN_SERVERS[0]);
+        const before = await knobs.unsolicitedDrops("shared");
+        await probes.sendFromHost("shared", 2, lastReply(watch).mapped);
+        const drops = () => knobs.unsolicitedDrops("shared");
         await droppedNotDelivered(watch, drops, before, 1, "hairpinned");
       });
 
       await step("mapping timeout: after it expires, the port goes to the next comer", async () => {
         const port = PORT + 4;
-        await lab.setUdpTimeouts("shared", 2, 2);
+        await knobs.setUdpTimeouts("shared", 2, 2);
         try {
-          const first = split((await lab.query("shared", 1, port)).mapped[0]);
+          const first = split((await probes.query("shared", 1, port)).mapped[0]);
           assertEquals(first[1], port);
           await pollUntil(
             async () =>
-              (await lab.mappings("shared")).every((line) => !line.includes(`sport=${port} `)),
+              (await knobs.mappings("shared")).every((line) => !line.includes(`sport=${port} `)),
             10_000,
             "the mapping to expire",
           );
           // Host 2 now gets the external port host 1 had, so host 1 needs a new mapping.
-          assertEquals(split((await lab.query("shared", 2, port)).mapped[0])[1], port);
-          const again = split((await lab.query("shared", 1, port)).mapped[0]);
+          assertEquals(split((await probes.query("shared", 2, port)).mapped[0])[1], port);
+          const again = split((await probes.query("shared", 1, port)).mapped[0]);
           assertTrue(again[1] !== port, `host 1 kept port ${port} although host 2 holds it`);
         } finally {
-          await lab.setUdpTimeouts("shared", 30, 120);
+          await knobs.setUdpTimeouts("shared", 30, 120);
         }
       });
 
       await step(
         "rebinding: conntrack flush + forced port change gives a new mapped port",
         async () => {
-          const before = split((await lab.query("cone", 1, PORT)).mapped[0]);
+          const before = split((await probes.query("cone", 1, PORT)).mapped[0]);
           assertEquals(before[1], PORT);
-          await lab.forcePortChange("cone");
-          const after = (await lab.query("cone", 1, PORT)).mapped.map(split);
+          await knobs.forcePortChange("cone");
+          const after = (await probes.query("cone", 1, PORT)).mapped.map(split);
           assertTrue(after[0][1] >= 40_000 && after[0][1] <= 40_999, `port ${after[0][1]}`);
           assertEquals(after[1], after[0]);
-          await lab.resetNat("cone");
-          assertEquals(split((await lab.query("cone", 1, PORT)).mapped[0])[1], PORT);
+          await knobs.resetNat("cone");
+          assertEquals(split((await probes.query("cone", 1, PORT)).mapped[0])[1], PORT);
         },
       );
 
       await step("port forward: a forwarded port takes unsolicited datagrams", async () => {
         const port = PORT + 6;
-        await lab.forwardPort("sym", 1, port);
+        await knobs.forwardPort("sym", 1, port);
         try {
-          const watch = await lab.watch("sym", 1, port, STUN_SERVERS[0]);
-          await lab.send(lab.stun, STUN_IPS[1], OTHER_PORT, `${lab.site("sym").publicIp}:${port}`);
+          const watch = await probes.watch("sym", 1, port, STUN_SERVERS[0]);
+          await probes.send(
+            lab.stun,
+            STUN_IPS[1],
+            OTHER_PORT,
+            `${lab.site("sym").publicIp}:${port}`,
+          );
           const from = new RegExp(`^unsolicited ${STUN_IPS[1]}:${OTHER_PORT}$`, "m");
           await watch.waitForOutput(from, 5_000);
           await watch.stop();
         } finally {
-          await lab.resetNat("sym");
+          await knobs.resetNat("sym");
         }
       });
 
       await step(
         "knobs: 100 % loss silences a site; WAN ↔ WAN block drops at the edge",
         async () => {
-          await lab.setLoss("sym", 100);
-          assertEquals((await lab.query("sym", 1, PORT + 5, [STUN_SERVERS[0]])).mapped, [null]);
-          await lab.setLoss("sym", 0);
-          assertTrue((await lab.query("sym", 1, PORT + 5, [STUN_SERVERS[0]])).mapped[0] !== null);
+          await knobs.setLoss("sym", 100);
+          assertEquals((await probes.query("sym", 1, PORT + 5, [STUN_SERVERS[0]])).mapped, [null]);
+          await knobs.setLoss("sym", 0);
+          assertTrue(
+            (await probes.query("sym", 1, PORT + 5, [STUN_SERVERS[0]])).mapped[0] !== null,
+          );
 
           const to = `${lab.site("sym").publicIp}:${PORT}`;
-          await lab.blockWanToWan("cone", "sym");
-          await lab.sendFromHost("cone", 1, to);
-          await countAbove(() => lab.tableDrops("cone", BLOCK_TABLE), 0, "the block to drop it");
-          await lab.unblockWanToWan("cone", "sym");
-          const arrived = await lab.unsolicitedDrops("sym");
-          await lab.sendFromHost("cone", 1, to);
-          await countAbove(() => lab.unsolicitedDrops("sym"), arrived, "it to reach sym's router");
+          await knobs.blockWanToWan("cone", "sym");
+          await probes.sendFromHost("cone", 1, to);
+          await countAbove(() => knobs.tableDrops("cone", BLOCK_TABLE), 0, "the block to drop it");
+          await knobs.unblockWanToWan("cone", "sym");
+          const arrived = await knobs.unsolicitedDrops("sym");
+          await probes.sendFromHost("cone", 1, to);
+          await countAbove(
+            () => knobs.unsolicitedDrops("sym"),
+            arrived,
+            "it to reach sym's router",
+          );
         },
       );
 

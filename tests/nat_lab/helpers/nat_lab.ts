@@ -14,36 +14,21 @@
  *   [host]──lan0─[home]─[carrier]┘ 203.0.113.254       └── public hosts
  *                                  198.51.100.254
  *
- * Adding a site is one more `SiteSpec` in the list given to the constructor. Knobs per site:
- * UDP mapping timeouts, loss, blocked internet addresses (WAN ↔ WAN between two sites forces a
- * relay), conntrack flush, forced port change (a rebinding), a port forward. Namespaces are `mgn-<tag>-…` with a
- * random tag; every interface lives inside them, so deleting them removes every veth and bridge.
+ * Adding a site is one more `SiteSpec` in the list given to the constructor; the knobs that
+ * change a built site are in nat_knobs.ts, the STUN probes run from its hosts in nat_probes.ts.
+ * Namespaces are `mgn-<tag>-…` with a random tag; every interface lives inside them, so deleting
+ * them removes every veth and bridge.
  * `dispose()` stops coturn and every probe by PID, deletes the namespaces and the temp dir.
  */
 
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { meshSkipReason, REPO_ROOT, run, tryRun } from "../../mesh/helpers/mesh_lab.ts";
+import { meshSkipReason, run, tryRun } from "../../mesh/helpers/mesh_lab.ts";
 import { NamespaceProcess } from "../../mesh/helpers/namespace_process.ts";
-import {
-  BLOCK_TABLE,
-  blockRules,
-  LOSS_TABLE,
-  lossRules,
-  type Mapping,
-  NAT_TABLE,
-  natRules,
-  portChangeCommands,
-  portForwardCommands,
-} from "./nat_rules.ts";
+import { type Mapping, natRules } from "./nat_rules.ts";
+import { STUN_IPS, STUN_PORT, STUN_SERVERS, stunQuery } from "./nat_probes.ts";
 
-const PROBE = fileURLToPath(new URL("./stun_probe.ts", import.meta.url));
-/** coturn's two addresses, one per internet range. */
-export const STUN_IPS = ["203.0.113.10", "198.51.100.10"] as const;
-/** coturn's port. */
-export const STUN_PORT = 3478;
-/** The two STUN servers as `ip:port`. */
-export const STUN_SERVERS: string[] = STUN_IPS.map((ip) => `${ip}:${STUN_PORT}`);
+export { STUN_IPS, STUN_PORT, STUN_SERVERS };
+
 const INTERNET_GATEWAY = "203.0.113.254";
 const POLL_INTERVAL_MS = 100;
 
@@ -73,13 +58,6 @@ export interface Site {
   readonly publicIp: string;
   /** The namespace owning `publicIp` on the internet bridge (the outermost router). */
   readonly edge: string | null;
-}
-
-/** The result of one `stun_probe.ts query`. */
-export interface QueryResult {
-  local: string;
-  /** One per server asked, in order; null when it did not answer. */
-  mapped: (string | null)[];
 }
 
 /** Why the nat suite cannot run here, or null when it can. */
@@ -291,13 +269,13 @@ export class NatLab {
       await this.address(carrier, `100.64.${i}.1/10`, "cgn0");
       await this.address(router, `100.64.${i}.2/10`, "wan0");
       await this.defaultRoute(router, `100.64.${i}.1`);
-      await this.nft(carrier, natRules(spec.carrier, "cgn0", "wan0"));
+      await this.loadRules(carrier, natRules(spec.carrier, "cgn0", "wan0"));
     } else {
       await this.plugIntoInternet(router, "wan0", `s${i}`);
       await this.address(router, `${publicIp}/24`, "wan0");
       await this.defaultRoute(router, INTERNET_GATEWAY);
     }
-    await this.nft(router, natRules(spec.nat, "lan0", "wan0"));
+    await this.loadRules(router, natRules(spec.nat, "lan0", "wan0"));
     this.sites.set(spec.name, {
       spec,
       index: i,
@@ -310,7 +288,7 @@ export class NatLab {
   }
 
   /** Loads nft text into `namespace` (through a file: `nft -f -` would need a stdin pipe). */
-  private async nft(namespace: string, rules: string): Promise<void> {
+  async loadRules(namespace: string, rules: string): Promise<void> {
     const file = join(this.root, `rules-${crypto.randomUUID()}.nft`);
     await Deno.writeTextFile(file, rules, { mode: 0o600 });
     try {
@@ -350,7 +328,7 @@ export class NatLab {
       if (this.coturn.status) {
         throw new Error(`coturn exited (${this.coturn.status.code}):\n${this.coturn.output}`);
       }
-      const answer = await this.probeQuery(this.internet, INTERNET_GATEWAY, 0, STUN_SERVERS);
+      const answer = await stunQuery(this.internet, INTERNET_GATEWAY, 0, STUN_SERVERS);
       if (answer.mapped.every((mapped) => mapped !== null)) return;
       if (Date.now() > deadline) {
         throw new Error(`coturn did not answer within 15 s:\n${this.coturn.output}`);
@@ -358,210 +336,26 @@ export class NatLab {
     }
   }
 
-  /** Runs `stun_probe.ts query` in `namespace`. */
-  private async probeQuery(
-    namespace: string,
-    bindIp: string,
-    bindPort: number,
-    servers: string[],
-  ): Promise<QueryResult> {
-    const output = await run(
-      "ip",
-      "netns",
-      "exec",
-      namespace,
-      Deno.execPath(),
-      "run",
-      "--no-prompt",
-      "--allow-net",
-      PROBE,
-      "query",
-      bindIp,
-      String(bindPort),
-      ...servers,
-    );
-    return JSON.parse(output.trim().split("\n").at(-1) ?? "") as QueryResult;
-  }
-
-  private host(siteName: string, h: number): { namespace: string; ip: string } {
+  /** Host `h` (1-based) of a site. */
+  host(siteName: string, h: number): { namespace: string; ip: string } {
     const host = this.site(siteName).hosts[h - 1];
     if (!host) throw new Error(`site ${siteName} has no host ${h}`);
     return host;
   }
 
-  /** From host `h` of a site, one socket on `bindPort` asks each server for its mapping. */
-  query(siteName: string, h: number, bindPort: number, servers = STUN_SERVERS) {
-    const host = this.host(siteName, h);
-    return this.probeQuery(host.namespace, host.ip, bindPort, servers);
-  }
-
-  /** Starts `stun_probe.ts watch` on host `h` of a site (stopped by `dispose` at the latest). */
-  async watch(siteName: string, h: number, bindPort: number, server: string) {
-    const host = this.host(siteName, h);
-    const process = this.spawnProbe(host.namespace, ["watch", host.ip, String(bindPort), server]);
-    await process.waitForOutput(/^reply 1 \S+$/m, 10_000);
-    return process;
-  }
-
-  /** Sends one datagram from `namespace` bound to `bindIp:bindPort` to `to`. */
-  async send(namespace: string, bindIp: string, bindPort: number, to: string): Promise<void> {
-    const process = this.spawnProbe(namespace, ["send", bindIp, String(bindPort), to]);
-    await process.waitForOutput(/^sent$/m, 10_000);
-    await process.exited;
-  }
-
-  /** Sends one datagram from host `h` of a site (ephemeral port) to `to`. */
-  sendFromHost(siteName: string, h: number, to: string): Promise<void> {
-    const host = this.host(siteName, h);
-    return this.send(host.namespace, host.ip, 0, to);
-  }
-
-  private spawnProbe(namespace: string, args: string[]): NamespaceProcess {
-    if (this.disposed) throw new Error("the NAT lab was disposed");
-    const process = new NamespaceProcess(
-      namespace,
-      [Deno.execPath(), "run", "--no-prompt", "--allow-net", PROBE, ...args],
-      { cwd: REPO_ROOT },
-    );
+  /** Stops `process` (by PID) when the lab is disposed, if it still runs then. */
+  adopt(process: NamespaceProcess): void {
+    if (this.disposed) {
+      process.kill().catch(() => {});
+      throw new Error("the NAT lab was disposed");
+    }
     this.processes.push(process);
-    return process;
   }
 
   /** The routers of a site, outermost first (none for a public site). */
-  private routers(siteName: string): string[] {
+  routers(siteName: string): string[] {
     const site = this.site(siteName);
     return [site.carrier, site.router].filter((name): name is string => name !== null);
-  }
-
-  /** Packets a site's routers dropped for want of a mapping (the `unsolicited` counters). */
-  async unsolicitedDrops(siteName: string): Promise<number> {
-    let total = 0;
-    for (const router of this.routers(siteName)) {
-      const listing = await run(
-        "ip",
-        "netns",
-        "exec",
-        router,
-        "nft",
-        "list",
-        "counter",
-        "inet",
-        NAT_TABLE,
-        "unsolicited",
-      );
-      const packets = listing.match(/packets (\d+)/);
-      if (!packets) throw new Error(`no unsolicited counter in ${router}:\n${listing}`);
-      total += Number(packets[1]);
-    }
-    return total;
-  }
-
-  /** Sets the UDP mapping timeouts (seconds: unreplied, and once replied both ways) of a site. */
-  async setUdpTimeouts(siteName: string, unrepliedS: number, streamS: number): Promise<void> {
-    for (const router of this.routers(siteName)) {
-      await this.sysctl(
-        router,
-        `net.netfilter.nf_conntrack_udp_timeout=${unrepliedS}`,
-        `net.netfilter.nf_conntrack_udp_timeout_stream=${streamS}`,
-      );
-    }
-  }
-
-  /** The UDP mappings (`conntrack -L -p udp`) of a site's home router, one line each. */
-  async mappings(siteName: string): Promise<string[]> {
-    const router = this.site(siteName).router;
-    if (!router) return [];
-    const result = await run("ip", "netns", "exec", router, "conntrack", "-L", "-p", "udp");
-    return result.split("\n").filter((line) => line.startsWith("udp"));
-  }
-
-  /** Forgets every mapping of a site's routers (`conntrack -F`). */
-  async flushMappings(siteName: string): Promise<void> {
-    for (const router of this.routers(siteName)) {
-      await run("ip", "netns", "exec", router, "conntrack", "-F");
-    }
-  }
-
-  /**
-   * A rebinding: the site's outermost router maps new UDP flows into 40000–40999 from now on and
-   * forgets every mapping, so each host's next datagram leaves from another external port.
-   */
-  async forcePortChange(siteName: string): Promise<void> {
-    const site = this.site(siteName);
-    if (!site.edge) throw new Error(`site ${siteName} has no NAT to rebind`);
-    await this.nft(site.edge, portChangeCommands("wan0"));
-    await this.flushMappings(siteName);
-  }
-
-  /** Forwards UDP `port` of a site's (single-layer) NAT to host `h`; `resetNat` removes it. */
-  async forwardPort(siteName: string, h: number, port: number): Promise<void> {
-    const site = this.site(siteName);
-    if (!site.router || site.carrier) {
-      throw new Error(`site ${siteName} has no single NAT to forward a port through`);
-    }
-    await this.nft(site.router, portForwardCommands("wan0", port, this.host(siteName, h).ip));
-  }
-
-  /** Puts a site's NAT rules back as built (after `forcePortChange`) and forgets its mappings. */
-  async resetNat(siteName: string): Promise<void> {
-    const site = this.site(siteName);
-    const layers: [string | null, Mapping | undefined, string][] = [
-      [site.carrier, site.spec.carrier, "cgn0"],
-      [site.router, site.spec.nat === "public" ? undefined : site.spec.nat, "lan0"],
-    ];
-    for (const [router, mapping, lan] of layers) {
-      if (!router || !mapping) continue;
-      await run("ip", "netns", "exec", router, "nft", "delete", "table", "inet", NAT_TABLE);
-      await this.nft(router, natRules(mapping, lan, "wan0"));
-    }
-    await this.flushMappings(siteName);
-  }
-
-  /** Packets counted by every `counter` of `table` in a site's outermost router (0: no table). */
-  async tableDrops(siteName: string, table: string): Promise<number> {
-    const edge = this.site(siteName).edge;
-    if (!edge) return 0;
-    const result = await tryRun("ip", [
-      "netns",
-      "exec",
-      edge,
-      "nft",
-      "list",
-      "table",
-      "inet",
-      table,
-    ]);
-    if (result.code !== 0) return 0;
-    return [...result.stdout.matchAll(/counter packets (\d+)/g)]
-      .reduce((sum, match) => sum + Number(match[1]), 0);
-  }
-
-  /** Drops `percent` % of what a site's home router forwards (0 removes the knob). */
-  async setLoss(siteName: string, percent: number): Promise<void> {
-    const router = this.site(siteName).router;
-    if (!router) throw new Error(`site ${siteName} has no router for loss`);
-    await tryRun("ip", ["netns", "exec", router, "nft", "delete", "table", "inet", LOSS_TABLE]);
-    if (percent > 0) await this.nft(router, lossRules(percent));
-  }
-
-  /** Drops everything a site's outermost router forwards to or from `addresses` ([]: none). */
-  async block(siteName: string, addresses: string[]): Promise<void> {
-    const edge = this.site(siteName).edge;
-    if (!edge) throw new Error(`site ${siteName} has no router to block with`);
-    await tryRun("ip", ["netns", "exec", edge, "nft", "delete", "table", "inet", BLOCK_TABLE]);
-    if (addresses.length > 0) await this.nft(edge, blockRules(addresses));
-  }
-
-  /** Drops traffic between two sites' public addresses, both ways (forces a relay). */
-  async blockWanToWan(a: string, b: string): Promise<void> {
-    await this.block(a, [this.site(b).publicIp]);
-    await this.block(b, [this.site(a).publicIp]);
-  }
-
-  /** Removes what `blockWanToWan` added. */
-  async unblockWanToWan(a: string, b: string): Promise<void> {
-    await this.block(a, []);
-    await this.block(b, []);
   }
 
   /** Stops coturn and every probe (by PID), deletes every namespace and the temp dir. */
