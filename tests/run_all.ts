@@ -102,6 +102,15 @@ const SUITES: Suite[] = [
     requires: { check: () => Deno.uid() === 0, reason: "needs root for network namespaces" },
   },
   {
+    name: "nat",
+    paths: ["tests/nat_lab/"],
+    // The NAT lab (`tests/nat_lab/helpers/nat_lab.ts`): run: ip/nft/conntrack/sysctl, coturn's
+    // turnserver and the STUN probes in namespaces; read/write: rule files and coturn's log in a
+    // temp dir; net: the probes' UDP (they run with their own --allow-net); sys=uid: the root check.
+    permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-net", "--allow-sys=uid"],
+    requires: { check: () => Deno.uid() === 0, reason: "needs root for network namespaces" },
+  },
+  {
     name: "soak",
     paths: ["tests/soak/"],
     // The mesh suite's permissions (24 daemons, ip/nft/ping/getconf in namespaces, /proc reads
