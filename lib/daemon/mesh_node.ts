@@ -188,11 +188,12 @@ export class MeshNode {
   }
 
   /**
-   * Asks the STUN servers again soon: the local addresses changed, or `netcheck` wants a fresh
-   * answer. No-op with `--stun none`.
+   * Asks the STUN servers again soon: the local addresses changed (then pass the mesh port's
+   * new local endpoints), or `netcheck` wants a fresh answer. No-op with `--stun none`.
    */
-  refreshStun(now: number): void {
+  refreshStun(now: number, localEndpoints?: string[]): void {
     if (this.#stun === null || this.#swim === null || this.#stopped) return;
+    if (localEndpoints !== undefined) this.#stun.setLocalEndpoints(localEndpoints);
     this.#followMembers(now);
     this.#stun.client.refreshNow(now);
     this.#stun.client.tick(now);

@@ -70,17 +70,22 @@ export function chooseMemberServers(
 export class NodeStun {
   readonly client: StunClient;
   readonly setting: StunSetting;
-  readonly #local: string[];
-  readonly #own: Set<string>;
+  #local: string[] = [];
+  #own = new Set<string>();
 
   constructor(setting: StunSetting, localEndpoints: string[], options: StunClientOptions = {}) {
     this.setting = setting;
-    this.#local = localEndpoints;
+    this.setLocalEndpoints(localEndpoints);
+    this.client = new StunClient(options);
+  }
+
+  /** The mesh port's local endpoints (a mapped address among them means "public"). */
+  setLocalEndpoints(localEndpoints: string[]): void {
+    this.#local = [...localEndpoints];
     this.#own = new Set(localEndpoints.flatMap((local) => {
       const endpoint = parsedOrNull(local);
       return endpoint === null ? [] : [formatEndpoint(endpoint)];
     }));
-    this.client = new StunClient(options);
   }
 
   /** Starts with the configured servers (members are chosen as membership learns them). */
