@@ -109,7 +109,17 @@ export type {
   ControlRequest,
   ControlResponse,
   DaemonStatus,
+  NatStatus,
+  NetcheckReport,
   PeerStatus,
 } from "./lib/control/control_protocol.ts";
+export { StunClient, type StunServerResult } from "./lib/stun/stun_client.ts";
+export { type StunSetting } from "./lib/daemon/node_stun.ts";
+export {
+  encodeBindingRequest,
+  parseStunResponse,
+  writeBindingSuccess,
+} from "./lib/stun/stun_message.ts";
+export { classifyNatMapping, type MappingBehaviour } from "./lib/stun/nat_mapping.ts";
 export { Logger, type LogLevel } from "./lib/log/logger.ts";
 export { wireguardPublicKeyOf } from "./lib/identity/wireguard_key.ts";

@@ -31,10 +31,48 @@ function integerFlag(
   return number;
 }
 
+/** Most `--stun` servers `up` takes. */
+const MAX_STUN_SERVERS = 8;
+/** A `--stun` server's port when none is given (STUN's registered port). */
+const DEFAULT_STUN_PORT = 3478;
+
+/** `--stun` values: none → members; `none` alone → off; else HOST[:PORT] servers. */
+export function parseStunFlags(
+  texts: string[],
+): { kind: "members" } | { kind: "servers"; servers: SeedSpec[] } | { kind: "off" } {
+  if (texts.length === 0) return { kind: "members" };
+  if (texts.includes("none")) {
+    if (texts.length > 1) {
+      throw new UsageError("--stun none turns STUN off; it cannot be combined with servers", "up");
+    }
+    return { kind: "off" };
+  }
+  if (texts.length > MAX_STUN_SERVERS) {
+    throw new UsageError(`at most ${MAX_STUN_SERVERS} --stun values, got ${texts.length}`, "up");
+  }
+  const servers = texts.map((text) => {
+    try {
+      const spec = parseSeed(text);
+      // parseSeed's default is the mesh port; a STUN server's is 3478.
+      return /:[0-9]+$/.test(text.trim()) ? spec : { ...spec, port: DEFAULT_STUN_PORT };
+    } catch (error) {
+      if (error instanceof SwimAddressError) {
+        throw new UsageError(`--stun ${error.message.replaceAll("seed", "server")}`, "up");
+      }
+      throw error;
+    }
+  });
+  if (servers.some((server) => server.port === 0)) {
+    throw new UsageError("--stun: port 0 is not a server's port", "up");
+  }
+  return { kind: "servers", servers };
+}
+
 /** Runs the daemon; returns its exit code once it has stopped. */
 export async function upCommand(context: CommandContext, args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArguments("up", args, {
     seed: { type: "string", multiple: true },
+    stun: { type: "string", multiple: true },
     port: { type: "string" },
     interface: { type: "string" },
     mtu: { type: "string" },
@@ -85,6 +123,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
       throw error;
     }
   });
+  const stun = parseStunFlags(values.stun ?? []);
   const level = parseLogLevel(values["log-level"] ?? "info");
   const log = new Logger(level, (line) => context.io.stderr(line));
   const configDir = context.configDir();
@@ -101,6 +140,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     maxMembers,
     noTun: values["no-tun"] ?? false,
     seeds,
+    stun,
     log,
   });
   let control: ControlServer;
@@ -111,6 +151,8 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
         switch (request.command) {
           case "status":
             return { ok: true, status: await daemon.status() };
+          case "netcheck":
+            return { ok: true, netcheck: await daemon.netcheck() };
           case "reload":
             await daemon.reload();
             return { ok: true };

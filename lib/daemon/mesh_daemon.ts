@@ -21,7 +21,9 @@ import type { ForeignDatagram } from "../device/device_protocol.ts";
 import type { SeedSpec } from "../swim/address.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { VERSION } from "../version.ts";
-import type { DaemonStatus } from "../control/control_protocol.ts";
+import type { DaemonStatus, NetcheckReport } from "../control/control_protocol.ts";
+import { STUN_MIN_REFRESH_GAP_MS, STUN_TRANSACTION_MS } from "../stun/stun_client.ts";
+import type { StunSetting } from "./node_stun.ts";
 import { advertisedEndpoints } from "./local_endpoints.ts";
 import { IPV4_HOLDERS_FILE, IPV4_PINS_FILE, readClaims, writeClaims } from "./ipv4_claims_store.ts";
 import { type MeshDevice, MeshNode } from "./mesh_node.ts";
@@ -44,6 +46,11 @@ export interface MeshDaemonOptions {
   /** Gossip only: no TUN, no WireGuard. */
   noTun: boolean;
   seeds: SeedSpec[];
+  /**
+   * Where STUN answers come from: members (default), the `--stun` servers (resolved like
+   * seeds), or off (`--stun none`).
+   */
+  stun?: { kind: "members" } | { kind: "servers"; servers: SeedSpec[] } | { kind: "off" };
   log: Logger;
 }
 
@@ -56,6 +63,10 @@ const HANDSHAKE_POLL_MS = 2_000;
 const LEAVE_GRACE_MS = 1_000;
 /** Trust files settle this long before a reload (editors write in several steps). */
 const TRUST_RELOAD_DEBOUNCE_MS = 100;
+/** How long `netcheck` waits for a fresh STUN round (a merged refresh, then a whole round). */
+const NETCHECK_WAIT_MS = STUN_MIN_REFRESH_GAP_MS + STUN_TRANSACTION_MS + 500;
+/** How often `netcheck` looks whether the round ended. */
+const NETCHECK_POLL_MS = 50;
 /** Recorded IPv4 holders are saved at most this often (joins come in bursts). */
 const CLAIMS_SAVE_DELAY_MS = 1_000;
 
@@ -165,6 +176,7 @@ export class MeshDaemon {
       this.#options.interfaceName,
     );
     const ownSeeds = new Set(endpoints);
+    const stun = await this.#stunSetting();
     const joinThrough = seeds.filter((seed) => !ownSeeds.has(seed));
     log.info(
       `advertising ${endpoints.join(", ") || "no endpoint"}; seeds: ${
@@ -174,7 +186,10 @@ export class MeshDaemon {
     const epoch = await takeBootEpoch(configDir);
     log.debug(`membership boot epoch ${epoch}`);
     try {
-      this.#node.start({ device, epoch, endpoints, seeds: joinThrough }, performance.now());
+      this.#node.start(
+        { device, epoch, endpoints, seeds: joinThrough, stun },
+        performance.now(),
+      );
     } catch (error) {
       throw new DaemonError((error as Error).message);
     }
@@ -182,6 +197,25 @@ export class MeshDaemon {
     if (this.#device) {
       this.#handshakeTimer = setInterval(() => this.#node.pollTunnels(), HANDSHAKE_POLL_MS);
     }
+  }
+
+  /** The STUN setting with `--stun` names resolved (a name that does not resolve is logged). */
+  async #stunSetting(): Promise<StunSetting> {
+    const stun = this.#options.stun ?? { kind: "members" };
+    if (stun.kind !== "servers") {
+      this.#log.info(
+        stun.kind === "off"
+          ? "STUN off (--stun none): the mapping of the mesh port is not learnt"
+          : "STUN: asking members (no --stun servers)",
+      );
+      return stun;
+    }
+    const { addresses, problems } = await resolveSeeds(stun.servers);
+    for (const problem of problems) {
+      this.#log.warn(`STUN server ${problem.seed} not resolved: ${problem.message}`);
+    }
+    this.#log.info(`STUN servers: ${addresses.join(", ") || "none resolved"}`);
+    return { kind: "servers", servers: addresses };
   }
 
   async #startDevice(
@@ -323,6 +357,24 @@ export class MeshDaemon {
       interface: this.#options.noTun ? "" : this.#options.interfaceName,
       port: this.#port,
     }));
+  }
+
+  /**
+   * What `meshguard netcheck` shows: asks the STUN servers again from the mesh port and waits
+   * (at most NETCHECK_WAIT_MS) for that round to end.
+   */
+  async netcheck(): Promise<NetcheckReport> {
+    const node = this.#node;
+    const before = node.stunRounds;
+    node.refreshStun(performance.now());
+    const until = performance.now() + NETCHECK_WAIT_MS;
+    while (
+      node.stunServers.length > 0 && node.stunRounds === before && !this.#stopping &&
+      performance.now() < until
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, NETCHECK_POLL_MS));
+    }
+    return node.netcheck(this.#port);
   }
 
   // ─── shutdown ───

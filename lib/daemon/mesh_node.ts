@@ -23,10 +23,17 @@ import {
   type DeviceConfigResult,
   type DevicePeer,
 } from "../wireguard/device_config.ts";
-import type { DaemonStatus, PeerStatus } from "../control/control_protocol.ts";
+import type {
+  DaemonStatus,
+  NatStatus,
+  NetcheckReport,
+  PeerStatus,
+} from "../control/control_protocol.ts";
 import { VERSION } from "../version.ts";
 import { MeshPeers, type PeerChanges, type TrustedEntry } from "./mesh_peers.ts";
 import { MeshguardError } from "../errors.ts";
+import { classifyDatagram, PORT_STUN } from "../net/port_demux.ts";
+import { NodeStun, type StunSetting } from "./node_stun.ts";
 
 /** What a node needs from its WireGuard device (real, in-process, or none for gossip only). */
 export interface MeshDevice {
@@ -54,6 +61,11 @@ export interface MeshNodeOptions {
   onSchedule?: (deadline: number) => void;
   /** Called when the recorded IPv4 holders changed (the shell saves them). */
   onRecordsChanged?: () => void;
+  /**
+   * Called when the node's reflexive endpoints (what STUN servers saw of the mesh port) changed;
+   * `MeshNode.mappedEndpoints` reads them at any time.
+   */
+  onMappedEndpoints?: (endpoints: string[]) => void;
 }
 
 /** How membership starts (`MeshNode.start`). */
@@ -71,6 +83,10 @@ export interface MeshNodeStart {
   config?: Partial<SwimConfig>;
   /** Seeded PRNG for reproducible runs (default Math.random). */
   random?: () => number;
+  /** Where STUN answers come from (default: members; see `node_stun.ts`). */
+  stun?: StunSetting;
+  /** Fills STUN transaction IDs (default: crypto.getRandomValues; tests seed it). */
+  stunRandom?: (bytes: Uint8Array) => void;
 }
 
 /** Who the node is to `status`: what only the shell knows. */
@@ -92,6 +108,7 @@ export class MeshNode {
   /** The peer table (trust, claims, the member cap). */
   readonly peers: MeshPeers;
   #swim: SwimEngine | null = null;
+  #stun: NodeStun | null = null;
   #device: MeshDevice | null = null;
   #tunnelsUp = new Set<string>();
   #stopped = false;
@@ -148,13 +165,64 @@ export class MeshNode {
       random: start.random,
     });
     this.#swim.start(now);
+    const stun = start.stun ?? { kind: "members" };
+    if (stun.kind !== "off") {
+      this.#stun = new NodeStun(stun, start.endpoints, {
+        random: start.stunRandom,
+        onMappedEndpoints: this.#options.onMappedEndpoints,
+      });
+      this.#stun.start(now);
+    }
     this.#pump(now);
   }
 
-  /** Membership's next deadline (Infinity when none, or before start / after stop). */
+  /** Membership's (or STUN's) next deadline (Infinity when none, or before start / after stop). */
   nextDeadline(): number {
     if (this.#swim === null || this.#stopped) return Infinity;
-    return this.#swim.nextDeadline();
+    return Math.min(this.#swim.nextDeadline(), this.#stun?.client.nextDeadline() ?? Infinity);
+  }
+
+  /** Our reflexive endpoints (numeric `ip:port`) from the latest STUN answers. */
+  mappedEndpoints(): string[] {
+    return this.#stun?.client.mappedEndpoints() ?? [];
+  }
+
+  /**
+   * Asks the STUN servers again soon: the local addresses changed (then pass the mesh port's
+   * new local endpoints), or `netcheck` wants a fresh answer. No-op with `--stun none`.
+   */
+  refreshStun(now: number, localEndpoints?: string[]): void {
+    if (this.#stun === null || this.#swim === null || this.#stopped) return;
+    if (localEndpoints !== undefined) this.#stun.setLocalEndpoints(localEndpoints);
+    this.#followMembers(now);
+    this.#stun.client.refreshNow(now);
+    this.#stun.client.tick(now);
+    this.#pump(now);
+  }
+
+  /** The STUN servers asked (numeric `ip:port`; members in the default mode). */
+  get stunServers(): readonly string[] {
+    return this.#stun?.client.servers ?? [];
+  }
+
+  /** Rounds of STUN completed since start (a `netcheck` waits for the next one). */
+  get stunRounds(): number {
+    return this.#stun?.client.rounds ?? 0;
+  }
+
+  /** What `meshguard netcheck` shows, for mesh port `port`. */
+  netcheck(port: number): NetcheckReport {
+    if (this.#stun !== null) return this.#stun.report(port);
+    return new NodeStun({ kind: "off" }, []).report(port);
+  }
+
+  #followMembers(now: number): void {
+    if (this.#stun === null || this.#stun.setting.kind !== "members") return;
+    this.#stun.followMembers(
+      this.#swim!.members("alive"),
+      (key) => this.peers.isTrusted(key),
+      now,
+    );
   }
 
   /** Datagrams that arrived on the mesh port and are not WireGuard's. */
@@ -163,6 +231,11 @@ export class MeshNode {
     const swim = this.#swim;
     if (swim === null || this.#stopped) return;
     for (const datagram of datagrams) {
+      if (classifyDatagram(datagram.data) === PORT_STUN) {
+        // Only Binding responses get here (the workers answer requests themselves).
+        this.#stun?.client.receive(datagram.address, datagram.data, now);
+        continue;
+      }
       try {
         swim.receive(datagram.address, datagram.data, now);
       } catch (error) {
@@ -178,6 +251,10 @@ export class MeshNode {
   tick(now: number): void {
     if (this.#swim === null || this.#stopped) return;
     this.#swim.tick(now);
+    if (this.#stun !== null) {
+      this.#followMembers(now);
+      this.#stun.client.tick(now);
+    }
     this.#pump(now);
   }
 
@@ -214,7 +291,10 @@ export class MeshNode {
   }
 
   #sendOutgoing(): void {
-    const outgoing = this.#swim!.drainOutgoing();
+    const outgoing = [
+      ...this.#swim!.drainOutgoing(),
+      ...(this.#stun?.client.drainOutgoing() ?? []),
+    ];
     if (outgoing.length === 0) return;
     this.#device?.sendDatagrams(outgoing.map((out) => ({ address: out.to, data: out.data })));
   }
@@ -325,8 +405,13 @@ export class MeshNode {
       max_members: this.peers.maxMembers,
       refused_members: this.peers.refusedMembers,
       ipv4_conflicts: this.peers.ipv4Conflicts(),
+      nat: this.#natSummary(),
       peers,
     };
+  }
+
+  #natSummary(): NatStatus {
+    return this.#stun?.summary() ?? { mapped_v4: null, mapped_v6: null, mapping: "unknown" };
   }
 
   /** Announces our leave (keep ticking until `pendingBroadcasts` is 0 or a grace time ends). */

@@ -17,7 +17,13 @@ import type { ReceivedDatagram, RouteEntry } from "./device_protocol.ts";
 import type { DatagramSocket, TunQueue } from "./packet_io.ts";
 import { PacketSlot } from "./packet_io.ts";
 import { flowQueue } from "./flow_queue.ts";
-import { FORWARD_HANDSHAKE, FORWARD_SWIM, type WorkerForwarding } from "./worker_forwarding.ts";
+import {
+  ANSWER_STUN,
+  FORWARD_HANDSHAKE,
+  FORWARD_SWIM,
+  type WorkerForwarding,
+} from "./worker_forwarding.ts";
+import { MAX_BINDING_SUCCESS_BYTES, writeBindingSuccess } from "../stun/stun_message.ts";
 import { NONCE_AREA_BYTES, SEAL_ROOM, slotBytesFor, WORKER_BATCH } from "./worker_layout.ts";
 
 /**
@@ -79,6 +85,8 @@ export class DataPathLoop {
   private readonly rxPayloads: Uint8Array[];
   private readonly rxSourcesV4: Endpoint[];
   private readonly rxSourcesV6: Endpoint[];
+  /** Where a STUN answer is written before it is sent (one at a time, reused). */
+  private readonly stunAnswer = new Uint8Array(MAX_BINDING_SUCCESS_BYTES);
   private ioErrors = 0;
   private handshakes: ReceivedDatagram[] = [];
   private swim: ReceivedDatagram[] = [];
@@ -239,9 +247,28 @@ export class DataPathLoop {
   /** Copies a handshake or SWIM datagram for the main thread, if forwarding lets it through. */
   private forward(datagram: Uint8Array, source: Endpoint, now: number): void {
     const verdict = this.forwarding.decide(datagram, source, now);
+    if (verdict === ANSWER_STUN) {
+      this.answerStun(datagram, source);
+      return;
+    }
     if (verdict === FORWARD_HANDSHAKE || verdict === FORWARD_SWIM) {
       const copy = { address: source.address.slice(), port: source.port, data: datagram.slice() };
       (verdict === FORWARD_HANDSHAKE ? this.handshakes : this.swim).push(copy);
+    }
+  }
+
+  /**
+   * Answers a plain Binding request with the source we observed (stateless: the answer depends
+   * only on the request's transaction ID and its source). Sent to where the request came from,
+   * never elsewhere, so it cannot be aimed at a third party except by spoofing, which the
+   * forwarding's rate limit bounds.
+   */
+  private answerStun(request: Uint8Array, source: Endpoint): void {
+    const length = writeBindingSuccess(this.stunAnswer, request, source.address, source.port);
+    try {
+      this.socketNow.sendTo(this.stunAnswer, source.address, source.port, length, 0);
+    } catch {
+      // Best effort, like every datagram: the client retransmits.
     }
   }
 }

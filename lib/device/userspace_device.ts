@@ -38,7 +38,13 @@ import {
 } from "./device_protocol.ts";
 import { NONCE_AREA_BYTES, WORKER_BATCH, workerArenaBytes } from "./worker_layout.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
-import { type SwimForwardingDrops, swimForwardingDrops, swimHandled } from "./worker_forwarding.ts";
+import {
+  type StunServing,
+  stunServing,
+  type SwimForwardingDrops,
+  swimForwardingDrops,
+  swimHandled,
+} from "./worker_forwarding.ts";
 
 /** Keypair records (each two key slots): three per peer plus handshakes in flight. */
 const KEYPAIR_RECORDS = 4096;
@@ -185,6 +191,11 @@ export class UserspaceDevice {
   /** SWIM datagrams the workers dropped before they reached membership, by reason. */
   get swimDrops(): SwimForwardingDrops {
     return swimForwardingDrops(this.control);
+  }
+
+  /** What the workers did with STUN requests (answered, rate-limited, malformed). */
+  get stunServing(): StunServing {
+    return stunServing(this.control);
   }
 
   /** Number of data workers. */

@@ -22,6 +22,8 @@ import {
   type ReceivedDatagram,
 } from "../../lib/device/device_protocol.ts";
 import {
+  type StunServing,
+  stunServing,
   type SwimForwardingDrops,
   swimForwardingDrops,
   swimHandled,
@@ -212,6 +214,11 @@ export class InProcessDevice {
   /** SWIM datagrams the loops dropped before they reached membership, by reason. */
   get swimDrops(): SwimForwardingDrops {
     return swimForwardingDrops(this.control);
+  }
+
+  /** What the workers did with STUN requests (answered, rate-limited, malformed). */
+  get stunServing(): StunServing {
+    return stunServing(this.control);
   }
 
   /** The time of the last step (ms). */

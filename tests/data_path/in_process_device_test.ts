@@ -16,6 +16,8 @@ import type { ForeignDatagram } from "../../lib/device/device_protocol.ts";
 import { writeHeader } from "../../lib/swim/header.ts";
 import { MessageType } from "../../lib/swim/constants.ts";
 import { udpPacket } from "./packets.ts";
+import { encodeBindingRequest, parseStunResponse } from "../../lib/stun/stun_message.ts";
+import { formatIpAddress } from "../../lib/net/ip_address.ts";
 
 const A = "10.99.0.1";
 const B = "10.99.0.2";
@@ -239,4 +241,31 @@ Deno.test("in-process device: SWIM datagrams on the port reach membership after 
   lab.settle();
   assertEquals(b.swimDrops.malformed, 0);
   assertEquals(b.tun.written.length, 0);
+});
+
+Deno.test("in-process device: the workers answer a STUN Binding request with the observed source and drop a malformed one", async () => {
+  const lab = new DeviceLab(4);
+  const heard: ForeignDatagram[] = [];
+  const a = await lab.add("192.0.2.1:51820", { onSwimDatagrams: () => {} });
+  const b = await lab.add("192.0.2.2:51820", { onSwimDatagrams: (d) => heard.push(...d) });
+  const id = new Uint8Array(12).map((_, i) => i + 1);
+  const request = encodeBindingRequest(id);
+  const malformed = request.slice(0, request.length - 4); // length field no longer matches
+  b.sendDatagrams([
+    { address: "192.0.2.1:51820", data: request },
+    { address: "192.0.2.1:51820", data: malformed },
+  ]);
+  lab.settle();
+  assertEquals(heard.length, 1, "exactly one answer, for the well-formed request");
+  assertEquals(heard[0].address, "192.0.2.1:51820");
+  const parsed = parseStunResponse(heard[0].data);
+  assertTrue(parsed.ok);
+  if (!parsed.ok) return;
+  assertEquals(encodeHex(parsed.response.transactionId), encodeHex(id));
+  assertTrue(parsed.response.fingerprint);
+  assertEquals(formatIpAddress(parsed.response.mapped!.address), "192.0.2.2");
+  assertEquals(parsed.response.mapped!.port, 51820);
+  assertEquals(a.stunServing, { answered: 1, rateLimited: 0, malformed: 1 });
+  // The answer is no bigger than our request's 44 bytes plus 8 (IPv6: 52).
+  assertTrue(heard[0].data.length <= request.length);
 });

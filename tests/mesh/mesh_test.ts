@@ -226,6 +226,18 @@ Deno.test({
               );
             }
           }
+          // Member STUN through the real data workers: each asks the two others, is public.
+          for (const k of [1, 2, 3]) {
+            const mapped = `${lab.node(k).underlay}:${MESH_PORT}`;
+            await lab.waitFor(
+              async () => {
+                const nat = (await lab.status(k)).nat;
+                return nat.mapping === "public" && nat.mapped_v4 === mapped;
+              },
+              10_000,
+              `node${k} found public by member STUN`,
+            );
+          }
           console.log(
             `  mesh formed (all alive) in ${formed} s; every pair pinged v4+v6 by ${pinged} s; ` +
               `${TRANSFER_BYTES} bytes node2 → node3 in ${

@@ -13,12 +13,18 @@ import { meshIpv4Bytes } from "../../lib/identity/mesh_address.ts";
 import { wireguardPublicKeyOf } from "../../lib/identity/wireguard_key.ts";
 import { Logger } from "../../lib/log/logger.ts";
 import { MeshNode } from "../../lib/daemon/mesh_node.ts";
+import type { StunSetting } from "../../lib/daemon/node_stun.ts";
 import type { DaemonStatus, PeerStatus } from "../../lib/control/control_protocol.ts";
 import type { DevicePeer } from "../../lib/wireguard/device_config.ts";
 import { ipv4Packet } from "../wireguard/engine_harness.ts";
 import { mulberry32, randomBytes } from "../swim/sim/prng.ts";
 import { SimDevice, WALL_CLOCK_OFFSET } from "./engine_device.ts";
 import { type Address, type Nat, SimRouter } from "./router.ts";
+
+/** Fills byte arrays from a seeded PRNG (STUN transaction IDs, reproducible). */
+function seededBytes(random: () => number): (bytes: Uint8Array) => void {
+  return (bytes) => bytes.set(randomBytes(random, bytes.length));
+}
 
 /** Most timer and delivery steps one `run` may take (a runaway loop fails instead of hanging). */
 const MAX_STEPS = 2_000_000;
@@ -31,6 +37,8 @@ export class SimHost {
   trusted: string[] = [];
   /** Times restarted. */
   restarts = 0;
+  /** Where its STUN answers come from (default: members). */
+  stun: StunSetting | undefined = undefined;
   /** Log lines of every incarnation, for failure messages. */
   readonly logs: string[] = [];
 
@@ -139,6 +147,8 @@ export class MeshSim {
       endpoints: [host.address],
       seeds: seeds.map((seed) => this.host(seed).address),
       random: mulberry32(salt),
+      stun: host.stun,
+      stunRandom: seededBytes(mulberry32(salt ^ 0x57a7)),
     }, this.now);
     host.node = node;
     host.device = device;
