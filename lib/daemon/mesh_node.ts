@@ -16,6 +16,12 @@ import { SwimEngine } from "../swim/engine.ts";
 import type { SwimEvent } from "../swim/events.ts";
 import type { SwimConfig, SwimProfileName } from "../swim/profiles.ts";
 import { createSwimCrypto, type SwimCrypto } from "../swim/swim_crypto.ts";
+import { NatType, type NatTypeCode } from "../swim/records.ts";
+import {
+  type CandidateSources,
+  endpointCandidates,
+  sameCandidates,
+} from "./endpoint_candidates.ts";
 import { REJECT_AFTER_TIME } from "../wireguard/constants.ts";
 import {
   type DeviceConfig,
@@ -61,8 +67,12 @@ export interface MeshNodeStart {
   device: MeshDevice;
   /** Boot epoch: grows on every restart. */
   epoch: number;
-  /** Endpoints we advertise (numeric `ip:port`). */
+  /** Interface endpoints we advertise (numeric `ip:port`). */
   endpoints: string[];
+  /** `--announce` endpoints (numeric `ip:port`), advertised first. */
+  announce?: string[];
+  /** Our NAT type, if known (NatType; default unknown). */
+  nat?: NatTypeCode;
   /** Seeds to join through (numeric `ip:port`, our own excluded). */
   seeds: string[];
   /** Membership's crypto (default: real, from the identity). */
@@ -94,6 +104,9 @@ export class MeshNode {
   #swim: SwimEngine | null = null;
   #device: MeshDevice | null = null;
   #tunnelsUp = new Set<string>();
+  #sources: CandidateSources = { announced: [], local: [], reflexive: [] };
+  #advertised: string[] = [];
+  #nat: NatTypeCode = NatType.Unknown;
   #stopped = false;
 
   /** A node for `identity`; trust and claims are loaded before `start`. */
@@ -137,17 +150,52 @@ export class MeshNode {
       privateKey.fill(0);
     }
     this.#device = start.device;
+    this.#sources = { announced: start.announce ?? [], local: start.endpoints, reflexive: [] };
+    this.#advertised = endpointCandidates(this.#sources);
+    this.#nat = start.nat ?? NatType.Unknown;
     this.#swim = new SwimEngine({
       crypto: start.crypto ?? createSwimCrypto(this.#identity.seed, this.#identity.publicKey),
       trust: { isTrusted: (key) => this.peers.isTrusted(key) },
       epoch: start.epoch,
-      endpoints: start.endpoints,
+      endpoints: this.#advertised,
+      nat: this.#nat,
       seeds: start.seeds,
       profile: start.profile,
       config: start.config,
       random: start.random,
     });
     this.#swim.start(now);
+    this.#pump(now);
+  }
+
+  /** The endpoint candidates our record carries now. */
+  get advertisedEndpoints(): readonly string[] {
+    return this.#advertised;
+  }
+
+  /**
+   * Our mesh socket's reflexive addresses (from STUN) and, when known, our NAT type: they join
+   * our record's candidates, re-signed only when something changed.
+   */
+  setReflexiveEndpoints(endpoints: string[], now: number, nat?: NatTypeCode): void {
+    this.#updateCandidates({ ...this.#sources, reflexive: [...endpoints] }, nat ?? this.#nat, now);
+  }
+
+  /** Our interface endpoints changed (addresses came or went). */
+  setLocalEndpoints(endpoints: string[], now: number): void {
+    this.#updateCandidates({ ...this.#sources, local: [...endpoints] }, this.#nat, now);
+  }
+
+  #updateCandidates(sources: CandidateSources, nat: NatTypeCode, now: number): void {
+    this.#sources = sources;
+    const advertised = endpointCandidates(sources);
+    const swim = this.#swim;
+    if (sameCandidates(advertised, this.#advertised) && nat === this.#nat) return;
+    this.#advertised = advertised;
+    this.#nat = nat;
+    if (swim === null || this.#stopped) return;
+    // A new incarnation of our record: peers punch towards what it names.
+    swim.updateLocal(advertised, nat, now);
     this.#pump(now);
   }
 

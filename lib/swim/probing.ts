@@ -14,6 +14,7 @@ import { FLAG_INTRODUCE } from "./message_body.ts";
 import { destination, send } from "./outbound.ts";
 import type { Member } from "./member.ts";
 import type { Probe, Relay } from "./probe_types.ts";
+import { onPunchAck } from "./punch.ts";
 import { keyId, makeClaim } from "./records.ts";
 
 /** Ping-req relays in flight at once. */
@@ -160,7 +161,7 @@ export function onPingReq(
  * ping-req we serve, else ends our probe.
  */
 export function onAck(s: SwimState, member: Member, seq: number): void {
-  if (onCheckAck(s, member, seq)) return;
+  if (onCheckAck(s, member, seq) || onPunchAck(s, member, seq)) return;
   const relay = s.relays.get(seq);
   if (relay !== undefined) {
     if (relay.target !== member) return;
