@@ -47,6 +47,10 @@ function wantsPunch(s: SwimState, member: Member): boolean {
   return !(s.nat === NatType.Symmetric && record.nat === NatType.Symmetric);
 }
 
+function candidateKey(member: Member): string {
+  return member.record?.endpoints.join(" ") ?? "";
+}
+
 /** The punch timer: every probe interval, starts due attempts for members without a path. */
 export function punchTick(s: SwimState): void {
   s.timers.add(s.now + s.config.probeInterval, () => punchTick(s));
@@ -73,12 +77,13 @@ export function punchTick(s: SwimState): void {
       pair = {
         nextAttempt: tried + PUNCH_FIRST_DELAY,
         backoff: PUNCH_BACKOFF_INITIAL,
-        record: member.record,
+        candidates: candidateKey(member),
       };
       p.pairs.set(member.id, pair);
-    } else if (pair.record !== member.record) {
-      // New candidates (e.g. its STUN result came in): worth trying again at once.
-      pair.record = member.record;
+    } else if (pair.candidates !== candidateKey(member)) {
+      // New candidates (e.g. its STUN result came in): worth trying again at once. A new
+      // incarnation with the same candidates (a refutation) keeps the backoff.
+      pair.candidates = candidateKey(member);
       pair.nextAttempt = s.now;
       pair.backoff = PUNCH_BACKOFF_INITIAL;
     }
@@ -154,7 +159,9 @@ function sendPunch(s: SwimState, member: Member, request: Uint8Array): void {
 /** Pings every candidate of `member` now and at each burst offset, until one answers. */
 function burst(s: SwimState, member: Member): void {
   const p = s.punch;
-  if (p.bursts.has(member.id) || p.bursts.size >= MAX_BURSTS) return s.drop("punch-busy");
+  // Both sides may have started at once: the burst already running serves both.
+  if (p.bursts.has(member.id)) return;
+  if (p.bursts.size >= MAX_BURSTS) return s.drop("punch-busy");
   const state: Burst = { member, seqs: new Map(), done: false };
   for (const address of new Set(member.record?.endpoints ?? [])) {
     const seq = s.nextSeq();

@@ -6,7 +6,6 @@
 
 import type { Address } from "./address.ts";
 import type { Member } from "./member.ts";
-import type { AliveRecord } from "./records.ts";
 import { TokenBucket } from "./token_bucket.ts";
 
 /** Bursts in flight at once (each holds one seq per candidate). */
@@ -47,8 +46,8 @@ export interface PairState {
   nextAttempt: number;
   /** Wait after that attempt. */
   backoff: number;
-  /** The record whose candidates the backoff is about: a new one starts over. */
-  record: AliveRecord | null;
+  /** The candidates the backoff is about (joined): new ones start over. */
+  candidates: string;
 }
 
 /** One burst of punch pings towards a member. */

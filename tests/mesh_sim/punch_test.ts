@@ -5,6 +5,7 @@
 
 import { assertEquals, assertTrue } from "../assert.ts";
 import { MessageType } from "../../lib/swim/constants.ts";
+import { NatType } from "../../lib/swim/records.ts";
 import { MeshSim } from "./mesh_sim.ts";
 import type { Nat, NatBehaviour } from "./router.ts";
 
@@ -94,4 +95,118 @@ Deno.test("punch: cone ↔ cone get a direct path through the seed within second
   );
   assertEquals(sim.peerStatus("a", "b")!.endpoint, outsideB);
   assertTrue(sim.peerStatus("a", "b")!.last_handshake !== null, "no handshake a ↔ b");
+  // Idle for 2 minutes (4 mapping timeouts): keepalives hold both mappings and the path.
+  sim.run(120_000);
+  assertEquals(sim.devicePeer("a", "b")?.endpoint, outsideB);
+  assertEquals(injectReflexive(sim, "b", office), outsideB, "b's mapping changed: it expired");
+  const late = sim.sendPacket("a", "b");
+  sim.run(200);
+  assertTrue(sim.arrived("b", late), "the punched path died while idle");
+});
+
+Deno.test("punch: two members behind one NAT (no hairpin) go direct on their LAN addresses", async () => {
+  const sim = new MeshSim({ seed: 22 });
+  const home = sim.router.addNat("home", "203.0.113.1", CONE);
+  await sim.add("seed", "192.0.2.1:51821");
+  await sim.add("a", "198.51.100.10:51821", home);
+  await sim.add("b", "198.51.100.11:51821", home);
+  const names = ["seed", "a", "b"];
+  sim.trustEachOther(names);
+  await sim.start("seed");
+  await sim.start("a", ["seed"]);
+  await sim.start("b", ["seed"]);
+  sim.run(500);
+  injectReflexive(sim, "a", home);
+  injectReflexive(sim, "b", home);
+  sim.runUntil(() => sim.fullMesh(names), 10_000, "a mesh behind one NAT");
+  sim.run(10_000);
+  assertEquals(sim.devicePeer("a", "b")?.endpoint, sim.host("b").address);
+  assertEquals(sim.devicePeer("b", "a")?.endpoint, sim.host("a").address);
+  const packet = sim.sendPacket("a", "b");
+  sim.run(100);
+  assertTrue(sim.arrived("b", packet), "no packet a → b on the LAN");
+  // The LAN path proved itself by the ordinary verification: nobody needed to punch.
+  assertEquals(sim.host("a").node!.swim!.punchStats.requested, 0);
+  assertEquals(sim.host("b").node!.swim!.punchStats.requested, 0);
+});
+
+Deno.test("punch: cone ↔ carrier-grade double NAT get a direct path", async () => {
+  const sim = new MeshSim({ seed: 23 });
+  const home = sim.router.addNat("home", "203.0.113.1", CONE);
+  const carrier = sim.router.addNat("carrier", "203.0.113.5", CONE);
+  // The customer's router: its WAN side is a private address in the carrier's network.
+  const cpe = sim.router.addNat("cpe", "10.99.64.2", CONE, carrier);
+  await sim.add("seed", "192.0.2.1:51821");
+  await sim.add("a", "198.51.100.10:51821", home);
+  await sim.add("b", "198.51.100.20:51821", cpe);
+  const names = ["seed", "a", "b"];
+  sim.trustEachOther(names);
+  await sim.start("seed");
+  await sim.start("a", ["seed"]);
+  await sim.start("b", ["seed"]);
+  sim.runUntil(
+    () =>
+      sim.peerStatus("a", "b")?.state === "alive" && sim.peerStatus("b", "a")?.state === "alive",
+    30_000,
+    "a and b learn of each other",
+  );
+  const outsideA = injectReflexive(sim, "a", home);
+  const inner = cpe.mappings(sim.now).find((m) => m.inside === sim.host("b").address)!.outside;
+  const outsideB = carrier.mappings(sim.now).find((m) => m.inside === inner)!.outside;
+  assertTrue(outsideB.startsWith("203.0.113.5:"), outsideB);
+  sim.host("b").node!.setReflexiveEndpoints([outsideB], sim.now);
+  sim.runUntil(
+    () =>
+      sim.devicePeer("a", "b")?.endpoint === outsideB &&
+      sim.devicePeer("b", "a")?.endpoint === outsideA,
+    10_000,
+    "direct endpoints through the double NAT\n" + sim.logs(),
+  );
+  for (const [from, to] of [["a", "b"], ["b", "a"]]) {
+    const packet = sim.sendPacket(from, to);
+    sim.run(200);
+    assertTrue(sim.arrived(to, packet), `no packet ${from} → ${to}`);
+  }
+});
+
+Deno.test("punch: symmetric ↔ symmetric fails with bounded, backed-off attempts; the pair stays alive through the seed", async () => {
+  const { sim, home, office } = await twoSites(24, SYMMETRIC, SYMMETRIC);
+  injectReflexive(sim, "a", home);
+  injectReflexive(sim, "b", office);
+  const tap = tapRouter(sim);
+  // Ten minutes: a and b never reach each other directly, and never stop seeing each other.
+  for (let t = 0; t < 600_000; t += 5_000) {
+    sim.run(5_000);
+    for (const [observer, subject] of [["a", "b"], ["b", "a"]]) {
+      const state = sim.peerStatus(observer, subject)?.state;
+      assertTrue(state === "alive" || state === "suspect", `${observer} sees ${subject} ${state}`);
+    }
+  }
+  assertEquals(sim.peerStatus("a", "b")?.state, "alive");
+  assertEquals(
+    sim.devicePeer("a", "b")?.endpoint ?? null,
+    null,
+    "a WireGuard endpoint without a path",
+  );
+  const a = sim.host("a").node!.swim!.punchStats;
+  const b = sim.host("b").node!.swim!.punchStats;
+  assertEquals(a.proven + b.proven, 0);
+  // 2 s doubling to 5 min: 9 attempts per side in 10 minutes, each a request and its forward.
+  assertTrue(a.requested >= 5 && a.requested <= 10, `a made ${a.requested} attempts`);
+  assertTrue(b.requested >= 5 && b.requested <= 10, `b made ${b.requested} attempts`);
+  assertTrue(tap.punch <= 40, `${tap.punch} punch datagrams in 10 minutes`);
+  assertTrue(a.pings + b.pings <= 40 * 2 * 8, `${a.pings + b.pings} punch pings`);
+});
+
+Deno.test("punch: members that both say 'symmetric' do not punch at all", async () => {
+  const { sim, home, office } = await twoSites(25, SYMMETRIC, SYMMETRIC);
+  for (const [name, nat] of [["a", home], ["b", office]] as const) {
+    const outside = nat.mappings(sim.now).find((m) => m.inside === sim.host(name).address)!;
+    sim.host(name).node!.setReflexiveEndpoints([outside.outside], sim.now, NatType.Symmetric);
+  }
+  const tap = tapRouter(sim);
+  sim.run(60_000);
+  assertEquals(tap.punch, 0);
+  assertEquals(sim.host("a").node!.swim!.punchStats.requested, 0);
+  assertEquals(sim.peerStatus("a", "b")?.state, "alive");
 });
