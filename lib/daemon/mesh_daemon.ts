@@ -23,6 +23,7 @@ import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { VERSION } from "../version.ts";
 import type { DaemonStatus } from "../control/control_protocol.ts";
 import { advertisedEndpoints } from "./local_endpoints.ts";
+import { endpointCandidates } from "./endpoint_candidates.ts";
 import { IPV4_HOLDERS_FILE, IPV4_PINS_FILE, readClaims, writeClaims } from "./ipv4_claims_store.ts";
 import { type MeshDevice, MeshNode } from "./mesh_node.ts";
 import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
@@ -44,6 +45,8 @@ export interface MeshDaemonOptions {
   /** Gossip only: no TUN, no WireGuard. */
   noTun: boolean;
   seeds: SeedSpec[];
+  /** `--announce` addresses, advertised before the interface addresses. */
+  announce?: SeedSpec[];
   log: Logger;
 }
 
@@ -159,6 +162,10 @@ export class MeshDaemon {
       device = await this.#startDevice(onDatagrams);
     }
 
+    const announced = await resolveSeeds(this.#options.announce ?? []);
+    for (const problem of announced.problems) {
+      log.warn(`--announce ${problem.seed} not resolved: ${problem.message}`);
+    }
     const endpoints = advertisedEndpoints(
       Deno.networkInterfaces(),
       this.#port,
@@ -167,14 +174,18 @@ export class MeshDaemon {
     const ownSeeds = new Set(endpoints);
     const joinThrough = seeds.filter((seed) => !ownSeeds.has(seed));
     log.info(
-      `advertising ${endpoints.join(", ") || "no endpoint"}; seeds: ${
-        joinThrough.join(", ") || "none"
-      }`,
+      `advertising ${
+        endpointCandidates({ announced: announced.addresses, local: endpoints, reflexive: [] })
+          .join(", ") || "no endpoint"
+      }; seeds: ${joinThrough.join(", ") || "none"}`,
     );
     const epoch = await takeBootEpoch(configDir);
     log.debug(`membership boot epoch ${epoch}`);
     try {
-      this.#node.start({ device, epoch, endpoints, seeds: joinThrough }, performance.now());
+      this.#node.start(
+        { device, epoch, endpoints, announce: announced.addresses, seeds: joinThrough },
+        performance.now(),
+      );
     } catch (error) {
       throw new DaemonError((error as Error).message);
     }
