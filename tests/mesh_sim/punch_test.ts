@@ -210,3 +210,29 @@ Deno.test("punch: members that both say 'symmetric' do not punch at all", async 
   assertEquals(sim.host("a").node!.swim!.punchStats.requested, 0);
   assertEquals(sim.peerStatus("a", "b")?.state, "alive");
 });
+
+Deno.test("punch: address-filtering cone ↔ symmetric go direct through the symmetric side's probe source", async () => {
+  const addressFiltering: NatBehaviour = { ...CONE, filtering: "address-dependent" };
+  const { sim, home, office } = await twoSites(26, addressFiltering, SYMMETRIC);
+  const outsideA = injectReflexive(sim, "a", home);
+  injectReflexive(sim, "b", office);
+  // b's mapping towards a is not the one STUN (the seed) saw: a learns it from b's pings.
+  const took = sim.runUntil(
+    () =>
+      sim.devicePeer("b", "a")?.endpoint === outsideA &&
+      (sim.devicePeer("a", "b")?.endpoint?.startsWith("203.0.113.2:") ?? false),
+    10_000,
+    "direct endpoints cone ↔ symmetric\n" + sim.logs(),
+  );
+  assertTrue(took <= 5_000, `took ${took} ms`);
+  // a proved b's path with a punch ping to the source b's pings came from (peer-reflexive).
+  assertTrue(sim.host("a").node!.swim!.punchStats.proven >= 1, "a never proved b by punching");
+  const towardsA = sim.devicePeer("a", "b")!.endpoint!;
+  const seenBySeed = sim.peerStatus("seed", "b")!.endpoint;
+  assertTrue(towardsA !== seenBySeed, "a uses the mapping b opened towards the seed");
+  for (const [from, to] of [["a", "b"], ["b", "a"]]) {
+    const packet = sim.sendPacket(from, to);
+    sim.run(200);
+    assertTrue(sim.arrived(to, packet), `no packet ${from} → ${to}`);
+  }
+});
