@@ -87,7 +87,7 @@ function startProbe(s: SwimState, target: Member, expedited: boolean): void {
   const c = s.config;
   s.timers.add(start + s.awareness.scale(c.probeTimeout), () => {
     if (probe.acked) return;
-    for (const helper of s.members.randomAlive(c.indirectChecks, target)) {
+    for (const helper of pingReqHelpers(s, c.indirectChecks, target)) {
       probe.helpers.add(helper.id);
       send(s, helper, MessageType.PingReq, seq, 0, target.key, []);
     }
@@ -106,6 +106,17 @@ function startProbe(s: SwimState, target: Member, expedited: boolean): void {
     }
     if (target.isListed && target.state === "alive") suspect(s, target);
   });
+}
+
+/**
+ * The k ping-req helpers: members we reach on a proven path first (across NATs a helper we cannot
+ * reach is no help, and the members that reach a NATed target are mostly the ones we reach too,
+ * e.g. public ones), then random live ones. A target only some members reach directly stays alive
+ * as long as one of those answers for it.
+ */
+function pingReqHelpers(s: SwimState, count: number, target: Member): Member[] {
+  const helpers = s.members.gossipTargets(count + 1).filter((member) => member !== target);
+  return helpers.slice(0, count);
 }
 
 /** Buddy system: what we tell a member we probe about its own standing. */

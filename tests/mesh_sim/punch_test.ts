@@ -236,3 +236,59 @@ Deno.test("punch: address-filtering cone ↔ symmetric go direct through the sym
     assertTrue(sim.arrived(to, packet), `no packet ${from} → ${to}`);
   }
 });
+
+Deno.test("punch: ten members behind symmetric NATs do not storm: attempts capped per node and backed off per pair", async () => {
+  const sim = new MeshSim({ seed: 27 });
+  await sim.add("seed", "192.0.2.1:51821");
+  const names = ["seed"];
+  const nats: Nat[] = [];
+  for (let i = 0; i < 10; i++) {
+    const nat = sim.router.addNat(`carrier${i}`, `203.0.113.${10 + i}`, SYMMETRIC);
+    nats.push(nat);
+    await sim.add(`m${i}`, `198.51.100.${10 + i}:51821`, nat);
+    names.push(`m${i}`);
+  }
+  sim.trustEachOther(names);
+  await sim.start("seed");
+  // Each NAT's first mapping is its host's towards the seed, on port 40000: that is the STUN
+  // result, known from the start (a later one would start every pair's backoff over).
+  for (const [i, name] of names.slice(1).entries()) {
+    await sim.start(name, ["seed"]);
+    sim.host(name).node!.setReflexiveEndpoints([`${nats[i].publicIp}:40000`], sim.now);
+  }
+  sim.run(5_000);
+  for (let i = 0; i < 10; i++) {
+    assertEquals(injectReflexive(sim, `m${i}`, nats[i]), `${nats[i].publicIp}:40000`);
+  }
+  // Punch requests each member sends, per second of simulated time.
+  const perSecond = new Map<string, number>();
+  let total = 0;
+  sim.router.tap = (from, _to, data) => {
+    if (data[0] !== MessageType.Punch) return;
+    total++;
+    const key = `${from}@${Math.floor(sim.now / 1_000)}`;
+    perSecond.set(key, (perSecond.get(key) ?? 0) + 1);
+  };
+  sim.run(600_000);
+  let requested = 0;
+  for (const name of names.slice(1)) {
+    const stats = sim.host(name).node!.swim!.punchStats;
+    requested += stats.requested;
+    // 9 peers, each backed off 2 s → 5 min: at most 9 attempts each in 10 minutes.
+    assertTrue(stats.requested <= 9 * 9, `${name} made ${stats.requested} attempts`);
+    for (const other of names.slice(1)) {
+      if (other === name) continue;
+      const state = sim.peerStatus(name, other)?.state;
+      assertTrue(state === "alive" || state === "suspect", `${name} sees ${other} ${state}`);
+    }
+  }
+  // A member's own requests: at most the start bucket's burst (4) in any one second.
+  for (const [key, count] of perSecond) {
+    if (!key.startsWith("192.0.2.1:")) {
+      assertTrue(count <= 4, `${count} punch requests from ${key}`);
+    }
+  }
+  // Every request is forwarded once by the seed at most.
+  assertTrue(total <= 2 * requested, `${total} punch datagrams for ${requested} requests`);
+  assertTrue(requested <= 10 * 9 * 9, `${requested} attempts in 10 minutes`);
+});
