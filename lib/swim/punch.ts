@@ -9,7 +9,8 @@
  * becomes the member's verified address and so the WireGuard endpoint (address_check.ts).
  *
  * Which pairs punch: every live member we hold a record for whose address we have not proven
- * although we pinged it directly (a probe or a verification ping, PUNCH_FIRST_DELAY ago),
+ * although we pinged it directly (a probe or a verification ping, PUNCH_FIRST_DELAY ago), or
+ * whose proven address no longer answered our latest probe (NAT rebinding),
  * except when both records say "symmetric" (no mapping to aim at). Members of a public mesh
  * prove their address within one round trip and never punch. Attempts per member back
  * off from PUNCH_BACKOFF_INITIAL to PUNCH_BACKOFF_MAX; a node starts at most
@@ -43,7 +44,15 @@ function wantsPunch(s: SwimState, member: Member): boolean {
   const record = member.record;
   if (!member.isListed || record === null || record.endpoints.length === 0) return false;
   if (member.state !== "alive" && member.state !== "suspect") return false;
-  if (member.verified !== null || member.latestEpoch === 0) return false;
+  if (member.latestEpoch === 0) return false;
+  if (member.verified !== null) {
+    // A proven path that stopped answering: our latest probe, finished, got no direct ack (its
+    // NAT rebound or the mapping expired; ping-req keeps it alive meanwhile).
+    const proven = s.punch.lastDirect.get(member.id) ?? -Infinity;
+    if (member.lastProbe <= proven || s.now - member.lastProbe < s.config.probeInterval) {
+      return false;
+    }
+  }
   return !(s.nat === NatType.Symmetric && record.nat === NatType.Symmetric);
 }
 

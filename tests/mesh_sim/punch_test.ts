@@ -298,3 +298,39 @@ Deno.test("punch: ten members behind symmetric NATs reach each other only throug
   assertTrue(total <= 2 * requested, `${total} punch datagrams for ${requested} requests`);
   assertTrue(requested <= 10 * 9 * 9, `${requested} attempts in 10 minutes`);
 });
+
+Deno.test("punch: after a NAT rebinding (mappings flushed, a new outside port) the pair punches again", async () => {
+  const { sim, home, office } = await twoSites(28, CONE, CONE);
+  const outsideA = injectReflexive(sim, "a", home);
+  const outsideB = injectReflexive(sim, "b", office);
+  sim.runUntil(
+    () =>
+      sim.devicePeer("a", "b")?.endpoint === outsideB &&
+      sim.devicePeer("b", "a")?.endpoint === outsideA,
+    10_000,
+    "direct endpoints by punching",
+  );
+  office.flush();
+  // b's STUN refresh (every ≤ 60 s) finds its new mapping: here, once b sent anything again.
+  sim.runUntil(
+    () => office.mappings(sim.now).some((m) => m.inside === sim.host("b").address),
+    5_000,
+    "b's new mapping",
+  );
+  const moved = injectReflexive(sim, "b", office);
+  assertTrue(moved !== outsideB, "the flush did not move b's outside port");
+  const took = sim.runUntil(
+    () =>
+      sim.devicePeer("a", "b")?.endpoint === moved &&
+      sim.devicePeer("b", "a")?.endpoint === outsideA,
+    30_000,
+    "direct again after rebinding\n" + sim.logs(),
+  );
+  assertTrue(took <= 15_000, `recovery took ${took} ms`);
+  for (const [from, to] of [["a", "b"], ["b", "a"]]) {
+    const packet = sim.sendPacket(from, to);
+    sim.run(200);
+    assertTrue(sim.arrived(to, packet), `no packet ${from} → ${to}`);
+  }
+  assertEquals(sim.peerStatus("a", "b")?.state, "alive");
+});

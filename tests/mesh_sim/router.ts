@@ -86,6 +86,12 @@ export class Nat {
     }));
   }
 
+  /** Drops every mapping (as `conntrack -F`): the next outbound datagram gets a new port. */
+  flush(): void {
+    this.#byKey.clear();
+    this.#byPort.clear();
+  }
+
   #key(inside: Address, to: Address): string {
     switch (this.behaviour.mapping) {
       case "endpoint-independent":
