@@ -10,9 +10,9 @@
  *
  * Which pairs punch: every live member we hold a record for whose address we have not proven
  * although we pinged it directly (a probe or a verification ping, PUNCH_FIRST_DELAY ago), or
- * whose proven address no longer answered our latest probe (NAT rebinding),
- * except when both records say "symmetric" (no mapping to aim at). Members of a public mesh
- * prove their address within one round trip and never punch. Attempts per member back
+ * whose proven address did not answer our latest probe directly (NAT rebinding), except when
+ * both records say "symmetric" (no mapping to aim at). Members of a public mesh prove their
+ * address within one round trip and punch only after a lost probe. Attempts per member back
  * off from PUNCH_BACKOFF_INITIAL to PUNCH_BACKOFF_MAX; a node starts at most
  * PUNCH_START_RATE a second, serves at most PUNCH_FORWARD_RATE as a rendezvous and answers
  * at most PUNCH_ANSWER_RATE as a target (punch_state.ts), so a large mesh cannot punch-storm.
