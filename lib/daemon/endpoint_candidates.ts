@@ -8,6 +8,7 @@
  */
 
 import { MAX_ENDPOINTS } from "../swim/constants.ts";
+import { NatType, type NatTypeCode } from "../swim/records.ts";
 
 /** Where candidates come from. */
 export interface CandidateSources {
@@ -38,4 +39,47 @@ export function endpointCandidates(sources: CandidateSources): string[] {
 /** True when two candidate lists are the same (same order). */
 export function sameCandidates(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, index) => value === b[index]);
+}
+
+/** A node's candidate sources and what its record advertises from them. */
+export class EndpointCandidates {
+  #sources: CandidateSources;
+  #advertised: string[];
+  #nat: NatTypeCode;
+
+  /** Candidates from the start-up sources (no reflexive address yet). */
+  constructor(announced: readonly string[], local: readonly string[], nat?: NatTypeCode) {
+    this.#sources = { announced: [...announced], local: [...local], reflexive: [] };
+    this.#advertised = endpointCandidates(this.#sources);
+    this.#nat = nat ?? NatType.Unknown;
+  }
+
+  /** What the record carries now. */
+  get advertised(): readonly string[] {
+    return this.#advertised;
+  }
+
+  /** Our NAT type as the record says it. */
+  get nat(): NatTypeCode {
+    return this.#nat;
+  }
+
+  /** New reflexive addresses (and NAT type, if known); true when the record must change. */
+  setReflexive(endpoints: readonly string[], nat?: NatTypeCode): boolean {
+    return this.#update({ ...this.#sources, reflexive: [...endpoints] }, nat ?? this.#nat);
+  }
+
+  /** New interface addresses; true when the record must change. */
+  setLocal(endpoints: readonly string[]): boolean {
+    return this.#update({ ...this.#sources, local: [...endpoints] }, this.#nat);
+  }
+
+  #update(sources: CandidateSources, nat: NatTypeCode): boolean {
+    this.#sources = sources;
+    const advertised = endpointCandidates(sources);
+    if (sameCandidates(advertised, this.#advertised) && nat === this.#nat) return false;
+    this.#advertised = advertised;
+    this.#nat = nat;
+    return true;
+  }
 }

@@ -16,12 +16,8 @@ import { SwimEngine } from "../swim/engine.ts";
 import type { SwimEvent } from "../swim/events.ts";
 import type { SwimConfig, SwimProfileName } from "../swim/profiles.ts";
 import { createSwimCrypto, type SwimCrypto } from "../swim/swim_crypto.ts";
-import { NatType, type NatTypeCode } from "../swim/records.ts";
-import {
-  type CandidateSources,
-  endpointCandidates,
-  sameCandidates,
-} from "./endpoint_candidates.ts";
+import type { NatTypeCode } from "../swim/records.ts";
+import { EndpointCandidates } from "./endpoint_candidates.ts";
 import { REJECT_AFTER_TIME } from "../wireguard/constants.ts";
 import {
   type DeviceConfig,
@@ -104,9 +100,7 @@ export class MeshNode {
   #swim: SwimEngine | null = null;
   #device: MeshDevice | null = null;
   #tunnelsUp = new Set<string>();
-  #sources: CandidateSources = { announced: [], local: [], reflexive: [] };
-  #advertised: string[] = [];
-  #nat: NatTypeCode = NatType.Unknown;
+  #candidates = new EndpointCandidates([], []);
   #stopped = false;
 
   /** A node for `identity`; trust and claims are loaded before `start`. */
@@ -150,15 +144,13 @@ export class MeshNode {
       privateKey.fill(0);
     }
     this.#device = start.device;
-    this.#sources = { announced: start.announce ?? [], local: start.endpoints, reflexive: [] };
-    this.#advertised = endpointCandidates(this.#sources);
-    this.#nat = start.nat ?? NatType.Unknown;
+    this.#candidates = new EndpointCandidates(start.announce ?? [], start.endpoints, start.nat);
     this.#swim = new SwimEngine({
       crypto: start.crypto ?? createSwimCrypto(this.#identity.seed, this.#identity.publicKey),
       trust: { isTrusted: (key) => this.peers.isTrusted(key) },
       epoch: start.epoch,
-      endpoints: this.#advertised,
-      nat: this.#nat,
+      endpoints: [...this.#candidates.advertised],
+      nat: this.#candidates.nat,
       seeds: start.seeds,
       profile: start.profile,
       config: start.config,
@@ -170,7 +162,7 @@ export class MeshNode {
 
   /** The endpoint candidates our record carries now. */
   get advertisedEndpoints(): readonly string[] {
-    return this.#advertised;
+    return this.#candidates.advertised;
   }
 
   /**
@@ -178,24 +170,19 @@ export class MeshNode {
    * our record's candidates, re-signed only when something changed.
    */
   setReflexiveEndpoints(endpoints: string[], now: number, nat?: NatTypeCode): void {
-    this.#updateCandidates({ ...this.#sources, reflexive: [...endpoints] }, nat ?? this.#nat, now);
+    if (this.#candidates.setReflexive(endpoints, nat)) this.#resign(now);
   }
 
   /** Our interface endpoints changed (addresses came or went). */
   setLocalEndpoints(endpoints: string[], now: number): void {
-    this.#updateCandidates({ ...this.#sources, local: [...endpoints] }, this.#nat, now);
+    if (this.#candidates.setLocal(endpoints)) this.#resign(now);
   }
 
-  #updateCandidates(sources: CandidateSources, nat: NatTypeCode, now: number): void {
-    this.#sources = sources;
-    const advertised = endpointCandidates(sources);
+  /** A new incarnation of our record: peers punch towards what it names. */
+  #resign(now: number): void {
     const swim = this.#swim;
-    if (sameCandidates(advertised, this.#advertised) && nat === this.#nat) return;
-    this.#advertised = advertised;
-    this.#nat = nat;
     if (swim === null || this.#stopped) return;
-    // A new incarnation of our record: peers punch towards what it names.
-    swim.updateLocal(advertised, nat, now);
+    swim.updateLocal([...this.#candidates.advertised], this.#candidates.nat, now);
     this.#pump(now);
   }
 
