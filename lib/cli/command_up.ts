@@ -12,6 +12,7 @@ import type { CommandContext } from "./command_context.ts";
 import { parseCommandArguments } from "./parse_arguments.ts";
 import { MAX_WORKERS } from "../device/userspace_device.ts";
 import { DEFAULT_MAX_MEMBERS, MAX_MAX_MEMBERS } from "../daemon/member_cap.ts";
+import { MAX_ENDPOINTS } from "../swim/constants.ts";
 
 /** Most seeds `up` takes (as the original). */
 const MAX_SEEDS = 16;
@@ -73,6 +74,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
   const { values, positionals } = parseCommandArguments("up", args, {
     seed: { type: "string", multiple: true },
     stun: { type: "string", multiple: true },
+    announce: { type: "string", multiple: true },
     port: { type: "string" },
     interface: { type: "string" },
     mtu: { type: "string" },
@@ -124,6 +126,26 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     }
   });
   const stun = parseStunFlags(values.stun ?? []);
+  const announceTexts = values.announce ?? [];
+  if (announceTexts.length > MAX_ENDPOINTS) {
+    throw new UsageError(
+      `at most ${MAX_ENDPOINTS} --announce values (the record's endpoint bound), got ${announceTexts.length}`,
+      "up",
+    );
+  }
+  const announce: SeedSpec[] = announceTexts.map((text) => {
+    try {
+      return parseSeed(text);
+    } catch (error) {
+      if (error instanceof SwimAddressError) {
+        // parseSeed words its errors for seeds; the syntax is the same.
+        const message = error.message.replace(/\bseeds\b/g, "addresses")
+          .replace(/\bseed\b/g, "address");
+        throw new UsageError(`--announce ${message}`, "up");
+      }
+      throw error;
+    }
+  });
   const level = parseLogLevel(values["log-level"] ?? "info");
   const log = new Logger(level, (line) => context.io.stderr(line));
   const configDir = context.configDir();
@@ -141,6 +163,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     noTun: values["no-tun"] ?? false,
     seeds,
     stun,
+    announce,
     log,
   });
   let control: ControlServer;

@@ -109,6 +109,9 @@ Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allo
 
   --seed HOST:PORT    a node to join through (repeatable, up to 16; names are resolved;
                       port defaults to 51821)
+  --announce HOST:PORT
+                      also advertise this address to members, e.g. a forwarded port on the
+                      router or a known public address (repeatable, up to 4; names resolved)
   --port N            UDP port for WireGuard and membership (default 51821)
   --interface NAME    interface name (default mg0)
   --mtu N             interface MTU (default 1420)

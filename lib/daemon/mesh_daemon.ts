@@ -25,6 +25,7 @@ import type { DaemonStatus, NetcheckReport } from "../control/control_protocol.t
 import { STUN_MIN_REFRESH_GAP_MS, STUN_TRANSACTION_MS } from "../stun/stun_client.ts";
 import type { StunSetting } from "./node_stun.ts";
 import { advertisedEndpoints } from "./local_endpoints.ts";
+import { endpointCandidates } from "./endpoint_candidates.ts";
 import { IPV4_HOLDERS_FILE, IPV4_PINS_FILE, readClaims, writeClaims } from "./ipv4_claims_store.ts";
 import { type MeshDevice, MeshNode } from "./mesh_node.ts";
 import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
@@ -51,6 +52,8 @@ export interface MeshDaemonOptions {
    * seeds), or off (`--stun none`).
    */
   stun?: { kind: "members" } | { kind: "servers"; servers: SeedSpec[] } | { kind: "off" };
+  /** `--announce` addresses, advertised before the interface addresses. */
+  announce?: SeedSpec[];
   log: Logger;
 }
 
@@ -170,6 +173,10 @@ export class MeshDaemon {
       device = await this.#startDevice(onDatagrams);
     }
 
+    const announced = await resolveSeeds(this.#options.announce ?? []);
+    for (const problem of announced.problems) {
+      log.warn(`--announce ${problem.seed} not resolved: ${problem.message}`);
+    }
     const endpoints = advertisedEndpoints(
       Deno.networkInterfaces(),
       this.#port,
@@ -179,15 +186,16 @@ export class MeshDaemon {
     const stun = await this.#stunSetting();
     const joinThrough = seeds.filter((seed) => !ownSeeds.has(seed));
     log.info(
-      `advertising ${endpoints.join(", ") || "no endpoint"}; seeds: ${
-        joinThrough.join(", ") || "none"
-      }`,
+      `advertising ${
+        endpointCandidates({ announced: announced.addresses, local: endpoints, reflexive: [] })
+          .join(", ") || "no endpoint"
+      }; seeds: ${joinThrough.join(", ") || "none"}`,
     );
     const epoch = await takeBootEpoch(configDir);
     log.debug(`membership boot epoch ${epoch}`);
     try {
       this.#node.start(
-        { device, epoch, endpoints, seeds: joinThrough, stun },
+        { device, epoch, endpoints, announce: announced.addresses, seeds: joinThrough, stun },
         performance.now(),
       );
     } catch (error) {

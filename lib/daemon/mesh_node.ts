@@ -16,6 +16,8 @@ import { SwimEngine } from "../swim/engine.ts";
 import type { SwimEvent } from "../swim/events.ts";
 import type { SwimConfig, SwimProfileName } from "../swim/profiles.ts";
 import { createSwimCrypto, type SwimCrypto } from "../swim/swim_crypto.ts";
+import { NatType, type NatTypeCode } from "../swim/records.ts";
+import { EndpointCandidates } from "./endpoint_candidates.ts";
 import { REJECT_AFTER_TIME } from "../wireguard/constants.ts";
 import {
   type DeviceConfig,
@@ -73,8 +75,12 @@ export interface MeshNodeStart {
   device: MeshDevice;
   /** Boot epoch: grows on every restart. */
   epoch: number;
-  /** Endpoints we advertise (numeric `ip:port`). */
+  /** Interface endpoints we advertise (numeric `ip:port`). */
   endpoints: string[];
+  /** `--announce` endpoints (numeric `ip:port`), advertised first. */
+  announce?: string[];
+  /** Our NAT type, if known (NatType; default unknown). */
+  nat?: NatTypeCode;
   /** Seeds to join through (numeric `ip:port`, our own excluded). */
   seeds: string[];
   /** Membership's crypto (default: real, from the identity). */
@@ -111,6 +117,7 @@ export class MeshNode {
   #stun: NodeStun | null = null;
   #device: MeshDevice | null = null;
   #tunnelsUp = new Set<string>();
+  #candidates = new EndpointCandidates([], []);
   #stopped = false;
 
   /** A node for `identity`; trust and claims are loaded before `start`. */
@@ -154,11 +161,13 @@ export class MeshNode {
       privateKey.fill(0);
     }
     this.#device = start.device;
+    this.#candidates = new EndpointCandidates(start.announce ?? [], start.endpoints, start.nat);
     this.#swim = new SwimEngine({
       crypto: start.crypto ?? createSwimCrypto(this.#identity.seed, this.#identity.publicKey),
       trust: { isTrusted: (key) => this.peers.isTrusted(key) },
       epoch: start.epoch,
-      endpoints: start.endpoints,
+      endpoints: [...this.#candidates.advertised],
+      nat: this.#candidates.nat,
       seeds: start.seeds,
       profile: start.profile,
       config: start.config,
@@ -173,6 +182,32 @@ export class MeshNode {
       });
       this.#stun.start(now);
     }
+    this.#pump(now);
+  }
+
+  /** The endpoint candidates our record carries now. */
+  get advertisedEndpoints(): readonly string[] {
+    return this.#candidates.advertised;
+  }
+
+  /**
+   * Our mesh socket's reflexive addresses (from STUN) and, when known, our NAT type: they join
+   * our record's candidates, re-signed only when something changed.
+   */
+  setReflexiveEndpoints(endpoints: string[], now: number, nat?: NatTypeCode): void {
+    if (this.#candidates.setReflexive(endpoints, nat)) this.#resign(now);
+  }
+
+  /** Our interface endpoints changed (addresses came or went). */
+  setLocalEndpoints(endpoints: string[], now: number): void {
+    if (this.#candidates.setLocal(endpoints)) this.#resign(now);
+  }
+
+  /** A new incarnation of our record: peers punch towards what it names. */
+  #resign(now: number): void {
+    const swim = this.#swim;
+    if (swim === null || this.#stopped) return;
+    swim.updateLocal([...this.#candidates.advertised], this.#candidates.nat, now);
     this.#pump(now);
   }
 
@@ -287,7 +322,27 @@ export class MeshNode {
       for (const event of swim.drainEvents()) this.#onEvent(event);
     }
     this.#apply(this.peers.drainNotices());
+    this.#followReflexive(now);
     this.#options.onSchedule?.(this.nextDeadline());
+  }
+
+  /**
+   * What STUN learnt of the mesh port joins our record's candidates (with the NAT type peers
+   * use to decide whether to punch); a no-op unless the mapping changed.
+   */
+  #followReflexive(now: number): void {
+    if (this.#stun === null) return;
+    const summary = this.#stun.summary();
+    const nat = summary.mapping === "public"
+      ? NatType.Public
+      : summary.mapping === "endpoint-independent"
+      ? NatType.Cone
+      : summary.mapping === "varies-by-destination"
+      ? NatType.Symmetric
+      : NatType.Unknown;
+    // A node whose mapping varies by destination gains nothing by advertising one of them.
+    const reflexive = nat === NatType.Symmetric ? [] : this.mappedEndpoints();
+    this.setReflexiveEndpoints(reflexive, now, nat);
   }
 
   #sendOutgoing(): void {

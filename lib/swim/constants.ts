@@ -95,6 +95,11 @@ export const MessageType = {
    * than the Hello it answers).
    */
   HelloCookie: 0x09,
+  /**
+   * Hole punching: a punch request signed by the member that wants a direct path, sent to a
+   * rendezvous and forwarded by it, as is, to the target (punch.ts, punch_request.ts).
+   */
+  Punch: 0x0a,
 } as const;
 
 /** A message type code. */

@@ -15,6 +15,9 @@ import { onItem } from "./membership_updates.ts";
 import { decodeBody, FLAG_INTRODUCE } from "./message_body.ts";
 import { onAck, onNack, onPing, onPingReq } from "./probing.ts";
 import { onSyncRequest, onSyncResponse } from "./push_pull.ts";
+import type { Member } from "./member.ts";
+import { notePunchSource, onPunch } from "./punch.ts";
+import { decodePunchRequest, type PunchRequest } from "./punch_request.ts";
 import { keyId } from "./records.ts";
 import { rxKey } from "./session_keys.ts";
 import { SwimDecodeError } from "./swim_errors.ts";
@@ -55,6 +58,7 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   const aad = associatedData(header.raw, s.crypto.publicKey);
   const plain = s.crypto.open(key, header.counter, aad, data.subarray(HEADER_BYTES));
   if (plain === null) return s.drop("auth");
+  if (header.type === MessageType.Punch) return receivePunch(s, member, from, header, plain);
   let body;
   try {
     body = decodeBody(header.type, plain);
@@ -68,6 +72,7 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   s.stats.accepted++;
   if (header.senderEpoch > member.latestEpoch) member.latestEpoch = header.senderEpoch;
   member.address = from;
+  notePunchSource(s, member, from);
   // It moved (or someone spoofs it): the new source is ours to use only once it answers a
   // ping, so ask now rather than a probe round later. First contacts verify on demand.
   if (member.verified !== null && from !== member.verified) checkAddress(s, member, from);
@@ -116,4 +121,30 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   if (wantsIntro && send(s, member, MessageType.Gossip, 0, 0, null, [s.record.bytes]) === 0) {
     member.introPending = true;
   }
+}
+
+/**
+ * An authenticated Punch datagram: its body is one signed punch request, not a common body (no
+ * items ride on it). Same state changes as any authenticated datagram, then punch.ts.
+ */
+function receivePunch(
+  s: SwimState,
+  member: Member,
+  from: Address,
+  header: SwimHeader,
+  plain: Uint8Array,
+): void {
+  let request: PunchRequest;
+  try {
+    request = decodePunchRequest(plain);
+  } catch (error) {
+    if (error instanceof SwimDecodeError) return s.drop(error.reason);
+    throw error;
+  }
+  s.members.keep(member);
+  member.sessionState().replay.accept(header.senderEpoch, header.counter);
+  s.stats.accepted++;
+  if (header.senderEpoch > member.latestEpoch) member.latestEpoch = header.senderEpoch;
+  member.address = from;
+  onPunch(s, member, request);
 }

@@ -5,7 +5,8 @@
  * source (endpoint-independent, address-dependent or address-and-port-dependent, i.e.
  * symmetric), on the way in it filters (the same three, RFC 4787) and mappings expire after
  * a timeout without outbound traffic. There is no hairpinning: hosts behind one NAT reach each
- * other on their private addresses.
+ * other on their private addresses. A NAT may sit behind another (carrier-grade double NAT):
+ * its public IP is then an address in the outer NAT's realm.
  */
 
 import { mulberry32 } from "../swim/sim/prng.ts";
@@ -68,7 +69,13 @@ export class Nat {
   readonly #byPort = new Map<number, Mapping>();
   #nextPort = 40_000;
 
-  constructor(readonly name: string, readonly publicIp: string, readonly behaviour: NatBehaviour) {}
+  constructor(
+    readonly name: string,
+    readonly publicIp: string,
+    readonly behaviour: NatBehaviour,
+    /** The NAT its public side sits behind (double NAT), or null: the internet. */
+    readonly parent: Nat | null = null,
+  ) {}
 
   /** Live mappings now (expired ones are dropped). */
   mappings(now: number): { inside: Address; outside: Address }[] {
@@ -77,6 +84,12 @@ export class Nat {
       inside: m.inside,
       outside: `${this.publicIp}:${m.outsidePort}`,
     }));
+  }
+
+  /** Drops every mapping (as `conntrack -F`): the next outbound datagram gets a new port. */
+  flush(): void {
+    this.#byKey.clear();
+    this.#byPort.clear();
   }
 
   #key(inside: Address, to: Address): string {
@@ -167,7 +180,8 @@ export class SimRouter {
   readonly #random: () => number;
   /** Hosts by realm ("" = public, else the NAT's name), then by address. */
   readonly #realms = new Map<string, Map<Address, HostEntry>>();
-  readonly #nats = new Map<string, Nat>();
+  /** NATs by the realm their public side is in, then by public IP. */
+  readonly #nats = new Map<string, Map<string, Nat>>();
   /** Pending deliveries, ordered by (at, seq). */
   #queue: RoutedDatagram[] = [];
   #seq = 0;
@@ -183,11 +197,20 @@ export class SimRouter {
     this.jitterMs = options.jitterMs ?? 0;
   }
 
-  /** Adds a NAT whose public IP is `publicIp`. */
-  addNat(name: string, publicIp: string, behaviour: NatBehaviour): Nat {
-    const nat = new Nat(name, publicIp, behaviour);
-    this.#nats.set(publicIp, nat);
+  /** Adds a NAT whose public IP is `publicIp` (an address in `parent`'s realm, if given). */
+  addNat(name: string, publicIp: string, behaviour: NatBehaviour, parent: Nat | null = null): Nat {
+    const nat = new Nat(name, publicIp, behaviour, parent);
+    const realm = parent?.name ?? "";
+    let nats = this.#nats.get(realm);
+    if (nats === undefined) this.#nats.set(realm, nats = new Map());
+    nats.set(publicIp, nat);
     return nat;
+  }
+
+  /** True when `to` is reachable inside `realm` without leaving it (a host or a NAT's face). */
+  #inRealm(realm: string, to: Address): boolean {
+    return this.#realms.get(realm)?.has(to) === true ||
+      this.#nats.get(realm)?.has(ipOf(to)) === true;
   }
 
   /** Attaches a host at `address` (private when behind `nat`). */
@@ -234,14 +257,14 @@ export class SimRouter {
       this.drops.partition++;
       return;
     }
-    const ownRealm = nat?.name ?? "";
     let source = from;
-    let realm = ownRealm;
+    let realm = nat?.name ?? "";
     // Within one realm (the internet, or one NAT's LAN) a datagram goes as is; out of a LAN the
-    // NAT maps its source.
-    if (!this.#realms.get(ownRealm)?.has(to) && nat !== null) {
-      source = nat.outbound(from, to, this.now);
-      realm = "";
+    // NAT maps its source, and so on outwards through nested NATs.
+    for (let current = nat; current !== null && !this.#inRealm(realm, to);) {
+      source = current.outbound(source, to, this.now);
+      current = current.parent;
+      realm = current?.name ?? "";
     }
     const jitter = this.jitterMs > 0 ? Math.floor(this.#random() * this.jitterMs) : 0;
     const datagram: RoutedDatagram = {
@@ -275,16 +298,18 @@ export class SimRouter {
   #deliver(datagram: RoutedDatagram): void {
     let realm = datagram.realm;
     let to = datagram.to;
-    // On the internet, a datagram to a NAT's public IP is translated into its LAN.
-    const nat = realm === "" ? this.#nats.get(ipOf(to)) : undefined;
-    if (nat !== undefined) {
-      const inside = nat.inbound(portOf(to), datagram.from, this.now);
+    const from = datagram.from;
+    // A datagram to a NAT's public IP is translated into its LAN, and so on inwards.
+    for (let nat = this.#nats.get(realm)?.get(ipOf(to)); nat !== undefined;) {
+      const inside = nat.inbound(portOf(to), from, this.now);
       if (inside === "no-mapping" || inside === "filtered") {
         this.drops[inside]++;
         return;
       }
+      // Inbound translation rewrites only the destination: an inner NAT filters on the sender.
       realm = nat.name;
       to = inside;
+      nat = this.#nats.get(realm)?.get(ipOf(to));
     }
     const host = this.#realms.get(realm)?.get(to);
     if (host === undefined) {
