@@ -3,10 +3,11 @@
  * 1–3, and transport data, type 4: a u32 little-endian type), meshguard SWIM (a version byte
  * that is never 0 and the "mgsw" magic at 2..5) and STUN (the magic cookie at 4..7). SWIM is
  * disjoint from both by construction (`lib/swim/wire_format.md`); a WireGuard message whose
- * random sender index happens to equal STUN's cookie is WireGuard. The one classifier for the
- * port; relay framing will be added here.
+ * random sender index happens to equal STUN's cookie is WireGuard. Relay frames start with
+ * "mgrl" (lib/relay/relay_frame.ts), disjoint from all three. The one classifier for the port.
  */
 
+import { hasRelayMagic } from "../relay/relay_frame.ts";
 import { HEADER_BYTES, SWIM_MAGIC, SWIM_WIRE_VERSION } from "../swim/constants.ts";
 
 /** Nothing this port speaks. */
@@ -19,6 +20,8 @@ export const PORT_WIREGUARD_DATA = 2;
 export const PORT_SWIM = 3;
 /** A STUN message. */
 export const PORT_STUN = 4;
+/** A relay frame (its header's checks beyond the magic are the relay's). */
+export const PORT_RELAY = 5;
 
 /** STUN's magic cookie, big-endian at bytes 4..7 (RFC 5389). */
 const STUN_MAGIC_COOKIE = [0x21, 0x12, 0xa4, 0x42];
@@ -37,6 +40,7 @@ export function classifyDatagram(bytes: Uint8Array): number {
     length >= HEADER_BYTES && bytes[1] === SWIM_WIRE_VERSION && bytes[2] === SWIM_MAGIC[0] &&
     bytes[3] === SWIM_MAGIC[1] && bytes[4] === SWIM_MAGIC[2] && bytes[5] === SWIM_MAGIC[3]
   ) return PORT_SWIM;
+  if (hasRelayMagic(bytes)) return PORT_RELAY;
   return hasStunCookie(bytes) ? PORT_STUN : PORT_UNKNOWN;
 }
 

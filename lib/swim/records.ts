@@ -17,6 +17,9 @@ import { SwimDecodeError } from "./swim_errors.ts";
 /** NAT types as the original meshguard numbers them. */
 export const NatType = { Public: 0, Cone: 1, Symmetric: 2, Unknown: 3 } as const;
 
+/** Alive record flag: the member relays WireGuard datagrams between trusted members. */
+export const ALIVE_FLAG_RELAY = 0x01;
+
 /** A NAT type code. */
 export type NatTypeCode = typeof NatType[keyof typeof NatType];
 
@@ -40,7 +43,7 @@ export interface AliveRecord extends ItemBase {
   kind: typeof ItemKind.Alive;
   /** The member's NAT type (NatType). */
   nat: NatTypeCode;
-  /** Reserved feature bits (0 today). */
+  /** Feature bits (ALIVE_FLAG_*); unknown bits are kept and ignored. */
   flags: number;
   /** Endpoints the member can be reached at, most preferred first. */
   endpoints: Address[];
@@ -108,13 +111,14 @@ export function makeAliveRecord(
   incarnation: number,
   nat: NatTypeCode,
   endpoints: Address[],
+  flags = 0,
 ): AliveRecord {
   const list = endpoints.slice(0, MAX_ENDPOINTS);
   const length = ALIVE_FIXED + list.reduce((sum, e) => sum + endpointBytes(e), 0);
   const out = start(ItemKind.Alive, length, signer.publicKey, epoch, incarnation);
   let offset = ITEM_HEAD + VERSION_FIELDS;
   out[offset++] = nat;
-  out[offset++] = 0;
+  out[offset++] = flags;
   out[offset++] = list.length;
   for (const endpoint of list) offset = writeEndpoint(out, offset, endpoint);
   finish(out, signer);
@@ -125,7 +129,7 @@ export function makeAliveRecord(
     epoch,
     incarnation,
     nat,
-    flags: 0,
+    flags,
     endpoints: list,
     bytes: out,
   };

@@ -4,12 +4,14 @@ import {
   classifiesAsWireguard,
   classifyDatagram,
   isSwimDatagram,
+  PORT_RELAY,
   PORT_STUN,
   PORT_SWIM,
   PORT_UNKNOWN,
   PORT_WIREGUARD_DATA,
   PORT_WIREGUARD_HANDSHAKE,
 } from "../../lib/net/port_demux.ts";
+import { encodeRelayFrame, RELAY_TO } from "../../lib/relay/relay_frame.ts";
 import { writeHeader } from "../../lib/swim/header.ts";
 import { MessageType } from "../../lib/swim/constants.ts";
 
@@ -51,4 +53,14 @@ Deno.test("port demux: STUN by its magic cookie; a WireGuard message that carrie
   initiation.set([0x21, 0x12, 0xa4, 0x42], 4);
   assertEquals(classifyDatagram(initiation), PORT_WIREGUARD_HANDSHAKE);
   assertTrue(classifiesAsStun(initiation), "the STUN predicate alone still sees the cookie");
+});
+
+Deno.test("port demux: relay frames by their 'mgrl' magic, never WireGuard, SWIM or STUN", () => {
+  const payload = wireguard(4, 48);
+  const frame = encodeRelayFrame(RELAY_TO, new Uint8Array(8).fill(0x21), payload);
+  assertEquals(classifyDatagram(frame), PORT_RELAY);
+  assertTrue(!classifiesAsWireguard(frame) && !isSwimDatagram(frame) && !classifiesAsStun(frame));
+  assertEquals(classifyDatagram(frame.subarray(0, 15)), PORT_UNKNOWN, "shorter than a header");
+  // A STUN message's first two bits are 00; the relay magic's are 01.
+  assertEquals(frame[0] >> 6, 1);
 });
