@@ -1,0 +1,152 @@
+/**
+ * A relayed peer's WireGuard endpoint (issue 13): a virtual IPv6 address in 100::/64 (RFC 6666,
+ * discard-only, never a real peer) whose low 16 bits name a binding (relay address, peer short
+ * id). WireGuard, its roaming and the shared endpoint tables keep ordinary endpoints; only the
+ * socket edge translates. Sending to a virtual endpoint prepends a TO_RELAY header and goes to
+ * the relay; a FROM_RELAY frame from a bound relay naming a bound peer arrives as a datagram from
+ * that virtual endpoint, so roaming moves the peer onto the relay, and back to its direct address
+ * as soon as an authenticated datagram arrives directly (the upgrade is an endpoint switch only).
+ * Bindings change on the main thread (a relay chosen, lost or replaced), never per packet.
+ */
+
+import { ByteKeyIndex } from "./byte_key_index.ts";
+import {
+  RELAY_FROM,
+  RELAY_HEADER_BYTES,
+  RELAY_TO,
+  relayFrameKind,
+  relayShortId,
+  SHORT_ID_BYTES,
+  writeRelayHeader,
+} from "./relay_frame.ts";
+
+/** Bindings at most (a peer has one relay at a time). */
+export const MAX_RELAY_BINDINGS = 4096;
+/** The port of every virtual endpoint. */
+export const VIRTUAL_PORT = 9;
+/** Bytes of a binding key: relay address (16), relay port (2), peer short id (8). */
+const BINDING_KEY_BYTES = 26;
+
+/** True when a 16-byte address is a virtual relay endpoint (100::/64). */
+export function isVirtualRelayAddress(address: Uint8Array): boolean {
+  if (address.length !== 16 || address[0] !== 0x01) return false;
+  for (let i = 1; i < 14; i++) if (address[i] !== 0) return false;
+  return true;
+}
+
+/** The virtual endpoint of binding `slot`, as text (for device config and status). */
+export function virtualRelayEndpoint(slot: number): string {
+  return `[100::${slot.toString(16)}]:${VIRTUAL_PORT}`;
+}
+
+/** One binding: where its frames go and for whom. */
+interface Binding {
+  relayIp: Uint8Array;
+  relayPort: number;
+  peerId: Uint8Array;
+}
+
+/** The bindings of one node, and the translations at its socket edge. */
+export class RelayEndpoints {
+  /** Where the last wrapped frame goes (valid after `wrap` returned ≥ 0). */
+  readonly toIp = new Uint8Array(16);
+  /** The last wrapped frame's destination port. */
+  toPort = 0;
+  private readonly bindings: (Binding | null)[] = [];
+  private index = new ByteKeyIndex(BINDING_KEY_BYTES, 1);
+  private readonly key = new Uint8Array(BINDING_KEY_BYTES);
+
+  /** The slot for sending to `peerKey` through the relay at `relayIp`:`relayPort` (16-byte ip). */
+  bind(relayIp: Uint8Array, relayPort: number, peerKey: Uint8Array): number {
+    this.fillKey(relayIp, relayPort, peerKey);
+    const existing = this.index.lookup(this.key);
+    if (existing >= 0) return existing;
+    let slot = this.bindings.indexOf(null);
+    if (slot < 0) slot = this.bindings.length;
+    if (slot >= MAX_RELAY_BINDINGS) {
+      throw new RangeError(`more than ${MAX_RELAY_BINDINGS} relay bindings: release unused ones`);
+    }
+    this.bindings[slot] = {
+      relayIp: relayIp.slice(0, 16),
+      relayPort,
+      peerId: peerKey.slice(0, SHORT_ID_BYTES),
+    };
+    this.reindex();
+    return slot;
+  }
+
+  /** Forgets binding `slot` (its relay died or the peer went direct for good). */
+  release(slot: number): void {
+    if (this.bindings[slot] === undefined || this.bindings[slot] === null) return;
+    this.bindings[slot] = null;
+    this.reindex();
+  }
+
+  /** Bindings in use. */
+  get size(): number {
+    return this.bindings.filter((b) => b !== null).length;
+  }
+
+  /**
+   * Wraps a datagram for a virtual endpoint: `buffer[at, at + length)` holds it and the 16 bytes
+   * before `at` are free (else it is moved 16 bytes on, which needs that room after it). Returns
+   * where the frame starts (its length is length + 16) and sets toIp/toPort, or -1 when
+   * `address` is not a live binding's.
+   */
+  wrap(buffer: Uint8Array, at: number, length: number, address: Uint8Array): number {
+    if (!isVirtualRelayAddress(address)) return -1;
+    const binding = this.bindings[(address[14] << 8) | address[15]];
+    if (binding === undefined || binding === null) return -1;
+    let start = at - RELAY_HEADER_BYTES;
+    if (start < 0) {
+      if (at + length + RELAY_HEADER_BYTES > buffer.length) return -1;
+      // No headroom: one memmove of the datagram (the cost of the slot layout, documented).
+      buffer.copyWithin(at + RELAY_HEADER_BYTES, at, at + length);
+      start = at;
+    }
+    writeRelayHeader(buffer, start, RELAY_TO, binding.peerId);
+    this.toIp.set(binding.relayIp);
+    this.toPort = binding.relayPort;
+    return start;
+  }
+
+  /**
+   * A FROM_RELAY frame from `fromIp`:`fromPort`: when a binding matches, writes its virtual
+   * address into `virtualAddress` (16 bytes) and returns the slot (the WireGuard datagram is at
+   * frame offset 16); -1 (drop) for any other frame or an unbound relay or peer.
+   */
+  unwrap(
+    frame: Uint8Array,
+    fromIp: Uint8Array,
+    fromPort: number,
+    virtualAddress: Uint8Array,
+  ): number {
+    if (relayFrameKind(frame) !== RELAY_FROM) return -1;
+    this.fillKey(fromIp, fromPort, relayShortId(frame));
+    const slot = this.index.lookup(this.key);
+    if (slot < 0) return -1;
+    virtualAddress.fill(0);
+    virtualAddress[0] = 0x01;
+    virtualAddress[14] = slot >>> 8;
+    virtualAddress[15] = slot & 0xff;
+    return slot;
+  }
+
+  private fillKey(ip: Uint8Array, port: number, id: Uint8Array): void {
+    const key = this.key;
+    key.set(ip.subarray(0, 16), 0);
+    key[16] = port >>> 8;
+    key[17] = port & 0xff;
+    key.set(id.subarray(0, SHORT_ID_BYTES), 18);
+  }
+
+  private reindex(): void {
+    const index = new ByteKeyIndex(BINDING_KEY_BYTES, Math.max(1, this.bindings.length));
+    this.bindings.forEach((binding, slot) => {
+      if (binding === null) return;
+      this.fillKey(binding.relayIp, binding.relayPort, binding.peerId);
+      index.insert(this.key, slot);
+    });
+    this.index = index;
+  }
+}
