@@ -1,0 +1,133 @@
+/**
+ * The socket edge of relaying (issue 13): a DatagramSocket around the mesh port's socket that
+ * (1) sends datagrams addressed to a virtual relay endpoint to their relay, behind a TO_RELAY
+ * header; (2) hands FROM_RELAY frames from a bound relay on as the bare WireGuard datagram from
+ * the virtual endpoint; (3) on a relay, forwards TO_RELAY frames through the RelayTable and
+ * consumes them. Everything else passes untouched, so the data path loops, the engine and
+ * WireGuard's roaming see ordinary endpoints. No allocation per datagram; the costs are one
+ * memmove per relayed datagram received (the payload moves to the slot's start) and per
+ * relayed datagram sent from a tx slot (no headroom before the transport header today).
+ */
+
+import type { DatagramSocket, PacketSlot } from "../device/packet_io.ts";
+import { RelayEndpoints } from "./relay_endpoints.ts";
+import { hasRelayMagic, RELAY_HEADER_BYTES } from "./relay_frame.ts";
+import { RELAY_FORWARD, type RelayTable } from "./relay_table.ts";
+import { VIRTUAL_PORT } from "./relay_endpoints.ts";
+
+/** Largest datagram sent through `sendTo` to a virtual endpoint (handshakes, keepalives). */
+const SCRATCH_BYTES = 65_536;
+
+/** What the relay edge did, for status and tests. */
+export interface RelaySocketStats {
+  /** Datagrams sent to a relay for a relayed peer. */
+  wrapped: number;
+  /** Relayed datagrams received from a bound relay. */
+  unwrapped: number;
+  /** Relay frames dropped here (unbound relay or peer, or we relay nothing / refused it). */
+  dropped: number;
+}
+
+/** A socket that speaks the relay frame at its edge (see the module comment). */
+export class RelaySocket implements DatagramSocket {
+  /** Counters (plain fields: one writer, this socket's thread). */
+  readonly stats: RelaySocketStats = { wrapped: 0, unwrapped: 0, dropped: 0 };
+  private readonly scratch = new Uint8Array(SCRATCH_BYTES + RELAY_HEADER_BYTES);
+  private readonly slotAddresses: Uint8Array[] = [];
+
+  /**
+   * `endpoints`: this node's bindings; `relay`: the table when this node relays (else null);
+   * `now`: the clock the relay's budgets run on (ms).
+   */
+  constructor(
+    readonly inner: DatagramSocket,
+    readonly endpoints: RelayEndpoints,
+    public relay: RelayTable | null,
+    private readonly now: () => number,
+  ) {}
+
+  /** Sends as the inner socket, through the relay when `address` is a virtual endpoint. */
+  sendTo(
+    view: Uint8Array,
+    address: Uint8Array,
+    port: number,
+    length: number,
+    timeoutMs: number,
+  ): number {
+    if (address.length !== 16 || port !== VIRTUAL_PORT || address[0] !== 0x01) {
+      return this.inner.sendTo(view, address, port, length, timeoutMs);
+    }
+    if (length > SCRATCH_BYTES) return 0;
+    this.scratch.set(view.subarray(0, length), RELAY_HEADER_BYTES);
+    const start = this.endpoints.wrap(this.scratch, RELAY_HEADER_BYTES, length, address);
+    if (start < 0) return 0;
+    this.stats.wrapped++;
+    const e = this.endpoints;
+    return this.inner.sendTo(
+      this.scratch,
+      e.toIp,
+      e.toPort,
+      length + RELAY_HEADER_BYTES,
+      timeoutMs,
+    );
+  }
+
+  /** Sends a batch; slots for virtual endpoints are wrapped in place first. */
+  sendBatch(slots: readonly PacketSlot[], count: number, timeoutMs: number): number {
+    for (let i = 0; i < count; i++) {
+      const slot = slots[i];
+      const address = slot.address;
+      if (address.length !== 16 || slot.port !== VIRTUAL_PORT || address[0] !== 0x01) continue;
+      const start = this.endpoints.wrap(slot.view, 0, slot.length, address);
+      if (start < 0) {
+        // An unbound virtual endpoint (its relay just went away): goes nowhere.
+        slot.length = 0;
+        continue;
+      }
+      this.stats.wrapped++;
+      // The engine sets every slot's address and length when it seals: ours are per slot.
+      const own = this.slotAddresses[i] ??= new Uint8Array(16);
+      own.set(this.endpoints.toIp);
+      slot.address = own;
+      slot.port = this.endpoints.toPort;
+      slot.length += RELAY_HEADER_BYTES;
+    }
+    return this.inner.sendBatch(slots, count, timeoutMs);
+  }
+
+  /**
+   * Receives a batch, then: relayed datagrams for us become the bare datagram from the virtual
+   * endpoint; frames we relay go on and, like every other relay frame, are marked consumed
+   * (`truncated`, which the loops skip).
+   */
+  receiveBatch(slots: readonly PacketSlot[], timeoutMs: number): number {
+    const received = this.inner.receiveBatch(slots, timeoutMs);
+    for (let i = 0; i < received; i++) {
+      const slot = slots[i];
+      if (slot.truncated) continue;
+      const frame = slot.view.subarray(0, slot.length);
+      if (!hasRelayMagic(frame)) continue;
+      if (this.endpoints.unwrap(frame, slot.address, slot.port, slot.address) >= 0) {
+        slot.view.copyWithin(0, RELAY_HEADER_BYTES, slot.length);
+        slot.length -= RELAY_HEADER_BYTES;
+        slot.port = VIRTUAL_PORT;
+        this.stats.unwrapped++;
+        continue;
+      }
+      slot.truncated = true;
+      const relay = this.relay;
+      if (
+        relay !== null && relay.relay(frame, slot.address, slot.port, this.now()) === RELAY_FORWARD
+      ) {
+        try {
+          this.inner.sendTo(frame, relay.destIp, relay.destPort, frame.length, 0);
+        } catch {
+          // Best effort, as every datagram.
+        }
+      } else {
+        this.stats.dropped++;
+      }
+    }
+    return received;
+  }
+}

@@ -1,0 +1,149 @@
+import { assertEquals } from "../assert.ts";
+import type { DatagramSocket } from "../../lib/device/packet_io.ts";
+import { PacketSlot } from "../../lib/device/packet_io.ts";
+import { RelayEndpoints, virtualRelayEndpoint } from "../../lib/relay/relay_endpoints.ts";
+import { RelaySocket } from "../../lib/relay/relay_socket.ts";
+import { RelayTable } from "../../lib/relay/relay_table.ts";
+import { parseEndpoint } from "../../lib/wireguard/endpoint.ts";
+
+interface Wire {
+  from: string;
+  to: string;
+  bytes: Uint8Array;
+}
+
+const key = (fill: number) => new Uint8Array(32).fill(fill);
+const mapped = (v4: string) => {
+  const out = new Uint8Array(16);
+  out.set([0xff, 0xff], 10);
+  out.set(v4.split(".").map(Number), 12);
+  return out;
+};
+const text = (address: Uint8Array, port: number) =>
+  `${address.length === 16 ? [...address.subarray(12)].join(".") : [...address].join(".")}:${port}`;
+
+/** A socket on a shared in-memory wire: what it sends lands in the addressee's inbox. */
+class WireSocket implements DatagramSocket {
+  readonly inbox: Wire[] = [];
+  constructor(readonly self: string, readonly wire: Map<string, WireSocket>) {
+    wire.set(self, this);
+  }
+  sendTo(view: Uint8Array, address: Uint8Array, port: number, length: number): number {
+    const to = text(address, port);
+    this.wire.get(to)?.inbox.push({ from: this.self, to, bytes: view.slice(0, length) });
+    return length;
+  }
+  sendBatch(slots: readonly PacketSlot[], count: number): number {
+    for (let i = 0; i < count; i++) {
+      const s = slots[i];
+      if (s.length > 0) this.sendTo(s.view, s.address, s.port, s.length);
+    }
+    return count;
+  }
+  receiveBatch(slots: readonly PacketSlot[]): number {
+    let n = 0;
+    while (n < slots.length && this.inbox.length > 0) {
+      const { from, bytes } = this.inbox.shift()!;
+      const [ip, port] = from.split(":");
+      const slot = slots[n++];
+      slot.view.set(bytes);
+      slot.length = bytes.length;
+      slot.address.set(mapped(ip));
+      slot.port = Number(port);
+      slot.truncated = false;
+    }
+    return n;
+  }
+}
+
+function wireguardData(length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  out[0] = 4;
+  for (let i = 4; i < length; i++) out[i] = (i * 31) & 0xff;
+  return out;
+}
+
+Deno.test("relay socket: A's batch to its virtual endpoint for B reaches B through R as B's virtual endpoint for A", () => {
+  const wire = new Map<string, WireSocket>();
+  const [a, b, r] = ["203.0.113.1:1001", "203.0.113.2:1002", "203.0.113.3:51820"].map((e) =>
+    new WireSocket(e, wire)
+  );
+  const members = [
+    { key: key(0xa1), ip: mapped("203.0.113.1"), port: 1001 },
+    { key: key(0xb2), ip: mapped("203.0.113.2"), port: 1002 },
+  ];
+  const table = new RelayTable({}, 1);
+  table.setMembers(members);
+  const rIp = mapped("203.0.113.3");
+  const aEdge = new RelaySocket(a, new RelayEndpoints(), null, () => 0);
+  const bEdge = new RelaySocket(b, new RelayEndpoints(), null, () => 0);
+  const rEdge = new RelaySocket(r, new RelayEndpoints(), table, () => 0);
+  const toB = aEdge.endpoints.bind(rIp, 51820, key(0xb2));
+  const fromA = bEdge.endpoints.bind(rIp, 51820, key(0xa1));
+
+  const payload = wireguardData(100);
+  const tx = new PacketSlot(new Uint8Array(192));
+  tx.view.set(payload);
+  tx.length = payload.length;
+  const virtual = parseEndpoint(virtualRelayEndpoint(toB));
+  tx.address = virtual.address;
+  tx.port = virtual.port;
+  aEdge.sendBatch([tx], 1, 0);
+  assertEquals(r.inbox.length, 1, "A's frame went to R");
+
+  const rx = () => [new PacketSlot(new Uint8Array(256)), new PacketSlot(new Uint8Array(256))];
+  const rSlots = rx();
+  assertEquals(rEdge.receiveBatch(rSlots, 0), 1);
+  assertEquals(rSlots[0].truncated, true, "R consumed it (its loops never see it)");
+  assertEquals(b.inbox.length, 1, "R forwarded it to B");
+
+  const bSlots = rx();
+  assertEquals(bEdge.receiveBatch(bSlots, 0), 1);
+  const got = bSlots[0];
+  assertEquals(got.truncated, false);
+  assertEquals([...got.view.subarray(0, got.length)], [...payload], "the WireGuard datagram as is");
+  const expected = parseEndpoint(virtualRelayEndpoint(fromA));
+  assertEquals([...got.address], [...expected.address]);
+  assertEquals(got.port, expected.port);
+  assertEquals([aEdge.stats.wrapped, bEdge.stats.unwrapped, rEdge.stats.dropped], [1, 1, 0]);
+
+  // Back: B's engine answers to the virtual source with sendTo (a handshake, say).
+  bEdge.sendTo(payload, got.address, got.port, payload.length, 0);
+  const rSlots2 = rx();
+  rEdge.receiveBatch(rSlots2, 0);
+  const aSlots = rx();
+  assertEquals(aEdge.receiveBatch(aSlots, 0), 1);
+  assertEquals([...aSlots[0].view.subarray(0, aSlots[0].length)], [...payload]);
+  assertEquals(
+    [...aSlots[0].address],
+    [...virtual.address],
+    "A sees B on the endpoint it sends to",
+  );
+});
+
+Deno.test("relay socket: an outsider's frame and frames at a node that relays nothing are consumed and counted", () => {
+  const wire = new Map<string, WireSocket>();
+  const [x, r, plain] = ["198.51.100.9:9999", "203.0.113.3:51820", "203.0.113.4:51820"].map((
+    e,
+  ) => new WireSocket(e, wire));
+  const victim = new WireSocket("203.0.113.2:1002", wire);
+  const table = new RelayTable({}, 1);
+  table.setMembers([{ key: key(0xb2), ip: mapped("203.0.113.2"), port: 1002 }]);
+  const rEdge = new RelaySocket(r, new RelayEndpoints(), table, () => 0);
+  const plainEdge = new RelaySocket(plain, new RelayEndpoints(), null, () => 0);
+  const outsider = new RelaySocket(x, new RelayEndpoints(), null, () => 0);
+  const toVictim = outsider.endpoints.bind(mapped("203.0.113.3"), 51820, key(0xb2));
+  const toVictimVia4 = outsider.endpoints.bind(mapped("203.0.113.4"), 51820, key(0xb2));
+  for (const slot of [toVictim, toVictimVia4]) {
+    const v = parseEndpoint(virtualRelayEndpoint(slot));
+    outsider.sendTo(wireguardData(64), v.address, v.port, 64, 0);
+  }
+  const slots = [new PacketSlot(new Uint8Array(128))];
+  assertEquals(rEdge.receiveBatch(slots, 0), 1);
+  assertEquals(slots[0].truncated, true);
+  assertEquals(plainEdge.receiveBatch(slots, 0), 1);
+  assertEquals(slots[0].truncated, true);
+  assertEquals(victim.inbox.length, 0, "nothing reached B");
+  assertEquals([rEdge.stats.dropped, plainEdge.stats.dropped], [1, 1]);
+  assertEquals(table.counts[2], 1, "counted as untrusted at R");
+});
