@@ -10,10 +10,9 @@
  */
 
 import type { DatagramSocket, PacketSlot } from "../device/packet_io.ts";
-import { RelayEndpoints } from "./relay_endpoints.ts";
+import { type RelayEndpoints, VIRTUAL_PORT } from "./relay_endpoints.ts";
 import { hasRelayMagic, RELAY_HEADER_BYTES } from "./relay_frame.ts";
 import { RELAY_FORWARD, type RelayTable } from "./relay_table.ts";
-import { VIRTUAL_PORT } from "./relay_endpoints.ts";
 
 /** Largest datagram sent through `sendTo` to a virtual endpoint (handshakes, keepalives). */
 const SCRATCH_BYTES = 65_536;
