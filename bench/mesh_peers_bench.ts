@@ -29,6 +29,8 @@ function alive(publicKey: Uint8Array): MemberInfo {
     nat: NatType.Unknown,
     address: "192.0.2.9:51821",
     verified: "192.0.2.9:51821",
+    flags: 0,
+    rtt: -1,
   };
 }
 

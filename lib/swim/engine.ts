@@ -45,6 +45,8 @@ export interface SwimEngineOptions {
   endpoints: Address[];
   /** Our NAT type (NatType), if known. */
   nat?: NatTypeCode;
+  /** Our record's feature bits (ALIVE_FLAG_*, e.g. relay-capable); default 0. */
+  recordFlags?: number;
   /** Resolved seed addresses to join through. */
   seeds?: Address[];
   /** Tuning profile (default "lan"). */
@@ -82,6 +84,7 @@ export class SwimEngine {
       epoch: options.epoch,
       endpoints: [...options.endpoints],
       nat: options.nat ?? NatType.Unknown,
+      recordFlags: options.recordFlags ?? 0,
       seeds: [...(options.seeds ?? [])],
       random: options.random ?? Math.random,
     });

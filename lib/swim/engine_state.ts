@@ -56,6 +56,8 @@ export interface SwimStateInit {
   endpoints: Address[];
   /** Our NAT type. */
   nat: NatTypeCode;
+  /** Our record's feature bits. */
+  recordFlags: number;
   /** Seed addresses to join through. */
   seeds: Address[];
   /** Uniform random numbers in [0, 1). */
@@ -96,6 +98,8 @@ export class SwimState {
   endpoints: Address[];
   /** Our NAT type. */
   nat: NatTypeCode;
+  /** Our record's feature bits (ALIVE_FLAG_*). */
+  readonly recordFlags: number;
   /** Our incarnation; only we raise it. */
   incarnation = 0;
   /** Our current signed alive record. */
@@ -183,6 +187,7 @@ export class SwimState {
     this.seeds = init.seeds;
     this.endpoints = init.endpoints;
     this.nat = init.nat;
+    this.recordFlags = init.recordFlags;
     this.awareness = new Awareness(
       this.config.lifeguard ? this.config.awarenessMaxMultiplier : 1,
     );
@@ -211,6 +216,13 @@ export class SwimState {
 
   /** Signs our alive record for the current incarnation, NAT type and endpoints. */
   signRecord(): AliveRecord {
-    return makeAliveRecord(this.crypto, this.epoch, this.incarnation, this.nat, this.endpoints);
+    return makeAliveRecord(
+      this.crypto,
+      this.epoch,
+      this.incarnation,
+      this.nat,
+      this.endpoints,
+      this.recordFlags,
+    );
   }
 }

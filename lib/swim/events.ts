@@ -31,6 +31,10 @@ export interface MemberInfo {
    * bulk traffic to, e.g. the WireGuard endpoint (security invariant 9).
    */
   verified: Address | null;
+  /** Feature bits of its record (ALIVE_FLAG_*: relay-capable). */
+  flags: number;
+  /** Smoothed RTT of our direct probes (ms); -1 until one was answered directly. */
+  rtt: number;
 }
 
 /** Every event the engine emits. */

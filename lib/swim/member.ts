@@ -43,6 +43,8 @@ export class Member {
    * what came from there (invariant 9: no reflection or amplification).
    */
   verified: Address | null = null;
+  /** Smoothed RTT of our direct probes to it (ms, RFC 6298's 1/8 gain); -1 until measured. */
+  rtt = -1;
   /** On the MemberTable's `proven` list. */
   inProven = false;
   /** Seq of our last verification ping (0: none pending). */
@@ -117,6 +119,8 @@ export class Member {
       nat: this.record?.nat ?? (NatType.Unknown as NatTypeCode),
       address: this.address,
       verified: this.verified,
+      flags: this.record?.flags ?? 0,
+      rtt: this.rtt,
     };
   }
 }

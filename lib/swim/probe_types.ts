@@ -22,6 +22,8 @@ export interface Probe {
   acked: boolean;
   /** Started out of turn (a claim about the target), counted in `expedited`. */
   expedited: boolean;
+  /** When the first direct ping went (ms): an ack before the second one measures the RTT. */
+  sentAt: number;
 }
 
 /** A ping-req we serve for someone else. */

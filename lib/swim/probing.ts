@@ -77,6 +77,7 @@ function startProbe(s: SwimState, target: Member, expedited: boolean): void {
     nacks: 0,
     acked: false,
     expedited,
+    sentAt: s.now,
   };
   s.probes.set(seq, probe);
   target.probing = true;
@@ -185,7 +186,14 @@ export function onAck(s: SwimState, member: Member, seq: number): void {
   const probe = s.probes.get(seq);
   if (probe === undefined || probe.acked) return;
   if (probe.target !== member && !probe.helpers.has(member.id)) return;
-  if (probe.target === member && probe.address !== null) markVerified(s, member, probe.address);
+  if (probe.target === member && probe.address !== null) {
+    markVerified(s, member, probe.address);
+    const rtt = s.now - probe.sentAt;
+    // Only an ack to the first ping is a clean sample (the second went probeTimeout later).
+    if (rtt < s.config.probeTimeout) {
+      member.rtt = member.rtt < 0 ? rtt : member.rtt + (rtt - member.rtt) / 8;
+    }
+  }
   probe.acked = true;
   if (s.config.lifeguard) s.awareness.apply(-1);
 }

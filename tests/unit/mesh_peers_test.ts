@@ -35,6 +35,8 @@ function member(
     nat: NatType.Unknown,
     address,
     verified,
+    flags: 0,
+    rtt: -1,
   };
 }
 

@@ -16,6 +16,8 @@ function member(key: number, verified: string | null, state: MemberInfo["state"]
     nat: 3,
     address: verified,
     verified,
+    flags: 0,
+    rtt: -1,
   } as MemberInfo;
 }
 
