@@ -48,8 +48,10 @@ export interface PeerStatus {
   last_handshake: string | null;
   rx_bytes: number;
   tx_bytes: number;
-  /** How traffic reaches the peer; only "direct" for now. */
-  connection: "direct";
+  /** How WireGuard traffic reaches the peer: straight to its endpoint, or through a relay. */
+  connection: "direct" | "relay";
+  /** With "relay": the relaying member's name (absent otherwise). */
+  relay?: string;
 }
 
 /** Why a contested mesh IPv4 went where it did (see `lib/daemon/ipv4_claims.ts`). */
@@ -268,7 +270,8 @@ function checkPeer(value: unknown, where: string): void {
   checkField(value, "state", where, (v) => PEER_STATES.includes(v), "a peer state");
   checkField(value, "rx_bytes", where, isCount, "a byte count");
   checkField(value, "tx_bytes", where, isCount, "a byte count");
-  checkField(value, "connection", where, isString, "a string");
+  checkField(value, "connection", where, (v) => v === "direct" || v === "relay", "a connection");
+  if (value.connection === "relay") checkField(value, "relay", where, isString, "a string");
 }
 
 function checkConflictKey(value: unknown, where: string): void {

@@ -54,7 +54,7 @@ function peerRow(peer: PeerStatus, now: Date | number): string[] {
     formatHandshakeAge(peer.last_handshake, now),
     formatBytes(peer.rx_bytes),
     formatBytes(peer.tx_bytes),
-    peer.connection,
+    peer.connection === "relay" ? `relay via ${peer.relay}` : peer.connection,
   ];
 }
 

@@ -87,6 +87,20 @@ Deno.test("control response: ok, refused, and the status shape are checked", () 
     ControlError,
     /state is not a peer state/,
   );
+  const badPath = sampleStatus() as unknown as { peers: Record<string, unknown>[] };
+  badPath.peers[1].connection = "carrier-pigeon";
+  assertThrows(
+    () => parseControlResponse(JSON.stringify({ ok: true, status: badPath }), "status"),
+    ControlError,
+    /connection is not a connection/,
+  );
+  const noRelay = sampleStatus() as unknown as { peers: Record<string, unknown>[] };
+  delete noRelay.peers[0].relay;
+  assertThrows(
+    () => parseControlResponse(JSON.stringify({ ok: true, status: noRelay }), "status"),
+    ControlError,
+    /relay is not a string/,
+  );
 });
 
 Deno.test("control response: the IPv4 conflicts and the member cap are checked strictly", () => {

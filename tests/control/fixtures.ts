@@ -38,7 +38,8 @@ export function sampleStatus(): DaemonStatus {
         last_handshake: null,
         rx_bytes: 0,
         tx_bytes: 148,
-        connection: "direct",
+        connection: "relay",
+        relay: "node2",
       },
       {
         name: "node2",

@@ -44,7 +44,7 @@ daemon:          meshguard 0.1.0, pid 4242
 NAME        MESH IP         ENDPOINT             STATE    HANDSHAKE  RX       TX       PATH
 db-primary  10.99.7.8       -                    dead     2h ago     3.0 GiB  1023 B   direct
 node2       10.99.3.4       192.0.2.2:51821      alive    12s ago    1.5 KiB  5.3 MiB  direct
-node3       fd99:6d67::3:4  [2001:db8::3]:51821  suspect  never      0 B      148 B    direct
+node3       fd99:6d67::3:4  [2001:db8::3]:51821  suspect  never      0 B      148 B    relay via node2
 
 mesh IPv4 conflicts (1):
   mesh IPv4 10.99.3.4 stays with node2 (first trusted or seen here); node3 reachable over IPv6 only; to give it to another key run 'meshguard trust <key> --ipv4-owner'
