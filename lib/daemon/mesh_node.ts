@@ -6,7 +6,7 @@
  * many of them in one process against fake time (tests/mesh_sim/).
  */
 
-import { encodeBase64, encodeHex } from "../encoding/base64.ts";
+import { decodeHex, encodeBase64, encodeHex } from "../encoding/base64.ts";
 import type { Identity } from "../identity/identity.ts";
 import { meshIpv4, meshIpv6 } from "../identity/mesh_address.ts";
 import { deriveWireguardPrivateKey, wireguardPublicKeyOf } from "../identity/wireguard_key.ts";
@@ -36,6 +36,10 @@ import { MeshPeers, type PeerChanges, type TrustedEntry } from "./mesh_peers.ts"
 import { MeshguardError } from "../errors.ts";
 import { classifyDatagram, PORT_STUN } from "../net/port_demux.ts";
 import { NodeStun, type StunSetting } from "./node_stun.ts";
+import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
+import { RelayPlanner } from "../relay/relay_planner.ts";
+import type { RelayLimits, RelayTable } from "../relay/relay_table.ts";
+import { ALIVE_FLAG_RELAY } from "../swim/records.ts";
 
 /** What a node needs from its WireGuard device (real, in-process, or none for gossip only). */
 export interface MeshDevice {
@@ -47,6 +51,11 @@ export interface MeshDevice {
   devicePeers(): DevicePeer[];
   /** Stops the device and releases what it holds. */
   stop(): Promise<void>;
+  /**
+   * Puts the relay edge (lib/relay/relay_socket.ts) on the device's sockets; a device without
+   * it neither uses nor offers relays.
+   */
+  useRelay?(endpoints: RelayEndpoints, table: RelayTable | null): void;
 }
 
 /** How a node is built. */
@@ -93,6 +102,10 @@ export interface MeshNodeStart {
   stun?: StunSetting;
   /** Fills STUN transaction IDs (default: crypto.getRandomValues; tests seed it). */
   stunRandom?: (bytes: Uint8Array) => void;
+  /** Relay WireGuard datagrams between trusted members (`--relay`), advertised in our record. */
+  relay?: boolean;
+  /** The relay's limits (tests); default DEFAULT_RELAY_LIMITS. */
+  relayLimits?: Partial<RelayLimits>;
 }
 
 /** Who the node is to `status`: what only the shell knows. */
@@ -120,6 +133,8 @@ export class MeshNode {
   #device: MeshDevice | null = null;
   #tunnelsUp = new Set<string>();
   #candidates = new EndpointCandidates([], []);
+  /** Relays used and offered (null when the device has no relay edge). */
+  #relays: RelayPlanner | null = null;
   #stopped = false;
 
   /** A node for `identity`; trust and claims are loaded before `start`. */
@@ -163,6 +178,10 @@ export class MeshNode {
       privateKey.fill(0);
     }
     this.#device = start.device;
+    if (start.device.useRelay !== undefined) {
+      this.#relays = new RelayPlanner(start.relay === true, start.relayLimits);
+      start.device.useRelay(this.#relays.endpoints, this.#relays.table);
+    }
     this.#candidates = new EndpointCandidates(start.announce ?? [], start.endpoints, start.nat);
     this.#swim = new SwimEngine({
       crypto: start.crypto ?? createSwimCrypto(this.#identity.seed, this.#identity.publicKey),
@@ -174,6 +193,7 @@ export class MeshNode {
       profile: start.profile,
       config: start.config,
       random: start.random,
+      recordFlags: this.#relays?.table ? ALIVE_FLAG_RELAY : 0,
     });
     this.#swim.start(now);
     const stun = start.stun ?? { kind: "members" };
@@ -324,6 +344,7 @@ export class MeshNode {
       for (const event of swim.drainEvents()) this.#onEvent(event);
     }
     this.#apply(this.peers.drainNotices());
+    this.#planRelays();
     this.#followReflexive(now);
     this.#options.onSchedule?.(this.nextDeadline());
   }
@@ -348,6 +369,15 @@ export class MeshNode {
     // A node whose mapping varies by destination gains nothing by advertising one of them.
     const reflexive = nat === NatType.Symmetric ? [] : this.mappedEndpoints();
     this.setReflexiveEndpoints(reflexive, now, nat);
+  }
+
+  /** Peers without a proven path go through the best relay (relay_planner.ts). */
+  #planRelays(): void {
+    if (this.#relays === null) return;
+    const changes = this.#relays.plan(this.#swim!.members(), (key) => this.peers.isTrusted(key));
+    for (const change of changes) {
+      this.#apply(this.peers.setRelayEndpoint(change.publicKey, change.endpoint));
+    }
   }
 
   #sendOutgoing(): void {
@@ -437,6 +467,9 @@ export class MeshNode {
         counts[member.state]++;
       }
       const device = snapshot.get(encodeHex(peer.wireguardKey));
+      const endpoint = device?.endpoint ?? peer.endpoint;
+      const route = this.#relays?.route(peer.publicKey);
+      const relayed = route !== undefined && endpoint === route.endpoint;
       peers.push({
         name: peer.name,
         public_key: encodeBase64(peer.publicKey),
@@ -444,11 +477,12 @@ export class MeshNode {
         mesh_ipv4: peer.configuredIpv4 === false ? null : peer.meshIpv4,
         mesh_ipv6: peer.meshIpv6,
         state: member.state,
-        endpoint: device?.endpoint ?? peer.endpoint,
+        endpoint,
         last_handshake: device?.lastHandshake ? new Date(device.lastHandshake).toISOString() : null,
         rx_bytes: device?.rxBytes ?? 0,
         tx_bytes: device?.txBytes ?? 0,
-        connection: "direct",
+        connection: relayed ? "relay" : "direct",
+        ...(relayed ? { relay: this.peers.peer(decodeHex(route.relay))?.name ?? route.relay } : {}),
       });
     }
     return {

@@ -40,8 +40,12 @@ export interface MeshPeer {
   readonly meshIpv6: string;
   /** Membership state, or null when membership has not reported it yet. */
   state: MemberState | null;
-  /** Where membership last proved it receives (a ping there was acked); null until then. */
+  /** The WireGuard endpoint wanted: `verified`, else `relayEndpoint`, else null. */
   endpoint: string | null;
+  /** Where membership last proved it receives (a ping there was acked); null until then. */
+  verified: string | null;
+  /** Its virtual endpoint through a relay (lib/relay/), or null. */
+  relayEndpoint: string | null;
   /** The peer is configured on the device. */
   configured: boolean;
   /** The endpoint last written to the device. */
@@ -248,8 +252,10 @@ export class MeshPeers {
     }
     const was = peer.state;
     peer.state = member.state;
-    // Only an address that answered a SWIM ping: an advertised or spoofed one could be anyone's.
-    peer.endpoint = member.verified;
+    // Only an address that answered a SWIM ping: an advertised or spoofed one could be anyone's;
+    // without one, the relay's virtual endpoint (a relay forwards only to proven addresses).
+    peer.verified = member.verified;
+    peer.endpoint = member.verified ?? peer.relayEndpoint;
     if (was !== peer.state) {
       changes.logs.push({
         level: "info",
@@ -257,6 +263,20 @@ export class MeshPeers {
       });
     }
     this.#sync(peer, changes);
+    return changes;
+  }
+
+  /** Sets the peer's relayed endpoint (null: none); used while no direct address is proven. */
+  setRelayEndpoint(publicKey: Uint8Array, endpoint: string | null): PeerChanges {
+    const changes: PeerChanges = { peers: [], logs: [] };
+    const peer = this.#peers.get(encodeHex(publicKey));
+    if (peer === undefined || peer.relayEndpoint === endpoint) return changes;
+    peer.relayEndpoint = endpoint;
+    const wanted = peer.verified ?? endpoint;
+    if (wanted !== null && wanted !== peer.endpoint) {
+      peer.endpoint = wanted;
+      this.#sync(peer, changes);
+    }
     return changes;
   }
 
@@ -299,6 +319,8 @@ export class MeshPeers {
       meshIpv6: meshIpv6(publicKey),
       state: null,
       endpoint: null,
+      verified: null,
+      relayEndpoint: null,
       configured: false,
       configuredEndpoint: null,
       configuredIpv4: null,

@@ -36,7 +36,8 @@ export function isVirtualRelayAddress(address: Uint8Array): boolean {
 
 /** The virtual endpoint of binding `slot`, as text (for device config and status). */
 export function virtualRelayEndpoint(slot: number): string {
-  return `[100::${slot.toString(16)}]:${VIRTUAL_PORT}`;
+  // As formatEndpoint writes it, so status can compare it with the device's endpoint.
+  return slot === 0 ? `[100::]:${VIRTUAL_PORT}` : `[100::${slot.toString(16)}]:${VIRTUAL_PORT}`;
 }
 
 /** One binding: where its frames go and for whom. */
