@@ -3,9 +3,11 @@
  * direct path (issue 13), from membership snapshots; sans-IO. As a relay (`--relay`, advertised
  * as ALIVE_FLAG_RELAY in our signed record) its table holds every trusted live member with a
  * verified address. As a user, each trusted live peer whose address SWIM has not proven gets the
- * relay-capable live member with a proven path and the lowest RTT (relay_choice.ts); a peer
- * that becomes direct keeps its binding while the relay lives, so frames still in flight through
- * the relay are accepted and the switch breaks nothing (WireGuard only changes endpoint).
+ * relay-capable live member with a proven path and the lowest RTT (relay_choice.ts). A peer
+ * whose address SWIM proves (a punch succeeded) loses its binding at once: WireGuard's roaming
+ * would otherwise move it back onto the relay with every datagram still in flight there. The
+ * switch keeps the WireGuard session (an endpoint change only); what was in flight through the
+ * relay at that moment is lost, as on any path change, and TCP resends it.
  */
 
 import { encodeHex } from "../encoding/base64.ts";
@@ -76,17 +78,9 @@ export class RelayPlanner {
       seen.add(id);
       const current = this.#routes.get(id);
       const others = candidates.filter((c) => c.id !== id);
-      // A direct peer keeps a live relay's binding (in-flight frames); it picks none anew.
-      const choice = m.verified !== null && current === undefined
-        ? null
-        : chooseRelay(others, current?.relay ?? null);
+      const choice = m.verified !== null ? null : chooseRelay(others, current?.relay ?? null);
       if (choice === null) {
-        if (
-          current !== undefined &&
-          (m.verified === null || !others.some((c) => c.id === current.relay))
-        ) {
-          this.#drop(id, current, m.publicKey, changes);
-        }
+        if (current !== undefined) this.#drop(id, current, m.publicKey, changes);
         continue;
       }
       if (current?.relay === choice.id) continue;

@@ -34,6 +34,9 @@ import { dataPlaneScratchBytes } from "../../lib/wireguard/data_plane.ts";
 import { DataPlaneState } from "../../lib/wireguard/data_plane_state.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "../../lib/wireguard/endpoint.ts";
 import { WireguardEngine } from "../../lib/wireguard/engine.ts";
+import type { RelayEndpoints } from "../../lib/relay/relay_endpoints.ts";
+import { RelaySocket } from "../../lib/relay/relay_socket.ts";
+import type { RelayTable } from "../../lib/relay/relay_table.ts";
 import {
   createNoisePrimitives,
   type NoisePrimitives,
@@ -94,6 +97,9 @@ export class InProcessDevice {
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_CELLS * 4));
   private readonly onSwim: InProcessDeviceOptions["onSwimDatagrams"];
   private fwmarkValue = 0;
+  /** The relay edge around the sockets (lib/relay/relay_socket.ts), once `useRelay` was called. */
+  private relayEdge: { endpoints: RelayEndpoints; table: RelayTable | null } | null = null;
+  private edges: RelaySocket[] = [];
   private clock: number;
   private stopped = false;
 
@@ -285,9 +291,29 @@ export class InProcessDevice {
     }
   }
 
+  /** Puts the relay edge on every socket (as the real device's workers would). */
+  useRelay(endpoints: RelayEndpoints, table: RelayTable | null): void {
+    this.relayEdge = { endpoints, table };
+    this.wrapSockets();
+  }
+
+  /** The relay edges, worker i's at index i - 1 (empty without `useRelay`). */
+  get relaySockets(): readonly RelaySocket[] {
+    return this.edges;
+  }
+
+  private wrapSockets(): void {
+    const edge = this.relayEdge;
+    if (edge === null) return;
+    this.edges = this.socketsNow.map((socket) =>
+      new RelaySocket(socket, edge.endpoints, edge.table, () => this.clock)
+    );
+    this.loops.forEach((loop, i) => loop.socket = this.edges[i]);
+  }
+
   private sendFromMain(bytes: Uint8Array, to: Endpoint): void {
     try {
-      this.socketsNow[0].sendTo(bytes, to.address, to.port, bytes.length);
+      (this.edges[0] ?? this.socketsNow[0]).sendTo(bytes, to.address, to.port, bytes.length, 0);
     } catch {
       // As the device: one unroutable peer must not stop it; the timers retry.
     }
@@ -336,6 +362,7 @@ export class InProcessDevice {
     this.socketsNow = sockets;
     this.endpointNow = endpoint;
     this.loops.forEach((loop, i) => loop.socket = sockets[i]);
+    this.wrapSockets();
   }
 
   /** Unbinds the sockets; later steps do nothing. */

@@ -18,6 +18,8 @@ import {
 } from "../../lib/wireguard/device_config.ts";
 import { formatEndpoint, parseEndpoint } from "../../lib/wireguard/endpoint.ts";
 import type { WireguardEngine } from "../../lib/wireguard/engine.ts";
+import type { RelayEndpoints } from "../../lib/relay/relay_endpoints.ts";
+import type { RelayTable } from "../../lib/relay/relay_table.ts";
 import { FakeNetwork, type WireDatagram } from "../data_path/fake_network.ts";
 import { InProcessDevice, seededPrimitives } from "../data_path/in_process_device.ts";
 import type { Address, Nat, SimRouter } from "./router.ts";
@@ -131,6 +133,11 @@ export class SimDevice implements MeshDevice {
       const routes = this.device.engine.routeEntries();
       for (const loop of this.device.loops) loop.setRoutes(routes);
     }
+  }
+
+  /** Puts the relay edge on the device's sockets (MeshDevice.useRelay). */
+  useRelay(endpoints: RelayEndpoints, table: RelayTable | null): void {
+    this.device.useRelay(endpoints, table);
   }
 
   /** Sends membership's datagrams from the port. */

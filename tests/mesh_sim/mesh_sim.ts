@@ -7,6 +7,7 @@
  * the OS, and nothing asserted depends on them).
  */
 
+import type { RelayLimits } from "../../lib/relay/relay_table.ts";
 import { encodeBase64, encodeHex } from "../../lib/encoding/base64.ts";
 import { type Identity, identityFromSeed } from "../../lib/identity/identity.ts";
 import { meshIpv4Bytes } from "../../lib/identity/mesh_address.ts";
@@ -39,6 +40,9 @@ export class SimHost {
   restarts = 0;
   /** Where its STUN answers come from (default: members). */
   stun: StunSetting | undefined = undefined;
+  /** Relays for other members (`--relay`), with these limits. */
+  relay = false;
+  relayLimits: Partial<RelayLimits> = {};
   /** Log lines of every incarnation, for failure messages. */
   readonly logs: string[] = [];
 
@@ -156,6 +160,8 @@ export class MeshSim {
       random: mulberry32(salt),
       stun: host.stun ?? this.#stun,
       stunRandom: seededBytes(mulberry32(salt ^ 0x57a7)),
+      relay: host.relay,
+      relayLimits: host.relayLimits,
     }, this.now);
     host.node = node;
     host.device = device;

@@ -1,0 +1,234 @@
+/**
+ * Relaying in the in-process mesh (issue 13): two members behind symmetric NATs (no direct path,
+ * no punching) reach each other through a trusted relay-capable member, end to end encrypted.
+ */
+
+import { assertEquals, assertTrue } from "../assert.ts";
+import { encodeRelayFrame, hasRelayMagic, RELAY_TO } from "../../lib/relay/relay_frame.ts";
+import {
+  RELAY_DROP_RATE,
+  RELAY_DROP_UNTRUSTED,
+  RELAY_FORWARD,
+  type RelayLimits,
+  RelayTable,
+} from "../../lib/relay/relay_table.ts";
+import { MeshSim } from "./mesh_sim.ts";
+import type { Nat, NatBehaviour } from "./router.ts";
+
+const NO_STUN = { kind: "off" } as const;
+
+const SYMMETRIC: NatBehaviour = {
+  mapping: "address-port-dependent",
+  filtering: "address-port-dependent",
+  mappingTimeoutMs: 30_000,
+};
+
+function injectReflexive(sim: MeshSim, name: string, nat: Nat): void {
+  const host = sim.host(name);
+  const outside = nat.mappings(sim.now).find((m) => m.inside === host.address)?.outside;
+  if (outside === undefined) throw new Error(`${name} has no mapping at ${nat.name}`);
+  host.node!.setReflexiveEndpoints([outside], sim.now);
+}
+
+/** a and b behind their own symmetric NATs; `relays` are public relay-capable members. */
+async function symmetricPair(seed: number, relays: string[], limits: Partial<RelayLimits> = {}) {
+  const sim = new MeshSim({ seed, stun: NO_STUN });
+  const home = sim.router.addNat("home", "203.0.113.1", SYMMETRIC);
+  const office = sim.router.addNat("office", "203.0.113.2", SYMMETRIC);
+  for (const [i, name] of relays.entries()) {
+    const host = await sim.add(name, `192.0.2.${i + 1}:51821`);
+    host.relay = true;
+    host.relayLimits = limits;
+  }
+  await sim.add("a", "198.51.100.10:51821", home);
+  await sim.add("b", "198.51.100.20:51821", office);
+  const names = [...relays, "a", "b"];
+  sim.trustEachOther(names);
+  for (const name of relays) await sim.start(name, name === relays[0] ? [] : [relays[0]]);
+  const startedAt = sim.now;
+  await sim.start("a", [relays[0]]);
+  await sim.start("b", [relays[0]]);
+  sim.run(500);
+  injectReflexive(sim, "a", home);
+  injectReflexive(sim, "b", office);
+  return { sim, names, startedAt };
+}
+
+/** Counts relay frames on the wire by (source, destination). */
+function tapRelay(sim: MeshSim) {
+  const frames = new Map<string, number>();
+  sim.router.tap = (from, to, data) => {
+    if (hasRelayMagic(data)) frames.set(`${from}>${to}`, (frames.get(`${from}>${to}`) ?? 0) + 1);
+  };
+  return frames;
+}
+
+function relayTable(sim: MeshSim, name: string): RelayTable {
+  return sim.host(name).device!.device.relaySockets[0].relay!;
+}
+
+function relayedVia(sim: MeshSim, observer: string, subject: string, relay: string): boolean {
+  const entry = sim.peerStatus(observer, subject);
+  return entry?.connection === "relay" && entry.relay === relay && entry.last_handshake !== null;
+}
+
+Deno.test("relay: symmetric ↔ symmetric go through the public relay within seconds; data flows both ways, end to end", async () => {
+  const { sim, startedAt } = await symmetricPair(31, ["seed"]);
+  sim.runUntil(
+    () => relayedVia(sim, "a", "b", "seed") && relayedVia(sim, "b", "a", "seed"),
+    20_000,
+    "a ↔ b relayed via seed\n" + sim.logs(),
+  );
+  const frames = tapRelay(sim);
+  const before = relayTable(sim, "seed").counts[RELAY_FORWARD];
+  const took = sim.now - startedAt;
+  assertTrue(took <= 5_000, `relayed path took ${took} ms`);
+  console.log(`relayed after ${took} ms (simulated)`);
+  for (const [from, to] of [["a", "b"], ["b", "a"]]) {
+    const packet = sim.sendPacket(from, to);
+    sim.run(200);
+    assertTrue(sim.arrived(to, packet), `no packet ${from} → ${to}`);
+    assertTrue(!sim.arrived("seed", packet), "the relay decrypted a relayed packet");
+  }
+  const seedAddress = sim.host("seed").address;
+  const through = [...frames.keys()];
+  assertTrue(through.some((k) => k.endsWith(`>${seedAddress}`)), "nothing sent to the relay");
+  assertTrue(through.some((k) => k.startsWith(`${seedAddress}>`)), "the relay forwarded nothing");
+  assertEquals(
+    relayTable(sim, "seed").counts[RELAY_FORWARD] - before,
+    2,
+    "each data packet relayed once",
+  );
+  const status = sim.status("a");
+  assertEquals(status.peers.find((p) => p.name === "seed")?.connection, "direct");
+});
+
+Deno.test("relay: when the relay dies another relay-capable member takes over", async () => {
+  const { sim } = await symmetricPair(32, ["r1", "r2"]);
+  let first = "";
+  sim.runUntil(
+    () => {
+      for (const r of ["r1", "r2"]) {
+        if (relayedVia(sim, "a", "b", r) && relayedVia(sim, "b", "a", r)) first = r;
+      }
+      return first !== "";
+    },
+    20_000,
+    "a ↔ b relayed\n" + sim.logs(),
+  );
+  const other = first === "r1" ? "r2" : "r1";
+  await sim.crash(first);
+  const crashedAt = sim.now;
+  sim.runUntil(
+    () => relayedVia(sim, "a", "b", other) && relayedVia(sim, "b", "a", other),
+    60_000,
+    `a ↔ b relayed via ${other} after ${first} died\n` + sim.logs(),
+  );
+  const took = sim.now - crashedAt;
+  console.log(`relay ${first} died; via ${other} after ${took} ms (simulated)`);
+  assertTrue(took <= 15_000, `failover took ${took} ms`);
+  for (const [from, to] of [["a", "b"], ["b", "a"]]) {
+    const packet = sim.sendPacket(from, to);
+    sim.run(200);
+    assertTrue(sim.arrived(to, packet), `no packet ${from} → ${to} after failover`);
+  }
+});
+
+Deno.test("relay: while relayed, a later successful punch switches the pair to direct; the flow goes on", async () => {
+  const CONE: NatBehaviour = { ...SYMMETRIC, mapping: "endpoint-independent" };
+  const sim = new MeshSim({ seed: 33, stun: NO_STUN });
+  const home = sim.router.addNat("home", "203.0.113.1", CONE);
+  const office = sim.router.addNat("office", "203.0.113.2", CONE);
+  (await sim.add("seed", "192.0.2.1:51821")).relay = true;
+  await sim.add("a", "198.51.100.10:51821", home);
+  await sim.add("b", "198.51.100.20:51821", office);
+  sim.trustEachOther(["seed", "a", "b"]);
+  // The two sites cannot reach each other (a firewall between them): punching fails.
+  sim.router.partition([["198.51.100.10", "203.0.113.1"], ["198.51.100.20", "203.0.113.2"]]);
+  await sim.start("seed");
+  await sim.start("a", ["seed"]);
+  await sim.start("b", ["seed"]);
+  sim.run(500);
+  injectReflexive(sim, "a", home);
+  injectReflexive(sim, "b", office);
+  sim.runUntil(
+    () => relayedVia(sim, "a", "b", "seed") && relayedVia(sim, "b", "a", "seed"),
+    20_000,
+    "relayed while the sites are cut off\n" + sim.logs(),
+  );
+  sim.run(5_000);
+  assertTrue(relayedVia(sim, "a", "b", "seed"), "left the relay while no direct path exists");
+  // The firewall opens; a flow keeps running across the switch.
+  sim.router.partition(null);
+  const healedAt = sim.now;
+  const sent: [string, Uint8Array][] = [];
+  let direct = false;
+  while (!direct && sim.now - healedAt < 300_000) {
+    sent.push(["b", sim.sendPacket("a", "b")], ["a", sim.sendPacket("b", "a")]);
+    sim.run(250);
+    direct = sim.peerStatus("a", "b")?.connection === "direct" &&
+      sim.peerStatus("b", "a")?.connection === "direct";
+  }
+  assertTrue(direct, "never went direct\n" + sim.logs());
+  console.log(`direct ${sim.now - healedAt} ms after the path opened (simulated)`);
+  sim.run(500);
+  const lost = sent.filter(([to, packet]) => !sim.arrived(to, packet)).length;
+  console.log(`${lost} of ${sent.length} packets lost across the switch`);
+  assertTrue(lost <= 2, `${lost} of ${sent.length} packets lost across the switch`);
+  const frames = tapRelay(sim);
+  for (const [from, to] of [["a", "b"], ["b", "a"]]) {
+    const packet = sim.sendPacket(from, to);
+    sim.run(200);
+    assertTrue(sim.arrived(to, packet), `no packet ${from} → ${to} directly`);
+  }
+  assertEquals(frames.size, 0, "still relaying after the switch");
+});
+
+Deno.test("relay: an outsider's frames get nothing from the relay", async () => {
+  const { sim } = await symmetricPair(34, ["seed"]);
+  sim.runUntil(
+    () => relayedVia(sim, "a", "b", "seed") && relayedVia(sim, "b", "a", "seed"),
+    20_000,
+    "a ↔ b relayed via seed",
+  );
+  const table = relayTable(sim, "seed");
+  const unwrappedAtB = () =>
+    sim.host("b").device!.device.relaySockets.reduce((n, s) => n + s.stats.unwrapped, 0);
+  const unwrapped = unwrappedAtB();
+  const untrusted = table.counts[RELAY_DROP_UNTRUSTED];
+  const payload = new Uint8Array(64);
+  payload[0] = 4;
+  const frame = encodeRelayFrame(RELAY_TO, sim.host("b").identity.publicKey, payload);
+  // A host on the internet that no member trusts sends frames naming b.
+  for (let i = 0; i < 10; i++) sim.router.send("192.0.2.99:4000", sim.host("seed").address, frame);
+  sim.run(200);
+  assertEquals(table.counts[RELAY_DROP_UNTRUSTED] - untrusted, 10);
+  assertEquals(unwrappedAtB(), unwrapped, "b received an outsider's frame");
+});
+
+Deno.test("relay: per-sender packet limits hold at the relay", async () => {
+  // Room for the handshakes and keepalives, not for a flood.
+  const { sim } = await symmetricPair(35, ["seed"], { packetBurst: 50, packetsPerSecond: 100 });
+  sim.runUntil(
+    () => relayedVia(sim, "a", "b", "seed") && relayedVia(sim, "b", "a", "seed"),
+    20_000,
+    "a ↔ b relayed via seed",
+  );
+  sim.run(2_000);
+  const table = relayTable(sim, "seed");
+  const forwarded = table.counts[RELAY_FORWARD];
+  const packets = [];
+  for (let i = 0; i < 500; i++) packets.push(sim.sendPacket("a", "b"));
+  sim.run(200);
+  const arrived = packets.filter((p) => sim.arrived("b", p)).length;
+  const relayed = table.counts[RELAY_FORWARD] - forwarded;
+  const limited = table.counts[RELAY_DROP_RATE];
+  console.log(`flood: ${arrived} of 500 arrived, ${relayed} relayed, ${limited} refused`);
+  assertTrue(relayed <= 50 + 100 * 0.25, `${relayed} relayed past the budget`);
+  assertTrue(limited >= 500 - relayed - 5, `only ${limited} refused`);
+  assertTrue(arrived > 0 && arrived <= relayed, `${arrived} arrived`);
+  // b's own budget is untouched by a's flood.
+  const back = sim.sendPacket("b", "a");
+  sim.run(100);
+  assertTrue(sim.arrived("a", back), "b → a stopped by a's flood");
+});
