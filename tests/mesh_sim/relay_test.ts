@@ -10,7 +10,7 @@ import {
   RELAY_DROP_UNTRUSTED,
   RELAY_FORWARD,
   type RelayLimits,
-  RelayTable,
+  type RelayTable,
 } from "../../lib/relay/relay_table.ts";
 import { MeshSim } from "./mesh_sim.ts";
 import type { Nat, NatBehaviour } from "./router.ts";
