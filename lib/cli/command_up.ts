@@ -80,6 +80,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     mtu: { type: "string" },
     workers: { type: "string" },
     open: { type: "boolean" },
+    relay: { type: "boolean" },
     "max-members": { type: "string" },
     "no-tun": { type: "boolean" },
     control: { type: "string" },
@@ -164,6 +165,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     seeds,
     stun,
     announce,
+    relay: values.relay ?? false,
     log,
   });
   let control: ControlServer;

@@ -116,6 +116,8 @@ Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allo
   --interface NAME    interface name (default mg0)
   --mtu N             interface MTU (default 1420)
   --workers N         data-path threads (default one per CPU, at most 4)
+  --relay             relay WireGuard traffic (end-to-end encrypted) between trusted members
+                      that have no direct path to each other; advertised to members
   --open              admit any node (by default only keys in authorized_keys/)
   --max-members N     with --open: admit at most N members that are not in authorized_keys/
                       (default 1024, at most 65534); newcomers beyond it are refused, logged

@@ -54,6 +54,8 @@ export interface MeshDaemonOptions {
   stun?: { kind: "members" } | { kind: "servers"; servers: SeedSpec[] } | { kind: "off" };
   /** `--announce` addresses, advertised before the interface addresses. */
   announce?: SeedSpec[];
+  /** Relay WireGuard datagrams between trusted members without a direct path (`--relay`). */
+  relay?: boolean;
   log: Logger;
 }
 
@@ -195,7 +197,15 @@ export class MeshDaemon {
     log.debug(`membership boot epoch ${epoch}`);
     try {
       this.#node.start(
-        { device, epoch, endpoints, announce: announced.addresses, seeds: joinThrough, stun },
+        {
+          device,
+          epoch,
+          endpoints,
+          announce: announced.addresses,
+          seeds: joinThrough,
+          stun,
+          relay: this.#options.relay ?? false,
+        },
         performance.now(),
       );
     } catch (error) {

@@ -56,6 +56,8 @@ export interface MeshDevice {
    * it neither uses nor offers relays.
    */
   useRelay?(endpoints: RelayEndpoints, table: RelayTable | null): void;
+  /** The relay bindings or table changed (a device with worker threads copies them over). */
+  relayUpdated?(): void;
 }
 
 /** How a node is built. */
@@ -374,7 +376,9 @@ export class MeshNode {
   /** Peers without a proven path go through the best relay (relay_planner.ts). */
   #planRelays(): void {
     if (this.#relays === null) return;
+    const version = this.#relays.version;
     const changes = this.#relays.plan(this.#swim!.members(), (key) => this.peers.isTrusted(key));
+    if (this.#relays.version !== version) this.#device?.relayUpdated?.();
     for (const change of changes) {
       this.#apply(this.peers.setRelayEndpoint(change.publicKey, change.endpoint));
     }

@@ -4,6 +4,8 @@
  * peer"), workers send handshake messages and the rare requests their data path makes.
  */
 
+import type { Binding } from "../relay/relay_endpoints.ts";
+import type { RelayLimits, RelayMemberEntry } from "../relay/relay_table.ts";
 import type { MemoryLayout } from "../crypto/memory_layout.ts";
 import type { DataPlaneDimensions } from "../wireguard/data_plane_state.ts";
 
@@ -83,6 +85,12 @@ export type WorkerRequest =
   | { type: "flush"; peer: number }
   | { type: "drop"; peer: number }
   | { type: "socket"; fd: number; port: number }
+  | {
+    /** The relay edge's state (lib/relay/): bindings, and the relay's table when we relay. */
+    type: "relay";
+    bindings: (Binding | null)[];
+    relay: { limits: RelayLimits; members: readonly RelayMemberEntry[] } | null;
+  }
   | { type: "stop" };
 
 /** Worker → main thread. */

@@ -18,6 +18,9 @@ import type { WorkerReply, WorkerRequest } from "./device_protocol.ts";
 import { DataPathLoop } from "./data_path_loop.ts";
 import { WORKER_BATCH } from "./worker_layout.ts";
 import { WorkerForwarding } from "./worker_forwarding.ts";
+import { RelayEndpoints } from "../relay/relay_endpoints.ts";
+import { RelaySocket } from "../relay/relay_socket.ts";
+import { RelayTable } from "../relay/relay_table.ts";
 
 /**
  * How long the loop sleeps in poll without a wake-up before it lets the event loop run anyway
@@ -33,9 +36,31 @@ interface WorkerState {
   udp: UdpSocket;
   running: boolean;
   now: () => number;
+  /** The relay edge around `udp`, once the main thread sent relay state. */
+  edge: RelaySocket | null;
 }
 
 let current: WorkerState | null = null;
+
+/**
+ * Copies the main thread's relay bindings and table (each worker keeps its own budgets, so the
+ * relay's per-sender limits apply per worker) and puts the relay edge on the socket.
+ */
+function followRelay(worker: WorkerState, message: Extract<WorkerRequest, { type: "relay" }>) {
+  if (worker.edge === null) {
+    const endpoints = new RelayEndpoints();
+    worker.edge = new RelaySocket(worker.udp, endpoints, null, worker.now);
+    worker.path.socket = worker.edge;
+  }
+  const edge = worker.edge;
+  edge.endpoints.restore(message.bindings);
+  if (message.relay === null) {
+    edge.relay = null;
+  } else {
+    edge.relay ??= new RelayTable(message.relay.limits);
+    edge.relay.setMembers(message.relay.members);
+  }
+}
 
 function post(reply: WorkerReply): void {
   self.postMessage(reply);
@@ -68,7 +93,7 @@ function run(init: Init): void {
     },
     forward: (handshakes, swim) => post({ type: "received", handshakes, swim }),
   });
-  const worker: WorkerState = { path, udp, running: true, now };
+  const worker: WorkerState = { path, udp, running: true, now, edge: null };
   current = worker;
   post({ type: "ready", workerIndex: init.workerIndex });
 
@@ -128,11 +153,18 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
       case "drop":
         current?.path.plane.dropStaged(message.peer);
         return;
+      case "relay":
+        if (current) followRelay(current, message);
+        return;
       case "socket":
         if (current) {
           const old = current.udp.fd;
           current.udp = UdpSocket.borrow(message.fd, message.port, WORKER_BATCH);
-          current.path.socket = current.udp;
+          const edge = current.edge;
+          if (edge !== null) {
+            current.edge = new RelaySocket(current.udp, edge.endpoints, edge.relay, current.now);
+          }
+          current.path.socket = current.edge ?? current.udp;
           post({ type: "socket-switched", fd: old });
         }
         return;

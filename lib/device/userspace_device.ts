@@ -6,6 +6,9 @@
  * Configuration and handshake messages cross threads; packets never do.
  */
 
+import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
+import { RelaySocket } from "../relay/relay_socket.ts";
+import type { RelayTable } from "../relay/relay_table.ts";
 import type { EngineOptions } from "../wireguard/engine_types.ts";
 import { openTun, type TunDevice } from "../../ffi/tun.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
@@ -142,6 +145,10 @@ export class UserspaceDevice {
   );
   private readonly engine: WireguardEngine;
   private readonly origin = Date.now() - performance.now();
+  /** The relay state the mesh node keeps (lib/relay/), copied to the workers on change. */
+  private relayState: { endpoints: RelayEndpoints; table: RelayTable | null } | null = null;
+  /** The main thread's relay edge (handshakes to relayed peers). */
+  private relayEdge: RelaySocket | null = null;
 
   private constructor(
     private readonly queues: TunDevice[],
@@ -169,7 +176,7 @@ export class UserspaceDevice {
       sink: {
         sendDatagram: (bytes, to) => {
           try {
-            this.sockets[0].sendTo(bytes, to.address, to.port, bytes.length, 0);
+            (this.relayEdge ?? this.sockets[0]).sendTo(bytes, to.address, to.port, bytes.length, 0);
           } catch {
             // One unroutable peer must not stop the device; the timers retry.
           }
@@ -383,6 +390,25 @@ export class UserspaceDevice {
     if (!this.stopping) this.options.onFailure?.(message);
   }
 
+  /** Puts the relay edge on the sockets: the main thread's now, the workers' on `relayUpdated`. */
+  useRelay(endpoints: RelayEndpoints, table: RelayTable | null): void {
+    this.relayState = { endpoints, table };
+    this.relayEdge = new RelaySocket(this.sockets[0], endpoints, null, () => performance.now());
+    this.relayUpdated();
+  }
+
+  /** Copies the relay bindings and table to every worker. */
+  relayUpdated(): void {
+    const state = this.relayState;
+    if (state === null) return;
+    const table = state.table;
+    this.workers?.broadcast({
+      type: "relay",
+      bindings: state.endpoints.snapshot(),
+      relay: table === null ? null : { limits: table.limits, members: table.members },
+    });
+  }
+
   /** Sends datagrams (SWIM's) from the device's UDP port. */
   sendDatagrams(datagrams: ForeignDatagram[]): void {
     if (this.failed !== null) return;
@@ -462,6 +488,10 @@ export class UserspaceDevice {
     }
     this.retiring.push(...this.sockets);
     this.sockets = sockets;
+    const relay = this.relayState;
+    if (relay !== null) {
+      this.relayEdge = new RelaySocket(sockets[0], relay.endpoints, null, () => performance.now());
+    }
     for (let i = 0; i < sockets.length; i++) {
       this.workers?.post(i, { type: "socket", fd: sockets[i].fd, port: sockets[i].port });
     }

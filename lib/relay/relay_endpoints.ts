@@ -40,8 +40,8 @@ export function virtualRelayEndpoint(slot: number): string {
   return slot === 0 ? `[100::]:${VIRTUAL_PORT}` : `[100::${slot.toString(16)}]:${VIRTUAL_PORT}`;
 }
 
-/** One binding: where its frames go and for whom. */
-interface Binding {
+/** One binding: where its frames go and for whom (plain data: it crosses to the workers). */
+export interface Binding {
   relayIp: Uint8Array;
   relayPort: number;
   peerId: Uint8Array;
@@ -80,6 +80,18 @@ export class RelayEndpoints {
   release(slot: number): void {
     if (this.bindings[slot] === undefined || this.bindings[slot] === null) return;
     this.bindings[slot] = null;
+    this.reindex();
+  }
+
+  /** The bindings by slot (null: free), to copy into another thread's instance. */
+  snapshot(): (Binding | null)[] {
+    return this.bindings.map((b) => b === null ? null : { ...b });
+  }
+
+  /** Replaces every binding with `snapshot`'s (a worker following the main thread). */
+  restore(snapshot: readonly (Binding | null)[]): void {
+    this.bindings.length = 0;
+    for (const b of snapshot) this.bindings.push(b === null ? null : { ...b });
     this.reindex();
   }
 

@@ -46,6 +46,8 @@ export class RelayPlanner {
   readonly table: RelayTable | null;
   readonly #routes = new Map<string, RelayRoute>();
   #tableKey = "";
+  /** Grows whenever a binding or the table changed (the device copies them to its workers). */
+  version = 0;
 
   /** `relay`: this node relays for others (its limits, or the defaults). */
   constructor(relay: boolean, limits: Partial<RelayLimits> = {}) {
@@ -88,6 +90,7 @@ export class RelayPlanner {
       if (current !== undefined && current.slot !== slot) this.endpoints.release(current.slot);
       const route = { relay: choice.id, endpoint: virtualRelayEndpoint(slot), slot };
       this.#routes.set(id, route);
+      this.version++;
       changes.push({ publicKey: m.publicKey, endpoint: route.endpoint });
     }
     for (const [id, route] of this.#routes) {
@@ -99,6 +102,7 @@ export class RelayPlanner {
   #drop(id: string, route: RelayRoute, key: Uint8Array | null, changes: RelayChange[]): void {
     this.endpoints.release(route.slot);
     this.#routes.delete(id);
+    this.version++;
     if (key !== null) changes.push({ publicKey: key, endpoint: null });
   }
 
@@ -114,6 +118,7 @@ export class RelayPlanner {
     }
     if (key === this.#tableKey) return;
     this.#tableKey = key;
+    this.version++;
     this.table!.setMembers(entries);
   }
 }

@@ -87,7 +87,10 @@ export class RelayTable {
   /** Bytes forwarded. */
   forwardedBytes = 0;
 
-  private readonly limits: RelayLimits;
+  /** The limits in force. */
+  readonly limits: RelayLimits;
+  /** The members last set (for copying the table to another thread). */
+  members: readonly RelayMemberEntry[] = [];
   private readonly seed: number | undefined;
   private byId: ByteKeyIndex;
   private byAddress: ByteKeyIndex;
@@ -121,6 +124,7 @@ export class RelayTable {
    * collides with an earlier one's is left out (the relay cannot tell them apart).
    */
   setMembers(members: readonly RelayMemberEntry[]): void {
+    this.members = members;
     const n = Math.min(members.length, this.limits.maxMembers);
     const oldIds = this.shortIds;
     const oldById = this.byId;
