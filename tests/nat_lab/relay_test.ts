@@ -1,7 +1,8 @@
 /**
  * Relay through the real daemons (issue 13): two nodes behind symmetric NATs (a mapping per
  * destination: no direct path, no punching) reach each other through a public member started with
- * `--relay`; `status` says so, pings and a TCP transfer go through, and the data workers relay.
+ * `--relay`; `status` says so, pings and a TCP transfer go through (the data workers relay), and
+ * when that relay dies a second relay-capable member takes over.
  */
 
 import { assertEquals, assertTrue } from "../assert.ts";
@@ -22,12 +23,14 @@ Deno.test({
       { name: "public", nat: "public" },
       { name: "syma", nat: "symmetric" },
       { name: "symb", nat: "symmetric" },
+      { name: "public2", nat: "public" },
     ]);
     try {
       await withDeadline(lab.build(), 60_000, "build the lab");
-      const hosts = ["public", "syma", "symb"].map((name) => lab.site(name).hosts[0]);
+
+      const hosts = ["public", "syma", "symb", "public2"].map((name) => lab.site(name).hosts[0]);
       const mesh = new MeshLab({
-        nodes: 3,
+        nodes: 4,
         trusts: () => true,
         placement: (k) => ({ namespace: hosts[k - 1].namespace, underlay: hosts[k - 1].ip }),
       });
@@ -46,36 +49,62 @@ Deno.test({
   },
 });
 
+/** Waits until `observer` reaches `subject` through a relay (not `except`); the relay's name. */
+async function waitRelayed(
+  mesh: MeshLab,
+  observer: number,
+  subject: number,
+  except: string | null = null,
+): Promise<string> {
+  const peer = await mesh.waitFor(
+    async () => {
+      const status = await mesh.status(observer);
+      const entry = status.peers.find((p) => p.public_key === mesh.node(subject).publicKey);
+      return entry?.connection === "relay" && entry.relay !== except &&
+          entry.last_handshake !== null
+        ? entry
+        : null;
+    },
+    45_000,
+    `node ${observer} to reach node ${subject} through a relay other than ${except}`,
+  );
+  assertTrue(peer.endpoint?.startsWith("[100::") === true, `endpoint ${peer.endpoint}`);
+  return peer.relay!;
+}
+
 async function relayed(mesh: MeshLab): Promise<void> {
   await mesh.build();
   const stun = STUN_SERVERS.flatMap((server) => ["--stun", server]);
-  await mesh.start(1, { extraArgs: [...stun, "--workers", "2", "--relay"] });
+  const args = [...stun, "--workers", "2"];
+  await mesh.start(1, { extraArgs: [...args, "--relay"] });
   await mesh.waitUntilServing(1);
+  await mesh.start(4, { seeds: [1], extraArgs: [...args, "--relay"] });
   const started = performance.now();
-  await mesh.start(2, { seeds: [1], extraArgs: [...stun, "--workers", "2"] });
-  await mesh.start(3, { seeds: [1], extraArgs: [...stun, "--workers", "2"] });
-  for (const [observer, subject] of [[2, 3], [3, 2]]) {
-    const peer = await mesh.waitFor(
-      async () => {
-        const status = await mesh.status(observer);
-        const entry = status.peers.find((p) => p.public_key === mesh.node(subject).publicKey);
-        return entry?.connection === "relay" && entry.last_handshake !== null ? entry : null;
-      },
-      45_000,
-      `node ${observer} to reach node ${subject} through the relay`,
-    );
-    assertEquals(peer.relay, mesh.node(1).name);
-    assertTrue(peer.endpoint?.startsWith("[100::") === true, `endpoint ${peer.endpoint}`);
-  }
-  console.log(`relayed path after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  await mesh.start(2, { seeds: [1], extraArgs: args });
+  await mesh.start(3, { seeds: [1], extraArgs: args });
+  const relay = await waitRelayed(mesh, 2, 3);
+  assertEquals(await waitRelayed(mesh, 3, 2), relay, "both ends use the same relay");
+  assertTrue([mesh.node(1).name, mesh.node(4).name].includes(relay), `relay ${relay}`);
+  console.log(`relayed via ${relay} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
   await mesh.waitForPing(2, mesh.node(3).meshIpv4, 15_000);
   await mesh.waitForPing(3, mesh.node(2).meshIpv6, 15_000);
-  const transfer = await mesh.tcpTransfer(2, 3, mesh.node(3).meshIpv4, 8 * 1024 * 1024);
-  console.log(`8 MB through the relay in ${transfer.seconds.toFixed(2)} s`);
-  // The relay itself sees both as direct peers.
-  const status = await mesh.status(1);
-  for (const k of [2, 3]) {
-    const entry = status.peers.find((p) => p.public_key === mesh.node(k).publicKey);
-    assertEquals(entry?.connection, "direct");
-  }
+  const viaRelay = await mesh.tcpTransfer(2, 3, mesh.node(3).meshIpv4, 8 * 1024 * 1024);
+  const direct = await mesh.tcpTransfer(2, 1, mesh.node(1).meshIpv4, 8 * 1024 * 1024);
+  console.log(
+    `8 MB: relayed ${viaRelay.seconds.toFixed(2)} s, direct ${direct.seconds.toFixed(2)} s ` +
+      `(relay throughput ${(direct.seconds / viaRelay.seconds * 100).toFixed(0)} % of direct)`,
+  );
+  // The relay dies: the other relay-capable member takes over.
+  const dead = relay === mesh.node(1).name ? 1 : 4;
+  await mesh.crash(dead);
+  const failedAt = performance.now();
+  const next = await waitRelayed(mesh, 2, 3, relay);
+  await waitRelayed(mesh, 3, 2, relay);
+  console.log(
+    `relay ${relay} killed: via ${next} after ${
+      ((performance.now() - failedAt) / 1000).toFixed(1)
+    } s`,
+  );
+  await mesh.waitForPing(2, mesh.node(3).meshIpv4, 15_000);
+  await mesh.waitForPing(3, mesh.node(2).meshIpv4, 15_000);
 }
