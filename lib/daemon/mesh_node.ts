@@ -41,6 +41,9 @@ import { RelayPlanner } from "../relay/relay_planner.ts";
 import type { RelayLimits, RelayTable } from "../relay/relay_table.ts";
 import { ALIVE_FLAG_RELAY } from "../swim/records.ts";
 
+/** Longest gap between two relay plans without membership events (ms). */
+const RELAY_REPLAN_MS = 1_000;
+
 /** What a node needs from its WireGuard device (real, in-process, or none for gossip only). */
 export interface MeshDevice {
   /** Applies typed changes in order; throws DeviceConfigError. */
@@ -137,6 +140,7 @@ export class MeshNode {
   #candidates = new EndpointCandidates([], []);
   /** Relays used and offered (null when the device has no relay edge). */
   #relays: RelayPlanner | null = null;
+  #lastRelayPlan = -Infinity;
   #stopped = false;
 
   /** A node for `identity`; trust and claims are loaded before `start`. */
@@ -339,14 +343,21 @@ export class MeshNode {
   #pump(now: number): void {
     const swim = this.#swim!;
     this.#sendOutgoing();
-    for (const event of swim.drainEvents()) this.#onEvent(event);
+    let events = 0;
+    for (const event of swim.drainEvents()) {
+      this.#onEvent(event);
+      events++;
+    }
     if (this.peers.takeOverflow()) {
       // Members listed past --max-members in one batch: membership forgets them again.
       swim.revalidateTrust(now);
-      for (const event of swim.drainEvents()) this.#onEvent(event);
+      for (const event of swim.drainEvents()) {
+        this.#onEvent(event);
+        events++;
+      }
     }
     this.#apply(this.peers.drainNotices());
-    this.#planRelays();
+    this.#planRelays(now, events > 0);
     this.#followReflexive(now);
     this.#options.onSchedule?.(this.nextDeadline());
   }
@@ -373,9 +384,15 @@ export class MeshNode {
     this.setReflexiveEndpoints(reflexive, now, nat);
   }
 
-  /** Peers without a proven path go through the best relay (relay_planner.ts). */
-  #planRelays(): void {
+  /**
+   * Peers without a proven path go through the best relay (relay_planner.ts): after membership
+   * events (a path proven, a relay suspected), else once a second (RTTs drift slowly), so a busy
+   * node does not walk its members on every datagram.
+   */
+  #planRelays(now: number, events: boolean): void {
     if (this.#relays === null) return;
+    if (!events && now - this.#lastRelayPlan < RELAY_REPLAN_MS) return;
+    this.#lastRelayPlan = now;
     const version = this.#relays.version;
     const changes = this.#relays.plan(this.#swim!.members(), (key) => this.peers.isTrusted(key));
     if (this.#relays.version !== version) this.#device?.relayUpdated?.();
