@@ -170,6 +170,9 @@ export class MeshDaemon {
       this.#gossip = gossip;
       this.#port = gossip.port;
       log.info(`gossip only (--no-tun) on UDP port ${this.#port}`);
+      if (this.#options.relay) {
+        log.warn("--relay is ignored with --no-tun (no data path to relay on)");
+      }
       device = gossipOnlyDevice(gossip);
     } else {
       device = await this.#startDevice(onDatagrams);
