@@ -8,6 +8,7 @@
 import { encodeHex as hex } from "../../lib/encoding/base64.ts";
 import { encodeRelayFrame, RELAY_FROM, RELAY_TO } from "../../lib/relay/relay_frame.ts";
 import { RELAY_FORWARD, RELAY_VERDICTS, RelayTable } from "../../lib/relay/relay_table.ts";
+import { RelayEndpoints } from "../../lib/relay/relay_endpoints.ts";
 import { ensure, Mutator, runFuzz, startFuzz } from "./fuzz_kit.ts";
 
 function ip(last: number): Uint8Array {
@@ -62,4 +63,49 @@ Deno.test("fuzz relay frames: forged, malformed and outsiders' frames are droppe
   });
   ensure((outcomes.get("forward") ?? 0) > 1000, "too few frames forwarded");
   ensure((outcomes.get("untrusted") ?? 0) > 1000, "too few outsiders tried");
+});
+
+Deno.test("fuzz relay frames at a receiver: only a FROM frame from a bound relay naming a bound peer is unwrapped", () => {
+  const run = startFuzz("relay-unwrap");
+  const relays = [ip(1), ip(2)];
+  const peers = [run.rng.bytes(32), run.rng.bytes(32)];
+  const endpoints = new RelayEndpoints();
+  // Bound: (relay 1, peer 0) and (relay 2, peer 1); (relay 1, peer 1) is not.
+  const bound = new Map<string, number>([
+    [
+      `${hex(relays[0])} ${hex(peers[0].subarray(0, 8))}`,
+      endpoints.bind(relays[0], 51820, peers[0]),
+    ],
+    [
+      `${hex(relays[1])} ${hex(peers[1].subarray(0, 8))}`,
+      endpoints.bind(relays[1], 51820, peers[1]),
+    ],
+  ]);
+  const sources = [relays[0], relays[1], ip(66)];
+  const wireguard = (type: number, length: number) => {
+    const out = run.rng.bytes(length);
+    out.set([type, 0, 0, 0]);
+    return out;
+  };
+  const seeds = [
+    encodeRelayFrame(RELAY_FROM, peers[0], wireguard(4, 96)),
+    encodeRelayFrame(RELAY_FROM, peers[1], wireguard(2, 92)),
+    encodeRelayFrame(RELAY_TO, peers[0], wireguard(1, 148)),
+  ];
+  const mutator = new Mutator(run.rng, { maxLength: 300 });
+  const virtual = new Uint8Array(16);
+  const outcomes = runFuzz("relay-unwrap", run, () => mutator.next(seeds), (input, i) => {
+    const source = sources[i % sources.length];
+    const slot = endpoints.unwrap(input, source, 51820, virtual);
+    if (slot < 0) return "dropped";
+    const key = `${hex(source)} ${hex(input.subarray(8, 16))}`;
+    ensure(bound.get(key) === slot, `unwrapped an unbound (relay, peer): ${key}`);
+    ensure(
+      input[5] === RELAY_FROM && input[16] >= 1 && input[16] <= 4,
+      "not a FROM WireGuard frame",
+    );
+    ensure(virtual[0] === 1 && ((virtual[14] << 8) | virtual[15]) === slot, "wrong virtual source");
+    return "unwrapped";
+  });
+  ensure((outcomes.get("unwrapped") ?? 0) > 1000, "too few frames unwrapped");
 });
