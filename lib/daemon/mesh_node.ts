@@ -36,16 +36,12 @@ import { MeshPeers, type PeerChanges, type TrustedEntry } from "./mesh_peers.ts"
 import { MeshguardError } from "../errors.ts";
 import { classifyDatagram, PORT_STUN } from "../net/port_demux.ts";
 import { NodeStun, type StunSetting } from "./node_stun.ts";
-import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
-import { RelayPlanner } from "../relay/relay_planner.ts";
-import type { RelayLimits, RelayTable } from "../relay/relay_table.ts";
+import type { RelayLimits } from "../relay/relay_table.ts";
+import { NodeRelays, type RelayDevice } from "./node_relays.ts";
 import { ALIVE_FLAG_RELAY } from "../swim/records.ts";
 
-/** Longest gap between two relay plans without membership events (ms). */
-const RELAY_REPLAN_MS = 1_000;
-
 /** What a node needs from its WireGuard device (real, in-process, or none for gossip only). */
-export interface MeshDevice {
+export interface MeshDevice extends RelayDevice {
   /** Applies typed changes in order; throws DeviceConfigError. */
   configure(config: DeviceConfig): DeviceConfigResult;
   /** Sends membership datagrams from the mesh port (best effort). */
@@ -54,13 +50,6 @@ export interface MeshDevice {
   devicePeers(): DevicePeer[];
   /** Stops the device and releases what it holds. */
   stop(): Promise<void>;
-  /**
-   * Puts the relay edge (lib/relay/relay_socket.ts) on the device's sockets; a device without
-   * it neither uses nor offers relays.
-   */
-  useRelay?(endpoints: RelayEndpoints, table: RelayTable | null): void;
-  /** The relay bindings or table changed (a device with worker threads copies them over). */
-  relayUpdated?(): void;
 }
 
 /** How a node is built. */
@@ -139,8 +128,7 @@ export class MeshNode {
   #tunnelsUp = new Set<string>();
   #candidates = new EndpointCandidates([], []);
   /** Relays used and offered (null when the device has no relay edge). */
-  #relays: RelayPlanner | null = null;
-  #lastRelayPlan = -Infinity;
+  #relays: NodeRelays | null = null;
   #stopped = false;
 
   /** A node for `identity`; trust and claims are loaded before `start`. */
@@ -184,10 +172,7 @@ export class MeshNode {
       privateKey.fill(0);
     }
     this.#device = start.device;
-    if (start.device.useRelay !== undefined) {
-      this.#relays = new RelayPlanner(start.relay === true, start.relayLimits);
-      start.device.useRelay(this.#relays.endpoints, this.#relays.table);
-    }
+    this.#relays = NodeRelays.attach(start.device, start.relay === true, start.relayLimits);
     this.#candidates = new EndpointCandidates(start.announce ?? [], start.endpoints, start.nat);
     this.#swim = new SwimEngine({
       crypto: start.crypto ?? createSwimCrypto(this.#identity.seed, this.#identity.publicKey),
@@ -199,7 +184,7 @@ export class MeshNode {
       profile: start.profile,
       config: start.config,
       random: start.random,
-      recordFlags: this.#relays?.table ? ALIVE_FLAG_RELAY : 0,
+      recordFlags: this.#relays?.offers ? ALIVE_FLAG_RELAY : 0,
     });
     this.#swim.start(now);
     const stun = start.stun ?? { kind: "members" };
@@ -384,19 +369,12 @@ export class MeshNode {
     this.setReflexiveEndpoints(reflexive, now, nat);
   }
 
-  /**
-   * Peers without a proven path go through the best relay (relay_planner.ts): after membership
-   * events (a path proven, a relay suspected), else once a second (RTTs drift slowly), so a busy
-   * node does not walk its members on every datagram.
-   */
+  /** Peers without a proven path go through the best relay (node_relays.ts). */
   #planRelays(now: number, events: boolean): void {
     if (this.#relays === null) return;
-    if (!events && now - this.#lastRelayPlan < RELAY_REPLAN_MS) return;
-    this.#lastRelayPlan = now;
-    const version = this.#relays.version;
-    const changes = this.#relays.plan(this.#swim!.members(), (key) => this.peers.isTrusted(key));
-    if (this.#relays.version !== version) this.#device?.relayUpdated?.();
-    for (const change of changes) {
+    const members = () => this.#swim!.members();
+    const trusted = (key: Uint8Array) => this.peers.isTrusted(key);
+    for (const change of this.#relays.plan(members, trusted, now, events)) {
       this.#apply(this.peers.setRelayEndpoint(change.publicKey, change.endpoint));
     }
   }
@@ -489,8 +467,7 @@ export class MeshNode {
       }
       const device = snapshot.get(encodeHex(peer.wireguardKey));
       const endpoint = device?.endpoint ?? peer.endpoint;
-      const route = this.#relays?.route(peer.publicKey);
-      const relayed = route !== undefined && endpoint === route.endpoint;
+      const relay = this.#relays?.relayOf(peer.publicKey, endpoint) ?? null;
       peers.push({
         name: peer.name,
         public_key: encodeBase64(peer.publicKey),
@@ -502,8 +479,8 @@ export class MeshNode {
         last_handshake: device?.lastHandshake ? new Date(device.lastHandshake).toISOString() : null,
         rx_bytes: device?.rxBytes ?? 0,
         tx_bytes: device?.txBytes ?? 0,
-        connection: relayed ? "relay" : "direct",
-        ...(relayed ? { relay: this.peers.peer(decodeHex(route.relay))?.name ?? route.relay } : {}),
+        connection: relay === null ? "direct" : "relay",
+        ...(relay === null ? {} : { relay: this.peers.peer(decodeHex(relay))?.name ?? relay }),
       });
     }
     return {
