@@ -61,9 +61,8 @@ export class NodeRelays {
     return changes;
   }
 
-  /** The hex id of the relay `publicKey`'s traffic goes through, when `endpoint` is its route. */
+  /** The hex id of the relay `publicKey`'s traffic goes through, when `endpoint` is virtual. */
   relayOf(publicKey: Uint8Array, endpoint: string | null): string | null {
-    const route = this.#planner.route(publicKey);
-    return route !== undefined && endpoint === route.endpoint ? route.relay : null;
+    return this.#planner.relayOf(publicKey, endpoint);
   }
 }

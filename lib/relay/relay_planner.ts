@@ -3,8 +3,10 @@
  * direct path (issue 13), from membership snapshots; sans-IO. As a relay (`--relay`, advertised
  * as ALIVE_FLAG_RELAY in our signed record) its table holds every trusted live member with a
  * verified address. As a user, each trusted live peer whose address SWIM has not proven gets the
- * relay-capable live member with a proven path and the lowest RTT (relay_choice.ts). A peer
- * whose address SWIM proves (a punch succeeded) loses its binding at once: WireGuard's roaming
+ * relay-capable live member with a proven path and the lowest RTT (relay_choice.ts), and is bound
+ * at its next best relays too, so that whichever relay its side picks first, its frames are
+ * accepted (else its first handshake is lost and WireGuard retries only 5 s later). A peer
+ * whose address SWIM proves (a punch succeeded) loses its bindings at once: WireGuard's roaming
  * would otherwise move it back onto the relay with every datagram still in flight there. The
  * switch keeps the WireGuard session (an endpoint change only); what was in flight through the
  * relay at that moment is lost, as on any path change, and TCP resends it.
@@ -15,7 +17,7 @@ import type { MemberInfo } from "../swim/events.ts";
 import { ALIVE_FLAG_RELAY } from "../swim/records.ts";
 import { parseEndpoint } from "../wireguard/endpoint.ts";
 import { chooseRelay, type RelayCandidate } from "./relay_choice.ts";
-import { RelayEndpoints, virtualRelayEndpoint } from "./relay_endpoints.ts";
+import { MAX_RELAY_BINDINGS, RelayEndpoints, virtualRelayEndpoint } from "./relay_endpoints.ts";
 import { type RelayLimits, type RelayMemberEntry, RelayTable } from "./relay_table.ts";
 
 /** One peer's relayed path. */
@@ -36,7 +38,20 @@ export interface RelayChange {
 interface Candidate extends RelayCandidate {
   ip: Uint8Array;
   port: number;
+  /** Its verified address as text (part of a binding's key: a new address is a new binding). */
+  address: string;
 }
+
+/** A binding: the virtual endpoint of one (peer, relay). */
+interface Bound {
+  slot: number;
+  endpoint: string;
+  peer: string;
+  relay: string;
+}
+
+/** Relays each unproven peer is bound at (besides the one in use). */
+const ACCEPT_RELAYS = 3;
 
 /** The relay plan of one node. */
 export class RelayPlanner {
@@ -45,6 +60,9 @@ export class RelayPlanner {
   /** The forwarding table, when this node relays. */
   readonly table: RelayTable | null;
   readonly #routes = new Map<string, RelayRoute>();
+  /** Bindings by "peer relay address", and by virtual endpoint. */
+  readonly #bound = new Map<string, Bound>();
+  readonly #byEndpoint = new Map<string, Bound>();
   #tableKey = "";
   /** Grows whenever a binding or the table changed (the device copies them to its workers). */
   version = 0;
@@ -71,39 +89,77 @@ export class RelayPlanner {
         continue;
       }
       const { ip, port } = mapped(m.verified);
-      candidates.push({ id: encodeHex(m.publicKey), rtt: m.rtt, ip, port });
+      candidates.push({ id: encodeHex(m.publicKey), rtt: m.rtt, ip, port, address: m.verified });
     }
+    candidates.sort((a, b) => (chooseRelay([a, b], null) === a ? -1 : 1));
+    // Every unproven peer is bound at its best few relays, not only the one we send through: its
+    // side may pick another, or pick before we do, and what it sends must not be dropped here.
+    const wanted = new Map<string, { peer: MemberInfo; relay: Candidate }>();
+    for (const m of live) {
+      if (m.verified !== null) continue;
+      const id = encodeHex(m.publicKey);
+      const current = this.#routes.get(id)?.relay;
+      let taken = 0;
+      for (const relay of candidates) {
+        if (relay.id === id) continue;
+        if (taken++ >= ACCEPT_RELAYS && relay.id !== current) continue;
+        wanted.set(`${id} ${relay.id} ${relay.address}`, { peer: m, relay });
+      }
+    }
+    this.#bindExactly(wanted);
     const changes: RelayChange[] = [];
     const seen = new Set<string>();
     for (const m of live) {
       const id = encodeHex(m.publicKey);
       seen.add(id);
       const current = this.#routes.get(id);
-      const others = candidates.filter((c) => c.id !== id);
+      const others = candidates.filter((c) =>
+        c.id !== id && this.#bound.has(`${id} ${c.id} ${c.address}`)
+      );
       const choice = m.verified !== null ? null : chooseRelay(others, current?.relay ?? null);
       if (choice === null) {
-        if (current !== undefined) this.#drop(id, current, m.publicKey, changes);
+        if (current === undefined) continue;
+        this.#routes.delete(id);
+        changes.push({ publicKey: m.publicKey, endpoint: null });
         continue;
       }
-      if (current?.relay === choice.id) continue;
-      const slot = this.endpoints.bind(choice.ip, choice.port, m.publicKey);
-      if (current !== undefined && current.slot !== slot) this.endpoints.release(current.slot);
-      const route = { relay: choice.id, endpoint: virtualRelayEndpoint(slot), slot };
-      this.#routes.set(id, route);
-      this.version++;
-      changes.push({ publicKey: m.publicKey, endpoint: route.endpoint });
+      const binding = this.#bound.get(`${id} ${choice.id} ${choice.address}`)!;
+      if (current?.endpoint === binding.endpoint) continue;
+      this.#routes.set(id, { relay: choice.id, endpoint: binding.endpoint, slot: binding.slot });
+      changes.push({ publicKey: m.publicKey, endpoint: binding.endpoint });
     }
-    for (const [id, route] of this.#routes) {
-      if (!seen.has(id)) this.#drop(id, route, null, changes);
-    }
+    for (const id of this.#routes.keys()) if (!seen.has(id)) this.#routes.delete(id);
     return changes;
   }
 
-  #drop(id: string, route: RelayRoute, key: Uint8Array | null, changes: RelayChange[]): void {
-    this.endpoints.release(route.slot);
-    this.#routes.delete(id);
-    this.version++;
-    if (key !== null) changes.push({ publicKey: key, endpoint: null });
+  /** The relay (hex id) behind virtual endpoint `endpoint` when it is one of `publicKey`'s. */
+  relayOf(publicKey: Uint8Array, endpoint: string | null): string | null {
+    const binding = endpoint === null ? undefined : this.#byEndpoint.get(endpoint);
+    return binding !== undefined && binding.peer === encodeHex(publicKey) ? binding.relay : null;
+  }
+
+  /** Binds what `wanted` names and releases every other binding. */
+  #bindExactly(wanted: Map<string, { peer: MemberInfo; relay: Candidate }>): void {
+    for (const [key, binding] of this.#bound) {
+      if (wanted.has(key)) continue;
+      this.endpoints.release(binding.slot);
+      this.#bound.delete(key);
+      this.#byEndpoint.delete(binding.endpoint);
+      this.version++;
+    }
+    for (const [key, { peer, relay }] of wanted) {
+      if (this.#bound.has(key) || this.endpoints.size >= MAX_RELAY_BINDINGS) continue;
+      const slot = this.endpoints.bind(relay.ip, relay.port, peer.publicKey);
+      const binding = {
+        slot,
+        endpoint: virtualRelayEndpoint(slot),
+        peer: encodeHex(peer.publicKey),
+        relay: relay.id,
+      };
+      this.#bound.set(key, binding);
+      this.#byEndpoint.set(binding.endpoint, binding);
+      this.version++;
+    }
   }
 
   /** Rebuilds the relay table when the set of members or their verified addresses changed. */

@@ -13,6 +13,7 @@ Deno.test("relay choice: lowest measured RTT; measured before unmeasured; none w
 Deno.test("relay choice: the current relay stays unless another is clearly faster; a dead one is replaced", () => {
   assertEquals(chooseRelay([r("a", 40), r("b", 35)], "a")?.id, "a", "12% faster is not enough");
   assertEquals(chooseRelay([r("a", 40), r("b", 20)], "a")?.id, "b", "half the RTT switches");
+  assertEquals(chooseRelay([r("a", 0.9), r("b", 0.2)], "a")?.id, "a", "LAN noise does not");
   assertEquals(
     chooseRelay([r("a", -1), r("b", 80)], "a")?.id,
     "b",
