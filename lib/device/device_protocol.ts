@@ -88,7 +88,7 @@ export type WorkerRequest =
   | {
     /** The relay edge's state (lib/relay/): bindings, and the relay's table when we relay. */
     type: "relay";
-    bindings: (Binding | null)[];
+    bindings: [number, Binding][];
     relay: { limits: RelayLimits; members: readonly RelayMemberEntry[] } | null;
   }
   | { type: "stop" };

@@ -24,6 +24,8 @@ import {
 export const MAX_RELAY_BINDINGS = 4096;
 /** The port of every virtual endpoint. */
 export const VIRTUAL_PORT = 9;
+/** Slots: the low 16 bits of a virtual address. */
+const SLOT_SPACE = 0x1_0000;
 /** Bytes of a binding key: relay address (16), relay port (2), peer short id (8). */
 const BINDING_KEY_BYTES = 26;
 
@@ -53,7 +55,10 @@ export class RelayEndpoints {
   readonly toIp = new Uint8Array(16);
   /** The last wrapped frame's destination port. */
   toPort = 0;
-  private readonly bindings: (Binding | null)[] = [];
+  /** Bindings by slot. Slots are handed out round the whole 16-bit space, so a released one is
+   * not reused while a stale endpoint may still name it (it would reach another peer). */
+  private readonly bindings = new Map<number, Binding>();
+  private cursor = 0;
   private index = new ByteKeyIndex(BINDING_KEY_BYTES, 1);
   private readonly key = new Uint8Array(BINDING_KEY_BYTES);
 
@@ -62,42 +67,41 @@ export class RelayEndpoints {
     this.fillKey(relayIp, relayPort, peerKey);
     const existing = this.index.lookup(this.key);
     if (existing >= 0) return existing;
-    let slot = this.bindings.indexOf(null);
-    if (slot < 0) slot = this.bindings.length;
-    if (slot >= MAX_RELAY_BINDINGS) {
+    if (this.bindings.size >= MAX_RELAY_BINDINGS) {
       throw new RangeError(`more than ${MAX_RELAY_BINDINGS} relay bindings: release unused ones`);
     }
-    this.bindings[slot] = {
+    let slot = this.cursor;
+    while (this.bindings.has(slot)) slot = (slot + 1) % SLOT_SPACE;
+    this.cursor = (slot + 1) % SLOT_SPACE;
+    this.bindings.set(slot, {
       relayIp: relayIp.slice(0, 16),
       relayPort,
       peerId: peerKey.slice(0, SHORT_ID_BYTES),
-    };
+    });
     this.reindex();
     return slot;
   }
 
   /** Forgets binding `slot` (its relay died or the peer went direct for good). */
   release(slot: number): void {
-    if (this.bindings[slot] === undefined || this.bindings[slot] === null) return;
-    this.bindings[slot] = null;
-    this.reindex();
+    if (this.bindings.delete(slot)) this.reindex();
   }
 
-  /** The bindings by slot (null: free), to copy into another thread's instance. */
-  snapshot(): (Binding | null)[] {
-    return this.bindings.map((b) => b === null ? null : { ...b });
+  /** The bindings as (slot, binding) pairs, to copy into another thread's instance. */
+  snapshot(): [number, Binding][] {
+    return [...this.bindings].map(([slot, b]) => [slot, { ...b }]);
   }
 
   /** Replaces every binding with `snapshot`'s (a worker following the main thread). */
-  restore(snapshot: readonly (Binding | null)[]): void {
-    this.bindings.length = 0;
-    for (const b of snapshot) this.bindings.push(b === null ? null : { ...b });
+  restore(snapshot: readonly [number, Binding][]): void {
+    this.bindings.clear();
+    for (const [slot, b] of snapshot) this.bindings.set(slot, { ...b });
     this.reindex();
   }
 
   /** Bindings in use. */
   get size(): number {
-    return this.bindings.filter((b) => b !== null).length;
+    return this.bindings.size;
   }
 
   /**
@@ -108,8 +112,8 @@ export class RelayEndpoints {
    */
   wrap(buffer: Uint8Array, at: number, length: number, address: Uint8Array): number {
     if (!isVirtualRelayAddress(address)) return -1;
-    const binding = this.bindings[(address[14] << 8) | address[15]];
-    if (binding === undefined || binding === null) return -1;
+    const binding = this.bindings.get((address[14] << 8) | address[15]);
+    if (binding === undefined) return -1;
     let start = at - RELAY_HEADER_BYTES;
     if (start < 0) {
       if (at + length + RELAY_HEADER_BYTES > buffer.length) return -1;
@@ -154,9 +158,8 @@ export class RelayEndpoints {
   }
 
   private reindex(): void {
-    const index = new ByteKeyIndex(BINDING_KEY_BYTES, Math.max(1, this.bindings.length));
+    const index = new ByteKeyIndex(BINDING_KEY_BYTES, Math.max(1, this.bindings.size));
     this.bindings.forEach((binding, slot) => {
-      if (binding === null) return;
       this.fillKey(binding.relayIp, binding.relayPort, binding.peerId);
       index.insert(this.key, slot);
     });

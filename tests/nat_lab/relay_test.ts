@@ -60,6 +60,9 @@ async function waitRelayed(
     async () => {
       const status = await mesh.status(observer);
       const entry = status.peers.find((p) => p.public_key === mesh.node(subject).publicKey);
+      if (Deno.env.get("RELAY_TRACE")) {
+        console.log(observer, JSON.stringify(status.peers.map((p) => [p.name, p.state, p.endpoint, p.connection, p.relay ?? "", p.last_handshake])));
+      }
       return entry?.connection === "relay" && entry.relay !== except &&
           entry.last_handshake !== null
         ? entry
@@ -67,7 +70,11 @@ async function waitRelayed(
     },
     45_000,
     `node ${observer} to reach node ${subject} through a relay other than ${except}`,
-  );
+  ).catch(async (error) => {
+    const peers = (await mesh.status(observer)).peers;
+    console.error(JSON.stringify(peers.map((p) => [p.name, p.state, p.endpoint, p.connection, p.relay, p.last_handshake])));
+    throw error;
+  });
   assertTrue(peer.endpoint?.startsWith("[100::") === true, `endpoint ${peer.endpoint}`);
   return peer.relay!;
 }
