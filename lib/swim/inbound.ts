@@ -6,7 +6,7 @@
 
 import { checkAddress, send } from "./outbound.ts";
 import { HEADER_BYTES, ItemKind, MessageType } from "./constants.ts";
-import { associatedData } from "./datagram.ts";
+import { openDatagram } from "./datagram.ts";
 import type { Address } from "./endpoint.ts";
 import type { SwimState } from "./engine_state.ts";
 import { readHeader, type SwimHeader } from "./header.ts";
@@ -52,8 +52,7 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   if (!session.replay.check(header.senderEpoch, header.counter)) return s.drop("replay");
   const key = rxKey(s, member, header.senderEpoch);
   if (key === null) return s.drop("bad-key");
-  const aad = associatedData(header.raw, s.crypto.publicKey);
-  const plain = s.crypto.open(key, header.counter, aad, data.subarray(HEADER_BYTES));
+  const plain = openDatagram(s.crypto, key, data, header.counter, s.crypto.publicKey);
   if (plain === null) return s.drop("auth");
   let body;
   try {
