@@ -1,6 +1,7 @@
 /**
- * meshguard's public library API: identity, derivations and the trust store. Re-exports only;
- * everything lives in lib/.
+ * meshguard's public library API: identity and its derivations, the trust store, config, the
+ * CLI, the crypto core, SWIM membership, the WireGuard engine, data plane and UAPI, the device,
+ * the daemon, the control client and the logger. Re-exports only; everything lives in lib/.
  * @module
  */
 
@@ -51,7 +52,7 @@ export {
   type TrustRequest,
 } from "./lib/trust/trust_store.ts";
 export { ensureDirectory, resolveConfigDir } from "./lib/config/config_dir.ts";
-export { buildConfigReport, type ConfigReport } from "./lib/config/config_report.ts";
+export { buildConfigReport, type ConfigReport } from "./lib/cli/config_report.ts";
 export { runCli } from "./lib/cli/cli.ts";
 export * from "./lib/crypto/mod.ts";
 export * from "./lib/swim/mod.ts";
@@ -72,8 +73,22 @@ export { type DataPlaneDimensions, DataPlaneState } from "./lib/wireguard/data_p
 export { createNoisePrimitives, type NoisePrimitives } from "./lib/wireguard/noise_primitives.ts";
 export { type Endpoint, formatEndpoint, parseEndpoint } from "./lib/wireguard/endpoint.ts";
 export {
+  applyDeviceConfig,
+  type ConfigurableDevice,
+  describeDevicePeers,
+  type DeviceConfig,
+  DeviceConfigError,
+  type DeviceConfigFailure,
+  type DeviceConfigResult,
+  type DevicePeer,
+  type PeerChange,
+  type PeerRemoval,
+  type PeerUpsert,
+} from "./lib/wireguard/device_config.ts";
+export {
   applyUapiSet,
   handleUapiRequest,
+  parseUapiSet,
   renderUapiGet,
   UAPI_ERRNO,
   type UapiDevice,
@@ -82,12 +97,29 @@ export {
 export { type DeviceOptions, UserspaceDevice } from "./lib/device/userspace_device.ts";
 export { DaemonError, MeshDaemon, type MeshDaemonOptions } from "./lib/daemon/mesh_daemon.ts";
 export { MeshPeers, type PeerChanges, type TrustedEntry } from "./lib/daemon/mesh_peers.ts";
+export {
+  type MeshDevice,
+  MeshNode,
+  MeshNodeError,
+  type MeshNodeOptions,
+  type MeshNodeStart,
+} from "./lib/daemon/mesh_node.ts";
 export { sendControlRequest } from "./lib/control/control_client.ts";
 export type {
   ControlRequest,
   ControlResponse,
   DaemonStatus,
+  NatStatus,
+  NetcheckReport,
   PeerStatus,
 } from "./lib/control/control_protocol.ts";
+export { StunClient, type StunServerResult } from "./lib/stun/stun_client.ts";
+export { type StunSetting } from "./lib/daemon/node_stun.ts";
+export {
+  encodeBindingRequest,
+  parseStunResponse,
+  writeBindingSuccess,
+} from "./lib/stun/stun_message.ts";
+export { classifyNatMapping, type MappingBehaviour } from "./lib/stun/nat_mapping.ts";
 export { Logger, type LogLevel } from "./lib/log/logger.ts";
 export { wireguardPublicKeyOf } from "./lib/identity/wireguard_key.ts";

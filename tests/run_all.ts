@@ -26,6 +26,9 @@ const SUITES: Suite[] = [
     permissions: ["--allow-read", "--allow-write", "--allow-sys=uid"],
   },
   { name: "wireguard", paths: ["tests/wireguard/"], permissions: ["--allow-read"] },
+  // read: the wasm crypto core. Whole devices (engine and data path loops) on fake TUN queues,
+  // a fake network and fake time, all in one thread: no root, no FFI.
+  { name: "data_path", paths: ["tests/data_path/"], permissions: ["--allow-read"] },
   {
     name: "device",
     paths: ["tests/device/"],
@@ -62,6 +65,8 @@ const SUITES: Suite[] = [
   { name: "crypto", paths: ["tests/crypto/"], permissions: ["--allow-read", "--allow-env=CI"] },
   // read=lib/swim: the import-cycle check reads the module sources (nothing else is read).
   { name: "swim", paths: ["tests/swim/"], permissions: ["--allow-read=lib/swim"] },
+  // Whole nodes in process (fake time, simulated router and NATs); read: the wasm crypto core.
+  { name: "mesh_sim", paths: ["tests/mesh_sim/"], permissions: ["--allow-read"] },
   // read: the wasm crypto core of the WireGuard targets. FUZZ_SEED/FUZZ_ITERATIONS are read
   // only when granted, so this suite always runs the constants (see tests/fuzz/fuzz_kit.ts).
   { name: "fuzz", paths: ["tests/fuzz/"], permissions: ["--allow-read"] },
@@ -94,6 +99,15 @@ const SUITES: Suite[] = [
     // namespaces; read: Deno.execPath, logs, /var/run/wireguard; write: config dirs, logs;
     // sys=uid: the in-file root check.
     permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-sys=uid"],
+    requires: { check: () => Deno.uid() === 0, reason: "needs root for network namespaces" },
+  },
+  {
+    name: "nat",
+    paths: ["tests/nat_lab/"],
+    // The NAT lab (`tests/nat_lab/helpers/nat_lab.ts`): run: ip/nft/conntrack/sysctl, coturn's
+    // turnserver and the STUN probes in namespaces; read/write: rule files and coturn's log in a
+    // temp dir; net: the probes' UDP (they run with their own --allow-net); sys=uid: the root check.
+    permissions: ["--allow-run", "--allow-read", "--allow-write", "--allow-net", "--allow-sys=uid"],
     requires: { check: () => Deno.uid() === 0, reason: "needs root for network namespaces" },
   },
   {

@@ -12,6 +12,7 @@ import { deviceCommand } from "./command_device.ts";
 import { downCommand } from "./command_down.ts";
 import { exportCommand } from "./command_export.ts";
 import { keygenCommand } from "./command_keygen.ts";
+import { netcheckCommand } from "./command_netcheck.ts";
 import { revokeCommand } from "./command_revoke.ts";
 import { statusCommand } from "./command_status.ts";
 import { trustCommand } from "./command_trust.ts";
@@ -57,6 +58,11 @@ const COMMANDS: Record<string, Command> = {
     permissions: ["read", "write", "net", "env", "sys"],
     usesConfigDir: false,
     run: downCommand,
+  },
+  netcheck: {
+    permissions: ["read", "write", "net", "env", "sys"],
+    usesConfigDir: false,
+    run: netcheckCommand,
   },
   version: {
     permissions: NO_PERMISSIONS,

@@ -1,6 +1,6 @@
 /** `meshguard config show`: the identity, its addresses and the trust store, offline. */
 
-import { buildConfigReport, type ConfigReport } from "../config/config_report.ts";
+import { buildConfigReport, type ConfigReport } from "./config_report.ts";
 import { UsageError } from "../errors.ts";
 import type { CommandContext } from "./command_context.ts";
 import { IPV4_OWNER_COMMAND } from "../control/ipv4_conflict_text.ts";

@@ -6,12 +6,13 @@ import type { ControlResponse } from "../control/control_protocol.ts";
 import { defaultControlPath, isValidInterfaceName } from "../control/control_path.ts";
 import { MeshDaemon } from "../daemon/mesh_daemon.ts";
 import { Logger, parseLogLevel } from "../log/logger.ts";
-import { DEFAULT_SWIM_PORT, parseSeed, type SeedSpec } from "../swim/endpoint.ts";
+import { DEFAULT_SWIM_PORT, parseSeed, type SeedSpec } from "../swim/address.ts";
 import { SwimAddressError } from "../swim/swim_errors.ts";
 import type { CommandContext } from "./command_context.ts";
 import { parseCommandArguments } from "./parse_arguments.ts";
 import { MAX_WORKERS } from "../device/userspace_device.ts";
 import { DEFAULT_MAX_MEMBERS, MAX_MAX_MEMBERS } from "../daemon/member_cap.ts";
+import { MAX_ENDPOINTS } from "../swim/constants.ts";
 
 /** Most seeds `up` takes (as the original). */
 const MAX_SEEDS = 16;
@@ -31,10 +32,49 @@ function integerFlag(
   return number;
 }
 
+/** Most `--stun` servers `up` takes. */
+const MAX_STUN_SERVERS = 8;
+/** A `--stun` server's port when none is given (STUN's registered port). */
+const DEFAULT_STUN_PORT = 3478;
+
+/** `--stun` values: none → members; `none` alone → off; else HOST[:PORT] servers. */
+export function parseStunFlags(
+  texts: string[],
+): { kind: "members" } | { kind: "servers"; servers: SeedSpec[] } | { kind: "off" } {
+  if (texts.length === 0) return { kind: "members" };
+  if (texts.includes("none")) {
+    if (texts.length > 1) {
+      throw new UsageError("--stun none turns STUN off; it cannot be combined with servers", "up");
+    }
+    return { kind: "off" };
+  }
+  if (texts.length > MAX_STUN_SERVERS) {
+    throw new UsageError(`at most ${MAX_STUN_SERVERS} --stun values, got ${texts.length}`, "up");
+  }
+  const servers = texts.map((text) => {
+    try {
+      const spec = parseSeed(text);
+      // parseSeed's default is the mesh port; a STUN server's is 3478.
+      return /:[0-9]+$/.test(text.trim()) ? spec : { ...spec, port: DEFAULT_STUN_PORT };
+    } catch (error) {
+      if (error instanceof SwimAddressError) {
+        throw new UsageError(`--stun ${error.message.replaceAll("seed", "server")}`, "up");
+      }
+      throw error;
+    }
+  });
+  if (servers.some((server) => server.port === 0)) {
+    throw new UsageError("--stun: port 0 is not a server's port", "up");
+  }
+  return { kind: "servers", servers };
+}
+
 /** Runs the daemon; returns its exit code once it has stopped. */
 export async function upCommand(context: CommandContext, args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArguments("up", args, {
     seed: { type: "string", multiple: true },
+    stun: { type: "string", multiple: true },
+    announce: { type: "string", multiple: true },
     port: { type: "string" },
     interface: { type: "string" },
     mtu: { type: "string" },
@@ -85,6 +125,27 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
       throw error;
     }
   });
+  const stun = parseStunFlags(values.stun ?? []);
+  const announceTexts = values.announce ?? [];
+  if (announceTexts.length > MAX_ENDPOINTS) {
+    throw new UsageError(
+      `at most ${MAX_ENDPOINTS} --announce values (the record's endpoint bound), got ${announceTexts.length}`,
+      "up",
+    );
+  }
+  const announce: SeedSpec[] = announceTexts.map((text) => {
+    try {
+      return parseSeed(text);
+    } catch (error) {
+      if (error instanceof SwimAddressError) {
+        // parseSeed words its errors for seeds; the syntax is the same.
+        const message = error.message.replace(/\bseeds\b/g, "addresses")
+          .replace(/\bseed\b/g, "address");
+        throw new UsageError(`--announce ${message}`, "up");
+      }
+      throw error;
+    }
+  });
   const level = parseLogLevel(values["log-level"] ?? "info");
   const log = new Logger(level, (line) => context.io.stderr(line));
   const configDir = context.configDir();
@@ -101,6 +162,8 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     maxMembers,
     noTun: values["no-tun"] ?? false,
     seeds,
+    stun,
+    announce,
     log,
   });
   let control: ControlServer;
@@ -111,6 +174,8 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
         switch (request.command) {
           case "status":
             return { ok: true, status: await daemon.status() };
+          case "netcheck":
+            return { ok: true, netcheck: await daemon.netcheck() };
           case "reload":
             await daemon.reload();
             return { ok: true };

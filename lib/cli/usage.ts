@@ -17,6 +17,8 @@ Mesh:
   up [--seed HOST:PORT]... [options] run the mesh daemon (root: it creates the interface)
   status [--json] [--interface NAME]  show the running daemon's peers, handshakes and traffic
   down [--interface NAME]            stop the running daemon (it leaves the mesh first)
+  netcheck [--json] [--interface NAME]
+                                     show the NAT in front of the mesh port (STUN)
   device <ifname> [--mtu N] [--port N] [--workers N]
                                      run a userspace WireGuard device, configured with wg
 
@@ -107,6 +109,9 @@ Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allo
 
   --seed HOST:PORT    a node to join through (repeatable, up to 16; names are resolved;
                       port defaults to 51821)
+  --announce HOST:PORT
+                      also advertise this address to members, e.g. a forwarded port on the
+                      router or a known public address (repeatable, up to 4; names resolved)
   --port N            UDP port for WireGuard and membership (default 51821)
   --interface NAME    interface name (default mg0)
   --mtu N             interface MTU (default 1420)
@@ -115,6 +120,10 @@ Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allo
   --max-members N     with --open: admit at most N members that are not in authorized_keys/
                       (default 1024, at most 65534); newcomers beyond it are refused, logged
                       and counted in 'status'
+  --stun HOST:PORT    a STUN server to learn this node's public address from (repeatable, up
+                      to 8; names are resolved; port defaults to 3478). Default: no third
+                      party; members answer STUN on their mesh port and the node asks up to
+                      two trusted members with public addresses. '--stun none': no STUN
   --no-tun            membership only: no interface, no WireGuard
   --control PATH      control socket (default /run/meshguard/<interface>.sock as root,
                       else <config dir>/<interface>.sock)
@@ -127,6 +136,21 @@ membership counts, and one row per peer (mesh IP, endpoint, state, last handshak
 received and sent). Any local user may ask.
 
   --json             print the status as one JSON object
+  --interface NAME   the daemon's interface (default mg0)
+  --control PATH     the daemon's control socket. Default: /run/meshguard/<interface>.sock
+                     when run as root, else <config dir>/<interface>.sock
+`,
+  netcheck: `Usage: meshguard netcheck [--json] [--interface NAME] [--control PATH] [--config DIR]
+
+Asks the running daemon to send STUN Binding requests from its mesh port now, and prints what
+came back: each server with its round-trip time and the address it saw, the mapped IPv4 and
+IPv6 endpoints, and the NAT's mapping behaviour: public (no NAT), endpoint-independent (one
+outside port for every destination: hole punching works), varies-by-destination (symmetric:
+punching works only with public or endpoint-independent peers) or unknown (fewer than two
+servers at different IPs answered). Waits at most about 6 s. Needs a running daemon: the
+mapping that matters is the mesh port's. Any local user may ask.
+
+  --json             print the report as one JSON object
   --interface NAME   the daemon's interface (default mg0)
   --control PATH     the daemon's control socket. Default: /run/meshguard/<interface>.sock
                      when run as root, else <config dir>/<interface>.sock

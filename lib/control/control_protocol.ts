@@ -8,7 +8,7 @@
 import { MeshguardError } from "../errors.ts";
 
 /** Commands the daemon understands. */
-export const CONTROL_COMMANDS = ["status", "down", "reload"] as const;
+export const CONTROL_COMMANDS = ["status", "down", "reload", "netcheck"] as const;
 
 /** One control command. */
 export type ControlCommand = typeof CONTROL_COMMANDS[number];
@@ -84,6 +84,40 @@ export interface Ipv4Conflict {
   ipv6_only: ConflictKey[];
 }
 
+/** How the NAT in front of the mesh port maps it (`lib/stun/nat_mapping.ts`). */
+export type NatMapping = "public" | "endpoint-independent" | "varies-by-destination" | "unknown";
+
+/** What `status` shows of the NAT: the mesh port's reflexive endpoints and mapping behaviour. */
+export interface NatStatus {
+  mapped_v4: string | null;
+  mapped_v6: string | null;
+  mapping: NatMapping;
+}
+
+/** One STUN server in a netcheck report. */
+export interface NetcheckServer {
+  /** Numeric `ip:port`. */
+  server: string;
+  /** Our mesh port as it saw it, or null. */
+  mapped: string | null;
+  rtt_ms: number | null;
+  /** Why there is no answer ("timeout", "error 4xx"), or null. */
+  error: string | null;
+}
+
+/** What `netcheck` answers (snake_case JSON, as `meshguard netcheck --json` prints it). */
+export interface NetcheckReport extends NatStatus {
+  /** The mesh port the mapping belongs to. */
+  port: number;
+  /** Where answers come from: members (default), servers (`--stun`), off (`--stun none`). */
+  stun: "members" | "servers" | "off";
+  servers: NetcheckServer[];
+  mapping_v4: NatMapping;
+  mapping_v6: NatMapping;
+  /** One sentence on what the mapping means for direct connections. */
+  direct: string;
+}
+
 /** What `status` answers (snake_case JSON, as `meshguard status --json` prints it). */
 export interface DaemonStatus {
   version: string;
@@ -105,6 +139,8 @@ export interface DaemonStatus {
   refused_members: number;
   /** Contested mesh IPv4 addresses and who holds each on this node. */
   ipv4_conflicts: Ipv4Conflict[];
+  /** The mesh port behind NAT, from STUN. */
+  nat: NatStatus;
   peers: PeerStatus[];
 }
 
@@ -112,6 +148,12 @@ export interface DaemonStatus {
 export interface StatusResponse {
   ok: true;
   status: DaemonStatus;
+}
+
+/** The answer to `netcheck`. */
+export interface NetcheckResponse {
+  ok: true;
+  netcheck: NetcheckReport;
 }
 
 /** The answer to `down` and `reload`. */
@@ -126,7 +168,7 @@ export interface ErrorResponse {
 }
 
 /** Any answer. */
-export type ControlResponse = StatusResponse | OkResponse | ErrorResponse;
+export type ControlResponse = StatusResponse | NetcheckResponse | OkResponse | ErrorResponse;
 
 /** The result of validating one incoming request. */
 export type RequestValidation =
@@ -246,6 +288,55 @@ function checkConflict(value: unknown, where: string): void {
   );
 }
 
+const MAPPINGS: readonly unknown[] = [
+  "public",
+  "endpoint-independent",
+  "varies-by-destination",
+  "unknown",
+];
+const isMapping = (value: unknown) => MAPPINGS.includes(value);
+
+function checkNat(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkField(value, "mapped_v4", where, isStringOrNull, "a string or null");
+  checkField(value, "mapped_v6", where, isStringOrNull, "a string or null");
+  checkField(value, "mapping", where, isMapping, "a mapping behaviour");
+}
+
+/** Checks that `value` has NetcheckReport's shape. */
+export function checkNetcheckReport(value: unknown): NetcheckReport {
+  const where = "netcheck";
+  checkNat(value, where);
+  const report = value as Record<string, unknown>;
+  checkField(report, "port", where, isCount, "a number");
+  checkField(
+    report,
+    "stun",
+    where,
+    (v) => ["members", "servers", "off"].includes(v as string),
+    "a STUN mode",
+  );
+  checkField(report, "mapping_v4", where, isMapping, "a mapping behaviour");
+  checkField(report, "mapping_v6", where, isMapping, "a mapping behaviour");
+  checkField(report, "direct", where, isString, "a string");
+  checkField(report, "servers", where, Array.isArray, "an array");
+  (report.servers as unknown[]).forEach((server, i) => {
+    const at = `${where}.servers[${i}]`;
+    if (!isObject(server)) throw new ControlError(`the daemon sent an invalid status: ${at}`);
+    checkField(server, "server", at, isString, "a string");
+    checkField(server, "mapped", at, isStringOrNull, "a string or null");
+    checkField(server, "error", at, isStringOrNull, "a string or null");
+    checkField(
+      server,
+      "rtt_ms",
+      at,
+      (v) => v === null || (typeof v === "number" && v >= 0),
+      "a number or null",
+    );
+  });
+  return value as NetcheckReport;
+}
+
 /** Checks that `value` has DaemonStatus's shape (so printing it cannot fail half-way). */
 export function checkDaemonStatus(value: unknown): DaemonStatus {
   if (!isObject(value)) throw new ControlError("the daemon sent an invalid status: not an object");
@@ -276,6 +367,7 @@ export function checkDaemonStatus(value: unknown): DaemonStatus {
   (value.ipv4_conflicts as unknown[]).forEach((conflict, i) =>
     checkConflict(conflict, `${where}.ipv4_conflicts[${i}]`)
   );
+  checkNat(value.nat, `${where}.nat`);
   checkField(value, "peers", where, Array.isArray, "an array");
   (value.peers as unknown[]).forEach((peer, i) => checkPeer(peer, `${where}.peers[${i}]`));
   return value as unknown as DaemonStatus;
@@ -302,5 +394,6 @@ export function parseControlResponse(text: string, command: ControlCommand): Con
     return { ok: false, error: value.error };
   }
   if (command === "status") return { ok: true, status: checkDaemonStatus(value.status) };
+  if (command === "netcheck") return { ok: true, netcheck: checkNetcheckReport(value.netcheck) };
   return { ok: true };
 }

@@ -70,6 +70,7 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
     ["mesh ipv6:", status.mesh_ipv6],
     ["admission:", admission(status)],
     ["members:", `${alive} alive, ${suspect} suspect, ${dead} dead`],
+    ["nat:", natLine(status)],
     ["daemon:", `meshguard ${status.version}, pid ${status.pid}`],
   ]);
   const conflicts = status.ipv4_conflicts.length === 0
@@ -85,6 +86,12 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
     ...peers.map((peer) => peerRow(peer, now)),
   ];
   return `${header}\n${table(rows)}${conflicts}`;
+}
+
+function natLine(status: DaemonStatus): string {
+  const { mapped_v4, mapped_v6, mapping } = status.nat;
+  const mapped = [mapped_v4, mapped_v6].filter((address) => address !== null).join(", ");
+  return mapped === "" ? mapping : `${mapping}, mapped ${mapped}`;
 }
 
 function admission(status: DaemonStatus): string {

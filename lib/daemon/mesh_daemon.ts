@@ -1,8 +1,10 @@
 /**
- * The mesh daemon (`meshguard up`): identity and trust from the config directory, SWIM
- * membership on the mesh port, a WireGuard device whose peers follow membership, the control
- * socket, and live reload of `authorized_keys/`. Membership and control run on this thread;
- * packets never do (they stay in the device's worker).
+ * The mesh daemon (`meshguard up`): the shell around a `MeshNode` (membership, peers, device
+ * wiring). It owns what touches the system: identity and trust from the config directory (live
+ * reload of `authorized_keys/`), the WireGuard device or gossip socket, mesh addresses via
+ * rtnetlink, the one membership timer, the handshake poll, and graceful leave and teardown.
+ * Membership and control run on this thread; packets never do (they stay in the device's
+ * workers).
  */
 
 import { basename, dirname, join, resolve } from "node:path";
@@ -11,24 +13,21 @@ import { MeshguardError } from "../errors.ts";
 import { generateIdentity, type Identity } from "../identity/identity.ts";
 import { loadIdentity, saveIdentity } from "../identity/identity_store.ts";
 import { meshIpv4, meshIpv4Bytes, meshIpv6, meshIpv6Bytes } from "../identity/mesh_address.ts";
-import { deriveWireguardPrivateKey, wireguardPublicKeyOf } from "../identity/wireguard_key.ts";
 import type { Logger } from "../log/logger.ts";
 import { listTrusted, trustFolder } from "../trust/trust_store.ts";
 import { ensureDirectory } from "../config/config_dir.ts";
 import { UserspaceDevice } from "../device/userspace_device.ts";
 import type { ForeignDatagram } from "../device/device_protocol.ts";
-import { SwimEngine } from "../swim/engine.ts";
-import type { SwimEvent } from "../swim/events.ts";
-import type { SeedSpec } from "../swim/endpoint.ts";
-import { createSwimCrypto } from "../swim/swim_crypto.ts";
+import type { SeedSpec } from "../swim/address.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { VERSION } from "../version.ts";
-import { REJECT_AFTER_TIME } from "../wireguard/constants.ts";
-import type { DaemonStatus, PeerStatus } from "../control/control_protocol.ts";
-import { parseDeviceSnapshot } from "./device_snapshot.ts";
+import type { DaemonStatus, NetcheckReport } from "../control/control_protocol.ts";
+import { STUN_MIN_REFRESH_GAP_MS, STUN_TRANSACTION_MS } from "../stun/stun_client.ts";
+import type { StunSetting } from "./node_stun.ts";
 import { advertisedEndpoints } from "./local_endpoints.ts";
+import { endpointCandidates } from "./endpoint_candidates.ts";
 import { IPV4_HOLDERS_FILE, IPV4_PINS_FILE, readClaims, writeClaims } from "./ipv4_claims_store.ts";
-import { MeshPeers, type PeerChanges } from "./mesh_peers.ts";
+import { type MeshDevice, MeshNode } from "./mesh_node.ts";
 import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
 import { takeBootEpoch } from "./boot_epoch.ts";
 import { resolveSeeds } from "./seeds.ts";
@@ -48,6 +47,13 @@ export interface MeshDaemonOptions {
   /** Gossip only: no TUN, no WireGuard. */
   noTun: boolean;
   seeds: SeedSpec[];
+  /**
+   * Where STUN answers come from: members (default), the `--stun` servers (resolved like
+   * seeds), or off (`--stun none`).
+   */
+  stun?: { kind: "members" } | { kind: "servers"; servers: SeedSpec[] } | { kind: "off" };
+  /** `--announce` addresses, advertised before the interface addresses. */
+  announce?: SeedSpec[];
   log: Logger;
 }
 
@@ -60,6 +66,10 @@ const HANDSHAKE_POLL_MS = 2_000;
 const LEAVE_GRACE_MS = 1_000;
 /** Trust files settle this long before a reload (editors write in several steps). */
 const TRUST_RELOAD_DEBOUNCE_MS = 100;
+/** How long `netcheck` waits for a fresh STUN round (a merged refresh, then a whole round). */
+const NETCHECK_WAIT_MS = STUN_MIN_REFRESH_GAP_MS + STUN_TRANSACTION_MS + 500;
+/** How often `netcheck` looks whether the round ended. */
+const NETCHECK_POLL_MS = 50;
 /** Recorded IPv4 holders are saved at most this often (joins come in bursts). */
 const CLAIMS_SAVE_DELAY_MS = 1_000;
 
@@ -68,8 +78,7 @@ export class MeshDaemon {
   readonly #options: MeshDaemonOptions;
   readonly #log: Logger;
   readonly #identity: Identity;
-  readonly #peers: MeshPeers;
-  #swim!: SwimEngine;
+  readonly #node: MeshNode;
   #device: UserspaceDevice | null = null;
   #gossip: MeshTransport | null = null;
   #port = 0;
@@ -77,10 +86,8 @@ export class MeshDaemon {
   #handshakeTimer: ReturnType<typeof setInterval> | undefined;
   #watcher: Deno.FsWatcher | null = null;
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
-  #applying: Promise<void> = Promise.resolve();
   #claimsTimer: ReturnType<typeof setTimeout> | undefined;
   #claimsSaving: Promise<void> = Promise.resolve();
-  #tunnelsUp = new Set<string>();
   #stopping: Promise<void> | null = null;
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
@@ -89,8 +96,17 @@ export class MeshDaemon {
     this.#options = options;
     this.#log = options.log;
     this.#identity = identity;
-    this.#peers = new MeshPeers(identity.publicKey, options.open, {
+    this.#node = new MeshNode({
+      identity,
+      open: options.open,
       maxMembers: options.maxMembers,
+      log: options.log,
+      onSchedule: (deadline) => this.#arm(deadline),
+      onRecordsChanged: () => {
+        if (this.#claimsTimer === undefined && !this.#stopping) {
+          this.#claimsTimer = setTimeout(() => this.#saveClaims(), CLAIMS_SAVE_DELAY_MS);
+        }
+      },
     });
     this.#done = new Promise((resolve) => this.#resolveDone = resolve);
   }
@@ -129,12 +145,12 @@ export class MeshDaemon {
     await ensureDirectory(trustFolder(configDir, "peer"));
     const holders = await readClaims(configDir, IPV4_HOLDERS_FILE);
     for (const problem of holders.problems) log.warn(problem);
-    this.#peers.loadClaims(holders.entries);
+    this.#node.loadClaims(holders.entries);
     await this.#reloadTrust();
     if (open) {
       log.warn(
         "--open: admitting every node that speaks the protocol (no trust check), at most " +
-          `${this.#peers.maxMembers} besides trusted keys (--max-members)`,
+          `${this.#node.peers.maxMembers} besides trusted keys (--max-members)`,
       );
     }
 
@@ -143,65 +159,94 @@ export class MeshDaemon {
       log.warn(`seed ${problem.seed} not resolved: ${problem.message}`);
     }
 
-    const onDatagrams = (datagrams: ForeignDatagram[]) => this.#receive(datagrams);
+    const onDatagrams = (datagrams: ForeignDatagram[]) => {
+      if (!this.#stopping) this.#node.receive(datagrams, performance.now());
+    };
+    let device: MeshDevice;
     if (this.#options.noTun) {
-      this.#gossip = await openGossipSocket(this.#options.port, onDatagrams);
-      this.#port = this.#gossip.port;
+      const gossip = await openGossipSocket(this.#options.port, onDatagrams);
+      this.#gossip = gossip;
+      this.#port = gossip.port;
       log.info(`gossip only (--no-tun) on UDP port ${this.#port}`);
+      device = gossipOnlyDevice(gossip);
     } else {
-      await this.#startDevice(onDatagrams);
+      device = await this.#startDevice(onDatagrams);
     }
 
+    const announced = await resolveSeeds(this.#options.announce ?? []);
+    for (const problem of announced.problems) {
+      log.warn(`--announce ${problem.seed} not resolved: ${problem.message}`);
+    }
     const endpoints = advertisedEndpoints(
       Deno.networkInterfaces(),
       this.#port,
       this.#options.interfaceName,
     );
     const ownSeeds = new Set(endpoints);
+    const stun = await this.#stunSetting();
     const joinThrough = seeds.filter((seed) => !ownSeeds.has(seed));
     log.info(
-      `advertising ${endpoints.join(", ") || "no endpoint"}; seeds: ${
-        joinThrough.join(", ") || "none"
-      }`,
+      `advertising ${
+        endpointCandidates({ announced: announced.addresses, local: endpoints, reflexive: [] })
+          .join(", ") || "no endpoint"
+      }; seeds: ${joinThrough.join(", ") || "none"}`,
     );
     const epoch = await takeBootEpoch(configDir);
     log.debug(`membership boot epoch ${epoch}`);
-    this.#swim = new SwimEngine({
-      crypto: createSwimCrypto(this.#identity.seed, publicKey),
-      trust: { isTrusted: (key) => this.#peers.isTrusted(key) },
-      epoch,
-      endpoints,
-      seeds: joinThrough,
-    });
-    this.#swim.start(performance.now());
-    this.#pump();
+    try {
+      this.#node.start(
+        { device, epoch, endpoints, announce: announced.addresses, seeds: joinThrough, stun },
+        performance.now(),
+      );
+    } catch (error) {
+      throw new DaemonError((error as Error).message);
+    }
     this.#watchTrust();
     if (this.#device) {
-      this.#handshakeTimer = setInterval(() => this.#pollHandshakes(), HANDSHAKE_POLL_MS);
+      this.#handshakeTimer = setInterval(() => this.#node.pollTunnels(), HANDSHAKE_POLL_MS);
     }
   }
 
-  async #startDevice(onSwimDatagrams: (datagrams: ForeignDatagram[]) => void): Promise<void> {
+  /** The STUN setting with `--stun` names resolved (a name that does not resolve is logged). */
+  async #stunSetting(): Promise<StunSetting> {
+    const stun = this.#options.stun ?? { kind: "members" };
+    if (stun.kind !== "servers") {
+      this.#log.info(
+        stun.kind === "off"
+          ? "STUN off (--stun none): the mapping of the mesh port is not learnt"
+          : "STUN: asking members (no --stun servers)",
+      );
+      return stun;
+    }
+    const { addresses, problems } = await resolveSeeds(stun.servers);
+    for (const problem of problems) {
+      this.#log.warn(`STUN server ${problem.seed} not resolved: ${problem.message}`);
+    }
+    this.#log.info(`STUN servers: ${addresses.join(", ") || "none resolved"}`);
+    return { kind: "servers", servers: addresses };
+  }
+
+  async #startDevice(
+    onSwimDatagrams: (datagrams: ForeignDatagram[]) => void,
+  ): Promise<UserspaceDevice> {
     const { interfaceName, mtu, port, workers } = this.#options;
-    this.#device = await UserspaceDevice.start({
+    const device = await UserspaceDevice.start({
       interfaceName,
       mtu,
       listenPort: port,
       workers,
       log: (message) => this.#log.info(message),
+      onTimerRule: this.#log.enabled("debug")
+        ? (rule, peer) => this.#log.debug(`wireguard timer ${rule} for ${encodeBase64(peer)}`)
+        : undefined,
       onSwimDatagrams,
       onFailure: (message) => {
         this.#log.error(message);
         this.stop("the data plane failed");
       },
     });
-    this.#port = this.#device.listenPort;
-    const privateKey = deriveWireguardPrivateKey(this.#identity.seed);
-    const answer = await this.#device.request(`set=1\nprivate_key=${encodeHex(privateKey)}\n\n`);
-    privateKey.fill(0);
-    if (answer === null || !answer.includes("errno=0")) {
-      throw new DaemonError("the WireGuard device refused this node's key");
-    }
+    this.#device = device;
+    this.#port = device.listenPort;
     const netlink = RouteNetlink.open();
     try {
       // Prefix lengths make the kernel add the mesh routes through the interface.
@@ -214,104 +259,28 @@ export class MeshDaemon {
     } finally {
       netlink.close();
     }
+    return device;
   }
 
-  // ─── membership ───
-
-  #receive(datagrams: ForeignDatagram[]): void {
-    // Before membership starts (the socket is bound first) datagrams are dropped: senders retry.
-    if (this.#stopping || this.#swim === undefined) return;
-    const now = performance.now();
-    for (const datagram of datagrams) {
-      try {
-        this.#swim.receive(datagram.address, datagram.data, now);
-      } catch (error) {
-        // The engine rejects bad input by counting drops; anything thrown is our bug: log it and
-        // keep serving the mesh rather than die on one datagram.
-        this.#log.error(`membership failed on a datagram from ${datagram.address}: ${error}`);
-      }
-    }
-    this.#pump();
-  }
-
-  /** Sends what membership produced, applies its events and re-arms its timer. */
-  #pump(): void {
-    this.#sendOutgoing();
-    for (const event of this.#swim.drainEvents()) this.#onEvent(event);
-    if (this.#peers.takeOverflow()) {
-      // Members listed past --max-members in one batch: membership forgets them again.
-      this.#swim.revalidateTrust(performance.now());
-      for (const event of this.#swim.drainEvents()) this.#onEvent(event);
-    }
-    this.#apply(this.#peers.drainNotices());
+  /** Re-arms the one membership timer for the node's next deadline. */
+  #arm(deadline: number): void {
     clearTimeout(this.#timer);
-    const deadline = this.#swim.nextDeadline();
     if (deadline === Infinity || this.#stopping) return;
     this.#timer = setTimeout(() => {
-      this.#swim.tick(performance.now());
-      this.#pump();
+      this.#node.tick(performance.now());
     }, Math.max(0, Math.ceil(deadline - performance.now())));
-  }
-
-  /** Sends what membership has queued, from the mesh port. */
-  #sendOutgoing(): void {
-    const outgoing = this.#swim.drainOutgoing();
-    if (outgoing.length === 0) return;
-    const datagrams = outgoing.map((out) => ({ address: out.to, data: out.data }));
-    if (this.#device) this.#device.sendDatagrams(datagrams);
-    else this.#gossip?.send(datagrams);
-  }
-
-  #onEvent(event: SwimEvent): void {
-    if (this.#log.enabled("debug")) {
-      const who = "member" in event ? ` ${encodeBase64(event.member.publicKey)}` : "";
-      this.#log.debug(`membership event ${event.type}${who}`);
-    }
-    switch (event.type) {
-      case "connected":
-        this.#log.info("connected to the mesh");
-        return;
-      case "isolated":
-        this.#log.warn("no live member left; retrying the seeds");
-        return;
-      case "incarnation-exhausted":
-        this.#log.error(
-          "membership incarnation exhausted: this node can no longer refute accusations; restart meshguard to take a new epoch",
-        );
-        return;
-      case "removed":
-        this.#apply(this.#peers.onMember(event.member, true));
-        return;
-      default:
-        this.#apply(this.#peers.onMember(event.member));
-    }
-  }
-
-  /** Logs a change and hands its UAPI body to the device, in order. */
-  #apply(changes: PeerChanges): void {
-    for (const line of changes.logs) this.#log[line.level](line.message);
-    if (this.#peers.recordsChanged && this.#claimsTimer === undefined && !this.#stopping) {
-      this.#claimsTimer = setTimeout(() => this.#saveClaims(), CLAIMS_SAVE_DELAY_MS);
-    }
-    const device = this.#device;
-    if (changes.uapi.length === 0 || device === null) return;
-    this.#applying = this.#applying.then(async () => {
-      const answer = await device.request(`set=1\n${changes.uapi}\n`);
-      if (answer !== null && !answer.includes("errno=0")) {
-        this.#log.error(`the WireGuard device refused a peer change (${answer.trim()})`);
-      }
-    });
   }
 
   /** Writes the recorded IPv4 holders, so a restart settles collisions the same way. */
   #saveClaims(): Promise<void> {
     this.#claimsTimer = undefined;
-    const records = this.#peers.takeChangedRecords();
+    const peers = this.#node.peers;
+    const records = peers.takeChangedRecords();
     if (records === null) return this.#claimsSaving;
     this.#claimsSaving = this.#claimsSaving
       .then(() => writeClaims(this.#options.configDir, IPV4_HOLDERS_FILE, records))
       .catch((error) => {
-        this.#peers.recordsNotSaved();
+        peers.recordsNotSaved();
         this.#log.error(`${(error as Error).message}; retrying in a second`);
       });
     return this.#claimsSaving;
@@ -337,12 +306,7 @@ export class MeshDaemon {
       return null;
     });
     for (const problem of pins?.problems ?? []) this.#log.warn(problem);
-    if (pins) this.#apply(this.#peers.setPins(pins.entries));
-    this.#apply(this.#peers.setTrusted(entries));
-    if (this.#swim) {
-      this.#swim.revalidateTrust(performance.now());
-      this.#pump();
-    }
+    this.#node.setTrust(entries, pins?.entries ?? null, performance.now());
   }
 
   /** Reloads `authorized_keys/` when it changes, so trust and revoke need no restart. */
@@ -394,69 +358,31 @@ export class MeshDaemon {
 
   // ─── observation ───
 
-  async #pollHandshakes(): Promise<void> {
-    if (this.#device === null || this.#stopping) return;
-    const answer = await this.#device.request("get=1\n\n");
-    if (answer === null) return;
-    const snapshot = parseDeviceSnapshot(answer);
-    for (const peer of this.#peers.peers()) {
-      const state = snapshot.get(encodeHex(peer.wireguardKey));
-      const up = state !== undefined && state.lastHandshake !== null &&
-        Date.now() - state.lastHandshake < REJECT_AFTER_TIME;
-      if (up && !this.#tunnelsUp.has(peer.id)) {
-        this.#tunnelsUp.add(peer.id);
-        this.#log.info(`tunnel to ${peer.name} (${peer.meshIpv4}) up, endpoint ${state.endpoint}`);
-      } else if (!up && this.#tunnelsUp.has(peer.id)) {
-        this.#tunnelsUp.delete(peer.id);
-        this.#log.info(`tunnel to ${peer.name} down`);
-      }
-    }
-  }
-
   /** What `meshguard status` shows. */
-  async status(): Promise<DaemonStatus> {
-    const publicKey = this.#identity.publicKey;
-    const answer = this.#device ? await this.#device.request("get=1\n\n") : null;
-    const snapshot = answer === null ? new Map() : parseDeviceSnapshot(answer);
-    const counts = { alive: 0, suspect: 0, dead: 0 };
-    const peers: PeerStatus[] = [];
-    for (const peer of this.#peers.peers()) {
-      const member = this.#swim?.member(peer.publicKey) ?? null;
-      if (member === null) continue;
-      if (member.state === "alive" || member.state === "suspect" || member.state === "dead") {
-        counts[member.state]++;
-      }
-      const device = snapshot.get(encodeHex(peer.wireguardKey));
-      peers.push({
-        name: peer.name,
-        public_key: encodeBase64(peer.publicKey),
-        wireguard_public_key: encodeBase64(peer.wireguardKey),
-        mesh_ipv4: peer.configuredIpv4 === false ? null : peer.meshIpv4,
-        mesh_ipv6: peer.meshIpv6,
-        state: member.state,
-        endpoint: device?.endpoint ?? peer.endpoint,
-        last_handshake: device?.lastHandshake ? new Date(device.lastHandshake).toISOString() : null,
-        rx_bytes: device?.rxBytes ?? 0,
-        tx_bytes: device?.txBytes ?? 0,
-        connection: "direct",
-      });
-    }
-    return {
-      version: VERSION,
+  status(): Promise<DaemonStatus> {
+    return Promise.resolve(this.#node.status({
       pid: Deno.pid,
       interface: this.#options.noTun ? "" : this.#options.interfaceName,
       port: this.#port,
-      public_key: encodeBase64(publicKey),
-      wireguard_public_key: encodeBase64(wireguardPublicKeyOf(publicKey)),
-      mesh_ipv4: meshIpv4(publicKey),
-      mesh_ipv6: meshIpv6(publicKey),
-      open: this.#options.open,
-      members: counts,
-      max_members: this.#peers.maxMembers,
-      refused_members: this.#peers.refusedMembers,
-      ipv4_conflicts: this.#peers.ipv4Conflicts(),
-      peers,
-    };
+    }));
+  }
+
+  /**
+   * What `meshguard netcheck` shows: asks the STUN servers again from the mesh port and waits
+   * (at most NETCHECK_WAIT_MS) for that round to end.
+   */
+  async netcheck(): Promise<NetcheckReport> {
+    const node = this.#node;
+    const before = node.stunRounds;
+    node.refreshStun(performance.now());
+    const until = performance.now() + NETCHECK_WAIT_MS;
+    while (
+      node.stunServers.length > 0 && node.stunRounds === before && !this.#stopping &&
+      performance.now() < until
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, NETCHECK_POLL_MS));
+    }
+    return node.netcheck(this.#port);
   }
 
   // ─── shutdown ───
@@ -476,15 +402,17 @@ export class MeshDaemon {
     } catch {
       // already closed
     }
-    if (this.#swim) {
-      clearTimeout(this.#timer);
-      await this.#leave();
-    }
-    await this.#applying.catch(() => {});
+    clearTimeout(this.#timer);
+    await this.#leave();
     clearTimeout(this.#claimsTimer);
     await this.#saveClaims();
-    await this.#device?.stop();
-    await this.#gossip?.close();
+    if (this.#node.started) {
+      await this.#node.stop();
+    } else {
+      // Start-up failed before the node took the device or socket.
+      await this.#device?.stop();
+      await this.#gossip?.close();
+    }
     this.#identity.seed.fill(0);
     this.#log.info("stopped");
     this.#resolveDone();
@@ -492,19 +420,26 @@ export class MeshDaemon {
 
   /** Announces our leave and keeps membership running briefly so it gets out. */
   async #leave(): Promise<void> {
-    const swim = this.#swim;
-    swim.leave(performance.now());
+    const node = this.#node;
+    if (node.swim === null) return;
+    node.leave(performance.now());
     const until = performance.now() + LEAVE_GRACE_MS;
-    while (performance.now() < until) {
-      this.#sendOutgoing();
-      swim.drainEvents();
-      if (swim.pendingBroadcasts === 0) break;
-      const wait = Math.min(until, swim.nextDeadline()) - performance.now();
+    while (performance.now() < until && node.pendingBroadcasts > 0) {
+      const wait = Math.min(until, node.swim.nextDeadline()) - performance.now();
       await new Promise((resolve) => setTimeout(resolve, Math.max(10, Math.min(wait, 100))));
-      swim.tick(performance.now());
+      node.leaveStep(performance.now());
     }
-    this.#sendOutgoing();
   }
+}
+
+/** The gossip-only port as a device: it sends membership's datagrams and holds no peers. */
+function gossipOnlyDevice(gossip: MeshTransport): MeshDevice {
+  return {
+    configure: () => ({ added: 0, updated: 0, removed: 0 }),
+    sendDatagrams: (datagrams) => gossip.send(datagrams),
+    devicePeers: () => [],
+    stop: () => gossip.close(),
+  };
 }
 
 async function loadOrCreateIdentity(configDir: string, log: Logger): Promise<Identity> {

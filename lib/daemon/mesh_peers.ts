@@ -2,12 +2,14 @@
  * Which WireGuard peers the mesh wants, from trust and membership: every trusted member that is
  * alive or suspected is a peer whose key is computed from its Ed25519 key, whose allowed IPs
  * are its mesh /32 and /128, and whose endpoint is the last address that answered a SWIM ping.
- * Pure bookkeeping: it turns changes into `wg` UAPI `set` bodies and log lines; the daemon
- * sends them to the device.
+ * Pure bookkeeping: it turns changes into typed peer changes and log lines; the node applies
+ * them to the device.
  */
 
 import { decodeHex, encodeBase64, encodeHex } from "../encoding/base64.ts";
-import { meshIpv4, meshIpv6 } from "../identity/mesh_address.ts";
+import { meshIpv4, meshIpv4Bytes, meshIpv6, meshIpv6Bytes } from "../identity/mesh_address.ts";
+import type { PeerChange, PeerUpsert } from "../wireguard/device_config.ts";
+import { parseEndpoint } from "../wireguard/endpoint.ts";
 import { wireguardPublicKeyOf } from "../identity/wireguard_key.ts";
 import type { MemberInfo, MemberState } from "../swim/events.ts";
 import type { Ipv4Conflict } from "../control/control_protocol.ts";
@@ -48,9 +50,9 @@ export interface MeshPeer {
   configuredIpv4: boolean | null;
 }
 
-/** The outcome of a change: UAPI `set` body lines (without `set=1`) and log lines. */
+/** The outcome of a change: device changes to apply in order, and log lines. */
 export interface PeerChanges {
-  uapi: string;
+  peers: PeerChange[];
   logs: { level: "info" | "warn" | "debug"; message: string }[];
 }
 
@@ -130,7 +132,7 @@ export class MeshPeers {
 
   /** Replaces the admin's pins (`trust --ipv4-owner` on a running node). */
   setPins(pins: ReadonlyMap<string, string>): PeerChanges {
-    const changes: PeerChanges = { uapi: "", logs: [] };
+    const changes: PeerChanges = { peers: [], logs: [] };
     for (const address of this.#claims.setPins(pins)) this.#settle(address, changes);
     return changes;
   }
@@ -160,7 +162,7 @@ export class MeshPeers {
   /** Log lines that arose outside a change (refusals at the cap). */
   drainNotices(): PeerChanges {
     const logs = this.#cap.drainNotices().map((message) => ({ level: "warn" as const, message }));
-    return { uapi: "", logs };
+    return { peers: [], logs };
   }
 
   /**
@@ -169,7 +171,7 @@ export class MeshPeers {
    * follow the files.
    */
   setTrusted(entries: TrustedEntry[]): PeerChanges {
-    const changes: PeerChanges = { uapi: "", logs: [] };
+    const changes: PeerChanges = { peers: [], logs: [] };
     const next = new Map<string, TrustedEntry>();
     for (const entry of entries) next.set(encodeHex(entry.publicKey), entry);
     const previous = this.#trusted;
@@ -212,7 +214,7 @@ export class MeshPeers {
 
   /** Applies one membership snapshot (from any SWIM event about a member). */
   onMember(member: MemberInfo, removed = false): PeerChanges {
-    const changes: PeerChanges = { uapi: "", logs: [] };
+    const changes: PeerChanges = { peers: [], logs: [] };
     const id = encodeHex(member.publicKey);
     const trusted = this.#trusted.has(id);
     if (!trusted && !this.#open) return changes;
@@ -260,7 +262,7 @@ export class MeshPeers {
 
   /** Removes every configured peer from the device (shutdown). */
   removeAll(): PeerChanges {
-    const changes: PeerChanges = { uapi: "", logs: [] };
+    const changes: PeerChanges = { peers: [], logs: [] };
     for (const peer of this.#peers.values()) this.#remove(peer, changes);
     return changes;
   }
@@ -311,27 +313,38 @@ export class MeshPeers {
       return;
     }
     const ownsIpv4 = this.#decisions.get(peer.meshIpv4)?.holder === peer.id;
-    const lines: string[] = [];
-    if (!peer.configured) lines.push(`persistent_keepalive_interval=${MESH_PERSISTENT_KEEPALIVE}`);
+    const upsert: PeerUpsert = { kind: "upsert", publicKey: peer.wireguardKey };
+    /** Set after the endpoint (a second upsert): turns keepalive on again, see below. */
+    let restart: PeerUpsert | null = null;
+    if (!peer.configured) upsert.persistentKeepalive = MESH_PERSISTENT_KEEPALIVE;
     if (peer.endpoint !== null && peer.endpoint !== peer.configuredEndpoint) {
-      lines.push(`endpoint=${peer.endpoint}`);
+      // The endpoint applies before the keepalive: the keepalive it triggers goes there.
+      upsert.endpoint = parseEndpoint(peer.endpoint);
       if (peer.configured && peer.configuredEndpoint === null) {
         // Its first endpoint (membership just verified it): turning persistent keepalive off and
         // on sends a keepalive at once, so we handshake now, not at the next 25 s tick (the
         // soak measured ~26 s from rejoin to handshake without this).
-        lines.push("persistent_keepalive_interval=0");
-        lines.push(`persistent_keepalive_interval=${MESH_PERSISTENT_KEEPALIVE}`);
+        upsert.persistentKeepalive = 0;
+        restart = {
+          kind: "upsert",
+          publicKey: peer.wireguardKey,
+          persistentKeepalive: MESH_PERSISTENT_KEEPALIVE,
+        };
       }
     }
     if (!peer.configured || ownsIpv4 !== peer.configuredIpv4) {
-      lines.push("replace_allowed_ips=true");
-      if (ownsIpv4) lines.push(`allowed_ip=${peer.meshIpv4}/32`);
-      lines.push(`allowed_ip=${peer.meshIpv6}/128`);
+      const routes = restart ?? upsert;
+      routes.replaceAllowedIps = true;
+      routes.allowedIps = [
+        ...(ownsIpv4 ? [{ address: meshIpv4Bytes(peer.publicKey), cidr: 32 }] : []),
+        { address: meshIpv6Bytes(peer.publicKey), cidr: 128 },
+      ];
     }
-    if (lines.length === 0) return;
-    // The endpoint goes first: the keepalive that persistent_keepalive sends needs it.
-    lines.sort((a, b) => rank(a) - rank(b));
-    changes.uapi += `public_key=${encodeHex(peer.wireguardKey)}\n${lines.join("\n")}\n`;
+    const changed = upsert.persistentKeepalive !== undefined || upsert.endpoint !== undefined ||
+      upsert.allowedIps !== undefined;
+    if (!changed) return;
+    changes.peers.push(upsert);
+    if (restart !== null) changes.peers.push(restart);
     if (!peer.configured) {
       changes.logs.push({
         level: "debug",
@@ -347,7 +360,7 @@ export class MeshPeers {
 
   #remove(peer: MeshPeer, changes: PeerChanges): void {
     if (!peer.configured) return;
-    changes.uapi += `public_key=${encodeHex(peer.wireguardKey)}\nremove=true\n`;
+    changes.peers.push({ kind: "remove", publicKey: peer.wireguardKey });
     changes.logs.push({ level: "info", message: `tunnel to ${peer.name} removed` });
     peer.configured = false;
     peer.configuredEndpoint = null;
@@ -386,12 +399,6 @@ export class MeshPeers {
   #nameOf(id: string): string {
     return this.#trusted.get(id)?.name ?? this.#peers.get(id)?.name ?? `peer-${id.slice(0, 8)}`;
   }
-}
-
-function rank(line: string): number {
-  if (line.startsWith("endpoint=")) return 0;
-  if (line.startsWith("persistent_keepalive_interval=")) return 1;
-  return 2;
 }
 
 function describeState(was: MemberState | null, now: MemberState): string {

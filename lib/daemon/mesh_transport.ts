@@ -9,6 +9,9 @@ import type { ForeignDatagram } from "../device/device_protocol.ts";
 import { MeshguardError } from "../errors.ts";
 import { formatIpAddress, parseIpv4, parseIpv6 } from "../net/ip_address.ts";
 import { formatEndpoint, parseEndpoint } from "../wireguard/endpoint.ts";
+import { classifyDatagram, PORT_STUN } from "../net/port_demux.ts";
+import { looksLikeBindingResponse } from "../stun/stun_message.ts";
+import { StunResponder } from "../stun/stun_responder.ts";
 
 /** Sends membership datagrams from the mesh port. */
 export interface MeshTransport {
@@ -39,13 +42,21 @@ export async function openGossipSocket(
   socket.on("error", () => {
     // Per-datagram errors (unreachable peers) are membership's business, not fatal.
   });
+  const stun = new StunResponder();
   socket.on("message", (message, remote) => {
     // IPv4 senders arrive as ::ffff:a.b.c.d on the dual-stack socket.
     const text = remote.address.replace(/^::ffff:(?=\d+\.)/i, "");
     const bytes = parseIpv4(text) ?? parseIpv6(text);
     if (bytes === null) return;
+    const data = new Uint8Array(message);
+    if (classifyDatagram(data) === PORT_STUN && !looksLikeBindingResponse(data, data.length)) {
+      // As the device's workers do: a plain request is answered here, anything else dropped.
+      const answer = stun.answer(data, bytes, remote.port, performance.now());
+      if (answer !== null) socket.send(answer.slice(), remote.port, remote.address);
+      return;
+    }
     const address = formatEndpoint({ address: bytes, port: remote.port });
-    onDatagrams([{ address, data: new Uint8Array(message) }]);
+    onDatagrams([{ address, data }]);
   });
   return {
     port: socket.address().port,

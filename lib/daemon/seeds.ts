@@ -3,7 +3,7 @@
 import { lookup } from "node:dns/promises";
 import { parseIpv4, parseIpv6 } from "../net/ip_address.ts";
 import { formatEndpoint } from "../wireguard/endpoint.ts";
-import type { SeedSpec } from "../swim/endpoint.ts";
+import type { SeedSpec } from "../swim/address.ts";
 
 /** A seed that could not be resolved, and why. */
 export interface SeedProblem {

@@ -39,6 +39,12 @@ export const CONTROL_SWIM_MALFORMED = 2;
 export const CONTROL_SWIM_RATE_LIMITED = 3;
 /** SWIM datagrams a worker dropped because the main thread had too many in flight. */
 export const CONTROL_SWIM_QUEUE_FULL = 4;
+/** STUN Binding requests a worker answered (plain XOR-MAPPED-ADDRESS, `lib/stun/`). */
+export const CONTROL_STUN_ANSWERED = 5;
+/** STUN requests a worker did not answer because their source address was over its rate. */
+export const CONTROL_STUN_RATE_LIMITED = 6;
+/** STUN-looking datagrams a worker dropped: malformed, or not a plain Binding request/response. */
+export const CONTROL_STUN_MALFORMED = 7;
 /** Int32 cells in the control buffer. */
 export const CONTROL_CELLS = 8;
 

@@ -6,6 +6,7 @@
  * Configuration and handshake messages cross threads; packets never do.
  */
 
+import type { EngineOptions } from "../wireguard/engine_types.ts";
 import { openTun, type TunDevice } from "../../ffi/tun.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { UdpSocket } from "../../ffi/udp_socket.ts";
@@ -18,7 +19,16 @@ import { DataPlaneState } from "../wireguard/data_plane_state.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "../wireguard/endpoint.ts";
 import { WireguardEngine } from "../wireguard/engine.ts";
 import { createNoisePrimitives } from "../wireguard/noise_primitives.ts";
-import { handleUapiRequest, UAPI_ERRNO, UapiError } from "../wireguard/uapi.ts";
+import { handleUapiRequest } from "../wireguard/uapi.ts";
+import {
+  applyDeviceConfig,
+  type ConfigurableDevice,
+  describeDevicePeers,
+  type DeviceConfig,
+  DeviceConfigError,
+  type DeviceConfigResult,
+  type DevicePeer,
+} from "../wireguard/device_config.ts";
 import { DataWorkers } from "./data_workers.ts";
 import {
   CONTROL_CELLS,
@@ -26,9 +36,15 @@ import {
   type ForeignDatagram,
   type WorkerReply,
 } from "./device_protocol.ts";
-import { WORKER_BATCH, workerArenaBytes } from "./worker_layout.ts";
+import { NONCE_AREA_BYTES, WORKER_BATCH, workerArenaBytes } from "./worker_layout.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
-import { type SwimForwardingDrops, swimForwardingDrops, swimHandled } from "./worker_forwarding.ts";
+import {
+  type StunServing,
+  stunServing,
+  type SwimForwardingDrops,
+  swimForwardingDrops,
+  swimHandled,
+} from "./worker_forwarding.ts";
 
 /** Keypair records (each two key slots): three per peer plus handshakes in flight. */
 const KEYPAIR_RECORDS = 4096;
@@ -57,6 +73,8 @@ export interface DeviceOptions {
   socketDirectory?: string;
   /** Called with one-line log messages. */
   log?: (message: string) => void;
+  /** Called when a WireGuard timer rule fires (the daemon logs it by name at debug level). */
+  onTimerRule?: EngineOptions["onTimerRule"];
   /** Receives the SWIM datagrams that arrive on the device's UDP port (mesh mode). */
   onSwimDatagrams?: (datagrams: ForeignDatagram[]) => void;
   /** Called once if a data worker dies on its own. */
@@ -141,8 +159,9 @@ export class UserspaceDevice {
       now: performance.now(),
       mtu,
       nonceAddress: arena,
-      scratchAddress: arena + 64,
+      scratchAddress: arena + NONCE_AREA_BYTES,
       state,
+      onTimerRule: options.onTimerRule,
       hooks: {
         sessionChanged: (peer) => this.workers?.broadcast({ type: "flush", peer }),
         stagedDropped: (peer) => this.workers?.broadcast({ type: "drop", peer }),
@@ -153,13 +172,6 @@ export class UserspaceDevice {
             this.sockets[0].sendTo(bytes, to.address, to.port, bytes.length, 0);
           } catch {
             // One unroutable peer must not stop the device; the timers retry.
-          }
-        },
-        deliverPacket: (packet) => {
-          try {
-            this.queues[0].write(packet);
-          } catch {
-            // dropped, as any router would
           }
         },
       },
@@ -179,6 +191,11 @@ export class UserspaceDevice {
   /** SWIM datagrams the workers dropped before they reached membership, by reason. */
   get swimDrops(): SwimForwardingDrops {
     return swimForwardingDrops(this.control);
+  }
+
+  /** What the workers did with STUN requests (answered, rate-limited, malformed). */
+  get stunServing(): StunServing {
+    return stunServing(this.control);
   }
 
   /** Number of data workers. */
@@ -217,7 +234,7 @@ export class UserspaceDevice {
       } catch (error) {
         throw new DeviceError(`cannot open the UDP port: ${(error as Error).message}`);
       }
-      const mainArena = 64 + dataPlaneScratchBytes(mtu);
+      const mainArena = NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu);
       const layout = planMemoryLayout({
         instances: count + 1,
         keySlots: 2 * KEYPAIR_RECORDS,
@@ -389,7 +406,39 @@ export class UserspaceDevice {
 
   private answer(request: string): string | null {
     if (this.failed !== null) return null;
-    const response = handleUapiRequest({
+    const response = handleUapiRequest(this.configurable, request);
+    if (request.startsWith("set=1")) this.publishRoutes();
+    return response;
+  }
+
+  /**
+   * Applies a typed configuration (what the mesh daemon's peer changes are); routes reach every
+   * worker before this returns. Throws DeviceConfigError, "device-failed" once a worker died.
+   */
+  configure(config: DeviceConfig): DeviceConfigResult {
+    if (this.failed !== null) {
+      throw new DeviceConfigError("device-failed", `the data path failed: ${this.failed}`);
+    }
+    try {
+      return applyDeviceConfig(this.configurable, config);
+    } finally {
+      this.publishRoutes();
+    }
+  }
+
+  /** Every configured peer (endpoint, handshake, counters, allowed IPs); empty once failed. */
+  devicePeers(): DevicePeer[] {
+    return this.failed === null ? describeDevicePeers(this.configurable) : [];
+  }
+
+  private publishRoutes(): void {
+    this.workers?.broadcast({ type: "routes", routes: this.engine.routeEntries() });
+    this.schedule();
+  }
+
+  /** The device as configuration and UAPI see it. */
+  private get configurable(): ConfigurableDevice {
+    return {
       engine: this.engine,
       listenPort: () => this.sockets[0].port,
       setListenPort: (port) => this.setListenPort(port),
@@ -400,12 +449,7 @@ export class UserspaceDevice {
       },
       now: () => performance.now(),
       wallClockAt: (t) => Math.round(this.origin + t),
-    }, request);
-    if (request.startsWith("set=1")) {
-      this.workers?.broadcast({ type: "routes", routes: this.engine.routeEntries() });
-      this.schedule();
-    }
-    return response;
+    };
   }
 
   private setListenPort(port: number): void {
@@ -414,7 +458,7 @@ export class UserspaceDevice {
     try {
       sockets = openSockets(this.queues.length, port, this.fwmark);
     } catch (error) {
-      throw new UapiError(UAPI_ERRNO.EADDRINUSE, (error as Error).message);
+      throw new DeviceConfigError("address-in-use", (error as Error).message);
     }
     this.retiring.push(...this.sockets);
     this.sockets = sockets;

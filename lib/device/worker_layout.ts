@@ -1,16 +1,23 @@
 /** How much packet arena a data worker uses, shared by the worker and the device that sizes it. */
 
 import { dataPlaneScratchBytes } from "../wireguard/data_plane.ts";
+import { AUTH_TAG_SIZE, MESSAGE_PADDING_MULTIPLE } from "../wireguard/constants.ts";
 
 /** Datagrams per recvmmsg/sendmmsg and TUN reads per loop iteration. */
 export const WORKER_BATCH = 64;
+/** Bytes before a data path's scratch (the main thread's and each worker's): its nonce, a cache line. */
+export const NONCE_AREA_BYTES = 64;
+/** Bytes past an inner packet that sealing may fill: up to 15 of padding, then the tag. */
+export const SEAL_ROOM = MESSAGE_PADDING_MULTIPLE + AUTH_TAG_SIZE;
+/** Room in a slot beyond the MTU (transport header, padding, tag), a cache line to round to. */
+const SLOT_OVERHEAD = 64;
 
 /** Bytes of one packet slot for an MTU (the packet, its transport header, padding and tag). */
 export function slotBytesFor(mtu: number): number {
-  return Math.ceil((mtu + 64) / 64) * 64;
+  return Math.ceil((mtu + SLOT_OVERHEAD) / SLOT_OVERHEAD) * SLOT_OVERHEAD;
 }
 
 /** Bytes of packet arena one worker uses: a nonce, a scratch area, and tx and rx batches. */
 export function workerArenaBytes(mtu: number): number {
-  return 64 + dataPlaneScratchBytes(mtu) + 2 * WORKER_BATCH * slotBytesFor(mtu);
+  return NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu) + 2 * WORKER_BATCH * slotBytesFor(mtu);
 }

@@ -6,7 +6,7 @@
  */
 
 import { MessageType } from "./constants.ts";
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
 import { send } from "./outbound.ts";
 import type { Member } from "./member.ts";
@@ -25,6 +25,8 @@ export function onCheckAck(s: SwimState, member: Member, seq: number): boolean {
 /** `address` answered a ping of ours for `member`: record it and send what waited for it. */
 export function markVerified(s: SwimState, member: Member, address: Address): void {
   s.members.addProven(member);
+  // Hole punching starts again when a proven path stops answering (punch.ts).
+  s.punch.lastDirect.set(member.id, s.now);
   if (member.verified !== address) {
     member.verified = address;
     // The daemon takes WireGuard endpoints from verified addresses only: tell it.

@@ -12,7 +12,7 @@
 
 import { MessageType } from "./constants.ts";
 import { broadcast, reannounce } from "./dissemination.ts";
-import { type Address, assertAddress } from "./endpoint.ts";
+import { type Address, assertAddress } from "./address.ts";
 import { type Outgoing, SwimState, type SwimStats } from "./engine_state.ts";
 import type { MemberInfo, SwimEvent } from "./events.ts";
 import { receiveDatagram } from "./inbound.ts";
@@ -22,6 +22,8 @@ import { send } from "./outbound.ts";
 import { probeNext } from "./probing.ts";
 import { resolveSwimConfig, type SwimConfig, type SwimProfileName } from "./profiles.ts";
 import { pushPull } from "./push_pull.ts";
+import { punchTick } from "./punch.ts";
+import type { PunchStats } from "./punch_state.ts";
 import { forgetUntrusted } from "./revocation.ts";
 import { type AliveRecord, keyId, makeLeaveRecord, NatType, type NatTypeCode } from "./records.ts";
 import type { SwimCrypto } from "./swim_crypto.ts";
@@ -112,6 +114,11 @@ export class SwimEngine {
     return this.#s.connected;
   }
 
+  /** Hole-punching counters (punch.ts). */
+  get punchStats(): Readonly<PunchStats> {
+    return this.#s.punch.stats;
+  }
+
   /** Updates still waiting to be disseminated. */
   get pendingBroadcasts(): number {
     return this.#s.queue.size;
@@ -142,6 +149,8 @@ export class SwimEngine {
     s.timers.add(now + s.random() * c.probeInterval, () => this.#probeTick());
     s.timers.add(now + c.pushPullInterval * (0.5 + s.random()), () => pushPull(s));
     s.timers.add(now + c.reconnectInterval * (0.5 + s.random()), () => reconnect(s));
+    // No draw from `random` here: existing seeded runs keep their streams.
+    s.timers.add(now + c.probeInterval, () => punchTick(s));
     joinTick(s);
   }
 

@@ -8,13 +8,14 @@
 
 import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast_queue.ts";
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { SwimEvent } from "./events.ts";
 import type { Member } from "./member.ts";
 import { MemberTable } from "./member_table.ts";
 import type { Probe, Relay } from "./probe_types.ts";
 import type { SwimConfig } from "./profiles.ts";
 import { HelloCookies } from "./hello_cookie.ts";
+import { PunchState } from "./punch_state.ts";
 import { TokenBucket } from "./token_bucket.ts";
 import { type AliveRecord, keyId, makeAliveRecord, type NatTypeCode } from "./records.ts";
 import type { SwimCrypto } from "./swim_crypto.ts";
@@ -141,6 +142,8 @@ export class SwimState {
   /** Signature check handed to `verifyItem`, bound once. */
   readonly verifyFn = (key: Uint8Array, message: Uint8Array, signature: Uint8Array) =>
     this.crypto.verify(key, message, signature);
+  /** Hole punching: backoff per member, bursts in flight, replay positions, rate limits. */
+  readonly punch = new PunchState();
   /** The gossip timer is scheduled. */
   gossipArmed = false;
   /**

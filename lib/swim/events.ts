@@ -4,7 +4,7 @@
  * authenticated it at.
  */
 
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { NatTypeCode } from "./records.ts";
 
 /** A member's liveness as this node sees it. */

@@ -7,6 +7,9 @@
 import { HEADER_BYTES, MessageType, SWIM_MAGIC, SWIM_WIRE_VERSION } from "./constants.ts";
 import { SwimDecodeError } from "./swim_errors.ts";
 
+/** The port's classifier (one for WireGuard, SWIM and STUN) lives in lib/net. */
+export { classifiesAsStun, classifiesAsWireguard, isSwimDatagram } from "../net/port_demux.ts";
+
 /** The decoded header fields. `sender` and `raw` are views into the datagram. */
 export interface SwimHeader {
   /** Message type code (offset 0). */
@@ -83,13 +86,6 @@ export function writeHeader(
 
 const KNOWN_TYPES = new Set<number>(Object.values(MessageType));
 
-/** True when the first bytes could be a SWIM datagram (cheap pre-check for the port demux). */
-export function isSwimDatagram(bytes: Uint8Array): boolean {
-  return bytes.length >= HEADER_BYTES && bytes[1] === SWIM_WIRE_VERSION &&
-    bytes[2] === SWIM_MAGIC[0] && bytes[3] === SWIM_MAGIC[1] && bytes[4] === SWIM_MAGIC[2] &&
-    bytes[5] === SWIM_MAGIC[3];
-}
-
 /** Parses and sanity-checks a header; throws only SwimDecodeError. */
 export function readHeader(bytes: Uint8Array): SwimHeader {
   if (bytes.length < HEADER_BYTES) {
@@ -122,17 +118,4 @@ export function readHeader(bytes: Uint8Array): SwimHeader {
     sender: bytes.subarray(32, 64),
     raw: bytes.subarray(0, HEADER_BYTES),
   };
-}
-
-/** How the original meshguard port demux reads a datagram as WireGuard: u32 LE of 0..3 in 1..4. */
-export function classifiesAsWireguard(bytes: Uint8Array): boolean {
-  if (bytes.length < 4) return false;
-  const type = readU32(bytes, 0);
-  return type >= 1 && type <= 4;
-}
-
-/** How STUN is recognised: length ≥ 8 (20 really) and bytes 4..7 = 0x2112A442 big-endian. */
-export function classifiesAsStun(bytes: Uint8Array): boolean {
-  return bytes.length >= 8 && bytes[4] === 0x21 && bytes[5] === 0x12 && bytes[6] === 0xa4 &&
-    bytes[7] === 0x42;
 }

@@ -13,7 +13,7 @@ import {
   HELLO_SOURCE_RATE,
   MAX_HELLO_SOURCES,
 } from "./constants.ts";
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import { writeU64 } from "./header.ts";
 import { TokenBucket } from "./token_bucket.ts";
 

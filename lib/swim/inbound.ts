@@ -5,9 +5,9 @@
  */
 
 import { checkAddress, send } from "./outbound.ts";
-import { HEADER_BYTES, ItemKind, MessageType } from "./constants.ts";
+import { AEAD_TAG_BYTES, HEADER_BYTES, ItemKind, MessageType } from "./constants.ts";
 import { openDatagram } from "./datagram.ts";
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
 import { readHeader, type SwimHeader } from "./header.ts";
 import { onConnected, onHello, onHelloCookie } from "./join.ts";
@@ -15,6 +15,9 @@ import { onItem } from "./membership_updates.ts";
 import { decodeBody, FLAG_INTRODUCE } from "./message_body.ts";
 import { onAck, onNack, onPing, onPingReq } from "./probing.ts";
 import { onSyncRequest, onSyncResponse } from "./push_pull.ts";
+import type { Member } from "./member.ts";
+import { notePunchSource, onPunch } from "./punch.ts";
+import { decodePunchRequest, type PunchRequest } from "./punch_request.ts";
 import { keyId } from "./records.ts";
 import { rxKey } from "./session_keys.ts";
 import { SwimDecodeError } from "./swim_errors.ts";
@@ -44,7 +47,7 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   if (!s.trust.isTrusted(header.sender, senderId)) return s.drop("untrusted");
   if (header.type === MessageType.Hello) return onHello(s, from, data, header, senderId);
   if (header.type === MessageType.HelloCookie) return onHelloCookie(s, from, data, header);
-  if (data.length < HEADER_BYTES + 16) return s.drop("truncated");
+  if (data.length < HEADER_BYTES + AEAD_TAG_BYTES) return s.drop("truncated");
   if (header.receiverEpoch !== s.epoch) return s.drop("stale-epoch");
   const member = s.members.candidate(header.sender, senderId);
   if (member === null) return s.drop("member-table-full");
@@ -54,6 +57,7 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   if (key === null) return s.drop("bad-key");
   const plain = openDatagram(s.crypto, key, data, header.counter, s.crypto.publicKey);
   if (plain === null) return s.drop("auth");
+  if (header.type === MessageType.Punch) return receivePunch(s, member, from, header, plain);
   let body;
   try {
     body = decodeBody(header.type, plain);
@@ -67,6 +71,7 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   s.stats.accepted++;
   if (header.senderEpoch > member.latestEpoch) member.latestEpoch = header.senderEpoch;
   member.address = from;
+  notePunchSource(s, member, from);
   // It moved (or someone spoofs it): the new source is ours to use only once it answers a
   // ping, so ask now rather than a probe round later. First contacts verify on demand.
   if (member.verified !== null && from !== member.verified) checkAddress(s, member, from);
@@ -77,14 +82,14 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
       continue;
     }
     const known = s.members.get(item.id);
-    const wasMember = known?.isListed === true;
+    const wasListed = known?.isListed === true;
     const address = known?.address ?? null;
     onItem(s, item, member);
     // A member new to us (or moved) is usable by the daemon once its address answers us: check
     // it now rather than when a probe round reaches it (N periods). Known ones cost nothing.
     const subject = known ?? s.members.get(item.id);
     if (
-      subject?.isListed && subject.address !== null && (!wasMember || subject.address !== address)
+      subject?.isListed && subject.address !== null && (!wasListed || subject.address !== address)
     ) {
       checkAddress(s, subject, subject.address);
     }
@@ -115,4 +120,30 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   if (wantsIntro && send(s, member, MessageType.Gossip, 0, 0, null, [s.record.bytes]) === 0) {
     member.introPending = true;
   }
+}
+
+/**
+ * An authenticated Punch datagram: its body is one signed punch request, not a common body (no
+ * items ride on it). Same state changes as any authenticated datagram, then punch.ts.
+ */
+function receivePunch(
+  s: SwimState,
+  member: Member,
+  from: Address,
+  header: SwimHeader,
+  plain: Uint8Array,
+): void {
+  let request: PunchRequest;
+  try {
+    request = decodePunchRequest(plain);
+  } catch (error) {
+    if (error instanceof SwimDecodeError) return s.drop(error.reason);
+    throw error;
+  }
+  s.members.keep(member);
+  member.sessionState().replay.accept(header.senderEpoch, header.counter);
+  s.stats.accepted++;
+  if (header.senderEpoch > member.latestEpoch) member.latestEpoch = header.senderEpoch;
+  member.address = from;
+  onPunch(s, member, request);
 }

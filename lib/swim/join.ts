@@ -6,7 +6,7 @@
  */
 
 import { ItemKind, MessageType } from "./constants.ts";
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
 import type { SwimHeader } from "./header.ts";
 import { markVerified } from "./address_check.ts";

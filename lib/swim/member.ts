@@ -5,7 +5,7 @@
  * the trust set.
  */
 
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { MemberInfo, MemberState } from "./events.ts";
 import { type AliveRecord, NatType, type NatTypeCode } from "./records.ts";
 import type { TokenBucket } from "./token_bucket.ts";

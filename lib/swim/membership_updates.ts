@@ -74,7 +74,7 @@ export function onAlive(
   record = ownedItem(record);
   const member = existing ?? s.members.memberFor(record.subject, record.id, true);
   if (member === null) return s.drop("member-table-full");
-  const wasMember = member.isListed;
+  const wasListed = member.isListed;
   const before = member.state;
   const restarted = member.epoch !== 0 && record.epoch > member.epoch;
   const old = member.record;
@@ -89,7 +89,7 @@ export function onAlive(
     member.address = record.endpoints[0];
   }
   if (propagate) broadcast(s, "r" + record.id, record.bytes);
-  if (!wasMember || before === "left") {
+  if (!wasListed || before === "left") {
     if (s.members.join(member, s.now)) enterProbeRound(s, member);
     s.events.push({ type: "joined", member: member.info() });
   } else if (before === "suspect" || before === "dead") {

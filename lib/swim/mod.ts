@@ -9,7 +9,7 @@ export {
   formatAddress,
   parseSeed,
   type SeedSpec,
-} from "./endpoint.ts";
+} from "./address.ts";
 export {
   resolveSwimConfig,
   SWIM_PROFILES,

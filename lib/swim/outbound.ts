@@ -9,7 +9,7 @@
 
 import { AEAD_TAG_BYTES, HEADER_BYTES, MessageType } from "./constants.ts";
 import { datagramBuffer, sealInto } from "./datagram.ts";
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
 import {
   bodyBytes,

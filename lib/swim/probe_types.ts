@@ -3,7 +3,7 @@
  * hold them without importing the probing logic (which imports the state: an import cycle).
  */
 
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { Member } from "./member.ts";
 
 /** A probe we started. */

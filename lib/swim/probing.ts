@@ -7,13 +7,14 @@
 
 import { markVerified, onCheckAck } from "./address_check.ts";
 import { ItemKind, MessageType, NACK_TIMEOUT_FRACTION } from "./constants.ts";
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
 import { suspect } from "./liveness.ts";
 import { FLAG_INTRODUCE } from "./message_body.ts";
 import { destination, send } from "./outbound.ts";
 import type { Member } from "./member.ts";
 import type { Probe, Relay } from "./probe_types.ts";
+import { onPunchAck } from "./punch.ts";
 import { keyId, makeClaim } from "./records.ts";
 
 /** Ping-req relays in flight at once. */
@@ -86,7 +87,7 @@ function startProbe(s: SwimState, target: Member, expedited: boolean): void {
   const c = s.config;
   s.timers.add(start + s.awareness.scale(c.probeTimeout), () => {
     if (probe.acked) return;
-    for (const helper of s.members.randomAlive(c.indirectChecks, target)) {
+    for (const helper of pingReqHelpers(s, c.indirectChecks, target)) {
       probe.helpers.add(helper.id);
       send(s, helper, MessageType.PingReq, seq, 0, target.key, []);
     }
@@ -105,6 +106,17 @@ function startProbe(s: SwimState, target: Member, expedited: boolean): void {
     }
     if (target.isListed && target.state === "alive") suspect(s, target);
   });
+}
+
+/**
+ * The k ping-req helpers: members we reach on a proven path first (across NATs a helper we cannot
+ * reach is no help, and the members that reach a NATed target are mostly the ones we reach too,
+ * e.g. public ones), then random live ones. A target only some members reach directly stays alive
+ * as long as one of those answers for it.
+ */
+function pingReqHelpers(s: SwimState, count: number, target: Member): Member[] {
+  const helpers = s.members.gossipTargets(count + 1).filter((member) => member !== target);
+  return helpers.slice(0, count);
 }
 
 /** Buddy system: what we tell a member we probe about its own standing. */
@@ -160,7 +172,7 @@ export function onPingReq(
  * ping-req we serve, else ends our probe.
  */
 export function onAck(s: SwimState, member: Member, seq: number): void {
-  if (onCheckAck(s, member, seq)) return;
+  if (onCheckAck(s, member, seq) || onPunchAck(s, member, seq)) return;
   const relay = s.relays.get(seq);
   if (relay !== undefined) {
     if (relay.target !== member) return;

@@ -8,7 +8,7 @@
 
 import { checkAddress, send } from "./outbound.ts";
 import { MessageType } from "./constants.ts";
-import type { Address } from "./endpoint.ts";
+import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
 import { FLAG_SYNC_DONE, FLAG_SYNC_FULL, itemBudget } from "./message_body.ts";
 import type { Member } from "./member.ts";

@@ -9,7 +9,7 @@
 import { ItemKind, MAX_ENDPOINTS, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from "./constants.ts";
 import { MAX_EPOCH, MAX_INCARNATION } from "./constants.ts";
 import { SIGNATURE_CONTEXT } from "./constants.ts";
-import { type Address, endpointBytes, readEndpoint, writeEndpoint } from "./endpoint.ts";
+import { type Address, endpointBytes, readEndpoint, writeEndpoint } from "./address.ts";
 import { readU32, readU64, writeU32, writeU64 } from "./header.ts";
 import type { SwimSigner } from "./swim_crypto.ts";
 import { SwimDecodeError } from "./swim_errors.ts";

@@ -18,8 +18,8 @@ export function forgetUntrusted(s: SwimState): number {
   for (const member of s.members.all()) {
     const id = member.id;
     if (s.trust.isTrusted(member.key, id)) continue;
-    const wasMember = member.isListed;
-    if (member.record === null && !wasMember) continue;
+    const wasListed = member.isListed;
+    if (member.record === null && !wasListed) continue;
     cancelTimer(member);
     member.suspicion = null;
     member.claims = null;
@@ -27,7 +27,7 @@ export function forgetUntrusted(s: SwimState): number {
     // if trust comes back its record is learnt afresh, as a join.
     s.members.revoke(member);
     if (s.fullSyncWith === id) s.fullSyncWith = null;
-    if (wasMember) s.events.push({ type: "removed", member: member.info() });
+    if (wasListed) s.events.push({ type: "removed", member: member.info() });
     forgotten++;
   }
   return forgotten;

@@ -10,21 +10,26 @@
 import type { CryptoCore } from "../crypto/crypto_core.ts";
 import { KEY_SLOT_BYTES } from "../crypto/memory_layout.ts";
 import {
+  AEAD_NONCE_SIZE,
   AUTH_TAG_SIZE,
-  KEEPALIVE_TIMEOUT,
   MESSAGE_DATA,
+  MESSAGE_DATA_COUNTER_OFFSET,
   MESSAGE_DATA_HEADER_SIZE,
-  REJECT_AFTER_TIME,
-  REKEY_AFTER_MESSAGES,
-  REKEY_AFTER_TIME,
+  MESSAGE_DATA_RECEIVER_OFFSET,
+  NONCE_COUNTER_OFFSET,
   REKEY_TIMEOUT,
   SEND_COUNTER_LIMIT,
 } from "./constants.ts";
 import { type DataPlaneState, NONE } from "./data_plane_state.ts";
 import type { Endpoint } from "./endpoint.ts";
 import {
+  rejectAfterTime,
+  rekeyAfterMessages,
+  rekeyAfterTimeOnReceive,
+  rekeyAfterTimeOnSend,
+} from "./peer_timers.ts";
+import {
   innerAddressLength,
-  innerDestinationAddress,
   innerDestinationOffset,
   innerPacketLengthAt,
   innerSourceOffset,
@@ -33,19 +38,18 @@ import {
 
 /** Packets kept per peer while a handshake is in flight (the kernel keeps 128 too). */
 export const MAX_STAGED_PACKETS = 128;
-/** Counters at which the sender asks for a new handshake (the paper's limit, or ours). */
-const REKEY_AT_COUNTER = Math.min(Number(REKEY_AFTER_MESSAGES), SEND_COUNTER_LIMIT - 2 ** 20);
-/** An initiator's keypair this old gets a new handshake when a packet arrives under it. */
-const REKEY_ON_RECEIVE_AGE = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT;
 
-/** Wasm memory a data path needs: two packet buffers and its private copy of a send key. */
+/** Room past a packet buffer's MTU for padding and the tag (at most 31), rounded up. */
+const PACKET_SCRATCH_SLACK = 64;
+
+/** Wasm memory a data path needs: a packet buffer and its private copy of a send key. */
 export function dataPlaneScratchBytes(mtu: number): number {
-  return 2 * packetScratchBytes(mtu) + KEY_SLOT_BYTES + 4; // + 4: room to align the key copy
+  return packetScratchBytes(mtu) + KEY_SLOT_BYTES + 4; // + 4: room to align the key copy
 }
 
-/** One of the two packet buffers in a data path's scratch. */
+/** The packet buffer in a data path's scratch (where staged packets are sealed). */
 function packetScratchBytes(mtu: number): number {
-  return MESSAGE_DATA_HEADER_SIZE + mtu + 64;
+  return MESSAGE_DATA_HEADER_SIZE + mtu + PACKET_SCRATCH_SLACK;
 }
 
 /** Finds the peer that owns an address where it lies in a packet. */
@@ -116,7 +120,6 @@ export class DataPlane {
   private readonly mtu: number;
   private readonly nonceAddress: number;
   private readonly scratchAddress: number;
-  private readonly scratchBytes: number;
   /** The whole memory as 32-bit words: a key moves as 8 words, not as a builtin call. */
   private readonly words: Int32Array;
   /** Where `sealWith` keeps the send key it seals with, so it can undo a seal that lost a race. */
@@ -140,9 +143,8 @@ export class DataPlane {
     this.mtu = options.mtu;
     this.nonceAddress = options.nonceAddress;
     this.scratchAddress = options.scratchAddress;
-    this.scratchBytes = packetScratchBytes(options.mtu);
     this.words = new Int32Array(options.core.bytes.buffer);
-    this.sealKeyAddress = (options.scratchAddress + 2 * this.scratchBytes + 3) & ~3;
+    this.sealKeyAddress = (options.scratchAddress + packetScratchBytes(options.mtu) + 3) & ~3;
     if ((this.keySlotBase & 3) !== 0) {
       throw new RangeError(`key slots at ${this.keySlotBase} are not 4-byte aligned`);
     }
@@ -162,10 +164,10 @@ export class DataPlane {
         `writer ${options.writer} has no traffic row (the tables have ${options.state.dimensions.writers})`,
       );
     }
-    options.core.checkRange(this.nonceAddress, 12);
+    options.core.checkRange(this.nonceAddress, AEAD_NONCE_SIZE);
     options.core.checkRange(this.scratchAddress, dataPlaneScratchBytes(options.mtu));
     // The nonce is 0⁴ ‖ counter: the first four bytes are never written again.
-    this.bytes.fill(0, this.nonceAddress, this.nonceAddress + 12);
+    this.bytes.fill(0, this.nonceAddress, this.nonceAddress + AEAD_NONCE_SIZE);
   }
 
   // ─── endpoints ───
@@ -228,7 +230,7 @@ export class DataPlane {
     if (k === NONE) k = this.state.currentKeypair(p);
     if (k === NONE) return NONE;
     const generation = this.state.keypairGeneration(k);
-    if ((generation & 1) === 1 || now - this.state.keypairCreatedAt(k) >= REJECT_AFTER_TIME) {
+    if ((generation & 1) === 1 || rejectAfterTime(now - this.state.keypairCreatedAt(k))) {
       return NONE;
     }
     this.generation = generation;
@@ -261,8 +263,8 @@ export class DataPlane {
     const bytes = this.bytes;
     bytes.fill(0, packetAt + length, packetAt + padded);
     const view = this.view;
-    view.setUint32(this.nonceAddress + 4, counter, true);
-    view.setUint32(this.nonceAddress + 8, 0, true);
+    view.setUint32(this.nonceAddress + NONCE_COUNTER_OFFSET, counter, true);
+    view.setUint32(this.nonceAddress + NONCE_COUNTER_OFFSET + 4, 0, true);
     // Sealed with a private copy of the key: the main thread may wipe or reuse the shared slot
     // the moment it retires the keypair, and undoing a seal needs the key it was made with.
     const key = this.sealKeyAddress;
@@ -280,17 +282,16 @@ export class DataPlane {
     for (let i = 0; i < KEY_SLOT_BYTES / 4; i++) words[to + i] = 0; // no copy outlives its use
     if (retired) return 0;
     view.setUint32(at, MESSAGE_DATA, true);
-    view.setUint32(at + 4, this.state.keypairRemoteIndex(k), true);
-    view.setUint32(at + 8, counter, true);
-    view.setUint32(at + 12, 0, true);
+    view.setUint32(at + MESSAGE_DATA_RECEIVER_OFFSET, this.state.keypairRemoteIndex(k), true);
+    view.setUint32(at + MESSAGE_DATA_COUNTER_OFFSET, counter, true);
+    view.setUint32(at + MESSAGE_DATA_COUNTER_OFFSET + 4, 0, true);
     const wireLength = MESSAGE_DATA_HEADER_SIZE + padded + AUTH_TAG_SIZE;
     const p = this.state.keypairPeer(k);
     this.state.addTraffic(this.writer, p, 0, wireLength);
     this.state.noteSent(p, length > 0, now);
     if (
-      counter + 1 >= REKEY_AT_COUNTER ||
-      (this.state.keypairIsInitiator(k) &&
-        now - this.state.keypairCreatedAt(k) >= REKEY_AFTER_TIME)
+      rekeyAfterMessages(counter) ||
+      rekeyAfterTimeOnSend(this.state.keypairIsInitiator(k), now - this.state.keypairCreatedAt(k))
     ) {
       this.requestHandshake(p, now);
     }
@@ -332,18 +333,6 @@ export class DataPlane {
     out.address = endpoint.address;
     out.port = endpoint.port;
     return true;
-  }
-
-  /** Encrypts and sends a packet given as bytes (copied: the caller may reuse them). */
-  sendPacket(packet: Uint8Array, now: number): void {
-    const destination = innerDestinationAddress(packet);
-    const p = destination ? this.routes.peerAt(destination, 0, destination.length) : NONE;
-    if (p === NONE || this.endpointOf(p) === null) {
-      this.stats.noRoute++;
-      return;
-    }
-    this.stage(p, packet.slice());
-    this.flushStaged(p, now);
   }
 
   /** Sends a keepalive (an empty packet) to `p`, after anything staged. */
@@ -412,18 +401,21 @@ export class DataPlane {
     }
     const state = this.state;
     const view = this.view;
-    const index = view.getUint32(at + 4, true);
+    const index = view.getUint32(at + MESSAGE_DATA_RECEIVER_OFFSET, true);
     const k = index & state.indexMask;
     const generation = state.keypairGeneration(k);
     if (
       (generation & 1) === 1 || !state.keypairMatches(k, index) ||
-      now - state.keypairCreatedAt(k) >= REJECT_AFTER_TIME
+      rejectAfterTime(now - state.keypairCreatedAt(k))
     ) {
       this.stats.transportDropped++;
       return 0;
     }
-    view.setUint32(this.nonceAddress + 4, view.getUint32(at + 8, true), true);
-    view.setUint32(this.nonceAddress + 8, view.getUint32(at + 12, true), true);
+    // The nonce's counter is the message's, all 64 bits (a forged high word just fails the tag).
+    const counterAt = at + MESSAGE_DATA_COUNTER_OFFSET;
+    const nonceCounter = this.nonceAddress + NONCE_COUNTER_OFFSET;
+    view.setUint32(nonceCounter, view.getUint32(counterAt, true), true);
+    view.setUint32(nonceCounter + 4, view.getUint32(counterAt + 4, true), true);
     const packetAt = at + MESSAGE_DATA_HEADER_SIZE;
     const sealedLength = length - MESSAGE_DATA_HEADER_SIZE - AUTH_TAG_SIZE;
     const opened = this.core.exports.aeadOpen(
@@ -440,7 +432,7 @@ export class DataPlane {
       return 0;
     }
     // The replay window moves only after authentication, so forgeries cannot move it.
-    if (this.core.exports.replayCheck(2 * k, view.getBigInt64(at + 8, true)) !== 1) {
+    if (this.core.exports.replayCheck(2 * k, view.getBigInt64(counterAt, true)) !== 1) {
       this.stats.replayedTransport++;
       return 0;
     }
@@ -452,8 +444,8 @@ export class DataPlane {
     state.addTraffic(this.writer, p, length, 0);
     state.noteReceived(p, inner > 0, now);
     if (
-      state.currentKeypair(p) === k && state.keypairIsInitiator(k) &&
-      now - state.keypairCreatedAt(k) >= REKEY_ON_RECEIVE_AGE
+      state.currentKeypair(p) === k &&
+      rekeyAfterTimeOnReceive(state.keypairIsInitiator(k), now - state.keypairCreatedAt(k))
     ) {
       this.requestHandshake(p, now);
     }
@@ -468,26 +460,5 @@ export class DataPlane {
       return 0;
     }
     return inner;
-  }
-
-  /**
-   * Opens a transport message given as bytes (copied into this thread's scratch) and returns
-   * the inner packet (a view valid until the next call), or null when there is nothing to
-   * deliver.
-   */
-  openCopy(message: Uint8Array, source: Endpoint, now: number): Uint8Array | null {
-    if (message.length > this.scratchBytes) {
-      this.stats.transportDropped++;
-      return null;
-    }
-    // The second half of the scratch: a staged flush this packet triggers uses the first.
-    const at = this.scratchAddress + this.scratchBytes;
-    this.bytes.set(message, at);
-    const inner = this.openInPlace(at, message.length, source, now);
-    if (inner <= 0) return null;
-    return this.bytes.subarray(
-      at + MESSAGE_DATA_HEADER_SIZE,
-      at + MESSAGE_DATA_HEADER_SIZE + inner,
-    );
   }
 }

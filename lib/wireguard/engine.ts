@@ -1,9 +1,10 @@
 /**
- * The WireGuard protocol engine, sans-IO: datagrams, inner packets and `now` go in; datagrams
- * to send and packets to deliver come out through a sink. It implements the kernel's
- * behaviour: MAC1 on every handshake message, cookies under load, per-source rate limits,
- * TAI64N replay and flood checks, keypair rotation, all five timers, cryptokey routing and
- * the inner-source check, endpoint roaming and keepalives.
+ * The WireGuard protocol engine, sans-IO: handshake datagrams and `now` go in; datagrams to send
+ * come out through a sink. It implements the kernel's behaviour: MAC1 on every handshake
+ * message, cookies under load, per-source rate limits, TAI64N replay and flood checks, keypair
+ * rotation, all five timers, cryptokey routing and endpoint roaming. Transport data never
+ * passes through it: every thread seals and opens in place with its own `DataPlane` against the
+ * engine's shared tables (the engine's own one sends keepalives and what was staged).
  */
 
 import type { CryptoCore } from "../crypto/crypto_core.ts";
@@ -12,17 +13,13 @@ import { DataPlane } from "./data_plane.ts";
 import { DataPlaneState, NONE } from "./data_plane_state.ts";
 import { constantTimeEqual } from "../encoding/constant_time.ts";
 import { AllowedIps } from "./allowed_ips.ts";
+import { classifyDatagram, PORT_WIREGUARD_HANDSHAKE } from "../net/port_demux.ts";
 import {
   MESSAGE_COOKIE_REPLY_SIZE,
-  MESSAGE_DATA,
   MESSAGE_HANDSHAKE_COOKIE,
   MESSAGE_HANDSHAKE_INITIATION,
-  MESSAGE_HANDSHAKE_RESPONSE,
   MIN_INITIATION_INTERVAL,
-  REKEY_ATTEMPT_TIME,
   REKEY_TIMEOUT,
-  REKEY_TIMEOUT_JITTER_MAX,
-  ZERO_KEYS_AFTER,
 } from "./constants.ts";
 import type { Endpoint } from "./endpoint.ts";
 import {
@@ -37,8 +34,17 @@ import { IndexTable } from "./index_table.ts";
 import type { Keypair } from "./keypairs.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
 import { Peer, type PeerConfig } from "./peer.ts";
-import type { SealedDestination } from "./data_plane.ts";
-import { runDueTimers } from "./peer_timers.ts";
+import {
+  armRetransmitHandshake,
+  armZeroKeyMaterial,
+  disarmAllTimers,
+  handshakeComplete,
+  nextTimerDeadline,
+  runTimerRules,
+  TIMER_RULES,
+  type TimerActions,
+  type TimerRule,
+} from "./peer_timers.ts";
 import { HandshakeGate } from "./handshake_gate.ts";
 import {
   emptyEngineStats,
@@ -56,8 +62,6 @@ interface KeypairEntry {
   keypair: Keypair;
 }
 
-/** Handshake retransmissions before giving up (REKEY_ATTEMPT_TIME / REKEY_TIMEOUT). */
-const MAX_TIMER_HANDSHAKES = REKEY_ATTEMPT_TIME / REKEY_TIMEOUT;
 /** DH-costing handshake messages processed per call; the rest wait in the bounded queue. */
 const HANDSHAKES_PER_CALL = 16;
 
@@ -80,9 +84,14 @@ export class WireguardEngine {
   readonly allowedIps: AllowedIps<Peer> = new AllowedIps<Peer>();
   private readonly indices: IndexTable<Peer, Keypair>;
   readonly stats: EngineStats = emptyEngineStats();
-  /** The main thread's own data path (keepalives, staged packets, the byte-array API). */
+  /** The main thread's own data path (keepalives and staged packets). */
   readonly dataPlane: DataPlane;
   private readonly hooks: EngineHooks | undefined;
+  /** How often each timer rule fired (tests and diagnostics). */
+  readonly timerRulesFired: Record<TimerRule, number> = Object.fromEntries(
+    TIMER_RULES.map((rule) => [rule, 0]),
+  ) as Record<TimerRule, number>;
+  private readonly timerActions: TimerActions;
 
   constructor(options: EngineOptions) {
     this.p = options.primitives;
@@ -101,6 +110,22 @@ export class WireguardEngine {
     };
     this.gate = new HandshakeGate(this.p, this.local.publicKey, options.now);
     this.hooks = options.hooks;
+    const onTimerRule = options.onTimerRule;
+    this.timerActions = {
+      initiateHandshake: (peer, now, retry) => this.initiateHandshake(peer, now, retry),
+      abandonHandshake: (peer) => {
+        this.dataPlane.dropStaged(peer.id);
+        this.hooks?.stagedDropped(peer.id);
+        if (peer.pending) this.indices.free(peer.pending.localIndex);
+        peer.pending = null;
+      },
+      sendKeepalive: (peer, now) => this.dataPlane.sendKeepalive(peer.id, now),
+      resetSessions: (peer) => this.resetSessions(peer),
+      fired: (rule, peer, now) => {
+        this.timerRulesFired[rule]++;
+        onTimerRule?.(rule, peer.publicKey, now);
+      },
+    };
     const state = options.state ?? DataPlaneState.create({
       peers: options.maxPeers ?? 256,
       keypairs: keypairRecordsFor(this.core.layout.keySlots, this.core.layout.replaySlots),
@@ -231,7 +256,7 @@ export class WireguardEngine {
   nextDeadline(): number | null {
     let next: number | null = null;
     for (const peer of this.peersByKey.values()) {
-      const at = peer.nextDeadline();
+      const at = nextTimerDeadline(peer);
       if (at !== null && (next === null || at < next)) next = at;
     }
     return next;
@@ -239,23 +264,16 @@ export class WireguardEngine {
 
   // ─── input: datagrams from the network ───
 
-  /** Handles one datagram received from `source`. */
-  receiveDatagram(bytes: Uint8Array, source: Endpoint, now: number): void {
-    if (bytes.length < 4 || bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0) return;
-    switch (bytes[0]) {
-      case MESSAGE_DATA: {
-        const packet = this.dataPlane.openCopy(bytes, source, now);
-        if (packet !== null) this.sink.deliverPacket(packet);
-        return;
-      }
-      case MESSAGE_HANDSHAKE_INITIATION:
-      case MESSAGE_HANDSHAKE_RESPONSE:
-      case MESSAGE_HANDSHAKE_COOKIE:
-        // Queued, not handled: the host calls processHandshakes after each receive batch, so
-        // a flood builds a queue and the device goes under load, as the kernel's does.
-        if (!this.gate.enqueue(bytes, source)) this.stats.handshakeQueueFull++;
-        return;
-    }
+  /**
+   * Handles one handshake message (types 1–3) received from `source`; anything else is ignored
+   * (transport data is opened in place by a data path, `DataPlane.openInPlace`). Queued, not
+   * handled: `processHandshakes` does the work.
+   */
+  receiveDatagram(bytes: Uint8Array, source: Endpoint, _now?: number): void {
+    if (classifyDatagram(bytes) !== PORT_WIREGUARD_HANDSHAKE) return;
+    // Queued, not handled: the host calls processHandshakes after each receive batch, so a
+    // flood builds a queue and the device goes under load, as the kernel's does.
+    if (!this.gate.enqueue(bytes, source)) this.stats.handshakeQueueFull++;
   }
 
   /** Handshake messages waiting for processHandshakes. */
@@ -387,8 +405,7 @@ export class WireguardEngine {
       isInitiator: true,
     }, now);
     // Handshake complete: stop retransmitting and confirm the session with data or a keepalive.
-    peer.retransmitHandshakeAt = null;
-    peer.handshakeAttempts = 0;
+    handshakeComplete(peer);
     this.dataPlane.sendKeepalive(peer.id, now);
   }
 
@@ -419,7 +436,7 @@ export class WireguardEngine {
     this.publishSessions(peer);
     for (const old of dropped) this.releaseKeypair(old);
     peer.lastHandshakeAt = now;
-    peer.zeroKeyMaterialAt = now + ZERO_KEYS_AFTER;
+    armZeroKeyMaterial(peer, now);
   }
 
   /** Tells every thread which keypairs the peer sends with now. */
@@ -455,21 +472,6 @@ export class WireguardEngine {
     this.dataPlane.flushStaged(peer.id, now);
   }
 
-  /** Encrypts and sends an inner packet to the peer that owns its destination. */
-  sendPacket(packet: Uint8Array, now: number): void {
-    this.dataPlane.sendPacket(packet, now);
-  }
-
-  /** In-place decryption in wasm memory; see DataPlane.openInPlace. */
-  openInPlace(at: number, length: number, source: Endpoint, now: number): number {
-    return this.dataPlane.openInPlace(at, length, source, now);
-  }
-
-  /** In-place encryption in wasm memory; see DataPlane.sealInPlace. */
-  sealInPlace(at: number, length: number, now: number, out: SealedDestination): boolean {
-    return this.dataPlane.sealInPlace(at, length, now, out);
-  }
-
   /** Starts (or, when `retry`, repeats) a handshake with the peer, rate-limited as the kernel. */
   initiateHandshake(peer: Peer, now: number, retry: boolean): void {
     if (!peer.endpoint || !this.keyConfigured) return;
@@ -490,8 +492,7 @@ export class WireguardEngine {
     peer.cookieJar.addMacs(created.message, now);
     peer.lastInitiationSentAt = now;
     this.sendRaw(peer, created.message, now);
-    peer.retransmitHandshakeAt = now + REKEY_TIMEOUT +
-      Math.floor(this.random() * REKEY_TIMEOUT_JITTER_MAX);
+    armRetransmitHandshake(peer, now, this.random);
   }
 
   // ─── time ───
@@ -500,24 +501,7 @@ export class WireguardEngine {
   tick(now: number): void {
     this.processHandshakes(now);
     for (const peer of this.peersByKey.values()) {
-      runDueTimers(peer, now, {
-        retransmitHandshake: () => {
-          if (peer.handshakeAttempts >= MAX_TIMER_HANDSHAKES) {
-            // Give up: drop what waited for this session; keys go after ZERO_KEYS_AFTER.
-            this.dataPlane.dropStaged(peer.id);
-            this.hooks?.stagedDropped(peer.id);
-            if (peer.pending) this.indices.free(peer.pending.localIndex);
-            peer.pending = null;
-            peer.zeroKeyMaterialAt ??= now + ZERO_KEYS_AFTER;
-          } else {
-            peer.handshakeAttempts++;
-            this.initiateHandshake(peer, now, true);
-          }
-        },
-        sendKeepalive: () => this.dataPlane.sendKeepalive(peer.id, now),
-        newHandshake: () => this.initiateHandshake(peer, now, false),
-        zeroKeyMaterial: () => this.resetSessions(peer),
-      });
+      runTimerRules(peer, now, this.timerActions);
     }
   }
 
@@ -531,10 +515,7 @@ export class WireguardEngine {
       peer.pending.state.ephemeralPrivate.fill(0);
       peer.pending = null;
     }
-    peer.retransmitHandshakeAt = null;
-    peer.disarmSendKeepalive();
-    peer.disarmNewHandshake();
-    peer.zeroKeyMaterialAt = null;
+    disarmAllTimers(peer);
   }
 
   /** Sends a handshake message (already built) to the peer's endpoint. */

@@ -4,13 +4,12 @@ import type { CryptoCore } from "../crypto/crypto_core.ts";
 import type { DataPlaneState } from "./data_plane_state.ts";
 import type { Endpoint } from "./endpoint.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
+import type { TimerRule } from "./peer_timers.ts";
 
 /** Where the engine's output goes. */
 export interface EngineSink {
   /** Send a datagram to a peer endpoint. */
   sendDatagram(bytes: Uint8Array, to: Endpoint): void;
-  /** Hand a decrypted inner packet to the TUN device. */
-  deliverPacket(packet: Uint8Array): void;
 }
 
 /** Engine construction options. */
@@ -40,6 +39,8 @@ export interface EngineOptions {
   maxPeers?: number;
   /** What data workers must hear about (a device with workers sets this). */
   hooks?: EngineHooks;
+  /** Told each time a timer rule fires (a debug log); the engine also counts them. */
+  onTimerRule?: (rule: TimerRule, peerPublicKey: Uint8Array, now: number) => void;
 }
 
 /** Engine events that other threads' data paths must act on; none is per packet. */

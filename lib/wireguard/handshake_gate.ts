@@ -16,7 +16,7 @@ import {
 import { CookieChecker } from "./cookie.ts";
 import type { Endpoint } from "./endpoint.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
-import { HandshakeRateLimiter } from "./ratelimiter.ts";
+import { HandshakeRateLimiter } from "./handshake_rate_limiter.ts";
 
 /** A queued handshake message and where it came from. */
 export interface QueuedHandshake {

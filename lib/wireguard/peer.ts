@@ -5,8 +5,8 @@
  */
 
 import { CookieJar } from "./cookie.ts";
-import { KEEPALIVE_TIMEOUT, REKEY_TIMEOUT } from "./constants.ts";
 import type { DataPlane } from "./data_plane.ts";
+import type { DataPlaneState } from "./data_plane_state.ts";
 import type { Endpoint } from "./endpoint.ts";
 import type { InitiatorState } from "./handshake.ts";
 import { PeerKeypairs } from "./keypairs.ts";
@@ -49,7 +49,8 @@ export class Peer {
   lastHandshakeAt: number | null = null;
 
   // The two timers only the main thread arms; null when not armed. The other three are
-  // derived from the shared activity record, which every thread's data path writes.
+  // derived from the shared activity record, which every thread's data path writes (their
+  // deadlines and rules are in peer_timers.ts).
   retransmitHandshakeAt: number | null = null;
   zeroKeyMaterialAt: number | null = null;
   /** When the persistent keepalive last fired or was turned on (it re-arms from here too). */
@@ -74,6 +75,11 @@ export class Peer {
     this.plane.setEndpoint(this.id, endpoint);
   }
 
+  /** The shared tables this peer's row (activity, endpoint, counters) lives in. */
+  get shared(): DataPlaneState {
+    return this.plane.state;
+  }
+
   /** Bytes received from the peer, over all threads. */
   get rxBytes(): number {
     return this.plane.state.receivedBytes(this.id);
@@ -84,38 +90,6 @@ export class Peer {
     return this.plane.state.sentBytes(this.id);
   }
 
-  /** Kernel send-keepalive: data came in and nothing went back for KEEPALIVE_TIMEOUT. */
-  get sendKeepaliveAt(): number | null {
-    const at = this.plane.state.firstDataReceivedAt(this.id);
-    return Number.isNaN(at) ? null : at + KEEPALIVE_TIMEOUT;
-  }
-
-  /** Kernel new-handshake: data went out and nothing came back for 15 s. */
-  get newHandshakeAt(): number | null {
-    const at = this.plane.state.firstDataSentAt(this.id);
-    return Number.isNaN(at) ? null : at + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT;
-  }
-
-  /** Persistent keepalive: the interval after the last authenticated packet either way. */
-  get persistentKeepaliveAt(): number | null {
-    if (this.persistentKeepalive === 0) return null;
-    const traversal = this.plane.state.lastTraversalAt(this.id);
-    const from = Number.isNaN(traversal)
-      ? this.persistentKeepaliveArmedAt
-      : Math.max(traversal, this.persistentKeepaliveArmedAt);
-    return from === -Infinity ? null : from + this.persistentKeepalive * 1000;
-  }
-
-  /** Disarms send-keepalive (it fired, or the sessions were reset). */
-  disarmSendKeepalive(): void {
-    this.plane.state.clearFirstDataReceived(this.id);
-  }
-
-  /** Disarms new-handshake (it fired, or the sessions were reset). */
-  disarmNewHandshake(): void {
-    this.plane.state.clearFirstDataSent(this.id);
-  }
-
   /** Applies the parts of `config` that are set. */
   configure(config: PeerConfig): void {
     if (config.presharedKey !== undefined) this.presharedKey = config.presharedKey.slice();
@@ -123,22 +97,5 @@ export class Peer {
     if (config.persistentKeepalive !== undefined) {
       this.persistentKeepalive = config.persistentKeepalive;
     }
-  }
-
-  /** The earliest armed timer deadline, or null. */
-  nextDeadline(): number | null {
-    let next: number | null = null;
-    for (
-      const at of [
-        this.retransmitHandshakeAt,
-        this.sendKeepaliveAt,
-        this.newHandshakeAt,
-        this.zeroKeyMaterialAt,
-        this.persistentKeepaliveAt,
-      ]
-    ) {
-      if (at !== null && (next === null || at < next)) next = at;
-    }
-    return next;
   }
 }

@@ -233,6 +233,17 @@ Deno.test("up: bad flags are usage errors that name the flag, before anything is
       [["up", "--open", "--max-members", "0"], "--max-members must be an integer 1-65534"],
       [["up", "--open", "--max-members", "65535"], "--max-members must be an integer 1-65534"],
       [["up", ...Array.from({ length: 17 }, (_, i) => `--seed=192.0.2.${i + 1}`)], "at most 16"],
+      [["up", "--stun", "none", "--stun", "192.0.2.1:3478"], "--stun none turns STUN off"],
+      [["up", "--stun", "a:b:c"], "write IPv6 servers in brackets"],
+      [["up", "--stun", "192.0.2.1:99999"], "--stun"],
+      [["up", ...Array.from({ length: 9 }, (_, i) => `--stun=192.0.2.${i + 1}`)], "at most 8"],
+      [["up", "--announce", "203.0.113.9:99999"], "--announce"],
+      [["up", "--announce", "a:b:c"], "write IPv6 addresses in brackets"],
+      [["up", "--announce", ""], "empty address"],
+      [
+        ["up", ...Array.from({ length: 5 }, (_, i) => `--announce=192.0.2.${i + 1}:1`)],
+        "at most 4",
+      ],
     ];
     for (const [args, message] of cases) {
       const result = await runMeshguard(args, { configDir });

@@ -22,6 +22,7 @@ export const DOCUMENTED_PERMISSIONS: Record<string, string[]> = {
   ],
   status: ["--allow-env", "--allow-sys", "--allow-read", "--allow-write", "--allow-net"],
   down: ["--allow-env", "--allow-sys", "--allow-read", "--allow-write", "--allow-net"],
+  netcheck: ["--allow-env", "--allow-sys", "--allow-read", "--allow-write", "--allow-net"],
   version: [],
   help: [],
 };

@@ -1,10 +1,13 @@
-/** `meshguard status` and `meshguard down` as subprocesses against an in-test control server. */
+/**
+ * `meshguard status`, `down` and `netcheck` as subprocesses against an in-test control server.
+ */
 
 import { join } from "node:path";
 import { assertEquals, assertIncludes, assertTrue } from "../assert.ts";
 import { ControlServer } from "../../lib/control/control_server.ts";
 import { REPO_ROOT } from "../cli/cli_harness.ts";
 import { sampleStatus, temporaryDirectory } from "./fixtures.ts";
+import type { NetcheckReport } from "../../lib/control/control_protocol.ts";
 
 /** The permissions the README gives `status` and `down`. */
 const PERMISSIONS = [
@@ -120,4 +123,54 @@ Deno.test("cli status/down: usage errors", async () => {
   const help = await meshguard(["help", "down"]);
   assertEquals(help.code, 0);
   assertIncludes(help.stdout, "Usage: meshguard down");
+});
+
+/** A netcheck answer: behind a NAT whose mapping varies by destination, asked two members. */
+function sampleNetcheck(): NetcheckReport {
+  return {
+    port: 51821,
+    stun: "members",
+    servers: [
+      { server: "192.0.2.1:51821", mapped: "203.0.113.7:40001", rtt_ms: 12.5, error: null },
+      { server: "198.51.100.1:51821", mapped: "203.0.113.7:40002", rtt_ms: 30, error: null },
+    ],
+    mapped_v4: "203.0.113.7:40001",
+    mapped_v6: null,
+    mapping: "varies-by-destination",
+    mapping_v4: "varies-by-destination",
+    mapping_v6: "unknown",
+    direct: "Behind a NAT that picks a new outside port per destination (symmetric).",
+  };
+}
+
+Deno.test("cli netcheck: table, --json, not running, usage errors", async () => {
+  await using dir = await temporaryDirectory();
+  const path = join(dir.path, "mg0.sock");
+  const server = await ControlServer.listen(path, (request) => {
+    if (request.command === "netcheck") return { ok: true, netcheck: sampleNetcheck() };
+    return { ok: false, error: "unexpected" };
+  }, { daemonUid: Deno.uid()! });
+  try {
+    const table = await meshguard(["netcheck", "--control", path]);
+    assertEquals(table.code, 0, table.stderr);
+    assertIncludes(
+      table.stdout,
+      "mapping:       varies-by-destination (ipv4 varies-by-destination",
+    );
+    assertIncludes(table.stdout, "mapped ipv4:   203.0.113.7:40001\n");
+    assertTrue(/198\.51\.100\.1:51821 +203\.0\.113\.7:40002 +30 ms/.test(table.stdout));
+    assertIncludes(table.stdout, "(symmetric)");
+    const json = await meshguard(["netcheck", "--json", "--control", path]);
+    assertEquals(json.code, 0, json.stderr);
+    assertEquals(JSON.parse(json.stdout), sampleNetcheck());
+  } finally {
+    await server.close();
+  }
+  const missing = await meshguard(["netcheck", "--control", path]);
+  assertEquals(missing.code, 1);
+  assertIncludes(missing.stderr, `meshguard is not running (no control socket at ${path}`);
+  assertIncludes(missing.stderr, "start it with 'meshguard up'");
+  const extra = await meshguard(["netcheck", "now"]);
+  assertEquals(extra.code, 2);
+  assertIncludes(extra.stderr, "Usage: meshguard netcheck");
 });

@@ -107,6 +107,8 @@ Deno.test("control response: the IPv4 conflicts and the member cap are checked s
   refuse((s) => conflict(s).ipv6_only = [{ name: "x" }], /ipv6_only\[0\]\.public_key/);
   refuse((s) => s.max_members = -1, /max_members is not a count or null/);
   refuse((s) => delete s.refused_members, /refused_members is not a count/);
+  refuse((s) => delete s.nat, /status\.nat/);
+  refuse((s) => (s.nat as Record<string, unknown>).mapping = "cone", /mapping is not a mapping/);
   // Nobody holding it ("undecided") is valid.
   const undecided = sampleStatus();
   undecided.ipv4_conflicts[0] = {

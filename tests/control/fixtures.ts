@@ -25,6 +25,7 @@ export function sampleStatus(): DaemonStatus {
       reason: "first-seen",
       ipv6_only: [{ name: "node3", public_key: "node3-ed25519" }],
     }],
+    nat: { mapped_v4: "203.0.113.7:40001", mapped_v6: null, mapping: "endpoint-independent" },
     peers: [
       {
         name: "node3",

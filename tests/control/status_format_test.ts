@@ -38,6 +38,7 @@ mesh ipv4:       10.99.1.2
 mesh ipv6:       fd99:6d67::1:2
 admission:       authorized keys only
 members:         2 alive, 1 suspect, 0 dead
+nat:             endpoint-independent, mapped 203.0.113.7:40001
 daemon:          meshguard 0.1.0, pid 4242
 
 NAME        MESH IP         ENDPOINT             STATE    HANDSHAKE  RX       TX       PATH

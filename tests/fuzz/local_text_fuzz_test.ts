@@ -13,7 +13,7 @@ import {
   parseControlResponse,
   validateControlRequest,
 } from "../../lib/control/control_protocol.ts";
-import { parseDeviceSnapshot } from "../../lib/daemon/device_snapshot.ts";
+import { parseDeviceSnapshot } from "../device_snapshot.ts";
 import { encodeHex } from "../../lib/encoding/base64.ts";
 import { WireguardEngine } from "../../lib/wireguard/engine.ts";
 import { createNoisePrimitives } from "../../lib/wireguard/noise_primitives.ts";
@@ -36,7 +36,7 @@ async function uapiDevice(): Promise<UapiDevice> {
     now: 0,
     maxPeers: MAX_PEERS,
     wallClock: () => 1_700_000_000_000,
-    sink: { sendDatagram: () => {}, deliverPacket: () => {} },
+    sink: { sendDatagram: () => {} },
   });
   return {
     engine,

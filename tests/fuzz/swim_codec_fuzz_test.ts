@@ -6,7 +6,7 @@
  */
 
 import { MAX_ENDPOINTS, MessageType } from "../../lib/swim/constants.ts";
-import { assertAddress } from "../../lib/swim/endpoint.ts";
+import { assertAddress } from "../../lib/swim/address.ts";
 import { readHeader, writeHeader } from "../../lib/swim/header.ts";
 import { decodeBody, encodeBody, FLAG_INTRODUCE } from "../../lib/swim/message_body.ts";
 import {

@@ -9,7 +9,7 @@
 
 import { ItemKind, MessageType } from "../../lib/swim/constants.ts";
 import { sealDatagram } from "../../lib/swim/datagram.ts";
-import type { Address } from "../../lib/swim/endpoint.ts";
+import type { Address } from "../../lib/swim/address.ts";
 import {
   SwimEngine,
   type SwimEngine as Engine,

@@ -105,7 +105,7 @@ Deno.test("fuzz wireguard engine: mutated peer traffic never decrypts or changes
   };
   const outcomes = runFuzz("wireguard-engine", run, make, (input) => {
     const before = { ...stats };
-    b.engine.receiveDatagram(input, run.rng.pick(sources), now);
+    b.receive(input, run.rng.pick(sources), now);
     peakQueue = Math.max(peakQueue, b.engine.queuedHandshakes);
     // Bursts of 3,000 datagrams between processing runs push b under load.
     if (--burst <= 0) {

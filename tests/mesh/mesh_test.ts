@@ -6,7 +6,7 @@
  */
 
 import { assertEquals, assertTrue } from "../assert.ts";
-import type { DaemonStatus, PeerStatus } from "./helpers/daemon_status.ts";
+import type { DaemonStatus, PeerStatus, WireGuardPeer } from "./helpers/daemon_status.ts";
 import { withDeadline } from "./helpers/deadline.ts";
 import { MESH_PORT, MeshLab, type MeshNode, meshSkipReason, run } from "./helpers/mesh_lab.ts";
 
@@ -82,6 +82,27 @@ async function fullMesh(lab: MeshLab, members: number[]): Promise<Map<number, Da
     statuses.set(k, status);
   }
   return statuses;
+}
+
+/**
+ * Throws unless `status` (the daemon's typed view of its device) and `wg show` (the device's
+ * UAPI `get`) list the same peers with the same endpoints and allowed IPs.
+ */
+function assertStatusMatchesWireGuard(k: number, status: DaemonStatus, peers: WireGuardPeer[]) {
+  const fromStatus = status.peers.map((entry) => ({
+    publicKey: entry.wireguard_public_key,
+    endpoint: entry.endpoint,
+    allowedIps: [
+      ...(entry.mesh_ipv4 === null ? [] : [`${entry.mesh_ipv4}/32`]),
+      `${entry.mesh_ipv6}/128`,
+    ].sort(),
+  })).sort((a, b) => a.publicKey.localeCompare(b.publicKey));
+  const fromWg = peers.map((peer) => ({
+    publicKey: peer.publicKey,
+    endpoint: peer.endpoint,
+    allowedIps: [...peer.allowedIps].sort(),
+  })).sort((a, b) => a.publicKey.localeCompare(b.publicKey));
+  assertEquals(fromStatus, fromWg, `node${k}: status and wg show disagree`);
 }
 
 /** Throws unless `observer`'s WireGuard device has no peer with `peer`'s key. */
@@ -188,6 +209,7 @@ Deno.test({
             }
             // The WireGuard device agrees: the two others, each routed to its own mesh addresses.
             const peers = await lab.wireGuardPeers(k);
+            assertStatusMatchesWireGuard(k, status, peers);
             for (const other of [1, 2, 3]) {
               if (other === k) continue;
               const node = lab.node(other);
@@ -203,6 +225,18 @@ Deno.test({
                 `node${k}: wg shows no handshake with node${other}`,
               );
             }
+          }
+          // Member STUN through the real data workers: each asks the two others, is public.
+          for (const k of [1, 2, 3]) {
+            const mapped = `${lab.node(k).underlay}:${MESH_PORT}`;
+            await lab.waitFor(
+              async () => {
+                const nat = (await lab.status(k)).nat;
+                return nat.mapping === "public" && nat.mapped_v4 === mapped;
+              },
+              10_000,
+              `node${k} found public by member STUN`,
+            );
           }
           console.log(
             `  mesh formed (all alive) in ${formed} s; every pair pinged v4+v6 by ${pinged} s; ` +

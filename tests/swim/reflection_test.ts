@@ -6,6 +6,7 @@
 
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { MeshPeers } from "../../lib/daemon/mesh_peers.ts";
+import { uapiText } from "../peer_change_text.ts";
 import { MessageType } from "../../lib/swim/constants.ts";
 import { makeAliveRecord, NatType } from "../../lib/swim/records.ts";
 import { SYNC_PAGE_BURST, SYNC_PAGES_PER_SECOND } from "../../lib/swim/push_pull.ts";
@@ -112,7 +113,7 @@ Deno.test("swim: an advertised bystander endpoint gets only bare pings, never Wi
   let uapi = "";
   cluster.onEvent = ({ node, event }) => {
     if (node !== 0 || !("member" in event)) return;
-    uapi += daemon.onMember(event.member, event.type === "removed").uapi;
+    uapi += uapiText(daemon.onMember(event.member, event.type === "removed"));
   };
   cluster.run(cluster.net.now + 1);
   // A correctly self-signed record whose only endpoint is the victim, gossiped to everyone.

@@ -6,7 +6,7 @@
 
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { MAX_DATAGRAM_BYTES, MessageType } from "../../lib/swim/constants.ts";
-import { parseSeed } from "../../lib/swim/endpoint.ts";
+import { parseSeed } from "../../lib/swim/address.ts";
 import {
   classifiesAsStun,
   classifiesAsWireguard,

@@ -2,7 +2,7 @@
 
 import { assertEquals } from "../assert.ts";
 import { advertisedEndpoints } from "../../lib/daemon/local_endpoints.ts";
-import { parseDeviceSnapshot } from "../../lib/daemon/device_snapshot.ts";
+import { parseDeviceSnapshot } from "../device_snapshot.ts";
 
 Deno.test("advertised endpoints leave out loopback, link-local, mesh ranges and the mesh link", () => {
   const endpoints = advertisedEndpoints(

@@ -1,4 +1,8 @@
-/** In-process WireGuard engines on a fake network with fake time. */
+/**
+ * In-process WireGuard engines on a fake network with fake time. Each host's data goes through
+ * its engine's own data path in place, as a device's threads do: a packet is sealed in a buffer
+ * of the host's wasm memory, a transport message opened there.
+ */
 
 import { CryptoCore } from "../../lib/crypto/crypto_core.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "../../lib/wireguard/endpoint.ts";
@@ -9,6 +13,7 @@ import {
   type NoisePrimitives,
 } from "../../lib/wireguard/noise_primitives.ts";
 import { parseIpv4 } from "../../lib/net/ip_address.ts";
+import { MESSAGE_DATA, MESSAGE_DATA_HEADER_SIZE } from "../../lib/wireguard/constants.ts";
 import { mulberry32 } from "../swim/sim/prng.ts";
 
 /** A datagram on the fake wire. */
@@ -30,7 +35,16 @@ export interface Host {
   meshAddress: Uint8Array;
   delivered: Uint8Array[];
   sent: Datagram[];
+  /** Seals an inner packet from this host's TUN in place and sends it (or stages it). */
+  sendPacket(packet: Uint8Array, now: number): void;
+  /** One datagram arrives: transport data is opened in place, the rest goes to the engine. */
+  receive(bytes: Uint8Array, source: Endpoint, now: number): void;
 }
+
+/** Where a host's packet buffer lies: past the engine's nonce and scratch, before 65536. */
+const HOST_BUFFER_OFFSET = 32768;
+/** Bytes of that buffer (a transport message of the largest packet fits). */
+const HOST_BUFFER_BYTES = 4096;
 
 /** How `FakeNetwork.addHost` makes a host; the defaults draw keys from the OS. */
 export interface HostOptions {
@@ -70,6 +84,35 @@ export class FakeNetwork {
       delivered: [],
       sent: [],
       engine: undefined as unknown as WireguardEngine,
+      sendPacket: (packet, now) => {
+        core.bytes.set(packet, buffer + MESSAGE_DATA_HEADER_SIZE);
+        if (host.engine.dataPlane.sealInPlace(buffer, packet.length, now, sealed)) {
+          send(core.bytes.subarray(buffer, buffer + sealed.length), {
+            address: sealed.address,
+            port: sealed.port,
+          });
+        }
+      },
+      receive: (bytes, source, now) => {
+        if (bytes[0] !== MESSAGE_DATA) {
+          host.engine.receiveDatagram(bytes, source, now);
+          return;
+        }
+        if (bytes.length > HOST_BUFFER_BYTES) return;
+        core.bytes.set(bytes, buffer);
+        const inner = host.engine.dataPlane.openInPlace(buffer, bytes.length, source, now);
+        if (inner > 0) {
+          const at = buffer + MESSAGE_DATA_HEADER_SIZE;
+          host.delivered.push(core.bytes.slice(at, at + inner));
+        }
+      },
+    };
+    const buffer = core.layout.arenaBase + HOST_BUFFER_OFFSET;
+    const sealed = { length: 0, address: new Uint8Array(0), port: 0 };
+    const send = (bytes: Uint8Array, to: Endpoint) => {
+      host.sent.push({ bytes: bytes.slice(), from: self, to, at: this.now });
+      // Its own copy: the receiver may work on the bytes in place, `sent` keeps the original.
+      this.inject(bytes.slice(), self, to);
     };
     host.engine = new WireguardEngine({
       primitives,
@@ -80,14 +123,7 @@ export class FakeNetwork {
       // Drawn after the private key, so a seeded run keeps its order of draws.
       random: mulberry32(options.jitterSeed?.() ?? name.length * 7919), // reproducible jitter
       state: options.state,
-      sink: {
-        sendDatagram: (bytes, to) => {
-          host.sent.push({ bytes: bytes.slice(), from: self, to, at: this.now });
-          // Its own copy: the receiver may work on the bytes in place, `sent` keeps the original.
-          this.inject(bytes.slice(), self, to);
-        },
-        deliverPacket: (packet) => host.delivered.push(packet.slice()),
-      },
+      sink: { sendDatagram: send },
     });
     this.hosts.set(formatEndpoint(self), host);
     return host;
@@ -117,7 +153,7 @@ export class FakeNetwork {
       for (const datagram of batch) {
         if (!this.filter(datagram)) continue;
         const host = this.hosts.get(formatEndpoint(datagram.to));
-        host?.engine.receiveDatagram(datagram.bytes, this.rewriteSource(datagram), this.now);
+        host?.receive(datagram.bytes, this.rewriteSource(datagram), this.now);
       }
       let pending = false;
       for (const host of this.hosts.values()) {
@@ -157,7 +193,7 @@ export function ipv4Packet(source: Uint8Array, destination: Uint8Array, payload 
 /** Sends a packet from host `a`'s TUN to host `b`'s mesh address. */
 export function sendBetween(network: FakeNetwork, a: Host, b: Host, payload = 32): Uint8Array {
   const packet = ipv4Packet(a.meshAddress, b.meshAddress, payload);
-  a.engine.sendPacket(packet, network.now);
+  a.sendPacket(packet, network.now);
   network.settle();
   return packet;
 }

@@ -54,8 +54,8 @@ Deno.test("engine: simultaneous initiation converges and no packet is lost", asy
   const { network, a, b } = await twoHosts();
   const fromA = ipv4Packet(a.meshAddress, b.meshAddress);
   const fromB = ipv4Packet(b.meshAddress, a.meshAddress);
-  a.engine.sendPacket(fromA, network.now);
-  b.engine.sendPacket(fromB, network.now);
+  a.sendPacket(fromA, network.now);
+  b.sendPacket(fromB, network.now);
   network.settle();
   network.advance(1_000);
   assertEquals(b.delivered, [fromA]);
@@ -181,7 +181,7 @@ Deno.test("engine: under a handshake flood, cookies are demanded and a real peer
 
   // Alice connects while the flood goes on: first a cookie, then a retry carrying MAC2.
   const packet = ipv4Packet(a.meshAddress, b.meshAddress);
-  a.engine.sendPacket(packet, network.now);
+  a.sendPacket(packet, network.now);
   for (let step = 0; step < 80 && b.delivered.length === 0; step++) {
     floodRound(600);
     network.advance(100);
@@ -231,7 +231,7 @@ Deno.test("engine: endpoints roam to the source of authenticated packets", async
   assertEquals(peer.endpoint, roamed);
   network.rewriteSource = (datagram) => datagram.from;
   const reply = ipv4Packet(b.meshAddress, a.meshAddress);
-  b.engine.sendPacket(reply, network.now);
+  b.sendPacket(reply, network.now);
   assertEquals(b.sent.at(-1)!.to, roamed);
 });
 
@@ -267,7 +267,7 @@ Deno.test("engine: a packet whose inner source the peer may not use is dropped",
   const { network, a, b } = await twoHosts();
   sendBetween(network, a, b);
   const spoofed = ipv4Packet(new Uint8Array([10, 99, 0, 77]), b.meshAddress);
-  a.engine.sendPacket(spoofed, network.now);
+  a.sendPacket(spoofed, network.now);
   network.settle();
   assertEquals(b.engine.stats.spoofedSource, 1);
   assertEquals(b.delivered.length, 1);
@@ -278,14 +278,14 @@ Deno.test("engine: low-order peer keys never get an initiation", async () => {
   const lowOrder = new Uint8Array(32); // the all-zero point
   a.engine.upsertPeer(lowOrder, { endpoint: parseEndpoint("192.0.2.99:51820") });
   a.engine.addAllowedIp(lowOrder, new Uint8Array([10, 99, 0, 99]), 32);
-  a.engine.sendPacket(ipv4Packet(a.meshAddress, new Uint8Array([10, 99, 0, 99])), network.now);
+  a.sendPacket(ipv4Packet(a.meshAddress, new Uint8Array([10, 99, 0, 99])), network.now);
   network.advance(20_000);
   assertEquals(a.sent.filter((d) => d.to.address[3] === 99).length, 0);
 });
 
 Deno.test("engine: packets with no route or from unknown keys are dropped and counted", async () => {
   const { network, a, b } = await twoHosts();
-  a.engine.sendPacket(ipv4Packet(a.meshAddress, new Uint8Array([10, 99, 5, 5])), network.now);
+  a.sendPacket(ipv4Packet(a.meshAddress, new Uint8Array([10, 99, 5, 5])), network.now);
   assertEquals(a.engine.stats.noRoute, 1);
   const stranger = await network.addHost("mallory", "203.0.113.5:51820", "10.99.0.66");
   stranger.engine.upsertPeer(b.engine.publicKey, { endpoint: b.endpoint });
@@ -318,18 +318,23 @@ Deno.test("engine: without a configured private key it neither initiates nor ans
     primitives: createNoisePrimitives(core),
     core,
     now: network.now,
-    sink: { sendDatagram: (bytes) => sent.push(bytes), deliverPacket: () => {} },
+    sink: { sendDatagram: (bytes) => sent.push(bytes) },
   });
   assertEquals(keyless.configuredPrivateKey(), null);
   keyless.upsertPeer(b.engine.publicKey, { endpoint: b.endpoint });
   keyless.addAllowedIp(b.engine.publicKey, b.meshAddress, 32);
-  keyless.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
+  // A packet from the TUN, sealed in place as a data path does: no session, so it waits.
+  const packet = ipv4Packet(a.meshAddress, b.meshAddress);
+  const at = core.layout.arenaBase + 32768;
+  core.bytes.set(packet, at + 16);
+  const out = { length: 0, address: new Uint8Array(0), port: 0 };
+  assertEquals(keyless.dataPlane.sealInPlace(at, packet.length, network.now, out), false);
   keyless.tick(network.now + 10_000);
   assertEquals(sent.length, 0);
   // An initiation sent to its (throwaway) public key is not answered either.
   b.engine.upsertPeer(keyless.publicKey, { endpoint: a.endpoint });
   b.engine.addAllowedIp(keyless.publicKey, new Uint8Array([10, 99, 0, 9]), 32);
-  b.engine.sendPacket(ipv4Packet(b.meshAddress, new Uint8Array([10, 99, 0, 9])), network.now);
+  b.sendPacket(ipv4Packet(b.meshAddress, new Uint8Array([10, 99, 0, 9])), network.now);
   const initiation = sentOfType(b, 1).at(-1)!;
   keyless.receiveDatagram(initiation.bytes, b.endpoint, network.now);
   keyless.processHandshakes(network.now);

@@ -14,7 +14,8 @@ import { DataPlaneState, NONE } from "../../lib/wireguard/data_plane_state.ts";
 import { REJECT_AFTER_TIME, REKEY_TIMEOUT } from "../../lib/wireguard/constants.ts";
 import { keypairRecordsFor } from "../../lib/wireguard/engine.ts";
 import type { Endpoint } from "../../lib/wireguard/endpoint.ts";
-import { FakeNetwork, type Host, ipv4Packet } from "./engine_harness.ts";
+import { REKEY_ON_RECEIVE_AGE } from "../../lib/wireguard/peer_timers.ts";
+import { FakeNetwork, type Host, ipv4Packet, sendBetween } from "./engine_harness.ts";
 
 interface WorkerPath {
   plane: DataPlane;
@@ -125,14 +126,14 @@ Deno.test("shared data path: a worker without a session stages, asks once, and s
 
 Deno.test("shared data path: the worker and the main thread share one send counter per keypair", async () => {
   const { network, a, b, worker } = await setup();
-  a.engine.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
+  a.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
   network.settle();
   const sent: Uint8Array[] = [];
   for (let i = 0; i < 50; i++) {
     const packet = ipv4Packet(a.meshAddress, b.meshAddress);
     sent.push(packet);
     if (i % 2 === 0) assertTrue(worker.seal(packet, a.endpoint));
-    else a.engine.sendPacket(packet, network.now);
+    else a.sendPacket(packet, network.now);
   }
   network.settle();
   // Separate counters would repeat nonces, and bob's replay window would drop every repeat.
@@ -142,13 +143,13 @@ Deno.test("shared data path: the worker and the main thread share one send count
 
 Deno.test("shared data path: what a worker receives roams the peer and counts in the engine's figures", async () => {
   const { network, a, b, worker, peerOfB } = await setup();
-  a.engine.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
+  a.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
   network.settle();
   const txBefore = peerOfB.txBytes;
   const rxBefore = peerOfB.rxBytes;
   // Bob's datagrams reach alice's worker instead of her engine, from a new port (a NAT rebind).
   const reply = ipv4Packet(b.meshAddress, a.meshAddress);
-  b.engine.sendPacket(reply, network.now);
+  b.sendPacket(reply, network.now);
   const datagram = b.sent.at(-1)!;
   const roamed = { address: new Uint8Array([192, 0, 2, 2]), port: 40000 };
   assertEquals(worker.open(datagram.bytes, roamed), reply);
@@ -167,13 +168,13 @@ Deno.test("shared data path: what a worker receives roams the peer and counts in
 Deno.test("shared data path: a responder keypair confirmed in a worker is reported once, and the engine makes it current", async () => {
   const { network, a, b, worker, peerOfB } = await setup();
   // Bob initiates: alice is the responder and parks the new keypair in `next`.
-  b.engine.sendPacket(ipv4Packet(b.meshAddress, a.meshAddress), network.now);
+  b.sendPacket(ipv4Packet(b.meshAddress, a.meshAddress), network.now);
   network.settle();
   assertTrue(a.engine.state.nextKeypair(peerOfB.id) === NONE, "confirmed by the settle already");
   // A second round, with bob's first data delivered to alice's worker instead.
   network.now += 130_000; // bob's keypair is due for a rekey
   network.filter = (datagram) => !(datagram.bytes[0] === 4 && datagram.from === b.endpoint);
-  b.engine.sendPacket(ipv4Packet(b.meshAddress, a.meshAddress), network.now);
+  b.sendPacket(ipv4Packet(b.meshAddress, a.meshAddress), network.now);
   network.settle();
   network.filter = () => true;
   const next = a.engine.state.nextKeypair(peerOfB.id);
@@ -194,7 +195,7 @@ Deno.test("shared data path: a responder keypair confirmed in a worker is report
 
 Deno.test("shared data path: a worker never seals with a keypair the engine retired", async () => {
   const { network, a, b, worker, peerOfB } = await setup();
-  a.engine.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
+  a.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
   network.settle();
   assertTrue(worker.seal(ipv4Packet(a.meshAddress, b.meshAddress), a.endpoint));
   const id = peerOfB.id;
@@ -208,7 +209,7 @@ Deno.test("shared data path: a worker never seals with a keypair the engine reti
 
 Deno.test("shared data path: nothing is sent with a keypair older than REJECT_AFTER_TIME", async () => {
   const { network, a, b, worker, peerOfB } = await setup();
-  a.engine.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
+  a.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
   network.settle();
   const createdAt = a.engine.state.keypairCreatedAt(a.engine.state.currentKeypair(peerOfB.id));
   assertTrue(worker.plane.hasSession(peerOfB.id, createdAt + REJECT_AFTER_TIME - 1));
@@ -218,7 +219,7 @@ Deno.test("shared data path: nothing is sent with a keypair older than REJECT_AF
 Deno.test("shared data path: a packet whose keypair is retired while it is sealed goes out intact under the next keypair", async () => {
   let race = () => {};
   const { network, a, b, worker, peerOfB } = await setup(() => race());
-  a.engine.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
+  a.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
   network.settle();
   const state = a.engine.state;
   const old = state.currentKeypair(peerOfB.id);
@@ -247,4 +248,26 @@ Deno.test("shared data path: a packet whose keypair is retired while it is seale
     "the packet arrives as it was sent, under the new keypair",
   );
   assertTrue(!worker.plane.hasStaged(peerOfB.id));
+});
+
+Deno.test("shared data path: the initiator asks for a rekey when a packet arrives under a keypair REJECT − KEEPALIVE − REKEY_TIMEOUT old", async () => {
+  const { network, a, b, worker, peerOfB } = await setup();
+  a.engine.requestHandshake(peerOfB.id, network.now); // alice initiates: the keypair is hers
+  network.settle();
+  const createdAt = a.engine.state.keypairCreatedAt(a.engine.state.currentKeypair(peerOfB.id));
+  const captured: Uint8Array[] = [];
+  network.filter = (datagram) => {
+    if (datagram.to.port !== a.endpoint.port || datagram.bytes[0] !== 4) return true;
+    captured.push(datagram.bytes);
+    return false; // the worker, not the engine, opens what bob sends
+  };
+  const receiveAt = (age: number) => {
+    network.now = createdAt + age;
+    sendBetween(network, b, a);
+    assertTrue(worker.open(captured.pop()!, b.endpoint) !== null);
+  };
+  receiveAt(REKEY_ON_RECEIVE_AGE - 1);
+  assertEquals(worker.events, []);
+  receiveAt(REKEY_ON_RECEIVE_AGE);
+  assertEquals(worker.events, [`want ${peerOfB.id}`]);
 });

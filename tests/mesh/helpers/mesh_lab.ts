@@ -130,6 +130,12 @@ export interface MeshLabOptions {
   progress?: (line: string) => void;
   /** The Ed25519 seed node k uses instead of a fresh `keygen` one (e.g. colliding keys). */
   identity?: (k: number) => Uint8Array | undefined;
+  /**
+   * Where node k runs when another lab owns the network (the NAT lab): an existing namespace and
+   * its address there. When set, this lab makes no bridge and no namespace, and does not check
+   * that the nodes reach each other (behind a NAT they do not, before the mesh forms).
+   */
+  placement?: (k: number) => { namespace: string; underlay: string };
 }
 
 /** Options for starting one daemon. */
@@ -226,79 +232,22 @@ export class MeshLab {
     this.root = root;
     this.progress(`files: config dirs, daemon logs and control sockets in ${root}`);
     await Deno.chmod(this.root, 0o700);
-    this.progress(`network: bridge namespace ${this.bridgeNamespace}`);
-    await this.addNamespace(this.bridgeNamespace);
-    await run("ip", "-n", this.bridgeNamespace, "link", "add", "br0", "type", "bridge");
-    await run("ip", "-n", this.bridgeNamespace, "link", "set", "br0", "up");
+    if (!options.placement) {
+      this.progress(`network: bridge namespace ${this.bridgeNamespace}`);
+      await this.addNamespace(this.bridgeNamespace);
+      await run("ip", "-n", this.bridgeNamespace, "link", "add", "br0", "type", "bridge");
+      await run("ip", "-n", this.bridgeNamespace, "link", "set", "br0", "up");
+    }
     for (let k = 1; k <= options.nodes; k++) {
       this.checkLive();
-      const namespace = `mgm-${this.tag}-n${k}`;
-      const underlay = `192.0.2.${k}`;
-      await this.addNamespace(namespace);
-      const inside = `v${this.tag}n${k}`;
-      const bridgeSide = `v${this.tag}b${k}`;
-      await run(
-        "ip",
-        "link",
-        "add",
-        inside,
-        "netns",
-        namespace,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        bridgeSide,
-        "netns",
-        this.bridgeNamespace,
-      );
-      await run("ip", "-n", this.bridgeNamespace, "link", "set", bridgeSide, "master", "br0");
-      await run("ip", "-n", this.bridgeNamespace, "link", "set", bridgeSide, "up");
-      await run("ip", "-n", namespace, "addr", "add", `${underlay}/24`, "dev", inside);
-      await run("ip", "-n", namespace, "link", "set", inside, "up");
-      this.progress(`network: ${namespace} at ${underlay}`);
-
-      const configDir = join(this.root, `node${k}`);
-      await Deno.mkdir(configDir, { mode: 0o700 });
-      await Deno.chmod(configDir, 0o700);
-      this.checkLive();
-      const seed = options.identity?.(k);
-      if (seed !== undefined) {
-        await Deno.writeTextFile(
-          join(configDir, "identity.key"),
-          encodeIdentityKeyFile(await identityFromSeed(seed.slice())),
-          { mode: 0o600 },
-        );
-      }
-      const publicKey = (await this.meshguard(configDir, seed ? "export" : "keygen")).trim();
-      const report = JSON.parse(await this.meshguard(configDir, "config", "show", "--json"));
-      this.nodes.push({
-        index: k,
-        name: `node${k}`,
-        namespace,
-        underlay,
-        interfaceName: `mg${this.tag}${k}`,
-        configDir,
-        controlPath: join(this.root, `node${k}.sock`),
-        logPath: join(this.root, `node${k}.log`),
-        publicKey,
-        wireguardPublicKey: report.identity.wireguard_public_key,
-        meshIpv4: report.identity.mesh_ipv4,
-        meshIpv6: report.identity.mesh_ipv6,
-        daemon: null,
-      });
-      this.progress(`identity: node${k} ${publicKey} (mesh ${report.identity.mesh_ipv4})`);
+      const placed = options.placement?.(k);
+      const namespace = placed?.namespace ?? `mgm-${this.tag}-n${k}`;
+      const underlay = placed?.underlay ?? `192.0.2.${k}`;
+      if (!placed) await this.buildNamespace(k, namespace, underlay);
+      await this.buildIdentity(k, namespace, underlay);
     }
-    for (const from of this.nodes) {
-      const trusted: string[] = [];
-      for (const to of this.nodes) {
-        if (from === to || !options.trusts(from.index, to.index)) continue;
-        this.checkLive();
-        await this.meshguard(from.configDir, "trust", to.publicKey, "--name", to.name);
-        trusted.push(to.name);
-      }
-      this.progress(`trust: ${from.name} trusts ${trusted.join(", ") || "nobody"}`);
-    }
+    await this.buildTrust(options);
+    if (options.placement) return;
     // The underlay must work before any daemon starts, or a test would blame the daemon.
     for (const node of this.nodes.slice(1)) {
       await run(
@@ -313,6 +262,82 @@ export class MeshLab {
         "2",
         node.underlay,
       );
+    }
+  }
+
+  /** Node k's own namespace on the bridge. */
+  private async buildNamespace(k: number, namespace: string, underlay: string): Promise<void> {
+    await this.addNamespace(namespace);
+    const inside = `v${this.tag}n${k}`;
+    const bridgeSide = `v${this.tag}b${k}`;
+    await run(
+      "ip",
+      "link",
+      "add",
+      inside,
+      "netns",
+      namespace,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      bridgeSide,
+      "netns",
+      this.bridgeNamespace,
+    );
+    await run("ip", "-n", this.bridgeNamespace, "link", "set", bridgeSide, "master", "br0");
+    await run("ip", "-n", this.bridgeNamespace, "link", "set", bridgeSide, "up");
+    await run("ip", "-n", namespace, "addr", "add", `${underlay}/24`, "dev", inside);
+    await run("ip", "-n", namespace, "link", "set", inside, "up");
+    this.progress(`network: ${namespace} at ${underlay}`);
+  }
+
+  /** Node k's config dir, identity and keys. */
+  private async buildIdentity(k: number, namespace: string, underlay: string): Promise<void> {
+    const options = this.options;
+    const configDir = join(this.root, `node${k}`);
+    await Deno.mkdir(configDir, { mode: 0o700 });
+    await Deno.chmod(configDir, 0o700);
+    this.checkLive();
+    const seed = options.identity?.(k);
+    if (seed !== undefined) {
+      await Deno.writeTextFile(
+        join(configDir, "identity.key"),
+        encodeIdentityKeyFile(await identityFromSeed(seed.slice())),
+        { mode: 0o600 },
+      );
+    }
+    const publicKey = (await this.meshguard(configDir, seed ? "export" : "keygen")).trim();
+    const report = JSON.parse(await this.meshguard(configDir, "config", "show", "--json"));
+    this.nodes.push({
+      index: k,
+      name: `node${k}`,
+      namespace,
+      underlay,
+      interfaceName: `mg${this.tag}${k}`,
+      configDir,
+      controlPath: join(this.root, `node${k}.sock`),
+      logPath: join(this.root, `node${k}.log`),
+      publicKey,
+      wireguardPublicKey: report.identity.wireguard_public_key,
+      meshIpv4: report.identity.mesh_ipv4,
+      meshIpv6: report.identity.mesh_ipv6,
+      daemon: null,
+    });
+    this.progress(`identity: node${k} ${publicKey} (mesh ${report.identity.mesh_ipv4})`);
+  }
+
+  /** The `meshguard trust` calls `options.trusts` asks for. */
+  private async buildTrust(options: MeshLabOptions): Promise<void> {
+    for (const from of this.nodes) {
+      const trusted: string[] = [];
+      for (const to of this.nodes) {
+        if (from === to || !options.trusts(from.index, to.index)) continue;
+        this.checkLive();
+        await this.meshguard(from.configDir, "trust", to.publicKey, "--name", to.name);
+        trusted.push(to.name);
+      }
+      this.progress(`trust: ${from.name} trusts ${trusted.join(", ") || "nobody"}`);
     }
   }
 

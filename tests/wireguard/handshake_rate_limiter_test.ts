@@ -1,5 +1,5 @@
 import { assertEquals } from "../assert.ts";
-import { HandshakeRateLimiter } from "../../lib/wireguard/ratelimiter.ts";
+import { HandshakeRateLimiter } from "../../lib/wireguard/handshake_rate_limiter.ts";
 import { parseIpv4, parseIpv6 } from "../../lib/net/ip_address.ts";
 
 Deno.test("rate limiter: burst of 5, then 20 per second, per source", () => {

@@ -1,6 +1,6 @@
 /**
- * Reads the per-peer state the daemon reports (endpoint, last handshake, counters) out of the
- * device's `wg` UAPI `get=1` answer, so status shows exactly what `wg show` shows.
+ * Reads per-peer state (endpoint, last handshake, counters) out of a `wg` UAPI `get=1` answer:
+ * tests compare it with what `status` reports (the daemon itself reads the device's typed peers).
  */
 
 /** One peer as the device reports it. */

@@ -1,7 +1,8 @@
 /**
- * Endpoints: the `ip:port` text the engine uses as an address, its binary form inside signed
- * records (`family u8 (4|6) | address (4|16) | port u16 LE`), and the seed parser. Name
- * resolution is the daemon's job; the engine only ever sees numeric addresses.
+ * Member addresses (not WireGuard's binary `Endpoint`, which is wireguard/endpoint.ts's): the
+ * `ip:port` text the engine uses, its binary form inside signed records (`family u8 (4|6) |
+ * address (4|16) | port u16 LE`), and the seed parser. Name resolution is the daemon's job; the
+ * engine only ever sees numeric addresses.
  */
 
 import { formatIpAddress, parseIpv4, parseIpv6 } from "../net/ip_address.ts";

@@ -1,0 +1,274 @@
+/**
+ * One data worker's packet work, over its I/O seams (`packet_io.ts`) and without the thread: a
+ * pass reads a batch from its TUN queue, seals it in place in wasm memory and sends it in one
+ * batch; then receives a batch, opens it in place, writes each packet to its flow's TUN queue,
+ * and hands handshake and SWIM datagrams to the owner (the main thread). `device_worker.ts`
+ * runs it under poll in a Worker; the in-process device of the tests runs several in one thread.
+ */
+
+import type { CryptoCore } from "../crypto/crypto_core.ts";
+import { AllowedIps } from "../wireguard/allowed_ips.ts";
+import { MESSAGE_DATA_HEADER_SIZE } from "../wireguard/constants.ts";
+import { DataPlane, type DataPlaneEvents, dataPlaneScratchBytes } from "../wireguard/data_plane.ts";
+import { type DataPlaneState, NONE } from "../wireguard/data_plane_state.ts";
+import type { Endpoint } from "../wireguard/endpoint.ts";
+import { isIpv4Mapped } from "../../ffi/socket_address.ts";
+import type { ReceivedDatagram, RouteEntry } from "./device_protocol.ts";
+import type { DatagramSocket, TunQueue } from "./packet_io.ts";
+import { PacketSlot } from "./packet_io.ts";
+import { flowQueue } from "./flow_queue.ts";
+import {
+  ANSWER_STUN,
+  FORWARD_HANDSHAKE,
+  FORWARD_SWIM,
+  type WorkerForwarding,
+} from "./worker_forwarding.ts";
+import { MAX_BINDING_SUCCESS_BYTES, writeBindingSuccess } from "../stun/stun_message.ts";
+import { NONCE_AREA_BYTES, SEAL_ROOM, slotBytesFor, WORKER_BATCH } from "./worker_layout.ts";
+
+/**
+ * Consecutive failed TUN or UDP calls after which the loop gives up. One failure is not fatal:
+ * a queued ICMP error or a transient kernel refusal must not take the whole mesh down.
+ */
+export const MAX_CONSECUTIVE_IO_ERRORS = 1000;
+/** How long a batch send waits for socket buffer space before the rest is dropped. */
+const SEND_WAIT_MS = 5;
+
+/** How a data path loop is set up. */
+export interface DataPathLoopOptions {
+  /** This loop's core instance on the shared memory. */
+  core: CryptoCore;
+  state: DataPlaneState;
+  /** Its row in the traffic counters (the worker index, 1..n). */
+  writer: number;
+  mtu: number;
+  /** Where its `workerArenaBytes(mtu)` bytes of packet arena start. */
+  arenaAt: number;
+  /** The queue this loop reads. */
+  tun: TunQueue;
+  /** Every queue of the interface: a decrypted packet goes to its flow's. */
+  queues: readonly TunQueue[];
+  socket: DatagramSocket;
+  routes: RouteEntry[];
+  forwarding: WorkerForwarding;
+  /** Handshake requests and key confirmations for the main thread. */
+  events: DataPlaneEvents;
+  /** Handshake and SWIM datagrams of one receive batch (copies), for the main thread. */
+  forward(handshakes: ReceivedDatagram[], swim: ReceivedDatagram[]): void;
+}
+
+/** A route table keyed by peer row, as workers route. */
+function routeTable(entries: RouteEntry[]): AllowedIps<number> {
+  const table = new AllowedIps<number>();
+  for (const entry of entries) table.insert(entry.address, entry.cidr, entry.peer);
+  return table;
+}
+
+/** One worker's data path: buffers made once, then `pass` per poll wake-up. */
+export class DataPathLoop {
+  /** The sealing and opening against the shared tables. */
+  readonly plane: DataPlane;
+  /** Packets sealed and handed to the socket since start. */
+  packetsOut = 0;
+  /** Packets opened and written to a TUN queue since start. */
+  packetsIn = 0;
+  private socketNow: DatagramSocket;
+  private routes: AllowedIps<number>;
+  private readonly tun: TunQueue;
+  private readonly queues: readonly TunQueue[];
+  private readonly forwarding: WorkerForwarding;
+  private readonly forwardBatch: DataPathLoopOptions["forward"];
+  private readonly txSlots: PacketSlot[];
+  private readonly rxSlots: PacketSlot[];
+  /** Where a TUN packet is read into each tx slot: after the room for the transport header. */
+  private readonly tunViews: Uint8Array[];
+  private readonly rxPayloads: Uint8Array[];
+  private readonly rxSourcesV4: Endpoint[];
+  private readonly rxSourcesV6: Endpoint[];
+  /** Where a STUN answer is written before it is sent (one at a time, reused). */
+  private readonly stunAnswer = new Uint8Array(MAX_BINDING_SUCCESS_BYTES);
+  private ioErrors = 0;
+  private handshakes: ReceivedDatagram[] = [];
+  private swim: ReceivedDatagram[] = [];
+
+  constructor(options: DataPathLoopOptions) {
+    const core = options.core;
+    this.tun = options.tun;
+    this.queues = options.queues;
+    this.socketNow = options.socket;
+    this.routes = routeTable(options.routes);
+    this.forwarding = options.forwarding;
+    this.forwardBatch = options.forward;
+    const slotBytes = slotBytesFor(options.mtu);
+    const nonceAt = options.arenaAt;
+    const scratchAt = nonceAt + NONCE_AREA_BYTES;
+    const txBase = scratchAt + dataPlaneScratchBytes(options.mtu);
+    const rxBase = txBase + WORKER_BATCH * slotBytes;
+    const slots = (base: number) =>
+      Array.from(
+        { length: WORKER_BATCH },
+        (_, i) =>
+          new PacketSlot(core.bytes.subarray(base + i * slotBytes, base + (i + 1) * slotBytes)),
+      );
+    this.txSlots = slots(txBase);
+    this.rxSlots = slots(rxBase);
+    this.tunViews = this.txSlots.map((slot) =>
+      slot.view.subarray(MESSAGE_DATA_HEADER_SIZE, slotBytes - SEAL_ROOM)
+    );
+    // Per-slot views made once, so the receive loop allocates nothing per datagram.
+    this.rxPayloads = this.rxSlots.map((slot) => slot.view.subarray(MESSAGE_DATA_HEADER_SIZE));
+    this.rxSourcesV4 = this.rxSlots.map((slot) => ({
+      address: slot.address.subarray(12, 16),
+      port: 0,
+    }));
+    this.rxSourcesV6 = this.rxSlots.map((slot) => ({ address: slot.address, port: 0 }));
+    this.plane = new DataPlane({
+      core,
+      state: options.state,
+      routes: { peerAt: (bytes, at, length) => this.routes.lookupIn(bytes, at, length) ?? NONE },
+      events: options.events,
+      send: (bytes, to) => {
+        try {
+          this.socketNow.sendTo(bytes, to.address, to.port, bytes.length, 0);
+        } catch {
+          // One unroutable peer must not stop the device; the timers retry.
+        }
+      },
+      writer: options.writer,
+      mtu: options.mtu,
+      nonceAddress: nonceAt,
+      scratchAddress: scratchAt,
+      stats: { transportDropped: 0, replayedTransport: 0, spoofedSource: 0, noRoute: 0 },
+    });
+  }
+
+  /** The socket this loop sends and receives on. */
+  get socket(): DatagramSocket {
+    return this.socketNow;
+  }
+
+  /** Moves to another socket (the listen port changed). */
+  set socket(socket: DatagramSocket) {
+    this.socketNow = socket;
+  }
+
+  /** Replaces the routes (after a UAPI `set`). */
+  setRoutes(entries: RouteEntry[]): void {
+    this.routes = routeTable(entries);
+  }
+
+  /**
+   * One pass: what the TUN queue holds (when `tunReadable`), then one receive batch (when
+   * `socketReadable`). Throws only after MAX_CONSECUTIVE_IO_ERRORS failed I/O calls in a row.
+   */
+  pass(tunReadable: boolean, socketReadable: boolean, now: number): void {
+    if (tunReadable) this.outbound(now);
+    if (socketReadable) this.inbound(now);
+  }
+
+  /** A batch from the TUN queue, sealed in place, sent in one batch. */
+  private outbound(now: number): void {
+    const plane = this.plane;
+    const txSlots = this.txSlots;
+    const tunViews = this.tunViews;
+    let ready = 0;
+    for (let i = 0; i < WORKER_BATCH; i++) {
+      let length: number;
+      try {
+        length = this.tun.read(tunViews[i]);
+        this.ioErrors = 0;
+      } catch (error) {
+        if (++this.ioErrors > MAX_CONSECUTIVE_IO_ERRORS) throw error;
+        break;
+      }
+      if (length <= 0) break;
+      const at = tunViews[i].byteOffset - MESSAGE_DATA_HEADER_SIZE;
+      if (!plane.sealInPlace(at, length, now, txSlots[i])) continue;
+      if (ready !== i) {
+        // Compact the batch; the view travels with its slot.
+        const sealed = txSlots[i];
+        txSlots[i] = txSlots[ready];
+        txSlots[ready] = sealed;
+        const view = tunViews[i];
+        tunViews[i] = tunViews[ready];
+        tunViews[ready] = view;
+      }
+      ready++;
+    }
+    if (ready > 0) {
+      this.packetsOut += ready;
+      try {
+        this.socketNow.sendBatch(txSlots, ready, SEND_WAIT_MS);
+      } catch {
+        // A broken socket shows on the next receive; packets are best effort.
+      }
+    }
+  }
+
+  /** One receive batch, opened in place and written to the TUN from wasm memory. */
+  private inbound(now: number): void {
+    let received = 0;
+    try {
+      received = this.socketNow.receiveBatch(this.rxSlots, 0);
+      this.ioErrors = 0;
+    } catch (error) {
+      if (++this.ioErrors > MAX_CONSECUTIVE_IO_ERRORS) throw error;
+    }
+    const plane = this.plane;
+    const queues = this.queues;
+    this.forwarding.startBatch();
+    for (let i = 0; i < received; i++) {
+      const slot = this.rxSlots[i];
+      if (slot.truncated) continue;
+      const source = isIpv4Mapped(slot.address) ? this.rxSourcesV4[i] : this.rxSourcesV6[i];
+      source.port = slot.port;
+      const inner = plane.openInPlace(slot.view.byteOffset, slot.length, source, now);
+      if (inner > 0) {
+        this.packetsIn++;
+        // The flow's queue, not ours: the kernel sends the flow's replies to the queue its
+        // packets came from, so this spreads sealing over the workers by flow.
+        const queue = queues[flowQueue(slot.view, MESSAGE_DATA_HEADER_SIZE, inner, queues.length)];
+        try {
+          queue.write(this.rxPayloads[i], inner);
+        } catch {
+          // A packet the kernel refuses is dropped, as any router would.
+        }
+      } else if (inner < 0) {
+        this.forward(slot.view.subarray(0, slot.length), source, now);
+      }
+    }
+    if (this.handshakes.length > 0 || this.swim.length > 0) {
+      this.forwardBatch(this.handshakes, this.swim);
+      this.handshakes = [];
+      this.swim = [];
+    }
+  }
+
+  /** Copies a handshake or SWIM datagram for the main thread, if forwarding lets it through. */
+  private forward(datagram: Uint8Array, source: Endpoint, now: number): void {
+    const verdict = this.forwarding.decide(datagram, source, now);
+    if (verdict === ANSWER_STUN) {
+      this.answerStun(datagram, source);
+      return;
+    }
+    if (verdict === FORWARD_HANDSHAKE || verdict === FORWARD_SWIM) {
+      const copy = { address: source.address.slice(), port: source.port, data: datagram.slice() };
+      (verdict === FORWARD_HANDSHAKE ? this.handshakes : this.swim).push(copy);
+    }
+  }
+
+  /**
+   * Answers a plain Binding request with the source we observed (stateless: the answer depends
+   * only on the request's transaction ID and its source). Sent to where the request came from,
+   * never elsewhere, so it cannot be aimed at a third party except by spoofing, which the
+   * forwarding's rate limit bounds.
+   */
+  private answerStun(request: Uint8Array, source: Endpoint): void {
+    const length = writeBindingSuccess(this.stunAnswer, request, source.address, source.port);
+    try {
+      this.socketNow.sendTo(this.stunAnswer, source.address, source.port, length, 0);
+    } catch {
+      // Best effort, like every datagram: the client retransmits.
+    }
+  }
+}

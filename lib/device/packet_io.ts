@@ -1,0 +1,57 @@
+/**
+ * What a data path needs from its packet I/O: a TUN queue and a UDP socket. `ffi/tun.ts`'s
+ * TunDevice and `ffi/udp_socket.ts`'s UdpSocket fit these shapes structurally (ffi imports
+ * nothing from lib/); in-process tests hand in fakes. Readiness is not part of the seam: the
+ * caller says which side poll found readable, and both reads return 0 when nothing is queued.
+ */
+
+/**
+ * One datagram of a batch, reused across calls: where its payload lives, its length and its
+ * peer. `ffi/udp_socket.ts`'s DatagramSlot has the same shape.
+ */
+export class PacketSlot {
+  /** Where the payload lives (send) or lands (receive); a view of wasm memory on the hot path. */
+  view: Uint8Array;
+  /** Payload bytes: set before sending; the received length after receiving. */
+  length = 0;
+  /** Peer address: 4 or 16 bytes to send; after receiving, 16 bytes (IPv4 mapped). */
+  address: Uint8Array = new Uint8Array(16);
+  /** Peer port. */
+  port = 0;
+  /** After receiving: the datagram was larger than `view` and was cut. */
+  truncated = false;
+
+  constructor(view: Uint8Array) {
+    this.view = view;
+  }
+}
+
+/** One queue of a TUN interface, non-blocking. */
+export interface TunQueue {
+  /** Reads one packet into `view`; its length, or 0 when nothing is queued. */
+  read(view: Uint8Array): number;
+  /** Writes the first `length` bytes of `view` as one packet; 0 when the queue is full. */
+  write(view: Uint8Array, length: number): number;
+}
+
+/** One UDP socket, non-blocking when asked with a zero timeout. */
+export interface DatagramSocket {
+  /** Sends `length` bytes of `view` to `address` (4 or 16 bytes) and `port`. */
+  sendTo(
+    view: Uint8Array,
+    address: Uint8Array,
+    port: number,
+    length: number,
+    timeoutMs: number,
+  ): number;
+  /**
+   * Sends `slots[0..count)`, waiting up to `timeoutMs` for buffer space; how many were taken.
+   * A datagram refused on its own is skipped; only a broken socket throws.
+   */
+  sendBatch(slots: readonly PacketSlot[], count: number, timeoutMs: number): number;
+  /**
+   * Receives into the slots (length, address as 16 bytes, port, truncated), waiting up to
+   * `timeoutMs` for the first; how many arrived (0 when none).
+   */
+  receiveBatch(slots: readonly PacketSlot[], timeoutMs: number): number;
+}

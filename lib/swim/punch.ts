@@ -1,0 +1,275 @@
+/**
+ * Hole punching between two members without a proven direct path (issue 13). The requester A
+ * sends a signed punch request (punch_request.ts) to a rendezvous R it reaches on a proven
+ * path; R forwards it, as is, to the target B only if B too is on a proven path of R's; B
+ * checks it end to end (A's signature, B's own epoch, A's nonce newer than the last) and both
+ * sides then ping every candidate of the other's self-signed record in a short burst, so the
+ * two NATs open mappings towards each other at about the same moment. A punch ping is an
+ * ordinary sealed Ping with a fresh random seq: the first ack proves its address, which
+ * becomes the member's verified address and so the WireGuard endpoint (address_check.ts).
+ *
+ * Which pairs punch: every live member we hold a record for whose address we have not proven
+ * although we pinged it directly (a probe or a verification ping, PUNCH_FIRST_DELAY ago), or
+ * whose proven address did not answer our latest probe directly (NAT rebinding), except when
+ * both records say "symmetric" (no mapping to aim at). Members of a public mesh prove their
+ * address within one round trip and punch only after a lost probe. Attempts per member back
+ * off from PUNCH_BACKOFF_INITIAL to PUNCH_BACKOFF_MAX; a node starts at most
+ * PUNCH_START_RATE a second, serves at most PUNCH_FORWARD_RATE as a rendezvous and answers
+ * at most PUNCH_ANSWER_RATE as a target (punch_state.ts), so a large mesh cannot punch-storm.
+ */
+
+import { markVerified } from "./address_check.ts";
+import { MessageType } from "./constants.ts";
+import type { Address } from "./address.ts";
+import { sealDatagram } from "./datagram.ts";
+import type { SwimState } from "./engine_state.ts";
+import type { Member } from "./member.ts";
+import { emit, send } from "./outbound.ts";
+import { makePunchRequest, type PunchRequest, verifyPunchRequest } from "./punch_request.ts";
+import { keyId, NatType } from "./records.ts";
+import { MAX_BURST_ADDRESSES, MAX_BURSTS, SCAN_PER_TICK } from "./punch_state.ts";
+import { txKey } from "./session_keys.ts";
+import type { Burst } from "./punch_state.ts";
+
+/** Wait after a first direct ping to a member went unanswered (a slow ack may still come). */
+export const PUNCH_FIRST_DELAY = 2_000;
+/** Wait before the second attempt for one member; doubles per attempt. */
+export const PUNCH_BACKOFF_INITIAL = 2_000;
+/** Longest wait between two attempts for one member. */
+export const PUNCH_BACKOFF_MAX = 300_000;
+/** When, after an attempt starts, each side pings all candidates again (ms; ≤ 1.5 s). */
+export const PUNCH_BURST_OFFSETS = [0, 50, 100, 200, 400, 700, 1_000, 1_500];
+/** True when `member` is one we should punch to: live, with candidates, no proven path. */
+function wantsPunch(s: SwimState, member: Member): boolean {
+  const record = member.record;
+  if (!member.isListed || record === null || record.endpoints.length === 0) return false;
+  if (member.state !== "alive" && member.state !== "suspect") return false;
+  if (member.latestEpoch === 0) return false;
+  if (member.verified !== null) {
+    // A proven path that stopped answering: our latest probe, finished, got no direct ack (its
+    // NAT rebound or the mapping expired; ping-req keeps it alive meanwhile).
+    const proven = s.punch.lastDirect.get(member.id) ?? -Infinity;
+    if (member.lastProbe <= proven || s.now - member.lastProbe < s.config.probeInterval) {
+      return false;
+    }
+  }
+  return !(s.nat === NatType.Symmetric && record.nat === NatType.Symmetric);
+}
+
+function candidateKey(member: Member): string {
+  return member.record?.endpoints.join(" ") ?? "";
+}
+
+/** The punch timer: every probe interval, starts due attempts for members without a path. */
+export function punchTick(s: SwimState): void {
+  s.timers.add(s.now + s.config.probeInterval, () => punchTick(s));
+  if (s.leaving) return;
+  const p = s.punch;
+  const listed = s.members.listed;
+  if (p.pairs.size > listed.length) {
+    for (const id of p.pairs.keys()) {
+      if (s.members.get(id)?.isListed !== true) p.pairs.delete(id);
+    }
+  }
+  const count = Math.min(SCAN_PER_TICK, listed.length);
+  for (let i = 0; i < count; i++) {
+    const member = listed[p.cursor++ % listed.length];
+    if (!wantsPunch(s, member)) {
+      p.pairs.delete(member.id);
+      continue;
+    }
+    // Never tried directly: on-demand verification goes first (it is all a public mesh needs).
+    const tried = Math.max(member.lastCheck, member.lastProbe);
+    if (tried === -Infinity) continue;
+    let pair = p.pairs.get(member.id);
+    if (pair === undefined) {
+      pair = {
+        nextAttempt: tried + PUNCH_FIRST_DELAY,
+        backoff: PUNCH_BACKOFF_INITIAL,
+        candidates: candidateKey(member),
+      };
+      p.pairs.set(member.id, pair);
+    } else if (pair.candidates !== candidateKey(member)) {
+      // New candidates (e.g. its STUN result came in): worth trying again at once. A new
+      // incarnation with the same candidates (a refutation) keeps the backoff.
+      pair.candidates = candidateKey(member);
+      pair.nextAttempt = s.now;
+      pair.backoff = PUNCH_BACKOFF_INITIAL;
+    }
+    if (s.now < pair.nextAttempt || p.bursts.has(member.id)) continue;
+    if (!p.startBucket.take(s.now)) break;
+    pair.nextAttempt = s.now + pair.backoff;
+    pair.backoff = Math.min(PUNCH_BACKOFF_MAX, pair.backoff * 2);
+    startPunch(s, member);
+  }
+}
+
+/** One attempt: a signed request through a rendezvous, and our own burst at once. */
+function startPunch(s: SwimState, target: Member): void {
+  const rendezvous = pickRendezvous(s, target);
+  if (rendezvous === null) {
+    s.punch.stats.noRendezvous++;
+    return;
+  }
+  const request = makePunchRequest(
+    s.crypto,
+    s.epoch,
+    target.key,
+    target.latestEpoch,
+    s.punch.nonce++,
+  );
+  sendPunch(s, rendezvous, request.bytes);
+  s.punch.stats.requested++;
+  burst(s, target);
+}
+
+/**
+ * A live member on a proven path, other than the target; public ones first (most likely to
+ * have proven paths to everyone).
+ */
+function pickRendezvous(s: SwimState, target: Member): Member | null {
+  let best: Member | null = null;
+  let seen = 0;
+  for (const member of s.members.proven) {
+    if (member === target || !member.isListed || member.state !== "alive") continue;
+    if (member.address === null || member.address !== member.verified) continue;
+    const isPublic = member.record?.nat === NatType.Public;
+    if (best !== null && best.record?.nat === NatType.Public && !isPublic) continue;
+    if (best !== null && !(isPublic && best.record?.nat !== NatType.Public)) {
+      // Reservoir sampling among equals keeps the choice uniform.
+      if (s.random() * ++seen >= 1) continue;
+    } else {
+      seen = 1;
+    }
+    best = member;
+  }
+  return best;
+}
+
+/** Seals a punch request for `member` and sends it to its proven address only. */
+function sendPunch(s: SwimState, member: Member, request: Uint8Array): void {
+  const to = member.verified;
+  if (to === null || member.latestEpoch === 0) return;
+  const key = txKey(s, member);
+  if (key === null) return;
+  const data = sealDatagram(
+    s.crypto,
+    key,
+    MessageType.Punch,
+    s.epoch,
+    member.latestEpoch,
+    s.txCounter++,
+    member.key,
+    request,
+  );
+  emit(s, to, data);
+}
+
+/** Pings every candidate of `member` now and at each burst offset, until one answers. */
+function burst(s: SwimState, member: Member): void {
+  const p = s.punch;
+  // Both sides may have started at once: the burst already running serves both.
+  if (p.bursts.has(member.id)) return;
+  if (p.bursts.size >= MAX_BURSTS) return s.drop("punch-busy");
+  const state: Burst = { member, seqs: new Map(), done: false };
+  for (const address of new Set(member.record?.endpoints ?? [])) {
+    const seq = s.nextSeq();
+    state.seqs.set(seq, address);
+    p.pings.set(seq, state);
+  }
+  p.bursts.set(member.id, state);
+  const start = s.now;
+  for (const offset of PUNCH_BURST_OFFSETS) {
+    s.timers.add(start + offset, () => {
+      if (state.done) return;
+      for (const [seq, address] of state.seqs) {
+        p.stats.pings++;
+        send(s, member, MessageType.Ping, seq, 0, null, [], address, false);
+      }
+    });
+  }
+  // The last round's acks get a probe timeout to come back.
+  const end = start + PUNCH_BURST_OFFSETS[PUNCH_BURST_OFFSETS.length - 1] + s.config.probeTimeout;
+  s.timers.add(end, () => finish(s, state));
+}
+
+function finish(s: SwimState, state: Burst): void {
+  state.done = true;
+  for (const seq of state.seqs.keys()) s.punch.pings.delete(seq);
+  if (s.punch.bursts.get(state.member.id) === state) s.punch.bursts.delete(state.member.id);
+}
+
+/** An authenticated ack from `member`: true when it answered a punch ping (path proven). */
+export function onPunchAck(s: SwimState, member: Member, seq: number): boolean {
+  const state = s.punch.pings.get(seq);
+  if (state === undefined || state.member !== member) return false;
+  const address = state.seqs.get(seq)!;
+  finish(s, state);
+  s.punch.stats.proven++;
+  s.punch.pairs.delete(member.id);
+  markVerified(s, member, address);
+  return true;
+}
+
+/** A Punch datagram from `sender`: forward it as the rendezvous, or answer it as the target. */
+export function onPunch(s: SwimState, sender: Member, request: PunchRequest): void {
+  const targetId = keyId(request.target);
+  const requesterId = keyId(request.requester);
+  if (targetId === s.selfId) return answerPunch(s, request, requesterId);
+  // As the rendezvous: only a member's own request, only to a member on a proven path.
+  if (requesterId !== sender.id) return s.drop("punch-not-requester");
+  const target = s.members.get(targetId);
+  if (
+    target === undefined || !target.isListed || target === sender ||
+    (target.state !== "alive" && target.state !== "suspect") ||
+    target.verified === null || target.address !== target.verified
+  ) {
+    return s.drop("punch-no-path");
+  }
+  if (!s.punch.forwardBucket.take(s.now)) return s.drop("punch-rate");
+  if (!verifyPunchRequest(request, s.verifyFn)) return s.drop("punch-signature");
+  s.punch.stats.forwarded++;
+  sendPunch(s, target, request.bytes);
+}
+
+/** As the target: check the request end to end, then burst towards the requester. */
+function answerPunch(s: SwimState, request: PunchRequest, requesterId: string): void {
+  const p = s.punch;
+  // Members exist only for trusted keys; a listed one has the record its candidates come from.
+  const requester = s.members.get(requesterId);
+  if (requester === undefined || !requester.isListed || requester.record === null) {
+    return s.drop("punch-unknown-requester");
+  }
+  if (request.targetEpoch !== s.epoch || request.requesterEpoch < requester.epoch) {
+    return s.drop("punch-stale");
+  }
+  const last = p.accepted.get(requesterId);
+  if (
+    last !== undefined &&
+    (request.requesterEpoch < last.epoch ||
+      (request.requesterEpoch === last.epoch && request.nonce <= last.nonce))
+  ) {
+    return s.drop("punch-replay");
+  }
+  if (!p.answerBucket.take(s.now)) return s.drop("punch-rate");
+  if (!verifyPunchRequest(request, s.verifyFn)) return s.drop("punch-signature");
+  p.accepted.set(requesterId, { epoch: request.requesterEpoch, nonce: request.nonce });
+  p.stats.answered++;
+  burst(s, requester);
+}
+
+/**
+ * An authenticated datagram from `member` came from `from` while we punch towards it: a source
+ * its record does not name (a NAT that maps per destination) joins the burst, as ICE's
+ * peer-reflexive candidates do. Bounded: one burst per member, a few extra addresses each.
+ */
+export function notePunchSource(s: SwimState, member: Member, from: Address): void {
+  const state = s.punch.bursts.get(member.id);
+  if (state === undefined || state.done || state.seqs.size >= MAX_BURST_ADDRESSES) return;
+  for (const address of state.seqs.values()) if (address === from) return;
+  const seq = s.nextSeq();
+  state.seqs.set(seq, from);
+  s.punch.pings.set(seq, state);
+  s.punch.stats.pings++;
+  send(s, member, MessageType.Ping, seq, 0, null, [], from, false);
+}
