@@ -115,6 +115,8 @@ export class MeshNode {
   readonly peers: MeshPeers;
   #swim: SwimEngine | null = null;
   #stun: NodeStun | null = null;
+  /** STUN rounds already folded into our candidates. */
+  #stunRoundsSeen = 0;
   #device: MeshDevice | null = null;
   #tunnelsUp = new Set<string>();
   #candidates = new EndpointCandidates([], []);
@@ -331,8 +333,11 @@ export class MeshNode {
    * use to decide whether to punch); a no-op unless the mapping changed.
    */
   #followReflexive(now: number): void {
-    if (this.#stun === null) return;
+    if (this.#stun === null || this.#stun.client.rounds === this.#stunRoundsSeen) return;
+    this.#stunRoundsSeen = this.#stun.client.rounds;
     const summary = this.#stun.summary();
+    // A round that learnt nothing (every server silent) keeps what we advertise.
+    if (summary.mapping === "unknown") return;
     const nat = summary.mapping === "public"
       ? NatType.Public
       : summary.mapping === "endpoint-independent"

@@ -5,6 +5,9 @@ import { endpointCandidates } from "../../lib/daemon/endpoint_candidates.ts";
 import { NatType } from "../../lib/swim/records.ts";
 import { MeshSim } from "./mesh_sim.ts";
 
+/** Reflexive endpoints are handed in by the test (what STUN would learn), not by STUN rounds. */
+const NO_STUN = { kind: "off" } as const;
+
 Deno.test("candidates: announced first, then the first interface address, reflexive, the rest; ≤ 4, no duplicates", () => {
   assertEquals(
     endpointCandidates({
@@ -18,7 +21,7 @@ Deno.test("candidates: announced first, then the first interface address, reflex
 });
 
 Deno.test("candidates: reflexive endpoints reach the others in the signed record; an unchanged list is not re-signed", async () => {
-  const sim = new MeshSim({ seed: 41 });
+  const sim = new MeshSim({ seed: 41, stun: NO_STUN });
   await sim.add("seed", "192.0.2.1:51821");
   await sim.add("a", "192.0.2.2:51821");
   sim.trustEachOther(["seed", "a"]);

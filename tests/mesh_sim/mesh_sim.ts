@@ -65,6 +65,11 @@ export interface MeshSimOptions {
   seed: number;
   latencyMs?: number;
   jitterMs?: number;
+  /**
+   * STUN for hosts that set none (default: members). Tests that hand nodes their reflexive
+   * endpoints themselves turn it off, so STUN rounds do not replace what they injected.
+   */
+  stun?: StunSetting;
 }
 
 /** N whole nodes on one router and one fake clock. */
@@ -73,9 +78,11 @@ export class MeshSim {
   readonly hosts = new Map<string, SimHost>();
   readonly #random: () => number;
   readonly #seed: number;
+  readonly #stun: StunSetting | undefined;
 
   constructor(options: MeshSimOptions) {
     this.#seed = options.seed;
+    this.#stun = options.stun;
     this.#random = mulberry32(options.seed);
     this.router = new SimRouter({
       seed: options.seed ^ 0x5eed,
@@ -147,7 +154,7 @@ export class MeshSim {
       endpoints: [host.address],
       seeds: seeds.map((seed) => this.host(seed).address),
       random: mulberry32(salt),
-      stun: host.stun,
+      stun: host.stun ?? this.#stun,
       stunRandom: seededBytes(mulberry32(salt ^ 0x57a7)),
     }, this.now);
     host.node = node;
