@@ -470,6 +470,7 @@ export class MeshNode {
         mesh_ipv6: peer.meshIpv6,
         state: member.state,
         endpoint: device?.endpoint ?? peer.endpoint,
+        candidates: [...member.endpoints],
         last_handshake: device?.lastHandshake ? new Date(device.lastHandshake).toISOString() : null,
         rx_bytes: device?.rxBytes ?? 0,
         tx_bytes: device?.txBytes ?? 0,

@@ -9,6 +9,7 @@
 
 import { assertEquals, assertTrue } from "../assert.ts";
 import { withDeadline } from "../mesh/helpers/deadline.ts";
+import { run } from "../mesh/helpers/mesh_lab.ts";
 import { NatLab, natLabSkipReason, STUN_SERVERS } from "./helpers/nat_lab.ts";
 import { NatKnobs } from "./helpers/nat_knobs.ts";
 import { NatMesh, type Placement } from "./helpers/nat_mesh.ts";
@@ -45,10 +46,21 @@ const PLACEMENTS: Placement[] = [
 const [SEED, PUBLIC2, CONE, CONB, CGNAT, SHARED1, SHARED2, SYM, SYMB, UNTRUSTED] = PLACEMENTS
   .map((_, i) => i + 1);
 
+/** Every trusted node lists every other within this after start (push-pull runs every 30 s). */
+const MEMBERSHIP_MS = 45_000;
 /** Each row's pair must be direct within this (punching included) once both are up. */
 const DIRECT_MS = 30_000;
 /** Rebinding must recover within this (the issue's bound). */
 const REBIND_MS = 30_000;
+
+/** Copies the daemons' whole logs out of the lab's temp dir (removed on dispose) after a failure. */
+async function keepLogs(paths: string[]): Promise<void> {
+  const kept = await Deno.makeTempDir({ prefix: "meshguard-nat-matrix-logs-" });
+  for (const path of paths) {
+    await Deno.copyFile(path, `${kept}/${path.split("/").at(-1)}`).catch(() => {});
+  }
+  console.error(`whole daemon logs kept in ${kept}`);
+}
 
 Deno.test({
   name: "nat matrix: real daemons behind each NAT type get the direct paths their NATs allow",
@@ -70,6 +82,7 @@ Deno.test({
           await withDeadline(fn(), budgetMs, name);
         } catch (error) {
           console.error(`daemon logs:\n${await daemons.logTails(40)}`);
+          await keepLogs(daemons.nodes.map((node) => node.logPath));
           throw error;
         } finally {
           console.log(`  [${name}: ${((performance.now() - stepStarted) / 1000).toFixed(1)} s]`);
@@ -114,7 +127,28 @@ Deno.test({
             await daemons.start(k, { seeds: [SEED], extraArgs: [...coturn, "--workers", "1"] });
           }
           for (let k = 2; k <= PLACEMENTS.length; k++) await daemons.waitUntilServing(k);
+          // Membership first, paths second: a join that reaches a NATed member neither through
+          // its seed sync nor through gossip from a public member waits for the next push-pull
+          // (30 s), so the rows below time path formation only.
+          const trusted = PLACEMENTS.flatMap((place, i) => place.trusted === false ? [] : [i + 1]);
+          const before = performance.now();
+          await daemons.waitFor(
+            async () => {
+              for (const k of trusted) {
+                const alive = (await daemons.status(k)).peers.filter((peer) =>
+                  peer.state === "alive"
+                );
+                if (alive.length < trusted.length - 1) return false;
+              }
+              return true;
+            },
+            MEMBERSHIP_MS,
+            "every trusted node to list the 8 others alive",
+          );
+          const seconds = (performance.now() - before) / 1000;
+          console.log(`    membership converged ${seconds.toFixed(1)} s after start`);
         },
+        MEMBERSHIP_MS + 15_000,
       );
 
       await step("public ↔ cone: direct at the cone's mapping", async () => {
@@ -220,6 +254,31 @@ Deno.test({
             );
             assertEquals(towards, [], `${site} holds mappings towards the untrusted node`);
           }
+        },
+      );
+
+      await step(
+        "address watching: an address added to a node's interface reaches another member's status",
+        async () => {
+          const node = daemons.node(CONB);
+          const added = "10.98.0.4";
+          const candidates = async () => (await mesh.peer(SEED, CONB))?.candidates ?? [];
+          assertTrue(!(await candidates()).includes(`${added}:51821`));
+          const before = performance.now();
+          await run("ip", "-n", node.namespace, "addr", "add", `${added}/32`, "dev", "eth0");
+          await daemons.waitFor(
+            async () => (await candidates()).includes(`${added}:51821`),
+            15_000,
+            `node1 to see ${added} among node4's candidates`,
+          );
+          const seconds = (performance.now() - before) / 1000;
+          console.log(`    node1 lists node4's new address after ${seconds.toFixed(1)} s`);
+          await run("ip", "-n", node.namespace, "addr", "del", `${added}/32`, "dev", "eth0");
+          await daemons.waitFor(
+            async () => !(await candidates()).includes(`${added}:51821`),
+            15_000,
+            `node1 to drop ${added} from node4's candidates`,
+          );
         },
       );
 

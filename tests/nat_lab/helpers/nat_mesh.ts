@@ -45,10 +45,14 @@ export class NatMesh {
     return this.mesh.build();
   }
 
-  /** The address the other sites see node k's mesh port at, when its NAT preserves the port. */
+  /**
+   * The address the other sites see node k's mesh port at, when its NAT preserves the port (a
+   * public host's own address).
+   */
   outside(k: number): string {
     const site = this.lab.site(this.placements[k - 1].site);
-    return `${site.publicIp}:${MESH_PORT}`;
+    const ip = site.router === null ? this.mesh.node(k).underlay : site.publicIp;
+    return `${ip}:${MESH_PORT}`;
   }
 
   /** Node k's underlay (LAN) endpoint. */
