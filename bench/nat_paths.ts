@@ -101,7 +101,11 @@ try {
   console.log(`up → direct, cone ↔ cone: ${summary(upTimes)} (target ≤ 5 s)`);
   console.log(`rebinding → direct again: ${summary(rebindTimes)} (target ≤ 30 s)`);
 } catch (error) {
-  console.error(`daemon logs:\n${await daemons.logTails(120)}`);
+  const kept = await Deno.makeTempDir({ prefix: "meshguard-bench-nat-logs-" });
+  for (const node of daemons.nodes) {
+    await Deno.copyFile(node.logPath, `${kept}/${node.name}.log`).catch(() => {});
+  }
+  console.error(`whole daemon logs kept in ${kept}`);
   throw error;
 } finally {
   await daemons.dispose();

@@ -348,6 +348,7 @@ export class MeshNode {
     this.#punchesSeen = punches;
     if (now - this.#punchStunAt < PUNCH_STUN_GAP_MS) return;
     this.#punchStunAt = now;
+    this.#log.debug("a punch started: asking STUN again (our NAT may have rebound)");
     this.#stun.client.refreshNow(now);
     this.#stun.client.tick(now);
     this.#sendOutgoing();
