@@ -46,8 +46,12 @@ const PLACEMENTS: Placement[] = [
 const [SEED, PUBLIC2, CONE, CONB, CGNAT, SHARED1, SHARED2, SYM, SYMB, UNTRUSTED] = PLACEMENTS
   .map((_, i) => i + 1);
 
-/** Every trusted node lists every other within this after start (measured 16-44 s; push-pull every 30 s). */
-const MEMBERSHIP_MS = 75_000;
+/**
+ * Every trusted node lists every other within this after start (measured 16-66 s: a join that
+ * gossip does not bring to a NATed member waits for a push-pull, every 30 s with a random member
+ * that may be unreachable behind its NAT; see the report of issue 13's matrix).
+ */
+const MEMBERSHIP_MS = 120_000;
 /** Each row's pair must be direct within this (punching included) once both are up. */
 const DIRECT_MS = 30_000;
 /** Rebinding must recover within this (the issue's bound). */
@@ -206,6 +210,25 @@ Deno.test({
             if (mapped) assertEquals(report.mapped_v4, mapped);
             else assertEquals(ipOf(report.mapped_v4 ?? ""), lab.site("sym").publicIp);
           }
+        },
+      );
+
+      await step(
+        "cone ↔ symmetric: whatever the NATs allow, never a false direct path (printed)",
+        async () => {
+          // The cone filters by address and port, and the symmetric NAT gives the cone a port it
+          // cannot know in advance: punching alone is not expected to get through (relay at
+          // worst). Whatever happens, a handshake must be at the other's own NAT address.
+          const views = [[CONE, SYM, "sym"], [SYM, CONE, "cone"]] as const;
+          const seen: string[] = [];
+          for (const [a, b, site] of views) {
+            const peer = await mesh.peer(a, b);
+            if (peer?.last_handshake) {
+              assertEquals(ipOf(peer.endpoint ?? ""), lab.site(site).publicIp);
+            }
+            seen.push(`node${a} → node${b}: ${peer?.last_handshake ? peer.endpoint : "no tunnel"}`);
+          }
+          console.log(`    ${seen.join("; ")}`);
         },
       );
 
