@@ -8,6 +8,8 @@
  * bytes/node/s: mean SWIM bytes sent per member per second in steady state (1% loss).
  * The cluster starts pre-converged (every node holds every record), as after a long run; the
  * insecure fast crypto stand-in replaces X25519/Ed25519 so 5,000 nodes fit in minutes.
+ * Memory grows with N²: every node holds every member (~230 bytes a pair, ~6 GB live at 5,000),
+ * so N=10,000 needs ~25 GB.
  * Usage: deno task bench:swim [--loss-minutes=M] [N...]   (default: 60 minutes; 100 1000 5000)
  */
 

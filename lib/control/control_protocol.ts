@@ -44,6 +44,11 @@ export interface PeerStatus {
   state: PeerState;
   /** Last known UDP endpoint, `host:port` (`[v6]:port`), or null. */
   endpoint: string | null;
+  /**
+   * The endpoint candidates the peer's own signed record advertises (what punches aim at);
+   * optional so older daemons' status still parses.
+   */
+  candidates?: string[];
   /** ISO time of the last completed handshake, or null. */
   last_handshake: string | null;
   rx_bytes: number;
@@ -256,6 +261,8 @@ const isString = (value: unknown) => typeof value === "string";
 const isStringOrNull = (value: unknown) => value === null || typeof value === "string";
 const isCount = (value: unknown) =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+const isStringArray = (value: unknown) =>
+  Array.isArray(value) && value.every((item) => typeof item === "string");
 const PEER_STATES: readonly unknown[] = ["alive", "suspect", "dead", "left"];
 const REASONS: readonly unknown[] = IPV4_CONFLICT_REASONS;
 
@@ -268,6 +275,9 @@ function checkPeer(value: unknown, where: string): void {
     checkField(value, key, where, isStringOrNull, "a string or null");
   }
   checkField(value, "state", where, (v) => PEER_STATES.includes(v), "a peer state");
+  if ("candidates" in value) {
+    checkField(value, "candidates", where, isStringArray, "an array of strings");
+  }
   checkField(value, "rx_bytes", where, isCount, "a byte count");
   checkField(value, "tx_bytes", where, isCount, "a byte count");
   checkField(value, "connection", where, (v) => v === "direct" || v === "relay", "a connection");

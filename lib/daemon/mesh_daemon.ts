@@ -25,6 +25,7 @@ import type { DaemonStatus, NetcheckReport } from "../control/control_protocol.t
 import { STUN_MIN_REFRESH_GAP_MS, STUN_TRANSACTION_MS } from "../stun/stun_client.ts";
 import type { StunSetting } from "./node_stun.ts";
 import { advertisedEndpoints } from "./local_endpoints.ts";
+import { AddressWatch } from "./address_watch.ts";
 import { endpointCandidates } from "./endpoint_candidates.ts";
 import { IPV4_HOLDERS_FILE, IPV4_PINS_FILE, readClaims, writeClaims } from "./ipv4_claims_store.ts";
 import { type MeshDevice, MeshNode } from "./mesh_node.ts";
@@ -86,6 +87,7 @@ export class MeshDaemon {
   #port = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setInterval> | undefined;
+  #addressWatch: AddressWatch | null = null;
   #watcher: Deno.FsWatcher | null = null;
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
   #claimsTimer: ReturnType<typeof setTimeout> | undefined;
@@ -215,9 +217,31 @@ export class MeshDaemon {
       throw new DaemonError((error as Error).message);
     }
     this.#watchTrust();
+    this.#watchAddresses(endpoints);
     if (this.#device) {
       this.#handshakeTimer = setInterval(() => this.#node.pollTunnels(), HANDSHAKE_POLL_MS);
     }
+  }
+
+  /**
+   * Follows interface address changes: the record's local candidates are re-signed and STUN is
+   * asked again from the mesh port (a new address often means a new NAT and mapping).
+   */
+  #watchAddresses(initial: string[]): void {
+    this.#addressWatch = new AddressWatch({
+      port: this.#port,
+      meshInterface: this.#options.interfaceName,
+      initial,
+      read: () => Deno.networkInterfaces(),
+      onChange: (endpoints) => {
+        if (this.#stopping) return;
+        this.#log.info(`local addresses changed: advertising ${endpoints.join(", ") || "none"}`);
+        const now = performance.now();
+        this.#node.setLocalEndpoints(endpoints, now);
+        this.#node.refreshStun(now, endpoints);
+      },
+    });
+    this.#addressWatch.start();
   }
 
   /** The STUN setting with `--stun` names resolved (a name that does not resolve is logged). */
@@ -409,6 +433,7 @@ export class MeshDaemon {
   async #stop(reason: string): Promise<void> {
     this.#log.info(`stopping: ${reason}`);
     clearInterval(this.#handshakeTimer);
+    this.#addressWatch?.stop();
     clearTimeout(this.#reloadTimer);
     try {
       this.#watcher?.close();

@@ -40,6 +40,9 @@ import type { RelayLimits } from "../relay/relay_table.ts";
 import { NodeRelays, type RelayDevice } from "./node_relays.ts";
 import { ALIVE_FLAG_RELAY } from "../swim/records.ts";
 
+/** Punches ask STUN again at most this often (attempts back off from 2 s anyway). */
+const PUNCH_STUN_GAP_MS = 5_000;
+
 /** What a node needs from its WireGuard device (real, in-process, or none for gossip only). */
 export interface MeshDevice extends RelayDevice {
   /** Applies typed changes in order; throws DeviceConfigError. */
@@ -124,6 +127,9 @@ export class MeshNode {
   #stun: NodeStun | null = null;
   /** STUN rounds already folded into our candidates. */
   #stunRoundsSeen = 0;
+  /** Punch attempts (asked or answered) seen, and when one last made us ask STUN again. */
+  #punchesSeen = 0;
+  #punchStunAt = -Infinity;
   #device: MeshDevice | null = null;
   #tunnelsUp = new Set<string>();
   #candidates = new EndpointCandidates([], []);
@@ -343,8 +349,28 @@ export class MeshNode {
     }
     this.#apply(this.peers.drainNotices());
     this.#planRelays(now, events > 0);
+    this.#refreshStunOnPunch(now);
     this.#followReflexive(now);
     this.#options.onSchedule?.(this.nextDeadline());
+  }
+
+  /**
+   * A punch (asked or answered) means a path is missing, and the likeliest cause is that our own
+   * NAT rebound: nobody tells us our new outside port, so ask STUN again rather than wait for
+   * the periodic round (peers punch at once towards the new candidates it puts in our record).
+   */
+  #refreshStunOnPunch(now: number): void {
+    if (this.#stun === null) return;
+    const stats = this.#swim!.punchStats;
+    const punches = stats.requested + stats.answered;
+    if (punches === this.#punchesSeen) return;
+    this.#punchesSeen = punches;
+    if (now - this.#punchStunAt < PUNCH_STUN_GAP_MS) return;
+    this.#punchStunAt = now;
+    this.#log.debug("a punch started: asking STUN again (our NAT may have rebound)");
+    this.#stun.client.refreshNow(now);
+    this.#stun.client.tick(now);
+    this.#sendOutgoing();
   }
 
   /**
@@ -476,6 +502,7 @@ export class MeshNode {
         mesh_ipv6: peer.meshIpv6,
         state: member.state,
         endpoint,
+        candidates: [...member.endpoints],
         last_handshake: device?.lastHandshake ? new Date(device.lastHandshake).toISOString() : null,
         rx_bytes: device?.rxBytes ?? 0,
         tx_bytes: device?.txBytes ?? 0,

@@ -6,25 +6,15 @@
  */
 
 /**
- * One datagram of a batch, reused across calls: where its payload lives, its length and its
- * peer. `ffi/udp_socket.ts`'s DatagramSlot has the same shape.
+ * One datagram of a batch, reused across calls: a payload view, its length and its peer. The
+ * ffi socket's slot is the one definition (ffi imports nothing from lib/; lib may import ffi).
  */
-export class PacketSlot {
-  /** Where the payload lives (send) or lands (receive); a view of wasm memory on the hot path. */
-  view: Uint8Array;
-  /** Payload bytes: set before sending; the received length after receiving. */
-  length = 0;
-  /** Peer address: 4 or 16 bytes to send; after receiving, 16 bytes (IPv4 mapped). */
-  address: Uint8Array = new Uint8Array(16);
-  /** Peer port. */
-  port = 0;
-  /** After receiving: the datagram was larger than `view` and was cut. */
-  truncated = false;
+import { DatagramSlot } from "../../ffi/udp_socket.ts";
 
-  constructor(view: Uint8Array) {
-    this.view = view;
-  }
-}
+/** The slot class under the seam's name. */
+export const PacketSlot = DatagramSlot;
+/** The slot type under the seam's name. */
+export type PacketSlot = DatagramSlot;
 
 /** One queue of a TUN interface, non-blocking. */
 export interface TunQueue {

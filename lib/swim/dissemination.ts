@@ -7,10 +7,11 @@
 import { MAX_INCARNATION, MessageType } from "./constants.ts";
 import type { SwimState } from "./engine_state.ts";
 import { send } from "./outbound.ts";
+import { ownedBytes } from "./records.ts";
 
 /** Queues an update for dissemination and makes sure the gossip timer runs. */
 export function broadcast(s: SwimState, key: string, bytes: Uint8Array): void {
-  s.queue.push(key, bytes);
+  s.queue.push(key, ownedBytes(bytes));
   if (s.gossipArmed || !s.started) return;
   s.gossipArmed = true;
   const delay = s.config.gossipInterval * (0.5 + 0.5 * s.random());

@@ -6,7 +6,7 @@
 
 import { checkAddress, send } from "./outbound.ts";
 import { AEAD_TAG_BYTES, HEADER_BYTES, ItemKind, MessageType } from "./constants.ts";
-import { associatedData } from "./datagram.ts";
+import { openDatagram } from "./datagram.ts";
 import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
 import { readHeader, type SwimHeader } from "./header.ts";
@@ -55,8 +55,7 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   if (!session.replay.check(header.senderEpoch, header.counter)) return s.drop("replay");
   const key = rxKey(s, member, header.senderEpoch);
   if (key === null) return s.drop("bad-key");
-  const aad = associatedData(header.raw, s.crypto.publicKey);
-  const plain = s.crypto.open(key, header.counter, aad, data.subarray(HEADER_BYTES));
+  const plain = openDatagram(s.crypto, key, data, header.counter, s.crypto.publicKey);
   if (plain === null) return s.drop("auth");
   if (header.type === MessageType.Punch) return receivePunch(s, member, from, header, plain);
   let body;

@@ -17,6 +17,7 @@ import {
   type Claim,
   compareVersion,
   type LeaveRecord,
+  ownedItem,
   type SwimItem,
   verifyItem,
 } from "./records.ts";
@@ -70,6 +71,7 @@ export function onAlive(
     compareVersion(record.epoch, record.incarnation, existing.epoch, existing.incarnation) <= 0
   ) return;
   if (!verified && !verifySigned(s, record)) return s.drop("bad-signature");
+  record = ownedItem(record);
   const member = existing ?? s.members.memberFor(record.subject, record.id, true);
   if (member === null) return s.drop("member-table-full");
   const wasListed = member.isListed;

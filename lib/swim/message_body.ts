@@ -45,6 +45,13 @@ export function itemBudget(type: number): number {
   return MAX_DATAGRAM_BYTES - HEADER_BYTES - AEAD_TAG_BYTES - bodyFixedBytes(type);
 }
 
+/** Encoded size of a body carrying `items`. */
+export function bodyBytes(type: number, items: Uint8Array[]): number {
+  let size = bodyFixedBytes(type);
+  for (const item of items) size += item.length;
+  return size;
+}
+
 /** Encodes a body; `items` are already-encoded items that the caller made fit the budget. */
 export function encodeBody(
   type: number,
@@ -53,12 +60,24 @@ export function encodeBody(
   target: Uint8Array | null,
   items: Uint8Array[],
 ): Uint8Array {
-  let size = bodyFixedBytes(type);
-  for (const item of items) size += item.length;
-  const out = new Uint8Array(size);
-  writeU32(out, 0, seq);
-  out[4] = flags;
-  let offset = 5;
+  const out = new Uint8Array(bodyBytes(type, items));
+  encodeBodyInto(out, 0, type, seq, flags, target, items);
+  return out;
+}
+
+/** Encodes a body into `out` at `offset` (room for `bodyBytes(type, items)` bytes). */
+export function encodeBodyInto(
+  out: Uint8Array,
+  offset: number,
+  type: number,
+  seq: number,
+  flags: number,
+  target: Uint8Array | null,
+  items: Uint8Array[],
+): void {
+  writeU32(out, offset, seq);
+  out[offset + 4] = flags;
+  offset += 5;
   if (type === MessageType.PingReq) {
     if (target === null) throw new TypeError("a PingReq needs a target");
     out.set(target, offset);
@@ -69,7 +88,6 @@ export function encodeBody(
     out.set(item, offset);
     offset += item.length;
   }
-  return out;
 }
 
 /** Decodes a body; throws only SwimDecodeError. */

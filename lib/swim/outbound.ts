@@ -8,10 +8,16 @@
  */
 
 import { AEAD_TAG_BYTES, HEADER_BYTES, MessageType } from "./constants.ts";
-import { sealDatagram } from "./datagram.ts";
+import { datagramBuffer, sealInto } from "./datagram.ts";
 import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
-import { bodyFixedBytes, encodeBody, FLAG_INTRODUCE, itemBudget } from "./message_body.ts";
+import {
+  bodyBytes,
+  bodyFixedBytes,
+  encodeBodyInto,
+  FLAG_INTRODUCE,
+  itemBudget,
+} from "./message_body.ts";
 import type { Member } from "./member.ts";
 import { retransmitLimit } from "./profiles.ts";
 import { txKey } from "./session_keys.ts";
@@ -70,18 +76,10 @@ export function send(
     for (const item of s.queue.take(budget, limit, 255 - items.length)) items.push(item);
   }
   if (member.wantsRecord) flags |= FLAG_INTRODUCE;
-  const body = encodeBody(type, seq, flags, target, items);
+  const data = datagramBuffer(bodyBytes(type, items));
+  encodeBodyInto(data, HEADER_BYTES, type, seq, flags, target, items);
   const counter = s.txCounter++;
-  const data = sealDatagram(
-    s.crypto,
-    key,
-    type,
-    s.epoch,
-    member.latestEpoch,
-    counter,
-    member.key,
-    body,
-  );
+  sealInto(s.crypto, key, data, type, s.epoch, member.latestEpoch, counter, member.key);
   // Verification pings are bounded by their own rate limit, not the reply budget.
   if (!proven && address === s.replyTo && type !== MessageType.Ping) {
     s.replyBudget -= data.length;

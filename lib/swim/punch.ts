@@ -56,6 +56,11 @@ function wantsPunch(s: SwimState, member: Member): boolean {
   return !(s.nat === NatType.Symmetric && record.nat === NatType.Symmetric);
 }
 
+/** True while our latest probe of a member with a proven path may still be answered. */
+function probeInFlight(s: SwimState, member: Member): boolean {
+  return member.verified !== null && s.now - member.lastProbe < s.config.probeInterval;
+}
+
 function candidateKey(member: Member): string {
   return member.record?.endpoints.join(" ") ?? "";
 }
@@ -75,7 +80,10 @@ export function punchTick(s: SwimState): void {
   for (let i = 0; i < count; i++) {
     const member = listed[p.cursor++ % listed.length];
     if (!wantsPunch(s, member)) {
-      p.pairs.delete(member.id);
+      // A probe still in flight says nothing yet: keep the attempt's schedule. (Forgetting it
+      // here starved small meshes, where every member is probed every tick or two: a rebound
+      // pair never came due.)
+      if (!probeInFlight(s, member)) p.pairs.delete(member.id);
       continue;
     }
     // Never tried directly: on-demand verification goes first (it is all a public mesh needs).

@@ -48,8 +48,12 @@ export interface SwimCrypto extends SwimSigner {
     senderEpoch: number,
     receiverEpoch: number,
   ): Uint8Array;
-  /** ChaCha20-Poly1305 seal with nonce = counter u64 LE ‖ 0u32; returns ciphertext ‖ tag. */
-  seal(key: Uint8Array, counter: number, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /**
+   * ChaCha20-Poly1305 seal with nonce = counter u64 LE ‖ 0u32, in place: `message` holds the
+   * plaintext followed by 16 spare bytes; it ends up as ciphertext ‖ tag (the datagram is
+   * built once, with no copy of the sealed result).
+   */
+  sealInPlace(key: Uint8Array, counter: number, aad: Uint8Array, message: Uint8Array): void;
   /** Opens what `seal` made; null when the tag does not verify. */
   open(key: Uint8Array, counter: number, aad: Uint8Array, sealed: Uint8Array): Uint8Array | null;
 }
@@ -66,10 +70,12 @@ function der(prefix: Uint8Array, key: Uint8Array): Buffer {
   return out;
 }
 
+/** The nonce of one seal or open; createCipheriv copies it, so one buffer serves every call. */
+const NONCE = new Uint8Array(12);
+
 function nonceOf(counter: number): Uint8Array {
-  const nonce = new Uint8Array(12);
-  writeU64(nonce, 0, counter);
-  return nonce;
+  writeU64(NONCE, 0, counter);
+  return NONCE;
 }
 
 /** Public keys imported for verification, kept so each is parsed once (bounded). */
@@ -136,18 +142,17 @@ export function createSwimCrypto(seed: Uint8Array, publicKey: Uint8Array): SwimC
           .update(receiver).update(epochs).digest(),
       );
     },
-    seal(key, counter, aad, plaintext) {
+    sealInPlace(key, counter, aad, message) {
+      const length = message.length - 16;
       const cipher = createCipheriv("chacha20-poly1305", key, nonceOf(counter), {
         authTagLength: 16,
       });
-      cipher.setAAD(aad, { plaintextLength: plaintext.length });
-      const body = cipher.update(plaintext);
+      cipher.setAAD(aad, { plaintextLength: length });
+      // node:crypto has no in-place update: its output is copied over the plaintext once.
+      const body = cipher.update(message.subarray(0, length));
       cipher.final();
-      const tag = cipher.getAuthTag();
-      const out = new Uint8Array(body.length + tag.length);
-      out.set(body);
-      out.set(tag, body.length);
-      return out;
+      message.set(body);
+      message.set(cipher.getAuthTag(), length);
     },
     open(key, counter, aad, sealed) {
       if (sealed.length < 16) return null;

@@ -329,7 +329,9 @@ Deno.test("punch: after a NAT rebinding (mappings flushed, a new outside port) t
     30_000,
     "direct again after rebinding\n" + sim.logs(),
   );
-  assertTrue(took <= 15_000, `recovery took ${took} ms`);
+  console.log(`  direct again ${(took / 1000).toFixed(1)} s (simulated) after the rebinding`);
+  // 3.8 s; 8.8 s while a probe in flight reset the attempt's schedule (punch.ts).
+  assertTrue(took <= 6_000, `recovery took ${took} ms`);
   for (const [from, to] of [["a", "b"], ["b", "a"]]) {
     const packet = sim.sendPacket(from, to);
     sim.run(200);

@@ -54,3 +54,41 @@ Deno.test("stun + punch: two cone-NATed nodes learn their mappings from member S
   assertTrue(sim.arrived("b", packet), "no packet a → b on the punched path");
   console.log(`  direct a ↔ b after ${(took / 1000).toFixed(1)} s of simulated time`);
 });
+
+Deno.test("stun + punch: after a NAT rebinding the lost path's punch asks STUN again, and the pair is direct again within 15 s", async () => {
+  const sim = new MeshSim({ seed: 62 });
+  const home = sim.router.addNat("home", "203.0.113.1", CONE);
+  const office = sim.router.addNat("office", "203.0.113.2", CONE);
+  await sim.add("seed", "192.0.2.1:51821");
+  await sim.add("seed2", "198.51.100.1:51821");
+  await sim.add("a", "10.1.0.2:51821", home);
+  await sim.add("b", "10.2.0.2:51821", office);
+  sim.trustEachOther(["seed", "seed2", "a", "b"]);
+  await sim.start("seed");
+  await sim.start("seed2", ["seed"]);
+  await sim.start("a", ["seed"]);
+  await sim.start("b", ["seed"]);
+  const outside = (name: string, nat: typeof home) =>
+    nat.mappings(sim.now).find((m) => m.inside === sim.host(name).address)?.outside;
+  const direct = (toA: string | undefined, toB: string | undefined) =>
+    toA !== undefined && toB !== undefined &&
+    sim.devicePeer("a", "b")?.endpoint === toB && sim.devicePeer("b", "a")?.endpoint === toA;
+  sim.runUntil(() => direct(outside("a", home), outside("b", office)), 120_000, "first path");
+  const before = outside("b", office);
+  // Well inside the 60 s STUN period: only the punch's refresh can find b's new port in time.
+  sim.run(5_000);
+  office.flush();
+  const took = sim.runUntil(
+    () => {
+      const moved = outside("b", office);
+      return moved !== before && direct(outside("a", home), moved);
+    },
+    30_000,
+    "direct again at b's new mapping\n" + sim.logs(),
+  );
+  assertTrue(took <= 15_000, `recovery took ${took} ms`);
+  const packet = sim.sendPacket("a", "b");
+  sim.run(200);
+  assertTrue(sim.arrived("b", packet), "no packet a → b on the new path");
+  console.log(`  direct again ${(took / 1000).toFixed(1)} s (simulated) after the rebinding`);
+});

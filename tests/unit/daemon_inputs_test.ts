@@ -1,7 +1,8 @@
 /** What the daemon reads from the system: interface addresses and the device's `get=1`. */
 
 import { assertEquals } from "../assert.ts";
-import { advertisedEndpoints } from "../../lib/daemon/local_endpoints.ts";
+import { advertisedEndpoints, type InterfaceAddress } from "../../lib/daemon/local_endpoints.ts";
+import { AddressWatch } from "../../lib/daemon/address_watch.ts";
 import { parseDeviceSnapshot } from "../device_snapshot.ts";
 
 Deno.test("advertised endpoints leave out loopback, link-local, mesh ranges and the mesh link", () => {
@@ -67,4 +68,33 @@ Deno.test("a device answer with malformed or huge numbers gives counters status 
   );
   assertEquals(peers.get("aa"), { endpoint: null, lastHandshake: null, rxBytes: 0, txBytes: 0 });
   assertEquals(peers.get("bb"), { endpoint: null, lastHandshake: null, rxBytes: 0, txBytes: 0 });
+});
+
+Deno.test("address watch reports a changed endpoint list once, and ignores the mesh link", () => {
+  let interfaces: InterfaceAddress[] = [{ name: "eth0", family: "IPv4", address: "192.0.2.5" }];
+  const reports: string[][] = [];
+  const watch = new AddressWatch({
+    port: 51821,
+    meshInterface: "mg0",
+    initial: ["192.0.2.5:51821"],
+    read: () => interfaces,
+    onChange: (endpoints) => reports.push(endpoints),
+  });
+  watch.poll();
+  assertEquals(reports, []);
+  // The mesh interface getting its address is no change for the record.
+  interfaces = [...interfaces, { name: "mg0", family: "IPv4", address: "10.99.1.2" }];
+  watch.poll();
+  assertEquals(reports, []);
+  interfaces = [...interfaces, { name: "eth0", family: "IPv4", address: "198.51.100.7" }];
+  watch.poll();
+  watch.poll();
+  assertEquals(reports, [["192.0.2.5:51821", "198.51.100.7:51821"]]);
+  interfaces = [{ name: "eth0", family: "IPv4", address: "198.51.100.7" }];
+  watch.poll();
+  assertEquals(reports.at(-1), ["198.51.100.7:51821"]);
+  // A read that throws (an interface vanishing mid-read) reports nothing.
+  interfaces = null as unknown as InterfaceAddress[];
+  watch.poll();
+  assertEquals(reports.length, 2);
 });

@@ -71,9 +71,10 @@ export class NamespaceProcess {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    this.exited = this.child.status;
-    this.pump(this.child.stdout);
-    this.pump(this.child.stderr);
+    // Exit counts once everything printed was read: a fast process's last line (the digest)
+    // can still be in the pipe when its status arrives.
+    const drained = Promise.all([this.pump(this.child.stdout), this.pump(this.child.stderr)]);
+    this.exited = Promise.all([this.child.status, drained]).then(([status]) => status);
   }
 
   private async pump(stream: ReadableStream<Uint8Array>): Promise<void> {

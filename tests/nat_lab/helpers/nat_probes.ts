@@ -51,6 +51,17 @@ export async function stunQuery(
   return JSON.parse(output.trim().split("\n").at(-1) ?? "") as QueryResult;
 }
 
+/** The result of one `stun_probe.ts burst`. */
+export interface BurstResult {
+  local: string;
+  sent: number;
+  answers: number;
+  /** Distinct mapped addresses in the answers. */
+  mapped: string[];
+  /** Distinct answer sizes in bytes. */
+  bytes: number[];
+}
+
 /** Probes run from a lab's hosts (or any of its namespaces). */
 export class NatProbes {
   private readonly lab: NatLab;
@@ -79,6 +90,27 @@ export class NatProbes {
     const process = this.spawnProbe(namespace, ["send", bindIp, String(bindPort), to]);
     await process.waitForOutput(/^sent$/m, 10_000);
     await process.exited;
+  }
+
+  /** From host `h` of a site, `count` Binding requests to `server` at once (a rate-limit check). */
+  async burst(
+    siteName: string,
+    h: number,
+    bindPort: number,
+    server: string,
+    count: number,
+  ): Promise<BurstResult> {
+    const host = this.lab.host(siteName, h);
+    const process = this.spawnProbe(host.namespace, [
+      "burst",
+      host.ip,
+      String(bindPort),
+      server,
+      String(count),
+    ]);
+    const line = await process.waitForOutput(/^\{.*\}$/m, 15_000);
+    await process.exited;
+    return JSON.parse(line) as BurstResult;
   }
 
   /** Sends one datagram from host `h` of a site (ephemeral port) to `to`. */

@@ -9,6 +9,10 @@
  *     `unsolicited <from ip:port>` for every datagram from another source, until stopped.
  *   stun_probe.ts send <bind ip> <bind port> <to ip:port>
  *     sends one datagram ("unsolicited") and prints `sent`.
+ *   stun_probe.ts burst <bind ip> <bind port> <server ip:port> <count>
+ *     sends <count> Binding requests at once, then prints one JSON line
+ *     {"local","sent","answers","mapped":[distinct mapped addresses],"bytes":[distinct sizes]}
+ *     once 1 s passes without an answer (what a rate limit lets through).
  *
  * Bind port 0 is an ephemeral port.
  */
@@ -104,7 +108,42 @@ if (mode === "query") {
   await send(socket, new TextEncoder().encode("unsolicited"), targets[0]);
   console.log("sent");
   socket.close();
+} else if (mode === "burst") {
+  const [server, countText] = targets;
+  const requests = Array.from({ length: Number(countText) }, () => bindingRequest());
+  let answers = 0;
+  const mapped = new Set<string>();
+  const sizes = new Set<number>();
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const done = new Promise<void>((resolve) => {
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(resolve, 1_000);
+    };
+    socket.on("message", (message) => {
+      const bytes = new Uint8Array(message);
+      const answer = requests.map((request) => mappedAddress(bytes, request.transactionId))
+        .find((address) => address !== null);
+      if (answer) {
+        answers++;
+        mapped.add(answer);
+        sizes.add(bytes.length);
+      }
+      arm();
+    });
+    arm();
+  });
+  for (const request of requests) await send(socket, request.bytes, server);
+  await done;
+  console.log(JSON.stringify({
+    local,
+    sent: requests.length,
+    answers,
+    mapped: [...mapped],
+    bytes: [...sizes],
+  }));
+  socket.close();
 } else {
-  console.error("usage: stun_probe.ts query|watch|send <bind ip> <bind port> <ip:port>...");
+  console.error("usage: stun_probe.ts query|watch|send|burst <bind ip> <bind port> <ip:port>...");
   Deno.exit(2);
 }

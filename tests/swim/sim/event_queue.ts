@@ -1,6 +1,8 @@
-/** The simulator's agenda: events ordered by (time, insertion order), so ties are deterministic. */
-
-import { MinHeap } from "../../../lib/swim/min_heap.ts";
+/**
+ * The simulator's agenda: events ordered by (time, insertion order), so ties are deterministic.
+ * An event is either an action or a datagram delivery; deliveries carry their fields instead
+ * of a closure, since a big run schedules tens of millions of them.
+ */
 
 /** One scheduled simulator event. */
 export interface SimEvent {
@@ -8,36 +10,78 @@ export interface SimEvent {
   at: number;
   /** Insertion order, breaks ties deterministically. */
   order: number;
-  /** What to do when it comes due. */
-  fire: () => void;
+  /** What to do when it comes due (null for a delivery). */
+  fire: (() => void) | null;
+  /** Delivery: source address. */
+  from: string;
+  /** Delivery: destination address. */
+  to: string;
+  /** Delivery: the datagram. */
+  data: Uint8Array | null;
 }
 
-/** The simulator's agenda. */
+/** The simulator's agenda: a binary min-heap with the order inlined (it is the hottest loop). */
 export class EventQueue {
-  readonly #heap = new MinHeap<SimEvent>(less);
+  readonly #items: SimEvent[] = [];
   #order = 0;
 
   /** Pending events. */
   get size(): number {
-    return this.#heap.size;
+    return this.#items.length;
   }
 
   /** Schedules `fire` at `at`. */
   push(at: number, fire: () => void): void {
-    this.#heap.push({ at, order: this.#order++, fire });
+    this.#insert({ at, order: this.#order++, fire, from: "", to: "", data: null });
+  }
+
+  /** Schedules the delivery of `data` from `from` to `to` at `at`. */
+  deliver(at: number, from: string, to: string, data: Uint8Array): void {
+    this.#insert({ at, order: this.#order++, fire: null, from, to, data });
   }
 
   /** Time of the earliest event, or Infinity. */
   peek(): number {
-    return this.#heap.peek()?.at ?? Infinity;
+    return this.#items.length > 0 ? this.#items[0].at : Infinity;
   }
 
   /** Removes and returns the earliest event. */
   pop(): SimEvent | undefined {
-    return this.#heap.pop();
+    const items = this.#items;
+    if (items.length === 0) return undefined;
+    const top = items[0];
+    const last = items.pop()!;
+    const n = items.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= n) break;
+        const right = left + 1;
+        const child = right < n && before(items[right], items[left]) ? right : left;
+        if (!before(items[child], last)) break;
+        items[i] = items[child];
+        i = child;
+      }
+      items[i] = last;
+    }
+    return top;
+  }
+
+  #insert(event: SimEvent): void {
+    const items = this.#items;
+    items.push(event);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(event, items[parent])) break;
+      items[i] = items[parent];
+      i = parent;
+    }
+    items[i] = event;
   }
 }
 
-function less(a: SimEvent, b: SimEvent): boolean {
+function before(a: SimEvent, b: SimEvent): boolean {
   return a.at < b.at || (a.at === b.at && a.order < b.order);
 }

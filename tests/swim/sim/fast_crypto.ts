@@ -43,11 +43,10 @@ export function createFastCrypto(publicKey: Uint8Array): SwimCrypto {
     },
     sharedSecret: () => SHARED,
     sessionKey: () => SHARED,
-    seal(_key, counter, aad, plaintext) {
-      const out = new Uint8Array(plaintext.length + 16);
-      out.set(plaintext);
-      writeU32(out, plaintext.length, hash32(counter, aad) ^ plaintext.length);
-      return out;
+    sealInPlace(_key, counter, aad, message) {
+      const length = message.length - 16;
+      message.fill(0, length);
+      writeU32(message, length, hash32(counter, aad) ^ length);
     },
     open(_key, counter, aad, sealed) {
       if (sealed.length < 16) return null;

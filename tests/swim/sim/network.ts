@@ -61,18 +61,20 @@ export class SimNetwork {
     this.sentBytes.set(from, (this.sentBytes.get(from) ?? 0) + data.length);
     this.tap?.(from, to, data);
     if (this.partition !== null && this.partition(from, to)) return;
-    const a = this.hostLinks.get(from);
-    const b = this.hostLinks.get(to);
     const base = this.link;
-    const loss = Math.max(base.loss, a?.loss ?? 0, b?.loss ?? 0);
+    let loss = base.loss;
+    let latency = base.latency;
+    let jitter = base.jitter;
+    if (this.hostLinks.size > 0) {
+      const a = this.hostLinks.get(from);
+      const b = this.hostLinks.get(to);
+      loss = Math.max(loss, a?.loss ?? 0, b?.loss ?? 0);
+      latency = Math.max(latency, a?.latency ?? 0, b?.latency ?? 0);
+      jitter = Math.max(jitter, a?.jitter ?? 0, b?.jitter ?? 0);
+    }
     if (loss > 0 && this.#random() < loss) return;
-    const latency = Math.max(base.latency, a?.latency ?? 0, b?.latency ?? 0);
-    const jitter = Math.max(base.jitter, a?.jitter ?? 0, b?.jitter ?? 0);
     const at = this.now + latency + (jitter > 0 ? this.#random() * jitter : 0);
-    this.queue.push(at, () => {
-      const receiver = this.#receivers.get(to);
-      if (receiver !== undefined) receiver(from, data, at);
-    });
+    this.queue.deliver(at, from, to, data);
   }
 
   /** Schedules an arbitrary action. */
@@ -85,7 +87,8 @@ export class SimNetwork {
     while (this.queue.peek() <= until) {
       const event = this.queue.pop()!;
       this.now = event.at;
-      event.fire();
+      if (event.fire !== null) event.fire();
+      else this.#receivers.get(event.to)?.(event.from, event.data!, event.at);
       if (stop !== undefined && stop()) return;
     }
     this.now = Math.max(this.now, until);
