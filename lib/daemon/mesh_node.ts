@@ -401,7 +401,9 @@ export class MeshNode {
     const members = () => this.#swim!.members();
     const trusted = (key: Uint8Array) => this.peers.isTrusted(key);
     for (const change of this.#relays.plan(members, trusted, now, events)) {
-      this.#apply(this.peers.setRelayEndpoint(change.publicKey, change.endpoint));
+      this.#apply(
+        this.peers.setRelayEndpoint(change.publicKey, change.endpoint, change.repoint === true),
+      );
     }
   }
 

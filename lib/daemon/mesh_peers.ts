@@ -266,11 +266,25 @@ export class MeshPeers {
     return changes;
   }
 
-  /** Sets the peer's relayed endpoint (null: none); used while no direct address is proven. */
-  setRelayEndpoint(publicKey: Uint8Array, endpoint: string | null): PeerChanges {
+  /**
+   * Sets the peer's relayed endpoint (null: none); used while no direct address is proven.
+   * `repoint`: set the device's endpoint again even if unchanged here (WireGuard may have roamed
+   * onto a relay binding that was just released).
+   */
+  setRelayEndpoint(publicKey: Uint8Array, endpoint: string | null, repoint = false): PeerChanges {
     const changes: PeerChanges = { peers: [], logs: [] };
     const peer = this.#peers.get(encodeHex(publicKey));
-    if (peer === undefined || peer.relayEndpoint === endpoint) return changes;
+    if (peer === undefined) return changes;
+    if (peer.relayEndpoint === endpoint) {
+      if (repoint && peer.verified === null && endpoint !== null && peer.configured) {
+        changes.peers.push({
+          kind: "upsert",
+          publicKey: peer.wireguardKey,
+          endpoint: parseEndpoint(endpoint),
+        });
+      }
+      return changes;
+    }
     peer.relayEndpoint = endpoint;
     const wanted = peer.verified ?? endpoint;
     if (wanted !== null && wanted !== peer.endpoint) {

@@ -29,10 +29,16 @@ export interface RelayRoute {
   slot: number;
 }
 
-/** A peer whose relayed endpoint changed (null: no relay any more). */
+/** A peer whose relayed endpoint changed (null: no relay any more), or must be set again. */
 export interface RelayChange {
   publicKey: Uint8Array;
   endpoint: string | null;
+  /**
+   * The route is unchanged but one of the peer's other bindings was released: WireGuard may have
+   * roamed onto it (the other side sent through that relay), and would keep sending into a slot
+   * nobody forwards until its peer happened to send again, so the endpoint is set anew.
+   */
+  repoint?: boolean;
 }
 
 interface Candidate extends RelayCandidate {
@@ -106,7 +112,7 @@ export class RelayPlanner {
         wanted.set(`${id} ${relay.id} ${relay.address}`, { peer: m, relay });
       }
     }
-    this.#bindExactly(wanted);
+    const released = this.#bindExactly(wanted);
     const changes: RelayChange[] = [];
     const seen = new Set<string>();
     for (const m of live) {
@@ -124,7 +130,12 @@ export class RelayPlanner {
         continue;
       }
       const binding = this.#bound.get(`${id} ${choice.id} ${choice.address}`)!;
-      if (current?.endpoint === binding.endpoint) continue;
+      if (current?.endpoint === binding.endpoint) {
+        if (released.has(id)) {
+          changes.push({ publicKey: m.publicKey, endpoint: binding.endpoint, repoint: true });
+        }
+        continue;
+      }
       this.#routes.set(id, { relay: choice.id, endpoint: binding.endpoint, slot: binding.slot });
       changes.push({ publicKey: m.publicKey, endpoint: binding.endpoint });
     }
@@ -138,10 +149,12 @@ export class RelayPlanner {
     return binding !== undefined && binding.peer === encodeHex(publicKey) ? binding.relay : null;
   }
 
-  /** Binds what `wanted` names and releases every other binding. */
-  #bindExactly(wanted: Map<string, { peer: MemberInfo; relay: Candidate }>): void {
+  /** Binds what `wanted` names and releases every other binding; the peers (hex) that lost one. */
+  #bindExactly(wanted: Map<string, { peer: MemberInfo; relay: Candidate }>): Set<string> {
+    const released = new Set<string>();
     for (const [key, binding] of this.#bound) {
       if (wanted.has(key)) continue;
+      released.add(binding.peer);
       this.endpoints.release(binding.slot);
       this.#bound.delete(key);
       this.#byEndpoint.delete(binding.endpoint);
@@ -160,6 +173,7 @@ export class RelayPlanner {
       this.#byEndpoint.set(binding.endpoint, binding);
       this.version++;
     }
+    return released;
   }
 
   /** Rebuilds the relay table when the set of members or their verified addresses changed. */

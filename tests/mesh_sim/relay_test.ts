@@ -12,6 +12,9 @@ import {
   type RelayLimits,
   type RelayTable,
 } from "../../lib/relay/relay_table.ts";
+import { virtualRelayEndpoint } from "../../lib/relay/relay_endpoints.ts";
+import { wireguardPublicKeyOf } from "../../lib/identity/wireguard_key.ts";
+import { parseEndpoint } from "../../lib/wireguard/endpoint.ts";
 import { MeshSim } from "./mesh_sim.ts";
 import type { Nat, NatBehaviour } from "./router.ts";
 
@@ -132,6 +135,78 @@ Deno.test("relay: when the relay dies another relay-capable member takes over", 
     sim.run(200);
     assertTrue(sim.arrived(to, packet), `no packet ${from} → ${to} after failover`);
   }
+});
+
+/** `observer`'s virtual endpoint for `subject` through `relay` (its binding there). */
+function bindingEndpoint(sim: MeshSim, observer: string, subject: string, relay: string): string {
+  const [ip, port] = sim.host(relay).address.split(":");
+  const want = ip.split(".").map(Number);
+  const peer = sim.host(subject).identity.publicKey;
+  const bindings = sim.host(observer).device!.device.relaySockets[0].endpoints.snapshot();
+  const found = bindings.find(([, b]) =>
+    b.relayPort === Number(port) && want.every((byte, i) => b.relayIp[12 + i] === byte) &&
+    b.peerId.every((byte, i) => byte === peer[i])
+  );
+  if (found === undefined) throw new Error(`${observer} has no binding for ${subject} at ${relay}`);
+  return virtualRelayEndpoint(found[0]);
+}
+
+Deno.test("relay: a peer that roamed onto a relay leaves it as soon as the relay is suspected (LAN timings)", async () => {
+  // As in the netns lab: sub-ms links, both relays bound at each side, each side sending through
+  // the relay it picked. b sent through the other relay, so a's WireGuard roamed onto it; when
+  // that relay dies a's route is unchanged, and a must not keep sending into its released slot
+  // until b happens to send again (a keepalive, up to 25 s later).
+  const sim = new MeshSim({ seed: 36, stun: NO_STUN, latencyMs: 1, jitterMs: 1 });
+  const home = sim.router.addNat("home", "203.0.113.1", SYMMETRIC);
+  const office = sim.router.addNat("office", "203.0.113.2", SYMMETRIC);
+  for (const [i, name] of ["r1", "r2"].entries()) {
+    (await sim.add(name, `192.0.2.${i + 1}:51821`)).relay = true;
+  }
+  await sim.add("a", "198.51.100.10:51821", home);
+  await sim.add("b", "198.51.100.20:51821", office);
+  sim.trustEachOther(["r1", "r2", "a", "b"]);
+  await sim.start("r1");
+  await sim.start("r2", ["r1"]);
+  await sim.start("a", ["r1"]);
+  await sim.start("b", ["r1"]);
+  sim.run(500);
+  injectReflexive(sim, "a", home);
+  injectReflexive(sim, "b", office);
+  let used = "";
+  sim.runUntil(
+    () => {
+      for (const r of ["r1", "r2"]) if (relayedVia(sim, "a", "b", r)) used = r;
+      return used !== "" && relayedVia(sim, "b", "a", used);
+    },
+    20_000,
+    "a ↔ b relayed\n" + sim.logs(),
+  );
+  const roamed = used === "r1" ? "r2" : "r1";
+  // What a's WireGuard does when b's datagrams arrive through `roamed`.
+  const endpoint = bindingEndpoint(sim, "a", "b", roamed);
+  sim.host("a").device!.configure({
+    peers: [{
+      kind: "upsert",
+      publicKey: wireguardPublicKeyOf(sim.host("b").identity.publicKey),
+      endpoint: parseEndpoint(endpoint),
+    }],
+  });
+  assertTrue(relayedVia(sim, "a", "b", roamed), "a did not roam onto " + roamed);
+  await sim.crash(roamed);
+  const crashedAt = sim.now;
+  sim.runUntil(
+    () => relayedVia(sim, "a", "b", used),
+    10_000,
+    `a back on ${used} after ${roamed} died: ${JSON.stringify(sim.peerStatus("a", "b"))}`,
+  );
+  const took = sim.now - crashedAt;
+  const state = sim.peerStatus("a", roamed)?.state;
+  console.log(`a left ${roamed} after ${took} ms (simulated), ${roamed} ${state} at a`);
+  assertEquals(state, "suspect", "a moved only when the relay was declared dead");
+  assertTrue(took <= 3_000, `a left the dead relay after ${took} ms`);
+  const packet = sim.sendPacket("a", "b");
+  sim.run(200);
+  assertTrue(sim.arrived("b", packet), "no packet a → b after the dead relay was left");
 });
 
 Deno.test("relay: while relayed, a later successful punch switches the pair to direct; the flow goes on", async () => {
