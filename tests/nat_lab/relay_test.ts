@@ -110,6 +110,18 @@ async function relayed(mesh: MeshLab): Promise<void> {
   );
   // Killing the relay node 2 sends through: both sides move to the other relay while it is only
   // suspected (a side whose WireGuard roamed onto it is set back onto its route at once).
+  // Failover needs the other relay to be a member at both sides first (under load its gossip
+  // reached a NATed node only after the kill once).
+  for (const k of [2, 3]) {
+    await mesh.waitFor(
+      async () => {
+        const alive = (await mesh.status(k)).peers.filter((p) => p.state === "alive");
+        return [1, 4].every((r) => alive.some((p) => p.public_key === mesh.node(r).publicKey));
+      },
+      30_000,
+      `node ${k} to list both relays alive`,
+    );
+  }
   const killedName = (await mesh.status(2)).peers.find((p) =>
     p.public_key === mesh.node(3).publicKey
   )?.relay;
