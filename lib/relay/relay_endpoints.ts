@@ -52,7 +52,7 @@ export interface Binding {
 /** The bindings of one node, and the translations at its socket edge. */
 export class RelayEndpoints {
   /** Where the last wrapped frame goes (valid after `wrap` returned ≥ 0). */
-  readonly toIp = new Uint8Array(16);
+  readonly toIp: Uint8Array = new Uint8Array(16);
   /** The last wrapped frame's destination port. */
   toPort = 0;
   /** Bindings by slot. Slots are handed out round the whole 16-bit space, so a released one is

@@ -79,11 +79,11 @@ const ADDRESS_KEY_BYTES = 18;
 /** One relay's members, limits and counters. */
 export class RelayTable {
   /** Where the last forwarded frame goes (valid after RELAY_FORWARD until the next call). */
-  readonly destIp = new Uint8Array(16);
+  readonly destIp: Uint8Array = new Uint8Array(16);
   /** The last forwarded frame's destination port. */
   destPort = 0;
   /** Datagrams per verdict. */
-  readonly counts = new Float64Array(RELAY_VERDICTS.length);
+  readonly counts: Float64Array = new Float64Array(RELAY_VERDICTS.length);
   /** Bytes forwarded. */
   forwardedBytes = 0;
 
