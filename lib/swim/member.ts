@@ -14,12 +14,18 @@ import type { Suspicion } from "./suspicion.ts";
 import type { Timer } from "./timer_heap.ts";
 
 /**
- * What a member needs only once we probe it, verify its address, sync with it or suspect it.
- * Out of line because a node lists every member and most of them need none of it for a long
- * time: ~120 bytes saved per listed member (3 GB across a simulated 5,000-node cluster). Member
- * reads and writes it through accessors; writing a default allocates nothing.
+ * What a member needs only once we talk to it, probe it, verify its address, sync with it or
+ * suspect it. Out of line because a node lists every member and most of them need none of it
+ * for a long time: ~180 bytes saved per listed member (4.5 GB across a simulated 5,000-node
+ * cluster). Member reads and writes it through accessors; writing a default allocates nothing.
  */
 class Occasional {
+  /** See Member.verified. */
+  verified: Address | null = null;
+  /** See Member.rtt. */
+  rtt = -1;
+  /** See Member.session. */
+  session: Session | null = null;
   /** Seq of our last verification ping (0: none pending). */
   checkSeq = 0;
   /** Where that ping went. */
@@ -48,6 +54,23 @@ class Occasional {
   lastProbe = -Infinity;
 }
 
+/** `Member.state` by its 2-bit code. */
+const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
+/** The 2-bit code of each state. */
+const STATE_CODES: Readonly<Record<MemberState, number>> = {
+  alive: 0,
+  suspect: 1,
+  dead: 2,
+  left: 3,
+};
+const STATE_MASK = 3;
+const REMOVED = 4;
+const IN_PROVEN = 8;
+const COUNTED_ALIVE = 16;
+const FLAGS_MASK = 31;
+/** `listIndex + 1` sits above the flags (≤ 65,536 members: 17 bits, a small integer). */
+const LIST_SHIFT = 5;
+
 /** The defaults every member without an `Occasional` reads. */
 const IDLE: Readonly<Occasional> = Object.freeze(new Occasional());
 
@@ -67,39 +90,91 @@ export class Member {
   epoch = 0;
   /** See `epoch`. */
   incarnation = 0;
-  /** Liveness; meaningless while `record` is null (MemberTable's). */
-  state: MemberState = "alive";
   /** When `state` last changed (MemberTable's). */
   stateSince = 0;
-  /** True once a dead/left member's retention ended, or it was revoked (MemberTable's). */
-  removed = false;
   /** Address of the last authenticated datagram, else the record's first endpoint. */
   address: Address | null = null;
-  /**
-   * Latest address proven to reach it: a ping we sent there was acked (authenticated, matching
-   * random seq). Until `address` equals it, we send `address` nothing larger than a reply to
-   * what came from there (invariant 9: no reflection or amplification).
-   */
-  verified: Address | null = null;
-  /** Smoothed RTT of our direct probes to it (ms, RFC 6298's 1/8 gain); -1 until measured. */
-  rtt = -1;
-  /** On the MemberTable's `proven` list. */
-  inProven = false;
-  /** Counted in the MemberTable's number of live members. */
-  countedAlive = false;
-  /** Index in the MemberTable's listed array, -1 when not listed. */
-  listIndex = -1;
-
   /** Highest boot epoch we know for the member (record or authenticated header). */
   latestEpoch = 0;
-  /** Crypto session, created on first exchange (most pairs in a big cluster never talk). */
-  session: Session | null = null;
+  /**
+   * `state`, `removed`, `inProven`, `countedAlive` and `listIndex + 1` packed in one small
+   * integer: every node holds a Member per member, so each field is paid N² times.
+   */
+  #packed = 0;
   #occasional: Occasional | null = null;
 
   /** A member for a trusted key. */
   constructor(key: Uint8Array, id: string) {
     this.key = key;
     this.id = id;
+  }
+
+  /** Liveness; meaningless while `record` is null (MemberTable's). */
+  get state(): MemberState {
+    return STATES[this.#packed & STATE_MASK];
+  }
+  set state(value: MemberState) {
+    this.#packed = (this.#packed & ~STATE_MASK) | STATE_CODES[value];
+  }
+
+  /** True once a dead/left member's retention ended, or it was revoked (MemberTable's). */
+  get removed(): boolean {
+    return (this.#packed & REMOVED) !== 0;
+  }
+  set removed(value: boolean) {
+    this.#packed = value ? this.#packed | REMOVED : this.#packed & ~REMOVED;
+  }
+
+  /** On the MemberTable's `proven` list. */
+  get inProven(): boolean {
+    return (this.#packed & IN_PROVEN) !== 0;
+  }
+  set inProven(value: boolean) {
+    this.#packed = value ? this.#packed | IN_PROVEN : this.#packed & ~IN_PROVEN;
+  }
+
+  /** Counted in the MemberTable's number of live members. */
+  get countedAlive(): boolean {
+    return (this.#packed & COUNTED_ALIVE) !== 0;
+  }
+  set countedAlive(value: boolean) {
+    this.#packed = value ? this.#packed | COUNTED_ALIVE : this.#packed & ~COUNTED_ALIVE;
+  }
+
+  /** Index in the MemberTable's listed array, -1 when not listed. */
+  get listIndex(): number {
+    return (this.#packed >> LIST_SHIFT) - 1;
+  }
+  set listIndex(value: number) {
+    this.#packed = (this.#packed & FLAGS_MASK) | ((value + 1) << LIST_SHIFT);
+  }
+
+  /**
+   * Latest address proven to reach it: a ping we sent there was acked (authenticated, matching
+   * random seq). Until `address` equals it, we send `address` nothing larger than a reply to
+   * what came from there (invariant 9: no reflection or amplification).
+   */
+  get verified(): Address | null {
+    return (this.#occasional ?? IDLE).verified;
+  }
+  set verified(value: Address | null) {
+    if (this.#occasional !== null || value !== IDLE.verified) this.#writable().verified = value;
+  }
+
+  /** Smoothed RTT of our direct probes to it (ms, RFC 6298's 1/8 gain); -1 until measured. */
+  get rtt(): number {
+    return (this.#occasional ?? IDLE).rtt;
+  }
+  set rtt(value: number) {
+    if (this.#occasional !== null || value !== IDLE.rtt) this.#writable().rtt = value;
+  }
+
+  /** Crypto session, created on first exchange (most pairs in a big cluster never talk). */
+  get session(): Session | null {
+    return (this.#occasional ?? IDLE).session;
+  }
+  set session(value: Session | null) {
+    if (this.#occasional !== null || value !== IDLE.session) this.#writable().session = value;
   }
 
   /** Seq of our last verification ping (0: none pending). */
