@@ -24,6 +24,8 @@ import { resolveSwimConfig, type SwimConfig, type SwimProfileName } from "./prof
 import { pushPull } from "./push_pull.ts";
 import { punchTick } from "./punch.ts";
 import type { PunchStats } from "./punch_state.ts";
+import { Member } from "./member.ts";
+import { entryState } from "./member_table.ts";
 import { forgetUntrusted } from "./revocation.ts";
 import { type AliveRecord, keyId, makeLeaveRecord, NatType, type NatTypeCode } from "./records.ts";
 import type { SwimCrypto } from "./swim_crypto.ts";
@@ -192,16 +194,17 @@ export class SwimEngine {
   /** Listed members (not ourselves), optionally only those in `state`. */
   members(state?: MemberInfo["state"]): MemberInfo[] {
     const out: MemberInfo[] = [];
-    for (const member of this.#s.members.listed) {
-      if (state === undefined || member.state === state) out.push(member.info());
+    const table = this.#s.members;
+    for (const entry of table.listed) {
+      if (state !== undefined && entryState(entry) !== state) continue;
+      out.push(entry instanceof Member ? entry.info() : table.infoOf(entry.id)!);
     }
     return out;
   }
 
   /** Our view of one member, or null. */
   member(key: Uint8Array): MemberInfo | null {
-    const member = this.#s.members.get(keyId(key));
-    return member !== undefined && member.isListed ? member.info() : null;
+    return this.#s.members.infoOf(keyId(key));
   }
 
   /** Changes what we advertise (new endpoint, NAT type); raises our incarnation. */

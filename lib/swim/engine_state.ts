@@ -10,8 +10,7 @@ import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast_queue.ts";
 import type { Address } from "./address.ts";
 import type { SwimEvent } from "./events.ts";
-import type { Member } from "./member.ts";
-import { MemberTable } from "./member_table.ts";
+import { type ListedEntry, MemberTable } from "./member_table.ts";
 import type { Probe, Relay } from "./probe_types.ts";
 import type { SwimConfig } from "./profiles.ts";
 import { HelloCookies } from "./hello_cookie.ts";
@@ -112,8 +111,8 @@ export class SwimState {
    * liveness, tombstone and the live count: changed only through the table's transitions.
    */
   readonly members: MemberTable;
-  /** The current probe round's order. */
-  probeOrder: Member[] = [];
+  /** The current probe round's order (cold members as their records: MemberTable.resolve). */
+  probeOrder: ListedEntry[] = [];
   /** Position in `probeOrder`. */
   probeIndex = 0;
   /** Probes we started, by sequence number. */

@@ -16,6 +16,7 @@ import { decodeBody, FLAG_INTRODUCE } from "./message_body.ts";
 import { onAck, onNack, onPing, onPingReq } from "./probing.ts";
 import { onSyncRequest, onSyncResponse } from "./push_pull.ts";
 import type { Member } from "./member.ts";
+import { entryAddress, entryIsListed } from "./member_table.ts";
 import { notePunchSource, onPunch } from "./punch.ts";
 import { decodePunchRequest, type PunchRequest } from "./punch_request.ts";
 import { keyId } from "./records.ts";
@@ -81,17 +82,17 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
       onItem(s, item, member);
       continue;
     }
-    const known = s.members.get(item.id);
-    const wasListed = known?.isListed === true;
-    const address = known?.address ?? null;
+    // Peeked, not fetched: records heard again must not turn cold members into Members.
+    const known = s.members.peek(item.id);
+    const wasListed = entryIsListed(known);
+    const address = known === undefined ? null : entryAddress(known);
     onItem(s, item, member);
     // A member new to us (or moved) is usable by the daemon once its address answers us: check
     // it now rather than when a probe round reaches it (N periods). Known ones cost nothing.
-    const subject = known ?? s.members.get(item.id);
-    if (
-      subject?.isListed && subject.address !== null && (!wasListed || subject.address !== address)
-    ) {
-      checkAddress(s, subject, subject.address);
+    const subject = s.members.peek(item.id);
+    const now = subject === undefined ? null : entryAddress(subject);
+    if (entryIsListed(subject) && now !== null && (!wasListed || now !== address)) {
+      checkAddress(s, s.members.get(item.id)!, now);
     }
   }
   if (!s.connected && !s.leaving) onConnected(s, member, aliveBefore);

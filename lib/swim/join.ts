@@ -22,6 +22,7 @@ import {
 import { onAlive, verifySigned } from "./membership_updates.ts";
 import { emit, send } from "./outbound.ts";
 import type { Member } from "./member.ts";
+import { entryAddress, entryRecord, entryState } from "./member_table.ts";
 import { startFullSync } from "./push_pull.ts";
 import { makeClaim } from "./records.ts";
 import { SwimDecodeError } from "./swim_errors.ts";
@@ -189,10 +190,11 @@ export function reconnect(s: SwimState): void {
 function helloAbsentSeeds(s: SwimState): void {
   if (!s.connected || s.seeds.length === 0) return;
   const reached = new Set<Address>(s.endpoints);
-  for (const member of s.members.listed) {
-    if (member.state !== "alive") continue;
-    if (member.address !== null) reached.add(member.address);
-    for (const endpoint of member.record?.endpoints ?? []) reached.add(endpoint);
+  for (const entry of s.members.listed) {
+    if (entryState(entry) !== "alive") continue;
+    const address = entryAddress(entry);
+    if (address !== null) reached.add(address);
+    for (const endpoint of entryRecord(entry)?.endpoints ?? []) reached.add(endpoint);
   }
   for (const seed of s.seeds) if (!reached.has(seed)) sendHello(s, seed);
 }

@@ -5,10 +5,19 @@
  * and the live count N. Each state transition is a method here (as memberlist keeps them all
  * in state.go), so the lists and the count cannot drift from the members' own fields; the
  * protocol parts decide when a transition happens, and own the timers and events around it.
+ *
+ * A member learnt from its first record and untouched since (the common case in a big mesh:
+ * a node lists every member and talks to few) is kept "cold": its record stands in the listed
+ * array for it, its join time in a column, no Member object at all (~110 bytes saved a pair;
+ * at 5,000 members the simulator holds 25 million pairs). Any lookup that may change it
+ * (`get`, `candidate`, a random pick) turns it into a Member first; reads that change nothing
+ * (`peek`, `recordAt`, `infoOf`) do not.
  */
 
-import type { MemberState } from "./events.ts";
+import type { Address } from "./address.ts";
+import type { MemberInfo, MemberState } from "./events.ts";
 import { Member, type Session } from "./member.ts";
+import type { AliveRecord } from "./records.ts";
 
 /** Hard cap on members (trusted keys seen); the trust set bounds it first. */
 const MAX_MEMBERS = 65_536;
@@ -24,11 +33,57 @@ export interface Tombstone {
   latestEpoch: number;
 }
 
+/** A listed member: its Member, or while it is cold (see above) its record. */
+export type ListedEntry = Member | AliveRecord;
+
+/** True when a listed or peeked entry is listed (a cold entry always is). */
+export function entryIsListed(entry: ListedEntry | undefined): boolean {
+  if (entry === undefined) return false;
+  return entry instanceof Member ? entry.isListed : true;
+}
+
+/** An entry's liveness (a cold entry is alive). */
+export function entryState(entry: ListedEntry): MemberState {
+  return entry instanceof Member ? entry.state : "alive";
+}
+
+/** An entry's address (a cold entry's is its record's first endpoint, as onAlive sets it). */
+export function entryAddress(entry: ListedEntry): Address | null {
+  if (entry instanceof Member) return entry.address;
+  return entry.endpoints.length > 0 ? entry.endpoints[0] : null;
+}
+
+/** An entry's record (a cold entry is its record). */
+export function entryRecord(entry: ListedEntry): AliveRecord | null {
+  return entry instanceof Member ? entry.record : entry;
+}
+
+/** What `Member.info()` would say of a cold entry. */
+function coldInfo(record: AliveRecord): MemberInfo {
+  return {
+    publicKey: record.subject,
+    state: "alive",
+    epoch: record.epoch,
+    incarnation: record.incarnation,
+    endpoints: record.endpoints,
+    nat: record.nat,
+    address: entryAddress(record),
+    verified: null,
+    flags: record.flags,
+    rtt: -1,
+  };
+}
+
 /** Every member one node knows, and every change of their listing and liveness. */
 export class MemberTable {
-  readonly #byId = new Map<string, Member>();
+  /** A Member, or the listed index of a cold entry (a number keeps the map's order on change). */
+  readonly #byId = new Map<string, Member | number>();
   readonly #tombstones = new Map<string, Tombstone>();
-  readonly #listed: Member[] = [];
+  readonly #listed: ListedEntry[] = [];
+  /** Join times of cold entries, by listed index. */
+  #coldSince = new Float64Array(64);
+  /** Members made from a cold entry since the last `roundOrder`, by that entry's record. */
+  readonly #origins = new Map<AliveRecord, Member>();
   readonly #dead = new Set<Member>();
   readonly #proven: Member[] = [];
   readonly #random: () => number;
@@ -54,8 +109,8 @@ export class MemberTable {
     return this.#aliveCount;
   }
 
-  /** Listed members (have a record, not removed), in no particular order. */
-  get listed(): readonly Member[] {
+  /** Listed members (have a record, not removed), in no particular order; cold ones as records. */
+  get listed(): readonly ListedEntry[] {
     return this.#listed;
   }
 
@@ -69,14 +124,111 @@ export class MemberTable {
     return this.#proven;
   }
 
-  /** The member with key id `id`, if the table holds it. */
+  /** The member with key id `id`, if the table holds it (a cold one becomes a Member). */
   get(id: string): Member | undefined {
-    return this.#byId.get(id);
+    const known = this.#byId.get(id);
+    return typeof known === "number" ? this.#warm(known) : known;
   }
 
-  /** Every member in the table (listed or not). */
-  all(): IterableIterator<Member> {
-    return this.#byId.values();
+  /** The member with key id `id` for reading only: a cold one stays its record. */
+  peek(id: string): ListedEntry | undefined {
+    const known = this.#byId.get(id);
+    return typeof known === "number" ? this.#listed[known] : known;
+  }
+
+  /** A snapshot of the listed member with key id `id`, or null. */
+  infoOf(id: string): MemberInfo | null {
+    const known = this.#byId.get(id);
+    if (known === undefined) return null;
+    if (typeof known === "number") return coldInfo(this.#listed[known] as AliveRecord);
+    return known.isListed ? known.info() : null;
+  }
+
+  /** The record of the listed entry at `index`. */
+  recordAt(index: number): AliveRecord {
+    return entryRecord(this.#listed[index])!;
+  }
+
+  /** The listed entry at `index` as a Member (a cold one becomes one). */
+  memberAt(index: number): Member {
+    const entry = this.#listed[index];
+    return entry instanceof Member ? entry : this.#warm(index);
+  }
+
+  /** Every member in the table (listed or not) for reading only: cold ones stay records. */
+  *entries(): IterableIterator<ListedEntry> {
+    for (const known of this.#byId.values()) {
+      yield typeof known === "number" ? this.#listed[known] : known;
+    }
+  }
+
+  /** Every member in the table (listed or not); cold ones become Members. */
+  *all(): IterableIterator<Member> {
+    for (const known of this.#byId.values()) {
+      yield typeof known === "number" ? this.#warm(known) : known;
+    }
+  }
+
+  /**
+   * The listed entries in a fresh array for a new probe round. Entries of the round before
+   * no longer resolve after this (`resolve`).
+   */
+  roundOrder(): ListedEntry[] {
+    this.#origins.clear();
+    return this.#listed.slice();
+  }
+
+  /**
+   * The Member a probe-round entry stands for: itself, or for a cold record the member made
+   * from it (even if since unlisted, so the round skips it as it would have); null when the
+   * record's member is gone.
+   */
+  resolve(entry: ListedEntry): Member | null {
+    if (entry instanceof Member) return entry;
+    const known = this.#byId.get(entry.id);
+    if (typeof known === "number" && this.#listed[known] === entry) return this.#warm(known);
+    return this.#origins.get(entry) ?? null;
+  }
+
+  /**
+   * Lists a member from its first record without a Member (cold), as `memberFor` + `join`
+   * would: alive since `now`. False (nothing done) when the key is known, has a tombstone or
+   * the table is full: the caller takes the ordinary path.
+   */
+  joinCold(record: AliveRecord, now: number): boolean {
+    const id = record.id;
+    if (this.#byId.has(id) || this.#tombstones.has(id) || this.#byId.size >= MAX_MEMBERS) {
+      return false;
+    }
+    const index = this.#listed.length;
+    if (index >= this.#coldSince.length) {
+      const grown = new Float64Array(this.#coldSince.length * 2);
+      grown.set(this.#coldSince);
+      this.#coldSince = grown;
+    }
+    this.#listed.push(record);
+    this.#coldSince[index] = now;
+    this.#byId.set(id, index);
+    this.#aliveCount++;
+    return true;
+  }
+
+  /** Turns the cold entry at listed `index` into the Member it stands for. */
+  #warm(index: number): Member {
+    const record = this.#listed[index] as AliveRecord;
+    const member = new Member(record.subject, record.id);
+    member.record = record;
+    member.epoch = record.epoch;
+    member.incarnation = record.incarnation;
+    member.latestEpoch = record.epoch;
+    member.address = entryAddress(record);
+    member.stateSince = this.#coldSince[index];
+    member.listIndex = index;
+    member.countedAlive = true;
+    this.#listed[index] = member;
+    this.#byId.set(record.id, member);
+    this.#origins.set(record, member);
+    return member;
   }
 
   /**
@@ -96,7 +248,7 @@ export class MemberTable {
    * senders must not fill the table and lock real joiners out). Null when the table is full.
    */
   candidate(key: Uint8Array, id: string, owned = false): Member | null {
-    const known = this.#byId.get(id);
+    const known = this.get(id);
     if (known !== undefined) return known;
     if (this.#byId.size >= MAX_MEMBERS) return null;
     const member = new Member(owned ? key : key.slice(), id);
@@ -235,7 +387,10 @@ export class MemberTable {
     const list = this.#listed;
     if (list.length === 0 || count <= 0) return out;
     for (let tries = 0; tries < count * 4 && out.length < count; tries++) {
-      const member = list[Math.floor(this.#random() * list.length)];
+      const index = Math.floor(this.#random() * list.length);
+      const entry = list[index];
+      // A cold entry is alive, not `exclude` (a Member) and not yet in `out`.
+      const member = entry instanceof Member ? entry : this.#warm(index);
       if (member === exclude || member.state !== "alive" || out.includes(member)) continue;
       out.push(member);
     }
@@ -257,7 +412,12 @@ export class MemberTable {
       const last = this.#listed.pop()!;
       if (last !== member) {
         this.#listed[index] = last;
-        last.listIndex = index;
+        if (last instanceof Member) {
+          last.listIndex = index;
+        } else {
+          this.#coldSince[index] = this.#coldSince[this.#listed.length];
+          this.#byId.set(last.id, index);
+        }
       }
       member.listIndex = -1;
     }

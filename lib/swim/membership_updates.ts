@@ -65,14 +65,22 @@ export function onAlive(
     return;
   }
   if (!s.trust.isTrusted(record.subject, record.id)) return s.drop("untrusted-record");
-  const existing = s.members.get(record.id);
+  // Peeked first: a record heard again (most gossip and sync pages) leaves a cold member cold.
+  const known = s.members.peek(record.id);
   if (
-    existing !== undefined && existing.epoch !== 0 &&
-    compareVersion(record.epoch, record.incarnation, existing.epoch, existing.incarnation) <= 0
+    known !== undefined && known.epoch !== 0 &&
+    compareVersion(record.epoch, record.incarnation, known.epoch, known.incarnation) <= 0
   ) return;
   if (!verified && !verifySigned(s, record)) return s.drop("bad-signature");
   record = ownedItem(record);
-  const member = existing ?? s.members.memberFor(record.subject, record.id, true);
+  if (known === undefined && s.members.joinCold(record, s.now)) {
+    // A first record of a key never seen: what the general path below does, without a Member.
+    if (propagate) broadcast(s, "r" + record.id, record.bytes);
+    enterProbeRound(s, record);
+    s.events.push({ type: "joined", member: s.members.infoOf(record.id)! });
+    return;
+  }
+  const member = s.members.get(record.id) ?? s.members.memberFor(record.subject, record.id, true);
   if (member === null) return s.drop("member-table-full");
   const wasListed = member.isListed;
   const before = member.state;

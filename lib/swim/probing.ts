@@ -13,6 +13,7 @@ import { suspect } from "./liveness.ts";
 import { FLAG_INTRODUCE } from "./message_body.ts";
 import { destination, send } from "./outbound.ts";
 import type { Member } from "./member.ts";
+import type { ListedEntry } from "./member_table.ts";
 import type { Probe, Relay } from "./probe_types.ts";
 import { onPunchAck } from "./punch.ts";
 import { keyId, makeClaim } from "./records.ts";
@@ -29,16 +30,16 @@ export function probeNext(s: SwimState): void {
 function nextProbeTarget(s: SwimState): Member | null {
   for (let pass = 0; pass < 2; pass++) {
     while (s.probeIndex < s.probeOrder.length) {
-      const member = s.probeOrder[s.probeIndex++];
+      const member = s.members.resolve(s.probeOrder[s.probeIndex++]);
       if (
-        member.isListed && (member.state === "alive" || member.state === "suspect") &&
-        !member.probing
+        member !== null && member.isListed &&
+        (member.state === "alive" || member.state === "suspect") && !member.probing
       ) {
         return member;
       }
     }
     // End of a round: reshuffle (SWIM's round-robin bounds worst-case detection time).
-    s.probeOrder = s.members.listed.slice();
+    s.probeOrder = s.members.roundOrder();
     shuffle(s, s.probeOrder);
     s.probeIndex = 0;
   }
@@ -46,14 +47,14 @@ function nextProbeTarget(s: SwimState): Member | null {
 }
 
 /** Puts a newly listed member at a random place in the current round, as memberlist does. */
-export function enterProbeRound(s: SwimState, member: Member): void {
+export function enterProbeRound(s: SwimState, member: ListedEntry): void {
   const order = s.probeOrder;
   const at = s.probeIndex + Math.floor(s.random() * (order.length - s.probeIndex + 1));
   order.push(member);
   if (at < order.length - 1) [order[at], order[order.length - 1]] = [member, order[at]];
 }
 
-function shuffle(s: SwimState, array: Member[]): void {
+function shuffle(s: SwimState, array: ListedEntry[]): void {
   for (let i = array.length - 1; i > 0; i--) {
     const j = Math.floor(s.random() * (i + 1));
     [array[i], array[j]] = [array[j], array[i]];

@@ -23,10 +23,11 @@ import { MessageType } from "./constants.ts";
 import type { Address } from "./address.ts";
 import { sealDatagram } from "./datagram.ts";
 import type { SwimState } from "./engine_state.ts";
-import type { Member } from "./member.ts";
+import { Member } from "./member.ts";
+import { entryIsListed } from "./member_table.ts";
 import { emit, send } from "./outbound.ts";
 import { makePunchRequest, type PunchRequest, verifyPunchRequest } from "./punch_request.ts";
-import { keyId, NatType } from "./records.ts";
+import { type AliveRecord, keyId, NatType } from "./records.ts";
 import { MAX_BURST_ADDRESSES, MAX_BURSTS, SCAN_PER_TICK } from "./punch_state.ts";
 import { txKey } from "./session_keys.ts";
 import type { Burst } from "./punch_state.ts";
@@ -56,6 +57,12 @@ function wantsPunch(s: SwimState, member: Member): boolean {
   return !(s.nat === NatType.Symmetric && record.nat === NatType.Symmetric);
 }
 
+/** `wantsPunch` of a cold member (alive, record epoch ≥ 1, nothing verified). */
+function coldWantsPunch(s: SwimState, record: AliveRecord): boolean {
+  return record.endpoints.length > 0 &&
+    !(s.nat === NatType.Symmetric && record.nat === NatType.Symmetric);
+}
+
 /** True while our latest probe of a member with a proven path may still be answered. */
 function probeInFlight(s: SwimState, member: Member): boolean {
   return member.verified !== null && s.now - member.lastProbe < s.config.probeInterval;
@@ -73,12 +80,18 @@ export function punchTick(s: SwimState): void {
   const listed = s.members.listed;
   if (p.pairs.size > listed.length) {
     for (const id of p.pairs.keys()) {
-      if (s.members.get(id)?.isListed !== true) p.pairs.delete(id);
+      if (!entryIsListed(s.members.peek(id))) p.pairs.delete(id);
     }
   }
   const count = Math.min(SCAN_PER_TICK, listed.length);
   for (let i = 0; i < count; i++) {
-    const member = listed[p.cursor++ % listed.length];
+    const entry = listed[p.cursor++ % listed.length];
+    if (!(entry instanceof Member)) {
+      // Cold (never talked to, so never tried directly): what the lines below would do.
+      if (!coldWantsPunch(s, entry)) p.pairs.delete(entry.id);
+      continue;
+    }
+    const member = entry;
     if (!wantsPunch(s, member)) {
       // A probe still in flight says nothing yet: keep the attempt's schedule. (Forgetting it
       // here starved small meshes, where every member is probed every tick or two: a rebound

@@ -130,7 +130,7 @@ function page(
   let index = start;
   const total = s.members.listed.length + 1;
   while (index < total) {
-    const bytes = index === 0 ? s.record.bytes : s.members.listed[index - 1].record!.bytes;
+    const bytes = index === 0 ? s.record.bytes : s.members.recordAt(index - 1).bytes;
     if (bytes.length > budget) break;
     items.push(bytes);
     budget -= bytes.length;

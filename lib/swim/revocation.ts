@@ -11,13 +11,15 @@
 
 import type { SwimState } from "./engine_state.ts";
 import { cancelTimer } from "./liveness.ts";
+import { Member } from "./member.ts";
 
 /** Forgets every member `s.trust` no longer admits; each listed one yields a "removed" event. */
 export function forgetUntrusted(s: SwimState): number {
   let forgotten = 0;
-  for (const member of s.members.all()) {
-    const id = member.id;
-    if (s.trust.isTrusted(member.key, id)) continue;
+  for (const entry of s.members.entries()) {
+    const id = entry.id;
+    if (s.trust.isTrusted(entry instanceof Member ? entry.key : entry.subject, id)) continue;
+    const member = s.members.get(id)!;
     const wasListed = member.isListed;
     if (member.record === null && !wasListed) continue;
     cancelTimer(member);

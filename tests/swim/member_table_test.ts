@@ -4,7 +4,7 @@
  * seeded random sequences of the transitions the protocol parts make.
  */
 
-import type { Member } from "../../lib/swim/member.ts";
+import { Member } from "../../lib/swim/member.ts";
 import { MemberTable } from "../../lib/swim/member_table.ts";
 import type { AliveRecord } from "../../lib/swim/records.ts";
 import { keyId } from "../../lib/swim/records.ts";
@@ -20,20 +20,42 @@ function keyOf(n: number): Uint8Array {
   return key;
 }
 
+/** A first record as onAlive hands it to `joinCold` (the table reads these fields only). */
+function recordOf(key: Uint8Array): AliveRecord {
+  return {
+    id: keyId(key),
+    subject: key,
+    epoch: 3,
+    incarnation: 1,
+    endpoints: ["10.0.0.1:51821"],
+  } as unknown as AliveRecord;
+}
+
 /** Every invariant the table promises; `label` names the step that broke one. */
 function checkInvariants(table: MemberTable, label: string): void {
-  const members = [...table.all()];
+  // Read without warming cold entries (the checks must not change what they check).
+  const entries = [...table.entries()];
+  const members = entries.filter((entry): entry is Member => entry instanceof Member);
   const listed = table.listed;
   let alive = 0;
-  listed.forEach((member, i) => {
-    assertEquals(member.listIndex, i, `${label}: listIndex out of step`);
-    assertTrue(table.get(member.id) === member, `${label}: a listed member is not in the table`);
-    if (member.state === "alive") alive++;
+  listed.forEach((entry, i) => {
+    assertTrue(table.peek(entry.id) === entry, `${label}: a listed entry is not in the table`);
+    if (!(entry instanceof Member)) {
+      alive++;
+      return;
+    }
+    assertEquals(entry.listIndex, i, `${label}: listIndex out of step`);
+    if (entry.state === "alive") alive++;
   });
+  assertEquals(
+    entries.length - members.length,
+    listed.filter((entry) => !(entry instanceof Member)).length,
+    `${label}: a cold entry is not listed`,
+  );
   assertEquals(table.aliveCount, alive, `${label}: aliveCount ≠ listed alive members`);
   assertEquals(
     members.filter((member) => member.isListed).length,
-    listed.length,
+    listed.filter((entry) => entry instanceof Member).length,
     `${label}: a member claims to be listed but is not in the listed array`,
   );
   for (const member of members) {
@@ -116,7 +138,10 @@ Deno.test("member table: invariants hold after seeded random transition sequence
       const member: Member | null = table.get(id) ?? null;
       const op = Math.floor(random() * 10);
       let label = `seed ${seed} step ${step}`;
-      if (member === null) {
+      if (member === null && op < 3 && table.joinCold(recordOf(key), now)) {
+        // First sight in gossip: listed cold, without a Member, until something touches it.
+        label += " cold";
+      } else if (member === null) {
         // First sight (a Hello or an authenticated datagram), sometimes with its record.
         const fresh = random() < 0.5 ? table.memberFor(key, id) : (() => {
           const candidate = table.candidate(key, id)!;
@@ -170,4 +195,39 @@ Deno.test("member table: invariants hold after seeded random transition sequence
       checkInvariants(table, label);
     }
   }
+});
+
+Deno.test("member table: a cold entry reads as alive and listed, and warms into the Member onAlive would make", () => {
+  const table = new MemberTable(mulberry32(2));
+  const hotKey = keyOf(1);
+  const hot = table.memberFor(hotKey, keyId(hotKey))!;
+  hot.record = RECORD;
+  table.join(hot, 5);
+  const record = recordOf(keyOf(2));
+  assertTrue(table.joinCold(record, 7), "an unknown key lists cold");
+  assertTrue(!table.joinCold(record, 8), "a known key does not");
+  assertEquals([table.size, table.listed.length, table.aliveCount], [2, 2, 2]);
+  assertTrue(table.peek(record.id) === record, "peek leaves it cold");
+  assertEquals(table.infoOf(record.id)?.address, "10.0.0.1:51821");
+  const order = table.roundOrder();
+  // Unlisting the hot member moves the cold entry into its place.
+  table.leave(hot, 9);
+  table.remove(hot);
+  assertTrue(table.listed[0] === record, "the cold entry moved");
+  const warm = table.resolve(order[1])!;
+  assertTrue(warm instanceof Member && table.get(record.id) === warm, "resolve warms it once");
+  assertEquals(
+    [warm.listIndex, warm.state, warm.stateSince, warm.epoch, warm.incarnation, warm.latestEpoch],
+    [0, "alive", 7, 3, 1, 3],
+  );
+  assertEquals([warm.address, warm.verified, warm.countedAlive, table.aliveCount], [
+    "10.0.0.1:51821",
+    null,
+    true,
+    1,
+  ]);
+  assertTrue(table.resolve(record) === warm, "its old round entry still resolves to it");
+  table.roundOrder();
+  assertTrue(table.resolve(record) === null, "not after a new round");
+  checkInvariants(table, "cold");
 });
