@@ -32,6 +32,16 @@ class Occasional {
   checkAddress: Address | null = null;
   /** When we last sent a verification ping (rate limit: one per probe interval). */
   lastCheck = -Infinity;
+  /** A probe of this member is in flight. */
+  probing = false;
+  /** When we last started a probe of it. */
+  lastProbe = -Infinity;
+  /** The parts fewer members ever need (sync, suspicion, introductions), again out of line. */
+  rare: Rare | null = null;
+}
+
+/** What a member needs only while we sync with it, suspect it or owe it an introduction. */
+class Rare {
   /** It asked for our record (INTRODUCE) from an address not yet verified. */
   introPending = false;
   /** A sync request it made from an unverified address, answered once that verifies. */
@@ -48,10 +58,6 @@ class Occasional {
   timer: Timer | null = null;
   /** Claimers already heard about the current version (dedupe + Lifeguard confirmations). */
   claims: Set<string> | null = null;
-  /** A probe of this member is in flight. */
-  probing = false;
-  /** When we last started a probe of it. */
-  lastProbe = -Infinity;
 }
 
 /** `Member.state` by its 2-bit code. */
@@ -73,6 +79,8 @@ const LIST_SHIFT = 5;
 
 /** The defaults every member without an `Occasional` reads. */
 const IDLE: Readonly<Occasional> = Object.freeze(new Occasional());
+/** The defaults every member without a `Rare` reads. */
+const IDLE_RARE: Readonly<Rare> = Object.freeze(new Rare());
 
 /**
  * One trusted member as seen by the local node. `state`, `stateSince`, `removed`, `inProven`,
@@ -205,70 +213,82 @@ export class Member {
 
   /** It asked for our record (INTRODUCE) from an address not yet verified. */
   get introPending(): boolean {
-    return (this.#occasional ?? IDLE).introPending;
+    return (this.#occasional?.rare ?? IDLE_RARE).introPending;
   }
   set introPending(value: boolean) {
-    if (this.#occasional !== null || value !== IDLE.introPending) {
-      this.#writable().introPending = value;
+    if (this.#occasional?.rare != null || value !== IDLE_RARE.introPending) {
+      this.#writableRare().introPending = value;
     }
   }
 
   /** A sync request it made from an unverified address, answered once that verifies. */
   get syncPending(): { cursor: number; flags: number } | null {
-    return (this.#occasional ?? IDLE).syncPending;
+    return (this.#occasional?.rare ?? IDLE_RARE).syncPending;
   }
   set syncPending(value: { cursor: number; flags: number } | null) {
-    if (this.#occasional !== null || value !== IDLE.syncPending) {
-      this.#writable().syncPending = value;
+    if (this.#occasional?.rare != null || value !== IDLE_RARE.syncPending) {
+      this.#writableRare().syncPending = value;
     }
   }
 
   /** Bounds the sync pages we send it; created on its first sync request. */
   get syncBucket(): TokenBucket | null {
-    return (this.#occasional ?? IDLE).syncBucket;
+    return (this.#occasional?.rare ?? IDLE_RARE).syncBucket;
   }
   set syncBucket(value: TokenBucket | null) {
-    if (this.#occasional !== null || value !== IDLE.syncBucket) this.#writable().syncBucket = value;
+    if (this.#occasional?.rare != null || value !== IDLE_RARE.syncBucket) {
+      this.#writableRare().syncBucket = value;
+    }
   }
 
   /** Cursor of the page we last asked it for in a full sync (the retry resends it). */
   get syncCursor(): number {
-    return (this.#occasional ?? IDLE).syncCursor;
+    return (this.#occasional?.rare ?? IDLE_RARE).syncCursor;
   }
   set syncCursor(value: number) {
-    if (this.#occasional !== null || value !== IDLE.syncCursor) this.#writable().syncCursor = value;
+    if (this.#occasional?.rare != null || value !== IDLE_RARE.syncCursor) {
+      this.#writableRare().syncCursor = value;
+    }
   }
 
   /** Retries of that page so far. */
   get syncTries(): number {
-    return (this.#occasional ?? IDLE).syncTries;
+    return (this.#occasional?.rare ?? IDLE_RARE).syncTries;
   }
   set syncTries(value: number) {
-    if (this.#occasional !== null || value !== IDLE.syncTries) this.#writable().syncTries = value;
+    if (this.#occasional?.rare != null || value !== IDLE_RARE.syncTries) {
+      this.#writableRare().syncTries = value;
+    }
   }
 
   /** Our running suspicion of this member. */
   get suspicion(): Suspicion | null {
-    return (this.#occasional ?? IDLE).suspicion;
+    return (this.#occasional?.rare ?? IDLE_RARE).suspicion;
   }
   set suspicion(value: Suspicion | null) {
-    if (this.#occasional !== null || value !== IDLE.suspicion) this.#writable().suspicion = value;
+    if (this.#occasional?.rare != null || value !== IDLE_RARE.suspicion) {
+      this.#writableRare().suspicion = value;
+    }
   }
 
   /** Timer that ends the suspicion (or the retention). */
   get timer(): Timer | null {
-    return (this.#occasional ?? IDLE).timer;
+    return (this.#occasional?.rare ?? IDLE_RARE).timer;
   }
   set timer(value: Timer | null) {
-    if (this.#occasional !== null || value !== IDLE.timer) this.#writable().timer = value;
+    if (this.#occasional?.rare != null || value !== IDLE_RARE.timer) {
+      this.#writableRare().timer = value;
+    }
   }
 
   /** Claimers already heard about the current version (dedupe + Lifeguard confirmations). */
   get claims(): Set<string> | null {
-    return (this.#occasional ?? IDLE).claims;
+    return (this.#occasional?.rare ?? IDLE_RARE).claims;
   }
   set claims(value: Set<string> | null) {
-    if (this.#occasional !== null || value !== IDLE.claims) this.#writable().claims = value;
+    if (this.#occasional?.rare != null || value !== IDLE_RARE.claims) {
+      this.#writableRare().claims = value;
+    }
   }
 
   /** A probe of this member is in flight. */
@@ -289,6 +309,10 @@ export class Member {
 
   #writable(): Occasional {
     return this.#occasional ??= new Occasional();
+  }
+
+  #writableRare(): Rare {
+    return this.#writable().rare ??= new Rare();
   }
 
   /** The crypto session, created when first needed. */

@@ -14,7 +14,10 @@ export class SessionReplayWindow {
   epoch = 0;
   /** Highest counter accepted in `epoch` (-1 = none). */
   highest = -1;
-  /** Bit i set = counter `highest - 1 - i` was accepted. */
+  /**
+   * Bit i set = counter `highest - 1 - i` was accepted. Kept as a signed 32-bit integer (bit 31
+   * makes it negative): an unsigned value ≥ 2^31 would be a boxed double in every window.
+   */
   mask = 0;
 
   /** True when (epoch, counter) is fresh; does not record it (call `accept` after the AEAD). */
@@ -41,10 +44,10 @@ export class SessionReplayWindow {
         ? 0
         : shift === REPLAY_WINDOW_BITS
         ? 1 << 31
-        : ((this.mask << shift) | (1 << (shift - 1))) >>> 0;
+        : (this.mask << shift) | (1 << (shift - 1));
       this.highest = counter;
       return;
     }
-    this.mask = (this.mask | (1 << (this.highest - counter - 1))) >>> 0;
+    this.mask = this.mask | (1 << (this.highest - counter - 1));
   }
 }
