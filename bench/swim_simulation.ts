@@ -14,11 +14,18 @@
  * Usage: deno task bench:swim [--loss-minutes=M] [N...]   (default: 60 minutes; 100 1000 5000)
  */
 
+import { getHeapStatistics } from "node:v8";
 import { Cluster } from "../tests/swim/sim/cluster.ts";
 
 const WARMUP_MS = 30_000;
 const STEADY_MS = 120_000;
 const HOUR_MS = 3_600_000;
+/** Heap a member costs a node that never talked to it (measured: 58 B pre-converged). */
+const COLD_PAIR_BYTES = 60;
+/** Members a node has talked to by the end of the hour at 5% loss (probes both ways, helpers). */
+const TALKED_PER_NODE = 1_600;
+/** Heap of a member a node talks to (measured at N=400 after the hour: 715 B a pair). */
+const TALKED_PAIR_BYTES = 700;
 
 function measure(n: number, seed: number, hourMs: number): string {
   const wall = performance.now();
@@ -90,6 +97,18 @@ function measure(n: number, seed: number, hourMs: number): string {
     `false-dead ${falseDead}, bytes/node/s ${Math.round(bytesPerNode)}`;
 }
 
+/**
+ * Peak heap of one N: every node lists every member (a cold entry, COLD_PAIR_BYTES) and by the
+ * end of the hour talks to TALKED_PER_NODE of them (Member, session, replay window).
+ */
+function heapNeeded(n: number): number {
+  return n * n * COLD_PAIR_BYTES + n * Math.min(n, TALKED_PER_NODE) * TALKED_PAIR_BYTES;
+}
+
+function gb(bytes: number): string {
+  return (bytes / 2 ** 30).toFixed(1);
+}
+
 function totalBytes(cluster: Cluster): number {
   let sum = 0;
   for (const bytes of cluster.net.sentBytes.values()) sum += bytes;
@@ -102,5 +121,19 @@ if (import.meta.main) {
   const hourMs = minutes ? Number(minutes.split("=")[1]) * 60_000 : HOUR_MS;
   const numbers = Deno.args.filter((a) => !a.startsWith("--")).map(Number);
   const sizes = numbers.length > 0 ? numbers : [100, 1000, 5000];
+  const limit = getHeapStatistics().heap_size_limit;
+  for (const n of sizes) {
+    if (!(Number.isInteger(n) && n >= 2)) {
+      console.error(`bench:swim: N must be an integer ≥ 2, got ${n}`);
+      Deno.exit(2);
+    }
+    if (heapNeeded(n) > limit) {
+      console.error(
+        `bench:swim: N=${n} needs ~${gb(heapNeeded(n))} GB of heap, over this run's ${gb(limit)} ` +
+          `GB (--v8-flags=--max-old-space-size=MB raises it, if the machine has the memory)`,
+      );
+      Deno.exit(2);
+    }
+  }
   for (const n of sizes) console.log(measure(n, 42, hourMs));
 }
