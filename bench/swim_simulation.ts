@@ -111,7 +111,7 @@ function heapNeeded(n: number): number {
 }
 
 function gb(bytes: number): string {
-  return (bytes / 2 ** 30).toFixed(1);
+  return (bytes / 1e9).toFixed(1);
 }
 
 function totalBytes(cluster: Cluster): number {
