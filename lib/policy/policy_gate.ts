@@ -6,7 +6,7 @@
  * the flows this node opens). Both return at once while the table cannot drop anything.
  */
 
-import { FlowTable, KIND_FLOW, KIND_FRAGMENT } from "./flow_table.ts";
+import { type FlowTable, KIND_FLOW, KIND_FRAGMENT } from "./flow_table.ts";
 import {
   IP_PROTOCOL_ICMP,
   IP_PROTOCOL_ICMPV6,
