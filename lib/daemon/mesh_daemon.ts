@@ -32,6 +32,7 @@ import { type MeshDevice, MeshNode } from "./mesh_node.ts";
 import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
 import { takeBootEpoch } from "./boot_epoch.ts";
 import { resolveSeeds } from "./seeds.ts";
+import { NodePolicies } from "./node_policies.ts";
 
 /** How `up` runs the daemon. */
 export interface MeshDaemonOptions {
@@ -83,6 +84,8 @@ export class MeshDaemon {
   readonly #identity: Identity;
   readonly #node: MeshNode;
   #device: UserspaceDevice | null = null;
+  /** `services/` policies, enforced by the device's workers (lib/policy/). */
+  #policies: NodePolicies | null = null;
   #gossip: MeshTransport | null = null;
   #port = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -179,6 +182,8 @@ export class MeshDaemon {
     } else {
       device = await this.#startDevice(onDatagrams);
     }
+    this.#policies = new NodePolicies({ configDir, log, device: this.#device });
+    await this.#policies.start();
 
     const announced = await resolveSeeds(this.#options.announce ?? []);
     for (const problem of announced.problems) {
@@ -385,6 +390,8 @@ export class MeshDaemon {
     if (this.#stopping) return;
     try {
       await this.#reloadTrust();
+      // A policy file may name a peer that was just trusted (or revoked).
+      await this.#policies?.reload();
     } catch (error) {
       this.#log.error(
         `trust not reloaded, keeping the trust loaded before: ${(error as Error).message}`,
@@ -397,11 +404,13 @@ export class MeshDaemon {
 
   /** What `meshguard status` shows. */
   status(): Promise<DaemonStatus> {
-    return Promise.resolve(this.#node.status({
+    const status = this.#node.status({
       pid: Deno.pid,
       interface: this.#options.noTun ? "" : this.#options.interfaceName,
       port: this.#port,
-    }));
+    });
+    if (this.#policies !== null) status.policy = this.#policies.status();
+    return Promise.resolve(status);
   }
 
   /**
@@ -435,6 +444,7 @@ export class MeshDaemon {
     clearInterval(this.#handshakeTimer);
     this.#addressWatch?.stop();
     clearTimeout(this.#reloadTimer);
+    this.#policies?.stop();
     try {
       this.#watcher?.close();
     } catch {
