@@ -7,7 +7,9 @@
  * Fixed-size open addressing (4 probes), no allocation, no lock: each entry is 8 ints, written
  * with its check word cleared first and set last; a reader trusts an entry only when the check
  * recomputed from the fields matches, so a torn write from two workers reads as "no entry" (a
- * missed reply, never a wrong one). When the 4 slots are full the one expiring first is taken.
+ * missed reply, never a wrong one). When the 4 slots are full the one expiring first is taken
+ * (fragments, kept 30 s, go before flows); the hash is seeded per daemon, so a peer cannot aim
+ * its fragments at the slots of our flows.
  */
 
 const ENTRY_INTS = 8;
@@ -31,16 +33,21 @@ export class FlowTable {
   readonly buffer: SharedArrayBuffer;
   private readonly ints: Int32Array;
   private readonly mask: number;
+  /** Mixed into every hash, so a peer cannot aim its fragments at the slots of our flows. */
+  private readonly seed: number;
 
   private constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
-    this.ints = new Int32Array(buffer);
-    this.mask = this.ints.length / ENTRY_INTS - 1;
+    this.ints = new Int32Array(buffer, 0, FLOW_ENTRIES * ENTRY_INTS);
+    this.mask = FLOW_ENTRIES - 1;
+    this.seed = new Int32Array(buffer, FLOW_ENTRIES * ENTRY_INTS * 4, 1)[0];
   }
 
-  /** An empty table of FLOW_ENTRIES entries. */
+  /** An empty table of FLOW_ENTRIES entries with a random hash seed. */
   static create(): FlowTable {
-    return new FlowTable(new SharedArrayBuffer(FLOW_ENTRIES * ENTRY_INTS * 4));
+    const buffer = new SharedArrayBuffer(FLOW_ENTRIES * ENTRY_INTS * 4 + 4);
+    crypto.getRandomValues(new Int32Array(buffer, FLOW_ENTRIES * ENTRY_INTS * 4, 1));
+    return new FlowTable(buffer);
   }
 
   /** The table another thread created. */
@@ -65,7 +72,7 @@ export class FlowTable {
     const a2 = addressLength === 16 ? word(bytes, addressAt + 8) : 0;
     const a3 = addressLength === 16 ? word(bytes, addressAt + 12) : 0;
     if (addressLength === 16) meta |= V6;
-    const check = checkOf(meta, ports, a0, a1, a2, a3);
+    const check = checkOf(this.seed, meta, ports, a0, a1, a2, a3);
     const ints = this.ints;
     let slot = check & this.mask;
     for (let i = 0; i < PROBES; i++) {
@@ -76,6 +83,7 @@ export class FlowTable {
         ints[at + E_ADDRESS + 1] === a1 && ints[at + E_ADDRESS + 2] === a2 &&
         ints[at + E_ADDRESS + 3] === a3 && ints[at + E_EXPIRES] >= nowSeconds &&
         checkOf(
+            this.seed,
             ints[at + E_META],
             ints[at + E_PORTS],
             ints[at + E_ADDRESS],
@@ -121,7 +129,7 @@ export class FlowTable {
     const a2 = addressLength === 16 ? word(bytes, addressAt + 8) : 0;
     const a3 = addressLength === 16 ? word(bytes, addressAt + 12) : 0;
     if (addressLength === 16) meta |= V6;
-    const check = checkOf(meta, ports, a0, a1, a2, a3);
+    const check = checkOf(this.seed, meta, ports, a0, a1, a2, a3);
     const ints = this.ints;
     let slot = check & this.mask;
     let victim = slot * ENTRY_INTS;
@@ -160,8 +168,16 @@ function word(bytes: Uint8Array, at: number): number {
 }
 
 /** A nonzero 32-bit mix of the fields (also the probe start). */
-function checkOf(meta: number, ports: number, a0: number, a1: number, a2: number, a3: number) {
-  let h = Math.imul(meta ^ 0x9e3779b9, 0x85ebca6b);
+function checkOf(
+  seed: number,
+  meta: number,
+  ports: number,
+  a0: number,
+  a1: number,
+  a2: number,
+  a3: number,
+) {
+  let h = Math.imul(meta ^ seed ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ ports ^ (h >>> 15), 0xc2b2ae35);
   h = Math.imul(h ^ a0 ^ (h >>> 13), 0x85ebca6b);
   h = Math.imul(h ^ a1 ^ (h >>> 16), 0xc2b2ae35);
