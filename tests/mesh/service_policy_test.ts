@@ -32,7 +32,7 @@ Deno.test({
   async fn() {
     const lab = await MeshLab.create({ nodes: 3, trusts: (from, to) => from !== to });
     const servers: NamespaceProcess[] = [];
-    const serve = async (k: number, tcp: number[], udp: number[]) => {
+    const serve = async (k: number, tcp: number[], udp: number[], v6 = false) => {
       const server = new NamespaceProcess(lab.node(k).namespace, [
         Deno.execPath(),
         "run",
@@ -40,20 +40,21 @@ Deno.test({
         "--allow-net",
         PROBE,
         "serve",
-        lab.node(k).meshIpv4,
+        v6 ? lab.node(k).meshIpv6 : lab.node(k).meshIpv4,
         tcp.join(","),
         udp.join(","),
       ], { cwd: REPO_ROOT });
       servers.push(server);
       await server.waitForOutput(/listening/, 15_000);
     };
-    /** One probe from node `from` to node `to`'s mesh IPv4: "ok …", "timeout" or "error …". */
+    /** One probe from node `from` to node `to`'s mesh IPv4 (or IPv6): "ok …", "timeout" or "error …". */
     const probe = async (
       from: number,
       to: number,
       kind: "tcp" | "udp",
       port: number,
       ms: number,
+      v6 = false,
     ) => {
       const result = await tryRun("ip", [
         "netns",
@@ -65,7 +66,7 @@ Deno.test({
         "--allow-net",
         PROBE,
         kind,
-        lab.node(to).meshIpv4,
+        v6 ? lab.node(to).meshIpv6 : lab.node(to).meshIpv4,
         String(port),
         String(ms),
       ], ms + 20_000);
@@ -90,6 +91,7 @@ Deno.test({
         "node1 to see nodes 2 and 3",
       );
       await serve(1, [22, 80], [5353, 5354]);
+      await serve(1, [22, 80], [], true);
       await serve(2, [7022], [7053]);
       await serve(3, [7022], [7053]);
       await withDeadline(
@@ -101,6 +103,10 @@ Deno.test({
           assertEquals(await probe(3, 1, "tcp", 22, BLOCKED_MS), "timeout", "node3 → 22");
           assertEquals(await probe(3, 1, "tcp", 80, OPEN_MS), "ok hello 80", "node3 → 80");
           assertEquals(await probe(2, 1, "tcp", 80, OPEN_MS), "ok hello 80", "node2 → 80");
+          // The same over IPv6 (the classifier's other half, on real kernel packets).
+          assertEquals(await probe(3, 1, "tcp", 22, BLOCKED_MS, true), "timeout", "v6 node3 → 22");
+          assertEquals(await probe(3, 1, "tcp", 80, OPEN_MS, true), "ok hello 80", "v6 node3 → 80");
+          assertEquals(await probe(2, 1, "tcp", 22, OPEN_MS, true), "ok hello 22", "v6 node2 → 22");
           assertEquals(await probe(3, 1, "udp", 5353, OPEN_MS), "ok ping 5353", "udp 5353");
           assertEquals(await probe(3, 1, "udp", 5354, BLOCKED_MS), "timeout", "udp 5354");
           // Node 1 opens connections out: the replies pass its default deny.
