@@ -383,20 +383,24 @@ export class MeshDaemon {
   }
 
   /**
-   * Re-reads the trust store now (also the control socket's `reload`). On failure (an unsafe
-   * or unreadable store) the trust loaded before stays in force, neither widened nor dropped.
+   * Re-reads the trust store and `services/` now (also the control socket's `reload`). On
+   * failure (an unsafe or unreadable store, a bad policy file) what was loaded before stays in
+   * force, neither widened nor dropped.
    */
   async reload(): Promise<void> {
     if (this.#stopping) return;
     try {
       await this.#reloadTrust();
-      // A policy file may name a peer that was just trusted (or revoked).
-      await this.#policies?.reload();
     } catch (error) {
       this.#log.error(
         `trust not reloaded, keeping the trust loaded before: ${(error as Error).message}`,
       );
       throw error;
+    }
+    // A policy file may name a peer that was just trusted (or revoked). A refused policy has
+    // been logged, and the one before stays; `reload` over the control socket reports it.
+    if (this.#policies !== null && !await this.#policies.reload()) {
+      throw new DaemonError(`service policy not reloaded: ${this.#policies.status().error}`);
     }
   }
 

@@ -45,6 +45,7 @@ export class NodePolicies {
   #watcher: Deno.FsWatcher | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  #reloading: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: NodePoliciesOptions) {}
 
@@ -52,7 +53,14 @@ export class NodePolicies {
    * Reads `services/` and applies it. On a bad file the previous policy stays (allow all if
    * none was ever loaded — at start-up the daemon refuses to start instead, see `start`).
    */
-  async reload(): Promise<boolean> {
+  reload(): Promise<boolean> {
+    // One at a time, in order: an older read must never overwrite a newer one.
+    const next = this.#reloading.then(() => this.#reloadNow());
+    this.#reloading = next.then(() => {}, () => {});
+    return next;
+  }
+
+  async #reloadNow(): Promise<boolean> {
     const { configDir, log } = this.options;
     try {
       const loaded = await loadPolicySet(configDir);
