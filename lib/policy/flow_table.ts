@@ -67,6 +67,7 @@ export class FlowTable {
     addressLength: number,
     nowSeconds: number,
   ): number {
+    ports |= 0; // as the Int32Array holds it (an IPv6 fragment id may exceed 2^31)
     const a0 = word(bytes, addressAt);
     const a1 = addressLength === 16 ? word(bytes, addressAt + 4) : 0;
     const a2 = addressLength === 16 ? word(bytes, addressAt + 8) : 0;
@@ -119,6 +120,7 @@ export class FlowTable {
     nowSeconds: number,
     expires: number,
   ): void {
+    ports |= 0;
     const found = this.find(meta, ports, bytes, addressAt, addressLength, nowSeconds);
     if (found >= 0) {
       this.refresh(found, expires);

@@ -305,12 +305,15 @@ Deno.test("policy gate: later fragments follow their admitted first fragment, el
     const later = (id: number) =>
       policyPacket({ from, to, protocol: UDP, fragment: { offset: 185, more: false, id } });
     assertEquals(admit(later(9)), false, "a later fragment with no first one: the default");
+    // An identification past 2^31 (IPv6's is 32 bits) is stored and found all the same.
+    assertTrue(admit(first(0xdeadbeef, 5353)));
+    assertTrue(admit(later(0xdeadbeef)), "a large fragment id follows too");
     assertTrue(admit(first(9, 5353)));
     assertTrue(admit(later(9)), "follows its first fragment");
     assertEquals(admit(first(10, 22)), false);
     assertEquals(admit(later(10)), false, "the first fragment was denied");
   }
-  assertEquals(gate.stats.fragments, 2);
+  assertEquals(gate.stats.fragments, 4);
 });
 
 Deno.test("policy gate: nothing is checked or recorded while the table cannot drop", () => {
