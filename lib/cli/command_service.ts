@@ -90,6 +90,10 @@ export async function serviceCommand(context: CommandContext, args: string[]): P
         text += `${file.name}:\n`;
         for (const rule of file.rules) text += `  ${formatRule(rule)}\n`;
       }
+      for (const file of loaded.pending) {
+        text += `${file.name} (not applied: its name is not trusted):\n`;
+        for (const rule of file.rules) text += `  ${formatRule(rule)}\n`;
+      }
       io.stdout(text);
       return 0;
     }

@@ -24,6 +24,7 @@ import {
   formatRule,
   POLICY_LIMITS,
   type PolicyAction,
+  type PolicyFile,
   type PolicyRule,
   type PolicySet,
 } from "./policy_rules.ts";
@@ -106,6 +107,8 @@ export interface PolicyLoad {
   set: PolicySet;
   /** Warnings (a peer file whose name is not trusted yet); nothing here is enforced. */
   unresolved: string[];
+  /** The files those warnings are about (valid, waiting for their name to be trusted). */
+  pending: PolicyFile[];
   /** Files loaded, for the log. */
   files: number;
 }
@@ -121,6 +124,7 @@ export async function loadPolicySet(configDir: string): Promise<PolicyLoad> {
   const set = emptyPolicySet();
   const problems: string[] = [];
   const unresolved: string[] = [];
+  const pending: PolicyFile[] = [];
   let files = 0;
   const attempt = async (step: () => Promise<void>) => {
     try {
@@ -171,6 +175,7 @@ export async function loadPolicySet(configDir: string): Promise<PolicyLoad> {
                 kind === "peer" ? "authorized_keys" : "trusted_orgs"
               } entry '${stem}'; not applied until one exists`,
             );
+            pending.push({ name, rules });
             return;
           }
           key = encodeBase64(entry.publicKey);
@@ -186,7 +191,7 @@ export async function loadPolicySet(configDir: string): Promise<PolicyLoad> {
     }
   }
   if (problems.length > 0) throw new PolicyError(problems.join("; "));
-  return { set, unresolved, files };
+  return { set, unresolved, pending, files };
 }
 
 /** Reads the rules of one target's file (empty when it does not exist). */

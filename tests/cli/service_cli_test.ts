@@ -36,7 +36,7 @@ Deno.test("CLI service: allow/deny/default write the original's files; list, sho
   assertEquals(list.code, 0, list.stderr);
   assertEquals(
     list.stdout,
-    "default: deny\nglobal.policy:\n  allow tcp 80\n  deny udp 1000-2000\npeer/db.policy:\n  allow tcp 22\n",
+    "default: deny\nglobal.policy:\n  allow tcp 80\n  deny udp 1000-2000\npeer/db.policy:\n  allow tcp 22\norg/acme.policy (not applied: its name is not trusted):\n  allow all\n",
   );
   assertIncludes(list.stderr, "org/acme.policy: no trusted_orgs entry 'acme'");
 
