@@ -127,6 +127,8 @@ Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allo
                       party; members answer STUN on their mesh port and the node asks up to
                       two trusted members with public addresses. '--stun none': no STUN
   --no-tun            membership only: no interface, no WireGuard
+  --no-dns            do not serve mesh names (by default a resolver answers for .mesh on
+                      port 53 of this node's mesh addresses; README "Names")
   --control PATH      control socket (default /run/meshguard/<interface>.sock as root,
                       else <config dir>/<interface>.sock)
   --log-level LEVEL   debug, info (default), warn or error

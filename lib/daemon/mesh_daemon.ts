@@ -32,6 +32,8 @@ import { type MeshDevice, MeshNode } from "./mesh_node.ts";
 import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
 import { takeBootEpoch } from "./boot_epoch.ts";
 import { resolveSeeds } from "./seeds.ts";
+import { NodeDns } from "./node_dns.ts";
+import { ownNameFromHostname } from "./member_names.ts";
 
 /** How `up` runs the daemon. */
 export interface MeshDaemonOptions {
@@ -57,6 +59,8 @@ export interface MeshDaemonOptions {
   announce?: SeedSpec[];
   /** Relay WireGuard datagrams between trusted members without a direct path (`--relay`). */
   relay?: boolean;
+  /** Serve mesh names on the mesh addresses (default true; `--no-dns`: false). */
+  dns?: boolean;
   log: Logger;
 }
 
@@ -83,6 +87,7 @@ export class MeshDaemon {
   readonly #identity: Identity;
   readonly #node: MeshNode;
   #device: UserspaceDevice | null = null;
+  #dns: NodeDns | null = null;
   #gossip: MeshTransport | null = null;
   #port = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -105,6 +110,7 @@ export class MeshDaemon {
       open: options.open,
       maxMembers: options.maxMembers,
       log: options.log,
+      selfName: ownName(),
       onSchedule: (deadline) => this.#arm(deadline),
       onRecordsChanged: () => {
         if (this.#claimsTimer === undefined && !this.#stopping) {
@@ -218,6 +224,19 @@ export class MeshDaemon {
     }
     this.#watchTrust();
     this.#watchAddresses(endpoints);
+    if (this.#device && this.#options.dns !== false) {
+      // Names are a convenience: the mesh runs without them, so a busy port 53 is only logged.
+      this.#dns = await NodeDns.start({
+        peers: this.#node.peers,
+        publicKey,
+        interfaceName: this.#options.interfaceName,
+        addresses: [meshIpv4(publicKey), meshIpv6(publicKey)],
+        log,
+      }).catch((error) => {
+        log.error((error as Error).message);
+        return null;
+      });
+    }
     if (this.#device) {
       this.#handshakeTimer = setInterval(() => this.#node.pollTunnels(), HANDSHAKE_POLL_MS);
     }
@@ -441,6 +460,7 @@ export class MeshDaemon {
       // already closed
     }
     clearTimeout(this.#timer);
+    await this.#dns?.stop();
     await this.#leave();
     clearTimeout(this.#claimsTimer);
     await this.#saveClaims();
@@ -478,6 +498,15 @@ function gossipOnlyDevice(gossip: MeshTransport): MeshDevice {
     devicePeers: () => [],
     stop: () => gossip.close(),
   };
+}
+
+/** This node's own mesh name, from its host name (null when unreadable or not a DNS label). */
+function ownName(): string | null {
+  try {
+    return ownNameFromHostname(Deno.hostname());
+  } catch {
+    return null;
+  }
 }
 
 async function loadOrCreateIdentity(configDir: string, log: Logger): Promise<Identity> {
