@@ -9,7 +9,7 @@
  */
 
 import { Buffer } from "node:buffer";
-// @ts-types="@types/dns-packet"
+// @ts-types="./dns_packet.d.ts"
 import * as packet from "dns-packet";
 import { formatIpAddress } from "../net/ip_address.ts";
 import { SourceRateLimiter } from "../device/source_rate_limiter.ts";
@@ -124,14 +124,12 @@ function respond(query: Uint8Array, transport: "udp" | "tcp", table: DnsTable): 
   if (question === undefined || !isSafeName(question.name)) {
     return bare(query, RCODE.FORMERR, true);
   }
-  const opt = (decoded.additionals ?? []).find((record) => record.type === "OPT") as
-    | packet.OptAnswer
-    | undefined;
+  const opt = (decoded.additionals ?? []).find((record) => record.type === "OPT");
   const limit = transport === "tcp"
     ? 65535
     : opt === undefined
     ? DNS_UDP_LIMIT
-    : Math.min(DNS_EDNS_LIMIT, Math.max(DNS_UDP_LIMIT, opt.udpPayloadSize));
+    : Math.min(DNS_EDNS_LIMIT, Math.max(DNS_UDP_LIMIT, opt.udpPayloadSize ?? 0));
   const name = question.name.toLowerCase().replace(/\.$/, "");
   const { rcode, answers, authoritative } = lookup(name, question, table);
   const reply: packet.Packet = {
@@ -173,9 +171,8 @@ function lookup(
     return { rcode: RCODE.REFUSED, answers: [], authoritative: false };
   }
   const answers: packet.Answer[] = [];
-  // dns-packet names type 255 "ANY" although its types leave it out.
-  const type: string = question.type;
-  const record = { name: question.name, ttl: DNS_TTL, class: "IN" as const };
+  const type = question.type;
+  const record = { name: question.name, ttl: DNS_TTL, class: "IN" };
   if (name.endsWith(".arpa")) {
     const target = table.pointer(name);
     if (target !== undefined) {
