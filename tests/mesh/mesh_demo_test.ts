@@ -34,7 +34,7 @@ Deno.test({
     assertEquals(pings.length, 12, `expected 6 pairs × (IPv4, IPv6) pings:\n${stdout}`);
     assertTrue(pings.some((line) => line.includes(" fd99:6d67:")), "no IPv6 ping shown");
     assertIncludes(stdout, "$ meshguard status");
-    assertTrue(/NAME\s+MESH IP/.test(stdout), `no status table:\n${stdout}`);
+    assertTrue(/NAME\s+DNS NAME\s+MESH IP/.test(stdout), `no status table:\n${stdout}`);
     assertIncludes(stdout, "demo finished");
 
     const tag = stdout.match(/bridge namespace mgm-([0-9a-f]+)-br/)?.[1];
