@@ -38,7 +38,7 @@ export class NodeDns {
     const server = await DnsServer.start({
       addresses: options.addresses,
       port: options.port,
-      table: () => table.table(),
+      table: () => table.table(performance.now()),
       log: options.log,
     });
     const own = options.peers.names.selfName;

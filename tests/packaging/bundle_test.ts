@@ -191,6 +191,8 @@ async function unitInNamespace(tmp: string, dist: string): Promise<void> {
     assertTrue(ready, `the daemon did not start:\n${daemon.stderr}`);
     // The worker answered "ready" (it compiled the wasm core) before this line was logged.
     assertIncludes(daemon.stderr, `interface ${name} up`);
+    // The bundle carries the DNS codec (npm, inlined) and the unit lets it bind port 53.
+    assertIncludes(daemon.stderr, "mesh DNS on 10.99.");
     assertTrue(await exists(`${config}/identity.key`), "up created no identity");
 
     const down = await run("ip", [...inNamespace, ...stop], { env });

@@ -100,14 +100,14 @@ Deno.test("the DNS table: A only for the key holding its mesh IPv4 here, AAAA al
   const a = key(2);
   peers.setTrusted([{ name: "alpha", publicKey: a }]);
   const dns = new MeshDnsTable(peers, SELF);
-  const table = dns.table();
+  const table = dns.table(0);
   assertEquals(table.size, 2);
   assertEquals(table.host("alpha.mesh")?.ipv4, meshIpv4Bytes(a));
   assertEquals(table.host("alpha.mesh")?.ipv6, meshIpv6Bytes(a));
   assertEquals(table.host("self.mesh")?.ipv4, meshIpv4Bytes(SELF));
   const [, , c, d] = meshIpv4Bytes(a);
   assertEquals(table.pointer(`${d}.${c}.99.10.in-addr.arpa`), "alpha.mesh");
-  assertTrue(dns.table() === table, "an unchanged peer table rebuilt the DNS table");
+  assertTrue(dns.table(100) === table, "an unchanged peer table rebuilt the DNS table");
   // Find a key that derives alpha's IPv4 (a collision): it comes later, so alpha keeps the A.
   let twin: Uint8Array | null = null;
   for (let i = 0; i < 200_000 && twin === null; i++) {
@@ -118,7 +118,9 @@ Deno.test("the DNS table: A only for the key holding its mesh IPv4 here, AAAA al
   }
   assertTrue(twin !== null, "no IPv4 twin found");
   peers.setTrusted([{ name: "alpha", publicKey: a }, { name: "twin", publicKey: twin! }]);
-  const after = dns.table();
+  // A change within a second of the last build is served from the old table, then rebuilt.
+  assertTrue(dns.table(500) === table, "rebuilt twice within REBUILD_GAP_MS");
+  const after = dns.table(1_000);
   assertEquals(after.host("alpha.mesh")?.ipv4, meshIpv4Bytes(a));
   assertEquals(after.host("twin.mesh")?.ipv4, null);
   assertEquals(after.host("twin.mesh")?.ipv6, meshIpv6Bytes(twin!));
