@@ -104,8 +104,9 @@ Runs the mesh daemon in the foreground: joins the mesh through the seeds, builds
 tunnel to every trusted member (keys in authorized_keys/), and gives the interface this node's
 mesh addresses. 'trust' and 'revoke' take effect while it runs. Creates an identity if there is
 none. SIGINT, SIGTERM or 'meshguard down' make it leave the mesh and remove the interface.
-Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allow-sys
---allow-read --allow-write --allow-net --allow-ffi.
+Needs root (CAP_NET_ADMIN, and port 53 for mesh names) unless --no-tun; Deno permissions:
+--allow-env --allow-sys --allow-read --allow-write --allow-net --allow-ffi, and
+--allow-run=resolvectl to route .mesh through systemd-resolved.
 
   --seed HOST:PORT    a node to join through (repeatable, up to 16; names are resolved;
                       port defaults to 51821)
