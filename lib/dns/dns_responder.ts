@@ -4,8 +4,12 @@
  * reverse zones, never recursive: A/AAAA for held names, PTR for the mesh ranges, NXDOMAIN for
  * unknown mesh names, REFUSED for anything else. Responses are bounded (512 bytes over UDP, or
  * the client's EDNS size up to 1,232; past it only the header and question go out with TC set)
- * and each source address is rate limited. Messages are decoded by `npm:dns-packet`; anything
- * it cannot decode, or that is not one plain query, gets a header-only error or nothing.
+ * and each source address is rate limited. Only sources inside the mesh ranges are answered: the
+ * kernel accepts a packet for a mesh address on any interface (weak host model), so a spoofed
+ * query from the underlay must not turn this into a reflector or tell outsiders the member list;
+ * a mesh source came through its WireGuard tunnel (inner source checked) or from this host.
+ * Messages are decoded by `npm:dns-packet`; anything it cannot decode, or that is not one plain
+ * query, gets a header-only error or nothing.
  */
 
 import { Buffer } from "node:buffer";
@@ -51,6 +55,8 @@ export interface DnsCounters {
   answered: number;
   /** Dropped by the per-source rate limit. */
   limited: number;
+  /** Dropped: the source is outside the mesh ranges. */
+  foreign: number;
   /** Not a query we could read (answered with a header-only error, or dropped). */
   malformed: number;
   truncated: number;
@@ -60,7 +66,13 @@ export interface DnsCounters {
 export class DnsResponder {
   readonly #limiter: SourceRateLimiter;
   /** Counters since start. */
-  readonly counters: DnsCounters = { answered: 0, limited: 0, malformed: 0, truncated: 0 };
+  readonly counters: DnsCounters = {
+    answered: 0,
+    limited: 0,
+    foreign: 0,
+    malformed: 0,
+    truncated: 0,
+  };
 
   /** A responder with the given rate limits. */
   constructor(options: DnsResponderOptions = {}) {
@@ -74,7 +86,8 @@ export class DnsResponder {
 
   /**
    * The response to `query` from `source` (4 or 16 bytes) at `now` (ms), or null when nothing
-   * should be sent (rate limited, too short to answer, or itself a response). Never throws.
+   * should be sent (a source outside the mesh, rate limited, too short to answer, or itself a
+   * response). Never throws.
    */
   answer(
     query: Uint8Array,
@@ -83,6 +96,10 @@ export class DnsResponder {
     table: DnsTable,
     now: number,
   ): Uint8Array | null {
+    if (!isMeshSource(source)) {
+      this.counters.foreign++;
+      return null;
+    }
     if (!this.#limiter.allow(source, now)) {
       this.counters.limited++;
       return null;
@@ -199,6 +216,16 @@ function lookup(
     authoritative: true,
   };
 }
+
+/** True for 10.99.0.0/16 and fd99:6d67::/64 (the mesh ranges; this host's own mesh addresses too). */
+export function isMeshSource(source: Uint8Array): boolean {
+  if (source.length === 4) return source[0] === 10 && source[1] === 99;
+  if (source.length !== 16) return false;
+  for (let i = 0; i < 8; i++) if (source[i] !== MESH_V6_PREFIX[i]) return false;
+  return true;
+}
+
+const MESH_V6_PREFIX = [0xfd, 0x99, 0x6d, 0x67, 0, 0, 0, 0];
 
 /** True when every label is plain ASCII the encoder writes back byte for byte. */
 function isSafeName(name: string): boolean {

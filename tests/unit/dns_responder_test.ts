@@ -140,3 +140,21 @@ Deno.test("each source is rate limited; others are not affected; tokens come bac
   assertTrue(answered(SOURCE, 1_000), "no token after a second");
   assertTrue(responder.counters.limited >= 40, "drops not counted");
 });
+
+Deno.test("only mesh sources are answered: a spoofed query from the underlay gets nothing", () => {
+  const responder = new DnsResponder();
+  const q = query("node2.mesh", "A");
+  for (
+    const source of [
+      Uint8Array.of(192, 0, 2, 7),
+      Uint8Array.of(10, 98, 1, 1),
+      Uint8Array.of(127, 0, 0, 1),
+      Uint8Array.of(0xfd, 0x99, 0x6d, 0x67, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1),
+    ]
+  ) {
+    assertEquals(responder.answer(q, source, "udp", TABLE, 0), null, `answered ${source}`);
+  }
+  assertEquals(responder.counters.foreign, 4);
+  const v6 = Uint8Array.of(0xfd, 0x99, 0x6d, 0x67, 0, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9);
+  assertTrue(responder.answer(q, v6, "udp", TABLE, 0) !== null, "a mesh IPv6 source refused");
+});
