@@ -8,7 +8,9 @@
  * trust load and per new member, as for IPv4 claims), so a newcomer always arrives later and
  * loses. Claims that arrive together and tie (one trust load) leave the name to nobody rather
  * than to whichever key sorts first, which anyone could grind for. This node's own name is its
- * own whatever claims it. Pure bookkeeping: no clock, no file, no socket.
+ * own whatever claims it. The holder a name went to is recorded (`name_holders` in the config
+ * dir), so after a restart, when claims arrive in whatever order gossip brings them, it keeps
+ * the name. Pure bookkeeping: no clock, no file, no socket.
  */
 
 import { decodeHex, encodeHex } from "../encoding/base64.ts";
@@ -48,8 +50,8 @@ export function ownNameFromHostname(hostname: string): string | null {
   return isDnsLabel(label) ? `${label}.${MESH_ZONE}` : null;
 }
 
-/** Why a name went where it did. */
-export type NameReason = "own-name" | "first-claim" | "tied";
+/** Why a name went where it did (`holder-absent`: its recorded holder is away, under --open). */
+export type NameReason = "own-name" | "first-claim" | "tied" | "holder-absent";
 
 /** The outcome for one contested name: `holder` is the key id (hex) holding it, if any. */
 export interface NameConflict {
@@ -70,6 +72,11 @@ interface Claim {
 export class MemberNames {
   readonly #selfId: string;
   readonly #selfName: string | null;
+  /** Name → the key id recorded as its holder. */
+  #records = new Map<string, string>();
+  #recordsChanged = false;
+  /** Names whose claims changed since the last `settle`. */
+  readonly #dirty = new Set<string>();
   /** Key id → its claim. */
   readonly #claims = new Map<string, Claim>();
   /** Name → ids claiming it. */
@@ -83,6 +90,31 @@ export class MemberNames {
   constructor(selfKey: Uint8Array, selfName: string | null) {
     this.#selfId = encodeHex(selfKey);
     this.#selfName = selfName;
+  }
+
+  /** Replaces the recorded holders (name → hex key id), e.g. from `name_holders` at start-up. */
+  loadRecords(records: ReadonlyMap<string, string>): void {
+    this.#records = new Map(records);
+    if (this.#selfName !== null) this.#records.delete(this.#selfName);
+    this.#recordsChanged = false;
+    this.#version++;
+  }
+
+  /** True when the recorded holders changed since `takeChangedRecords` last returned them. */
+  get recordsChanged(): boolean {
+    return this.#recordsChanged;
+  }
+
+  /** Marks the records as changed again (saving them failed: the next change retries). */
+  recordsNotSaved(): void {
+    this.#recordsChanged = true;
+  }
+
+  /** The recorded holders when they changed since the last call (for saving), else null. */
+  takeChangedRecords(): ReadonlyMap<string, string> | null {
+    if (!this.#recordsChanged) return null;
+    this.#recordsChanged = false;
+    return new Map(this.#records);
   }
 
   /** This node's own name, or null. */
@@ -104,32 +136,81 @@ export class MemberNames {
     if (id === this.#selfId) return;
     const previous = this.#claims.get(id);
     if (previous?.name === name) return;
-    if (previous) this.release(publicKey);
+    // A key that now goes by another name gives its old one up for good.
+    if (previous) this.release(publicKey, true);
     this.#claims.set(id, { name, seq, publicKey: publicKey.slice() });
     let ids = this.#byName.get(name);
     if (!ids) this.#byName.set(name, ids = new Set());
     ids.add(id);
     this.#version++;
-    this.#note(name);
+    this.#dirty.add(name);
   }
 
-  /** `publicKey` no longer claims a name (trust revoked, member gone). */
-  release(publicKey: Uint8Array): void {
+  /**
+   * `publicKey` no longer claims a name. `forget`: it is revoked or renamed, so the record that it
+   * holds the name goes too; without, it is only away (an `--open` member that left) and nobody
+   * else gets its name meanwhile.
+   */
+  release(publicKey: Uint8Array, forget = false): void {
     const id = encodeHex(publicKey);
     const claim = this.#claims.get(id);
     if (!claim) return;
+    if (forget && this.#records.get(claim.name) === id) {
+      this.#records.delete(claim.name);
+      this.#recordsChanged = true;
+    }
     this.#claims.delete(id);
     const ids = this.#byName.get(claim.name)!;
     ids.delete(id);
     if (ids.size === 0) this.#byName.delete(claim.name);
     this.#version++;
-    this.#note(claim.name);
+    this.#dirty.add(claim.name);
   }
 
-  /** Settles `name`: own name first, then the single earliest claim; a tie leaves it to nobody. */
+  /**
+   * Settles the names whose claims changed since the last call (call it after a batch of claims,
+   * so claims that arrive together are seen together): records a new single earliest holder and
+   * logs contested outcomes once.
+   */
+  settle(): void {
+    for (const name of this.#dirty) {
+      const { holder, reason } = this.decide(name);
+      if (holder !== null && reason === "first-claim" && this.#records.get(name) !== holder) {
+        this.#records.set(name, holder);
+        this.#recordsChanged = true;
+      }
+      this.#note(name);
+    }
+    this.#dirty.clear();
+  }
+
+  /**
+   * Forgets the records of holders not in `admitted` (hex ids): with trust as the member list,
+   * the keys revoked while the daemon was down (their names are free again).
+   */
+  retain(admitted: ReadonlySet<string>): void {
+    for (const [name, id] of this.#records) {
+      if (admitted.has(id)) continue;
+      this.#records.delete(name);
+      this.#recordsChanged = true;
+      this.#dirty.add(name);
+      this.#version++;
+    }
+  }
+
+  /**
+   * Who holds `name` now: the node's own name is its own; then the recorded holder (while it is
+   * away, nobody); then the single earliest claim; a tie: nobody.
+   */
   decide(name: string): { holder: string | null; reason: NameReason } {
     if (name === this.#selfName) return { holder: this.#selfId, reason: "own-name" };
     const ids = this.#byName.get(name);
+    const recorded = this.#records.get(name);
+    if (recorded !== undefined) {
+      return ids?.has(recorded)
+        ? { holder: recorded, reason: "first-claim" }
+        : { holder: null, reason: "holder-absent" };
+    }
     let first: string | null = null;
     let firstSeq = Infinity;
     let tied = false;
@@ -163,7 +244,7 @@ export class MemberNames {
     }
   }
 
-  /** Every contested name and its outcome, by name (for `status`). */
+  /** Every contested name and its outcome, by name (for `status`), as last settled. */
   conflicts(): NameConflict[] {
     return [...this.#contested.keys()].sort().map((name) => this.#conflict(name));
   }
@@ -202,6 +283,8 @@ export function describeNameConflict(conflict: NameConflict): string {
   switch (conflict.reason) {
     case "own-name":
       return `name ${conflict.name} is this node's own; ${losers} also claim it and get no name here`;
+    case "holder-absent":
+      return `name ${conflict.name} stays with its recorded holder, now away; ${losers} get no name here`;
     case "tied":
       return `name ${conflict.name} is claimed by ${losers}, which arrived together: nobody gets it here (rename one)`;
     default:

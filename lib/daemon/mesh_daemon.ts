@@ -33,6 +33,7 @@ import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
 import { takeBootEpoch } from "./boot_epoch.ts";
 import { resolveSeeds } from "./seeds.ts";
 import { NodeDns } from "./node_dns.ts";
+import { readNameHolders, writeNameHolders } from "./name_holders_store.ts";
 import { ownNameFromHostname } from "./member_names.ts";
 
 /** How `up` runs the daemon. */
@@ -156,6 +157,9 @@ export class MeshDaemon {
     const holders = await readClaims(configDir, IPV4_HOLDERS_FILE);
     for (const problem of holders.problems) log.warn(problem);
     this.#node.loadClaims(holders.entries);
+    const names = await readNameHolders(configDir);
+    for (const problem of names.problems) log.warn(problem);
+    this.#node.peers.names.loadRecords(names.entries);
     await this.#reloadTrust();
     if (open) {
       log.warn(
@@ -327,16 +331,27 @@ export class MeshDaemon {
     }, Math.max(0, Math.ceil(deadline - performance.now())));
   }
 
-  /** Writes the recorded IPv4 holders, so a restart settles collisions the same way. */
+  /** Writes the recorded IPv4 and name holders, so a restart settles collisions the same way. */
   #saveClaims(): Promise<void> {
     this.#claimsTimer = undefined;
     const peers = this.#node.peers;
     const records = peers.takeChangedRecords();
-    if (records === null) return this.#claimsSaving;
+    const names = peers.names.takeChangedRecords();
+    if (records === null && names === null) return this.#claimsSaving;
+    const { configDir } = this.#options;
     this.#claimsSaving = this.#claimsSaving
-      .then(() => writeClaims(this.#options.configDir, IPV4_HOLDERS_FILE, records))
+      .then(async () => {
+        if (records !== null) await writeClaims(configDir, IPV4_HOLDERS_FILE, records);
+      })
       .catch((error) => {
         peers.recordsNotSaved();
+        this.#log.error(`${(error as Error).message}; retrying in a second`);
+      })
+      .then(async () => {
+        if (names !== null) await writeNameHolders(configDir, names);
+      })
+      .catch((error) => {
+        peers.names.recordsNotSaved();
         this.#log.error(`${(error as Error).message}; retrying in a second`);
       });
     return this.#claimsSaving;

@@ -159,9 +159,9 @@ export class MeshPeers {
     return changes;
   }
 
-  /** True when the recorded IPv4 holders changed since they were last taken. */
+  /** True when the recorded IPv4 (or name) holders changed since they were last taken. */
   get recordsChanged(): boolean {
-    return this.#claims.recordsChanged;
+    return this.#claims.recordsChanged || this.names.recordsChanged;
   }
 
   /** Saving the records failed: they count as changed again, so the next change retries. */
@@ -210,7 +210,7 @@ export class MeshPeers {
       const address = meshIpv4(entry.publicKey);
       if (!(this.#open && this.#peers.has(id))) {
         this.#claims.remove(id, address);
-        this.names.release(entry.publicKey);
+        this.names.release(entry.publicKey, true);
       } else {
         this.names.claim(entry.publicKey, memberName(entry.publicKey, { trustName: null }), seq);
       }
@@ -245,6 +245,9 @@ export class MeshPeers {
     }
     for (const address of touched) this.#settle(address, changes);
     for (const peer of this.#peers.values()) this.#sync(peer, changes);
+    // Closed: trust is the member list, so a recorded name holder no longer trusted is gone.
+    if (!this.#open) this.names.retain(new Set(next.keys()));
+    this.names.settle();
     return changes;
   }
 
@@ -263,6 +266,7 @@ export class MeshPeers {
           this.#cap.count--;
           this.#claims.remove(id, peer.meshIpv4);
           this.names.release(peer.publicKey);
+          this.names.settle();
           this.#settle(peer.meshIpv4, changes);
         }
       }
@@ -285,6 +289,7 @@ export class MeshPeers {
           memberName(peer.publicKey, { trustName: null }),
           this.#seq,
         );
+        this.names.settle();
         this.#settle(peer.meshIpv4, changes);
       }
     }

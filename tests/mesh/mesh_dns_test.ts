@@ -105,6 +105,14 @@ Deno.test({
           const peer = status.peers.find((entry) => entry.name === "node2");
           assertEquals(peer?.dns_name, "node2.mesh");
           assertIncludes(await lab.statusTable(1), "node2.mesh");
+          // The holder of each name is recorded for restarts.
+          await lab.waitFor(
+            () =>
+              Deno.readTextFile(`${one.configDir}/name_holders`)
+                .then((text) => text.includes(`node2.mesh ${two.publicKey}`)),
+            10_000,
+            "node 1 to record node2.mesh in name_holders",
+          );
 
           // Garbage over UDP and TCP: the daemon lives on and still answers.
           const sender = lab.spawnHelper(1, GARBAGE, [two.meshIpv4, "3000"]);

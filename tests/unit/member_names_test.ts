@@ -4,6 +4,7 @@ import { assertEquals, assertIncludes, assertTrue } from "../assert.ts";
 import { encodeHex } from "../../lib/encoding/base64.ts";
 import { memberName, MemberNames, ownNameFromHostname } from "../../lib/daemon/member_names.ts";
 import { MeshPeers } from "../../lib/daemon/mesh_peers.ts";
+import { formatNameHolders, parseNameHolders } from "../../lib/daemon/name_holders_store.ts";
 import { MeshDnsTable } from "../../lib/daemon/mesh_dns_table.ts";
 import { meshIpv4, meshIpv4Bytes, meshIpv6Bytes } from "../../lib/identity/mesh_address.ts";
 
@@ -32,8 +33,10 @@ Deno.test("names: the earliest claim holds; a newcomer never displaces it, and g
   const names = new MemberNames(SELF, "self.mesh");
   const [old, newcomer] = [key(2), key(3)];
   names.claim(old, "web.a1b2c3.mesh", 1);
+  names.settle();
   assertEquals(names.drainNotices(), []);
   names.claim(newcomer, "web.a1b2c3.mesh", 2);
+  names.settle();
   assertEquals(names.nameOf(old), "web.a1b2c3.mesh");
   assertEquals(names.nameOf(newcomer), null);
   const [notice] = names.drainNotices();
@@ -42,9 +45,16 @@ Deno.test("names: the earliest claim holds; a newcomer never displaces it, and g
   assertEquals(names.conflicts().length, 1);
   // The same claim again keeps its arrival: re-announcing does not make the holder a newcomer.
   names.claim(old, "web.a1b2c3.mesh", 9);
+  names.settle();
   assertEquals(names.nameOf(old), "web.a1b2c3.mesh");
   assertEquals(names.drainNotices(), [], "an unchanged outcome is not logged again");
+  // Away, it keeps the name; revoked, the newcomer gets it.
   names.release(old);
+  names.settle();
+  assertEquals(names.nameOf(newcomer), null);
+  names.claim(old, "web.a1b2c3.mesh", 10);
+  names.release(old, true);
+  names.settle();
   assertEquals(names.nameOf(newcomer), "web.a1b2c3.mesh");
   assertEquals(names.conflicts(), []);
 });
@@ -53,15 +63,71 @@ Deno.test("names: claims that tie go to nobody; the node's own name is its own",
   const names = new MemberNames(SELF, "self.mesh");
   names.claim(key(2), "db.mesh", 5);
   names.claim(key(3), "db.mesh", 5);
+  names.settle();
   assertEquals(names.nameOf(key(2)), null);
   assertEquals(names.nameOf(key(3)), null);
   assertEquals(names.decide("db.mesh"), { holder: null, reason: "tied" });
   names.claim(key(4), "self.mesh", 1);
+  names.settle();
   assertEquals(names.nameOf(key(4)), null);
   assertEquals(names.nameOf(SELF), "self.mesh");
   const held = [...names.holders()].map((h) => [h.name, encodeHex(h.publicKey).slice(0, 2)]);
   assertEquals(held, [["self.mesh", "01"]]);
   assertEquals(names.drainNotices().length, 2);
+});
+
+Deno.test("names: the recorded holder keeps its name after a restart, whoever claims first", () => {
+  const [old, newcomer] = [key(2), key(3)];
+  const before = new MemberNames(SELF, null);
+  before.claim(old, "web.mesh", 1);
+  before.claim(newcomer, "web.mesh", 2);
+  before.settle();
+  const records = before.takeChangedRecords();
+  assertEquals(records, new Map([["web.mesh", encodeHex(old)]]));
+  assertEquals(before.takeChangedRecords(), null, "unchanged records taken twice");
+  // After a restart the newcomer's claim happens to arrive first.
+  const after = new MemberNames(SELF, null);
+  after.loadRecords(records!);
+  after.claim(newcomer, "web.mesh", 1);
+  after.settle();
+  assertEquals(after.nameOf(newcomer), null);
+  after.claim(old, "web.mesh", 2);
+  after.settle();
+  assertEquals(after.nameOf(old), "web.mesh");
+  // Revoked (forget) frees the name and the record; a rename gives the old name up too.
+  after.release(old, true);
+  after.settle();
+  assertEquals(after.nameOf(newcomer), "web.mesh");
+  assertEquals(after.takeChangedRecords(), new Map([["web.mesh", encodeHex(newcomer)]]));
+  after.claim(newcomer, "www.mesh", 3);
+  after.settle();
+  assertEquals(after.takeChangedRecords(), new Map([["www.mesh", encodeHex(newcomer)]]));
+  // Away (an --open member that left): it keeps its name; nobody else gets it meanwhile.
+  const open = new MemberNames(SELF, null);
+  open.loadRecords(records!);
+  open.claim(newcomer, "web.mesh", 1);
+  open.settle();
+  assertEquals(open.nameOf(newcomer), null);
+  assertEquals(open.decide("web.mesh"), { holder: null, reason: "holder-absent" });
+  assertIncludes(open.drainNotices()[0], "recorded holder, now away");
+  // A holder revoked while the daemon was down: the trust load forgets it.
+  open.retain(new Set([encodeHex(newcomer)]));
+  open.settle();
+  assertEquals(open.nameOf(newcomer), "web.mesh");
+});
+
+Deno.test("name_holders: round trip; bad lines are skipped with a reason", () => {
+  const entries = new Map([["web.a1b2c3.mesh", encodeHex(key(2))], ["db.mesh", encodeHex(key(3))]]);
+  const text = formatNameHolders(entries);
+  assertEquals(parseNameHolders(text), { entries, problems: [] });
+  const bad = parseNameHolders(
+    `${text}web.example.com ${"A".repeat(43)}=\nUPPER.mesh x\ndb.mesh ${
+      "A".repeat(43)
+    }=\nshort.mesh AAAA\n`,
+  );
+  assertEquals(bad.entries, entries);
+  assertEquals(bad.problems.length, 4, bad.problems.join("\n"));
+  assertIncludes(bad.problems.join("\n"), "db.mesh is listed twice");
 });
 
 Deno.test("names follow trust: renaming the file moves the name; --open members get peer-<hex8>", () => {
