@@ -2,7 +2,7 @@
  * The mesh resolver's sockets: UDP and TCP port 53 on each of this node's mesh addresses (never
  * a wildcard: other resolvers keep their port 53, and only the mesh reaches it). Each query goes
  * to the sans-IO `DnsResponder` with the current table; TCP carries RFC 1035 length-prefixed
- * messages, on a bounded number of connections that close when idle.
+ * messages, on a bounded number of connections (in all and per source) that close when idle.
  */
 
 import dgram from "node:dgram";
@@ -16,6 +16,8 @@ import type { DnsTable } from "../dns/dns_table.ts";
 export const DNS_PORT = 53;
 /** TCP connections served at once; more are closed at once. */
 export const DNS_MAX_TCP_CONNECTIONS = 64;
+/** TCP connections one source address may hold at once (so one member cannot take them all). */
+export const DNS_MAX_TCP_PER_SOURCE = 8;
 /** A TCP connection with no complete query for this long is closed (ms). */
 export const DNS_TCP_IDLE_MS = 10_000;
 /** How long binding retries while a just-added address is not usable yet (ms). */
@@ -46,6 +48,8 @@ export class DnsServer {
   readonly #udp: dgram.Socket[] = [];
   readonly #tcp: Deno.TcpListener[] = [];
   readonly #connections = new Set<Deno.TcpConn>();
+  /** Open connections per source address (text). */
+  readonly #perSource = new Map<string, number>();
   readonly #now: () => number;
   #stopped = false;
   /** Where it listens (`address:port` / `[address]:port`), for logs and tests. */
@@ -125,13 +129,22 @@ export class DnsServer {
   async #accept(listener: Deno.TcpListener): Promise<void> {
     try {
       for await (const conn of listener) {
-        if (this.#stopped || this.#connections.size >= DNS_MAX_TCP_CONNECTIONS) {
+        const from = conn.remoteAddr.hostname;
+        const held = this.#perSource.get(from) ?? 0;
+        if (
+          this.#stopped || this.#connections.size >= DNS_MAX_TCP_CONNECTIONS ||
+          held >= DNS_MAX_TCP_PER_SOURCE
+        ) {
           conn.close();
           continue;
         }
         this.#connections.add(conn);
+        this.#perSource.set(from, held + 1);
         this.#serveTcp(conn).finally(() => {
           this.#connections.delete(conn);
+          const left = (this.#perSource.get(from) ?? 1) - 1;
+          if (left > 0) this.#perSource.set(from, left);
+          else this.#perSource.delete(from);
           try {
             conn.close();
           } catch {

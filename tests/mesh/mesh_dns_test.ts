@@ -115,9 +115,14 @@ Deno.test({
           );
 
           // Garbage over UDP and TCP: the daemon lives on and still answers.
-          const sender = lab.spawnHelper(1, GARBAGE, [two.meshIpv4, "3000"]);
+          const sender = lab.spawnHelper(1, GARBAGE, [two.meshIpv6, two.meshIpv4, "3000"]);
           await sender.waitForOutput(/^sent 3000$/m, 60_000);
+          const tcpLine = await sender.waitForOutput(/^tcp answered \d+ of 10$/m, 30_000);
           await sender.stop();
+          // At most 8 connections per source (earlier garbage ones may still hold a few).
+          console.log(`  ${tcpLine} (per-source cap 8)`);
+          const served = Number(tcpLine.match(/answered (\d+)/)![1]);
+          assertTrue(served >= 1 && served <= 8, `${tcpLine}: the per-source TCP cap is 8`);
           assertTrue(two.daemon!.status === null, "node 2's daemon exited after garbage");
           const after = parseDig(await dig(lab, 1, `@${two.meshIpv4}`, "node1.mesh", "A"));
           assertEquals(after, { status: "NOERROR", answers: [one.meshIpv4] });

@@ -1,18 +1,21 @@
 /**
  * Malformed DNS for the mesh resolver test, run inside a node's namespace:
- *   dns_garbage.ts <address> <count>
- * sends <count> UDP datagrams to <address>:53 (random bytes; real queries with random bytes
+ *   dns_garbage.ts <udp address> <tcp address> <count>
+ * sends <count> UDP datagrams to <udp address>:53 (random bytes; real queries with random bytes
  * overwritten, cut short or extended; header-only and response-flagged messages), then opens a
  * few TCP connections with a lying length prefix, garbage and a half-sent frame. Prints
- * "sent <count>" at the end.
+ * "sent <count>". Then holds 10 TCP connections at once and asks a real query on each; prints
+ * "tcp answered <n> of 10" (the server serves at most 8 per source).
  */
 
 import { createSocket } from "node:dgram";
 
-const [address, countText] = Deno.args;
+// Two addresses: the flood empties the UDP source's rate bucket, and the TCP checks below come
+// from the other address family, so they are not starved by it.
+const [address, tcpAddress, countText] = Deno.args;
 const count = Number(countText);
-if (!address || !Number.isInteger(count)) {
-  console.error("usage: dns_garbage.ts <address> <count>");
+if (!address || !tcpAddress || !Number.isInteger(count)) {
+  console.error("usage: dns_garbage.ts <udp address> <tcp address> <count>");
   Deno.exit(2);
 }
 
@@ -79,7 +82,7 @@ socket.close();
 
 for (const frame of [Uint8Array.of(0xff, 0xff, 1, 2, 3), Uint8Array.of(0, 40, 1), random(300)]) {
   try {
-    const conn = await Deno.connect({ hostname: address, port: 53 });
+    const conn = await Deno.connect({ hostname: tcpAddress, port: 53 });
     await conn.write(frame).catch(() => {});
     conn.close();
   } catch {
@@ -87,3 +90,23 @@ for (const frame of [Uint8Array.of(0xff, 0xff, 1, 2, 3), Uint8Array.of(0, 40, 1)
   }
 }
 console.log(`sent ${count}`);
+
+const held: Deno.TcpConn[] = [];
+for (let i = 0; i < 10; i++) held.push(await Deno.connect({ hostname: tcpAddress, port: 53 }));
+let answered = 0;
+for (const conn of held) {
+  const framed = new Uint8Array(2 + QUERY.length);
+  framed[1] = QUERY.length;
+  framed.set(QUERY, 2);
+  try {
+    await conn.write(framed);
+    const reply = new Uint8Array(512);
+    // A refused connection was closed by the server: EOF or a reset, never a hang.
+    const read = await conn.read(reply);
+    if (read !== null && read >= 14 && reply[2] === 0x12 && reply[3] === 0x34) answered++;
+  } catch {
+    // reset: refused
+  }
+}
+for (const conn of held) conn.close();
+console.log(`tcp answered ${answered} of 10`);
