@@ -25,10 +25,18 @@ export type CommandRunner = (
   args: string[],
 ) => Promise<{ ok: boolean; stderr: string }>;
 
+/** How long one resolvectl call may take (a stuck D-Bus must not hold up start or stop). */
+const RESOLVECTL_TIMEOUT_MS = 5_000;
+
 /** The real runner (needs --allow-run=resolvectl). */
 export const runCommand: CommandRunner = async (command, args) => {
-  const output = await new Deno.Command(command, { args, stdout: "null", stderr: "piped" })
-    .output();
+  const output = await new Deno.Command(command, {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    signal: AbortSignal.timeout(RESOLVECTL_TIMEOUT_MS),
+  }).output();
   return { ok: output.success, stderr: new TextDecoder().decode(output.stderr).trim() };
 };
 
