@@ -80,6 +80,10 @@ export async function registerWithResolved(
     await attempt(["revert", interfaceName]);
     return null;
   }
+  // The mesh zones are unsigned and absent from the root: with DNSSEC on, resolved would reject
+  // their answers unless they are negative trust anchors. Older resolved lack the per-link
+  // setting; names then still work with DNSSEC=no or allow-downgrade, so this only warns.
+  await attempt(["nta", interfaceName, ...MESH_ROUTING_DOMAINS.map((domain) => domain.slice(1))]);
   log.info(`systemd-resolved sends .mesh queries on ${interfaceName} to ${servers.join(", ")}`);
   return async () => {
     await attempt(["revert", interfaceName]);

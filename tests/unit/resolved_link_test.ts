@@ -27,6 +27,7 @@ Deno.test("resolved: DNS server and routing domains on the interface, reverted b
   assertEquals(calls, [
     "resolvectl dns mg0 10.99.1.2 fd99:6d67::1:2",
     "resolvectl domain mg0 ~mesh ~99.10.in-addr.arpa ~0.0.0.0.0.0.0.0.7.6.d.6.9.9.d.f.ip6.arpa",
+    "resolvectl nta mg0 mesh 99.10.in-addr.arpa 0.0.0.0.0.0.0.0.7.6.d.6.9.9.d.f.ip6.arpa",
   ]);
   assertIncludes(lines.join("\n"), "systemd-resolved sends .mesh queries on mg0");
   assertTrue(undo !== null, "no undo");
