@@ -4,7 +4,7 @@
  * points a name at a key whose packets would go to another; IPv6 is always its own. Rebuilt when
  * names or IPv4 holders changed (`MeshPeers.namesVersion`), on a query, and at most once per
  * REBUILD_GAP_MS: a join burst in a large `--open` mesh with queries flowing would otherwise pay
- * a whole rebuild (~20 ms at 5,000 names) per query on the membership thread.
+ * a whole rebuild (20–40 ms at 5,000 names) per query on the membership thread.
  */
 
 import { encodeHex } from "../encoding/base64.ts";
