@@ -24,8 +24,8 @@ export const WASM_FILES: readonly string[] = [
 
 /**
  * The Deno permissions `meshguard up` keeps (lib/cli/cli.ts: read, write, net, ffi, env, sys),
- * with env and sys narrowed to what the code asks for: the config-dir variables, the uid and
- * the interface list. Every other command needs a subset, so one binary with these serves all.
+ * with env and sys narrowed to what the code asks for: the config-dir variables, the uid, the
+ * interface list and the host name (the node's mesh name), and run to `resolvectl` (.mesh routing). Every other command needs a subset, so one binary with these serves all.
  * read/write stay unscoped here because --config can point anywhere; the systemd unit scopes them.
  */
 export const UP_PERMISSION_FLAGS: readonly string[] = [
@@ -34,7 +34,8 @@ export const UP_PERMISSION_FLAGS: readonly string[] = [
   "--allow-net",
   "--allow-ffi",
   "--allow-env=MESHGUARD_CONFIG_DIR,XDG_CONFIG_HOME,HOME",
-  "--allow-sys=uid,networkInterfaces",
+  "--allow-sys=uid,networkInterfaces,hostname",
+  "--allow-run=resolvectl",
 ];
 
 /** A packaging step that failed, with the message to print. */

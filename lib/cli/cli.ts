@@ -45,7 +45,8 @@ const COMMANDS: Record<string, Command> = {
     run: deviceCommand,
   },
   up: {
-    permissions: ["read", "write", "net", "ffi", "env", "sys"],
+    // run: resolvectl, to route .mesh to the node's resolver where systemd-resolved runs.
+    permissions: ["read", "write", "net", "ffi", "env", "sys", "run"],
     usesConfigDir: true,
     run: upCommand,
   },

@@ -83,6 +83,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     relay: { type: "boolean" },
     "max-members": { type: "string" },
     "no-tun": { type: "boolean" },
+    "no-dns": { type: "boolean" },
     control: { type: "string" },
     "log-level": { type: "string" },
   });
@@ -166,6 +167,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     stun,
     announce,
     relay: values.relay ?? false,
+    dns: !(values["no-dns"] ?? false),
     log,
   });
   let control: ControlServer;

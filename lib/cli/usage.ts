@@ -130,8 +130,9 @@ Runs the mesh daemon in the foreground: joins the mesh through the seeds, builds
 tunnel to every trusted member (keys in authorized_keys/), and gives the interface this node's
 mesh addresses. 'trust' and 'revoke' take effect while it runs. Creates an identity if there is
 none. SIGINT, SIGTERM or 'meshguard down' make it leave the mesh and remove the interface.
-Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allow-sys
---allow-read --allow-write --allow-net --allow-ffi.
+Needs root (CAP_NET_ADMIN, and port 53 for mesh names) unless --no-tun; Deno permissions:
+--allow-env --allow-sys --allow-read --allow-write --allow-net --allow-ffi, and
+--allow-run=resolvectl to route .mesh through systemd-resolved.
 
   --seed HOST:PORT    a node to join through (repeatable, up to 16; names are resolved;
                       port defaults to 51821)
@@ -153,6 +154,8 @@ Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allo
                       party; members answer STUN on their mesh port and the node asks up to
                       two trusted members with public addresses. '--stun none': no STUN
   --no-tun            membership only: no interface, no WireGuard
+  --no-dns            do not serve mesh names (by default a resolver answers for .mesh on
+                      port 53 of this node's mesh addresses; README "Names")
   --control PATH      control socket (default /run/meshguard/<interface>.sock as root,
                       else <config dir>/<interface>.sock)
   --log-level LEVEL   debug, info (default), warn or error

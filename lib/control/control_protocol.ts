@@ -34,6 +34,11 @@ export type PeerState = "alive" | "suspect" | "dead" | "left";
 export interface PeerStatus {
   /** authorized_keys file name; `peer-<hex8>` when --open or unnamed. */
   name: string;
+  /**
+   * The mesh DNS name it answers to here (`<name>.mesh`), or null when another member holds
+   * that name; optional so older daemons' status still parses.
+   */
+  dns_name?: string | null;
   /** Ed25519 public key, base64. */
   public_key: string;
   /** X25519 (WireGuard) public key, base64. */
@@ -137,6 +142,10 @@ export interface DaemonStatus {
   wireguard_public_key: string;
   mesh_ipv4: string;
   mesh_ipv6: string;
+  /** This node's own mesh DNS name, or null (optional: older daemons). */
+  dns_name?: string | null;
+  /** Contested mesh names and who holds each here, one line each (optional: older daemons). */
+  name_conflicts?: string[];
   /** True when the daemon admits any key (--open). */
   open: boolean;
   members: { alive: number; suspect: number; dead: number };
@@ -288,6 +297,7 @@ function checkPeer(value: unknown, where: string): void {
     checkField(value, key, where, isStringOrNull, "a string or null");
   }
   checkField(value, "state", where, (v) => PEER_STATES.includes(v), "a peer state");
+  if ("dns_name" in value) checkField(value, "dns_name", where, isStringOrNull, "a string or null");
   if ("candidates" in value) {
     checkField(value, "candidates", where, isStringArray, "an array of strings");
   }
@@ -405,6 +415,10 @@ export function checkDaemonStatus(value: unknown): DaemonStatus {
   }
   checkField(value, "max_members", where, (v) => v === null || isCount(v), "a count or null");
   checkField(value, "refused_members", where, isCount, "a count");
+  if ("dns_name" in value) checkField(value, "dns_name", where, isStringOrNull, "a string or null");
+  if ("name_conflicts" in value) {
+    checkField(value, "name_conflicts", where, isStringArray, "an array of strings");
+  }
   checkField(value, "ipv4_conflicts", where, Array.isArray, "an array");
   (value.ipv4_conflicts as unknown[]).forEach((conflict, i) =>
     checkConflict(conflict, `${where}.ipv4_conflicts[${i}]`)

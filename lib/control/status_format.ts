@@ -45,9 +45,10 @@ function table(rows: string[][]): string {
     .join("");
 }
 
-function peerRow(peer: PeerStatus, now: Date | number): string[] {
+function peerRow(peer: PeerStatus, now: Date | number, names: boolean): string[] {
   return [
     peer.name,
+    ...(names ? [peer.dns_name ?? "-"] : []),
     peer.mesh_ipv4 ?? peer.mesh_ipv6,
     peer.endpoint ?? "-",
     peer.state,
@@ -68,6 +69,7 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
     ["wireguard key:", status.wireguard_public_key],
     ["mesh ipv4:", status.mesh_ipv4],
     ["mesh ipv6:", status.mesh_ipv6],
+    ...(typeof status.dns_name === "string" ? [["mesh name:", status.dns_name]] : []),
     ["admission:", admission(status)],
     ["members:", `${alive} alive, ${suspect} suspect, ${dead} dead`],
     ["nat:", natLine(status)],
@@ -79,14 +81,24 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
     : `\nmesh IPv4 conflicts (${status.ipv4_conflicts.length}):\n${
       status.ipv4_conflicts.map((conflict) => `  ${describeConflict(conflict)}\n`).join("")
     }`;
-  if (status.peers.length === 0) return `${header}\nno peers yet\n${conflicts}`;
+  const nameConflicts = (status.name_conflicts ?? []).length === 0
+    ? ""
+    : `\nmesh name conflicts (${status.name_conflicts!.length}):\n${
+      status.name_conflicts!.map((line) => `  ${line}\n`).join("")
+    }`;
+  if (status.peers.length === 0) {
+    return `${header}\nno peers yet\n${conflicts}${nameConflicts}`;
+  }
   // Byte order, not the locale's: the same status prints the same everywhere.
   const peers = [...status.peers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Daemons that know names send dns_name; older ones get the old columns.
+  const names = peers.some((peer) => "dns_name" in peer);
   const rows = [
-    ["NAME", "MESH IP", "ENDPOINT", "STATE", "HANDSHAKE", "RX", "TX", "PATH"],
-    ...peers.map((peer) => peerRow(peer, now)),
+    ["NAME", ...(names ? ["DNS NAME"] : []), "MESH IP", "ENDPOINT", "STATE", "HANDSHAKE", "RX"]
+      .concat(["TX", "PATH"]),
+    ...peers.map((peer) => peerRow(peer, now, names)),
   ];
-  return `${header}\n${table(rows)}${conflicts}`;
+  return `${header}\n${table(rows)}${conflicts}${nameConflicts}`;
 }
 
 function policyLine(policy: NonNullable<DaemonStatus["policy"]>): string {

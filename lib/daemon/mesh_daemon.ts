@@ -33,6 +33,9 @@ import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
 import { takeBootEpoch } from "./boot_epoch.ts";
 import { resolveSeeds } from "./seeds.ts";
 import { NodePolicies } from "./node_policies.ts";
+import { NodeDns } from "./node_dns.ts";
+import { readNameHolders, writeNameHolders } from "./name_holders_store.ts";
+import { ownNameFromHostname } from "./member_names.ts";
 
 /** How `up` runs the daemon. */
 export interface MeshDaemonOptions {
@@ -58,6 +61,8 @@ export interface MeshDaemonOptions {
   announce?: SeedSpec[];
   /** Relay WireGuard datagrams between trusted members without a direct path (`--relay`). */
   relay?: boolean;
+  /** Serve mesh names on the mesh addresses (default true; `--no-dns`: false). */
+  dns?: boolean;
   log: Logger;
 }
 
@@ -86,6 +91,7 @@ export class MeshDaemon {
   #device: UserspaceDevice | null = null;
   /** `services/` policies, enforced by the device's workers (lib/policy/). */
   #policies: NodePolicies | null = null;
+  #dns: NodeDns | null = null;
   #gossip: MeshTransport | null = null;
   #port = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -108,6 +114,7 @@ export class MeshDaemon {
       open: options.open,
       maxMembers: options.maxMembers,
       log: options.log,
+      selfName: ownName(),
       onSchedule: (deadline) => this.#arm(deadline),
       onRecordsChanged: () => {
         if (this.#claimsTimer === undefined && !this.#stopping) {
@@ -153,6 +160,9 @@ export class MeshDaemon {
     const holders = await readClaims(configDir, IPV4_HOLDERS_FILE);
     for (const problem of holders.problems) log.warn(problem);
     this.#node.loadClaims(holders.entries);
+    const names = await readNameHolders(configDir);
+    for (const problem of names.problems) log.warn(problem);
+    this.#node.peers.names.loadRecords(names.entries);
     await this.#reloadTrust();
     if (open) {
       log.warn(
@@ -223,6 +233,19 @@ export class MeshDaemon {
     }
     this.#watchTrust();
     this.#watchAddresses(endpoints);
+    if (this.#device && this.#options.dns !== false) {
+      // Names are a convenience: the mesh runs without them, so a busy port 53 is only logged.
+      this.#dns = await NodeDns.start({
+        peers: this.#node.peers,
+        publicKey,
+        interfaceName: this.#options.interfaceName,
+        addresses: [meshIpv4(publicKey), meshIpv6(publicKey)],
+        log,
+      }).catch((error) => {
+        log.error((error as Error).message);
+        return null;
+      });
+    }
     if (this.#device) {
       this.#handshakeTimer = setInterval(() => this.#node.pollTunnels(), HANDSHAKE_POLL_MS);
     }
@@ -313,16 +336,27 @@ export class MeshDaemon {
     }, Math.max(0, Math.ceil(deadline - performance.now())));
   }
 
-  /** Writes the recorded IPv4 holders, so a restart settles collisions the same way. */
+  /** Writes the recorded IPv4 and name holders, so a restart settles collisions the same way. */
   #saveClaims(): Promise<void> {
     this.#claimsTimer = undefined;
     const peers = this.#node.peers;
     const records = peers.takeChangedRecords();
-    if (records === null) return this.#claimsSaving;
+    const names = peers.names.takeChangedRecords();
+    if (records === null && names === null) return this.#claimsSaving;
+    const { configDir } = this.#options;
     this.#claimsSaving = this.#claimsSaving
-      .then(() => writeClaims(this.#options.configDir, IPV4_HOLDERS_FILE, records))
+      .then(async () => {
+        if (records !== null) await writeClaims(configDir, IPV4_HOLDERS_FILE, records);
+      })
       .catch((error) => {
         peers.recordsNotSaved();
+        this.#log.error(`${(error as Error).message}; retrying in a second`);
+      })
+      .then(async () => {
+        if (names !== null) await writeNameHolders(configDir, names);
+      })
+      .catch((error) => {
+        peers.names.recordsNotSaved();
         this.#log.error(`${(error as Error).message}; retrying in a second`);
       });
     return this.#claimsSaving;
@@ -455,6 +489,7 @@ export class MeshDaemon {
       // already closed
     }
     clearTimeout(this.#timer);
+    await this.#dns?.stop();
     await this.#leave();
     clearTimeout(this.#claimsTimer);
     await this.#saveClaims();
@@ -492,6 +527,15 @@ function gossipOnlyDevice(gossip: MeshTransport): MeshDevice {
     devicePeers: () => [],
     stop: () => gossip.close(),
   };
+}
+
+/** This node's own mesh name, from its host name (null when unreadable or not a DNS label). */
+function ownName(): string | null {
+  try {
+    return ownNameFromHostname(Deno.hostname());
+  } catch {
+    return null;
+  }
 }
 
 async function loadOrCreateIdentity(configDir: string, log: Logger): Promise<Identity> {

@@ -33,6 +33,7 @@ import type {
 } from "../control/control_protocol.ts";
 import { VERSION } from "../version.ts";
 import { MeshPeers, type PeerChanges, type TrustedEntry } from "./mesh_peers.ts";
+import { describeNameConflict } from "./member_names.ts";
 import { MeshguardError } from "../errors.ts";
 import { classifyDatagram, PORT_STUN } from "../net/port_demux.ts";
 import { NodeStun, type StunSetting } from "./node_stun.ts";
@@ -62,6 +63,8 @@ export interface MeshNodeOptions {
   open: boolean;
   /** With `open`: the most members admitted without trust (`--max-members`). */
   maxMembers?: number;
+  /** This node's own mesh name (see `member_names.ts`), or null. */
+  selfName?: string | null;
   log: Logger;
   /** Wall-clock ms (for "tunnel up" against handshake times); default Date.now. */
   wallClock?: () => number;
@@ -144,6 +147,7 @@ export class MeshNode {
     this.#log = options.log;
     this.peers = new MeshPeers(options.identity.publicKey, options.open, {
       maxMembers: options.maxMembers,
+      selfName: options.selfName,
     });
   }
 
@@ -498,6 +502,7 @@ export class MeshNode {
       const relay = this.#relays?.relayOf(peer.publicKey, endpoint) ?? null;
       peers.push({
         name: peer.name,
+        dns_name: this.peers.names.nameOf(peer.publicKey),
         public_key: encodeBase64(peer.publicKey),
         wireguard_public_key: encodeBase64(peer.wireguardKey),
         mesh_ipv4: peer.configuredIpv4 === false ? null : peer.meshIpv4,
@@ -521,6 +526,8 @@ export class MeshNode {
       wireguard_public_key: encodeBase64(wireguardPublicKeyOf(publicKey)),
       mesh_ipv4: meshIpv4(publicKey),
       mesh_ipv6: meshIpv6(publicKey),
+      dns_name: this.peers.names.selfName,
+      name_conflicts: this.peers.names.conflicts().map(describeNameConflict),
       open: this.#options.open,
       members: counts,
       max_members: this.peers.maxMembers,

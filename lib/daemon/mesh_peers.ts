@@ -16,6 +16,7 @@ import type { Ipv4Conflict } from "../control/control_protocol.ts";
 import { Ipv4Claims, type Ipv4Decision } from "./ipv4_claims.ts";
 import { describeConflict } from "../control/ipv4_conflict_text.ts";
 import { DEFAULT_MAX_MEMBERS, MemberCap } from "./member_cap.ts";
+import { memberName, MemberNames } from "./member_names.ts";
 
 /**
  * Persistent keepalive given to every mesh peer (seconds): it makes both sides handshake as
@@ -64,6 +65,8 @@ export interface PeerChanges {
 export interface MeshPeersOptions {
   /** With --open: the most members admitted without trust (default DEFAULT_MAX_MEMBERS). */
   maxMembers?: number;
+  /** This node's own mesh name (`<host>.mesh`), or null for none. */
+  selfName?: string | null;
 }
 
 /** The mesh's peer table. */
@@ -84,6 +87,10 @@ export class MeshPeers {
   /** Peers admitted only because of --open count against this cap. */
   readonly #cap: MemberCap;
   #overflow = false;
+  /** Who answers to which mesh name (claims follow trust and membership like the IPv4 ones). */
+  readonly names: MemberNames;
+  /** Grows whenever an address was settled again (for caches built from the decisions). */
+  #settled = 0;
 
   /** A table for the node with Ed25519 key `self`; `open` admits every member (up to a cap). */
   constructor(self: Uint8Array, open: boolean, options: MeshPeersOptions = {}) {
@@ -91,6 +98,17 @@ export class MeshPeers {
     this.#open = open;
     this.#cap = new MemberCap(options.maxMembers ?? DEFAULT_MAX_MEMBERS);
     this.#claims = new Ipv4Claims(this.#selfIpv4, { releaseAbsent: !open });
+    this.names = new MemberNames(self, options.selfName ?? null);
+  }
+
+  /** Changes whenever names or IPv4 holders may have changed (the resolver's cache key). */
+  get namesVersion(): string {
+    return `${this.names.version}/${this.#settled}`;
+  }
+
+  /** The key id (hex) holding mesh IPv4 `address` here, or null (nobody, or this node). */
+  ipv4Holder(address: string): string | null {
+    return this.#decisions.get(address)?.holder ?? null;
   }
 
   /**
@@ -141,9 +159,9 @@ export class MeshPeers {
     return changes;
   }
 
-  /** True when the recorded IPv4 holders changed since they were last taken. */
+  /** True when the recorded IPv4 (or name) holders changed since they were last taken. */
   get recordsChanged(): boolean {
-    return this.#claims.recordsChanged;
+    return this.#claims.recordsChanged || this.names.recordsChanged;
   }
 
   /** Saving the records failed: they count as changed again, so the next change retries. */
@@ -165,7 +183,8 @@ export class MeshPeers {
 
   /** Log lines that arose outside a change (refusals at the cap). */
   drainNotices(): PeerChanges {
-    const logs = this.#cap.drainNotices().map((message) => ({ level: "warn" as const, message }));
+    const logs = [...this.#cap.drainNotices(), ...this.names.drainNotices()]
+      .map((message) => ({ level: "warn" as const, message }));
     return { peers: [], logs };
   }
 
@@ -189,8 +208,21 @@ export class MeshPeers {
         changes.logs.push({ level: "info", message: `trust in ${entry.name} revoked` });
       }
       const address = meshIpv4(entry.publicKey);
-      if (!(this.#open && this.#peers.has(id))) this.#claims.remove(id, address);
+      if (!(this.#open && this.#peers.has(id))) {
+        this.#claims.remove(id, address);
+        this.names.release(entry.publicKey, true);
+      } else {
+        this.names.claim(entry.publicKey, memberName(entry.publicKey, { trustName: null }), seq);
+      }
       touched.add(address);
+    }
+    for (const entry of next.values()) {
+      // A renamed key claims its new name as a newcomer; an unchanged claim keeps its arrival.
+      this.names.claim(
+        entry.publicKey,
+        memberName(entry.publicKey, { trustName: entry.name }),
+        seq,
+      );
     }
     for (const [id, entry] of next) {
       if (previous.has(id)) continue;
@@ -213,6 +245,9 @@ export class MeshPeers {
     }
     for (const address of touched) this.#settle(address, changes);
     for (const peer of this.#peers.values()) this.#sync(peer, changes);
+    // Closed: trust is the member list, so a recorded name holder no longer trusted is gone.
+    if (!this.#open) this.names.retain(new Set(next.keys()));
+    this.names.settle();
     return changes;
   }
 
@@ -230,6 +265,8 @@ export class MeshPeers {
         if (!trusted) {
           this.#cap.count--;
           this.#claims.remove(id, peer.meshIpv4);
+          this.names.release(peer.publicKey);
+          this.names.settle();
           this.#settle(peer.meshIpv4, changes);
         }
       }
@@ -247,6 +284,12 @@ export class MeshPeers {
       if (!trusted) {
         this.#cap.count++;
         this.#claims.add(id, peer.meshIpv4, ++this.#seq);
+        this.names.claim(
+          peer.publicKey,
+          memberName(peer.publicKey, { trustName: null }),
+          this.#seq,
+        );
+        this.names.settle();
         this.#settle(peer.meshIpv4, changes);
       }
     }
@@ -408,6 +451,7 @@ export class MeshPeers {
    * pass over every peer) and re-plans the configured peers there whose IPv4 moved.
    */
   #settle(address: string, changes: PeerChanges): void {
+    this.#settled++;
     const contenders = this.#claims.contenders(address);
     let decision: Ipv4Decision | null = null;
     if (contenders.length === 0 && address !== this.#selfIpv4) {

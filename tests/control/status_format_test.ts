@@ -103,3 +103,32 @@ Deno.test("status format: the service policy line (issue 14), and its validation
   }
   assertEquals(threw, true, "a malformed policy block is refused");
 });
+
+Deno.test("status format: mesh names — this node's, a DNS NAME column, name conflicts", () => {
+  const base = sampleStatus();
+  const status = {
+    ...base,
+    dns_name: "gw.mesh",
+    name_conflicts: ["name db.mesh stays with key 0202020202020202…, which claimed it first"],
+    ipv4_conflicts: [],
+    peers: base.peers.map((peer) => ({
+      ...peer,
+      dns_name: peer.name === "db-primary" ? null : `${peer.name}.mesh`,
+    })),
+  };
+  const text = formatStatus(status, 0);
+  assertEquals(text.includes("mesh name:       gw.mesh\n"), true, text);
+  const rows = text.split("\n").filter((line) => /^(NAME|db-primary|node2) /.test(line));
+  assertEquals(rows.map((row) => row.split(/\s{2,}/).slice(0, 2)), [
+    ["NAME", "DNS NAME"],
+    ["db-primary", "-"],
+    ["node2", "node2.mesh"],
+  ]);
+  assertEquals(
+    text.endsWith(
+      "mesh name conflicts (1):\n  name db.mesh stays with key 0202020202020202…, which claimed it first\n",
+    ),
+    true,
+    text,
+  );
+});

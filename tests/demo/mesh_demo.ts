@@ -2,7 +2,8 @@
  * The mesh demo (root): three meshguard nodes on this machine, each in its own network namespace
  * on a private bridge (192.0.2.1–3). Each node gets an identity (`meshguard keygen`) and trusts the
  * other two (`meshguard trust`); `meshguard up` runs in every namespace with node1 as the only
- * seed. The demo shows the mesh forming, pings across it over IPv4 and IPv6, prints
+ * seed. The demo shows the mesh forming, pings across it over IPv4 and IPv6, pings node2 by
+ * name (`ping node2.mesh`, node1's system resolver pointed at its mesh resolver), prints
  * `meshguard status` from node1, and removes everything it made — also on Ctrl-C or failure.
  *
  *   sudo deno run --allow-run --allow-read --allow-write --allow-sys=uid tests/demo/mesh_demo.ts
@@ -36,11 +37,15 @@ const lab = new MeshLab({
   progress: (line) => say(line),
 });
 
+/** node1's resolv.conf folder: `ip netns exec` mounts its resolv.conf over /etc/resolv.conf. */
+let resolvFolder: string | null = null;
+
 let cleaning: Promise<void> | null = null;
 /** Stops every daemon and removes namespaces and files; runs once, whatever calls it first. */
 function cleanUp(): Promise<void> {
   cleaning ??= (async () => {
     say("cleaning up: stopping the daemons, removing namespaces, config dirs and sockets");
+    if (resolvFolder !== null) await Deno.remove(resolvFolder, { recursive: true }).catch(() => {});
     await lab.dispose();
   })();
   return cleaning;
@@ -134,6 +139,25 @@ try {
       }
     }
   }
+
+  console.log();
+  resolvFolder = `/etc/netns/${lab.node(1).namespace}`;
+  await Deno.mkdir(resolvFolder, { recursive: true });
+  await Deno.writeTextFile(
+    `${resolvFolder}/resolv.conf`,
+    `nameserver ${lab.node(1).meshIpv4}\n`,
+  );
+  say(`node1's resolver: nameserver ${lab.node(1).meshIpv4} (its own mesh DNS)`);
+  await lab.waitFor(
+    async () => (await lab.pingOnce(1, "node2.mesh")).code === 0,
+    15_000,
+    "ping node2.mesh from node1",
+  );
+  const byName = await lab.pingOnce(1, "node2.mesh");
+  const target = byName.stdout.match(/^PING \S+ \(([^)]+)\)/m)?.[1] ??
+    byName.stdout.match(/\((\S+)\)\)/)?.[1] ?? "?";
+  const time = byName.stdout.match(/time=([\d.]+ ms)/)?.[1] ?? "answered";
+  say(`node1 $ ping node2.mesh → ${target}: ${time}`);
 
   console.log(`\n$ meshguard status   (on node1)\n`);
   console.log((await lab.statusTable(1)).trimEnd());

@@ -33,8 +33,12 @@ Deno.test({
     const pings = stdout.match(/node\d → node\d \S+: [\d.]+ ms/g) ?? [];
     assertEquals(pings.length, 12, `expected 6 pairs × (IPv4, IPv6) pings:\n${stdout}`);
     assertTrue(pings.some((line) => line.includes(" fd99:6d67:")), "no IPv6 ping shown");
+    assertTrue(
+      /node1 \$ ping node2\.mesh → (10\.99\.|fd99:6d67:)\S+: [\d.]+ ms/.test(stdout),
+      `no ping by name:\n${stdout}`,
+    );
     assertIncludes(stdout, "$ meshguard status");
-    assertTrue(/NAME\s+MESH IP/.test(stdout), `no status table:\n${stdout}`);
+    assertTrue(/NAME\s+DNS NAME\s+MESH IP/.test(stdout), `no status table:\n${stdout}`);
     assertIncludes(stdout, "demo finished");
 
     const tag = stdout.match(/bridge namespace mgm-([0-9a-f]+)-br/)?.[1];
