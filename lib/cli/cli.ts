@@ -43,8 +43,9 @@ const COMMANDS: Record<string, Command> = {
     usesConfigDir: false,
     run: deviceCommand,
   },
+  // run: only `--score-command` (admission control) runs anything; without --allow-run it fails.
   up: {
-    permissions: ["read", "write", "net", "ffi", "env", "sys"],
+    permissions: ["read", "write", "net", "ffi", "env", "sys", "run"],
     usesConfigDir: true,
     run: upCommand,
   },

@@ -18,18 +18,22 @@ function der(prefix: Uint8Array, key: Uint8Array): Buffer {
   return out;
 }
 
-/** Returns the report with `signature` set, signed by the 32-byte identity seed. */
-export function signReport(report: BenchmarkReport, seed: Uint8Array): BenchmarkReport {
+/** A signer holding the identity in a native key object (the caller may wipe its seed). */
+export function reportSigner(seed: Uint8Array): (report: BenchmarkReport) => BenchmarkReport {
   const pkcs8 = der(ED25519_PKCS8, seed);
-  try {
-    const key = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
+  const key = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
+  pkcs8.fill(0);
+  return (report) => {
     const unsigned = { ...report };
     delete unsigned.signature;
     const signature = new Uint8Array(sign(null, canonicalReportBytes(unsigned), key));
     return { ...unsigned, signature: encodeBase64(signature) };
-  } finally {
-    pkcs8.fill(0);
-  }
+  };
+}
+
+/** Returns the report with `signature` set, signed by the 32-byte identity seed. */
+export function signReport(report: BenchmarkReport, seed: Uint8Array): BenchmarkReport {
+  return reportSigner(seed)(report);
 }
 
 /** True when the report carries a valid signature by `publicKey` (32 bytes). */
