@@ -10,6 +10,7 @@ import {
   fileScoreSource,
   mockScoreSource,
   type ScoreSource,
+  seededRandom,
 } from "../controller/score_source.ts";
 import { NODE_ID_PATTERN } from "../controller/benchmark_report.ts";
 import { Logger, parseLogLevel } from "../log/logger.ts";
@@ -121,7 +122,7 @@ async function parseControllerFlags(values: {
       "up",
     );
   }
-  let scores: ScoreSource;
+  let scores: ScoreSource | undefined;
   if (values["score-command"] !== undefined) scores = commandScoreSource(values["score-command"]);
   else if (values["score-file"] !== undefined) scores = fileScoreSource(values["score-file"]);
   else {
@@ -132,7 +133,6 @@ async function parseControllerFlags(values: {
         "up",
       );
     }
-    scores = mockScoreSource(mean, Math.random);
   }
   const nodeId = values["controller-node-id"] ?? Deno.hostname();
   if (!NODE_ID_PATTERN.test(nodeId)) {
@@ -141,6 +141,7 @@ async function parseControllerFlags(values: {
       "up",
     );
   }
+  scores ??= mockScoreSource(Number(values["score-mock"]), seededRandom(nodeId));
   let caCert: string | undefined;
   if (values["controller-ca"] !== undefined) {
     try {

@@ -157,6 +157,20 @@ Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allo
   --control PATH      control socket (default /run/meshguard/<interface>.sock as root,
                       else <config dir>/<interface>.sock)
   --log-level LEVEL   debug, info (default), warn or error
+
+Admission control (optional; see 'meshguard help controller'):
+  --controller URL    also require the controller's "allowed": report signed scores, poll the
+                      config, give each admitted peer its pairwise PSK, remove denied peers at
+                      once. Unlisted or denied peers never reach the WireGuard device
+  --controller-ca FILE  the CA (PEM) that signed the controller's TLS certificate
+  --controller-node-id ID  this node's id at the controller (default: the host name)
+  --score-command CMD one of these three gives the scores: CMD (sh -c) prints JSON such as
+  --score-file FILE   {"overall": 0.91}, or FILE holds it (read at each report), or
+  --score-mock MEAN   the proof of concept's mock emitter (demos)
+  --report-interval S seconds between reports (default 10)
+  --controller-poll S seconds between config polls (default 10)
+  --controller-fail-open  when the controller stays unreachable past the keys' expiry, keep the
+                      last keys (default: fail closed, every gated peer is removed)
 `,
   status: `Usage: meshguard status [--json] [--interface NAME] [--control PATH] [--config DIR]
 

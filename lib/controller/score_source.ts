@@ -6,6 +6,7 @@
  * "suite_version": "…", "notes": "…"}`.
  */
 
+import { createHash } from "node:crypto";
 import { MeshguardError } from "../errors.ts";
 
 /** Scores could not be obtained; the report is skipped and the reason logged. */
@@ -110,4 +111,19 @@ export function mockScoreSource(mean: number, random: () => number): ScoreSource
       },
       suiteVersion: "mock-0.1",
     });
+}
+
+/**
+ * A small PRNG (mulberry32) seeded from SHA-256 of `label`, so a node's mock scores are the
+ * same on every run (the proof of concept seeds from the MD5 of the node id).
+ */
+export function seededRandom(label: string): () => number {
+  let state = createHash("sha256").update(label).digest().readUInt32LE(0);
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

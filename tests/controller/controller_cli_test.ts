@@ -151,3 +151,46 @@ Deno.test("controller process: bad flags and files are one clear line", async ()
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("up --controller: flag mistakes are usage errors before anything starts", async () => {
+  const up = async (args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        // What config-dir resolution needs; the flag errors come before anything else.
+        "--allow-read",
+        "--allow-env",
+        "--allow-sys",
+        "main.ts",
+        "up",
+        "--config",
+        "/nonexistent",
+        ...args,
+      ],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  };
+  const cases: [string[], string][] = [
+    [["--score-file", "s.json"], "--score-file needs --controller URL"],
+    [["--controller", "ftp://x"], "--controller must be an http(s) URL"],
+    [["--controller", "http://x"], "exactly one of --score-command CMD, --score-file FILE"],
+    [
+      ["--controller", "http://x", "--score-mock", "0.9", "--score-file", "f"],
+      "exactly one of",
+    ],
+    [["--controller", "http://x", "--score-mock", "2"], "--score-mock must be a mean score 0-1"],
+    [
+      ["--controller", "http://x", "--score-mock", "0.9", "--controller-node-id", "a/b"],
+      "is not a node id",
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const result = await up(args);
+    assertEquals(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+    assertIncludes(result.stderr, message);
+  }
+});
