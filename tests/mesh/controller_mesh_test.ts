@@ -4,8 +4,9 @@
  * come from files the test rewrites. A 5 s epoch keeps it short. Measures how long node 3's
  * tunnels take to disappear after its score drops (bound: one epoch plus one poll, plus one
  * report interval for the low score to arrive), checks they come back on recovery, that the
- * allowed pair 1–2 keeps pinging across three rotations with at most one lost ping, and that a
- * controller restart keeps the epoch sequence.
+ * allowed pair 1–2 keeps pinging across three rotations with at most one lost ping, that a
+ * controller restart keeps the epoch sequence, and that the nodes fail closed once the
+ * controller has been gone past their keys' expiry (and recover when it returns).
  */
 
 import { assertEquals, assertTrue } from "../assert.ts";
@@ -32,7 +33,7 @@ interface Status {
 
 Deno.test({
   name: "controller: quarantine within an epoch and a poll, re-admission, pairwise keys " +
-    "across rotations, restart keeps the epoch sequence",
+    "across rotations, restart keeps the epoch sequence, fail closed",
   ignore: skip !== null,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -206,6 +207,28 @@ Deno.test({
             `epoch went from ${beforeRestart} to ${afterRestart} across a restart`,
           );
           await lab.waitForPing(2, lab.node(3).meshIpv4, 15_000);
+
+          // Controller gone: the nodes keep their keys until they expire (at most the current
+          // epoch plus the next one, already served), then fail closed: every gated peer removed.
+          await controller!.stop(10_000);
+          const gone = performance.now();
+          await lab.waitFor(
+            async () => (await lab.wireGuardPeers(1)).length === 0,
+            2 * EPOCH_SECONDS * 1000 + 5_000,
+            "node 1 to remove its peers once the controller's keys expired",
+          );
+          console.log(
+            `  controller down: node 1 failed closed after ${
+              ((performance.now() - gone) / 1000).toFixed(1)
+            } s`,
+          );
+          await startController();
+          await lab.waitForPing(1, lab.node(2).meshIpv4, 20_000);
+          console.log(
+            `  controller back: node1 → node2 pings again after ${
+              ((performance.now() - gone) / 1000).toFixed(1)
+            } s in all`,
+          );
         })(),
         150_000,
         "controller end to end",
