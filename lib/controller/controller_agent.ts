@@ -29,6 +29,13 @@ export interface ControllerAgentOptions {
 
 const REQUEST_TIMEOUT_MS = 5_000;
 
+/** An error's message with its cause (fetch hides the reason, e.g. a certificate, there). */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  return `${error.message}${cause}`;
+}
+
 /** The running agent. */
 export class ControllerAgent {
   readonly #options: ControllerAgentOptions;
@@ -36,7 +43,8 @@ export class ControllerAgent {
   readonly #client: Deno.HttpClient | undefined;
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
   #boundary: ReturnType<typeof setTimeout> | undefined;
-  #lastAdmitted = "";
+  /** Fingerprint of the admitted set last handed over; null: none yet (the first always is). */
+  #lastAdmitted: string | null = null;
   #lastReason: string | null = null;
   #lastTimestampMs = 0;
   #stopped = false;
@@ -58,7 +66,7 @@ export class ControllerAgent {
     const loop = (name: string, fn: () => Promise<void>, every: number) => {
       const run = async () => {
         if (this.#stopped) return;
-        await fn().catch((error) => this.#options.log.warn(String(error?.message ?? error)));
+        await fn().catch((error) => this.#options.log.warn(describe(error)));
         if (!this.#stopped) this.#timers.set(name, setTimeout(run, every));
       };
       run();
