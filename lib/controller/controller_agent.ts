@@ -18,6 +18,8 @@ export interface ControllerAgentOptions {
   caCert?: string;
   nodeId: string;
   sign: (report: BenchmarkReport) => BenchmarkReport;
+  /** The authorization header of a read (`request_auth.ts`). */
+  signRead: (nodeId: string, path: string, nowMs: number) => string;
   scores: ScoreSource;
   reportMs: number;
   pollMs: number;
@@ -125,7 +127,10 @@ export class ControllerAgent {
 
   async #poll(): Promise<void> {
     try {
-      const response = await this.#fetch(`/v1/config/${encodeURIComponent(this.#options.nodeId)}`);
+      const path = `/v1/config/${encodeURIComponent(this.#options.nodeId)}`;
+      const response = await this.#fetch(path, {
+        headers: { authorization: this.#options.signRead(this.#options.nodeId, path, Date.now()) },
+      });
       const config = await response.json();
       if (!response.ok) {
         throw new Error(`controller answered ${response.status}: ${config.detail ?? ""}`);

@@ -17,6 +17,7 @@ import { type EpochRecord, followingEpoch } from "./epochs.ts";
 import { legacyNodePsk, pairwisePsk, secretHash } from "./pairwise_psk.ts";
 import { evaluateMembership, type Membership, type MembershipPolicy } from "./policy.ts";
 import { verifyReportSignature } from "./report_signature.ts";
+import { verifyRead } from "./request_auth.ts";
 import { formatUtcSeconds, parseTimestampMicros } from "./timestamp.ts";
 
 /** How a controller is set up. */
@@ -250,6 +251,19 @@ export class ControllerCore {
       );
     }
     return this.#options.nodes.get(nodeId) ?? null;
+  }
+
+  /**
+   * Checks that a read of `nodeId`'s keys (`/v1/config`, `/v1/peers`) is signed by that node
+   * (see `request_auth.ts`); unsigned reads pass only with `allowUnsigned`. Throws 401/404.
+   */
+  authorizeRead(nodeId: string, header: string | null, path: string, nowMs: number): void {
+    const key = this.#requireNode(nodeId);
+    if ((header === null || key === null) && this.#options.allowUnsigned) return;
+    if (key === null) {
+      throw new ControllerRequestError(401, `${nodeId} has no identity key configured`);
+    }
+    verifyRead(header, nodeId, path, key, nowMs, this.#options.limits.skewSeconds);
   }
 
   /** A node's membership (UNKNOWN before its first decision). */

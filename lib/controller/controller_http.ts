@@ -144,9 +144,11 @@ export function createControllerHandler(
         }
         case "config":
           want("GET");
+          core.authorizeRead(id, request.headers.get("authorization"), pathname, now);
           return json(core.config(id));
         case "peers":
           want("GET");
+          core.authorizeRead(id, request.headers.get("authorization"), pathname, now);
           return json(core.peers(id));
       }
     }

@@ -32,6 +32,7 @@ import { type MeshDevice, MeshNode } from "./mesh_node.ts";
 import { PeerGate } from "../controller/peer_gate.ts";
 import { ControllerAgent, type ControllerAgentOptions } from "../controller/controller_agent.ts";
 import { reportSigner } from "../controller/report_signature.ts";
+import { readSigner } from "../controller/request_auth.ts";
 import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
 import { takeBootEpoch } from "./boot_epoch.ts";
 import { resolveSeeds } from "./seeds.ts";
@@ -61,7 +62,7 @@ export interface MeshDaemonOptions {
   /** Relay WireGuard datagrams between trusted members without a direct path (`--relay`). */
   relay?: boolean;
   /** Admission control (`--controller`): peers need the controller's "allowed" and PSKs. */
-  controller?: Omit<ControllerAgentOptions, "sign" | "log" | "onAdmitted">;
+  controller?: Omit<ControllerAgentOptions, "sign" | "signRead" | "log" | "onAdmitted">;
   log: Logger;
 }
 
@@ -232,6 +233,7 @@ export class MeshDaemon {
       this.#agent = new ControllerAgent({
         ...this.#options.controller,
         sign: reportSigner(this.#identity.seed),
+        signRead: readSigner(this.#identity.seed),
         log,
         onAdmitted: (admitted) => {
           gate.setAdmitted(admitted);

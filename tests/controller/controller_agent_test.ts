@@ -14,6 +14,7 @@ import { identityFromSeed } from "../../lib/identity/identity.ts";
 import { wireguardPublicKeyOf } from "../../lib/identity/wireguard_key.ts";
 import { decodeBase64Strict, encodeBase64 } from "../../lib/encoding/base64.ts";
 import { Logger } from "../../lib/log/logger.ts";
+import { readSigner } from "../../lib/controller/request_auth.ts";
 import { makeTestCertificates } from "./test_certificates.ts";
 
 Deno.test({
@@ -69,6 +70,7 @@ Deno.test({
         caCert,
         nodeId: "node-a",
         sign: reportSigner(seeds[0]),
+        signRead: readSigner(seeds[0]),
         scores: () => Promise.resolve({ scores: { overall: 0.95 }, suiteVersion: "t" }),
         reportMs: 100,
         pollMs: 100,

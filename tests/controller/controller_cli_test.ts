@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { identityFromSeed } from "../../lib/identity/identity.ts";
 import { encodeBase64 } from "../../lib/encoding/base64.ts";
 import { signReport } from "../../lib/controller/report_signature.ts";
+import { readSigner } from "../../lib/controller/request_auth.ts";
 import { makeTestCertificates } from "./test_certificates.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -96,7 +97,13 @@ Deno.test("controller process: HTTPS verified with the CA, signed report, status
     });
     assertEquals(posted.status, 200);
     await posted.body?.cancel();
-    const config = await (await fetch(`${base}/v1/config/node-a`, { client })).json();
+    const unsignedRead = await fetch(`${base}/v1/config/node-a`, { client });
+    assertEquals(unsignedRead.status, 401, "keys are only read signed");
+    await unsignedRead.body?.cancel();
+    const config = await (await fetch(`${base}/v1/config/node-a`, {
+      client,
+      headers: { authorization: readSigner(seed)("node-a", "/v1/config/node-a", Date.now()) },
+    })).json();
     assertEquals(config.allowed, true);
     // status.json is written when the decision changed (atomically; poll briefly for the write).
     const statusPath = join(dir, "status.json");

@@ -6,6 +6,7 @@ import { createControllerHandler } from "../../lib/controller/controller_http.ts
 import { SqliteControllerStore } from "../../lib/controller/sqlite_store.ts";
 import { signReport } from "../../lib/controller/report_signature.ts";
 import { identityFromSeed } from "../../lib/identity/identity.ts";
+import { readSigner } from "../../lib/controller/request_auth.ts";
 import { MAX_REPORT_BYTES } from "../../lib/controller/benchmark_report.ts";
 
 const T0 = Date.UTC(2026, 0, 5, 12, 0, 10);
@@ -13,7 +14,7 @@ const IDS = ["node-a", "node-b"];
 
 async function withController(
   fn: (env: {
-    call: (method: string, path: string, body?: unknown) => Promise<Response>;
+    call: (method: string, path: string, body?: unknown, as?: number | string) => Promise<Response>;
     store: SqliteControllerStore;
     signed: (index: number, overall: number, atMs: number) => unknown;
     clock: { now: number };
@@ -44,10 +45,17 @@ async function withController(
       onStateChange: () => {},
     });
   let handler = build();
-  const call = (method: string, path: string, body?: unknown) =>
+  const readers = seeds.map((seed) => readSigner(seed));
+  /** `as`: sign the read as that node (index), or this raw authorization header. */
+  const call = (method: string, path: string, body?: unknown, as?: number | string) =>
     handler(
       new Request(`http://controller${path}`, {
         method,
+        headers: as === undefined ? {} : {
+          authorization: typeof as === "string"
+            ? as
+            : readers[as](IDS[as], new URL(`http://c${path}`).pathname, clock.now),
+        },
         body: body === undefined
           ? undefined
           : typeof body === "string"
@@ -98,12 +106,12 @@ Deno.test("http: the PoC's paths and JSON shapes", async () => {
       membership: "ALLOWED",
       reason: "score 0.90 >= 0.70, fresh",
     });
-    const a = await (await call("GET", "/v1/config/node-a")).json();
-    const b = await (await call("GET", "/v1/config/node-b")).json();
+    const a = await (await call("GET", "/v1/config/node-a", undefined, 0)).json();
+    const b = await (await call("GET", "/v1/config/node-b", undefined, 1)).json();
     assertEquals(a.allowed, true);
     assertEquals(typeof a.psk_base64, "string");
     assertEquals(a.peer_psks["node-b"], b.peer_psks["node-a"]);
-    const peers = await (await call("GET", "/v1/peers/node-a")).json();
+    const peers = await (await call("GET", "/v1/peers/node-a", undefined, 0)).json();
     assertEquals(peers.allowed_subnet, "10.99.0.0/16");
     assertEquals(peers.peers[0].node_id, "node-b");
     assertTrue(/^10\.99\./.test(peers.peers[0].tunnel_ip));
@@ -132,6 +140,8 @@ Deno.test("http: every bad input gets a clear 4xx and nothing is stored", async 
       ["POST", "/v1/benchmarks/..%2Fetc", good, 400, /not a node id/],
       ["GET", "/v1/benchmarks/node-a", undefined, 405, /takes POST/],
       ["GET", "/v1/config/node-z", undefined, 404, /unknown node/],
+      ["GET", "/v1/config/node-a", undefined, 401, /needs "authorization: Meshguard-Ed25519/],
+      ["GET", "/v1/peers/node-a", undefined, 401, /needs "authorization/],
       ["GET", "/v2/nothing", undefined, 404, /no such path/],
     ];
     for (const [method, path, body, status, pattern] of cases) {
@@ -180,5 +190,28 @@ Deno.test("sqlite store: 0600, WAL, append-only audit, a restart keeps the epoch
     } finally {
       db.close();
     }
+  });
+});
+
+Deno.test("http: reads of a node's keys must be signed by that node, for that path, now", async () => {
+  await withController(async ({ call, clock }) => {
+    assertEquals((await call("GET", "/v1/config/node-a", undefined, 0)).status, 200);
+    const sign = readSigner(new Uint8Array(32).fill(11)); // node-a's seed
+    for (
+      const [header, pattern] of [
+        [sign("node-a", "/v1/peers/node-a", clock.now), /bad read signature/], // other path
+        [sign("node-a", "/v1/config/node-a", clock.now - 31_000), /from the controller's clock/],
+        [sign("node-b", "/v1/config/node-a", clock.now), /bad read signature/], // other id
+        ["Bearer x", /needs "authorization/],
+      ] as [string, RegExp][]
+    ) {
+      const response = await call("GET", "/v1/config/node-a", undefined, header);
+      const detail = (await response.json()).detail;
+      assertEquals(response.status, 401, detail);
+      assertTrue(pattern.test(detail), detail);
+    }
+    const asOther = await call("GET", "/v1/config/node-a", undefined, 1);
+    assertEquals(asOther.status, 401);
+    assertIncludes((await asOther.json()).detail, "bad read signature");
   });
 });
