@@ -166,6 +166,13 @@ Deno.test("core: --allow-unsigned accepts the PoC agent's unsigned reports", asy
   }, T0);
   assertTrue(result.unsigned);
   assertEquals(core.membership("node-a"), "ALLOWED");
+  core.authorizeRead("node-a", null, "/v1/config/node-a", T0); // the PoC agent reads unsigned
+  const strict = await setup();
+  refused(
+    () => strict.core.authorizeRead("node-a", null, "/v1/config/node-a", T0),
+    401,
+    /needs "authorization/,
+  );
 });
 
 Deno.test("core: a restart on the same store keeps the epoch sequence and decisions", async () => {
