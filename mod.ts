@@ -123,3 +123,14 @@ export {
 export { classifyNatMapping, type MappingBehaviour } from "./lib/stun/nat_mapping.ts";
 export { Logger, type LogLevel } from "./lib/log/logger.ts";
 export { wireguardPublicKeyOf } from "./lib/identity/wireguard_key.ts";
+export {
+  type PolicyAction,
+  type PolicyFile,
+  type PolicyRule,
+  type PolicySet,
+} from "./lib/policy/policy_rules.ts";
+export { parseDefaultText, parsePolicyText, PolicyError } from "./lib/policy/policy_parser.ts";
+export { evaluatePolicy, type PolicyVerdict } from "./lib/policy/policy_evaluator.ts";
+export { loadPolicySet } from "./lib/policy/policy_files.ts";
+export { type DevicePolicy } from "./lib/policy/device_policy.ts";
+export type { PolicyStatus } from "./lib/control/control_protocol.ts";

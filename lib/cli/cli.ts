@@ -15,6 +15,7 @@ import { exportCommand } from "./command_export.ts";
 import { keygenCommand } from "./command_keygen.ts";
 import { netcheckCommand } from "./command_netcheck.ts";
 import { revokeCommand } from "./command_revoke.ts";
+import { serviceCommand } from "./command_service.ts";
 import { statusCommand } from "./command_status.ts";
 import { trustCommand } from "./command_trust.ts";
 import { upCommand } from "./command_up.ts";
@@ -38,6 +39,7 @@ const COMMANDS: Record<string, Command> = {
   trust: { permissions: ["read", "write"], usesConfigDir: true, run: trustCommand },
   revoke: { permissions: ["read", "write"], usesConfigDir: true, run: revokeCommand },
   config: { permissions: ["read"], usesConfigDir: true, run: configCommand },
+  service: { permissions: ["read", "write"], usesConfigDir: true, run: serviceCommand },
   device: {
     permissions: ["read", "write", "net", "ffi"],
     usesConfigDir: false,

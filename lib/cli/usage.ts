@@ -12,6 +12,8 @@ Identity and trust:
                                      trust a peer's public key (or, with --org, an org's)
   revoke <name|key> [--org]          stop trusting a peer (or an org)
   config show [--json]               show the identity, its mesh addresses and trusted keys
+  service <list|allow|deny|default|show|reset> ...
+                                     which ports peers may reach on this node
 
 Mesh:
   up [--seed HOST:PORT]... [options] run the mesh daemon (root: it creates the interface)
@@ -63,6 +65,30 @@ Options:
   --allow-unsigned     accept unsigned reports (the proof of concept's agent); logged loudly
   --tls-cert FILE      serve HTTPS with this certificate (PEM), with --tls-key FILE
   --log-level LEVEL    debug, info, warn or error (default info)
+`,
+  service: `Usage: meshguard service list
+       meshguard service allow|deny [--peer NAME|KEY] [--org NAME|KEY] <tcp|udp|all> <port|lo-hi|all>
+       meshguard service allow|deny [--peer NAME|KEY] [--org NAME|KEY] all
+       meshguard service default allow|deny
+       meshguard service show [PEER]
+       meshguard service reset
+
+Service policies: which ports of this node the mesh peers may reach, checked on every packet
+a peer sends (after decryption). A packet is held to the peer's own file, then its org's,
+then global.policy, then the default; the first matching rule decides. ICMP always passes, and
+replies to connections this node opened pass too. A running daemon applies changes at once.
+
+Files (in services/ of the config directory): default (allow|deny, missing = allow),
+global.policy, peer/<name>.policy, org/<name>.policy; one rule a line, '#' comments;
+at most 64 rules and 4096 bytes a file, 64 peer files and 16 org files.
+
+  list       print every file's rules
+  allow|deny add a rule to global.policy, or to the peer's (--peer) or org's (--org) file
+  default    set what happens when no rule matches
+  show       what a peer (a trusted name or a key) may reach, for common TCP ports
+  reset      remove every policy file (everything open again)
+
+Org policies are read and checked, but apply to nobody until org certificates exist.
 `,
   keygen: `Usage: meshguard keygen [--force] [--config DIR]
 

@@ -149,6 +149,19 @@ export interface DaemonStatus {
   /** The mesh port behind NAT, from STUN. */
   nat: NatStatus;
   peers: PeerStatus[];
+  /** Service policies (`services/`) in force and their drop counters; absent before issue 14. */
+  policy?: PolicyStatus;
+}
+
+/** The service policy part of a status (lib/daemon/node_policies.ts). */
+export interface PolicyStatus {
+  default: "allow" | "deny";
+  files: number;
+  rules: number;
+  /** Why the last reload was refused (the policy before it stays in force), or null. */
+  error: string | null;
+  /** Dropped packets per rule (`source` is `file:line` or `default`). */
+  drops: { source: string; rule: string; drops: number }[];
 }
 
 /** The answer to `status`. */
@@ -350,6 +363,22 @@ export function checkNetcheckReport(value: unknown): NetcheckReport {
   return value as NetcheckReport;
 }
 
+function checkPolicy(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkField(value, "default", where, (v) => v === "allow" || v === "deny", "allow or deny");
+  checkField(value, "files", where, isCount, "a count");
+  checkField(value, "rules", where, isCount, "a count");
+  checkField(value, "error", where, isStringOrNull, "a string or null");
+  checkField(value, "drops", where, Array.isArray, "an array");
+  (value.drops as unknown[]).forEach((drop, i) => {
+    const at = `${where}.drops[${i}]`;
+    if (!isObject(drop)) throw new ControlError(`the daemon sent an invalid status: ${at}`);
+    checkField(drop, "source", at, isString, "a string");
+    checkField(drop, "rule", at, isString, "a string");
+    checkField(drop, "drops", at, isCount, "a count");
+  });
+}
+
 /** Checks that `value` has DaemonStatus's shape (so printing it cannot fail half-way). */
 export function checkDaemonStatus(value: unknown): DaemonStatus {
   if (!isObject(value)) throw new ControlError("the daemon sent an invalid status: not an object");
@@ -383,6 +412,7 @@ export function checkDaemonStatus(value: unknown): DaemonStatus {
   checkNat(value.nat, `${where}.nat`);
   checkField(value, "peers", where, Array.isArray, "an array");
   (value.peers as unknown[]).forEach((peer, i) => checkPeer(peer, `${where}.peers[${i}]`));
+  if (value.policy !== undefined) checkPolicy(value.policy, `${where}.policy`);
   return value as unknown as DaemonStatus;
 }
 

@@ -71,6 +71,7 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
     ["admission:", admission(status)],
     ["members:", `${alive} alive, ${suspect} suspect, ${dead} dead`],
     ["nat:", natLine(status)],
+    ...(status.policy === undefined ? [] : [["services:", policyLine(status.policy)]]),
     ["daemon:", `meshguard ${status.version}, pid ${status.pid}`],
   ]);
   const conflicts = status.ipv4_conflicts.length === 0
@@ -86,6 +87,16 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
     ...peers.map((peer) => peerRow(peer, now)),
   ];
   return `${header}\n${table(rows)}${conflicts}`;
+}
+
+function policyLine(policy: NonNullable<DaemonStatus["policy"]>): string {
+  const dropped = policy.drops.reduce((sum, drop) => sum + drop.drops, 0);
+  const rules = policy.files === 0
+    ? "no policy files (every port open)"
+    : `default ${policy.default}, ${policy.rules} rule${
+      policy.rules === 1 ? "" : "s"
+    }, ${dropped} packet${dropped === 1 ? "" : "s"} dropped`;
+  return policy.error === null ? rules : `${rules}; last edit refused: ${policy.error}`;
 }
 
 function natLine(status: DaemonStatus): string {

@@ -36,6 +36,7 @@ import { readSigner } from "../controller/request_auth.ts";
 import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
 import { takeBootEpoch } from "./boot_epoch.ts";
 import { resolveSeeds } from "./seeds.ts";
+import { NodePolicies } from "./node_policies.ts";
 
 /** How `up` runs the daemon. */
 export interface MeshDaemonOptions {
@@ -89,6 +90,8 @@ export class MeshDaemon {
   readonly #identity: Identity;
   readonly #node: MeshNode;
   #device: UserspaceDevice | null = null;
+  /** `services/` policies, enforced by the device's workers (lib/policy/). */
+  #policies: NodePolicies | null = null;
   #gossip: MeshTransport | null = null;
   #port = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -189,6 +192,8 @@ export class MeshDaemon {
     } else {
       device = await this.#startDevice(onDatagrams);
     }
+    this.#policies = new NodePolicies({ configDir, log, device: this.#device });
+    await this.#policies.start();
 
     const announced = await resolveSeeds(this.#options.announce ?? []);
     for (const problem of announced.problems) {
@@ -402,8 +407,9 @@ export class MeshDaemon {
   }
 
   /**
-   * Re-reads the trust store now (also the control socket's `reload`). On failure (an unsafe
-   * or unreadable store) the trust loaded before stays in force, neither widened nor dropped.
+   * Re-reads the trust store and `services/` now (also the control socket's `reload`). On
+   * failure (an unsafe or unreadable store, a bad policy file) what was loaded before stays in
+   * force, neither widened nor dropped.
    */
   async reload(): Promise<void> {
     if (this.#stopping) return;
@@ -415,17 +421,24 @@ export class MeshDaemon {
       );
       throw error;
     }
+    // A policy file may name a peer that was just trusted (or revoked). A refused policy has
+    // been logged, and the one before stays; `reload` over the control socket reports it.
+    if (this.#policies !== null && !await this.#policies.reload()) {
+      throw new DaemonError(`service policy not reloaded: ${this.#policies.status().error}`);
+    }
   }
 
   // ─── observation ───
 
   /** What `meshguard status` shows. */
   status(): Promise<DaemonStatus> {
-    return Promise.resolve(this.#node.status({
+    const status = this.#node.status({
       pid: Deno.pid,
       interface: this.#options.noTun ? "" : this.#options.interfaceName,
       port: this.#port,
-    }));
+    });
+    if (this.#policies !== null) status.policy = this.#policies.status();
+    return Promise.resolve(status);
   }
 
   /**
@@ -460,6 +473,7 @@ export class MeshDaemon {
     clearInterval(this.#handshakeTimer);
     this.#addressWatch?.stop();
     clearTimeout(this.#reloadTimer);
+    this.#policies?.stop();
     try {
       this.#watcher?.close();
     } catch {

@@ -25,6 +25,7 @@ import {
 } from "./worker_forwarding.ts";
 import { MAX_BINDING_SUCCESS_BYTES, writeBindingSuccess } from "../stun/stun_message.ts";
 import { NONCE_AREA_BYTES, SEAL_ROOM, slotBytesFor, WORKER_BATCH } from "./worker_layout.ts";
+import type { PolicyGate } from "../policy/policy_gate.ts";
 
 /**
  * Consecutive failed TUN or UDP calls after which the loop gives up. One failure is not fatal:
@@ -55,6 +56,8 @@ export interface DataPathLoopOptions {
   events: DataPlaneEvents;
   /** Handshake and SWIM datagrams of one receive batch (copies), for the main thread. */
   forward(handshakes: ReceivedDatagram[], swim: ReceivedDatagram[]): void;
+  /** The service policy on decrypted packets and the flows this node opens (none: allow all). */
+  policy?: PolicyGate;
 }
 
 /** A route table keyed by peer row, as workers route. */
@@ -88,6 +91,9 @@ export class DataPathLoop {
   /** Where a STUN answer is written before it is sent (one at a time, reused). */
   private readonly stunAnswer = new Uint8Array(MAX_BINDING_SUCCESS_BYTES);
   private ioErrors = 0;
+  private readonly policy: PolicyGate | null;
+  /** The whole wasm memory (packets are checked where they lie). */
+  private readonly bytes: Uint8Array;
   private handshakes: ReceivedDatagram[] = [];
   private swim: ReceivedDatagram[] = [];
 
@@ -99,6 +105,8 @@ export class DataPathLoop {
     this.routes = routeTable(options.routes);
     this.forwarding = options.forwarding;
     this.forwardBatch = options.forward;
+    this.policy = options.policy ?? null;
+    this.bytes = core.bytes;
     const slotBytes = slotBytesFor(options.mtu);
     const nonceAt = options.arenaAt;
     const scratchAt = nonceAt + NONCE_AREA_BYTES;
@@ -171,6 +179,8 @@ export class DataPathLoop {
     const plane = this.plane;
     const txSlots = this.txSlots;
     const tunViews = this.tunViews;
+    const policy = this.policy;
+    const bytes = this.bytes;
     let ready = 0;
     for (let i = 0; i < WORKER_BATCH; i++) {
       let length: number;
@@ -183,6 +193,8 @@ export class DataPathLoop {
       }
       if (length <= 0) break;
       const at = tunViews[i].byteOffset - MESSAGE_DATA_HEADER_SIZE;
+      // Before sealing: a packet staged for a handshake opens its flow too.
+      if (policy !== null) policy.noteOutbound(bytes, at + MESSAGE_DATA_HEADER_SIZE, length, now);
       if (!plane.sealInPlace(at, length, now, txSlots[i])) continue;
       if (ready !== i) {
         // Compact the batch; the view travels with its slot.
@@ -216,6 +228,7 @@ export class DataPathLoop {
     }
     const plane = this.plane;
     const queues = this.queues;
+    const policy = this.policy;
     this.forwarding.startBatch();
     for (let i = 0; i < received; i++) {
       const slot = this.rxSlots[i];
@@ -224,6 +237,18 @@ export class DataPathLoop {
       source.port = slot.port;
       const inner = plane.openInPlace(slot.view.byteOffset, slot.length, source, now);
       if (inner > 0) {
+        if (
+          policy !== null &&
+          !policy.admitInbound(
+            plane.openedPeer,
+            this.bytes,
+            slot.view.byteOffset + MESSAGE_DATA_HEADER_SIZE,
+            inner,
+            now,
+          )
+        ) {
+          continue;
+        }
         this.packetsIn++;
         // The flow's queue, not ours: the kernel sends the flow's replies to the queue its
         // packets came from, so this spreads sealing over the workers by flow.

@@ -80,6 +80,8 @@ export type WorkerRequest =
     /** An eventfd the main thread signals after each message, waking the worker's poll. */
     wakeFd: number;
     routes: RouteEntry[];
+    /** The shared service-policy table (`lib/policy/policy_table.ts`) and flow table. */
+    policy: { table: SharedArrayBuffer; flows: SharedArrayBuffer };
   }
   | { type: "routes"; routes: RouteEntry[] }
   | { type: "flush"; peer: number }

@@ -21,6 +21,9 @@ import { WorkerForwarding } from "./worker_forwarding.ts";
 import { RelayEndpoints } from "../relay/relay_endpoints.ts";
 import { RelaySocket } from "../relay/relay_socket.ts";
 import { RelayTable } from "../relay/relay_table.ts";
+import { FlowTable } from "../policy/flow_table.ts";
+import { PolicyGate } from "../policy/policy_gate.ts";
+import { PolicyTable } from "../policy/policy_table.ts";
 
 /**
  * How long the loop sleeps in poll without a wake-up before it lets the event loop run anyway
@@ -92,6 +95,10 @@ function run(init: Init): void {
       keypairConfirmed: (peer, keypair) => post({ type: "confirmed", peer, keypair }),
     },
     forward: (handshakes, swim) => post({ type: "received", handshakes, swim }),
+    policy: new PolicyGate(
+      PolicyTable.attach(init.policy.table, init.dimensions.peers),
+      FlowTable.attach(init.policy.flows),
+    ),
   });
   const worker: WorkerState = { path, udp, running: true, now, edge: null };
   current = worker;

@@ -41,6 +41,9 @@ import {
 } from "./device_protocol.ts";
 import { NONCE_AREA_BYTES, WORKER_BATCH, workerArenaBytes } from "./worker_layout.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
+import { ALLOW_ALL, compileDevicePolicy, type DevicePolicy } from "../policy/device_policy.ts";
+import { FlowTable } from "../policy/flow_table.ts";
+import { PolicyTable, type RuleDrops } from "../policy/policy_table.ts";
 import {
   type StunServing,
   stunServing,
@@ -149,6 +152,10 @@ export class UserspaceDevice {
   private relayState: { endpoints: RelayEndpoints; table: RelayTable | null } | null = null;
   /** The main thread's relay edge (handshakes to relayed peers). */
   private relayEdge: RelaySocket | null = null;
+  /** The service policy the workers enforce, and the flows they track (shared memory). */
+  private readonly policyTable: PolicyTable;
+  private readonly flows = FlowTable.create();
+  private policy: DevicePolicy = ALLOW_ALL;
 
   private constructor(
     private readonly queues: TunDevice[],
@@ -159,6 +166,7 @@ export class UserspaceDevice {
     mtu: number,
   ) {
     this.sockets = sockets;
+    this.policyTable = PolicyTable.create(state.dimensions.peers);
     const arena = core.layout.arenaBase;
     this.engine = new WireguardEngine({
       primitives: createNoisePrimitives(core),
@@ -277,6 +285,7 @@ export class UserspaceDevice {
           forwardSwim: options.onSwimDatagrams !== undefined,
           wakeFd,
           routes,
+          policy: { table: self.policyTable.buffer, flows: self.flows.buffer },
         }),
         (reply) => self.onReply(reply),
         (message) => self.onWorkerDeath(message),
@@ -459,7 +468,29 @@ export class UserspaceDevice {
 
   private publishRoutes(): void {
     this.workers?.broadcast({ type: "routes", routes: this.engine.routeEntries() });
+    // Peer ids come and go with the peers: the policy rows follow them.
+    if (this.policy.enforcing || this.policyTable.enforcing) this.publishPolicy();
     this.schedule();
+  }
+
+  /**
+   * Enforces `policy` on inbound decrypted packets from now on (the workers read it from shared
+   * memory: no message, no restart); kept in step with the peers as they change.
+   */
+  setPolicy(policy: DevicePolicy): void {
+    this.policy = policy;
+    this.publishPolicy();
+  }
+
+  /** Dropped packets per policy rule (the default first), since each rule was loaded. */
+  policyDrops(): RuleDrops[] {
+    return this.policyTable.drops();
+  }
+
+  private publishPolicy(): void {
+    this.policyTable.publish(
+      compileDevicePolicy(this.policy, (key) => this.engine.peer(key)?.id),
+    );
   }
 
   /** The device as configuration and UAPI see it. */

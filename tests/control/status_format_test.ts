@@ -1,6 +1,7 @@
 import { assertEquals } from "../assert.ts";
 import { formatBytes, formatHandshakeAge, formatStatus } from "../../lib/control/status_format.ts";
 import { sampleStatus } from "./fixtures.ts";
+import { checkDaemonStatus } from "../../lib/control/control_protocol.ts";
 
 Deno.test("status format: byte counts in binary units", () => {
   assertEquals(formatBytes(0), "0 B");
@@ -69,4 +70,36 @@ Deno.test("status format: no peers, open mesh", () => {
     true,
   );
   assertEquals(text.includes("members:         0 alive, 0 suspect, 0 dead\n"), true);
+});
+
+Deno.test("status format: the service policy line (issue 14), and its validation", () => {
+  const policy = {
+    default: "deny" as const,
+    files: 2,
+    rules: 3,
+    error: null,
+    drops: [
+      { source: "default", rule: "deny", drops: 4 },
+      { source: "global.policy:2", rule: "deny tcp 22", drops: 1 },
+    ],
+  };
+  const status = checkDaemonStatus(JSON.parse(JSON.stringify({ ...sampleStatus(), policy })));
+  const text = formatStatus(status, 0);
+  assertEquals(text.includes("services:        default deny, 3 rules, 5 packets dropped\n"), true);
+  const refused = formatStatus(
+    { ...status, policy: { ...policy, error: "global.policy:3: x" } },
+    0,
+  );
+  assertEquals(refused.includes("; last edit refused: global.policy:3: x\n"), true);
+  const none = formatStatus({ ...status, policy: { ...policy, files: 0, drops: [] } }, 0);
+  assertEquals(none.includes("services:        no policy files (every port open)\n"), true);
+  // Without a policy (an older daemon) there is no line.
+  assertEquals(formatStatus(sampleStatus(), 0).includes("services:"), false);
+  let threw = false;
+  try {
+    checkDaemonStatus({ ...sampleStatus(), policy: { ...policy, drops: [{ source: 1 }] } });
+  } catch {
+    threw = true;
+  }
+  assertEquals(threw, true, "a malformed policy block is refused");
 });

@@ -47,6 +47,14 @@ import { FakeNetwork, type FakeSocket } from "./fake_network.ts";
 import { FakeTun } from "./fake_tun.ts";
 import { mulberry32, randomBytes } from "../swim/sim/prng.ts";
 import { clampX25519Scalar } from "../../lib/identity/wireguard_key.ts";
+import {
+  ALLOW_ALL,
+  compileDevicePolicy,
+  type DevicePolicy,
+} from "../../lib/policy/device_policy.ts";
+import { FlowTable } from "../../lib/policy/flow_table.ts";
+import { PolicyGate } from "../../lib/policy/policy_gate.ts";
+import { PolicyTable, type RuleDrops } from "../../lib/policy/policy_table.ts";
 
 /** How an in-process device is made. */
 export interface InProcessDeviceOptions {
@@ -102,6 +110,11 @@ export class InProcessDevice {
   private edges: RelaySocket[] = [];
   private clock: number;
   private stopped = false;
+  /** The service policy the loops enforce (shared tables, as the real device's workers). */
+  policyTable!: PolicyTable;
+  /** The flows the loops track for replies. */
+  readonly flows = FlowTable.create();
+  private policy: DevicePolicy = ALLOW_ALL;
 
   private constructor(
     private readonly network: FakeNetwork,
@@ -164,6 +177,7 @@ export class InProcessDevice {
       options.onSwimDatagrams,
       options.now,
     );
+    device.policyTable = PolicyTable.create(dimensions.peers);
     for (let index = 1; index <= workers; index++) {
       device.loops.push(
         new DataPathLoop({
@@ -186,6 +200,10 @@ export class InProcessDevice {
               device.toMain.push({ type: "confirmed", peer, keypair }),
           },
           forward: (handshakes, swim) => device.toMain.push({ type: "received", handshakes, swim }),
+          policy: new PolicyGate(
+            PolicyTable.attach(device.policyTable.buffer, dimensions.peers),
+            FlowTable.attach(device.flows.buffer),
+          ),
         }),
       );
     }
@@ -348,8 +366,24 @@ export class InProcessDevice {
     if (request.startsWith("set=1")) {
       const routes = this.engine.routeEntries();
       for (const loop of this.loops) loop.setRoutes(routes);
+      if (this.policy.enforcing || this.policyTable.enforcing) this.publishPolicy();
     }
     return response;
+  }
+
+  /** Enforces `policy` in every loop from now on, as `UserspaceDevice.setPolicy`. */
+  setPolicy(policy: DevicePolicy): void {
+    this.policy = policy;
+    this.publishPolicy();
+  }
+
+  /** Dropped packets per policy rule, the default first. */
+  policyDrops(): RuleDrops[] {
+    return this.policyTable.drops();
+  }
+
+  private publishPolicy(): void {
+    this.policyTable.publish(compileDevicePolicy(this.policy, (key) => this.engine.peer(key)?.id));
   }
 
   /** Rebinds every socket on `port` of the same address (0 is refused: no port picking here). */
