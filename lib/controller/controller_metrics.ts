@@ -2,9 +2,12 @@
 
 /** Counters and gauges, rendered as Prometheus text exposition (version 0.0.4). */
 export class ControllerMetrics {
-  readonly submissions = new Map<string, number>();
-  readonly membershipChanges = new Map<string, number>();
-  readonly scores = new Map<string, number>();
+  /** Submissions by `node_id="…",result="…"` labels. */
+  readonly submissions: Map<string, number> = new Map();
+  /** Membership changes by `node_id="…",membership="…"` labels. */
+  readonly membershipChanges: Map<string, number> = new Map();
+  /** Latest overall score by node id. */
+  readonly scores: Map<string, number> = new Map();
   /** Rotation durations: counts per bucket bound, the sum and the count. */
   readonly #bounds = [0.001, 0.01, 0.1, 1];
   readonly #buckets = [0, 0, 0, 0];
