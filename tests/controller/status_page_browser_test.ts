@@ -115,6 +115,7 @@ Deno.test({
         "--no-sandbox",
         "--disable-gpu",
         "--no-first-run",
+        "--disable-dev-shm-usage",
         "--remote-debugging-port=0",
         `--user-data-dir=${profile}`,
         "about:blank",
