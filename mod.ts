@@ -134,3 +134,19 @@ export { evaluatePolicy, type PolicyVerdict } from "./lib/policy/policy_evaluato
 export { loadPolicySet } from "./lib/policy/policy_files.ts";
 export { type DevicePolicy } from "./lib/policy/device_policy.ts";
 export type { PolicyStatus } from "./lib/control/control_protocol.ts";
+// The admission controller (issue 15).
+export {
+  ControllerCore,
+  type ControllerOptions,
+  type NodeConfig,
+} from "./lib/controller/controller_core.ts";
+export { createControllerHandler } from "./lib/controller/controller_http.ts";
+export { type ControllerStore, MemoryControllerStore } from "./lib/controller/controller_store.ts";
+export { SqliteControllerStore } from "./lib/controller/sqlite_store.ts";
+export { DEFAULT_POLICY, evaluateMembership } from "./lib/controller/policy.ts";
+export { canonicalReportBytes, parseReport } from "./lib/controller/benchmark_report.ts";
+export { reportSigner, verifyReportSignature } from "./lib/controller/report_signature.ts";
+export { readSigner } from "./lib/controller/request_auth.ts";
+export { hkdfSha256, pairwisePsk } from "./lib/controller/pairwise_psk.ts";
+export { type PeerFilter, PeerGate } from "./lib/controller/peer_gate.ts";
+export { ControllerRequestError } from "./lib/controller/controller_error.ts";

@@ -7,6 +7,7 @@ import { MeshguardError, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import type { CliIo, CommandPermission } from "./cli_io.ts";
 import { type CommandContext, createCommandContext } from "./command_context.ts";
+import { controllerCommand } from "./command_controller.ts";
 import { configCommand } from "./command_config_show.ts";
 import { deviceCommand } from "./command_device.ts";
 import { downCommand } from "./command_down.ts";
@@ -44,8 +45,9 @@ const COMMANDS: Record<string, Command> = {
     usesConfigDir: false,
     run: deviceCommand,
   },
+  // run, only when granted: resolvectl (routes .mesh to the node's resolver where
+  // systemd-resolved runs) and `--score-command` (admission control).
   up: {
-    // run: resolvectl, to route .mesh to the node's resolver where systemd-resolved runs.
     permissions: ["read", "write", "net", "ffi", "env", "sys", "run"],
     usesConfigDir: true,
     run: upCommand,
@@ -66,6 +68,12 @@ const COMMANDS: Record<string, Command> = {
     permissions: ["read", "write", "net", "env", "sys"],
     usesConfigDir: false,
     run: netcheckCommand,
+  },
+  // read/write: the nodes file, TLS files, the SQLite database and status.json; net: HTTP.
+  controller: {
+    permissions: ["read", "write", "net"],
+    usesConfigDir: false,
+    run: controllerCommand,
   },
   version: {
     permissions: NO_PERMISSIONS,

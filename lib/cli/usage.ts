@@ -24,6 +24,9 @@ Mesh:
   device <ifname> [--mtu N] [--port N] [--workers N]
                                      run a userspace WireGuard device, configured with wg
 
+Admission control (optional):
+  controller --nodes FILE [options]  run the admission controller (signed scores gate the mesh)
+
 Other:
   version                            print the version
   help [command]                     show this help, or one command's
@@ -39,6 +42,30 @@ Run 'meshguard help <command>' for the details of a command.
 
 /** Per-command help, keyed by command name. */
 export const COMMAND_USAGE: Record<string, string> = {
+  controller: `Usage: meshguard controller --nodes FILE [options]
+
+Runs the admission controller: nodes submit signed behaviour scores; a node is ALLOWED while
+its latest report is fresh (--max-age) and scores.overall >= --threshold. Every epoch the
+controller draws a random secret; allowed pairs get pairwise WireGuard preshared keys
+(HKDF-SHA256), served to both ends before the epoch starts. Nodes use it with
+'meshguard up --controller URL'.
+
+Options:
+  --nodes FILE         JSON object: node id -> identity public key (meshguard export); null
+                       only with --allow-unsigned
+  --listen HOST:PORT   where to serve HTTP(S) (default 127.0.0.1:8000)
+  --db FILE            SQLite database (WAL, 0600): reports, decisions, epochs, audit log.
+                       Without it state is in memory only
+  --status-file FILE   status.json, rewritten at each change (default: next to --db)
+  --epoch-seconds N    epoch length, rotations aligned to the clock (default 60)
+  --threshold X        lowest allowed scores.overall (default 0.70)
+  --max-age N          oldest allowed report in seconds (default 120)
+  --skew N             report timestamps must be within N seconds of our clock (default 30)
+  --rate-limit N       reports per node per minute (default 10)
+  --allow-unsigned     accept unsigned reports (the proof of concept's agent); logged loudly
+  --tls-cert FILE      serve HTTPS with this certificate (PEM), with --tls-key FILE
+  --log-level LEVEL    debug, info, warn or error (default info)
+`,
   service: `Usage: meshguard service list
        meshguard service allow|deny [--peer NAME|KEY] [--org NAME|KEY] <tcp|udp|all> <port|lo-hi|all>
        meshguard service allow|deny [--peer NAME|KEY] [--org NAME|KEY] all
@@ -159,6 +186,20 @@ Needs root (CAP_NET_ADMIN, and port 53 for mesh names) unless --no-tun; Deno per
   --control PATH      control socket (default /run/meshguard/<interface>.sock as root,
                       else <config dir>/<interface>.sock)
   --log-level LEVEL   debug, info (default), warn or error
+
+Admission control (optional; see 'meshguard help controller'):
+  --controller URL    also require the controller's "allowed": report signed scores, poll the
+                      config, give each admitted peer its pairwise PSK, remove denied peers at
+                      once. Unlisted or denied peers never reach the WireGuard device
+  --controller-ca FILE  the CA (PEM) that signed the controller's TLS certificate
+  --controller-node-id ID  this node's id at the controller (default: the host name)
+  --score-command CMD one of these three gives the scores: CMD (sh -c) prints JSON such as
+  --score-file FILE   {"overall": 0.91}, or FILE holds it (read at each report), or
+  --score-mock MEAN   the proof of concept's mock emitter (demos)
+  --report-interval S seconds between reports (default 10)
+  --controller-poll S seconds between config polls (default 10)
+  --controller-fail-open  when the controller stays unreachable past the keys' expiry, keep the
+                      last keys (default: fail closed, every gated peer is removed)
 `,
   status: `Usage: meshguard status [--json] [--interface NAME] [--control PATH] [--config DIR]
 

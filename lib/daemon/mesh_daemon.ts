@@ -29,6 +29,10 @@ import { AddressWatch } from "./address_watch.ts";
 import { endpointCandidates } from "./endpoint_candidates.ts";
 import { IPV4_HOLDERS_FILE, IPV4_PINS_FILE, readClaims, writeClaims } from "./ipv4_claims_store.ts";
 import { type MeshDevice, MeshNode } from "./mesh_node.ts";
+import { PeerGate } from "../controller/peer_gate.ts";
+import { ControllerAgent, type ControllerAgentOptions } from "../controller/controller_agent.ts";
+import { reportSigner } from "../controller/report_signature.ts";
+import { readSigner } from "../controller/request_auth.ts";
 import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
 import { takeBootEpoch } from "./boot_epoch.ts";
 import { resolveSeeds } from "./seeds.ts";
@@ -63,6 +67,8 @@ export interface MeshDaemonOptions {
   relay?: boolean;
   /** Serve mesh names on the mesh addresses (default true; `--no-dns`: false). */
   dns?: boolean;
+  /** Admission control (`--controller`): peers need the controller's "allowed" and PSKs. */
+  controller?: Omit<ControllerAgentOptions, "sign" | "signRead" | "log" | "onAdmitted">;
   log: Logger;
 }
 
@@ -102,6 +108,8 @@ export class MeshDaemon {
   #claimsTimer: ReturnType<typeof setTimeout> | undefined;
   #claimsSaving: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | null = null;
+  readonly #gate: PeerGate | undefined;
+  #agent: ControllerAgent | null = null;
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
 
@@ -109,7 +117,9 @@ export class MeshDaemon {
     this.#options = options;
     this.#log = options.log;
     this.#identity = identity;
+    this.#gate = options.controller ? new PeerGate() : undefined;
     this.#node = new MeshNode({
+      peerFilter: this.#gate,
       identity,
       open: options.open,
       maxMembers: options.maxMembers,
@@ -245,6 +255,20 @@ export class MeshDaemon {
         log.error((error as Error).message);
         return null;
       });
+    }
+    if (this.#options.controller && this.#gate) {
+      const gate = this.#gate;
+      this.#agent = new ControllerAgent({
+        ...this.#options.controller,
+        sign: reportSigner(this.#identity.seed),
+        signRead: readSigner(this.#identity.seed),
+        log,
+        onAdmitted: (admitted) => {
+          gate.setAdmitted(admitted);
+          this.#node.refilter();
+        },
+      });
+      this.#agent.start();
     }
     if (this.#device) {
       this.#handshakeTimer = setInterval(() => this.#node.pollTunnels(), HANDSHAKE_POLL_MS);
@@ -479,6 +503,7 @@ export class MeshDaemon {
 
   async #stop(reason: string): Promise<void> {
     this.#log.info(`stopping: ${reason}`);
+    this.#agent?.stop();
     clearInterval(this.#handshakeTimer);
     this.#addressWatch?.stop();
     clearTimeout(this.#reloadTimer);

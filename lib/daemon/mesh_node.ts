@@ -39,6 +39,7 @@ import { classifyDatagram, PORT_STUN } from "../net/port_demux.ts";
 import { NodeStun, type StunSetting } from "./node_stun.ts";
 import type { RelayLimits } from "../relay/relay_table.ts";
 import { NodeRelays, type RelayDevice } from "./node_relays.ts";
+import type { PeerFilter } from "../controller/peer_gate.ts";
 import { ALIVE_FLAG_RELAY } from "../swim/records.ts";
 
 /** Punches ask STUN again at most this often (attempts back off from 2 s anyway). */
@@ -77,6 +78,8 @@ export interface MeshNodeOptions {
    * `MeshNode.mappedEndpoints` reads them at any time.
    */
   onMappedEndpoints?: (endpoints: string[]) => void;
+  /** Admission control (`up --controller`): peer changes pass through it to the device. */
+  peerFilter?: PeerFilter;
 }
 
 /** How membership starts (`MeshNode.start`). */
@@ -445,13 +448,22 @@ export class MeshNode {
     }
   }
 
+  /** Applies what the peer filter changed (the admitted set moved); see `peerFilter`. */
+  refilter(): void {
+    const peers = this.#options.peerFilter?.reconcile() ?? [];
+    this.#apply({ peers, logs: [] }, false);
+  }
+
   /** Logs a change and applies its peer changes to the device, in order. */
-  #apply(changes: PeerChanges): void {
+  #apply(changes: PeerChanges, filter = true): void {
     for (const line of changes.logs) this.#log[line.level](line.message);
     if (this.peers.recordsChanged) this.#options.onRecordsChanged?.();
-    if (changes.peers.length === 0 || this.#device === null || this.#stopped) return;
+    const peers = filter && this.#options.peerFilter
+      ? this.#options.peerFilter.filter(changes.peers)
+      : changes.peers;
+    if (peers.length === 0 || this.#device === null || this.#stopped) return;
     try {
-      this.#device.configure({ peers: changes.peers });
+      this.#device.configure({ peers });
     } catch (error) {
       if (!(error instanceof DeviceConfigError)) throw error;
       this.#log.error(`the WireGuard device refused a peer change: ${error.message}`);
