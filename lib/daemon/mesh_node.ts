@@ -39,6 +39,15 @@ import { NodeStun, type StunSetting } from "./node_stun.ts";
 import type { RelayLimits } from "../relay/relay_table.ts";
 import { NodeRelays, type RelayDevice } from "./node_relays.ts";
 import { ALIVE_FLAG_RELAY } from "../swim/records.ts";
+import { type CertificateName, certificateName, OrgTrust } from "../org/org_trust.ts";
+import { decodeOrgControl, type OrgControl } from "../org/org_messages.ts";
+import { OrgFormatError } from "../org/org_errors.ts";
+import { PROBLEM_TEXT } from "../org/certificate_check.ts";
+
+/** Known org decisions are gossiped again this often, so members that joined since hear them. */
+const ORG_REGOSSIP_MS = 30_000;
+/** At most this many decisions are re-gossiped per round (the newest). */
+const ORG_REGOSSIP_MAX = 64;
 
 /** Punches ask STUN again at most this often (attempts back off from 2 s anyway). */
 const PUNCH_STUN_GAP_MS = 5_000;
@@ -69,6 +78,8 @@ export interface MeshNodeOptions {
   onSchedule?: (deadline: number) => void;
   /** Called when the recorded IPv4 holders changed (the shell saves them). */
   onRecordsChanged?: () => void;
+  /** Called with each org decision heard by gossip and applied (the shell persists it). */
+  onOrgControl?: (message: OrgControl) => void;
   /**
    * Called when the node's reflexive endpoints (what STUN servers saw of the mesh port) changed;
    * `MeshNode.mappedEndpoints` reads them at any time.
@@ -101,6 +112,8 @@ export interface MeshNodeStart {
   stunRandom?: (bytes: Uint8Array) => void;
   /** Relay WireGuard datagrams between trusted members (`--relay`), advertised in our record. */
   relay?: boolean;
+  /** Our org certificate (`node.cert`), carried in our signed record. */
+  certificate?: Uint8Array | null;
   /** The relay's limits (tests); default DEFAULT_RELAY_LIMITS. */
   relayLimits?: Partial<RelayLimits>;
 }
@@ -123,6 +136,9 @@ export class MeshNode {
   readonly #options: MeshNodeOptions;
   /** The peer table (trust, claims, the member cap). */
   readonly peers: MeshPeers;
+  /** Org trust: trusted orgs, their decisions, the certificates that admitted members. */
+  readonly org: OrgTrust;
+  #orgRegossipAt = 0;
   #swim: SwimEngine | null = null;
   #stun: NodeStun | null = null;
   /** STUN rounds already folded into our candidates. */
@@ -142,8 +158,11 @@ export class MeshNode {
     this.#options = options;
     this.#identity = options.identity;
     this.#log = options.log;
+    const wall = options.wallClock ?? Date.now;
+    this.org = new OrgTrust(() => Math.floor(wall() / 1000));
     this.peers = new MeshPeers(options.identity.publicKey, options.open, {
       maxMembers: options.maxMembers,
+      org: this.org,
     });
   }
 
@@ -182,7 +201,20 @@ export class MeshNode {
     this.#candidates = new EndpointCandidates(start.announce ?? [], start.endpoints, start.nat);
     this.#swim = new SwimEngine({
       crypto: start.crypto ?? createSwimCrypto(this.#identity.seed, this.#identity.publicKey),
-      trust: { isTrusted: (key) => this.peers.isTrusted(key) },
+      trust: {
+        isTrusted: (key) => this.peers.isTrusted(key),
+        precheckCertificate: (key, _id, cert) =>
+          this.org.trustsAnyOrg && this.org.precheck(key, cert) === null,
+        admitCertificate: (key, _id, cert) => {
+          const problem = this.org.admitCertificate(key, cert);
+          if (problem !== null && this.#log.enabled("debug")) {
+            const why = problem === "malformed" ? "malformed" : PROBLEM_TEXT[problem];
+            this.#log.debug(`certificate of ${encodeBase64(key)} refused: ${why}`);
+          }
+          return problem === null;
+        },
+      },
+      certificate: start.certificate ?? null,
       epoch: start.epoch,
       endpoints: [...this.#candidates.advertised],
       nat: this.#candidates.nat,
@@ -193,6 +225,7 @@ export class MeshNode {
       recordFlags: this.#relays?.offers ? ALIVE_FLAG_RELAY : 0,
     });
     this.#swim.start(now);
+    this.#orgRegossipAt = now + ORG_REGOSSIP_MS;
     const stun = start.stun ?? { kind: "members" };
     if (stun.kind !== "off") {
       this.#stun = new NodeStun(stun, start.endpoints, {
@@ -305,6 +338,16 @@ export class MeshNode {
   tick(now: number): void {
     if (this.#swim === null || this.#stopped) return;
     this.#swim.tick(now);
+    // A certificate that expired while we run stops admitting now (wall clock: its expiry is).
+    if (this.org.takeExpired()) {
+      this.#log.info("an org certificate expired");
+      this.#revalidateOrg(now);
+    }
+    if (now >= this.#orgRegossipAt) {
+      this.#orgRegossipAt = now + ORG_REGOSSIP_MS;
+      const controls = this.org.controls().sort((a, b) => b.lamport - a.lamport);
+      for (const control of controls.slice(0, ORG_REGOSSIP_MAX)) this.#gossipControl(control, now);
+    }
     if (this.#stun !== null) {
       this.#followMembers(now);
       this.#stun.client.tick(now);
@@ -330,9 +373,84 @@ export class MeshNode {
     }
   }
 
+  /**
+   * Replaces the trusted orgs (`trusted_orgs/`) and feeds decisions from `revoked/` and
+   * `vouched/`; members no longer admitted are dropped from membership and the device at once.
+   */
+  setOrgTrust(orgKeys: Uint8Array[], controls: OrgControl[], now: number): void {
+    this.org.setTrustedOrgs(orgKeys);
+    this.applyOrgControls(controls, now, false);
+    this.#revalidateOrg(now);
+  }
+
+  /**
+   * Applies org decisions (from files, or heard by gossip when `heard`): each one a trusted
+   * org signed and newer than what we hold is gossiped on; then admission is revalidated.
+   * Returns how many were applied.
+   */
+  applyOrgControls(controls: OrgControl[], now: number, heard: boolean): number {
+    let applied = 0;
+    for (const control of controls) {
+      const outcome = this.org.applyControl(control);
+      if (outcome !== "applied") {
+        if (outcome === "bad-signature") {
+          this.#log.warn(`an org ${control.kind} with a bad signature was dropped`);
+        }
+        continue;
+      }
+      applied++;
+      const what = control.kind === "revoke" ? "revoked" : "vouched for";
+      this.#log.info(`org ${what} ${encodeBase64(control.nodeKey)}${heard ? " (gossip)" : ""}`);
+      if (heard) this.#options.onOrgControl?.(control);
+      this.#gossipControl(control, now);
+    }
+    if (applied > 0) this.#revalidateOrg(now);
+    return applied;
+  }
+
+  #gossipControl(control: OrgControl, now: number): void {
+    if (this.#swim === null || this.#stopped) return;
+    const key = encodeHex(control.orgKey) + encodeHex(control.nodeKey);
+    this.#swim.broadcastOrgControl(key, control.bytes, now);
+  }
+
+  /** Replaces the certificate our record carries (`node.cert` reloaded). */
+  setCertificate(certificate: Uint8Array | null, now: number): void {
+    if (this.#swim === null || this.#stopped) return;
+    this.#swim.setCertificate(certificate, now);
+    this.#pump(now);
+  }
+
+  /** The name a member's admitted certificate gives it (`<name>.<org6>.mesh`), or null. */
+  certificateNameOf(publicKey: Uint8Array): CertificateName | null {
+    const cert = this.org.certificateOf(publicKey);
+    return cert === undefined ? null : certificateName(cert);
+  }
+
+  #revalidateOrg(now: number): void {
+    this.#apply(this.peers.revalidate());
+    if (this.#swim !== null && !this.#stopped) {
+      this.#swim.revalidateTrust(now);
+      this.#pump(now);
+    }
+  }
+
   /** Sends what membership produced, applies its events, reports the next deadline. */
   #pump(now: number): void {
     const swim = this.#swim!;
+    const heard = swim.drainOrgControls();
+    if (heard.length > 0) {
+      const controls: OrgControl[] = [];
+      for (const bytes of heard) {
+        try {
+          controls.push(decodeOrgControl(bytes));
+        } catch (error) {
+          if (!(error instanceof OrgFormatError)) throw error;
+          this.#log.debug(`malformed org message dropped: ${error.message}`);
+        }
+      }
+      this.applyOrgControls(controls, now, true);
+    }
     this.#sendOutgoing();
     let events = 0;
     for (const event of swim.drainEvents()) {

@@ -16,6 +16,8 @@ import type { Ipv4Conflict } from "../control/control_protocol.ts";
 import { Ipv4Claims, type Ipv4Decision } from "./ipv4_claims.ts";
 import { describeConflict } from "../control/ipv4_conflict_text.ts";
 import { DEFAULT_MAX_MEMBERS, MemberCap } from "./member_cap.ts";
+import type { OrgTrust } from "../org/org_trust.ts";
+import { certificateName } from "../org/org_trust.ts";
 
 /**
  * Persistent keepalive given to every mesh peer (seconds): it makes both sides handshake as
@@ -52,6 +54,8 @@ export interface MeshPeer {
   configuredEndpoint: string | null;
   /** Whether its mesh IPv4 was routed to it on the device (false: another key holds it). */
   configuredIpv4: boolean | null;
+  /** Admitted only by --open: it counts against the member cap. */
+  capped?: boolean;
 }
 
 /** The outcome of a change: device changes to apply in order, and log lines. */
@@ -64,6 +68,8 @@ export interface PeerChanges {
 export interface MeshPeersOptions {
   /** With --open: the most members admitted without trust (default DEFAULT_MAX_MEMBERS). */
   maxMembers?: number;
+  /** Org trust (certificates, vouches, revocations); none: keys and --open only. */
+  org?: OrgTrust;
 }
 
 /** The mesh's peer table. */
@@ -84,6 +90,7 @@ export class MeshPeers {
   /** Peers admitted only because of --open count against this cap. */
   readonly #cap: MemberCap;
   #overflow = false;
+  readonly #org: OrgTrust | null;
 
   /** A table for the node with Ed25519 key `self`; `open` admits every member (up to a cap). */
   constructor(self: Uint8Array, open: boolean, options: MeshPeersOptions = {}) {
@@ -91,6 +98,12 @@ export class MeshPeers {
     this.#open = open;
     this.#cap = new MemberCap(options.maxMembers ?? DEFAULT_MAX_MEMBERS);
     this.#claims = new Ipv4Claims(this.#selfIpv4, { releaseAbsent: !open });
+    this.#org = options.org ?? null;
+  }
+
+  /** True when an org admits `publicKey` (certificate or vouch), whatever the key trust. */
+  #orgAdmits(publicKey: Uint8Array): boolean {
+    return this.#org !== null && this.#org.isAdmitted(publicKey);
   }
 
   /**
@@ -100,6 +113,9 @@ export class MeshPeers {
   isTrusted(publicKey: Uint8Array): boolean {
     const id = encodeHex(publicKey);
     if (this.#trusted.has(id)) return true;
+    if (this.#orgAdmits(publicKey)) return true;
+    // An org's revocation holds even under --open (authorized_keys/ is the admin's own word).
+    if (this.#open && this.#org?.isRevokedByAny(publicKey)) return false;
     if (!this.#open || this.#peers.has(id)) return this.#open;
     if (this.#cap.hasRoom) return true;
     this.#cap.refuse(id);
@@ -209,7 +225,7 @@ export class MeshPeers {
       if (!this.isTrusted(peer.publicKey)) {
         this.#remove(peer, changes);
         this.#peers.delete(peer.id);
-      } else if (!entry) this.#cap.count++;
+      } else if (!entry && !this.#orgAdmits(peer.publicKey)) this.#cap.count++;
     }
     for (const address of touched) this.#settle(address, changes);
     for (const peer of this.#peers.values()) this.#sync(peer, changes);
@@ -221,22 +237,15 @@ export class MeshPeers {
     const changes: PeerChanges = { peers: [], logs: [] };
     const id = encodeHex(member.publicKey);
     const trusted = this.#trusted.has(id);
-    if (!trusted && !this.#open) return changes;
     let peer = this.#peers.get(id);
     if (removed) {
-      if (peer) {
-        this.#remove(peer, changes);
-        this.#peers.delete(id);
-        if (!trusted) {
-          this.#cap.count--;
-          this.#claims.remove(id, peer.meshIpv4);
-          this.#settle(peer.meshIpv4, changes);
-        }
-      }
+      if (peer) this.#drop(peer, changes);
       return changes;
     }
+    const byOrg = !trusted && this.#orgAdmits(member.publicKey);
+    if (!trusted && !byOrg && !this.#open) return changes;
     if (!peer) {
-      if (!trusted && !this.#cap.hasRoom) {
+      if (!trusted && !byOrg && !this.#cap.hasRoom) {
         // Membership listed it before the cap caught up (several joined in one batch).
         this.#cap.refuse(id);
         this.#overflow = true;
@@ -245,7 +254,10 @@ export class MeshPeers {
       peer = this.#create(id, member.publicKey);
       this.#peers.set(id, peer);
       if (!trusted) {
-        this.#cap.count++;
+        if (!byOrg) {
+          this.#cap.count++;
+          peer.capped = true;
+        }
         this.#claims.add(id, peer.meshIpv4, ++this.#seq);
         this.#settle(peer.meshIpv4, changes);
       }
@@ -264,6 +276,38 @@ export class MeshPeers {
     }
     this.#sync(peer, changes);
     return changes;
+  }
+
+  /** Removes a peer from the device and the table (and its IPv4 claim unless key-trusted). */
+  #drop(peer: MeshPeer, changes: PeerChanges): void {
+    this.#remove(peer, changes);
+    this.#peers.delete(peer.id);
+    if (this.#trusted.has(peer.id)) return;
+    if (peer.capped) this.#cap.count--;
+    this.#claims.remove(peer.id, peer.meshIpv4);
+    this.#settle(peer.meshIpv4, changes);
+  }
+
+  /**
+   * After org trust changed (a revocation, an expiry, trusted_orgs/ reloaded): every peer no
+   * longer admitted leaves the device at once; org members' names follow their certificates.
+   */
+  revalidate(): PeerChanges {
+    const changes: PeerChanges = { peers: [], logs: [] };
+    for (const peer of [...this.#peers.values()]) {
+      if (this.isTrusted(peer.publicKey)) {
+        if (!this.#trusted.has(peer.id)) peer.name = this.#orgName(peer.id, peer.publicKey);
+        continue;
+      }
+      changes.logs.push({ level: "info", message: `peer ${peer.name} is no longer admitted` });
+      this.#drop(peer, changes);
+    }
+    return changes;
+  }
+
+  #orgName(id: string, publicKey: Uint8Array): string {
+    const cert = this.#org?.certificateOf(publicKey);
+    return cert !== undefined ? certificateName(cert).fqdn : `peer-${id.slice(0, 8)}`;
   }
 
   /**
@@ -326,7 +370,7 @@ export class MeshPeers {
   #create(id: string, publicKey: Uint8Array): MeshPeer {
     return {
       id,
-      name: this.#trusted.get(id)?.name ?? `peer-${id.slice(0, 8)}`,
+      name: this.#trusted.get(id)?.name ?? this.#orgName(id, publicKey),
       publicKey: publicKey.slice(),
       wireguardKey: wireguardPublicKeyOf(publicKey),
       meshIpv4: meshIpv4(publicKey),

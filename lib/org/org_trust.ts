@@ -48,6 +48,8 @@ export class OrgTrust {
   readonly #decisions = new Map<string, OrgControl>();
   readonly #admitted = new Map<string, NodeCertificate>();
   readonly #context: CertificateContext;
+  /** Unix seconds of the last `takeExpired`. */
+  #expiryCheckedAt = 0;
 
   /** `clock` gives unix seconds (the daemon: wall time; tests: fake). */
   constructor(clock: () => number) {
@@ -177,15 +179,18 @@ export class OrgTrust {
     return this.#admitted.get(encodeHex(key));
   }
 
-  /** The earliest expiry (unix seconds) among certificates still admitting; Infinity if none. */
-  nextExpiry(): number {
-    let next = Infinity;
+  /**
+   * True once when a held certificate expired since the last call (the caller revalidates
+   * membership then): an expiry while running stops admitting at that moment.
+   */
+  takeExpired(): boolean {
+    const now = this.#clock();
+    const since = this.#expiryCheckedAt;
+    this.#expiryCheckedAt = now;
     for (const cert of this.#admitted.values()) {
-      if (cert.expiresAt !== 0 && cert.expiresAt < next && this.#stillAdmits(cert)) {
-        next = cert.expiresAt;
-      }
+      if (cert.expiresAt !== 0 && cert.expiresAt > since && cert.expiresAt <= now) return true;
     }
-    return next;
+    return false;
   }
 }
 
