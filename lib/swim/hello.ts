@@ -130,13 +130,14 @@ export function encodeHelloCookie(
 
 /**
  * Splits a HelloCookie (header already checked): the cookie, the echo and the seed's org
- * certificate when one follows (186..314 bytes); throws only SwimDecodeError.
+ * certificate when one follows (186 or 314 bytes); throws only SwimDecodeError.
  */
 export function decodeHelloCookie(
   datagram: Uint8Array,
 ): { cookie: Uint8Array; echo: Uint8Array; certificate: Uint8Array | null } {
   const extra = datagram.length - HELLO_COOKIE_MESSAGE_BYTES;
-  if (extra !== 0 && (extra < 186 || extra > MAX_RECORD_CERT_BYTES)) {
+  // A certificate is 186 (v1) or 314 (v2) bytes; nothing else may follow the echo.
+  if (extra !== 0 && extra !== 186 && extra !== MAX_RECORD_CERT_BYTES) {
     throw new SwimDecodeError("bad-length", "HelloCookie size");
   }
   return {

@@ -10,6 +10,7 @@ import { assertEquals, assertThrows, assertTrue } from "../assert.ts";
 import { signCertificate } from "../../lib/org/certificate.ts";
 import { signOrgControl } from "../../lib/org/org_messages.ts";
 import { OrgTrust } from "../../lib/org/org_trust.ts";
+import { wireguardPublicKeyOf } from "../../lib/identity/wireguard_key.ts";
 import { createSwimCrypto } from "../../lib/swim/swim_crypto.ts";
 import {
   ALIVE_FLAG_CERT,
@@ -19,6 +20,12 @@ import {
   readItem,
 } from "../../lib/swim/records.ts";
 import { SwimDecodeError } from "../../lib/swim/swim_errors.ts";
+import {
+  decodeHelloCookie,
+  encodeHello,
+  encodeHelloCookie,
+  HELLO_COOKIE_MESSAGE_BYTES,
+} from "../../lib/swim/hello.ts";
 
 const ORG_SEED = new Uint8Array(32).fill(3);
 const ORG = ed25519.getPublicKey(ORG_SEED);
@@ -125,4 +132,32 @@ Deno.test("org trust: an alive record carries the certificate (flag 0x02, u16 le
     () => makeAliveRecord(crypto, 5, 1, NatType.Public, [], 0, new Uint8Array(315)),
     RangeError,
   );
+});
+
+Deno.test("org trust: a seed's HelloCookie carries its certificate only when it stays smaller than the Hello", () => {
+  const crypto = createSwimCrypto(NODE_SEED, NODE);
+  const cert = signCertificate(ORG_SEED, {
+    nodeKey: NODE,
+    name: "db",
+    issuedAt: T0,
+    expiresAt: 0,
+    wgKey: wireguardPublicKeyOf(NODE),
+  }).bytes;
+  const cookie = new Uint8Array(16).fill(1);
+  const small = encodeHello(crypto, 5, 1, makeAliveRecord(crypto, 5, 0, NatType.Public, []));
+  const large = encodeHello(
+    crypto,
+    5,
+    1,
+    makeAliveRecord(crypto, 5, 0, NatType.Public, [], 0, cert),
+  );
+  const bare = encodeHelloCookie(ORG, 9, 5, cookie, small, cert);
+  assertEquals(bare.length, HELLO_COOKIE_MESSAGE_BYTES);
+  assertEquals(decodeHelloCookie(bare).certificate, null);
+  const carrying = encodeHelloCookie(ORG, 9, 5, cookie, large, cert);
+  assertTrue(carrying.length < large.length, "the answer outgrew the Hello");
+  assertEquals(decodeHelloCookie(carrying).certificate, cert);
+  assertEquals(decodeHelloCookie(carrying).cookie, cookie);
+  assertThrows(() => decodeHelloCookie(carrying.subarray(0, carrying.length - 1)), SwimDecodeError);
+  assertThrows(() => decodeHelloCookie(carrying.subarray(0, 100)), SwimDecodeError);
 });
