@@ -111,12 +111,11 @@ export function onHello(
     if (error instanceof SwimDecodeError) return s.drop(error.reason);
     throw error;
   }
-  // Trusted by key, or a certificate worth checking once the cookie and rate limits passed.
+  // Trusted by key, or carrying a certificate: checked once the cookie and rate limits passed
+  // (decoding it costs more than a cookie, and a flood may replay a member's public one).
   const trusted = s.trust.isTrusted(header.sender, senderId);
   const cert = parts.record.certificate;
-  if (
-    !trusted && (cert === null || !s.trust.precheckCertificate?.(header.sender, senderId, cert))
-  ) {
+  if (!trusted && (cert === null || s.trust.admitCertificate === undefined)) {
     return s.drop("untrusted");
   }
   const known = s.members.get(senderId);
@@ -144,6 +143,9 @@ export function onHello(
   }
   if (!s.helloCookies.takeSource(from, s.now)) return s.drop("hello-source-rate");
   if (!s.helloBucket.take(s.now)) return s.drop("hello-rate");
+  if (!trusted && !s.trust.precheckCertificate?.(header.sender, senderId, cert!)) {
+    return s.drop("untrusted");
+  }
   if (!s.crypto.verify(header.sender, parts.message, parts.signature)) {
     return s.drop("auth");
   }
