@@ -3,9 +3,10 @@
  * single key in `authorized_keys/`. Nodes 1–3 are admitted only by certificates of one org
  * (v2 direct, v1, and v2 signed by a delegated issuer) and form a full mesh with working
  * tunnels; node 4's certificate has expired and is refused; node 5 trusts no org and admits
- * nobody. Then the admin's `org-revoke` of node 2, copied into node 3's `revoked/` only, tears
- * node 2's tunnels down on nodes 1 and 3 (bound measured and asserted), and node 2, restarted
- * with the same certificate, stays out.
+ * nobody. Both join once node 4's `node.cert` is replaced by a valid one and node 5 trusts the
+ * org (live reloads). Then the admin's `org-revoke` of node 2, copied into node 3's `revoked/`
+ * only, tears node 2's tunnels down on all four others (bound measured and asserted), and node
+ * 2, restarted with the same certificate, stays out.
  */
 
 import { join } from "node:path";
@@ -139,23 +140,46 @@ Deno.test({
         assertEquals(members.alive, 0, `node${k} has live members`);
       }
 
+      // Live reloads: node 4 gets a valid certificate (node.cert replaced), node 5 starts trusting
+      // the org (trusted_orgs/); both join without a restart.
+      await Deno.writeFile(
+        cert(4),
+        signCertificate(org.seed, {
+          nodeKey: decodeBase64Strict(lab.node(4).publicKey),
+          name: "delta",
+          issuedAt: now,
+          expiresAt: now + 86_400,
+        }).bytes,
+      );
+      await cli(lab.node(5).configDir, "trust", "--org", orgKey);
+      for (const k of [1, 4, 5]) {
+        await lab.waitFor(
+          names(k, [1, 2, 3, 4, 5].filter((o) => o !== k)),
+          TIMEOUT_MS,
+          `node${k} to see all five after the reloads`,
+        );
+      }
+      await lab.waitForPing(4, lab.node(5).meshIpv4);
+
       // The admin revokes node 2; the revocation is handed to node 3 only.
       const revocation = (await cli(admin, "org-revoke", pub(2), "--reason", "key-compromised"))
         .trim();
-      assertTrue(
-        await hasTunnel(1, 2) && await hasTunnel(3, 2),
-        "no tunnels to node 2 to tear down",
-      );
+      for (const k of [1, 3, 4, 5]) {
+        assertTrue(await hasTunnel(k, 2), `node${k} has no tunnel to node 2 to tear down`);
+      }
       const handedAt = Date.now();
       await Deno.copyFile(revocation, join(lab.node(3).configDir, "revoked", "from-admin.revoke"));
       await lab.waitFor(
-        async () => !(await hasTunnel(1, 2)) && !(await hasTunnel(3, 2)),
+        async () => {
+          for (const k of [1, 3, 4, 5]) if (await hasTunnel(k, 2)) return false;
+          return true;
+        },
         REVOCATION_BOUND_MS,
-        "node 2's tunnels to go on nodes 1 and 3",
+        "node 2's tunnels to go on nodes 1, 3, 4 and 5",
       );
       const spread = Date.now() - handedAt;
       console.log(
-        `  org-revoke handed to node 3: node 2's tunnels gone on nodes 1 and 3 in ${spread} ms`,
+        `  org-revoke handed to node 3: node 2's tunnels gone on all four others in ${spread} ms`,
       );
       const kept = [...Deno.readDirSync(join(lab.node(1).configDir, "revoked"))];
       assertEquals(kept.length, 1, "node 1 did not keep the revocation it heard");
@@ -167,7 +191,7 @@ Deno.test({
       await lab.waitUntilServing(2);
       // An observation window, not synchronisation: it must stay out for all of it.
       await new Promise((resolve) => setTimeout(resolve, 8_000));
-      for (const k of [1, 3]) {
+      for (const k of [1, 3, 4, 5]) {
         const status = await lab.status(k);
         const entry = status.peers.find((peer) => peer.public_key === lab.node(2).publicKey);
         assertEquals(entry, undefined, `node${k} let the revoked node 2 back in`);
