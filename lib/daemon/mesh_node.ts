@@ -43,11 +43,18 @@ import { type CertificateName, certificateName, OrgTrust } from "../org/org_trus
 import { decodeOrgControl, type OrgControl } from "../org/org_messages.ts";
 import { OrgFormatError } from "../org/org_errors.ts";
 import { PROBLEM_TEXT } from "../org/certificate_check.ts";
+import { TokenBucket } from "../swim/token_bucket.ts";
 
 /** Known org decisions are gossiped again this often, so members that joined since hear them. */
 const ORG_REGOSSIP_MS = 30_000;
 /** At most this many decisions are re-gossiped per round (the newest). */
 const ORG_REGOSSIP_MAX = 64;
+/**
+ * Signature checks of org decisions heard by gossip, per second (burst: twice that): a member
+ * sending made-up decisions (new lamports, random keys) cannot make us verify without bound.
+ * A real revocation storm of 1,000 keys still applies within ~5 s.
+ */
+const ORG_VERIFY_RATE = 200;
 
 /** Punches ask STUN again at most this often (attempts back off from 2 s anyway). */
 const PUNCH_STUN_GAP_MS = 5_000;
@@ -139,6 +146,7 @@ export class MeshNode {
   /** Org trust: trusted orgs, their decisions, the certificates that admitted members. */
   readonly org: OrgTrust;
   #orgRegossipAt = 0;
+  readonly #orgVerify = new TokenBucket(ORG_VERIFY_RATE, 2 * ORG_VERIFY_RATE);
   #swim: SwimEngine | null = null;
   #stun: NodeStun | null = null;
   /** STUN rounds already folded into our candidates. */
@@ -390,8 +398,9 @@ export class MeshNode {
    */
   applyOrgControls(controls: OrgControl[], now: number, heard: boolean): number {
     let applied = 0;
+    const mayVerify = heard ? () => this.#orgVerify.take(now) : undefined;
     for (const control of controls) {
-      const outcome = this.org.applyControl(control);
+      const outcome = this.org.applyControl(control, mayVerify);
       if (outcome !== "applied") {
         if (outcome === "bad-signature") {
           this.#log.warn(`an org ${control.kind} with a bad signature was dropped`);

@@ -4,8 +4,13 @@
  * the same certificates and control messages many times.
  */
 
+import { Buffer } from "node:buffer";
+import { createPublicKey, verify } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { encodeHex } from "../encoding/base64.ts";
+import { decodeHex, encodeHex } from "../encoding/base64.ts";
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32-byte key follows. */
+const SPKI_PREFIX = decodeHex("302a300506032b6570032100");
 
 /** Signs `message` with a 32-byte Ed25519 seed. */
 export function signEd25519(seed: Uint8Array, message: Uint8Array): Uint8Array {
@@ -31,7 +36,13 @@ export function verifyEd25519(
   if (cached !== undefined) return cached;
   let ok: boolean;
   try {
-    ok = ed25519.verify(signature, message, publicKey, { zip215: false });
+    // Native (OpenSSL, RFC 8032): ~20x faster than JS, and gossip may bring many to check.
+    const spki = new Uint8Array(SPKI_PREFIX.length + 32);
+    spki.set(SPKI_PREFIX);
+    spki.set(publicKey, SPKI_PREFIX.length);
+    const key = createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
+    ok = publicKey.length === 32 && signature.length === 64 &&
+      verify(null, message, key, signature);
   } catch {
     ok = false;
   }

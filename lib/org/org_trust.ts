@@ -23,7 +23,12 @@ import { type OrgControl, verifyOrgControl } from "./org_messages.ts";
 import { OrgFormatError } from "./org_errors.ts";
 
 /** What became of an org control message handed to `applyControl`. */
-export type ControlOutcome = "applied" | "stale" | "untrusted-org" | "bad-signature";
+export type ControlOutcome =
+  | "applied"
+  | "stale"
+  | "untrusted-org"
+  | "bad-signature"
+  | "rate-limited";
 
 /** Why a presented certificate was refused: a check's problem, or it did not decode. */
 export type AdmissionProblem = CertificateProblem | "malformed";
@@ -81,13 +86,14 @@ export class OrgTrust {
   /**
    * Applies a revocation or vouch: only from a trusted org, only when newer than the org's
    * latest decision about that node, and only with a valid signature (checked last: a stale
-   * message costs nothing).
+   * message costs nothing). `mayVerify` (a rate limit) is asked before the signature check.
    */
-  applyControl(message: OrgControl): ControlOutcome {
+  applyControl(message: OrgControl, mayVerify?: () => boolean): ControlOutcome {
     if (!this.isTrustedOrg(message.orgKey)) return "untrusted-org";
     const key = encodeHex(message.orgKey) + encodeHex(message.nodeKey);
     const held = this.#decisions.get(key);
     if (held !== undefined && !supersedes(message, held)) return "stale";
+    if (mayVerify !== undefined && !mayVerify()) return "rate-limited";
     if (!verifyOrgControl(message)) return "bad-signature";
     this.#decisions.delete(key);
     if (this.#decisions.size >= MAX_DECISIONS) {

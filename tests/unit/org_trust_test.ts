@@ -60,6 +60,9 @@ Deno.test("org trust: per (org, node) the highest lamport wins, whatever the arr
   assertTrue(b.isAdmitted(NODE), "a newer vouch did not re-admit");
   // Another org's word counts for nothing; a forged signature neither.
   assertEquals(b.applyControl(signOrgControl(OTHER_SEED, "revoke", NODE, 99)), "untrusted-org");
+  // A rate limit asked before the signature check keeps the message out until it allows.
+  assertEquals(b.applyControl(revoke(40), () => false), "rate-limited");
+  assertTrue(b.isAdmitted(NODE));
   const forged = revoke(50);
   forged.signature[0] ^= 1;
   assertEquals(b.applyControl(forged), "bad-signature");
