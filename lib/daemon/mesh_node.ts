@@ -43,6 +43,8 @@ import { type CertificateName, certificateName, OrgTrust } from "../org/org_trus
 import { decodeOrgControl, type OrgControl } from "../org/org_messages.ts";
 import { OrgFormatError } from "../org/org_errors.ts";
 import { PROBLEM_TEXT } from "../org/certificate_check.ts";
+import { decodeCertificate } from "../org/certificate.ts";
+import { constantTimeEqual } from "../encoding/constant_time.ts";
 import { TokenBucket } from "../swim/token_bucket.ts";
 
 /** Known org decisions are gossiped again this often, so members that joined since hear them. */
@@ -146,6 +148,8 @@ export class MeshNode {
   /** Org trust: trusted orgs, their decisions, the certificates that admitted members. */
   readonly org: OrgTrust;
   #orgRegossipAt = 0;
+  /** Our certificate as our record carries it (null: none). */
+  #certificate: Uint8Array | null = null;
   readonly #orgVerify = new TokenBucket(ORG_VERIFY_RATE, 2 * ORG_VERIFY_RATE);
   #swim: SwimEngine | null = null;
   #stun: NodeStun | null = null;
@@ -205,6 +209,7 @@ export class MeshNode {
       privateKey.fill(0);
     }
     this.#device = start.device;
+    this.#certificate = start.certificate ?? null;
     this.#relays = NodeRelays.attach(start.device, start.relay === true, start.relayLimits);
     this.#candidates = new EndpointCandidates(start.announce ?? [], start.endpoints, start.nat);
     this.#swim = new SwimEngine({
@@ -219,10 +224,12 @@ export class MeshNode {
             const why = problem === "malformed" ? "malformed" : PROBLEM_TEXT[problem];
             this.#log.debug(`certificate of ${encodeBase64(key)} refused: ${why}`);
           }
-          return problem === null;
+          if (problem !== null) return false;
+          this.peers.certificateAdmitted(key);
+          return true;
         },
       },
-      certificate: start.certificate ?? null,
+      certificate: this.#certificate,
       epoch: start.epoch,
       endpoints: [...this.#candidates.advertised],
       nat: this.#candidates.nat,
@@ -426,12 +433,24 @@ export class MeshNode {
   /** Replaces the certificate our record carries (`node.cert` reloaded). */
   setCertificate(certificate: Uint8Array | null, now: number): void {
     if (this.#swim === null || this.#stopped) return;
+    this.#certificate = certificate;
     this.#swim.setCertificate(certificate, now);
     this.#pump(now);
   }
 
-  /** The name a member's admitted certificate gives it (`<name>.<org6>.mesh`), or null. */
+  /**
+   * The name a certificate gives a member (`<name>.<org6>.mesh`; for our own key, our
+   * `node.cert`), or null when it holds none. What names (DNS, status) are read through.
+   */
   certificateNameOf(publicKey: Uint8Array): CertificateName | null {
+    if (constantTimeEqual(publicKey, this.#identity.publicKey)) {
+      if (this.#certificate === null) return null;
+      try {
+        return certificateName(decodeCertificate(this.#certificate));
+      } catch {
+        return null;
+      }
+    }
     const cert = this.org.certificateOf(publicKey);
     return cert === undefined ? null : certificateName(cert);
   }

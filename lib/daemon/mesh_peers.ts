@@ -305,6 +305,13 @@ export class MeshPeers {
     return changes;
   }
 
+  /** A member presented a certificate that admits it: its name follows (a renewal may rename). */
+  certificateAdmitted(publicKey: Uint8Array): void {
+    const id = encodeHex(publicKey);
+    const peer = this.#peers.get(id);
+    if (peer !== undefined && !this.#trusted.has(id)) peer.name = this.#orgName(id, publicKey);
+  }
+
   #orgName(id: string, publicKey: Uint8Array): string {
     const cert = this.#org?.certificateOf(publicKey);
     return cert !== undefined ? certificateName(cert).fqdn : `peer-${id.slice(0, 8)}`;

@@ -167,3 +167,35 @@ Deno.test("mesh sim org: trusting no org admits no one; an org vouch admits a ke
   assertEquals(n1.applyOrgControls([newer], sim.now, false), 1);
   sim.runUntil(() => tunnelsTo(sim, "n3").length === 0, 10_000, "vouch revoked", 10);
 });
+
+Deno.test("mesh sim org: names come from certificates (own and members'); node.cert renewed live", async () => {
+  const { sim, orgSeed } = await orgMesh(31);
+  await startAll(sim, NAMES);
+  sim.runUntil(() => sim.fullMesh(NAMES), 30_000, "org-only full mesh");
+  const n1 = sim.host("n1").node!;
+  const own = n1.certificateNameOf(sim.host("n1").identity.publicKey)!;
+  assertEquals(own.name, "n1");
+  assertTrue(/^n1\.[0-9a-f]{6}\.mesh$/.test(own.fqdn), own.fqdn);
+  const member = n1.certificateNameOf(sim.host("n3").identity.publicKey)!;
+  assertEquals([member.name, member.orgDomain], ["n3", own.orgDomain]);
+  // n2 gets a renewed certificate under a new name while running: the others follow.
+  const n2 = sim.host("n2");
+  const renewed = signCertificate(orgSeed, {
+    nodeKey: n2.identity.publicKey,
+    name: "n2-renewed",
+    issuedAt: wallSeconds(sim),
+    expiresAt: 0,
+  });
+  n2.node!.setCertificate(renewed.bytes, sim.now);
+  sim.runUntil(
+    () =>
+      NAMES.filter((name) => name !== "n2").every((name) =>
+        sim.host(name).node!.certificateNameOf(n2.identity.publicKey)?.name === "n2-renewed"
+      ),
+    10_000,
+    "the renewed certificate to spread",
+    10,
+  );
+  assertTrue(sim.fullMesh(NAMES), "the renewal broke the mesh");
+  assertTrue(/^n2-renewed\./.test(sim.peerStatus("n1", "n2")!.name), "status kept the old name");
+});
