@@ -39,24 +39,9 @@ import { NodeStun, type StunSetting } from "./node_stun.ts";
 import type { RelayLimits } from "../relay/relay_table.ts";
 import { NodeRelays, type RelayDevice } from "./node_relays.ts";
 import { ALIVE_FLAG_RELAY } from "../swim/records.ts";
-import { type CertificateName, certificateName, OrgTrust } from "../org/org_trust.ts";
-import { decodeOrgControl, type OrgControl } from "../org/org_messages.ts";
-import { OrgFormatError } from "../org/org_errors.ts";
-import { PROBLEM_TEXT } from "../org/certificate_check.ts";
-import { decodeCertificate } from "../org/certificate.ts";
-import { constantTimeEqual } from "../encoding/constant_time.ts";
-import { TokenBucket } from "../swim/token_bucket.ts";
-
-/** Known org decisions are gossiped again this often, so members that joined since hear them. */
-const ORG_REGOSSIP_MS = 30_000;
-/** At most this many decisions are re-gossiped per round (the newest). */
-const ORG_REGOSSIP_MAX = 64;
-/**
- * Signature checks of org decisions heard by gossip, per second (burst: twice that): a member
- * sending made-up decisions (new lamports, random keys) cannot make us verify without bound.
- * A real revocation storm of 1,000 keys still applies within ~5 s.
- */
-const ORG_VERIFY_RATE = 200;
+import type { OrgControl } from "../org/org_messages.ts";
+import type { CertificateName, OrgTrust } from "../org/org_trust.ts";
+import { OrgMembership } from "./node_org_membership.ts";
 
 /** Punches ask STUN again at most this often (attempts back off from 2 s anyway). */
 const PUNCH_STUN_GAP_MS = 5_000;
@@ -145,12 +130,8 @@ export class MeshNode {
   readonly #options: MeshNodeOptions;
   /** The peer table (trust, claims, the member cap). */
   readonly peers: MeshPeers;
-  /** Org trust: trusted orgs, their decisions, the certificates that admitted members. */
-  readonly org: OrgTrust;
-  #orgRegossipAt = 0;
-  /** Our certificate as our record carries it (null: none). */
-  #certificate: Uint8Array | null = null;
-  readonly #orgVerify = new TokenBucket(ORG_VERIFY_RATE, 2 * ORG_VERIFY_RATE);
+  /** The org side: certificates, decisions, expiry, names. */
+  readonly #org: OrgMembership;
   #swim: SwimEngine | null = null;
   #stun: NodeStun | null = null;
   /** STUN rounds already folded into our candidates. */
@@ -170,12 +151,24 @@ export class MeshNode {
     this.#options = options;
     this.#identity = options.identity;
     this.#log = options.log;
-    const wall = options.wallClock ?? Date.now;
-    this.org = new OrgTrust(() => Math.floor(wall() / 1000));
+    this.#org = new OrgMembership({
+      log: options.log,
+      publicKey: options.identity.publicKey,
+      wallClock: options.wallClock ?? Date.now,
+      swim: () => this.#stopped ? null : this.#swim,
+      revalidate: (now) => this.#revalidateOrg(now),
+      admitted: (key) => this.peers.certificateAdmitted(key),
+      heard: options.onOrgControl,
+    });
     this.peers = new MeshPeers(options.identity.publicKey, options.open, {
       maxMembers: options.maxMembers,
-      org: this.org,
+      org: this.#org.trust,
     });
+  }
+
+  /** Org trust: trusted orgs, their decisions, the certificates that admitted members. */
+  get org(): OrgTrust {
+    return this.#org.trust;
   }
 
   /** The running membership engine (null before `start`). */
@@ -209,27 +202,16 @@ export class MeshNode {
       privateKey.fill(0);
     }
     this.#device = start.device;
-    this.#certificate = start.certificate ?? null;
+    this.#org.certificate = start.certificate ?? null;
     this.#relays = NodeRelays.attach(start.device, start.relay === true, start.relayLimits);
     this.#candidates = new EndpointCandidates(start.announce ?? [], start.endpoints, start.nat);
     this.#swim = new SwimEngine({
       crypto: start.crypto ?? createSwimCrypto(this.#identity.seed, this.#identity.publicKey),
       trust: {
         isTrusted: (key) => this.peers.isTrusted(key),
-        precheckCertificate: (key, _id, cert) =>
-          this.org.trustsAnyOrg && this.org.precheck(key, cert) === null,
-        admitCertificate: (key, _id, cert) => {
-          const problem = this.org.admitCertificate(key, cert);
-          if (problem !== null && this.#log.enabled("debug")) {
-            const why = problem === "malformed" ? "malformed" : PROBLEM_TEXT[problem];
-            this.#log.debug(`certificate of ${encodeBase64(key)} refused: ${why}`);
-          }
-          if (problem !== null) return false;
-          this.peers.certificateAdmitted(key);
-          return true;
-        },
+        ...this.#org.policy(),
       },
-      certificate: this.#certificate,
+      certificate: this.#org.certificate,
       epoch: start.epoch,
       endpoints: [...this.#candidates.advertised],
       nat: this.#candidates.nat,
@@ -240,7 +222,7 @@ export class MeshNode {
       recordFlags: this.#relays?.offers ? ALIVE_FLAG_RELAY : 0,
     });
     this.#swim.start(now);
-    this.#orgRegossipAt = now + ORG_REGOSSIP_MS;
+    this.#org.started(now);
     const stun = start.stun ?? { kind: "members" };
     if (stun.kind !== "off") {
       this.#stun = new NodeStun(stun, start.endpoints, {
@@ -354,15 +336,7 @@ export class MeshNode {
     if (this.#swim === null || this.#stopped) return;
     this.#swim.tick(now);
     // A certificate that expired while we run stops admitting now (wall clock: its expiry is).
-    if (this.org.takeExpired()) {
-      this.#log.info("an org certificate expired");
-      this.#revalidateOrg(now);
-    }
-    if (now >= this.#orgRegossipAt) {
-      this.#orgRegossipAt = now + ORG_REGOSSIP_MS;
-      const controls = this.org.controls().sort((a, b) => b.lamport - a.lamport);
-      for (const control of controls.slice(0, ORG_REGOSSIP_MAX)) this.#gossipControl(control, now);
-    }
+    this.#org.tick(now);
     if (this.#stun !== null) {
       this.#followMembers(now);
       this.#stun.client.tick(now);
@@ -393,9 +367,7 @@ export class MeshNode {
    * `vouched/`; members no longer admitted are dropped from membership and the device at once.
    */
   setOrgTrust(orgKeys: Uint8Array[], controls: OrgControl[], now: number): void {
-    this.org.setTrustedOrgs(orgKeys);
-    this.applyOrgControls(controls, now, false);
-    this.#revalidateOrg(now);
+    this.#org.setOrgTrust(orgKeys, controls, now);
   }
 
   /**
@@ -404,55 +376,23 @@ export class MeshNode {
    * Returns how many were applied.
    */
   applyOrgControls(controls: OrgControl[], now: number, heard: boolean): number {
-    let applied = 0;
-    const mayVerify = heard ? () => this.#orgVerify.take(now) : undefined;
-    for (const control of controls) {
-      const outcome = this.org.applyControl(control, mayVerify);
-      if (outcome !== "applied") {
-        if (outcome === "bad-signature") {
-          this.#log.warn(`an org ${control.kind} with a bad signature was dropped`);
-        }
-        continue;
-      }
-      applied++;
-      const what = control.kind === "revoke" ? "revoked" : "vouched for";
-      this.#log.info(`org ${what} ${encodeBase64(control.nodeKey)}${heard ? " (gossip)" : ""}`);
-      if (heard) this.#options.onOrgControl?.(control);
-      this.#gossipControl(control, now);
-    }
-    if (applied > 0) this.#revalidateOrg(now);
-    return applied;
-  }
-
-  #gossipControl(control: OrgControl, now: number): void {
-    if (this.#swim === null || this.#stopped) return;
-    const key = encodeHex(control.orgKey) + encodeHex(control.nodeKey);
-    this.#swim.broadcastOrgControl(key, control.bytes, now);
+    return this.#org.apply(controls, now, heard);
   }
 
   /** Replaces the certificate our record carries (`node.cert` reloaded). */
   setCertificate(certificate: Uint8Array | null, now: number): void {
     if (this.#swim === null || this.#stopped) return;
-    this.#certificate = certificate;
+    this.#org.certificate = certificate;
     this.#swim.setCertificate(certificate, now);
     this.#pump(now);
   }
 
   /**
    * The name a certificate gives a member (`<name>.<org6>.mesh`; for our own key, our
-   * `node.cert`), or null when it holds none. What names (DNS, status) are read through.
+   * `node.cert`), or null when it holds none: what names (DNS, status) are read through.
    */
   certificateNameOf(publicKey: Uint8Array): CertificateName | null {
-    if (constantTimeEqual(publicKey, this.#identity.publicKey)) {
-      if (this.#certificate === null) return null;
-      try {
-        return certificateName(decodeCertificate(this.#certificate));
-      } catch {
-        return null;
-      }
-    }
-    const cert = this.org.certificateOf(publicKey);
-    return cert === undefined ? null : certificateName(cert);
+    return this.#org.nameOf(publicKey);
   }
 
   #revalidateOrg(now: number): void {
@@ -466,19 +406,7 @@ export class MeshNode {
   /** Sends what membership produced, applies its events, reports the next deadline. */
   #pump(now: number): void {
     const swim = this.#swim!;
-    const heard = swim.drainOrgControls();
-    if (heard.length > 0) {
-      const controls: OrgControl[] = [];
-      for (const bytes of heard) {
-        try {
-          controls.push(decodeOrgControl(bytes));
-        } catch (error) {
-          if (!(error instanceof OrgFormatError)) throw error;
-          this.#log.debug(`malformed org message dropped: ${error.message}`);
-        }
-      }
-      this.applyOrgControls(controls, now, true);
-    }
+    this.#org.drainHeard(swim, now);
     this.#sendOutgoing();
     let events = 0;
     for (const event of swim.drainEvents()) {
