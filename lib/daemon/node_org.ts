@@ -67,6 +67,16 @@ export async function readOrgFiles(
     );
     certificate = null;
   }
+  if (
+    certificate !== null && certificate.expiresAt !== 0 &&
+    certificate.expiresAt <= Date.now() / 1000
+  ) {
+    log.warn(
+      `${NODE_CERT_FILE} expired at ${
+        formatUnix(certificate.expiresAt)
+      }: members refuse this node until it gets a new one`,
+    );
+  }
   if (certificate !== null) {
     const name = certificateName(certificate);
     log.info(
