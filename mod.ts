@@ -1,5 +1,5 @@
 /**
- * meshguard's public library API: identity and its derivations, the trust store, config, the
+ * meshguard's public library API: identity and its derivations, the trust store, orgs, config, the
  * CLI, the crypto core, SWIM membership, the WireGuard engine, data plane and UAPI, the device,
  * the daemon, the control client and the logger. Re-exports only; everything lives in lib/.
  * @module
@@ -56,6 +56,7 @@ export { buildConfigReport, type ConfigReport } from "./lib/cli/config_report.ts
 export { runCli } from "./lib/cli/cli.ts";
 export * from "./lib/crypto/mod.ts";
 export * from "./lib/swim/mod.ts";
+export * from "./lib/org/mod.ts";
 export { WireguardEngine } from "./lib/wireguard/engine.ts";
 export type {
   EngineHooks,

@@ -8,7 +8,15 @@ import { VERSION } from "../version.ts";
 import type { CliIo, CommandPermission } from "./cli_io.ts";
 import { type CommandContext, createCommandContext } from "./command_context.ts";
 import { controllerCommand } from "./command_controller.ts";
+import { certCommand } from "./command_cert.ts";
 import { configCommand } from "./command_config_show.ts";
+import {
+  orgDelegateCommand,
+  orgKeygenCommand,
+  orgRevokeCommand,
+  orgVouchCommand,
+} from "./command_org.ts";
+import { orgSignCommand } from "./command_org_sign.ts";
 import { deviceCommand } from "./command_device.ts";
 import { downCommand } from "./command_down.ts";
 import { exportCommand } from "./command_export.ts";
@@ -40,6 +48,16 @@ const COMMANDS: Record<string, Command> = {
   revoke: { permissions: ["read", "write"], usesConfigDir: true, run: revokeCommand },
   config: { permissions: ["read"], usesConfigDir: true, run: configCommand },
   service: { permissions: ["read", "write"], usesConfigDir: true, run: serviceCommand },
+  "org-keygen": { permissions: ["read", "write"], usesConfigDir: true, run: orgKeygenCommand },
+  "org-sign": { permissions: ["read", "write"], usesConfigDir: true, run: orgSignCommand },
+  "org-delegate": {
+    permissions: ["read", "write"],
+    usesConfigDir: true,
+    run: orgDelegateCommand,
+  },
+  "org-vouch": { permissions: ["read", "write"], usesConfigDir: true, run: orgVouchCommand },
+  "org-revoke": { permissions: ["read", "write"], usesConfigDir: true, run: orgRevokeCommand },
+  cert: { permissions: ["read"], usesConfigDir: true, run: certCommand },
   device: {
     permissions: ["read", "write", "net", "ffi"],
     usesConfigDir: false,

@@ -15,6 +15,16 @@ Identity and trust:
   service <list|allow|deny|default|show|reset> ...
                                      which ports peers may reach on this node
 
+Orgs (certificates instead of one key per peer):
+  org-keygen [--force]               create the org key (org/org.key) and its <6hex>.mesh domain
+  org-sign <key|file> --name N [--expires W] [--wg-pubkey K] [--grant F] [--out F]
+                                     sign a node certificate (v1, or v2 with a wg key)
+  org-delegate <key|file> --expires W [--out F]
+                                     let an issuer key sign certificates until W (one hop)
+  org-vouch <key|file>               vouch for a node key (admitted without certificate)
+  org-revoke <key|file> [--reason R] revoke a node key everywhere (gossiped by the mesh)
+  cert show <file> [--json]          show a certificate and whether it is valid here
+
 Mesh:
   up [--seed HOST:PORT]... [options] run the mesh daemon (root: it creates the interface)
   status [--json] [--interface NAME]  show the running daemon's peers, handshakes and traffic
@@ -127,6 +137,52 @@ which, and --ipv4-owner is how an administrator changes it.
 Stops trusting a peer, given by its name or its base64 public key.
 
   --org    revoke a trusted org instead of a peer
+`,
+  "org-keygen": `Usage: meshguard org-keygen [--force] [--config DIR]
+
+Creates the org key: org/org.key (secret, mode 0600) and org/org.pub, prints the public key
+on stdout and the org's mesh domain (<6 hex>.mesh) on stderr. Nodes trust the org with
+'meshguard trust --org <key>'.
+
+  --force    replace an existing org key (certificates it signed no longer chain to it)
+`,
+  "org-sign": `Usage: meshguard org-sign <node key|file> --name NAME [--expires WHEN]
+                         [--wg-pubkey KEY|FILE] [--grant FILE] [--out FILE] [--config DIR]
+
+Signs a certificate for a node with the org key (org/org.key), or, with --grant, with this
+config dir's identity as an issuer the org delegated to. Writes <config dir>/NAME.cert (or
+--out): v1 (186 bytes), or v2 (314 bytes) binding the node's WireGuard key.
+
+  --name NAME        the node's name, a DNS label of at most 32 characters: NAME.<org>.mesh
+  --expires WHEN     RFC 3339 date (2027-01-01, 2027-01-01T00:00:00Z), unix seconds, a
+                     duration from now (90d, 12h, 2w, 1y) or never (default never)
+  --wg-pubkey KEY    make a v2 certificate; KEY must be the key derived from the node key
+  --grant FILE       sign as a delegated issuer (org-delegate); v2, expires with the grant
+  --out FILE         where to write the certificate
+`,
+  "org-delegate":
+    `Usage: meshguard org-delegate <issuer key|file> --expires WHEN [--out FILE] [--config DIR]
+
+Grants an issuer key the right to sign node certificates for the org until WHEN (one hop:
+the issuer cannot delegate further). Writes grants/<hex16>.grant (or --out) for the issuer.
+`,
+  "org-vouch": `Usage: meshguard org-vouch <node key|file> [--config DIR]
+
+Signs the org's vouch for a node key and writes vouched/<hex16>.vouch: nodes trusting the org
+admit that key without a certificate. A daemon using this config dir gossips it at once.
+`,
+  "org-revoke": `Usage: meshguard org-revoke <node key|file> [--reason R] [--config DIR]
+
+Signs the org's revocation of a node key and writes revoked/<hex16>.revoke. Every member that
+hears it (gossip) refuses the key, tears its tunnels down and keeps the revocation on disk.
+A later org-vouch of the same key undoes it; an older message never does.
+
+  --reason R   unspecified, key-compromised or admin-removed (default admin-removed)
+`,
+  cert: `Usage: meshguard cert show <file> [--json] [--config DIR]
+
+Shows a certificate (name, keys, validity) and whether it admits its node on this machine
+(its org trusted, not expired, not revoked, signatures good). Exits 1 when it does not.
 `,
   config: `Usage: meshguard config show [--json] [--config DIR]
 

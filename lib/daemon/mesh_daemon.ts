@@ -40,6 +40,7 @@ import { NodePolicies } from "./node_policies.ts";
 import { NodeDns } from "./node_dns.ts";
 import { readNameHolders, writeNameHolders } from "./name_holders_store.ts";
 import { ownNameFromHostname } from "./member_names.ts";
+import { isOrgFileName, orgFolders, persistHeardControl, readOrgFiles } from "./node_org.ts";
 
 /** How `up` runs the daemon. */
 export interface MeshDaemonOptions {
@@ -104,6 +105,10 @@ export class MeshDaemon {
   #handshakeTimer: ReturnType<typeof setInterval> | undefined;
   #addressWatch: AddressWatch | null = null;
   #watcher: Deno.FsWatcher | null = null;
+  /** The org folders watched with `authorized_keys/`. */
+  #orgFolders: string[] = [];
+  /** The certificate our record carries (node.cert). */
+  #certificate: Uint8Array | null = null;
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
   #claimsTimer: ReturnType<typeof setTimeout> | undefined;
   #claimsSaving: Promise<void> = Promise.resolve();
@@ -126,6 +131,9 @@ export class MeshDaemon {
       log: options.log,
       selfName: ownName(),
       onSchedule: (deadline) => this.#arm(deadline),
+      onOrgControl: (message) => {
+        persistHeardControl(options.configDir, message, options.log);
+      },
       onRecordsChanged: () => {
         if (this.#claimsTimer === undefined && !this.#stopping) {
           this.#claimsTimer = setTimeout(() => this.#saveClaims(), CLAIMS_SAVE_DELAY_MS);
@@ -173,6 +181,7 @@ export class MeshDaemon {
     const names = await readNameHolders(configDir);
     for (const problem of names.problems) log.warn(problem);
     this.#node.peers.names.loadRecords(names.entries);
+    this.#orgFolders = await orgFolders(configDir);
     await this.#reloadTrust();
     if (open) {
       log.warn(
@@ -235,6 +244,7 @@ export class MeshDaemon {
           seeds: joinThrough,
           stun,
           relay: this.#options.relay ?? false,
+          certificate: this.#certificate,
         },
         performance.now(),
       );
@@ -395,9 +405,10 @@ export class MeshDaemon {
     }
     const own = encodeHex(this.#identity.publicKey);
     const entries = listing.entries.filter((entry) => encodeHex(entry.publicKey) !== own);
-    if (entries.length === 0 && !this.#options.open) {
+    const org = await readOrgFiles(this.#options.configDir, this.#identity, this.#log);
+    if (entries.length === 0 && org.orgKeys.length === 0 && !this.#options.open) {
       this.#log.warn(
-        "no trusted keys: this node admits nobody (add peers with 'meshguard trust <key>')",
+        "no trusted keys or orgs: this node admits nobody (add peers with 'meshguard trust <key>')",
       );
     }
     // An unreadable pin file keeps the pins we had: the trust change still applies.
@@ -407,6 +418,12 @@ export class MeshDaemon {
     });
     for (const problem of pins?.problems ?? []) this.#log.warn(problem);
     this.#node.setTrust(entries, pins?.entries ?? null, performance.now());
+    this.#node.setOrgTrust(org.orgKeys, org.controls, performance.now());
+    const certificate = org.certificate?.bytes ?? null;
+    if (!sameCertificate(certificate, this.#certificate)) {
+      this.#certificate = certificate;
+      this.#node.setCertificate(certificate, performance.now());
+    }
   }
 
   /** Reloads `authorized_keys/` when it changes, so trust and revoke need no restart. */
@@ -414,7 +431,10 @@ export class MeshDaemon {
     const folder = trustFolder(this.#options.configDir, "peer");
     try {
       // The config dir too, for ipv4_pins (`trust --ipv4-owner` on an already trusted key).
-      this.#watcher = Deno.watchFs([folder, this.#options.configDir], { recursive: false });
+      // And the org folders and node.cert: trusted_orgs/, revoked/, vouched/ reload alike.
+      this.#watcher = Deno.watchFs([folder, this.#options.configDir, ...this.#orgFolders], {
+        recursive: false,
+      });
     } catch (error) {
       this.#log.warn(
         `cannot watch ${folder} (${
@@ -426,7 +446,9 @@ export class MeshDaemon {
     (async () => {
       for await (const event of this.#watcher!) {
         const relevant = event.paths.some((path) =>
-          resolve(dirname(path)) === resolve(folder) || basename(path) === IPV4_PINS_FILE
+          resolve(dirname(path)) === resolve(folder) || basename(path) === IPV4_PINS_FILE ||
+          isOrgFileName(basename(path)) ||
+          this.#orgFolders.some((org) => resolve(dirname(path)) === resolve(org))
         );
         if (!relevant) continue;
         clearTimeout(this.#reloadTimer);
@@ -574,4 +596,9 @@ async function loadOrCreateIdentity(configDir: string, log: Logger): Promise<Ide
     }); give that key to the peers that should trust this node`,
   );
   return identity;
+}
+
+function sameCertificate(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }

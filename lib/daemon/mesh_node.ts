@@ -41,6 +41,9 @@ import type { RelayLimits } from "../relay/relay_table.ts";
 import { NodeRelays, type RelayDevice } from "./node_relays.ts";
 import type { PeerFilter } from "../controller/peer_gate.ts";
 import { ALIVE_FLAG_RELAY } from "../swim/records.ts";
+import type { OrgControl } from "../org/org_messages.ts";
+import type { CertificateName, OrgTrust } from "../org/org_trust.ts";
+import { OrgMembership } from "./node_org_membership.ts";
 
 /** Punches ask STUN again at most this often (attempts back off from 2 s anyway). */
 const PUNCH_STUN_GAP_MS = 5_000;
@@ -73,6 +76,8 @@ export interface MeshNodeOptions {
   onSchedule?: (deadline: number) => void;
   /** Called when the recorded IPv4 holders changed (the shell saves them). */
   onRecordsChanged?: () => void;
+  /** Called with each org decision heard by gossip and applied (the shell persists it). */
+  onOrgControl?: (message: OrgControl) => void;
   /**
    * Called when the node's reflexive endpoints (what STUN servers saw of the mesh port) changed;
    * `MeshNode.mappedEndpoints` reads them at any time.
@@ -107,6 +112,8 @@ export interface MeshNodeStart {
   stunRandom?: (bytes: Uint8Array) => void;
   /** Relay WireGuard datagrams between trusted members (`--relay`), advertised in our record. */
   relay?: boolean;
+  /** Our org certificate (`node.cert`), carried in our signed record. */
+  certificate?: Uint8Array | null;
   /** The relay's limits (tests); default DEFAULT_RELAY_LIMITS. */
   relayLimits?: Partial<RelayLimits>;
 }
@@ -129,6 +136,8 @@ export class MeshNode {
   readonly #options: MeshNodeOptions;
   /** The peer table (trust, claims, the member cap). */
   readonly peers: MeshPeers;
+  /** The org side: certificates, decisions, expiry, names. */
+  readonly #org: OrgMembership;
   #swim: SwimEngine | null = null;
   #stun: NodeStun | null = null;
   /** STUN rounds already folded into our candidates. */
@@ -148,10 +157,25 @@ export class MeshNode {
     this.#options = options;
     this.#identity = options.identity;
     this.#log = options.log;
+    this.#org = new OrgMembership({
+      log: options.log,
+      publicKey: options.identity.publicKey,
+      wallClock: options.wallClock ?? Date.now,
+      swim: () => this.#stopped ? null : this.#swim,
+      revalidate: (now) => this.#revalidateOrg(now),
+      admitted: (key) => this.peers.certificateAdmitted(key),
+      heard: options.onOrgControl,
+    });
     this.peers = new MeshPeers(options.identity.publicKey, options.open, {
       maxMembers: options.maxMembers,
       selfName: options.selfName,
+      org: this.#org.trust,
     });
+  }
+
+  /** Org trust: trusted orgs, their decisions, the certificates that admitted members. */
+  get org(): OrgTrust {
+    return this.#org.trust;
   }
 
   /** The running membership engine (null before `start`). */
@@ -185,11 +209,16 @@ export class MeshNode {
       privateKey.fill(0);
     }
     this.#device = start.device;
+    this.#org.certificate = start.certificate ?? null;
     this.#relays = NodeRelays.attach(start.device, start.relay === true, start.relayLimits);
     this.#candidates = new EndpointCandidates(start.announce ?? [], start.endpoints, start.nat);
     this.#swim = new SwimEngine({
       crypto: start.crypto ?? createSwimCrypto(this.#identity.seed, this.#identity.publicKey),
-      trust: { isTrusted: (key) => this.peers.isTrusted(key) },
+      trust: {
+        isTrusted: (key) => this.peers.isTrusted(key),
+        ...this.#org.policy(),
+      },
+      certificate: this.#org.certificate,
       epoch: start.epoch,
       endpoints: [...this.#candidates.advertised],
       nat: this.#candidates.nat,
@@ -200,6 +229,7 @@ export class MeshNode {
       recordFlags: this.#relays?.offers ? ALIVE_FLAG_RELAY : 0,
     });
     this.#swim.start(now);
+    this.#org.started(now);
     const stun = start.stun ?? { kind: "members" };
     if (stun.kind !== "off") {
       this.#stun = new NodeStun(stun, start.endpoints, {
@@ -312,6 +342,8 @@ export class MeshNode {
   tick(now: number): void {
     if (this.#swim === null || this.#stopped) return;
     this.#swim.tick(now);
+    // A certificate that expired while we run stops admitting now (wall clock: its expiry is).
+    this.#org.tick(now);
     if (this.#stun !== null) {
       this.#followMembers(now);
       this.#stun.client.tick(now);
@@ -337,9 +369,51 @@ export class MeshNode {
     }
   }
 
+  /**
+   * Replaces the trusted orgs (`trusted_orgs/`) and feeds decisions from `revoked/` and
+   * `vouched/`; members no longer admitted are dropped from membership and the device at once.
+   */
+  setOrgTrust(orgKeys: Uint8Array[], controls: OrgControl[], now: number): void {
+    this.#org.setOrgTrust(orgKeys, controls, now);
+  }
+
+  /**
+   * Applies org decisions (from files, or heard by gossip when `heard`): each one a trusted
+   * org signed and newer than what we hold is gossiped on; then admission is revalidated.
+   * Returns how many were applied.
+   */
+  applyOrgControls(controls: OrgControl[], now: number, heard: boolean): number {
+    return this.#org.apply(controls, now, heard);
+  }
+
+  /** Replaces the certificate our record carries (`node.cert` reloaded). */
+  setCertificate(certificate: Uint8Array | null, now: number): void {
+    if (this.#swim === null || this.#stopped) return;
+    this.#org.certificate = certificate;
+    this.#swim.setCertificate(certificate, now);
+    this.#pump(now);
+  }
+
+  /**
+   * The name a certificate gives a member (`<name>.<org6>.mesh`; for our own key, our
+   * `node.cert`), or null when it holds none: what names (DNS, status) are read through.
+   */
+  certificateNameOf(publicKey: Uint8Array): CertificateName | null {
+    return this.#org.nameOf(publicKey);
+  }
+
+  #revalidateOrg(now: number): void {
+    this.#apply(this.peers.revalidate());
+    if (this.#swim !== null && !this.#stopped) {
+      this.#swim.revalidateTrust(now);
+      this.#pump(now);
+    }
+  }
+
   /** Sends what membership produced, applies its events, reports the next deadline. */
   #pump(now: number): void {
     const swim = this.#swim!;
+    this.#org.drainHeard(swim, now);
     this.#sendOutgoing();
     let events = 0;
     for (const event of swim.drainEvents()) {

@@ -17,6 +17,8 @@ import { Ipv4Claims, type Ipv4Decision } from "./ipv4_claims.ts";
 import { describeConflict } from "../control/ipv4_conflict_text.ts";
 import { DEFAULT_MAX_MEMBERS, MemberCap } from "./member_cap.ts";
 import { memberName, MemberNames } from "./member_names.ts";
+import type { OrgTrust } from "../org/org_trust.ts";
+import { certificateName } from "../org/org_trust.ts";
 
 /**
  * Persistent keepalive given to every mesh peer (seconds): it makes both sides handshake as
@@ -53,6 +55,8 @@ export interface MeshPeer {
   configuredEndpoint: string | null;
   /** Whether its mesh IPv4 was routed to it on the device (false: another key holds it). */
   configuredIpv4: boolean | null;
+  /** Admitted only by --open: it counts against the member cap. */
+  capped?: boolean;
 }
 
 /** The outcome of a change: device changes to apply in order, and log lines. */
@@ -67,6 +71,8 @@ export interface MeshPeersOptions {
   maxMembers?: number;
   /** This node's own mesh name (`<host>.mesh`), or null for none. */
   selfName?: string | null;
+  /** Org trust (certificates, vouches, revocations); none: keys and --open only. */
+  org?: OrgTrust;
 }
 
 /** The mesh's peer table. */
@@ -91,6 +97,7 @@ export class MeshPeers {
   readonly names: MemberNames;
   /** Grows whenever an address was settled again (for caches built from the decisions). */
   #settled = 0;
+  readonly #org: OrgTrust | null;
 
   /** A table for the node with Ed25519 key `self`; `open` admits every member (up to a cap). */
   constructor(self: Uint8Array, open: boolean, options: MeshPeersOptions = {}) {
@@ -99,6 +106,7 @@ export class MeshPeers {
     this.#cap = new MemberCap(options.maxMembers ?? DEFAULT_MAX_MEMBERS);
     this.#claims = new Ipv4Claims(this.#selfIpv4, { releaseAbsent: !open });
     this.names = new MemberNames(self, options.selfName ?? null);
+    this.#org = options.org ?? null;
   }
 
   /** Changes whenever names or IPv4 holders may have changed (the resolver's cache key). */
@@ -111,6 +119,11 @@ export class MeshPeers {
     return this.#decisions.get(address)?.holder ?? null;
   }
 
+  /** True when an org admits `publicKey` (certificate or vouch), whatever the key trust. */
+  #orgAdmits(publicKey: Uint8Array): boolean {
+    return this.#org !== null && this.#org.isAdmitted(publicKey);
+  }
+
   /**
    * True when `publicKey` may take part (the trust policy handed to membership): trusted keys,
    * and under --open any key while fewer than `maxMembers` untrusted members are admitted.
@@ -118,6 +131,9 @@ export class MeshPeers {
   isTrusted(publicKey: Uint8Array): boolean {
     const id = encodeHex(publicKey);
     if (this.#trusted.has(id)) return true;
+    if (this.#orgAdmits(publicKey)) return true;
+    // An org's revocation holds even under --open (authorized_keys/ is the admin's own word).
+    if (this.#open && this.#org?.isRevokedByAny(publicKey)) return false;
     if (!this.#open || this.#peers.has(id)) return this.#open;
     if (this.#cap.hasRoom) return true;
     this.#cap.refuse(id);
@@ -208,11 +224,11 @@ export class MeshPeers {
         changes.logs.push({ level: "info", message: `trust in ${entry.name} revoked` });
       }
       const address = meshIpv4(entry.publicKey);
-      if (!(this.#open && this.#peers.has(id))) {
+      if (!((this.#open || this.#orgAdmits(entry.publicKey)) && this.#peers.has(id))) {
         this.#claims.remove(id, address);
         this.names.release(entry.publicKey, true);
       } else {
-        this.names.claim(entry.publicKey, memberName(entry.publicKey, { trustName: null }), seq);
+        this.names.claim(entry.publicKey, this.#untrustedName(entry.publicKey), seq);
       }
       touched.add(address);
     }
@@ -241,12 +257,16 @@ export class MeshPeers {
       if (!this.isTrusted(peer.publicKey)) {
         this.#remove(peer, changes);
         this.#peers.delete(peer.id);
-      } else if (!entry) this.#cap.count++;
+      } else if (!entry && !this.#orgAdmits(peer.publicKey)) this.#cap.count++;
     }
     for (const address of touched) this.#settle(address, changes);
     for (const peer of this.#peers.values()) this.#sync(peer, changes);
     // Closed: trust is the member list, so a recorded name holder no longer trusted is gone.
-    if (!this.#open) this.names.retain(new Set(next.keys()));
+    if (!this.#open) {
+      const kept = new Set(next.keys());
+      for (const peer of this.#peers.values()) kept.add(peer.id);
+      this.names.retain(kept);
+    }
     this.names.settle();
     return changes;
   }
@@ -256,24 +276,15 @@ export class MeshPeers {
     const changes: PeerChanges = { peers: [], logs: [] };
     const id = encodeHex(member.publicKey);
     const trusted = this.#trusted.has(id);
-    if (!trusted && !this.#open) return changes;
     let peer = this.#peers.get(id);
     if (removed) {
-      if (peer) {
-        this.#remove(peer, changes);
-        this.#peers.delete(id);
-        if (!trusted) {
-          this.#cap.count--;
-          this.#claims.remove(id, peer.meshIpv4);
-          this.names.release(peer.publicKey);
-          this.names.settle();
-          this.#settle(peer.meshIpv4, changes);
-        }
-      }
+      if (peer) this.#drop(peer, changes);
       return changes;
     }
+    const byOrg = !trusted && this.#orgAdmits(member.publicKey);
+    if (!trusted && !byOrg && !this.#open) return changes;
     if (!peer) {
-      if (!trusted && !this.#cap.hasRoom) {
+      if (!trusted && !byOrg && !this.#cap.hasRoom) {
         // Membership listed it before the cap caught up (several joined in one batch).
         this.#cap.refuse(id);
         this.#overflow = true;
@@ -282,13 +293,12 @@ export class MeshPeers {
       peer = this.#create(id, member.publicKey);
       this.#peers.set(id, peer);
       if (!trusted) {
-        this.#cap.count++;
+        if (!byOrg) {
+          this.#cap.count++;
+          peer.capped = true;
+        }
         this.#claims.add(id, peer.meshIpv4, ++this.#seq);
-        this.names.claim(
-          peer.publicKey,
-          memberName(peer.publicKey, { trustName: null }),
-          this.#seq,
-        );
+        this.names.claim(peer.publicKey, this.#untrustedName(peer.publicKey), this.#seq);
         this.names.settle();
         this.#settle(peer.meshIpv4, changes);
       }
@@ -307,6 +317,63 @@ export class MeshPeers {
     }
     this.#sync(peer, changes);
     return changes;
+  }
+
+  /**
+   * Removes a peer from the device and the table (and its IPv4 and name claims unless
+   * key-trusted); `forgetName`: it is no longer admitted, so its recorded name is freed too.
+   */
+  #drop(peer: MeshPeer, changes: PeerChanges, forgetName = false): void {
+    this.#remove(peer, changes);
+    this.#peers.delete(peer.id);
+    if (this.#trusted.has(peer.id)) return;
+    if (peer.capped) this.#cap.count--;
+    this.#claims.remove(peer.id, peer.meshIpv4);
+    this.names.release(peer.publicKey, forgetName);
+    this.names.settle();
+    this.#settle(peer.meshIpv4, changes);
+  }
+
+  /**
+   * After org trust changed (a revocation, an expiry, trusted_orgs/ reloaded): every peer no
+   * longer admitted leaves the device at once; org members' names follow their certificates.
+   */
+  revalidate(): PeerChanges {
+    const changes: PeerChanges = { peers: [], logs: [] };
+    for (const peer of [...this.#peers.values()]) {
+      if (this.isTrusted(peer.publicKey)) {
+        if (!this.#trusted.has(peer.id)) peer.name = this.#orgName(peer.id, peer.publicKey);
+        continue;
+      }
+      changes.logs.push({ level: "info", message: `peer ${peer.name} is no longer admitted` });
+      // Revoked or expired: its name is free again (an away member would keep it).
+      this.#drop(peer, changes, true);
+    }
+    return changes;
+  }
+
+  /** A member presented a certificate that admits it: its name follows (a renewal may rename). */
+  certificateAdmitted(publicKey: Uint8Array): void {
+    const id = encodeHex(publicKey);
+    const peer = this.#peers.get(id);
+    if (peer === undefined || this.#trusted.has(id)) return;
+    peer.name = this.#orgName(id, publicKey);
+    // An unchanged name keeps its arrival; a renamed member is a newcomer to its new name.
+    this.names.claim(publicKey, this.#untrustedName(publicKey), ++this.#seq);
+    this.names.settle();
+  }
+
+  /** The mesh name a member not in authorized_keys/ claims: its certificate's, else peer-<hex>. */
+  #untrustedName(publicKey: Uint8Array): string {
+    const cert = this.#org?.certificateOf(publicKey);
+    if (cert === undefined) return memberName(publicKey, { trustName: null });
+    const { name, orgDomain } = certificateName(cert);
+    return memberName(publicKey, { trustName: null, certificate: { name, orgDomain } });
+  }
+
+  #orgName(id: string, publicKey: Uint8Array): string {
+    const cert = this.#org?.certificateOf(publicKey);
+    return cert !== undefined ? certificateName(cert).fqdn : `peer-${id.slice(0, 8)}`;
   }
 
   /**
@@ -369,7 +436,7 @@ export class MeshPeers {
   #create(id: string, publicKey: Uint8Array): MeshPeer {
     return {
       id,
-      name: this.#trusted.get(id)?.name ?? `peer-${id.slice(0, 8)}`,
+      name: this.#trusted.get(id)?.name ?? this.#orgName(id, publicKey),
       publicKey: publicKey.slice(),
       wireguardKey: wireguardPublicKeyOf(publicKey),
       meshIpv4: meshIpv4(publicKey),

@@ -64,13 +64,25 @@ export function onAlive(
     ) reannounce(s, record.incarnation);
     return;
   }
-  if (!s.trust.isTrusted(record.subject, record.id)) return s.drop("untrusted-record");
+  const trusted = s.trust.isTrusted(record.subject, record.id);
+  const cert = record.certificate;
+  // A stranger whose record carries a certificate is worth a look: cheap checks first.
+  if (
+    !trusted && (cert === null || !s.trust.precheckCertificate?.(record.subject, record.id, cert))
+  ) {
+    return s.drop("untrusted-record");
+  }
   const existing = s.members.get(record.id);
   if (
     existing !== undefined && existing.epoch !== 0 &&
     compareVersion(record.epoch, record.incarnation, existing.epoch, existing.incarnation) <= 0
   ) return;
   if (!verified && !verifySigned(s, record)) return s.drop("bad-signature");
+  if (cert !== null && s.trust.admitCertificate !== undefined) {
+    // Also for a member trusted already: a renewed certificate replaces the one held.
+    const admitted = s.trust.admitCertificate(record.subject, record.id, cert);
+    if (!trusted && !admitted) return s.drop("bad-certificate");
+  }
   record = ownedItem(record);
   const member = existing ?? s.members.memberFor(record.subject, record.id, true);
   if (member === null) return s.drop("member-table-full");

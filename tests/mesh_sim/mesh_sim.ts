@@ -14,6 +14,7 @@ import { meshIpv4Bytes } from "../../lib/identity/mesh_address.ts";
 import { wireguardPublicKeyOf } from "../../lib/identity/wireguard_key.ts";
 import { Logger } from "../../lib/log/logger.ts";
 import { MeshNode } from "../../lib/daemon/mesh_node.ts";
+import type { OrgControl } from "../../lib/org/org_messages.ts";
 import type { StunSetting } from "../../lib/daemon/node_stun.ts";
 import type { DaemonStatus, PeerStatus } from "../../lib/control/control_protocol.ts";
 import type { DevicePeer } from "../../lib/wireguard/device_config.ts";
@@ -43,6 +44,10 @@ export class SimHost {
   /** Relays for other members (`--relay`), with these limits. */
   relay = false;
   relayLimits: Partial<RelayLimits> = {};
+  /** Org keys this host trusts, the org decisions it starts with, and its certificate. */
+  orgs: Uint8Array[] = [];
+  orgControls: OrgControl[] = [];
+  certificate: Uint8Array | null = null;
   /** Log lines of every incarnation, for failure messages. */
   readonly logs: string[] = [];
 
@@ -151,7 +156,9 @@ export class MeshSim {
       random: mulberry32(salt ^ 0x77),
     });
     node.setTrust(this.#entries(host), null, this.now);
+    node.setOrgTrust(host.orgs, host.orgControls, this.now);
     node.start({
+      certificate: host.certificate,
       device,
       // A restart takes a later epoch, as the daemon's boot epoch does.
       epoch: Math.floor(this.now) + host.restarts,

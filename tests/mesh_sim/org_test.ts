@@ -1,0 +1,201 @@
+/**
+ * In-process mesh with org admission: nodes that trust only an org key (no authorized keys)
+ * form a full mesh from their certificates (v1, v2, delegated); an org revocation handed to one
+ * node tears the revoked node's tunnels down on every node; it stays out after a restart; a
+ * certificate that expires while the mesh runs stops admitting; a node trusting no org admits
+ * no one; an org vouch admits a key without certificate.
+ */
+
+import { assertEquals, assertTrue } from "../assert.ts";
+import { MeshSim } from "./mesh_sim.ts";
+import { WALL_CLOCK_OFFSET } from "./engine_device.ts";
+import { signCertificate, signDelegatedCertificate } from "../../lib/org/certificate.ts";
+import { signGrant } from "../../lib/org/delegation.ts";
+import { publicKeyOfSeed } from "../../lib/org/ed25519_sign.ts";
+import { signOrgControl } from "../../lib/org/org_messages.ts";
+import { wireguardPublicKeyOf } from "../../lib/identity/wireguard_key.ts";
+import { mulberry32, randomBytes } from "../swim/sim/prng.ts";
+
+const NAMES = ["seed", "n1", "n2", "n3"];
+
+function wallSeconds(sim: MeshSim): number {
+  return Math.floor((sim.now + WALL_CLOCK_OFFSET) / 1000);
+}
+
+/** Four hosts that trust only the org; n3's certificate is delegated, n2's v1, others v2. */
+async function orgMesh(seed: number, expiresIn: Record<string, number> = {}) {
+  const random = mulberry32(seed ^ 0x0e9);
+  const orgSeed = randomBytes(random, 32);
+  const orgKey = publicKeyOfSeed(orgSeed);
+  const issuerSeed = randomBytes(random, 32);
+  const sim = new MeshSim({ seed });
+  for (const [i, name] of NAMES.entries()) await sim.add(name, `192.0.2.${i + 1}:51821`);
+  const now = wallSeconds(sim);
+  const grant = signGrant(orgSeed, publicKeyOfSeed(issuerSeed), now + 86_400);
+  for (const name of NAMES) {
+    const host = sim.host(name);
+    host.orgs = [orgKey];
+    const nodeKey = host.identity.publicKey;
+    const expiresAt = expiresIn[name] === undefined ? 0 : now + expiresIn[name];
+    host.certificate = name === "n3"
+      ? signDelegatedCertificate(issuerSeed, grant, {
+        nodeKey,
+        name,
+        issuedAt: now,
+        wgKey: wireguardPublicKeyOf(nodeKey),
+      }).bytes
+      : signCertificate(orgSeed, {
+        nodeKey,
+        name,
+        issuedAt: now,
+        expiresAt,
+        wgKey: name === "n2" ? null : wireguardPublicKeyOf(nodeKey),
+      }).bytes;
+  }
+  return { sim, orgSeed, orgKey };
+}
+
+async function startAll(sim: MeshSim, names: string[]): Promise<void> {
+  await sim.start(names[0]);
+  for (const name of names.slice(1)) await sim.start(name, [names[0]]);
+}
+
+function tunnelsTo(sim: MeshSim, subject: string): string[] {
+  return NAMES.filter((observer) =>
+    observer !== subject && sim.host(observer).node !== null &&
+    sim.devicePeer(observer, subject) !== undefined
+  );
+}
+
+Deno.test("mesh sim org: org-only trust forms a full mesh (v1, v2, delegated); revocation tears down everywhere; restart stays out", async () => {
+  const { sim, orgSeed } = await orgMesh(17);
+  await startAll(sim, NAMES);
+  const formed = sim.runUntil(() => sim.fullMesh(NAMES), 30_000, "org-only full mesh");
+  console.log(`  org-only mesh formed in ${(formed / 1000).toFixed(1)} s simulated`);
+  // Names follow the certificates.
+  const entry = sim.peerStatus("n1", "n3")!;
+  assertTrue(/^n3\.[0-9a-f]{6}\.mesh$/.test(entry.name), `n3's name at n1: ${entry.name}`);
+  const packet = sim.sendPacket("n1", "n3");
+  sim.run(100);
+  assertTrue(sim.arrived("n3", packet), "n1 → n3 (delegated) packet did not arrive");
+
+  // The admin's revocation of n2, handed to n1 only.
+  const revoke = signOrgControl(
+    orgSeed,
+    "revoke",
+    sim.host("n2").identity.publicKey,
+    wallSeconds(sim),
+    2,
+  );
+  const others = NAMES.filter((name) => name !== "n2");
+  assertEquals(tunnelsTo(sim, "n2").length, 3);
+  assertEquals(sim.host("n1").node!.applyOrgControls([revoke], sim.now, false), 1);
+  assertEquals(tunnelsTo(sim, "n2").filter((name) => name === "n1"), [], "n1 kept n2's tunnel");
+  const spread = sim.runUntil(
+    () => tunnelsTo(sim, "n2").length === 0,
+    10_000,
+    "revocation spread",
+    10,
+  );
+  console.log(`  revocation reached every node in ${spread} ms simulated`);
+  assertTrue(spread <= 3_000, `revocation took ${spread} ms`);
+  for (const name of others) {
+    assertEquals(sim.peerStatus(name, "n2"), undefined, `${name} still lists n2`);
+  }
+  // The rest of the mesh is untouched.
+  assertTrue(sim.fullMesh(others), "the other three lost each other");
+
+  // n2 restarts with the same (still unexpired) certificate: nobody lets it back in.
+  await sim.restart("n2", ["seed"]);
+  sim.run(20_000);
+  assertEquals(tunnelsTo(sim, "n2"), [], "a restarted revoked node got a tunnel back");
+  for (const name of others) assertEquals(sim.peerStatus(name, "n2"), undefined);
+  // A node that joins later learns the revocation by gossip, too.
+  assertTrue(
+    sim.host("seed").node!.org.isRevokedByAny(sim.host("n2").identity.publicKey),
+    "the seed did not keep the revocation",
+  );
+});
+
+Deno.test("mesh sim org: a certificate that expires while running stops admitting then", async () => {
+  const { sim } = await orgMesh(23, { n1: 40 });
+  await startAll(sim, NAMES);
+  sim.runUntil(() => sim.fullMesh(NAMES), 30_000, "org-only full mesh");
+  const expiresAt = sim.host("n1").node!.org.certificateOf(sim.host("n1").identity.publicKey);
+  assertEquals(expiresAt, undefined, "n1 holds its own certificate as a member's");
+  const n1Cert = sim.host("seed").node!.org.certificateOf(sim.host("n1").identity.publicKey)!;
+  assertTrue(
+    wallSeconds(sim) < n1Cert.expiresAt,
+    "n1's certificate expired before the mesh formed",
+  );
+  const left = sim.runUntil(
+    () => tunnelsTo(sim, "n1").length === 0,
+    60_000,
+    "expiry teardown",
+    100,
+  );
+  // Its certificate said 40 s from the start; formation took some of that.
+  assertTrue(wallSeconds(sim) >= n1Cert.expiresAt, "torn down before expiry");
+  assertTrue(wallSeconds(sim) <= n1Cert.expiresAt + 3, "torn down late");
+  console.log(`  expired certificate dropped ${(left / 1000).toFixed(1)} s after formation`);
+  assertTrue(sim.fullMesh(["seed", "n2", "n3"]), "the others lost each other");
+});
+
+Deno.test("mesh sim org: trusting no org admits no one; an org vouch admits a key without certificate", async () => {
+  const { sim, orgSeed } = await orgMesh(29);
+  sim.host("n2").orgs = [];
+  // n3 has no certificate but the org vouches for it (every node hears of it from its files).
+  sim.host("n3").certificate = null;
+  // It joins through a seed it trusts by key (a cookie carries no certificate to a Hello too
+  // small to outweigh it: wire_format.md).
+  sim.host("n3").trusted = ["seed"];
+  const vouch = signOrgControl(orgSeed, "vouch", sim.host("n3").identity.publicKey, 100);
+  for (const name of NAMES) sim.host(name).orgControls = [vouch];
+  await startAll(sim, NAMES);
+  sim.runUntil(() => sim.fullMesh(["seed", "n1", "n3"]), 30_000, "mesh with the vouched node");
+  sim.run(10_000);
+  assertEquals(sim.status("n2").members, { alive: 0, suspect: 0, dead: 0 }, "n2 admitted someone");
+  for (const name of ["seed", "n1", "n3"]) {
+    assertEquals(sim.peerStatus(name, "n2"), undefined, `${name} admitted n2 (trusts no org)`);
+  }
+  // An older revocation cannot undo the vouch; a newer one does.
+  const n1 = sim.host("n1").node!;
+  const old = signOrgControl(orgSeed, "revoke", sim.host("n3").identity.publicKey, 99);
+  assertEquals(n1.applyOrgControls([old], sim.now, false), 0);
+  assertTrue(sim.devicePeer("n1", "n3") !== undefined, "an old revocation undid a newer vouch");
+  const newer = signOrgControl(orgSeed, "revoke", sim.host("n3").identity.publicKey, 101);
+  assertEquals(n1.applyOrgControls([newer], sim.now, false), 1);
+  sim.runUntil(() => tunnelsTo(sim, "n3").length === 0, 10_000, "vouch revoked", 10);
+});
+
+Deno.test("mesh sim org: names come from certificates (own and members'); node.cert renewed live", async () => {
+  const { sim, orgSeed } = await orgMesh(31);
+  await startAll(sim, NAMES);
+  sim.runUntil(() => sim.fullMesh(NAMES), 30_000, "org-only full mesh");
+  const n1 = sim.host("n1").node!;
+  const own = n1.certificateNameOf(sim.host("n1").identity.publicKey)!;
+  assertEquals(own.name, "n1");
+  assertTrue(/^n1\.[0-9a-f]{6}\.mesh$/.test(own.fqdn), own.fqdn);
+  const member = n1.certificateNameOf(sim.host("n3").identity.publicKey)!;
+  assertEquals([member.name, member.orgDomain], ["n3", own.orgDomain]);
+  // n2 gets a renewed certificate under a new name while running: the others follow.
+  const n2 = sim.host("n2");
+  const renewed = signCertificate(orgSeed, {
+    nodeKey: n2.identity.publicKey,
+    name: "n2-renewed",
+    issuedAt: wallSeconds(sim),
+    expiresAt: 0,
+  });
+  n2.node!.setCertificate(renewed.bytes, sim.now);
+  sim.runUntil(
+    () =>
+      NAMES.filter((name) => name !== "n2").every((name) =>
+        sim.host(name).node!.certificateNameOf(n2.identity.publicKey)?.name === "n2-renewed"
+      ),
+    10_000,
+    "the renewed certificate to spread",
+    10,
+  );
+  assertTrue(sim.fullMesh(NAMES), "the renewal broke the mesh");
+  assertTrue(/^n2-renewed\./.test(sim.peerStatus("n1", "n2")!.name), "status kept the old name");
+});
