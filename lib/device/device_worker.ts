@@ -59,6 +59,7 @@ function followRelay(worker: WorkerState, message: Extract<WorkerRequest, { type
   } else {
     edge.relay ??= new RelayTable(message.relay.limits);
     edge.relay.setMembers(message.relay.members);
+    edge.releaseHeld();
   }
 }
 

@@ -86,6 +86,8 @@ export class RelayTable {
   readonly counts: Float64Array = new Float64Array(RELAY_VERDICTS.length);
   /** Bytes forwarded. */
   forwardedBytes = 0;
+  /** Grows with every setMembers (held frames are retried only after a change). */
+  version = 0;
 
   /** The limits in force. */
   readonly limits: RelayLimits;
@@ -125,6 +127,7 @@ export class RelayTable {
    */
   setMembers(members: readonly RelayMemberEntry[]): void {
     this.members = members;
+    this.version++;
     const n = Math.min(members.length, this.limits.maxMembers);
     const oldIds = this.shortIds;
     const oldById = this.byId;
