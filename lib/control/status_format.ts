@@ -78,14 +78,32 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
     : `\nmesh IPv4 conflicts (${status.ipv4_conflicts.length}):\n${
       status.ipv4_conflicts.map((conflict) => `  ${describeConflict(conflict)}\n`).join("")
     }`;
-  if (status.peers.length === 0) return `${header}\nno peers yet\n${conflicts}`;
+  const relaying = relayingBlock(status);
+  if (status.peers.length === 0) return `${header}\nno peers yet\n${conflicts}${relaying}`;
   // Byte order, not the locale's: the same status prints the same everywhere.
   const peers = [...status.peers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const rows = [
     ["NAME", "MESH IP", "ENDPOINT", "STATE", "HANDSHAKE", "RX", "TX", "PATH"],
     ...peers.map((peer) => peerRow(peer, now)),
   ];
-  return `${header}\n${table(rows)}${conflicts}`;
+  return `${header}\n${table(rows)}${conflicts}${relaying}`;
+}
+
+/** On a relay node: what it forwarded, its drops by reason, and one row per pair it serves. */
+function relayingBlock(status: DaemonStatus): string {
+  const serving = status.relay_serving;
+  if (serving === undefined) return "";
+  const drops = Object.entries(serving.dropped).filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${reason} ${count}`).join(", ");
+  const head = `\nrelaying for others: ${serving.forwarded_packets} datagrams (${
+    formatBytes(serving.forwarded_bytes)
+  }) forwarded, dropped: ${drops === "" ? "none" : drops}\n`;
+  if (serving.pairs.length === 0) return `${head}  no active pairs\n`;
+  const rows = [
+    ["FROM", "TO", "DATAGRAMS", "BYTES"],
+    ...serving.pairs.map((p) => [p.from, p.to, String(p.packets), formatBytes(p.bytes)]),
+  ];
+  return head + table(rows).split("\n").map((line) => line === "" ? "" : `  ${line}`).join("\n");
 }
 
 function natLine(status: DaemonStatus): string {
