@@ -12,6 +12,11 @@ import { NatLab, natLabSkipReason, STUN_SERVERS } from "./helpers/nat_lab.ts";
 
 /** Seconds from killing the relay in use to both sides on the other one (suspicion takes ~2-4 s). */
 const FAILOVER_BUDGET_S = 10;
+/**
+ * Seconds from a relayed route in status to its first handshake (measured 0.0-2.1 s): under
+ * WireGuard's 5 s retry, so it fails when the first initiation is lost at the relay.
+ */
+const ROUTE_TO_HANDSHAKE_S = 4;
 
 const skip = await natLabSkipReason();
 if (skip) console.log(skip);
@@ -102,6 +107,10 @@ async function relayed(mesh: MeshLab): Promise<void> {
   // its first initiation goes out at once; lost at the relay (far end not yet proven there),
   // WireGuard would retry only after 5 s.
   const routeToHandshake = (timing.handshake! - timing.routed!) / 1000;
+  assertTrue(
+    routeToHandshake <= ROUTE_TO_HANDSHAKE_S,
+    `first relayed handshake ${routeToHandshake.toFixed(1)} s after the route (a lost initiation)`,
+  );
   // Each side picks by its own RTTs; either relay serves both directions.
   for (const name of [relay, back]) {
     assertTrue([mesh.node(1).name, mesh.node(4).name].includes(name), `relay ${name}`);
