@@ -10,6 +10,7 @@
 
 import { MESH_PORT, MeshLab, meshSkipReason } from "../mesh/helpers/mesh_lab.ts";
 import type { DaemonStatus } from "../mesh/helpers/daemon_status.ts";
+import { cleanUpOnce, demoClock } from "./demo_kit.ts";
 
 const NODES = [1, 2, 3];
 const FORMATION_TIMEOUT_MS = 60_000;
@@ -21,14 +22,7 @@ if (skip) {
   Deno.exit(1);
 }
 
-const started = performance.now();
-/** `+1.2s`: time since the demo started, for progress lines. */
-function stamp(): string {
-  return `+${((performance.now() - started) / 1000).toFixed(1)}s`.padStart(7);
-}
-function say(line: string): void {
-  console.log(`${stamp()}  ${line}`);
-}
+const say = demoClock();
 
 const lab = new MeshLab({
   nodes: NODES.length,
@@ -36,22 +30,11 @@ const lab = new MeshLab({
   progress: (line) => say(line),
 });
 
-let cleaning: Promise<void> | null = null;
-/** Stops every daemon and removes namespaces and files; runs once, whatever calls it first. */
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    say("cleaning up: stopping the daemons, removing namespaces, config dirs and sockets");
-    await lab.dispose();
-  })();
-  return cleaning;
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, async () => {
-    console.log(`\n${signal}: stopping`);
-    await cleanUp();
-    Deno.exit(130);
-  });
-}
+/** Stops every daemon and removes namespaces and files (once; also on Ctrl-C). */
+const { cleanUp, cleaning } = cleanUpOnce(async () => {
+  say("cleaning up: stopping the daemons, removing namespaces, config dirs and sockets");
+  await lab.dispose();
+});
 
 /** Prints what is new in the mesh (members seen alive, first handshakes) since the last look. */
 function reportChanges(statuses: Map<number, DaemonStatus>, seen: Set<string>): void {
@@ -140,7 +123,7 @@ try {
   console.log();
 } catch (error) {
   // After Ctrl-C the interrupted step fails too; the signal handler has that in hand.
-  if (cleaning === null) {
+  if (!cleaning()) {
     console.error(`\nthe demo failed: ${error instanceof Error ? error.message : error}`);
     console.error(`\ndaemon logs:\n${await lab.logTails(30)}`);
   }
