@@ -238,6 +238,14 @@ export function onPunch(s: SwimState, sender: Member, request: PunchRequest): vo
   if (!verifyPunchRequest(request, s.verifyFn)) return s.drop("punch-signature");
   s.punch.stats.forwarded++;
   sendPunch(s, target, request.bytes);
+  // The requester punches at the candidates of the target's record as it holds it; gossip may
+  // not have brought it the newest (a NATed member hears only from members that reach it, and a
+  // record's few transmissions can all go elsewhere: the pair then punched a stale port for
+  // minutes). The target's own signed record comes back with the forward: one record per
+  // request, within the forward rate.
+  if (target.record !== null) {
+    send(s, sender, MessageType.Gossip, 0, 0, null, [target.record.bytes], null, false);
+  }
 }
 
 /** As the target: check the request end to end, then burst towards the requester. */

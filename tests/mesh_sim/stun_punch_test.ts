@@ -130,6 +130,29 @@ async function mostlyNatedMesh(seed: number) {
   return { sim, cone, conb };
 }
 
+Deno.test("stun + punch: in a mostly NATed mesh a cone pair is direct within 20 s of start (the rendezvous hands the requester the target's newest record)", async () => {
+  // Seeds for which, before the fix, one side kept punching a stale record (gossip had not
+  // brought it the other's reflexive endpoint) until a push-pull: 75 s and 117 s.
+  for (const seed of [68, 79]) {
+    const { sim, cone, conb } = await mostlyNatedMesh(seed);
+    const outside = (name: string, nat: typeof cone) =>
+      nat.mappings(sim.now).find((m) => m.inside === sim.host(name).address)?.outside;
+    const startedAt = sim.now;
+    sim.runUntil(
+      () => {
+        const [toA, toB] = [outside("a", cone), outside("b", conb)];
+        return toA !== undefined && toB !== undefined &&
+          sim.devicePeer("a", "b")?.endpoint === toB && sim.devicePeer("b", "a")?.endpoint === toA;
+      },
+      150_000,
+      `seed ${seed}: a and b direct`,
+    );
+    const took = sim.now - startedAt;
+    assertTrue(took <= 20_000, `seed ${seed}: direct after ${took} ms`);
+    console.log(`  seed ${seed}: direct ${(took / 1000).toFixed(1)} s (simulated) after start`);
+  }
+});
+
 Deno.test("stun + punch: after a rebinding in a mostly NATed mesh the moved node's new record reaches a public member at once; direct again within 15 s", async () => {
   // Seeds for which, before the fix, the rebound node's new record went only to NATed members
   // (which filter its new port): suspected, never told, not direct again within 120 s.
