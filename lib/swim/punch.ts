@@ -247,8 +247,8 @@ export function onPunch(s: SwimState, sender: Member, request: PunchRequest): vo
     send(s, target, MessageType.Gossip, 0, 0, null, [sender.record.bytes], target.verified, false);
   }
   sendPunch(s, target, request.bytes);
-  if (target.record !== null) {
-    send(s, sender, MessageType.Gossip, 0, 0, null, [target.record.bytes], null, false);
+  if (target.record !== null && sender.verified !== null) {
+    send(s, sender, MessageType.Gossip, 0, 0, null, [target.record.bytes], sender.verified, false);
   }
 }
 
