@@ -64,6 +64,24 @@ export interface PeerStatus {
   relay?: string;
 }
 
+/** One pair a relay node serves: sender and destination by name, what went through. */
+export interface RelayPairStatus {
+  from: string;
+  to: string;
+  packets: number;
+  bytes: number;
+}
+
+/** On a relay node (`--relay`): what it forwarded for others, summed over its data threads. */
+export interface RelayServingStatus {
+  forwarded_packets: number;
+  forwarded_bytes: number;
+  /** Datagrams dropped by reason: malformed, untrusted, rate, no-path, pair-cap. */
+  dropped: Record<string, number>;
+  /** The active pairs, busiest first. */
+  pairs: RelayPairStatus[];
+}
+
 /** Why a contested mesh IPv4 went where it did (see `lib/daemon/ipv4_claims.ts`). */
 export const IPV4_CONFLICT_REASONS = [
   "own-address",
@@ -160,6 +178,8 @@ export interface DaemonStatus {
   peers: PeerStatus[];
   /** Service policies (`services/`) in force and their drop counters; absent before issue 14. */
   policy?: PolicyStatus;
+  /** Present on a relay node only (and optional so older daemons' status still parses). */
+  relay_serving?: RelayServingStatus;
 }
 
 /** The service policy part of a status (lib/daemon/node_policies.ts). */
@@ -307,6 +327,28 @@ function checkPeer(value: unknown, where: string): void {
   if (value.connection === "relay") checkField(value, "relay", where, isString, "a string");
 }
 
+function checkRelayServing(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkField(value, "forwarded_packets", where, isCount, "a count");
+  checkField(value, "forwarded_bytes", where, isCount, "a byte count");
+  checkField(
+    value,
+    "dropped",
+    where,
+    (v) => isObject(v) && Object.values(v).every(isCount),
+    "an object of counts",
+  );
+  checkField(value, "pairs", where, Array.isArray, "an array");
+  (value.pairs as unknown[]).forEach((pair, i) => {
+    const at = `${where}.pairs[${i}]`;
+    if (!isObject(pair)) throw new ControlError(`the daemon sent an invalid status: ${at}`);
+    checkField(pair, "from", at, isString, "a string");
+    checkField(pair, "to", at, isString, "a string");
+    checkField(pair, "packets", at, isCount, "a count");
+    checkField(pair, "bytes", at, isCount, "a byte count");
+  });
+}
+
 function checkConflictKey(value: unknown, where: string): void {
   if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
   checkField(value, "name", where, isString, "a string");
@@ -427,6 +469,7 @@ export function checkDaemonStatus(value: unknown): DaemonStatus {
   checkField(value, "peers", where, Array.isArray, "an array");
   (value.peers as unknown[]).forEach((peer, i) => checkPeer(peer, `${where}.peers[${i}]`));
   if (value.policy !== undefined) checkPolicy(value.policy, `${where}.policy`);
+  if ("relay_serving" in value) checkRelayServing(value.relay_serving, `${where}.relay_serving`);
   return value as unknown as DaemonStatus;
 }
 

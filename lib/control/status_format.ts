@@ -86,8 +86,9 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
     : `\nmesh name conflicts (${status.name_conflicts!.length}):\n${
       status.name_conflicts!.map((line) => `  ${line}\n`).join("")
     }`;
+  const relaying = relayingBlock(status);
   if (status.peers.length === 0) {
-    return `${header}\nno peers yet\n${conflicts}${nameConflicts}`;
+    return `${header}\nno peers yet\n${conflicts}${nameConflicts}${relaying}`;
   }
   // Byte order, not the locale's: the same status prints the same everywhere.
   const peers = [...status.peers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -98,7 +99,7 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
       .concat(["TX", "PATH"]),
     ...peers.map((peer) => peerRow(peer, now, names)),
   ];
-  return `${header}\n${table(rows)}${conflicts}${nameConflicts}`;
+  return `${header}\n${table(rows)}${conflicts}${nameConflicts}${relaying}`;
 }
 
 function policyLine(policy: NonNullable<DaemonStatus["policy"]>): string {
@@ -109,6 +110,23 @@ function policyLine(policy: NonNullable<DaemonStatus["policy"]>): string {
       policy.rules === 1 ? "" : "s"
     }, ${dropped} packet${dropped === 1 ? "" : "s"} dropped`;
   return policy.error === null ? rules : `${rules}; last edit refused: ${policy.error}`;
+}
+
+/** On a relay node: what it forwarded, its drops by reason, and one row per pair it serves. */
+function relayingBlock(status: DaemonStatus): string {
+  const serving = status.relay_serving;
+  if (serving === undefined) return "";
+  const drops = Object.entries(serving.dropped).filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${reason} ${count}`).join(", ");
+  const head = `\nrelaying for others: ${serving.forwarded_packets} datagrams (${
+    formatBytes(serving.forwarded_bytes)
+  }) forwarded, dropped: ${drops === "" ? "none" : drops}\n`;
+  if (serving.pairs.length === 0) return `${head}  no active pairs\n`;
+  const rows = [
+    ["FROM", "TO", "DATAGRAMS", "BYTES"],
+    ...serving.pairs.map((p) => [p.from, p.to, String(p.packets), formatBytes(p.bytes)]),
+  ];
+  return head + table(rows).split("\n").map((line) => line === "" ? "" : `  ${line}`).join("\n");
 }
 
 function natLine(status: DaemonStatus): string {

@@ -30,6 +30,7 @@ import type {
   NatStatus,
   NetcheckReport,
   PeerStatus,
+  RelayServingStatus,
 } from "../control/control_protocol.ts";
 import { VERSION } from "../version.ts";
 import { MeshPeers, type PeerChanges, type TrustedEntry } from "./mesh_peers.ts";
@@ -621,7 +622,18 @@ export class MeshNode {
       ipv4_conflicts: this.peers.ipv4Conflicts(),
       nat: this.#natSummary(),
       peers,
+      ...this.#relayServing(),
     };
+  }
+
+  /** On a relay node: `relay_serving`, its counters and pairs by member name. */
+  #relayServing(): { relay_serving?: RelayServingStatus } {
+    const names = new Map<string, string>();
+    for (const peer of this.peers.peers()) {
+      names.set(encodeHex(peer.publicKey.subarray(0, 8)), peer.name);
+    }
+    const serving = this.#relays?.serving((id) => names.get(id) ?? id) ?? null;
+    return serving === null ? {} : { relay_serving: serving };
   }
 
   #natSummary(): NatStatus {

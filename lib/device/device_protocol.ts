@@ -5,7 +5,7 @@
  */
 
 import type { Binding } from "../relay/relay_endpoints.ts";
-import type { RelayLimits, RelayMemberEntry } from "../relay/relay_table.ts";
+import type { RelayLimits, RelayMemberEntry, RelayTableStats } from "../relay/relay_table.ts";
 import type { MemoryLayout } from "../crypto/memory_layout.ts";
 import type { DataPlaneDimensions } from "../wireguard/data_plane_state.ts";
 
@@ -102,5 +102,7 @@ export type WorkerReply =
   | { type: "want-handshake"; peer: number }
   | { type: "confirmed"; peer: number; keypair: number }
   | { type: "socket-switched"; fd: number }
+  /** A relaying worker's counters and pairs (at most once a second, when they changed). */
+  | { type: "relay-stats"; workerIndex: number; stats: RelayTableStats }
   | { type: "failed"; message: string }
   | { type: "stopped"; workerIndex: number; packetsOut: number; packetsIn: number };

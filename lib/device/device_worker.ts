@@ -62,7 +62,25 @@ function followRelay(worker: WorkerState, message: Extract<WorkerRequest, { type
   } else {
     edge.relay ??= new RelayTable(message.relay.limits);
     edge.relay.setMembers(message.relay.members);
+    edge.releaseHeld();
   }
+}
+
+/** Relay counters last posted (sum of verdict counts) and when. */
+let relayPosted = { total: -1, at: -Infinity };
+/** Minimum gap between two relay-stats posts (ms). */
+const RELAY_STATS_INTERVAL_MS = 1_000;
+
+/** Tells the main thread this worker's relay counters when they changed (for `status`). */
+function postRelayStats(worker: WorkerState, workerIndex: number): void {
+  const relay = worker.edge?.relay;
+  if (relay == null) return;
+  let total = 0;
+  for (const count of relay.counts) total += count;
+  const at = performance.now();
+  if (total === relayPosted.total || at - relayPosted.at < RELAY_STATS_INTERVAL_MS) return;
+  relayPosted = { total, at };
+  post({ type: "relay-stats", workerIndex, stats: relay.stats() });
 }
 
 function post(reply: WorkerReply): void {
@@ -120,6 +138,7 @@ function run(init: Init): void {
       // The wake fd is read only when poll saw it signalled: no extra syscall when busy.
       const woken = (polls.revents(2) & POLLIN) !== 0 && wake.drain();
       if (woken || performance.now() - sinceControl >= CONTROL_INTERVAL_MS) {
+        postRelayStats(worker, init.workerIndex);
         // Let queued control messages run: the loop continues from a macrotask.
         sinceControl = performance.now();
         setTimeout(guarded, 0);

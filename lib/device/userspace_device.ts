@@ -8,7 +8,7 @@
 
 import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
 import { RelaySocket } from "../relay/relay_socket.ts";
-import type { RelayTable } from "../relay/relay_table.ts";
+import type { RelayTable, RelayTableStats } from "../relay/relay_table.ts";
 import type { EngineOptions } from "../wireguard/engine_types.ts";
 import { openTun, type TunDevice } from "../../ffi/tun.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
@@ -156,6 +156,8 @@ export class UserspaceDevice {
   private readonly policyTable: PolicyTable;
   private readonly flows = FlowTable.create();
   private policy: DevicePolicy = ALLOW_ALL;
+  /** The latest relay counters each worker posted. */
+  private readonly relayStatsByWorker = new Map<number, RelayTableStats>();
 
   private constructor(
     private readonly queues: TunDevice[],
@@ -345,6 +347,9 @@ export class UserspaceDevice {
         this.engine.confirmKeypair(reply.peer, reply.keypair, now);
         this.schedule();
         return;
+      case "relay-stats":
+        this.relayStatsByWorker.set(reply.workerIndex, reply.stats);
+        return;
       case "socket-switched":
         // Each socket has one worker, so the one it left is no longer read by anyone.
         {
@@ -404,6 +409,11 @@ export class UserspaceDevice {
     this.relayState = { endpoints, table };
     this.relayEdge = new RelaySocket(this.sockets[0], endpoints, null, () => performance.now());
     this.relayUpdated();
+  }
+
+  /** Each data thread's relay counters and pairs, as last posted (empty: relays nothing). */
+  relayStats(): RelayTableStats[] {
+    return this.relayState?.table ? [...this.relayStatsByWorker.values()] : [];
   }
 
   /** Copies the relay bindings and table to every worker. */

@@ -11,7 +11,7 @@
  */
 
 import { ItemKind, MessageType } from "./constants.ts";
-import { broadcast, reannounce } from "./dissemination.ts";
+import { announceMoved, broadcast, reannounce } from "./dissemination.ts";
 import { type Address, assertAddress } from "./address.ts";
 import { type Outgoing, SwimState, type SwimStats } from "./engine_state.ts";
 import type { MemberInfo, SwimEvent } from "./events.ts";
@@ -234,9 +234,11 @@ export class SwimEngine {
     for (const address of endpoints) assertAddress(address);
     const s = this.#s;
     s.now = Math.max(s.now, now);
+    const moved = endpoints.join(" ") !== s.endpoints.join(" ");
     s.endpoints = [...endpoints];
     s.nat = nat;
     reannounce(s, s.incarnation);
+    if (moved && s.started) announceMoved(s);
   }
 
   /** Replaces the certificate our record carries (node.cert reloaded): a new incarnation. */

@@ -132,3 +132,38 @@ Deno.test("status format: mesh names — this node's, a DNS NAME column, name co
     text,
   );
 });
+
+Deno.test("status format: a relay node lists what it forwarded, its drops by reason and its pairs", () => {
+  const status = {
+    ...sampleStatus(),
+    peers: [],
+    ipv4_conflicts: [],
+    relay_serving: {
+      forwarded_packets: 1200,
+      forwarded_bytes: 3 * 1024 * 1024,
+      dropped: { malformed: 0, untrusted: 4, rate: 0, "no-path": 1, "pair-cap": 0 },
+      pairs: [
+        { from: "syma", to: "symb", packets: 800, bytes: 2 * 1024 * 1024 },
+        { from: "symb", to: "syma", packets: 400, bytes: 1024 * 1024 },
+      ],
+    },
+  };
+  const text = formatStatus(status, new Date("2026-11-22T03:04:17.000Z"));
+  assertEquals(
+    text.slice(text.indexOf("no peers yet")),
+    `no peers yet
+
+relaying for others: 1200 datagrams (3.0 MiB) forwarded, dropped: untrusted 4, no-path 1
+  FROM  TO    DATAGRAMS  BYTES
+  syma  symb  800        2.0 MiB
+  symb  syma  400        1.0 MiB
+`,
+  );
+  const idle = { ...status, relay_serving: { ...status.relay_serving, pairs: [] } };
+  assertEquals(
+    formatStatus(idle, 0).endsWith(
+      "forwarded, dropped: untrusted 4, no-path 1\n  no active pairs\n",
+    ),
+    true,
+  );
+});

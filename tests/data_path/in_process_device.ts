@@ -36,7 +36,7 @@ import { type Endpoint, formatEndpoint, parseEndpoint } from "../../lib/wireguar
 import { WireguardEngine } from "../../lib/wireguard/engine.ts";
 import type { RelayEndpoints } from "../../lib/relay/relay_endpoints.ts";
 import { RelaySocket } from "../../lib/relay/relay_socket.ts";
-import type { RelayTable } from "../../lib/relay/relay_table.ts";
+import type { RelayTable, RelayTableStats } from "../../lib/relay/relay_table.ts";
 import {
   createNoisePrimitives,
   type NoisePrimitives,
@@ -313,6 +313,12 @@ export class InProcessDevice {
   useRelay(endpoints: RelayEndpoints, table: RelayTable | null): void {
     this.relayEdge = { endpoints, table };
     this.wrapSockets();
+  }
+
+  /** The relay table's counters (one table shared by the loops here). */
+  relayStats(): RelayTableStats[] {
+    const table = this.relayEdge?.table;
+    return table ? [table.stats()] : [];
   }
 
   /** The relay edges, worker i's at index i - 1 (empty without `useRelay`). */

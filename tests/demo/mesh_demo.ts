@@ -11,6 +11,7 @@
 
 import { MESH_PORT, MeshLab, meshSkipReason } from "../mesh/helpers/mesh_lab.ts";
 import type { DaemonStatus } from "../mesh/helpers/daemon_status.ts";
+import { cleanUpOnce, demoClock } from "./demo_kit.ts";
 
 const NODES = [1, 2, 3];
 const FORMATION_TIMEOUT_MS = 60_000;
@@ -22,14 +23,7 @@ if (skip) {
   Deno.exit(1);
 }
 
-const started = performance.now();
-/** `+1.2s`: time since the demo started, for progress lines. */
-function stamp(): string {
-  return `+${((performance.now() - started) / 1000).toFixed(1)}s`.padStart(7);
-}
-function say(line: string): void {
-  console.log(`${stamp()}  ${line}`);
-}
+const say = demoClock();
 
 const lab = new MeshLab({
   nodes: NODES.length,
@@ -40,23 +34,12 @@ const lab = new MeshLab({
 /** node1's resolv.conf folder: `ip netns exec` mounts its resolv.conf over /etc/resolv.conf. */
 let resolvFolder: string | null = null;
 
-let cleaning: Promise<void> | null = null;
-/** Stops every daemon and removes namespaces and files; runs once, whatever calls it first. */
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    say("cleaning up: stopping the daemons, removing namespaces, config dirs and sockets");
-    if (resolvFolder !== null) await Deno.remove(resolvFolder, { recursive: true }).catch(() => {});
-    await lab.dispose();
-  })();
-  return cleaning;
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, async () => {
-    console.log(`\n${signal}: stopping`);
-    await cleanUp();
-    Deno.exit(130);
-  });
-}
+/** Stops every daemon and removes namespaces and files (once; also on Ctrl-C). */
+const { cleanUp, cleaning } = cleanUpOnce(async () => {
+  say("cleaning up: stopping the daemons, removing namespaces, config dirs and sockets");
+  if (resolvFolder !== null) await Deno.remove(resolvFolder, { recursive: true }).catch(() => {});
+  await lab.dispose();
+});
 
 /** Prints what is new in the mesh (members seen alive, first handshakes) since the last look. */
 function reportChanges(statuses: Map<number, DaemonStatus>, seen: Set<string>): void {
@@ -164,7 +147,7 @@ try {
   console.log();
 } catch (error) {
   // After Ctrl-C the interrupted step fails too; the signal handler has that in hand.
-  if (cleaning === null) {
+  if (!cleaning()) {
     console.error(`\nthe demo failed: ${error instanceof Error ? error.message : error}`);
     console.error(`\ndaemon logs:\n${await lab.logTails(30)}`);
   }
