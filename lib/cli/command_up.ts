@@ -83,6 +83,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     relay: { type: "boolean" },
     "max-members": { type: "string" },
     "no-tun": { type: "boolean" },
+    "no-offload": { type: "boolean" },
     control: { type: "string" },
     "log-level": { type: "string" },
   });
@@ -162,6 +163,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     open: values.open ?? false,
     maxMembers,
     noTun: values["no-tun"] ?? false,
+    offload: !(values["no-offload"] ?? false),
     seeds,
     stun,
     announce,

@@ -24,7 +24,15 @@ import {
   type WorkerForwarding,
 } from "./worker_forwarding.ts";
 import { MAX_BINDING_SUCCESS_BYTES, writeBindingSuccess } from "../stun/stun_message.ts";
-import { NONCE_AREA_BYTES, SEAL_ROOM, slotBytesFor, WORKER_BATCH } from "./worker_layout.ts";
+import {
+  NONCE_AREA_BYTES,
+  SEAL_ROOM,
+  slotBytesFor,
+  SUPER_READ_BYTES,
+  WORKER_BATCH,
+} from "./worker_layout.ts";
+import { GsoSplitter } from "./gso_splitter.ts";
+import { VIRTIO_NET_HEADER_SIZE, writePlainVirtioNetHeader } from "./virtio_net_header.ts";
 import type { PolicyGate } from "../policy/policy_gate.ts";
 
 /**
@@ -58,6 +66,11 @@ export interface DataPathLoopOptions {
   forward(handshakes: ReceivedDatagram[], swim: ReceivedDatagram[]): void;
   /** The service policy on decrypted packets and the flows this node opens (none: allow all). */
   policy?: PolicyGate;
+  /**
+   * The TUN queues were opened with IFF_VNET_HDR (offloads on): reads carry a virtio-net header
+   * and may be 64 KB super-packets, split here; writes get a header in front.
+   */
+  vnetHeader?: boolean;
 }
 
 /** A route table keyed by peer row, as workers route. */
@@ -96,6 +109,13 @@ export class DataPathLoop {
   private readonly bytes: Uint8Array;
   private handshakes: ReceivedDatagram[] = [];
   private swim: ReceivedDatagram[] = [];
+  /** Super-packet splitting; null when the TUN has no virtio-net header. */
+  readonly splitter: GsoSplitter | null;
+  /** Where a vnet TUN read lands (header, then up to 64 KB). */
+  private readonly superView: Uint8Array;
+  /** Each rx slot's inner packet with the virtio-net header's room in front of it. */
+  private readonly rxVnetViews: Uint8Array[];
+  private readonly mtu: number;
 
   constructor(options: DataPathLoopOptions) {
     const core = options.core;
@@ -130,6 +150,15 @@ export class DataPathLoop {
       port: 0,
     }));
     this.rxSourcesV6 = this.rxSlots.map((slot) => ({ address: slot.address, port: 0 }));
+    this.rxVnetViews = this.rxSlots.map((slot) =>
+      slot.view.subarray(MESSAGE_DATA_HEADER_SIZE - VIRTIO_NET_HEADER_SIZE)
+    );
+    const superAt = rxBase + WORKER_BATCH * slotBytes;
+    this.superView = core.bytes.subarray(superAt, superAt + SUPER_READ_BYTES);
+    this.mtu = options.mtu;
+    this.splitter = options.vnetHeader
+      ? new GsoSplitter(core.bytes, (at, length) => core.exports.checksumSum(at, length))
+      : null;
     this.plane = new DataPlane({
       core,
       state: options.state,
@@ -170,7 +199,10 @@ export class DataPathLoop {
    * `socketReadable`). Throws only after MAX_CONSECUTIVE_IO_ERRORS failed I/O calls in a row.
    */
   pass(tunReadable: boolean, socketReadable: boolean, now: number): void {
-    if (tunReadable) this.outbound(now);
+    if (tunReadable) {
+      if (this.splitter === null) this.outbound(now);
+      else this.outboundSplit(this.splitter, now);
+    }
     if (socketReadable) this.inbound(now);
   }
 
@@ -217,6 +249,59 @@ export class DataPathLoop {
     }
   }
 
+  /**
+   * The offload path: each read is a virtio-net header and a packet or super-packet, cut into
+   * MTU-sized packets straight into the tx slots (sealed there); a full batch is sent at once.
+   * Every segment passes the same policy note and sealing as a plain read.
+   */
+  private outboundSplit(splitter: GsoSplitter, now: number): void {
+    const plane = this.plane;
+    const txSlots = this.txSlots;
+    const tunViews = this.tunViews;
+    const policy = this.policy;
+    const bytes = this.bytes;
+    const superAt = this.superView.byteOffset;
+    const mtu = this.mtu;
+    let ready = 0;
+    for (let reads = 0; reads < WORKER_BATCH; reads++) {
+      let length: number;
+      try {
+        length = this.tun.read(this.superView);
+        this.ioErrors = 0;
+      } catch (error) {
+        if (++this.ioErrors > MAX_CONSECUTIVE_IO_ERRORS) throw error;
+        break;
+      }
+      if (length <= 0) break;
+      if (!splitter.begin(superAt, length, mtu)) continue;
+      for (;;) {
+        if (ready === WORKER_BATCH) {
+          this.sendSealed(ready);
+          ready = 0;
+        }
+        const packetAt = tunViews[ready].byteOffset;
+        const segment = splitter.next(packetAt);
+        if (segment === 0) break;
+        if (policy !== null) policy.noteOutbound(bytes, packetAt, segment, now);
+        // A refused segment's slot is simply reused by the next one.
+        if (plane.sealInPlace(packetAt - MESSAGE_DATA_HEADER_SIZE, segment, now, txSlots[ready])) {
+          ready++;
+        }
+      }
+    }
+    if (ready > 0) this.sendSealed(ready);
+  }
+
+  /** Sends the first `ready` tx slots in one batch. */
+  private sendSealed(ready: number): void {
+    this.packetsOut += ready;
+    try {
+      this.socketNow.sendBatch(this.txSlots, ready, SEND_WAIT_MS);
+    } catch {
+      // A broken socket shows on the next receive; packets are best effort.
+    }
+  }
+
   /** One receive batch, opened in place and written to the TUN from wasm memory. */
   private inbound(now: number): void {
     let received = 0;
@@ -254,7 +339,13 @@ export class DataPathLoop {
         // packets came from, so this spreads sealing over the workers by flow.
         const queue = queues[flowQueue(slot.view, MESSAGE_DATA_HEADER_SIZE, inner, queues.length)];
         try {
-          queue.write(this.rxPayloads[i], inner);
+          if (this.splitter === null) queue.write(this.rxPayloads[i], inner);
+          else {
+            // The transport header is spent: its last 10 bytes become the virtio-net header.
+            const view = this.rxVnetViews[i];
+            writePlainVirtioNetHeader(view, 0);
+            queue.write(view, inner + VIRTIO_NET_HEADER_SIZE);
+          }
         } catch {
           // A packet the kernel refuses is dropped, as any router would.
         }

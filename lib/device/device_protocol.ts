@@ -73,6 +73,8 @@ export type WorkerRequest =
     udpFd: number;
     udpPort: number;
     mtu: number;
+    /** The TUN queues carry virtio-net headers (offloads on). */
+    vnetHeader: boolean;
     /** The main thread's `performance.timeOrigin`: every thread keeps time on its clock. */
     timeOrigin: number;
     /** Hand SWIM datagrams arriving on the WireGuard port to the main thread. */

@@ -81,6 +81,7 @@ function run(init: Init): void {
     state: DataPlaneState.attach(init.stateBuffer, init.dimensions),
     writer: init.workerIndex,
     mtu: init.mtu,
+    vnetHeader: init.vnetHeader,
     arenaAt: init.arenaAt,
     tun,
     queues,

@@ -10,7 +10,8 @@ import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
 import { RelaySocket } from "../relay/relay_socket.ts";
 import type { RelayTable } from "../relay/relay_table.ts";
 import type { EngineOptions } from "../wireguard/engine_types.ts";
-import { openTun, type TunDevice } from "../../ffi/tun.ts";
+import type { TunDevice } from "../../ffi/tun.ts";
+import { openTunQueues, type TunQueues } from "./tun_queues.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { UdpSocket } from "../../ffi/udp_socket.ts";
 import { CryptoCore } from "../crypto/crypto_core.ts";
@@ -85,6 +86,8 @@ export interface DeviceOptions {
   onSwimDatagrams?: (datagrams: ForeignDatagram[]) => void;
   /** Called once if a data worker dies on its own. */
   onFailure?: (message: string) => void;
+  /** TUN offloads (virtio-net header, TSO/USO super-packets); default on, probed at start. */
+  offload?: boolean;
 }
 
 /** Thrown when the device cannot start. */
@@ -111,21 +114,6 @@ function openSockets(count: number, port: number, fwmark: number): UdpSocket[] {
     return sockets;
   } catch (error) {
     for (const socket of sockets) socket.close();
-    throw error;
-  }
-}
-
-function openQueues(name: string, count: number): TunDevice[] {
-  const queues: TunDevice[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      queues.push(
-        openTun({ name: i === 0 ? name : queues[0].name, nonBlocking: true, multiQueue: true }),
-      );
-    }
-    return queues;
-  } catch (error) {
-    for (const queue of queues) queue.close();
     throw error;
   }
 }
@@ -227,8 +215,10 @@ export class UserspaceDevice {
     }
     const maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
     let queues: TunDevice[];
+    let tun: TunQueues;
     try {
-      queues = openQueues(options.interfaceName, count);
+      tun = openTunQueues(options.interfaceName, count, options.offload ?? true);
+      queues = tun.queues;
     } catch (error) {
       throw new DeviceError(
         `cannot create interface ${options.interfaceName}: ${(error as Error).message}`,
@@ -281,6 +271,7 @@ export class UserspaceDevice {
           udpFd: sockets[workerIndex - 1].fd,
           udpPort: sockets[workerIndex - 1].port,
           mtu,
+          vnetHeader: tun.vnetHeader,
           timeOrigin: performance.timeOrigin,
           forwardSwim: options.onSwimDatagrams !== undefined,
           wakeFd,
@@ -308,7 +299,7 @@ export class UserspaceDevice {
     (options.log ?? (() => {}))(
       `interface ${device.interfaceName} up (mtu ${mtu}), UDP port ${device.listenPort}, ${count} data worker${
         count === 1 ? "" : "s"
-      }, UAPI ${device.uapi.path}`,
+      }, UAPI ${device.uapi.path}; ${tun.note}`,
     );
     device.schedule();
     return device;

@@ -17,7 +17,14 @@ export function slotBytesFor(mtu: number): number {
   return Math.ceil((mtu + SLOT_OVERHEAD) / SLOT_OVERHEAD) * SLOT_OVERHEAD;
 }
 
-/** Bytes of packet arena one worker uses: a nonce, a scratch area, and tx and rx batches. */
+/**
+ * Bytes a vnet TUN read may need: the 10-byte virtio-net header and a 64 KB super-packet,
+ * rounded to a cache line. Reserved whether or not the offload is on (64 KB per worker).
+ */
+export const SUPER_READ_BYTES = 65_600;
+
+/** Bytes of packet arena one worker uses: a nonce, a scratch area, tx and rx batches, a read. */
 export function workerArenaBytes(mtu: number): number {
-  return NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu) + 2 * WORKER_BATCH * slotBytesFor(mtu);
+  return NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu) + 2 * WORKER_BATCH * slotBytesFor(mtu) +
+    SUPER_READ_BYTES;
 }

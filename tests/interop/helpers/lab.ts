@@ -171,11 +171,11 @@ export class Lab {
   /** Builds the lab with the given device kinds on side 0 and side 1. */
   static async create(
     kinds: [DeviceKind, DeviceKind],
-    options: { workers?: number } = {},
+    options: { workers?: number; noOffload?: boolean } = {},
   ): Promise<Lab> {
     const lab = new Lab();
     try {
-      await lab.build(kinds, options.workers);
+      await lab.build(kinds, options.workers, options.noOffload ?? false);
     } catch (error) {
       await lab.dispose();
       throw error;
@@ -183,7 +183,11 @@ export class Lab {
     return lab;
   }
 
-  private async build(kinds: [DeviceKind, DeviceKind], workers?: number): Promise<void> {
+  private async build(
+    kinds: [DeviceKind, DeviceKind],
+    workers: number | undefined,
+    noOffload: boolean,
+  ): Promise<void> {
     const names = [`mgi-${this.tag}-a`, `mgi-${this.tag}-b`];
     for (const name of names) {
       await run("ip", "netns", "add", name);
@@ -230,6 +234,7 @@ export class Lab {
           "device",
           interfaceName,
           ...(workers === undefined ? [] : ["--workers", String(workers)]),
+          ...(noOffload ? ["--no-offload"] : []),
         ])
         : new NamespaceProcess(names[i], ["wireguard-go", interfaceName], {
           WG_PROCESS_FOREGROUND: "1",
