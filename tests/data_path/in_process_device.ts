@@ -80,6 +80,8 @@ export interface InProcessDeviceOptions {
   primitives?: (made: NoisePrimitives) => NoisePrimitives;
   /** Receives the SWIM datagrams that arrive on the port (mesh mode). */
   onSwimDatagrams?: (datagrams: ForeignDatagram[]) => void;
+  /** The TUN carries virtio-net headers (offloads on): `tun.sendRead` and headed writes. */
+  vnetHeader?: boolean;
 }
 
 /** What a loop posts to the main thread (the worker replies the device acts on). */
@@ -185,6 +187,7 @@ export class InProcessDevice {
           state,
           writer: index,
           mtu,
+          vnetHeader: options.vnetHeader,
           arenaAt: layout.arenaBase + mainArena + (index - 1) * workerArenaBytes(mtu),
           tun: device.tun.queues[index - 1],
           queues: device.tun.queues,
