@@ -18,6 +18,7 @@ import {
   sockaddrPort,
   writeSockaddrIn6,
 } from "./socket_address.ts";
+import { SegmentedSendArea, SOL_UDP, UDP_SEGMENT, viewAddressWords } from "./udp_segment_batch.ts";
 
 const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0x800;
@@ -32,6 +33,7 @@ const SO_MARK = 36;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
 const MSG_TRUNC = 0x20;
+const EIO = 5;
 
 const MMSGHDR_SIZE = 64;
 const IOVEC_SIZE = 16;
@@ -89,13 +91,6 @@ export interface UdpSocketOptions {
   batchSize?: number;
 }
 
-/**
- * Raw address (low, high 32 bits) of each payload view seen so far. A view's address is fixed
- * for its lifetime (its buffer cannot move; a grown wasm memory detaches it instead, which the
- * empty-view check catches), and the WeakMap lets dropped views be collected.
- */
-const VIEW_ADDRESSES = new WeakMap<Uint8Array, Uint32Array>();
-
 /** Control structures for one direction: mmsghdr[n] | iovec[n] | sockaddr_in6[n]. */
 class BatchArea {
   readonly bytes: Uint8Array<ArrayBuffer>;
@@ -130,14 +125,8 @@ class BatchArea {
     }
     const word = (this.iovecOffset + i * IOVEC_SIZE) >> 2;
     if (this.views[i] !== view) {
-      // Slots rotate through a pool of views, so remember each view's address: computing it
-      // (UnsafePointer.of + BigInt math) costs more than the rest of the per-packet work.
-      let address = VIEW_ADDRESSES.get(view);
-      if (!address) {
-        const raw = addressOf(view);
-        address = new Uint32Array([Number(raw & 0xffffffffn), Number(raw >> 32n)]);
-        VIEW_ADDRESSES.set(view, address);
-      }
+      // Slots rotate through a pool of views, so each view's address is remembered.
+      const address = viewAddressWords(view);
       this.words[word] = address[0];
       this.words[word + 1] = address[1];
       this.views[i] = view;
@@ -161,6 +150,10 @@ export class UdpSocket {
   lastSendErrno = 0;
   readonly #rx: BatchArea;
   readonly #tx: BatchArea;
+  /** GSO sends (UDP_SEGMENT) when enabled and not yet refused by the kernel. */
+  #segmented: SegmentedSendArea | null = null;
+  /** errno with which the kernel refused a GSO send (then plain sendmmsg); 0 if none. */
+  segmentationRefused = 0;
   readonly #poll: PollSet;
   readonly #name = new Uint8Array(64);
   readonly #nameLength = new Uint8Array(64);
@@ -242,6 +235,25 @@ export class UdpSocket {
     setIntOption(this.fd, SOL_SOCKET, SO_MARK, mark | 0, "SO_MARK");
   }
 
+  /**
+   * Sends batches with UDP GSO from now on when the kernel knows UDP_SEGMENT (probed with
+   * getsockopt); false when it does not, and sends stay plain sendmmsg. A GSO send the kernel
+   * refuses later (EIO: no checksum offload on the route) turns it off for good.
+   */
+  enableSegmentation(): boolean {
+    const value = new Uint8Array(4);
+    const length = new Uint8Array(4);
+    new DataView(length.buffer).setUint32(0, 4, true);
+    if (libc().getsockopt(this.fd, SOL_UDP, UDP_SEGMENT, value, length) !== 0) return false;
+    this.#segmented ??= new SegmentedSendArea(this.batchSize);
+    return true;
+  }
+
+  /** True while batches go out as GSO messages. */
+  get segmenting(): boolean {
+    return this.#segmented !== null;
+  }
+
   /** The kernel's effective SO_RCVBUF (it doubles what was asked, for bookkeeping). */
   receiveBufferBytes(): number {
     return getIntOption(this.fd, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF");
@@ -318,6 +330,34 @@ export class UdpSocket {
     const tx = this.#tx;
     let accepted = 0;
     let next = 0;
+    while (next < count && this.#segmented !== null) {
+      const area = this.#segmented;
+      const messages = area.fill(slots, next, count);
+      const sent = libc().sendmmsg(this.fd, area.bytes, messages, 0);
+      if (sent > 0) {
+        for (let m = 0; m < sent; m++) {
+          accepted += area.slotsPerMessage[m];
+          next += area.slotsPerMessage[m];
+        }
+        continue;
+      }
+      const errno = sent === 0 ? Errno.EAGAIN : lastErrno();
+      if (errno === Errno.EINTR) continue;
+      if (errno === Errno.EAGAIN) {
+        if (timeoutMs === 0 || !this.#wait(POLLOUT, timeoutMs)) return accepted;
+        continue;
+      }
+      if (FATAL_SEND_ERRNOS.has(errno)) throw systemCallError("sendmmsg", undefined, errno);
+      if (area.slotsPerMessage[0] > 1 && (errno === EIO || errno === Errno.EINVAL)) {
+        // The route cannot take GSO: plain datagrams from here on (this batch included).
+        this.segmentationRefused = errno;
+        this.#segmented = null;
+        break;
+      }
+      this.sendErrors += area.slotsPerMessage[0];
+      this.lastSendErrno = errno;
+      next += area.slotsPerMessage[0];
+    }
     while (next < count) {
       const chunk = Math.min(count - next, this.batchSize);
       for (let i = 0; i < chunk; i++) {

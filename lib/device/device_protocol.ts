@@ -75,6 +75,8 @@ export type WorkerRequest =
     mtu: number;
     /** The TUN queues carry virtio-net headers (offloads on). */
     vnetHeader: boolean;
+    /** Send batches with UDP GSO (UDP_SEGMENT), probed at start. */
+    udpSegmentation: boolean;
     /** The main thread's `performance.timeOrigin`: every thread keeps time on its clock. */
     timeOrigin: number;
     /** Hand SWIM datagrams arriving on the WireGuard port to the main thread. */

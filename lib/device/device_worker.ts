@@ -41,6 +41,8 @@ interface WorkerState {
   now: () => number;
   /** The relay edge around `udp`, once the main thread sent relay state. */
   edge: RelaySocket | null;
+  /** Send batches with UDP GSO (offloads on), also on a socket that replaces this one. */
+  segmentation: boolean;
 }
 
 let current: WorkerState | null = null;
@@ -76,6 +78,7 @@ function run(init: Init): void {
   const queues = init.tunFds.map((fd) => new TunDevice(fd, init.interfaceName));
   const tun = queues[init.workerIndex - 1];
   const udp = UdpSocket.borrow(init.udpFd, init.udpPort, WORKER_BATCH);
+  if (init.udpSegmentation) udp.enableSegmentation();
   const path = new DataPathLoop({
     core,
     state: DataPlaneState.attach(init.stateBuffer, init.dimensions),
@@ -101,7 +104,14 @@ function run(init: Init): void {
       FlowTable.attach(init.policy.flows),
     ),
   });
-  const worker: WorkerState = { path, udp, running: true, now, edge: null };
+  const worker: WorkerState = {
+    path,
+    udp,
+    running: true,
+    now,
+    edge: null,
+    segmentation: init.udpSegmentation,
+  };
   current = worker;
   post({ type: "ready", workerIndex: init.workerIndex });
 
@@ -168,6 +178,7 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
         if (current) {
           const old = current.udp.fd;
           current.udp = UdpSocket.borrow(message.fd, message.port, WORKER_BATCH);
+          if (current.segmentation) current.udp.enableSegmentation();
           const edge = current.edge;
           if (edge !== null) {
             current.edge = new RelaySocket(current.udp, edge.endpoints, edge.relay, current.now);

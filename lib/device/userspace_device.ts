@@ -226,6 +226,7 @@ export class UserspaceDevice {
     }
     let sockets: UdpSocket[] = [];
     let device: UserspaceDevice | null = null;
+    let udpNote = "";
     try {
       const netlink = RouteNetlink.open();
       try {
@@ -239,6 +240,11 @@ export class UserspaceDevice {
       } catch (error) {
         throw new DeviceError(`cannot open the UDP port: ${(error as Error).message}`);
       }
+      // The probe's answer is the kernel's, the same for every socket of the group.
+      const udpSegmentation = (options.offload ?? true) && sockets[0].enableSegmentation();
+      udpNote = (options.offload ?? true)
+        ? udpSegmentation ? "UDP GSO on" : "UDP GSO unavailable, sendmmsg"
+        : "UDP GSO off";
       const mainArena = NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu);
       const layout = planMemoryLayout({
         instances: count + 1,
@@ -272,6 +278,7 @@ export class UserspaceDevice {
           udpPort: sockets[workerIndex - 1].port,
           mtu,
           vnetHeader: tun.vnetHeader,
+          udpSegmentation,
           timeOrigin: performance.timeOrigin,
           forwardSwim: options.onSwimDatagrams !== undefined,
           wakeFd,
@@ -299,7 +306,7 @@ export class UserspaceDevice {
     (options.log ?? (() => {}))(
       `interface ${device.interfaceName} up (mtu ${mtu}), UDP port ${device.listenPort}, ${count} data worker${
         count === 1 ? "" : "s"
-      }, UAPI ${device.uapi.path}; ${tun.note}`,
+      }, UAPI ${device.uapi.path}; ${tun.note}; ${udpNote}`,
     );
     device.schedule();
     return device;
