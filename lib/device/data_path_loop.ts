@@ -32,7 +32,8 @@ import {
   WORKER_BATCH,
 } from "./worker_layout.ts";
 import { GsoSplitter } from "./gso_splitter.ts";
-import { VIRTIO_NET_HEADER_SIZE, writePlainVirtioNetHeader } from "./virtio_net_header.ts";
+import { VIRTIO_NET_HEADER_SIZE } from "./virtio_net_header.ts";
+import { TcpCoalescer } from "./tcp_coalescer.ts";
 import type { PolicyGate } from "../policy/policy_gate.ts";
 
 /**
@@ -113,8 +114,8 @@ export class DataPathLoop {
   readonly splitter: GsoSplitter | null;
   /** Where a vnet TUN read lands (header, then up to 64 KB). */
   private readonly superView: Uint8Array;
-  /** Each rx slot's inner packet with the virtio-net header's room in front of it. */
-  private readonly rxVnetViews: Uint8Array[];
+  /** GRO towards the kernel (vnet TUN only): a batch's TCP segments joined per flow. */
+  readonly coalescer: TcpCoalescer | null;
   private readonly mtu: number;
 
   constructor(options: DataPathLoopOptions) {
@@ -150,14 +151,21 @@ export class DataPathLoop {
       port: 0,
     }));
     this.rxSourcesV6 = this.rxSlots.map((slot) => ({ address: slot.address, port: 0 }));
-    this.rxVnetViews = this.rxSlots.map((slot) =>
-      slot.view.subarray(MESSAGE_DATA_HEADER_SIZE - VIRTIO_NET_HEADER_SIZE)
-    );
     const superAt = rxBase + WORKER_BATCH * slotBytes;
     this.superView = core.bytes.subarray(superAt, superAt + SUPER_READ_BYTES);
     this.mtu = options.mtu;
-    this.splitter = options.vnetHeader
-      ? new GsoSplitter(core.bytes, (at, length) => core.exports.checksumSum(at, length))
+    const sum = (at: number, length: number) => core.exports.checksumSum(at, length);
+    this.splitter = options.vnetHeader ? new GsoSplitter(core.bytes, sum) : null;
+    this.coalescer = options.vnetHeader
+      ? new TcpCoalescer(
+        core.bytes,
+        sum,
+        this.rxSlots.map((slot) =>
+          slot.view.subarray(MESSAGE_DATA_HEADER_SIZE - VIRTIO_NET_HEADER_SIZE)
+        ),
+        options.queues,
+        superAt + SUPER_READ_BYTES,
+      )
       : null;
     this.plane = new DataPlane({
       core,
@@ -314,6 +322,7 @@ export class DataPathLoop {
     const plane = this.plane;
     const queues = this.queues;
     const policy = this.policy;
+    const coalescer = this.coalescer;
     this.forwarding.startBatch();
     for (let i = 0; i < received; i++) {
       const slot = this.rxSlots[i];
@@ -337,15 +346,14 @@ export class DataPathLoop {
         this.packetsIn++;
         // The flow's queue, not ours: the kernel sends the flow's replies to the queue its
         // packets came from, so this spreads sealing over the workers by flow.
-        const queue = queues[flowQueue(slot.view, MESSAGE_DATA_HEADER_SIZE, inner, queues.length)];
+        const q = flowQueue(slot.view, MESSAGE_DATA_HEADER_SIZE, inner, queues.length);
+        if (coalescer !== null) {
+          // The transport header is spent: its last 10 bytes become the virtio-net header.
+          coalescer.add(i, slot.view.byteOffset + MESSAGE_DATA_HEADER_SIZE, inner, q);
+          continue;
+        }
         try {
-          if (this.splitter === null) queue.write(this.rxPayloads[i], inner);
-          else {
-            // The transport header is spent: its last 10 bytes become the virtio-net header.
-            const view = this.rxVnetViews[i];
-            writePlainVirtioNetHeader(view, 0);
-            queue.write(view, inner + VIRTIO_NET_HEADER_SIZE);
-          }
+          queues[q].write(this.rxPayloads[i], inner);
         } catch {
           // A packet the kernel refuses is dropped, as any router would.
         }
@@ -353,6 +361,7 @@ export class DataPathLoop {
         this.forward(slot.view.subarray(0, slot.length), source, now);
       }
     }
+    if (coalescer !== null) coalescer.flush();
     if (this.handshakes.length > 0 || this.swim.length > 0) {
       this.forwardBatch(this.handshakes, this.swim);
       this.handshakes = [];

@@ -18,13 +18,14 @@ export function slotBytesFor(mtu: number): number {
 }
 
 /**
- * Bytes a vnet TUN read may need: the 10-byte virtio-net header and a 64 KB super-packet,
- * rounded to a cache line. Reserved whether or not the offload is on (64 KB per worker).
+ * Bytes a vnet TUN read, or a super-packet coalesced for a TUN write, may need: the 10-byte
+ * virtio-net header and 64 KB, rounded to a cache line. Both are reserved whether or not the
+ * offload is on (128 KB per worker).
  */
 export const SUPER_READ_BYTES = 65_600;
 
 /** Bytes of packet arena one worker uses: a nonce, a scratch area, tx and rx batches, a read. */
 export function workerArenaBytes(mtu: number): number {
   return NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu) + 2 * WORKER_BATCH * slotBytesFor(mtu) +
-    SUPER_READ_BYTES;
+    2 * SUPER_READ_BYTES;
 }

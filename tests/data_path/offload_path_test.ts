@@ -6,6 +6,8 @@
  */
 
 import { assertEquals, assertTrue } from "../assert.ts";
+import { CryptoCore } from "../../lib/crypto/crypto_core.ts";
+import { GsoSplitter } from "../../lib/device/gso_splitter.ts";
 import { DeviceLab } from "./in_process_device.ts";
 import { checksumsValid, payloadByte, superPacket } from "./offload_packets.ts";
 import { udpPacket } from "./packets.ts";
@@ -77,4 +79,50 @@ Deno.test("offload: received packets are written behind a plain virtio-net heade
   const splitters = a.loops.map((loop) => loop.splitter!);
   assertEquals(splitters.reduce((n, s) => n + s.malformed, 0), 2, "both counted");
   assertEquals(b.tun.packets().length, 1, "the good read after them still went through");
+});
+
+/** The segments the kernel would cut `read` into (the splitter is the reference). */
+async function segmentsOf(reads: Uint8Array[], room = 1420): Promise<Uint8Array[]> {
+  const core = await CryptoCore.create({ arenaBytes: 1 << 18 });
+  const splitter = new GsoSplitter(core.bytes, (at, n) => core.exports.checksumSum(at, n));
+  const inAt = core.layout.arenaBase;
+  const outAt = inAt + 70_000;
+  const out: Uint8Array[] = [];
+  for (const read of reads) {
+    core.bytes.set(read, inAt);
+    if (!splitter.begin(inAt, read.length, room)) throw new Error("a malformed super-packet");
+    for (let n; (n = splitter.next(outAt)) > 0;) out.push(core.bytes.slice(outAt, outAt + n));
+  }
+  return out;
+}
+
+Deno.test("offload: a batch of one flow's TCP segments reaches a vnet TUN as one super-packet; other packets pass as is, in order", async () => {
+  const lab = new DeviceLab(9);
+  const a = await lab.add("192.0.2.1:51820", { workers: 1 });
+  const b = await lab.add("192.0.2.2:51820", { workers: 1, vnetHeader: true });
+  lab.pair(a, b, [`${A}/32`], [`${B}/32`]);
+  a.tun.send(udpPacket(A, B, 1));
+  lab.settle();
+  assertEquals(b.tun.packets().length, 1);
+  // 30 segments of one flow (valid checksums, as a host would send them), a UDP packet after
+  // the 10th, then 20 more segments of a second flow (IPv4 only: the routes are IPv4).
+  const flow1 = await segmentsOf([superPacket({ payload: 30 * 1380, gsoSize: 1380, sequence: 7 })]);
+  const second = superPacket({ payload: 20 * 1000 - 5, gsoSize: 1000, seed: 4 });
+  second[10 + 21] = 0x51; // source port 0x9c51: another flow
+  const flow2 = await segmentsOf([second]);
+  const udp = udpPacket(A, B, 2, { body: 100 });
+  const host = [...flow1.slice(0, 10), udp, ...flow1.slice(10), ...flow2];
+  for (const packet of host) a.tun.send(packet);
+  lab.settle();
+  const writes = b.tun.packets().slice(1);
+  const plain = writes.filter((w) => w[1] === 0);
+  const gso = writes.filter((w) => w[1] !== 0);
+  assertEquals(plain.map((w) => [...w.subarray(10)]), [[...udp]], "the UDP packet as is");
+  assertTrue(gso.length >= 2 && gso.length <= 4, `${gso.length} super-packets`);
+  assertEquals(b.loops[0].coalescer!.coalesced, 50);
+  // Cut apart again as the kernel would, they are the very segments the host sent.
+  const again = await segmentsOf(gso);
+  const hex = (list: Uint8Array[]) => list.map((p) => [...p].join(","));
+  assertEquals(hex(again.filter((p) => p[21] !== 0x51)), hex(flow1), "flow 1, byte for byte");
+  assertEquals(hex(again.filter((p) => p[21] === 0x51)), hex(flow2), "flow 2, byte for byte");
 });
