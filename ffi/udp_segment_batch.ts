@@ -14,6 +14,8 @@ import { SOCKADDR_IN6_SIZE, writeSockaddrIn6 } from "./socket_address.ts";
 export const SOL_UDP = 17;
 /** UDP_SEGMENT: the segment size of a GSO send (sockopt or cmsg). */
 export const UDP_SEGMENT = 103;
+/** UDP_GRO: receive same-size datagrams of one sender as one buffer (cmsg: the size). */
+export const UDP_GRO = 104;
 /** Segments one GSO message may hold (the kernel's UDP_MAX_SEGMENTS on older kernels). */
 export const MAX_GSO_SEGMENTS = 64;
 /** Bytes one GSO message may carry: a 64 KB IP packet less the IPv6 and UDP headers. */
@@ -105,8 +107,8 @@ export class SegmentedSendArea {
       while (i + k < end && k < MAX_GSO_SEGMENTS) {
         const next = slots[i + k];
         if (
-          next.port !== first.port || next.length > size || bytes + next.length > MAX_GSO_BYTES ||
-          !sameAddress(next.address, first.address)
+          next.port !== first.port || next.length > size || next.length === 0 ||
+          bytes + next.length > MAX_GSO_BYTES || !sameAddress(next.address, first.address)
         ) {
           break;
         }
@@ -116,7 +118,7 @@ export class SegmentedSendArea {
       }
       for (let j = 0; j < k; j++) {
         const slot = slots[i + j];
-        if (slot.length > slot.view.byteLength || slot.length <= 0) {
+        if (slot.length > slot.view.byteLength || slot.length < 0) {
           throw new InvalidArgumentError(
             `slot ${i + j}: length ${slot.length} is not within its view (${slot.view.byteLength})`,
           );

@@ -18,7 +18,13 @@ import {
   sockaddrPort,
   writeSockaddrIn6,
 } from "./socket_address.ts";
-import { SegmentedSendArea, SOL_UDP, UDP_SEGMENT, viewAddressWords } from "./udp_segment_batch.ts";
+import {
+  SegmentedSendArea,
+  SOL_UDP,
+  UDP_GRO,
+  UDP_SEGMENT,
+  viewAddressWords,
+} from "./udp_segment_batch.ts";
 
 const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0x800;
@@ -38,7 +44,9 @@ const EIO = 5;
 const MMSGHDR_SIZE = 64;
 const IOVEC_SIZE = 16;
 const SOCKADDR_STRIDE = 32; // 28 rounded up to keep every sockaddr 8-byte aligned
-const SLOT_BYTES = MMSGHDR_SIZE + IOVEC_SIZE + SOCKADDR_STRIDE;
+/** Room for one received cmsg: CMSG_SPACE(sizeof(int)), the UDP_GRO segment size. */
+const CONTROL_STRIDE = 24;
+const SLOT_BYTES = MMSGHDR_SIZE + IOVEC_SIZE + SOCKADDR_STRIDE + CONTROL_STRIDE;
 /** Errors that mean the socket itself is unusable, as opposed to one bad datagram. */
 const FATAL_SEND_ERRNOS = new Set<number>([Errno.EBADF, Errno.EFAULT, Errno.ENOTSOCK]);
 
@@ -54,6 +62,11 @@ export class DatagramSlot {
   port = 0;
   /** After receiving: the datagram was larger than `view` and was cut. */
   truncated = false;
+  /**
+   * After receiving with UDP GRO on: the size of each datagram packed back to back in the view
+   * (the last may be shorter); 0 when the slot holds one datagram.
+   */
+  segmentSize = 0;
 
   constructor(view: Uint8Array) {
     this.view = view;
@@ -98,6 +111,7 @@ class BatchArea {
   readonly views: (Uint8Array | null)[];
   readonly iovecOffset: number;
   readonly nameOffset: number;
+  readonly controlOffset: number;
 
   constructor(capacity: number) {
     this.bytes = new Uint8Array(capacity * SLOT_BYTES);
@@ -105,6 +119,7 @@ class BatchArea {
     this.views = new Array(capacity).fill(null);
     this.iovecOffset = capacity * MMSGHDR_SIZE;
     this.nameOffset = this.iovecOffset + capacity * IOVEC_SIZE;
+    this.controlOffset = this.nameOffset + capacity * SOCKADDR_STRIDE;
     const base = addressOf(this.bytes);
     const data = new DataView(this.bytes.buffer);
     for (let i = 0; i < capacity; i++) {
@@ -113,6 +128,8 @@ class BatchArea {
       data.setUint32(header + 8, SOCKADDR_IN6_SIZE, true);
       data.setBigUint64(header + 16, base + BigInt(this.iovecOffset + i * IOVEC_SIZE), true);
       data.setBigUint64(header + 24, 1n, true); // one iovec per datagram
+      // msg_control: used (msg_controllen set) only while UDP GRO is on.
+      data.setBigUint64(header + 32, base + BigInt(this.controlOffset + i * CONTROL_STRIDE), true);
     }
   }
 
@@ -154,6 +171,8 @@ export class UdpSocket {
   #segmented: SegmentedSendArea | null = null;
   /** errno with which the kernel refused a GSO send (then plain sendmmsg); 0 if none. */
   segmentationRefused = 0;
+  /** UDP GRO is on: receive slots may hold several datagrams (`segmentSize`). */
+  #coalescing = false;
   readonly #poll: PollSet;
   readonly #name = new Uint8Array(64);
   readonly #nameLength = new Uint8Array(64);
@@ -246,6 +265,22 @@ export class UdpSocket {
     new DataView(length.buffer).setUint32(0, 4, true);
     if (libc().getsockopt(this.fd, SOL_UDP, UDP_SEGMENT, value, length) !== 0) return false;
     this.#segmented ??= new SegmentedSendArea(this.batchSize);
+    return true;
+  }
+
+  /**
+   * UDP_GRO on (true) or off: with it on, one received slot may hold many same-size datagrams
+   * of one sender (its `segmentSize` says how to cut them), so views must be large (64 KB) or
+   * datagrams are cut off. False when the kernel refuses (before Linux 5.0).
+   */
+  setReceiveCoalescing(on: boolean): boolean {
+    const value = new Uint8Array(4);
+    new DataView(value.buffer).setInt32(0, on ? 1 : 0, true);
+    if (libc().setsockopt(this.fd, SOL_UDP, UDP_GRO, value, 4) !== 0) {
+      this.#coalescing = false;
+      return false;
+    }
+    this.#coalescing = on;
     return true;
   }
 
@@ -412,6 +447,7 @@ export class UdpSocket {
       const view = slots[i].view;
       rx.setPayload(i, view, view.byteLength);
       rx.words[(i * MMSGHDR_SIZE + 8) >> 2] = SOCKADDR_IN6_SIZE; // the kernel overwrites it
+      rx.words[(i * MMSGHDR_SIZE + 40) >> 2] = this.#coalescing ? CONTROL_STRIDE : 0; // and this
     }
     for (;;) {
       const received = libc().recvmmsg(this.fd, rx.bytes, count, 0, null);
@@ -421,6 +457,14 @@ export class UdpSocket {
           const header = (i * MMSGHDR_SIZE) >> 2;
           slot.length = rx.words[header + 14]; // msg_len @56
           slot.truncated = (rx.words[header + 12] & MSG_TRUNC) !== 0; // msg_flags @48
+          slot.segmentSize = 0;
+          // One cmsg at most: SOL_UDP/UDP_GRO with an int, when the kernel coalesced.
+          if (this.#coalescing && rx.words[header + 10] >= 20) {
+            const control = (rx.controlOffset + i * CONTROL_STRIDE) >> 2;
+            if (rx.words[control + 2] === SOL_UDP && rx.words[control + 3] === UDP_GRO) {
+              slot.segmentSize = rx.words[control + 4];
+            }
+          }
           const name = rx.nameOffset + i * SOCKADDR_STRIDE;
           if (slot.address.length !== 16) slot.address = new Uint8Array(16);
           copySockaddrAddress(rx.bytes, name, slot.address);

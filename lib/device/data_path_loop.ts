@@ -25,7 +25,10 @@ import {
 } from "./worker_forwarding.ts";
 import { MAX_BINDING_SUCCESS_BYTES, writeBindingSuccess } from "../stun/stun_message.ts";
 import {
+  GRO_SLOT_BYTES,
+  GRO_SLOTS,
   NONCE_AREA_BYTES,
+  receiveArenaBytes,
   SEAL_ROOM,
   slotBytesFor,
   SUPER_READ_BYTES,
@@ -52,7 +55,7 @@ export interface DataPathLoopOptions {
   /** Its row in the traffic counters (the worker index, 1..n). */
   writer: number;
   mtu: number;
-  /** Where its `workerArenaBytes(mtu)` bytes of packet arena start. */
+  /** Where its `workerArenaBytes(mtu, receiveCoalescing)` bytes of packet arena start. */
   arenaAt: number;
   /** The queue this loop reads. */
   tun: TunQueue;
@@ -72,6 +75,11 @@ export interface DataPathLoopOptions {
    * and may be 64 KB super-packets, split here; writes get a header in front.
    */
   vnetHeader?: boolean;
+  /**
+   * The socket has UDP GRO on: receive into GRO_SLOTS slots of 64 KB, each cut into its
+   * datagrams by `segmentSize`.
+   */
+  receiveCoalescing?: boolean;
 }
 
 /** A route table keyed by peer row, as workers route. */
@@ -133,14 +141,16 @@ export class DataPathLoop {
     const scratchAt = nonceAt + NONCE_AREA_BYTES;
     const txBase = scratchAt + dataPlaneScratchBytes(options.mtu);
     const rxBase = txBase + WORKER_BATCH * slotBytes;
-    const slots = (base: number) =>
+    const slots = (base: number, count: number, bytes: number) =>
       Array.from(
-        { length: WORKER_BATCH },
-        (_, i) =>
-          new PacketSlot(core.bytes.subarray(base + i * slotBytes, base + (i + 1) * slotBytes)),
+        { length: count },
+        (_, i) => new PacketSlot(core.bytes.subarray(base + i * bytes, base + (i + 1) * bytes)),
       );
-    this.txSlots = slots(txBase);
-    this.rxSlots = slots(rxBase);
+    const gro = options.receiveCoalescing ?? false;
+    this.txSlots = slots(txBase, WORKER_BATCH, slotBytes);
+    this.rxSlots = gro
+      ? slots(rxBase, GRO_SLOTS, GRO_SLOT_BYTES)
+      : slots(rxBase, WORKER_BATCH, slotBytes);
     this.tunViews = this.txSlots.map((slot) =>
       slot.view.subarray(MESSAGE_DATA_HEADER_SIZE, slotBytes - SEAL_ROOM)
     );
@@ -151,7 +161,7 @@ export class DataPathLoop {
       port: 0,
     }));
     this.rxSourcesV6 = this.rxSlots.map((slot) => ({ address: slot.address, port: 0 }));
-    const superAt = rxBase + WORKER_BATCH * slotBytes;
+    const superAt = rxBase + receiveArenaBytes(options.mtu, gro);
     this.superView = core.bytes.subarray(superAt, superAt + SUPER_READ_BYTES);
     this.mtu = options.mtu;
     const sum = (at: number, length: number) => core.exports.checksumSum(at, length);
@@ -329,36 +339,42 @@ export class DataPathLoop {
       if (slot.truncated) continue;
       const source = isIpv4Mapped(slot.address) ? this.rxSourcesV4[i] : this.rxSourcesV6[i];
       source.port = slot.port;
-      const inner = plane.openInPlace(slot.view.byteOffset, slot.length, source, now);
-      if (inner > 0) {
-        if (
-          policy !== null &&
-          !policy.admitInbound(
-            plane.openedPeer,
-            this.bytes,
-            slot.view.byteOffset + MESSAGE_DATA_HEADER_SIZE,
+      // With UDP GRO a slot holds same-size datagrams back to back (the last may be shorter).
+      const size = slot.segmentSize > 0 ? slot.segmentSize : slot.length;
+      for (let offset = 0; offset < slot.length; offset += size) {
+        const length = Math.min(size, slot.length - offset);
+        const at = slot.view.byteOffset + offset;
+        const inner = plane.openInPlace(at, length, source, now);
+        if (inner > 0) {
+          const packetAt = at + MESSAGE_DATA_HEADER_SIZE;
+          if (
+            policy !== null &&
+            !policy.admitInbound(plane.openedPeer, this.bytes, packetAt, inner, now)
+          ) {
+            continue;
+          }
+          this.packetsIn++;
+          // The flow's queue, not ours: the kernel sends the flow's replies to the queue its
+          // packets came from, so this spreads sealing over the workers by flow.
+          const q = flowQueue(
+            slot.view,
+            offset + MESSAGE_DATA_HEADER_SIZE,
             inner,
-            now,
-          )
-        ) {
-          continue;
+            queues.length,
+          );
+          if (coalescer !== null) {
+            // The transport header is spent: its last 10 bytes become the virtio-net header.
+            coalescer.add(i, packetAt, inner, q);
+            continue;
+          }
+          try {
+            queues[q].write(this.rxPayloads[i], inner); // offset 0: GRO needs the vnet TUN
+          } catch {
+            // A packet the kernel refuses is dropped, as any router would.
+          }
+        } else if (inner < 0) {
+          this.forward(slot.view.subarray(offset, offset + length), source, now);
         }
-        this.packetsIn++;
-        // The flow's queue, not ours: the kernel sends the flow's replies to the queue its
-        // packets came from, so this spreads sealing over the workers by flow.
-        const q = flowQueue(slot.view, MESSAGE_DATA_HEADER_SIZE, inner, queues.length);
-        if (coalescer !== null) {
-          // The transport header is spent: its last 10 bytes become the virtio-net header.
-          coalescer.add(i, slot.view.byteOffset + MESSAGE_DATA_HEADER_SIZE, inner, q);
-          continue;
-        }
-        try {
-          queues[q].write(this.rxPayloads[i], inner);
-        } catch {
-          // A packet the kernel refuses is dropped, as any router would.
-        }
-      } else if (inner < 0) {
-        this.forward(slot.view.subarray(0, slot.length), source, now);
       }
     }
     if (coalescer !== null) coalescer.flush();

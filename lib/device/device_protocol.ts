@@ -77,6 +77,8 @@ export type WorkerRequest =
     vnetHeader: boolean;
     /** Send batches with UDP GSO (UDP_SEGMENT), probed at start. */
     udpSegmentation: boolean;
+    /** The sockets have UDP GRO on: receive into 64 KB slots (the arena is sized for it). */
+    receiveCoalescing: boolean;
     /** The main thread's `performance.timeOrigin`: every thread keeps time on its clock. */
     timeOrigin: number;
     /** Hand SWIM datagrams arriving on the WireGuard port to the main thread. */

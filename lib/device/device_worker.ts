@@ -43,6 +43,8 @@ interface WorkerState {
   edge: RelaySocket | null;
   /** Send batches with UDP GSO (offloads on), also on a socket that replaces this one. */
   segmentation: boolean;
+  /** UDP GRO on the sockets (64 KB receive slots), until a relay edge turns it off. */
+  coalescing: boolean;
 }
 
 let current: WorkerState | null = null;
@@ -53,6 +55,8 @@ let current: WorkerState | null = null;
  */
 function followRelay(worker: WorkerState, message: Extract<WorkerRequest, { type: "relay" }>) {
   if (worker.edge === null) {
+    // The edge unwraps one relay frame per slot: frames coalesced by GRO would be lost.
+    worker.udp.setReceiveCoalescing(false);
     const endpoints = new RelayEndpoints();
     worker.edge = new RelaySocket(worker.udp, endpoints, null, worker.now);
     worker.path.socket = worker.edge;
@@ -79,12 +83,15 @@ function run(init: Init): void {
   const tun = queues[init.workerIndex - 1];
   const udp = UdpSocket.borrow(init.udpFd, init.udpPort, WORKER_BATCH);
   if (init.udpSegmentation) udp.enableSegmentation();
+  // The main thread turned GRO on for the fd; this object must ask for the segment sizes.
+  if (init.receiveCoalescing) udp.setReceiveCoalescing(true);
   const path = new DataPathLoop({
     core,
     state: DataPlaneState.attach(init.stateBuffer, init.dimensions),
     writer: init.workerIndex,
     mtu: init.mtu,
     vnetHeader: init.vnetHeader,
+    receiveCoalescing: init.receiveCoalescing,
     arenaAt: init.arenaAt,
     tun,
     queues,
@@ -111,6 +118,7 @@ function run(init: Init): void {
     now,
     edge: null,
     segmentation: init.udpSegmentation,
+    coalescing: init.receiveCoalescing,
   };
   current = worker;
   post({ type: "ready", workerIndex: init.workerIndex });
@@ -179,6 +187,8 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
           const old = current.udp.fd;
           current.udp = UdpSocket.borrow(message.fd, message.port, WORKER_BATCH);
           if (current.segmentation) current.udp.enableSegmentation();
+          // Not on a relay edge: it unwraps one frame per slot (see followRelay).
+          if (current.coalescing && current.edge === null) current.udp.setReceiveCoalescing(true);
           const edge = current.edge;
           if (edge !== null) {
             current.edge = new RelaySocket(current.udp, edge.endpoints, edge.relay, current.now);

@@ -50,10 +50,11 @@ export class TcpCoalescer {
   private readonly memberAt = new Int32Array(MAX_GROUPS * MAX_MEMBERS);
   private readonly memberLength = new Int32Array(MAX_GROUPS * MAX_MEMBERS);
   private readonly memberSlot = new Int32Array(MAX_GROUPS * MAX_MEMBERS);
+  private readonly bufferView: Uint8Array;
 
   /**
-   * `views[slot]` is that batch slot's packet with 10 bytes of room in front of it (where its
-   * header goes); `bufferAt` is COALESCE_BUFFER_BYTES of wasm memory for super-packets.
+   * `views[slot]` is that batch slot's first packet with 10 bytes of room in front of it
+   * (where its header goes; later datagrams of a GRO slot are copied to the buffer); `bufferAt` is COALESCE_BUFFER_BYTES of wasm memory for super-packets.
    */
   constructor(
     private readonly bytes: Uint8Array,
@@ -61,7 +62,9 @@ export class TcpCoalescer {
     private readonly views: readonly Uint8Array[],
     private readonly queues: readonly TunQueue[],
     private readonly bufferAt: number,
-  ) {}
+  ) {
+    this.bufferView = bytes.subarray(bufferAt, bufferAt + COALESCE_BUFFER_BYTES);
+  }
 
   /**
    * Takes the opened packet of batch slot `slot` (`length` bytes at `at`, the `view`'s 11th
@@ -71,7 +74,7 @@ export class TcpCoalescer {
     const bytes = this.bytes;
     const ip = tcpIpHeaderBytes(bytes, at, length);
     if (ip === 0) {
-      this.writePlain(slot, length, queue);
+      this.writePlain(slot, at, length, queue);
       return;
     }
     const tcp = at + ip;
@@ -97,7 +100,7 @@ export class TcpCoalescer {
       break;
     }
     if (!coalescable || this.groups === MAX_GROUPS) {
-      this.writePlain(slot, length, queue);
+      this.writePlain(slot, at, length, queue);
       return;
     }
     const g = this.groups++;
@@ -189,7 +192,12 @@ export class TcpCoalescer {
     const base = g * MAX_MEMBERS;
     const count = this.members[g];
     if (count === 1) {
-      this.writePlain(this.memberSlot[base], this.memberLength[base], this.queue[g]);
+      this.writePlain(
+        this.memberSlot[base],
+        this.memberAt[base],
+        this.memberLength[base],
+        this.queue[g],
+      );
       return;
     }
     const bytes = this.bytes;
@@ -236,16 +244,20 @@ export class TcpCoalescer {
     );
     this.superPackets++;
     this.coalesced += count;
-    const view = bytes.subarray(this.bufferAt, this.bufferAt + COALESCE_BUFFER_BYTES);
     try {
-      this.queues[this.queue[g]].write(view, total + VIRTIO_NET_HEADER_SIZE);
+      this.queues[this.queue[g]].write(this.bufferView, total + VIRTIO_NET_HEADER_SIZE);
     } catch {
       // A super-packet the kernel refuses is dropped as its segments would be; TCP resends.
     }
   }
 
-  private writePlain(slot: number, length: number, queue: number): void {
-    const view = this.views[slot];
+  private writePlain(slot: number, at: number, length: number, queue: number): void {
+    let view = this.views[slot];
+    if (at !== view.byteOffset + VIRTIO_NET_HEADER_SIZE) {
+      // Not the slot's first datagram (UDP GRO): written from the buffer, one copy.
+      this.bytes.copyWithin(this.bufferAt + VIRTIO_NET_HEADER_SIZE, at, at + length);
+      view = this.bufferView;
+    }
     writePlainVirtioNetHeader(view, 0);
     try {
       this.queues[queue].write(view, length + VIRTIO_NET_HEADER_SIZE);

@@ -242,15 +242,21 @@ export class UserspaceDevice {
       }
       // The probe's answer is the kernel's, the same for every socket of the group.
       const udpSegmentation = (options.offload ?? true) && sockets[0].enableSegmentation();
+      // GRO pays only when coalesced TCP can go to a vnet TUN; it needs 64 KB receive slots.
+      const receiveCoalescing = tun.vnetHeader &&
+        sockets.every((socket) => socket.setReceiveCoalescing(true));
+      if (!receiveCoalescing) { for (const socket of sockets) socket.setReceiveCoalescing(false); }
       udpNote = (options.offload ?? true)
-        ? udpSegmentation ? "UDP GSO on" : "UDP GSO unavailable, sendmmsg"
-        : "UDP GSO off";
+        ? `UDP GSO ${udpSegmentation ? "on" : "unavailable"}, GRO ${
+          receiveCoalescing ? "on" : "unavailable"
+        }`
+        : "UDP GSO/GRO off";
       const mainArena = NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu);
       const layout = planMemoryLayout({
         instances: count + 1,
         keySlots: 2 * KEYPAIR_RECORDS,
         stagingBytes: 16384,
-        arenaBytes: mainArena + count * workerArenaBytes(mtu),
+        arenaBytes: mainArena + count * workerArenaBytes(mtu, receiveCoalescing),
       });
       const module = await loadCoreModule();
       const memory = createCoreMemory(layout);
@@ -268,7 +274,8 @@ export class UserspaceDevice {
           module,
           memory,
           layout,
-          arenaAt: layout.arenaBase + mainArena + (workerIndex - 1) * workerArenaBytes(mtu),
+          arenaAt: layout.arenaBase + mainArena +
+            (workerIndex - 1) * workerArenaBytes(mtu, receiveCoalescing),
           stateBuffer: state.buffer,
           dimensions,
           control: self.control.buffer as SharedArrayBuffer,
@@ -279,6 +286,7 @@ export class UserspaceDevice {
           mtu,
           vnetHeader: tun.vnetHeader,
           udpSegmentation,
+          receiveCoalescing,
           timeOrigin: performance.timeOrigin,
           forwardSwim: options.onSwimDatagrams !== undefined,
           wakeFd,

@@ -24,8 +24,21 @@ export function slotBytesFor(mtu: number): number {
  */
 export const SUPER_READ_BYTES = 65_600;
 
-/** Bytes of packet arena one worker uses: a nonce, a scratch area, tx and rx batches, a read. */
-export function workerArenaBytes(mtu: number): number {
-  return NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu) + 2 * WORKER_BATCH * slotBytesFor(mtu) +
-    2 * SUPER_READ_BYTES;
+/** Receive slots with UDP GRO on: each may hold up to 64 KB of one sender's datagrams. */
+export const GRO_SLOTS = 16;
+/** Bytes of one GRO receive slot. */
+export const GRO_SLOT_BYTES = 65_536;
+
+/** Bytes of the receive slots: a batch of MTU-sized ones, or GRO_SLOTS of 64 KB with GRO. */
+export function receiveArenaBytes(mtu: number, receiveCoalescing: boolean): number {
+  return receiveCoalescing ? GRO_SLOTS * GRO_SLOT_BYTES : WORKER_BATCH * slotBytesFor(mtu);
+}
+
+/**
+ * Bytes of packet arena one worker uses: a nonce, a scratch area, tx and rx slots, a TUN read
+ * and a coalescing buffer.
+ */
+export function workerArenaBytes(mtu: number, receiveCoalescing = false): number {
+  return NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu) + WORKER_BATCH * slotBytesFor(mtu) +
+    receiveArenaBytes(mtu, receiveCoalescing) + 2 * SUPER_READ_BYTES;
 }
