@@ -3,13 +3,12 @@
  * ::ffff:a.b.c.d. Batches use sendmmsg/recvmmsg over mmsghdr/iovec/sockaddr arrays allocated
  * once per socket; each iovec points at the caller's view (e.g. wasm memory), so payloads are
  * never copied by JS. The socket is non-blocking; waiting is poll() with a timeout, which keeps
- * every call bounded and lets a worker loop notice shutdown. x86_64 layouts: msghdr 56 B
- * (name@0, namelen@8, iov@16, iovlen@24, control@32, controllen@40, flags@48), mmsghdr 64 B
- * (msg_len@56), iovec 16 B.
+ * every call bounded and lets a worker loop notice shutdown. The batch structures are in
+ * `udp_batch_area.ts`, GSO sends in `udp_segment_batch.ts`.
  */
 
 import { Errno, InvalidArgumentError } from "./errors.ts";
-import { addressOf, closeDescriptor, lastErrno, libc, systemCallError } from "./libc.ts";
+import { closeDescriptor, lastErrno, libc, systemCallError } from "./libc.ts";
 import { POLLIN, POLLOUT, PollSet } from "./poll.ts";
 import {
   AF_INET6,
@@ -18,13 +17,17 @@ import {
   sockaddrPort,
   writeSockaddrIn6,
 } from "./socket_address.ts";
+import { SegmentedSendArea, SOL_UDP, UDP_GRO, UDP_SEGMENT } from "./udp_segment_batch.ts";
 import {
-  SegmentedSendArea,
-  SOL_UDP,
-  UDP_GRO,
-  UDP_SEGMENT,
-  viewAddressWords,
-} from "./udp_segment_batch.ts";
+  BatchArea,
+  CONTROL_STRIDE,
+  DatagramSlot,
+  MMSGHDR_SIZE,
+  SOCKADDR_STRIDE,
+} from "./udp_batch_area.ts";
+import { getIntOption, setBufferSize, setIntOption } from "./socket_options.ts";
+
+export { DatagramSlot, datagramSlots } from "./udp_batch_area.ts";
 
 const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0x800;
@@ -41,42 +44,8 @@ const IPV6_V6ONLY = 26;
 const MSG_TRUNC = 0x20;
 const EIO = 5;
 
-const MMSGHDR_SIZE = 64;
-const IOVEC_SIZE = 16;
-const SOCKADDR_STRIDE = 32; // 28 rounded up to keep every sockaddr 8-byte aligned
-/** Room for one received cmsg: CMSG_SPACE(sizeof(int)), the UDP_GRO segment size. */
-const CONTROL_STRIDE = 24;
-const SLOT_BYTES = MMSGHDR_SIZE + IOVEC_SIZE + SOCKADDR_STRIDE + CONTROL_STRIDE;
 /** Errors that mean the socket itself is unusable, as opposed to one bad datagram. */
 const FATAL_SEND_ERRNOS = new Set<number>([Errno.EBADF, Errno.EFAULT, Errno.ENOTSOCK]);
-
-/** One datagram slot of a batch: a payload view plus its length and peer; reused across calls. */
-export class DatagramSlot {
-  /** Where the payload lives (send) or lands (receive); typically a view of wasm memory. */
-  view: Uint8Array;
-  /** Payload bytes: set it before sending; the received length after receiving. */
-  length = 0;
-  /** Peer address: 4 or 16 bytes to send; after receiving, 16 bytes (IPv4 mapped). */
-  address: Uint8Array = new Uint8Array(16);
-  /** Peer port. */
-  port = 0;
-  /** After receiving: the datagram was larger than `view` and was cut. */
-  truncated = false;
-  /**
-   * After receiving with UDP GRO on: the size of each datagram packed back to back in the view
-   * (the last may be shorter); 0 when the slot holds one datagram.
-   */
-  segmentSize = 0;
-
-  constructor(view: Uint8Array) {
-    this.view = view;
-  }
-}
-
-/** One slot per view, for `sendBatch`/`receiveBatch` (allocate once, reuse forever). */
-export function datagramSlots(views: readonly Uint8Array[]): DatagramSlot[] {
-  return views.map((view) => new DatagramSlot(view));
-}
 
 /** A datagram read by `receiveFrom`. */
 export interface ReceivedDatagram {
@@ -102,55 +71,6 @@ export interface UdpSocketOptions {
   reusePort?: boolean;
   /** Datagrams per sendBatch/receiveBatch call at most (default 64). */
   batchSize?: number;
-}
-
-/** Control structures for one direction: mmsghdr[n] | iovec[n] | sockaddr_in6[n]. */
-class BatchArea {
-  readonly bytes: Uint8Array<ArrayBuffer>;
-  readonly words: Uint32Array;
-  readonly views: (Uint8Array | null)[];
-  readonly iovecOffset: number;
-  readonly nameOffset: number;
-  readonly controlOffset: number;
-
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(capacity * SLOT_BYTES);
-    this.words = new Uint32Array(this.bytes.buffer);
-    this.views = new Array(capacity).fill(null);
-    this.iovecOffset = capacity * MMSGHDR_SIZE;
-    this.nameOffset = this.iovecOffset + capacity * IOVEC_SIZE;
-    this.controlOffset = this.nameOffset + capacity * SOCKADDR_STRIDE;
-    const base = addressOf(this.bytes);
-    const data = new DataView(this.bytes.buffer);
-    for (let i = 0; i < capacity; i++) {
-      const header = i * MMSGHDR_SIZE;
-      data.setBigUint64(header, base + BigInt(this.nameOffset + i * SOCKADDR_STRIDE), true);
-      data.setUint32(header + 8, SOCKADDR_IN6_SIZE, true);
-      data.setBigUint64(header + 16, base + BigInt(this.iovecOffset + i * IOVEC_SIZE), true);
-      data.setBigUint64(header + 24, 1n, true); // one iovec per datagram
-      // msg_control: used (msg_controllen set) only while UDP GRO is on.
-      data.setBigUint64(header + 32, base + BigInt(this.controlOffset + i * CONTROL_STRIDE), true);
-    }
-  }
-
-  /** Points iovec `i` at `view` (address recomputed only when the view object changes). */
-  setPayload(i: number, view: Uint8Array, length: number): void {
-    if (view.byteLength === 0) {
-      throw new InvalidArgumentError(
-        `slot ${i} has an empty or detached view (did the wasm memory grow?)`,
-      );
-    }
-    const word = (this.iovecOffset + i * IOVEC_SIZE) >> 2;
-    if (this.views[i] !== view) {
-      // Slots rotate through a pool of views, so each view's address is remembered.
-      const address = viewAddressWords(view);
-      this.words[word] = address[0];
-      this.words[word + 1] = address[1];
-      this.views[i] = view;
-    }
-    this.words[word + 2] = length;
-    this.words[word + 3] = 0;
-  }
 }
 
 /** A bound dual-stack UDP socket with single and batched send/receive. */
@@ -496,33 +416,4 @@ function sendHint(errno: number): string | undefined {
   if (errno === 101) return "no route to that address from this namespace";
   if (errno === 90) return "the datagram is larger than the path allows";
   return undefined;
-}
-
-function setIntOption(fd: number, level: number, name: number, value: number, what: string) {
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setInt32(0, value, true);
-  if (libc().setsockopt(fd, level, name, bytes, 4) !== 0) {
-    throw systemCallError(`setsockopt(${what})`);
-  }
-}
-
-function getIntOption(fd: number, level: number, name: number, what: string): number {
-  const bytes = new Uint8Array(4);
-  const length = new Uint8Array(4);
-  new DataView(length.buffer).setUint32(0, 4, true);
-  if (libc().getsockopt(fd, level, name, bytes, length) !== 0) {
-    throw systemCallError(`getsockopt(${what})`);
-  }
-  return new DataView(bytes.buffer).getInt32(0, true);
-}
-
-/** Tries the FORCE variant (root may exceed net.core.*mem_max), falls back to the capped one. */
-function setBufferSize(fd: number, force: number, plain: number, bytes: number, what: string) {
-  if (!Number.isInteger(bytes) || bytes <= 0 || bytes > 0x3fffffff) {
-    throw new InvalidArgumentError(`${what} of ${bytes} bytes is not in 1..2^30-1`);
-  }
-  const value = new Uint8Array(4);
-  new DataView(value.buffer).setInt32(0, bytes, true);
-  if (libc().setsockopt(fd, SOL_SOCKET, force, value, 4) === 0) return;
-  setIntOption(fd, SOL_SOCKET, plain, bytes, what);
 }
