@@ -82,7 +82,10 @@ export class TcpCoalescer {
     const payload = length - ip - tcpBytes;
     const flags = bytes[tcp + 13];
     const sequence = readUint32(bytes, tcp + 4);
-    const coalescable = payload > 0 && (flags & ~TCP_PSH) === TCP_ACK;
+    // Checksums are verified before joining, as a NIC's GRO does: a super-packet's are
+    // recomputed, which would otherwise make a damaged segment look whole to the kernel.
+    const coalescable = payload > 0 && (flags & ~TCP_PSH) === TCP_ACK &&
+      this.checksumsValid(at, ip, length);
     for (let g = 0; g < this.groups; g++) {
       if (!this.sameFlow(g, at, ip)) continue;
       if (
@@ -152,22 +155,42 @@ export class TcpCoalescer {
     return true;
   }
 
-  /** IP fields that must match (TOS/class, TTL/hop limit, DF), the ack, and TCP options. */
+  /** IP fields that must match (TOS/class, TTL/hop limit, DF, next id), the ack, window, options. */
   private sameHeaders(g: number, at: number, ip: number, tcpBytes: number): boolean {
     const bytes = this.bytes;
     const first = this.memberAt[g * MAX_MEMBERS];
     if (ip === 20) {
       if (bytes[first + 1] !== bytes[at + 1] || bytes[first + 8] !== bytes[at + 8]) return false;
       if (bytes[first + 6] !== bytes[at + 6]) return false;
+      // Ids must follow on: the kernel gives a super-packet's segments first id + k.
+      const id = ((bytes[first + 4] << 8) | bytes[first + 5]) + this.members[g];
+      if (((bytes[at + 4] << 8) | bytes[at + 5]) !== (id & 0xffff)) return false;
     } else {
       for (let i = 0; i < 4; i++) if (bytes[first + i] !== bytes[at + i]) return false;
       if (bytes[first + 7] !== bytes[at + 7]) return false;
     }
+    // The ack, and the data offset and window (as the kernel's GRO: its flag word but PSH).
     for (let i = 8; i < 12; i++) if (bytes[first + ip + i] !== bytes[at + ip + i]) return false;
+    if (bytes[first + ip + 12] !== bytes[at + ip + 12]) return false;
+    if (bytes[first + ip + 14] !== bytes[at + ip + 14]) return false;
+    if (bytes[first + ip + 15] !== bytes[at + ip + 15]) return false;
+    // The urgent pointer (meaningless without URG, but kept: segments split back exactly).
+    if (bytes[first + ip + 18] !== bytes[at + ip + 18]) return false;
+    if (bytes[first + ip + 19] !== bytes[at + ip + 19]) return false;
     for (let i = 20; i < tcpBytes; i++) {
       if (bytes[first + ip + i] !== bytes[at + ip + i]) return false;
     }
     return true;
+  }
+
+  /** True when the IPv4 header checksum (if any) and the TCP checksum verify. */
+  private checksumsValid(at: number, ip: number, length: number): boolean {
+    if (ip === 20 && this.sum(at, 20) !== 0xffff) return false;
+    const pseudo = (ip === 20 ? this.sum(at + 12, 8) : this.sum(at + 8, 32)) + 6 + length - ip;
+    let total = pseudo + this.sum(at + ip, length - ip);
+    total = (total & 0xffff) + (total >>> 16);
+    total = (total & 0xffff) + (total >>> 16);
+    return total === 0xffff;
   }
 
   private removeGroup(g: number): void {
