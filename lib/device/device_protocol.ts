@@ -109,4 +109,6 @@ export type WorkerReply =
   | { type: "confirmed"; peer: number; keypair: number }
   | { type: "socket-switched"; fd: number }
   | { type: "failed"; message: string }
+  /** Something the device logs once (e.g. the kernel refused an offload at run time). */
+  | { type: "notice"; message: string }
   | { type: "stopped"; workerIndex: number; packetsOut: number; packetsIn: number };

@@ -127,6 +127,7 @@ function run(init: Init): void {
   let polledSocket = worker.udp;
   let polls = new PollSet([tun.fd, polledSocket.fd, wake.fd]);
   let sinceControl = performance.now();
+  let refusalReported = false;
 
   const loop = (): void => {
     while (worker.running) {
@@ -136,6 +137,15 @@ function run(init: Init): void {
       }
       polls.wait(Math.max(0, Math.ceil(CONTROL_INTERVAL_MS - (performance.now() - sinceControl))));
       path.pass((polls.revents(0) & POLLIN) !== 0, (polls.revents(1) & POLLIN) !== 0, now());
+      if (worker.udp.segmentationRefused !== 0 && !refusalReported) {
+        // The probe said yes but a send said no (e.g. EIO: a route without checksum offload).
+        refusalReported = true;
+        post({
+          type: "notice",
+          message:
+            `worker ${init.workerIndex}: the kernel refused a UDP GSO send (errno ${worker.udp.segmentationRefused}); plain sendmmsg from now on`,
+        });
+      }
       // The wake fd is read only when poll saw it signalled: no extra syscall when busy.
       const woken = (polls.revents(2) & POLLIN) !== 0 && wake.drain();
       if (woken || performance.now() - sinceControl >= CONTROL_INTERVAL_MS) {

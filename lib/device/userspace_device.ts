@@ -351,6 +351,9 @@ export class UserspaceDevice {
         this.engine.confirmKeypair(reply.peer, reply.keypair, now);
         this.schedule();
         return;
+      case "notice":
+        (this.options.log ?? (() => {}))(reply.message);
+        return;
       case "socket-switched":
         // Each socket has one worker, so the one it left is no longer read by anyone.
         {
