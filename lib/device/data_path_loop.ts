@@ -25,8 +25,8 @@ import {
 } from "./worker_forwarding.ts";
 import { MAX_BINDING_SUCCESS_BYTES, writeBindingSuccess } from "../stun/stun_message.ts";
 import {
-  GRO_SLOT_BYTES,
   GRO_SLOTS,
+  groSlotBytes,
   NONCE_AREA_BYTES,
   receiveArenaBytes,
   SEAL_ROOM,
@@ -149,7 +149,7 @@ export class DataPathLoop {
     const gro = options.receiveCoalescing ?? false;
     this.txSlots = slots(txBase, WORKER_BATCH, slotBytes);
     this.rxSlots = gro
-      ? slots(rxBase, GRO_SLOTS, GRO_SLOT_BYTES)
+      ? slots(rxBase, GRO_SLOTS, groSlotBytes(options.mtu))
       : slots(rxBase, WORKER_BATCH, slotBytes);
     this.tunViews = this.txSlots.map((slot) =>
       slot.view.subarray(MESSAGE_DATA_HEADER_SIZE, slotBytes - SEAL_ROOM)

@@ -26,12 +26,14 @@ export const SUPER_READ_BYTES = 65_600;
 
 /** Receive slots with UDP GRO on: each may hold up to 64 KB of one sender's datagrams. */
 export const GRO_SLOTS = 16;
-/** Bytes of one GRO receive slot. */
-export const GRO_SLOT_BYTES = 65_536;
+/** Bytes of one GRO receive slot: 64 KB, or one datagram of a larger MTU. */
+export function groSlotBytes(mtu: number): number {
+  return Math.max(65_536, slotBytesFor(mtu));
+}
 
 /** Bytes of the receive slots: a batch of MTU-sized ones, or GRO_SLOTS of 64 KB with GRO. */
 export function receiveArenaBytes(mtu: number, receiveCoalescing: boolean): number {
-  return receiveCoalescing ? GRO_SLOTS * GRO_SLOT_BYTES : WORKER_BATCH * slotBytesFor(mtu);
+  return receiveCoalescing ? GRO_SLOTS * groSlotBytes(mtu) : WORKER_BATCH * slotBytesFor(mtu);
 }
 
 /**
