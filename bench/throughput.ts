@@ -4,7 +4,8 @@
  * Prints `tcp-1: meshguard N Gbps, wireguard-go N Gbps, ratio N.NN` and the same for tcp-4
  * (-P 4) and udp-pps (received packets per second at 1,380-byte datagrams), then the same
  * lines for meshguard with one data worker (`workers-1 tcp-1: …`), so the gain from the
- * worker threads is measured in the same run.
+ * worker threads is measured in the same run, and for meshguard with `--no-offload`
+ * (`no-offload tcp-1: …`: plain packets on the TUN, no UDP GSO, no coalescing).
  * Run: bench/throughput.sh [seconds per test, default 10]
  */
 
@@ -54,8 +55,8 @@ async function iperf(lab: Lab, args: string[]): Promise<Record<string, unknown>>
   }
 }
 
-async function measure(kind: DeviceKind, workers?: number): Promise<Figures> {
-  const lab = await Lab.create([kind, kind], { workers });
+async function measure(kind: DeviceKind, workers?: number, noOffload = false): Promise<Figures> {
+  const lab = await Lab.create([kind, kind], { workers, noOffload });
   try {
     await lab.ping(0, lab.sides[1].meshIpv4, 1);
     // deno-lint-ignore no-explicit-any
@@ -83,6 +84,7 @@ if (skip) {
 const ours = await measure("meshguard");
 const theirs = await measure("wireguard-go");
 const single = await measure("meshguard", 1);
+const plain = await measure("meshguard", undefined, true);
 const line = (name: string, a: number, b: number, unit: string, digits: number) =>
   console.log(
     `${name}: meshguard ${a.toFixed(digits)} ${unit}, wireguard-go ${
@@ -95,3 +97,6 @@ line("udp-pps", ours.udpPps, theirs.udpPps, "pkt/s", 0);
 line("workers-1 tcp-1", single.tcp1, theirs.tcp1, "Gbps", 3);
 line("workers-1 tcp-4", single.tcp4, theirs.tcp4, "Gbps", 3);
 line("workers-1 udp-pps", single.udpPps, theirs.udpPps, "pkt/s", 0);
+line("no-offload tcp-1", plain.tcp1, theirs.tcp1, "Gbps", 3);
+line("no-offload tcp-4", plain.tcp4, theirs.tcp4, "Gbps", 3);
+line("no-offload udp-pps", plain.udpPps, theirs.udpPps, "pkt/s", 0);

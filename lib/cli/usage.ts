@@ -31,7 +31,7 @@ Mesh:
   down [--interface NAME]            stop the running daemon (it leaves the mesh first)
   netcheck [--json] [--interface NAME]
                                      show the NAT in front of the mesh port (STUN)
-  device <ifname> [--mtu N] [--port N] [--workers N]
+  device <ifname> [--mtu N] [--port N] [--workers N] [--no-offload]
                                      run a userspace WireGuard device, configured with wg
 
 Admission control (optional):
@@ -193,7 +193,7 @@ which keys get IPv6 only.
 
   --json   print one JSON object instead of text
 `,
-  device: `Usage: meshguard device <ifname> [--mtu N] [--port N] [--workers N]
+  device: `Usage: meshguard device <ifname> [--mtu N] [--port N] [--workers N] [--no-offload]
 
 Runs a userspace WireGuard device in the foreground, like wireguard-go: creates the TUN
 interface <ifname> (up, MTU 1420 by default), and serves the WireGuard UAPI socket
@@ -206,6 +206,8 @@ SIGINT or SIGTERM removes the interface and the socket. Needs root (CAP_NET_ADMI
   --port N    UDP listen port (default: any free port; wg set … listen-port changes it)
   --workers N data-path threads, each with its own TUN queue and UDP socket (default: one
               per CPU, at most 4; handshakes, timers and the UAPI stay on the main thread)
+  --no-offload plain packets on the TUN: no virtio-net header, no TSO/USO super-packets
+              (by default they are probed at start; the log says what the kernel gave)
 `,
   up: `Usage: meshguard up [--seed HOST:PORT]... [options] [--config DIR]
 
@@ -226,6 +228,7 @@ Needs root (CAP_NET_ADMIN, and port 53 for mesh names) unless --no-tun; Deno per
   --interface NAME    interface name (default mg0)
   --mtu N             interface MTU (default 1420)
   --workers N         data-path threads (default one per CPU, at most 4)
+  --no-offload        plain packets on the TUN (no virtio-net header, no TSO/USO)
   --relay             relay WireGuard traffic (end-to-end encrypted) between trusted members
                       that have no direct path to each other; advertised to members
   --open              admit any node (by default only keys in authorized_keys/)

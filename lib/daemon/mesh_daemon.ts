@@ -50,6 +50,8 @@ export interface MeshDaemonOptions {
   mtu: number;
   /** Data workers of the device (default: the device's own, one per CPU up to 4). */
   workers?: number;
+  /** TUN offloads (virtio-net header, TSO/USO); default on, probed (`--no-offload`). */
+  offload?: boolean;
   /** Admit every key (explicit `--open`). */
   open: boolean;
   /** With `open`: the most members admitted without trust (`--max-members`). */
@@ -328,12 +330,13 @@ export class MeshDaemon {
   async #startDevice(
     onSwimDatagrams: (datagrams: ForeignDatagram[]) => void,
   ): Promise<UserspaceDevice> {
-    const { interfaceName, mtu, port, workers } = this.#options;
+    const { interfaceName, mtu, port, workers, offload } = this.#options;
     const device = await UserspaceDevice.start({
       interfaceName,
       mtu,
       listenPort: port,
       workers,
+      offload,
       log: (message) => this.#log.info(message),
       onTimerRule: this.#log.enabled("debug")
         ? (rule, peer) => this.#log.debug(`wireguard timer ${rule} for ${encodeBase64(peer)}`)

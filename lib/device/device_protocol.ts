@@ -73,6 +73,12 @@ export type WorkerRequest =
     udpFd: number;
     udpPort: number;
     mtu: number;
+    /** The TUN queues carry virtio-net headers (offloads on). */
+    vnetHeader: boolean;
+    /** Send batches with UDP GSO (UDP_SEGMENT), probed at start. */
+    udpSegmentation: boolean;
+    /** The sockets have UDP GRO on: receive into 64 KB slots (the arena is sized for it). */
+    receiveCoalescing: boolean;
     /** The main thread's `performance.timeOrigin`: every thread keeps time on its clock. */
     timeOrigin: number;
     /** Hand SWIM datagrams arriving on the WireGuard port to the main thread. */
@@ -105,4 +111,6 @@ export type WorkerReply =
   /** A relaying worker's counters and pairs (at most once a second, when they changed). */
   | { type: "relay-stats"; workerIndex: number; stats: RelayTableStats }
   | { type: "failed"; message: string }
+  /** Something the device logs once (e.g. the kernel refused an offload at run time). */
+  | { type: "notice"; message: string }
   | { type: "stopped"; workerIndex: number; packetsOut: number; packetsIn: number };

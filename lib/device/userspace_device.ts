@@ -10,7 +10,8 @@ import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
 import { RelaySocket } from "../relay/relay_socket.ts";
 import type { RelayTable, RelayTableStats } from "../relay/relay_table.ts";
 import type { EngineOptions } from "../wireguard/engine_types.ts";
-import { openTun, type TunDevice } from "../../ffi/tun.ts";
+import type { TunDevice } from "../../ffi/tun.ts";
+import { openTunQueues, type TunQueues } from "./tun_queues.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { UdpSocket } from "../../ffi/udp_socket.ts";
 import { CryptoCore } from "../crypto/crypto_core.ts";
@@ -85,6 +86,8 @@ export interface DeviceOptions {
   onSwimDatagrams?: (datagrams: ForeignDatagram[]) => void;
   /** Called once if a data worker dies on its own. */
   onFailure?: (message: string) => void;
+  /** TUN offloads (virtio-net header, TSO/USO super-packets); default on, probed at start. */
+  offload?: boolean;
 }
 
 /** Thrown when the device cannot start. */
@@ -111,21 +114,6 @@ function openSockets(count: number, port: number, fwmark: number): UdpSocket[] {
     return sockets;
   } catch (error) {
     for (const socket of sockets) socket.close();
-    throw error;
-  }
-}
-
-function openQueues(name: string, count: number): TunDevice[] {
-  const queues: TunDevice[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      queues.push(
-        openTun({ name: i === 0 ? name : queues[0].name, nonBlocking: true, multiQueue: true }),
-      );
-    }
-    return queues;
-  } catch (error) {
-    for (const queue of queues) queue.close();
     throw error;
   }
 }
@@ -229,8 +217,10 @@ export class UserspaceDevice {
     }
     const maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
     let queues: TunDevice[];
+    let tun: TunQueues;
     try {
-      queues = openQueues(options.interfaceName, count);
+      tun = openTunQueues(options.interfaceName, count, options.offload ?? true);
+      queues = tun.queues;
     } catch (error) {
       throw new DeviceError(
         `cannot create interface ${options.interfaceName}: ${(error as Error).message}`,
@@ -238,6 +228,7 @@ export class UserspaceDevice {
     }
     let sockets: UdpSocket[] = [];
     let device: UserspaceDevice | null = null;
+    let udpNote = "";
     try {
       const netlink = RouteNetlink.open();
       try {
@@ -251,12 +242,23 @@ export class UserspaceDevice {
       } catch (error) {
         throw new DeviceError(`cannot open the UDP port: ${(error as Error).message}`);
       }
+      // The probe's answer is the kernel's, the same for every socket of the group.
+      const udpSegmentation = (options.offload ?? true) && sockets[0].enableSegmentation();
+      // GRO pays only when coalesced TCP can go to a vnet TUN; it needs 64 KB receive slots.
+      const receiveCoalescing = tun.vnetHeader &&
+        sockets.every((socket) => socket.setReceiveCoalescing(true));
+      if (!receiveCoalescing) { for (const socket of sockets) socket.setReceiveCoalescing(false); }
+      udpNote = (options.offload ?? true)
+        ? `UDP GSO ${udpSegmentation ? "on" : "unavailable"}, GRO ${
+          receiveCoalescing ? "on" : "unavailable"
+        }`
+        : "UDP GSO/GRO off";
       const mainArena = NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu);
       const layout = planMemoryLayout({
         instances: count + 1,
         keySlots: 2 * KEYPAIR_RECORDS,
         stagingBytes: 16384,
-        arenaBytes: mainArena + count * workerArenaBytes(mtu),
+        arenaBytes: mainArena + count * workerArenaBytes(mtu, receiveCoalescing),
       });
       const module = await loadCoreModule();
       const memory = createCoreMemory(layout);
@@ -274,7 +276,8 @@ export class UserspaceDevice {
           module,
           memory,
           layout,
-          arenaAt: layout.arenaBase + mainArena + (workerIndex - 1) * workerArenaBytes(mtu),
+          arenaAt: layout.arenaBase + mainArena +
+            (workerIndex - 1) * workerArenaBytes(mtu, receiveCoalescing),
           stateBuffer: state.buffer,
           dimensions,
           control: self.control.buffer as SharedArrayBuffer,
@@ -283,6 +286,9 @@ export class UserspaceDevice {
           udpFd: sockets[workerIndex - 1].fd,
           udpPort: sockets[workerIndex - 1].port,
           mtu,
+          vnetHeader: tun.vnetHeader,
+          udpSegmentation,
+          receiveCoalescing,
           timeOrigin: performance.timeOrigin,
           forwardSwim: options.onSwimDatagrams !== undefined,
           wakeFd,
@@ -310,7 +316,7 @@ export class UserspaceDevice {
     (options.log ?? (() => {}))(
       `interface ${device.interfaceName} up (mtu ${mtu}), UDP port ${device.listenPort}, ${count} data worker${
         count === 1 ? "" : "s"
-      }, UAPI ${device.uapi.path}`,
+      }, UAPI ${device.uapi.path}; ${tun.note}; ${udpNote}`,
     );
     device.schedule();
     return device;
@@ -349,6 +355,9 @@ export class UserspaceDevice {
         return;
       case "relay-stats":
         this.relayStatsByWorker.set(reply.workerIndex, reply.stats);
+        return;
+      case "notice":
+        (this.options.log ?? (() => {}))(reply.message);
         return;
       case "socket-switched":
         // Each socket has one worker, so the one it left is no longer read by anyone.

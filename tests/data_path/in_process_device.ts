@@ -80,6 +80,10 @@ export interface InProcessDeviceOptions {
   primitives?: (made: NoisePrimitives) => NoisePrimitives;
   /** Receives the SWIM datagrams that arrive on the port (mesh mode). */
   onSwimDatagrams?: (datagrams: ForeignDatagram[]) => void;
+  /** The TUN carries virtio-net headers (offloads on): `tun.sendRead` and headed writes. */
+  vnetHeader?: boolean;
+  /** The sockets coalesce like UDP GRO, the loops receive into 64 KB slots. */
+  receiveCoalescing?: boolean;
 }
 
 /** What a loop posts to the main thread (the worker replies the device acts on). */
@@ -141,7 +145,7 @@ export class InProcessDevice {
       instances: workers + 1,
       keySlots: 2 * keypairs,
       stagingBytes: 16384,
-      arenaBytes: mainArena + workers * workerArenaBytes(mtu),
+      arenaBytes: mainArena + workers * workerArenaBytes(mtu, options.receiveCoalescing),
     });
     const module = await loadCoreModule();
     const memory = createCoreMemory(layout);
@@ -178,6 +182,7 @@ export class InProcessDevice {
       options.now,
     );
     device.policyTable = PolicyTable.create(dimensions.peers);
+    for (const socket of device.socketsNow) socket.coalescing = options.receiveCoalescing ?? false;
     for (let index = 1; index <= workers; index++) {
       device.loops.push(
         new DataPathLoop({
@@ -185,7 +190,10 @@ export class InProcessDevice {
           state,
           writer: index,
           mtu,
-          arenaAt: layout.arenaBase + mainArena + (index - 1) * workerArenaBytes(mtu),
+          vnetHeader: options.vnetHeader,
+          arenaAt: layout.arenaBase + mainArena +
+            (index - 1) * workerArenaBytes(mtu, options.receiveCoalescing),
+          receiveCoalescing: options.receiveCoalescing,
           tun: device.tun.queues[index - 1],
           queues: device.tun.queues,
           socket: device.socketsNow[index - 1],
