@@ -134,6 +134,7 @@ export class MeshDaemon {
       onOrgControl: (message) => {
         persistHeardControl(options.configDir, message, options.log);
       },
+      onOrgChange: () => this.#policies?.orgsChanged(),
       onRecordsChanged: () => {
         if (this.#claimsTimer === undefined && !this.#stopping) {
           this.#claimsTimer = setTimeout(() => this.#saveClaims(), CLAIMS_SAVE_DELAY_MS);
@@ -211,7 +212,12 @@ export class MeshDaemon {
     } else {
       device = await this.#startDevice(onDatagrams);
     }
-    this.#policies = new NodePolicies({ configDir, log, device: this.#device });
+    this.#policies = new NodePolicies({
+      configDir,
+      log,
+      device: this.#device,
+      orgs: this.#node.org,
+    });
     await this.#policies.start();
 
     const announced = await resolveSeeds(this.#options.announce ?? []);

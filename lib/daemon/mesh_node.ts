@@ -80,6 +80,11 @@ export interface MeshNodeOptions {
   /** Called with each org decision heard by gossip and applied (the shell persists it). */
   onOrgControl?: (message: OrgControl) => void;
   /**
+   * Called when org membership may have moved (a certificate admitted a member, or admission
+   * was revalidated); `MeshNode.org.version` says whether it did (service policies follow it).
+   */
+  onOrgChange?: () => void;
+  /**
    * Called when the node's reflexive endpoints (what STUN servers saw of the mesh port) changed;
    * `MeshNode.mappedEndpoints` reads them at any time.
    */
@@ -164,7 +169,10 @@ export class MeshNode {
       wallClock: options.wallClock ?? Date.now,
       swim: () => this.#stopped ? null : this.#swim,
       revalidate: (now) => this.#revalidateOrg(now),
-      admitted: (key) => this.peers.certificateAdmitted(key),
+      admitted: (key) => {
+        this.peers.certificateAdmitted(key);
+        options.onOrgChange?.();
+      },
       heard: options.onOrgControl,
     });
     this.peers = new MeshPeers(options.identity.publicKey, options.open, {
@@ -405,6 +413,7 @@ export class MeshNode {
 
   #revalidateOrg(now: number): void {
     this.#apply(this.peers.revalidate());
+    this.#options.onOrgChange?.();
     if (this.#swim !== null && !this.#stopped) {
       this.#swim.revalidateTrust(now);
       this.#pump(now);

@@ -3,7 +3,8 @@
  * form a full mesh from their certificates (v1, v2, delegated); an org revocation handed to one
  * node tears the revoked node's tunnels down on every node; it stays out after a restart; a
  * certificate that expires while the mesh runs stops admitting; a node trusting no org admits
- * no one; an org vouch admits a key without certificate.
+ * no one; an org vouch admits a key without certificate; an org's service policy holds the
+ * members its certificates admit, and only while they do.
  */
 
 import { assertEquals, assertTrue } from "../assert.ts";
@@ -15,6 +16,11 @@ import { publicKeyOfSeed } from "../../lib/org/ed25519_sign.ts";
 import { signOrgControl } from "../../lib/org/org_messages.ts";
 import { wireguardPublicKeyOf } from "../../lib/identity/wireguard_key.ts";
 import { mulberry32, randomBytes } from "../swim/sim/prng.ts";
+import { encodeBase64 } from "../../lib/encoding/base64.ts";
+import { meshIpv4 } from "../../lib/identity/mesh_address.ts";
+import { parsePolicyText } from "../../lib/policy/policy_parser.ts";
+import { emptyPolicySet } from "../../lib/policy/policy_rules.ts";
+import { policyPacket } from "../unit/policy_packets.ts";
 
 const NAMES = ["seed", "n1", "n2", "n3"];
 
@@ -198,4 +204,56 @@ Deno.test("mesh sim org: names come from certificates (own and members'); node.c
   );
   assertTrue(sim.fullMesh(NAMES), "the renewal broke the mesh");
   assertTrue(/^n2-renewed\./.test(sim.peerStatus("n1", "n2")!.name), "status kept the old name");
+});
+
+Deno.test("mesh sim org: an org's service policy holds its certificate members, and only while they do", async () => {
+  const { sim, orgSeed, orgKey } = await orgMesh(37);
+  // The seed: default deny, the org's members may reach udp 53. n2 is also in the seed's
+  // authorized_keys/, and n1 (both stay when the org stops admitting them, without its file); nobody
+  // has a peer file, so the org rows must be made from membership alone.
+  const policy = emptyPolicySet();
+  policy.defaultAction = "deny";
+  policy.orgs.set(encodeBase64(orgKey), {
+    name: "org/acme.policy",
+    rules: parsePolicyText("allow udp 53\n", "org/acme.policy"),
+  });
+  sim.host("seed").policy = policy;
+  sim.host("seed").trusted = ["n1", "n2"];
+  await startAll(sim, NAMES);
+  sim.runUntil(() => sim.fullMesh(NAMES), 30_000, "org-only full mesh");
+  const seedAddress = meshIpv4(sim.host("seed").identity.publicKey);
+  let sent = 0;
+  const reaches = (from: string, protocol: number, port?: number) => {
+    // Each packet unique (its source port): `arrived` looks at everything the TUN ever got.
+    const packet = policyPacket({
+      sourcePort: 40_000 + sent++,
+      from: meshIpv4(sim.host(from).identity.publicKey),
+      to: seedAddress,
+      protocol,
+      destinationPort: port,
+    });
+    sim.host(from).device!.writeTun(packet);
+    sim.run(200);
+    return sim.arrived("seed", packet);
+  };
+  for (const name of ["n1", "n2", "n3"]) {
+    assertTrue(reaches(name, 17, 53), `${name} (org member) → seed udp 53 was dropped`);
+    assertTrue(!reaches(name, 17, 54), `${name} → seed udp 54 passed a default deny`);
+    assertTrue(!reaches(name, 6, 53), `${name} → seed tcp 53 passed a default deny`);
+    assertTrue(reaches(name, 1), `${name} → seed ICMP was dropped`);
+  }
+  // The org revokes n2: it stays (its key is trusted) but no longer holds the org's file.
+  const revoke = signOrgControl(orgSeed, "revoke", sim.host("n2").identity.publicKey, 1, 2);
+  assertEquals(sim.host("seed").node!.applyOrgControls([revoke], sim.now, false), 1);
+  sim.run(1_000);
+  assertTrue(sim.devicePeer("seed", "n2") !== undefined, "the seed dropped key-trusted n2");
+  assertTrue(!reaches("n2", 17, 53), "a revoked member kept its org's policy");
+  assertTrue(reaches("n2", 1), "n2 → seed ICMP was dropped");
+  assertTrue(reaches("n1", 17, 53), "the revocation of n2 took n1's org policy away");
+  // The seed stops trusting the org (trusted_orgs/ reloaded): n1 stays, without the org's file.
+  sim.host("seed").node!.setOrgTrust([], [], sim.now);
+  sim.run(1_000);
+  assertTrue(sim.devicePeer("seed", "n1") !== undefined, "the seed dropped key-trusted n1");
+  assertTrue(!reaches("n1", 17, 53), "n1 kept the policy of an org no longer trusted");
+  assertTrue(reaches("n1", 1), "n1 → seed ICMP was dropped");
 });
