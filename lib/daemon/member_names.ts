@@ -189,8 +189,13 @@ export class MemberNames {
    * the keys revoked while the daemon was down (their names are free again).
    */
   retain(admitted: ReadonlySet<string>): void {
+    this.forgetWhere((id) => !admitted.has(id));
+  }
+
+  /** Forgets the records of holders `gone` names (hex ids): revoked, their names free again. */
+  forgetWhere(gone: (id: string) => boolean): void {
     for (const [name, id] of this.#records) {
-      if (admitted.has(id)) continue;
+      if (!gone(id)) continue;
       this.#records.delete(name);
       this.#recordsChanged = true;
       this.#dirty.add(name);
