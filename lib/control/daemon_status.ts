@@ -142,6 +142,29 @@ export interface DaemonStatus {
   policy?: PolicyStatus;
   /** Present on a relay node only (and optional so older daemons' status still parses). */
   relay_serving?: RelayServingStatus;
+  /** Admission control (`up --controller`); absent without it. */
+  controller?: ControllerStatus;
+}
+
+/** Admission control as this node sees it (`lib/controller/controller_agent.ts`). */
+export interface ControllerStatus {
+  url: string;
+  node_id: string;
+  /** False after a failed poll (keys are kept until they expire; longer with fail-open). */
+  reachable: boolean;
+  /** ISO time of the last config poll the controller answered, or null (none yet). */
+  last_poll: string | null;
+  /** Why the last poll failed, or null. */
+  last_error: string | null;
+  /** The epoch whose pairwise PSKs are in force, or null (none). */
+  epoch: number | null;
+  /** Why this node itself is not allowed (then no peer is on the device), or null. */
+  denied: string | null;
+  /** Peers the controller admits now. */
+  admitted: number;
+  /** Members held off the device because the controller does not admit them (names). */
+  gated: string[];
+  fail_open: boolean;
 }
 
 /** The service policy part of a status (lib/daemon/node_policies.ts). */
@@ -249,6 +272,21 @@ function checkPolicy(value: unknown, where: string): void {
   });
 }
 
+function checkController(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkField(value, "url", where, isString, "a string");
+  checkField(value, "node_id", where, isString, "a string");
+  for (const key of ["reachable", "fail_open"]) {
+    checkField(value, key, where, (v) => typeof v === "boolean", "a boolean");
+  }
+  for (const key of ["last_poll", "last_error", "denied"]) {
+    checkField(value, key, where, isStringOrNull, "a string or null");
+  }
+  checkField(value, "epoch", where, (v) => v === null || isCount(v), "a number or null");
+  checkField(value, "admitted", where, isCount, "a count");
+  checkField(value, "gated", where, isStringArray, "an array of strings");
+}
+
 /** Checks that `value` has DaemonStatus's shape (so printing it cannot fail half-way). */
 export function checkDaemonStatus(value: unknown): DaemonStatus {
   if (!isObject(value)) throw new ControlError("the daemon sent an invalid status: not an object");
@@ -288,5 +326,6 @@ export function checkDaemonStatus(value: unknown): DaemonStatus {
   (value.peers as unknown[]).forEach((peer, i) => checkPeer(peer, `${where}.peers[${i}]`));
   if (value.policy !== undefined) checkPolicy(value.policy, `${where}.policy`);
   if ("relay_serving" in value) checkRelayServing(value.relay_serving, `${where}.relay_serving`);
+  if ("controller" in value) checkController(value.controller, `${where}.controller`);
   return value as unknown as DaemonStatus;
 }

@@ -3,7 +3,7 @@
  * about this node, then one aligned row per peer. `now` is a parameter so output is testable.
  */
 
-import type { DaemonStatus, PeerStatus } from "./control_protocol.ts";
+import type { ControllerStatus, DaemonStatus, PeerStatus } from "./control_protocol.ts";
 import { describeConflict } from "./ipv4_conflict_text.ts";
 
 const BYTE_UNITS = ["KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -74,6 +74,7 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
     ["members:", `${alive} alive, ${suspect} suspect, ${dead} dead`],
     ["nat:", natLine(status)],
     ...(status.policy === undefined ? [] : [["services:", policyLine(status.policy)]]),
+    ...(status.controller === undefined ? [] : controllerLines(status.controller, now)),
     ["daemon:", `meshguard ${status.version}, pid ${status.pid}`],
   ]);
   const conflicts = status.ipv4_conflicts.length === 0
@@ -127,6 +128,29 @@ function relayingBlock(status: DaemonStatus): string {
     ...serving.pairs.map((p) => [p.from, p.to, String(p.packets), formatBytes(p.bytes)]),
   ];
   return head + table(rows).split("\n").map((line) => line === "" ? "" : `  ${line}`).join("\n");
+}
+
+/** The `controller:` lines: where, the last poll, the epoch, who is kept off the device. */
+function controllerLines(controller: ControllerStatus, now: Date | number): string[][] {
+  const poll = controller.last_poll === null
+    ? "no answer yet"
+    : `last poll ${formatHandshakeAge(controller.last_poll, now)}`;
+  const reach = controller.reachable ? "" : `, unreachable (${controller.last_error ?? "?"})`;
+  const epoch = controller.epoch === null ? "no epoch" : `epoch ${controller.epoch}`;
+  const lines = [
+    ["controller:", `${controller.url} as ${controller.node_id}, ${poll}${reach}`],
+    [
+      "",
+      `${epoch}, ${controller.admitted} peer(s) admitted${
+        controller.fail_open ? ", fail-open" : ""
+      }`,
+    ],
+  ];
+  if (controller.denied !== null) lines.push(["", `this node denied: ${controller.denied}`]);
+  if (controller.gated.length > 0) {
+    lines.push(["", `held off the device: ${controller.gated.join(", ")}`]);
+  }
+  return lines;
 }
 
 function natLine(status: DaemonStatus): string {

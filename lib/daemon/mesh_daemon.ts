@@ -8,7 +8,7 @@
  */
 
 import { basename, dirname, join, resolve } from "node:path";
-import { encodeBase64, encodeHex } from "../encoding/base64.ts";
+import { decodeBase64Strict, encodeBase64, encodeHex } from "../encoding/base64.ts";
 import { MeshguardError } from "../errors.ts";
 import { generateIdentity, type Identity } from "../identity/identity.ts";
 import { loadIdentity, saveIdentity } from "../identity/identity_store.ts";
@@ -500,6 +500,17 @@ export class MeshDaemon {
       port: this.#port,
     });
     if (this.#policies !== null) status.policy = this.#policies.status();
+    if (this.#agent !== null && this.#gate !== undefined) {
+      const gate = this.#gate;
+      status.controller = {
+        ...this.#agent.status(Date.now()),
+        // Members the mesh wants on the device that the controller keeps off it.
+        gated: status.peers.filter((peer) =>
+          (peer.state === "alive" || peer.state === "suspect") &&
+          !gate.installed(decodeBase64Strict(peer.wireguard_public_key))
+        ).map((peer) => peer.name),
+      };
+    }
     return Promise.resolve(status);
   }
 
