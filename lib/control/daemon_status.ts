@@ -128,6 +128,8 @@ export interface DaemonStatus {
   name_conflicts?: string[];
   /** True when the daemon admits any key (--open). */
   open: boolean;
+  /** Orgs in `trusted_orgs/` (their certificates and vouches admit too); optional: older daemons. */
+  trusted_orgs?: number;
   members: { alive: number; suspect: number; dead: number };
   /** With --open: the most members admitted without trust (`--max-members`); else null. */
   max_members: number | null;
@@ -313,6 +315,7 @@ export function checkDaemonStatus(value: unknown): DaemonStatus {
   }
   checkField(value, "max_members", where, (v) => v === null || isCount(v), "a count or null");
   checkField(value, "refused_members", where, isCount, "a count");
+  if ("trusted_orgs" in value) checkField(value, "trusted_orgs", where, isCount, "a count");
   if ("dns_name" in value) checkField(value, "dns_name", where, isStringOrNull, "a string or null");
   if ("name_conflicts" in value) {
     checkField(value, "name_conflicts", where, isStringArray, "an array of strings");

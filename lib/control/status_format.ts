@@ -160,7 +160,12 @@ function natLine(status: DaemonStatus): string {
 }
 
 function admission(status: DaemonStatus): string {
-  if (!status.open) return "authorized keys only";
+  const orgs = status.trusted_orgs ?? 0;
+  if (!status.open) {
+    return orgs === 0
+      ? "authorized keys only"
+      : `authorized keys and ${orgs} trusted org${orgs === 1 ? "" : "s"} (certificates, vouches)`;
+  }
   const cap = status.max_members === null ? "" : `, at most ${status.max_members} members`;
   const refused = status.refused_members === 0 ? "" : `, ${status.refused_members} refused`;
   return `open (any key${cap}${refused})`;

@@ -625,6 +625,7 @@ export class MeshNode {
       dns_name: this.peers.names.selfName,
       name_conflicts: this.peers.names.conflicts().map(describeNameConflict),
       open: this.#options.open,
+      trusted_orgs: this.#org.trust.orgCount,
       members: counts,
       max_members: this.peers.maxMembers,
       refused_members: this.peers.refusedMembers,

@@ -95,6 +95,11 @@ export class OrgTrust {
     return this.#orgs.size > 0;
   }
 
+  /** How many orgs are trusted. */
+  get orgCount(): number {
+    return this.#orgs.size;
+  }
+
   /** True when `orgKey` is a trusted org. */
   isTrustedOrg(orgKey: Uint8Array): boolean {
     return this.#orgs.has(encodeHex(orgKey));

@@ -70,6 +70,16 @@ Deno.test("status format: no peers, open mesh", () => {
     true,
   );
   assertEquals(text.includes("members:         0 alive, 0 suspect, 0 dead\n"), true);
+  // A closed mesh that also trusts orgs says so (certificates and vouches admit too).
+  const withOrgs = checkDaemonStatus(
+    JSON.parse(JSON.stringify({ ...sampleStatus(), trusted_orgs: 2 })),
+  );
+  assertEquals(
+    formatStatus(withOrgs, 0).includes(
+      "admission:       authorized keys and 2 trusted orgs (certificates, vouches)\n",
+    ),
+    true,
+  );
 });
 
 Deno.test("status format: the service policy line (issue 14), and its validation", () => {
