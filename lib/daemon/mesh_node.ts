@@ -219,6 +219,7 @@ export class MeshNode {
     }
     this.#device = start.device;
     this.#org.certificate = start.certificate ?? null;
+    this.#ownCertificateName();
     this.#relays = NodeRelays.attach(start.device, start.relay === true, start.relayLimits);
     this.#candidates = new EndpointCandidates(start.announce ?? [], start.endpoints, start.nat);
     this.#swim = new SwimEngine({
@@ -399,6 +400,7 @@ export class MeshNode {
   setCertificate(certificate: Uint8Array | null, now: number): void {
     if (this.#swim === null || this.#stopped) return;
     this.#org.certificate = certificate;
+    this.#ownCertificateName();
     this.#swim.setCertificate(certificate, now);
     this.#pump(now);
   }
@@ -409,6 +411,13 @@ export class MeshNode {
    */
   certificateNameOf(publicKey: Uint8Array): CertificateName | null {
     return this.#org.nameOf(publicKey);
+  }
+
+  /** Our resolver answers to our own certificate's name too (`node.cert` set or replaced). */
+  #ownCertificateName(): void {
+    this.peers.names.setSelfCertificateName(
+      this.#org.nameOf(this.#identity.publicKey)?.fqdn ?? null,
+    );
   }
 
   #revalidateOrg(now: number): void {

@@ -198,6 +198,9 @@ Deno.test({
       assertEquals(a, { status: "NOERROR", answers: [lab.node(2).meshIpv4] }, `${bravo} A`);
       const aaaa = parseDig(await dig(lab, 5, `@${three.meshIpv6}`, bravo, "AAAA"));
       assertEquals(aaaa, { status: "NOERROR", answers: [lab.node(2).meshIpv6] }, `${bravo} AAAA`);
+      // A node answers to its own certificate's name too.
+      const own = parseDig(await dig(lab, 5, `@${three.meshIpv4}`, `charlie.${domain}.mesh`, "A"));
+      assertEquals(own.answers, [three.meshIpv4], "node 3's own certificate name at node 3");
       const delta = parseDig(await dig(lab, 5, `@${three.meshIpv4}`, `delta.${domain}.mesh`, "A"));
       assertEquals(delta.answers, [lab.node(4).meshIpv4], "node 4's renewed certificate's name");
 

@@ -305,6 +305,8 @@ Deno.test("mesh sim org: certificate names in the resolver: claimed, renamed on 
   assertEquals(ask(`n2.${domain}.mesh`), ["NOERROR", meshIpv4(key("n2"))]);
   assertEquals(ask(`n3.${domain}.mesh`, "AAAA"), ["NOERROR", meshIpv6(key("n3"))]);
   assertEquals(sim.peerStatus("n1", "n3")?.dns_name, `n3.${domain}.mesh`);
+  // A node answers to its own certificate's name too.
+  assertEquals(ask(`n1.${domain}.mesh`), ["NOERROR", meshIpv4(key("n1"))]);
 
   // n4 claims n3's name after n3: the earlier claim holds, n4 has no name here (and it is said).
   await sim.start("n4", ["seed"]);
