@@ -64,7 +64,9 @@ export async function serviceCommand(context: CommandContext, args: string[]): P
         }
       }
       if (target.kind === "org") {
-        io.stderr("note: org policies apply once org certificates exist (not yet)\n");
+        io.stderr(
+          "note: it applies to members admitted by this org's certificates (not to vouched keys)\n",
+        );
       }
       return 0;
     }

@@ -98,7 +98,8 @@ at most 64 rules and 4096 bytes a file, 64 peer files and 16 org files.
   show       what a peer (a trusted name or a key) may reach, for common TCP ports
   reset      remove every policy file (everything open again)
 
-Org policies are read and checked, but apply to nobody until org certificates exist.
+An org's file holds the members whose certificate that org signed (while it admits them),
+between their own peer file and global.policy.
 `,
   keygen: `Usage: meshguard keygen [--force] [--config DIR]
 

@@ -3,7 +3,7 @@
  * about this node, then one aligned row per peer. `now` is a parameter so output is testable.
  */
 
-import type { DaemonStatus, PeerStatus } from "./control_protocol.ts";
+import type { ControllerStatus, DaemonStatus, PeerStatus } from "./control_protocol.ts";
 import { describeConflict } from "./ipv4_conflict_text.ts";
 
 const BYTE_UNITS = ["KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -74,6 +74,7 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
     ["members:", `${alive} alive, ${suspect} suspect, ${dead} dead`],
     ["nat:", natLine(status)],
     ...(status.policy === undefined ? [] : [["services:", policyLine(status.policy)]]),
+    ...(status.controller === undefined ? [] : controllerLines(status.controller, now)),
     ["daemon:", `meshguard ${status.version}, pid ${status.pid}`],
   ]);
   const conflicts = status.ipv4_conflicts.length === 0
@@ -129,6 +130,29 @@ function relayingBlock(status: DaemonStatus): string {
   return head + table(rows).split("\n").map((line) => line === "" ? "" : `  ${line}`).join("\n");
 }
 
+/** The `controller:` lines: where, the last poll, the epoch, who is kept off the device. */
+function controllerLines(controller: ControllerStatus, now: Date | number): string[][] {
+  const poll = controller.last_poll === null
+    ? "no answer yet"
+    : `last poll ${formatHandshakeAge(controller.last_poll, now)}`;
+  const reach = controller.reachable ? "" : `, unreachable (${controller.last_error ?? "?"})`;
+  const epoch = controller.epoch === null ? "no epoch" : `epoch ${controller.epoch}`;
+  const lines = [
+    ["controller:", `${controller.url} as ${controller.node_id}, ${poll}${reach}`],
+    [
+      "",
+      `${epoch}, ${controller.admitted} peer(s) admitted${
+        controller.fail_open ? ", fail-open" : ""
+      }`,
+    ],
+  ];
+  if (controller.denied !== null) lines.push(["", `this node denied: ${controller.denied}`]);
+  if (controller.gated.length > 0) {
+    lines.push(["", `held off the device: ${controller.gated.join(", ")}`]);
+  }
+  return lines;
+}
+
 function natLine(status: DaemonStatus): string {
   const { mapped_v4, mapped_v6, mapping } = status.nat;
   const mapped = [mapped_v4, mapped_v6].filter((address) => address !== null).join(", ");
@@ -136,7 +160,12 @@ function natLine(status: DaemonStatus): string {
 }
 
 function admission(status: DaemonStatus): string {
-  if (!status.open) return "authorized keys only";
+  const orgs = status.trusted_orgs ?? 0;
+  if (!status.open) {
+    return orgs === 0
+      ? "authorized keys only"
+      : `authorized keys and ${orgs} trusted org${orgs === 1 ? "" : "s"} (certificates, vouches)`;
+  }
   const cap = status.max_members === null ? "" : `, at most ${status.max_members} members`;
   const refused = status.refused_members === 0 ? "" : `, ${status.refused_members} refused`;
   return `open (any key${cap}${refused})`;

@@ -9,6 +9,7 @@ import type { Logger } from "../log/logger.ts";
 import { AgentKeys } from "./agent_keys.ts";
 import type { BenchmarkReport } from "./benchmark_report.ts";
 import type { ScoreSource } from "./score_source.ts";
+import type { ControllerStatus } from "../control/daemon_status.ts";
 
 /** How the agent runs. */
 export interface ControllerAgentOptions {
@@ -51,6 +52,9 @@ export class ControllerAgent {
   #lastTimestampMs = 0;
   #stopped = false;
   #reachable = true;
+  /** Wall-clock ms of the last answered poll (0: none yet), and the last poll's error. */
+  #lastPollMs = 0;
+  #lastError: string | null = null;
 
   constructor(options: ControllerAgentOptions) {
     this.#options = options;
@@ -138,7 +142,10 @@ export class ControllerAgent {
       this.#keys.update(config);
       if (!this.#reachable) this.#options.log.info("controller reachable again");
       this.#reachable = true;
+      this.#lastPollMs = Date.now();
+      this.#lastError = null;
     } catch (error) {
+      this.#lastError = describe(error);
       if (this.#reachable) {
         this.#options.log.warn(
           `controller unreachable (${
@@ -153,6 +160,22 @@ export class ControllerAgent {
       this.#reachable = false;
     }
     this.#evaluate();
+  }
+
+  /** What `status` shows of the agent at `nowMs` (the daemon adds the gated peers). */
+  status(nowMs: number): Omit<ControllerStatus, "gated"> {
+    const { admitted, epochId, reason } = this.#keys.admission(nowMs);
+    return {
+      url: this.#options.url,
+      node_id: this.#options.nodeId,
+      reachable: this.#reachable,
+      last_poll: this.#lastPollMs === 0 ? null : new Date(this.#lastPollMs).toISOString(),
+      last_error: this.#lastError,
+      epoch: epochId,
+      denied: reason,
+      admitted: admitted.size,
+      fail_open: this.#options.failOpen,
+    };
   }
 
   /** Applies the admission at this moment and arms a timer for the next epoch boundary. */

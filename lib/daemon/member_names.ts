@@ -72,6 +72,8 @@ interface Claim {
 export class MemberNames {
   readonly #selfId: string;
   readonly #selfName: string | null;
+  /** Our own certificate's name (`<name>.<org6>.mesh`), answered like `selfName`; null: none. */
+  #selfCertificateName: string | null = null;
   /** Name → the key id recorded as its holder. */
   #records = new Map<string, string>();
   #recordsChanged = false;
@@ -96,6 +98,7 @@ export class MemberNames {
   loadRecords(records: ReadonlyMap<string, string>): void {
     this.#records = new Map(records);
     if (this.#selfName !== null) this.#records.delete(this.#selfName);
+    if (this.#selfCertificateName !== null) this.#records.delete(this.#selfCertificateName);
     this.#recordsChanged = false;
     this.#version++;
   }
@@ -120,6 +123,28 @@ export class MemberNames {
   /** This node's own name, or null. */
   get selfName(): string | null {
     return this.#selfName;
+  }
+
+  /** Our own certificate's name, or null. */
+  get selfCertificateName(): string | null {
+    return this.#selfCertificateName;
+  }
+
+  /**
+   * Sets our own certificate's name (`node.cert` loaded or replaced; null: none). It is ours as
+   * the host name is: a member claiming it gets no name here, and a recorded holder is forgotten.
+   */
+  setSelfCertificateName(name: string | null): void {
+    const previous = this.#selfCertificateName;
+    if (name === previous) return;
+    this.#selfCertificateName = name;
+    for (const changed of [previous, name]) {
+      if (changed === null) continue;
+      if (this.#records.delete(changed)) this.#recordsChanged = true;
+      this.#dirty.add(changed);
+    }
+    this.#version++;
+    this.settle();
   }
 
   /** Grows on every change, so a reader can cache what it built from the table. */
@@ -189,8 +214,13 @@ export class MemberNames {
    * the keys revoked while the daemon was down (their names are free again).
    */
   retain(admitted: ReadonlySet<string>): void {
+    this.forgetWhere((id) => !admitted.has(id));
+  }
+
+  /** Forgets the records of holders `gone` names (hex ids): revoked, their names free again. */
+  forgetWhere(gone: (id: string) => boolean): void {
     for (const [name, id] of this.#records) {
-      if (admitted.has(id)) continue;
+      if (!gone(id)) continue;
       this.#records.delete(name);
       this.#recordsChanged = true;
       this.#dirty.add(name);
@@ -203,7 +233,9 @@ export class MemberNames {
    * away, nobody); then the single earliest claim; a tie: nobody.
    */
   decide(name: string): { holder: string | null; reason: NameReason } {
-    if (name === this.#selfName) return { holder: this.#selfId, reason: "own-name" };
+    if (name === this.#selfName || name === this.#selfCertificateName) {
+      return { holder: this.#selfId, reason: "own-name" };
+    }
     const ids = this.#byName.get(name);
     const recorded = this.#records.get(name);
     if (recorded !== undefined) {
@@ -234,8 +266,8 @@ export class MemberNames {
 
   /** Every name held, with its holder's key (the resolver's forward table); self first. */
   *holders(): Generator<{ name: string; publicKey: Uint8Array }> {
-    if (this.#selfName !== null) {
-      yield { name: this.#selfName, publicKey: decodeHex(this.#selfId) };
+    for (const own of [this.#selfName, this.#selfCertificateName]) {
+      if (own !== null) yield { name: own, publicKey: decodeHex(this.#selfId) };
     }
     for (const name of this.#byName.keys()) {
       const { holder } = this.decide(name);

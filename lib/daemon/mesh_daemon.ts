@@ -8,7 +8,7 @@
  */
 
 import { basename, dirname, join, resolve } from "node:path";
-import { encodeBase64, encodeHex } from "../encoding/base64.ts";
+import { decodeBase64Strict, encodeBase64, encodeHex } from "../encoding/base64.ts";
 import { MeshguardError } from "../errors.ts";
 import { generateIdentity, type Identity } from "../identity/identity.ts";
 import { loadIdentity, saveIdentity } from "../identity/identity_store.ts";
@@ -136,6 +136,7 @@ export class MeshDaemon {
       onOrgControl: (message) => {
         persistHeardControl(options.configDir, message, options.log);
       },
+      onOrgChange: () => this.#policies?.orgsChanged(),
       onRecordsChanged: () => {
         if (this.#claimsTimer === undefined && !this.#stopping) {
           this.#claimsTimer = setTimeout(() => this.#saveClaims(), CLAIMS_SAVE_DELAY_MS);
@@ -213,7 +214,12 @@ export class MeshDaemon {
     } else {
       device = await this.#startDevice(onDatagrams);
     }
-    this.#policies = new NodePolicies({ configDir, log, device: this.#device });
+    this.#policies = new NodePolicies({
+      configDir,
+      log,
+      device: this.#device,
+      orgs: this.#node.org,
+    });
     await this.#policies.start();
 
     const announced = await resolveSeeds(this.#options.announce ?? []);
@@ -497,6 +503,17 @@ export class MeshDaemon {
       port: this.#port,
     });
     if (this.#policies !== null) status.policy = this.#policies.status();
+    if (this.#agent !== null && this.#gate !== undefined) {
+      const gate = this.#gate;
+      status.controller = {
+        ...this.#agent.status(Date.now()),
+        // Members the mesh wants on the device that the controller keeps off it.
+        gated: status.peers.filter((peer) =>
+          (peer.state === "alive" || peer.state === "suspect") &&
+          !gate.installed(decodeBase64Strict(peer.wireguard_public_key))
+        ).map((peer) => peer.name),
+      };
+    }
     return Promise.resolve(status);
   }
 

@@ -80,6 +80,11 @@ export interface MeshNodeOptions {
   /** Called with each org decision heard by gossip and applied (the shell persists it). */
   onOrgControl?: (message: OrgControl) => void;
   /**
+   * Called when org membership may have moved (a certificate admitted a member, or admission
+   * was revalidated); `MeshNode.org.version` says whether it did (service policies follow it).
+   */
+  onOrgChange?: () => void;
+  /**
    * Called when the node's reflexive endpoints (what STUN servers saw of the mesh port) changed;
    * `MeshNode.mappedEndpoints` reads them at any time.
    */
@@ -164,7 +169,10 @@ export class MeshNode {
       wallClock: options.wallClock ?? Date.now,
       swim: () => this.#stopped ? null : this.#swim,
       revalidate: (now) => this.#revalidateOrg(now),
-      admitted: (key) => this.peers.certificateAdmitted(key),
+      admitted: (key) => {
+        this.peers.certificateAdmitted(key);
+        options.onOrgChange?.();
+      },
       heard: options.onOrgControl,
     });
     this.peers = new MeshPeers(options.identity.publicKey, options.open, {
@@ -211,6 +219,7 @@ export class MeshNode {
     }
     this.#device = start.device;
     this.#org.certificate = start.certificate ?? null;
+    this.#ownCertificateName();
     this.#relays = NodeRelays.attach(start.device, start.relay === true, start.relayLimits);
     this.#candidates = new EndpointCandidates(start.announce ?? [], start.endpoints, start.nat);
     this.#swim = new SwimEngine({
@@ -391,6 +400,7 @@ export class MeshNode {
   setCertificate(certificate: Uint8Array | null, now: number): void {
     if (this.#swim === null || this.#stopped) return;
     this.#org.certificate = certificate;
+    this.#ownCertificateName();
     this.#swim.setCertificate(certificate, now);
     this.#pump(now);
   }
@@ -403,8 +413,16 @@ export class MeshNode {
     return this.#org.nameOf(publicKey);
   }
 
+  /** Our resolver answers to our own certificate's name too (`node.cert` set or replaced). */
+  #ownCertificateName(): void {
+    this.peers.names.setSelfCertificateName(
+      this.#org.nameOf(this.#identity.publicKey)?.fqdn ?? null,
+    );
+  }
+
   #revalidateOrg(now: number): void {
     this.#apply(this.peers.revalidate());
+    this.#options.onOrgChange?.();
     if (this.#swim !== null && !this.#stopped) {
       this.#swim.revalidateTrust(now);
       this.#pump(now);
@@ -616,6 +634,7 @@ export class MeshNode {
       dns_name: this.peers.names.selfName,
       name_conflicts: this.peers.names.conflicts().map(describeNameConflict),
       open: this.#options.open,
+      trusted_orgs: this.#org.trust.orgCount,
       members: counts,
       max_members: this.peers.maxMembers,
       refused_members: this.peers.refusedMembers,

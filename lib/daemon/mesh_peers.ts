@@ -254,6 +254,8 @@ export class MeshPeers {
     for (const peer of [...this.#peers.values()]) {
       const entry = next.get(peer.id);
       if (entry) peer.name = entry.name;
+      // No longer trusted by key but still by an org: it goes by its certificate's name again.
+      else if (previous.has(peer.id)) peer.name = this.#orgName(peer.id, peer.publicKey);
       if (!this.isTrusted(peer.publicKey)) {
         this.#remove(peer, changes);
         this.#peers.delete(peer.id);
@@ -348,6 +350,15 @@ export class MeshPeers {
       changes.logs.push({ level: "info", message: `peer ${peer.name} is no longer admitted` });
       // Revoked or expired: its name is free again (an away member would keep it).
       this.#drop(peer, changes, true);
+    }
+    // A member revoked while away held a recorded name too: free it as well.
+    if (this.#org !== null) {
+      const org = this.#org;
+      this.names.forgetWhere((id) =>
+        !this.#trusted.has(id) && !this.#peers.has(id) &&
+        (this.#open ? org.isRevokedByAny(decodeHex(id)) : !org.isAdmitted(decodeHex(id)))
+      );
+      this.names.settle();
     }
     return changes;
   }

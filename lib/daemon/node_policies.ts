@@ -2,17 +2,17 @@
  * A node's service policies between `services/` and the device: loaded at start, reloaded when
  * the folder (or the trust it names) changes, and handed to the device, whose workers enforce
  * them on inbound decrypted packets. A bad edit is logged with its file and line and the policy
- * loaded before stays in force (never open, never closed by a typo). Org policies are parsed and
- * compiled, but a peer's org comes from its certificate, which does not exist yet: `orgOf`
- * answers undefined for every peer until certificates land, so org files apply to nobody.
+ * loaded before stays in force (never open, never closed by a typo). A peer's org is the one
+ * whose certificate admits it now (`policy_rows.ts`): the device policy is built again whenever
+ * org membership moves (a member admitted by certificate, a renewal, a revocation, an expiry,
+ * `trusted_orgs/` reloaded), so an org file holds every member it covers and no one else.
  */
 
-import { decodeBase64Strict } from "../encoding/base64.ts";
-import { wireguardPublicKeyOf } from "../identity/wireguard_key.ts";
 import type { Logger } from "../log/logger.ts";
-import type { DevicePolicy, DevicePolicyPeer } from "../policy/device_policy.ts";
+import type { DevicePolicy } from "../policy/device_policy.ts";
 import { loadPolicySet, servicesFolder } from "../policy/policy_files.ts";
-import { policyCanDrop, type PolicySet } from "../policy/policy_rules.ts";
+import type { PolicySet } from "../policy/policy_rules.ts";
+import { devicePolicyOf, type PolicyOrgs } from "./policy_rows.ts";
 import type { RuleDrops } from "../policy/policy_table.ts";
 import { ensureDirectory } from "../config/config_dir.ts";
 import { PolicyError } from "../policy/policy_parser.ts";
@@ -33,8 +33,8 @@ export interface NodePoliciesOptions {
   log: Logger;
   /** The device that enforces them; null with --no-tun (nothing to enforce on). */
   device: PolicyDevice | null;
-  /** The org key (base64) of a peer, from its certificate; undefined while orgs do not exist. */
-  orgOf?: (peerKey: string) => string | undefined;
+  /** Org membership from certificates (the node's `OrgTrust`); none: org files hold nobody. */
+  orgs?: PolicyOrgs;
 }
 
 /** A node's policies: current set, reloads, the watcher. */
@@ -46,6 +46,8 @@ export class NodePolicies {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #reloading: Promise<void> = Promise.resolve();
+  /** The org membership version the device policy was built from. */
+  #orgVersion = -1;
 
   constructor(private readonly options: NodePoliciesOptions) {}
 
@@ -97,26 +99,24 @@ export class NodePolicies {
     this.#watch();
   }
 
+  /**
+   * Org membership may have moved (the node calls this on admissions and revalidations): the
+   * device policy is rebuilt when it did and some org file could apply.
+   */
+  orgsChanged(): void {
+    const orgs = this.options.orgs;
+    if (orgs === undefined || orgs.version === this.#orgVersion) return;
+    if (this.#set === null || this.#set.orgs.size === 0) return;
+    this.#apply();
+  }
+
   #apply(): void {
     const set = this.#set;
     const device = this.options.device;
     if (set === null || device === null) return;
-    const orgOf = this.options.orgOf ?? (() => undefined);
-    const peers: DevicePolicyPeer[] = [];
-    for (const [key, file] of set.peers) {
-      const org = orgOf(key);
-      peers.push({
-        wireguardKey: wireguardPublicKeyOf(decodeBase64Strict(key)),
-        peer: file,
-        org: org === undefined ? null : set.orgs.get(org) ?? null,
-      });
-    }
-    device.setPolicy({
-      defaultAction: set.defaultAction,
-      global: set.global,
-      peers,
-      enforcing: policyCanDrop(set),
-    });
+    const orgs = this.options.orgs ?? null;
+    this.#orgVersion = orgs?.version ?? -1;
+    device.setPolicy(devicePolicyOf(set, orgs));
   }
 
   #ruleCount(): number {

@@ -55,6 +55,7 @@ export class OrgTrust {
   readonly #context: CertificateContext;
   /** Unix seconds of the last `takeExpired`. */
   #expiryCheckedAt = 0;
+  #version = 0;
 
   /** `clock` gives unix seconds (the daemon: wall time; tests: fake). */
   constructor(clock: () => number) {
@@ -71,11 +72,32 @@ export class OrgTrust {
     const next = new Map<string, Uint8Array>();
     for (const key of keys) next.set(encodeHex(key), key.slice());
     this.#orgs = next;
+    this.#version++;
+  }
+
+  /**
+   * Grows whenever who is admitted by which org may have changed (orgs, decisions, certificates
+   * held, an expiry): what is built from `admittedMembers` is stale once it moved.
+   */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Every member a certificate admits right now, with the org that signed it. */
+  *admittedMembers(): Generator<{ nodeKey: Uint8Array; orgKey: Uint8Array }> {
+    for (const cert of this.#admitted.values()) {
+      if (this.#stillAdmits(cert)) yield { nodeKey: cert.nodeKey, orgKey: cert.orgKey };
+    }
   }
 
   /** True when at least one org is trusted. */
   get trustsAnyOrg(): boolean {
     return this.#orgs.size > 0;
+  }
+
+  /** How many orgs are trusted. */
+  get orgCount(): number {
+    return this.#orgs.size;
   }
 
   /** True when `orgKey` is a trusted org. */
@@ -100,6 +122,7 @@ export class OrgTrust {
       this.#decisions.delete(this.#decisions.keys().next().value!);
     }
     this.#decisions.set(key, message);
+    this.#version++;
     return "applied";
   }
 
@@ -176,6 +199,7 @@ export class OrgTrust {
     // An older certificate never replaces a newer one we hold for the same node.
     if (held === undefined || cert.issuedAt >= held.issuedAt || !this.#stillAdmits(held)) {
       this.#admitted.set(id, cert);
+      this.#version++;
     }
     return null;
   }
@@ -194,7 +218,10 @@ export class OrgTrust {
     const since = this.#expiryCheckedAt;
     this.#expiryCheckedAt = now;
     for (const cert of this.#admitted.values()) {
-      if (cert.expiresAt !== 0 && cert.expiresAt > since && cert.expiresAt <= now) return true;
+      if (cert.expiresAt !== 0 && cert.expiresAt > since && cert.expiresAt <= now) {
+        this.#version++;
+        return true;
+      }
     }
     return false;
   }

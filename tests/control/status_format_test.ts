@@ -70,6 +70,16 @@ Deno.test("status format: no peers, open mesh", () => {
     true,
   );
   assertEquals(text.includes("members:         0 alive, 0 suspect, 0 dead\n"), true);
+  // A closed mesh that also trusts orgs says so (certificates and vouches admit too).
+  const withOrgs = checkDaemonStatus(
+    JSON.parse(JSON.stringify({ ...sampleStatus(), trusted_orgs: 2 })),
+  );
+  assertEquals(
+    formatStatus(withOrgs, 0).includes(
+      "admission:       authorized keys and 2 trusted orgs (certificates, vouches)\n",
+    ),
+    true,
+  );
 });
 
 Deno.test("status format: the service policy line (issue 14), and its validation", () => {
@@ -166,4 +176,63 @@ relaying for others: 1200 datagrams (3.0 MiB) forwarded, dropped: untrusted 4, n
     ),
     true,
   );
+});
+
+Deno.test("status format: the admission controller's state (url, last poll, epoch, held-off peers, denial)", () => {
+  const controller = {
+    url: "https://controller.example:8000",
+    node_id: "node-a",
+    reachable: true,
+    last_poll: new Date(60_000).toISOString(),
+    last_error: null,
+    epoch: 28_512,
+    denied: null,
+    admitted: 2,
+    gated: ["node3"],
+    fail_open: false,
+  };
+  const status = checkDaemonStatus(JSON.parse(JSON.stringify({ ...sampleStatus(), controller })));
+  const text = formatStatus(status, 65_000);
+  assertEquals(
+    text.includes(
+      "controller:      https://controller.example:8000 as node-a, last poll 5s ago\n" +
+        "                 epoch 28512, 2 peer(s) admitted\n" +
+        "                 held off the device: node3\n",
+    ),
+    true,
+    text,
+  );
+  const denied = formatStatus({
+    ...status,
+    controller: {
+      ...controller,
+      reachable: false,
+      last_error: "connection refused",
+      epoch: null,
+      denied: "not allowed: score 0.4 below 0.7",
+      admitted: 0,
+      gated: [],
+      fail_open: true,
+    },
+  }, 65_000);
+  assertEquals(
+    denied.includes(
+      "controller:      https://controller.example:8000 as node-a, last poll 5s ago, unreachable (connection refused)\n" +
+        "                 no epoch, 0 peer(s) admitted, fail-open\n" +
+        "                 this node denied: not allowed: score 0.4 below 0.7\n",
+    ),
+    true,
+    denied,
+  );
+  // Without --controller (or from an older daemon) there is no line.
+  assertEquals(formatStatus(sampleStatus(), 0).includes("controller:"), false);
+  for (const bad of [{ gated: "node3" }, { epoch: "7" }, { reachable: 1 }]) {
+    let threw = false;
+    try {
+      checkDaemonStatus({ ...sampleStatus(), controller: { ...controller, ...bad } });
+    } catch {
+      threw = true;
+    }
+    assertEquals(threw, true, `a malformed controller block is refused: ${JSON.stringify(bad)}`);
+  }
 });

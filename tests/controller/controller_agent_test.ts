@@ -85,14 +85,20 @@ Deno.test({
         setTimeout(() => reject(new Error(`no admission in 10 s:\n${lines.join("\n")}`)), 10_000)
       );
       try {
-        return { admitted: await Promise.race([admittedOnce, timeout]), lines };
+        const admitted = await Promise.race([admittedOnce, timeout]);
+        return { admitted, lines, status: agent.status(Date.now()) };
       } finally {
         agent.stop();
       }
     };
     try {
-      const { admitted } = await run(await Deno.readTextFile(ca), (size) => size > 0);
+      const { admitted, status } = await run(await Deno.readTextFile(ca), (size) => size > 0);
       assertEquals(core.membership("node-a"), "ALLOWED");
+      // What `status` shows: reachable, a poll just now, the live epoch, one peer, no denial.
+      assertEquals([status.url, status.node_id, status.reachable], [url, "node-a", true]);
+      assertTrue(status.last_poll !== null && Date.now() - Date.parse(status.last_poll) < 10_000);
+      assertEquals([status.last_error, status.denied, status.admitted], [null, null, 1]);
+      assertTrue(typeof status.epoch === "number", `epoch: ${status.epoch}`);
       const [[wireguardKey, psk]] = [...admitted];
       assertEquals(encodeBase64(wireguardKey), encodeBase64(wireguardPublicKeyOf(b.publicKey)));
       const expected = core.config("node-b").peer_psks!["node-a"];
@@ -101,6 +107,10 @@ Deno.test({
       // Without the CA the controller's certificate is refused: nothing admitted, said why.
       const untrusted = await run(undefined, (size) => size === 0);
       assertEquals(untrusted.admitted.size, 0);
+      assertEquals([untrusted.status.reachable, untrusted.status.last_poll], [false, null]);
+      assertTrue(untrusted.status.last_error !== null, "no poll error shown");
+      assertEquals(untrusted.status.denied, "not allowed: no answer from the controller yet");
+      assertEquals([untrusted.status.epoch, untrusted.status.admitted], [null, 0]);
       assertTrue(
         untrusted.lines.some((line) => line.includes("controller unreachable")),
         untrusted.lines.join("\n"),

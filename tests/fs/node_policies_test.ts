@@ -1,7 +1,7 @@
 /**
  * A node's service policies on a real config dir: what reaches the device, names resolved
  * through the trust store and keys as file names, keep-last-good on a bad edit, a refused start,
- * org files (parsed, applied to nobody until certificates exist, or through `orgOf`).
+ * org files applied to the members their certificates admit, following membership as it moves.
  */
 
 import { join } from "node:path";
@@ -112,18 +112,57 @@ Deno.test("node policies: files reach the device, a bad edit keeps the last good
       policies.stop();
     }
 
-    // With orgs known (certificates, later), a peer gets its org's file too.
+    // A certificate member of acme gets acme's file: also a peer without a file of its own
+    // (a row is made for it), and the rows follow org membership as it moves.
+    const stranger = (await generateIdentity()).publicKey;
+    const orgs = {
+      version: 0,
+      members: [{ nodeKey: app, orgKey: org }],
+      admittedMembers() {
+        return this.members;
+      },
+    };
     const withOrg = new NodePolicies({
       configDir: dir,
       log: new Logger("error", () => {}),
       device,
-      orgOf: (key) => key === encodeBase64(app) ? encodeBase64(org) : undefined,
+      orgs,
     });
     assertEquals(await withOrg.reload(), true);
-    const appRow = summary(applied.at(-1)!).peers.find((peer) =>
-      peer.key === encodeHex(wireguardPublicKeyOf(app))
-    );
-    assertEquals(appRow?.org, ["allow udp 53"]);
+    const rowOf = (key: Uint8Array) =>
+      summary(applied.at(-1)!).peers.find((peer) =>
+        peer.key === encodeHex(wireguardPublicKeyOf(key))
+      );
+    assertEquals(rowOf(app)?.org, ["allow udp 53"]);
+    assertEquals(rowOf(app)?.peer, ["allow tcp 5432"]);
+    assertEquals(rowOf(stranger), undefined);
+    // Unchanged membership: nothing is published again.
+    const published = applied.length;
+    withOrg.orgsChanged();
+    assertEquals(applied.length, published);
+    // A member admitted by certificate arrives: a row of its own, with only the org file.
+    orgs.members = [...orgs.members, { nodeKey: stranger, orgKey: org }];
+    orgs.version++;
+    withOrg.orgsChanged();
+    assertEquals(applied.length, published + 1);
+    assertEquals(rowOf(stranger), {
+      key: encodeHex(wireguardPublicKeyOf(stranger)),
+      peer: null,
+      org: ["allow udp 53"],
+    });
+    // Revoked (or expired): its row is gone; app keeps its own file without the org's.
+    orgs.members = [];
+    orgs.version++;
+    withOrg.orgsChanged();
+    assertEquals(rowOf(stranger), undefined);
+    assertEquals(rowOf(app)?.org, null);
+    assertEquals(rowOf(app)?.peer, ["allow tcp 5432"]);
+    // An org without a policy file gives its members no row.
+    orgs.members = [{ nodeKey: stranger, orgKey: other }];
+    orgs.version++;
+    withOrg.orgsChanged();
+    assertEquals(rowOf(stranger), undefined);
+    withOrg.stop();
 
     // A bad file at start-up stops the start (nothing was in force to keep).
     await Deno.writeTextFile(join(services, "default"), "perhaps\n");

@@ -167,6 +167,28 @@ Deno.test({
           assertEquals(denied.membership, "DENIED");
           assertEquals(denied.reason, "score 0.30 < threshold 0.70");
           assertTrue(!(await lab.ping(1, lab.node(3).meshIpv4)), "node 3 still reachable");
+          // `status` says so: node 1 holds node 3 off its device, node 3 knows it is denied.
+          const held = await lab.waitFor(
+            async () => {
+              const controller = (await lab.status(1)).controller;
+              return controller?.gated.includes("node3") ? controller : null;
+            },
+            5_000,
+            "node 1's status to list node 3 as held off the device",
+          );
+          assertEquals([held.url, held.node_id, held.reachable, held.denied], [
+            url,
+            "node1",
+            true,
+            null,
+          ]);
+          assertTrue(typeof held.epoch === "number" && held.last_poll !== null, "no epoch/poll");
+          const self = await lab.waitFor(
+            async () => (await lab.status(3)).controller?.denied ?? null,
+            5_000,
+            "node 3's status to say it is denied",
+          );
+          assertTrue(self.includes("score 0.30"), self);
 
           await setScore(3, 0.9);
           const recovered = performance.now();

@@ -1,7 +1,8 @@
 /**
  * The mesh demo (`tests/demo/mesh_demo.ts`, the README's main job) runs to the end with exactly
- * the permissions it documents, shows a formed mesh, v4 and v6 pings and the status table, and
- * leaves no namespace or file behind.
+ * the permissions it documents, shows a formed mesh (node3 admitted by an org certificate), v4
+ * and v6 pings, pings by trust name and by certificate name, the status table, and leaves no
+ * namespace or file behind.
  */
 
 import { fileURLToPath } from "node:url";
@@ -15,7 +16,8 @@ const DEMO_PERMISSIONS = ["--allow-run", "--allow-read", "--allow-write", "--all
 const skip = await meshSkipReason();
 
 Deno.test({
-  name: "mesh demo: builds a 3-node mesh, pings across it, prints status, removes everything",
+  name:
+    "mesh demo: builds a 3-node mesh (one node by org certificate), pings across it and by name, prints status, removes everything",
   ignore: skip !== null,
   async fn() {
     const output = await new Deno.Command(Deno.execPath(), {
@@ -36,6 +38,14 @@ Deno.test({
     assertTrue(
       /node1 \$ ping node2\.mesh → (10\.99\.|fd99:6d67:)\S+: [\d.]+ ms/.test(stdout),
       `no ping by name:\n${stdout}`,
+    );
+    assertTrue(
+      /node1 \$ ping node3\.[0-9a-f]{6}\.mesh → (10\.99\.|fd99:6d67:)\S+: [\d.]+ ms/.test(stdout),
+      `no ping by org certificate name:\n${stdout}`,
+    );
+    assertTrue(
+      /node3\.[0-9a-f]{6}\.mesh/.test(stdout.split("$ meshguard status")[1] ?? ""),
+      "status",
     );
     assertIncludes(stdout, "$ meshguard status");
     assertTrue(/NAME\s+DNS NAME\s+MESH IP/.test(stdout), `no status table:\n${stdout}`);

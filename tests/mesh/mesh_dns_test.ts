@@ -6,47 +6,14 @@
 import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertTrue } from "../assert.ts";
 import { withDeadline } from "./helpers/deadline.ts";
-import { type CommandResult, MeshLab, meshSkipReason, tryRun } from "./helpers/mesh_lab.ts";
+import { MeshLab, meshSkipReason, tryRun } from "./helpers/mesh_lab.ts";
+import { dig, digSkipReason, parseDig } from "./helpers/probes.ts";
 
-const skip = await meshSkipReason() ??
-  ((await tryRun("dig", ["-v"]).catch(() => null))?.code === 0
-    ? null
-    : "mesh DNS test skipped: no dig (apt-get install bind9-dnsutils)");
+const skip = await meshSkipReason() ?? await digSkipReason();
 if (skip) console.log(skip);
 
 const GARBAGE = fileURLToPath(new URL("./helpers/dns_garbage.ts", import.meta.url));
 const JOIN_TIMEOUT_MS = 60_000;
-
-/** `dig` from node `from`'s namespace; `+tries=1 +time=2` bounds each call. */
-async function dig(
-  lab: MeshLab,
-  from: number,
-  ...args: string[]
-): Promise<CommandResult & { args: string }> {
-  const result = await tryRun("ip", [
-    "netns",
-    "exec",
-    lab.node(from).namespace,
-    "dig",
-    "+tries=1",
-    "+time=2",
-    "+noall",
-    "+comments",
-    "+answer",
-    ...args,
-  ]);
-  return { ...result, args: args.join(" ") };
-}
-
-/** The rcode (`status: X`) and the answer records' data of a dig output. */
-function parseDig(result: CommandResult & { args: string }): { status: string; answers: string[] } {
-  assertEquals(result.code, 0, `dig ${result.args} failed:\n${result.stdout}${result.stderr}`);
-  const status = result.stdout.match(/status: ([A-Z]+)/)?.[1] ?? "none";
-  const answers = result.stdout.split("\n")
-    .filter((line) => line !== "" && !line.startsWith(";"))
-    .map((line) => line.split(/\s+/).at(-1)!);
-  return { status, answers };
-}
 
 Deno.test({
   name: "mesh dns: names over UDP and TCP from another node, PTR, NXDOMAIN, REFUSED, " +

@@ -76,6 +76,30 @@ Deno.test("names: claims that tie go to nobody; the node's own name is its own",
   assertEquals(names.drainNotices().length, 2);
 });
 
+Deno.test("names: the node's own certificate name is its own too; a renewal moves it", () => {
+  const names = new MemberNames(SELF, "self.mesh");
+  // A member holds web.a1b2c3.mesh (recorded) before our node.cert names us so.
+  names.claim(key(2), "web.a1b2c3.mesh", 1);
+  names.settle();
+  assertEquals(names.takeChangedRecords()?.get("web.a1b2c3.mesh"), encodeHex(key(2)));
+  names.setSelfCertificateName("web.a1b2c3.mesh");
+  assertEquals(names.decide("web.a1b2c3.mesh"), { holder: encodeHex(SELF), reason: "own-name" });
+  assertEquals(names.nameOf(key(2)), null);
+  assertEquals(names.takeChangedRecords()?.has("web.a1b2c3.mesh"), false);
+  const held = () => [...names.holders()].map((h) => [h.name, encodeHex(h.publicKey).slice(0, 2)]);
+  assertEquals(held(), [["self.mesh", "01"], ["web.a1b2c3.mesh", "01"]]);
+  // Renewed under another name: the old one goes back to the member that claims it.
+  names.setSelfCertificateName("api.a1b2c3.mesh");
+  assertEquals(held(), [
+    ["self.mesh", "01"],
+    ["api.a1b2c3.mesh", "01"],
+    ["web.a1b2c3.mesh", "02"],
+  ]);
+  names.setSelfCertificateName(null);
+  assertEquals(held(), [["self.mesh", "01"], ["web.a1b2c3.mesh", "02"]]);
+  assertEquals(names.nameOf(SELF), "self.mesh");
+});
+
 Deno.test("names: the recorded holder keeps its name after a restart, whoever claims first", () => {
   const [old, newcomer] = [key(2), key(3)];
   const before = new MemberNames(SELF, null);
