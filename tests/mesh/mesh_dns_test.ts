@@ -6,7 +6,7 @@
 import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertTrue } from "../assert.ts";
 import { withDeadline } from "./helpers/deadline.ts";
-import { MeshLab, meshSkipReason, tryRun } from "./helpers/mesh_lab.ts";
+import { MeshLab, meshSkipReason } from "./helpers/mesh_lab.ts";
 import { dig, digSkipReason, parseDig } from "./helpers/probes.ts";
 
 const skip = await meshSkipReason() ?? await digSkipReason();
