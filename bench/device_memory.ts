@@ -7,7 +7,7 @@
  *
  * Run: deno task bench:memory [--idle SECONDS (default 60)] [--peers N (default 100)]
  *        [--nodes N (default 20; 0 skips the mesh)] [--workers N (device; default: its own)]
- *        [--v8-flags=…] (passed to the device)
+ *        [--v8-flags=…] (passed to the device) [--no-device] (the mesh only)
  */
 
 import { parseArgs } from "node:util";
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     nodes: { type: "string", default: "20" },
     workers: { type: "string" },
     "v8-flags": { type: "string" },
+    "no-device": { type: "boolean", default: false },
   },
 });
 const idleMs = Number(values.idle) * 1000;
@@ -204,6 +205,11 @@ async function meshBench(): Promise<void> {
         formatSpread(cpu, (rate) => `${(rate * 100).toFixed(2)} %`)
       } of a core`,
     );
+    console.log(
+      `  RSS by node: ${
+        rows.map((row) => `${row.node}:${mebibytes(row.end!.rssBytes)}`).join(" ")
+      }`,
+    );
   } finally {
     await lab.dispose();
   }
@@ -216,5 +222,5 @@ if (skip) {
 }
 const load = (await run("cat", "/proc/loadavg")).split(" ").slice(0, 3).join(" ");
 console.log(`load average at start: ${load} (${navigator.hardwareConcurrency} CPUs)`);
-await deviceBench();
+if (!values["no-device"]) await deviceBench();
 if (nodes > 0) await meshBench();
