@@ -76,17 +76,11 @@ function rate(ms: number, fn: (i: number) => void): number {
   return count / ((now - start) / 1000);
 }
 
-const cpuBefore = Deno.cpuUsage?.();
 const handshakes = rate(seconds * 1000, handshake);
 console.log(
   `handshakes (initiation + response, both sides, one thread): ${handshakes.toFixed(0)}/s ` +
     `(${(1e6 / handshakes).toFixed(0)} µs each)`,
 );
-if (cpuBefore) {
-  const cpu = Deno.cpuUsage();
-  const used = (cpu.user + cpu.system - cpuBefore.user - cpuBefore.system) / 1e6;
-  console.log(`  CPU used in that time: ${used.toFixed(2)} s of ${seconds} s wall`);
-}
 const ephemeral = p.generatePrivateKey();
 const part = (name: string, perHandshake: number, fn: () => void) => {
   const perSecond = rate(300, fn);
