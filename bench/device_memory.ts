@@ -197,6 +197,11 @@ async function meshBench(): Promise<void> {
     await soak.sampleAll("end");
     const rows = [...soak.samples.values()];
     const rss = rows.map((row) => row.end!.rssBytes);
+    const parts = await Promise.all(rows.map((row) => rssParts(row.end!.pid)));
+    const smapsTo = Deno.env.get("MEMORY_BENCH_SMAPS");
+    if (smapsTo) {
+      await Deno.writeTextFile(smapsTo, await run("cat", `/proc/${rows[2].end!.pid}/smaps`));
+    }
     const cpu = rows.map((row) => cpuRate(row.start!, row.end!));
     console.log(
       `mesh of ${nodes} daemons (1 data worker each, formed in ${formed} s), after ${
@@ -204,6 +209,11 @@ async function meshBench(): Promise<void> {
       } s idle: RSS ${formatSpread(rss, mebibytes)}; CPU ${
         formatSpread(cpu, (rate) => `${(rate * 100).toFixed(2)} %`)
       } of a core`,
+    );
+    console.log(
+      `  anon ${formatSpread(parts.map((part) => part.anon), mebibytes)}; file (Deno's text) ${
+        formatSpread(parts.map((part) => part.file), mebibytes)
+      }`,
     );
     console.log(
       `  RSS by node: ${
