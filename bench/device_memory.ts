@@ -7,13 +7,15 @@
  *
  * Run: deno task bench:memory [--idle SECONDS (default 60)] [--peers N (default 100)]
  *        [--nodes N (default 20; 0 skips the mesh)] [--workers N (device; default: its own)]
- *        [--v8-flags=…] (passed to the device) [--no-device] (the mesh only)
+ *        [--v8-flags=…] (the device's; default packaging/build.ts RUNTIME_FLAGS, `--v8-flags=`
+ *        none) [--no-device] (the mesh only; its daemons get RUNTIME_FLAGS from the mesh lab)
  */
 
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { MeshLab, meshSkipReason } from "../tests/mesh/helpers/mesh_lab.ts";
 import { SoakRun } from "../tests/soak/helpers/soak_run.ts";
+import { RUNTIME_FLAGS } from "../packaging/build.ts";
 import {
   cpuRate,
   formatSpread,
@@ -37,7 +39,12 @@ const { values } = parseArgs({
 const idleMs = Number(values.idle) * 1000;
 const peers = Number(values.peers);
 const nodes = Number(values.nodes);
-const v8Flags = values["v8-flags"] ? [`--v8-flags=${values["v8-flags"]}`] : [];
+// The flags meshguard is deployed with (systemd unit, deno task up, the mesh lab) unless given.
+const v8Flags = values["v8-flags"] === undefined
+  ? [...RUNTIME_FLAGS]
+  : values["v8-flags"] === ""
+  ? []
+  : [`--v8-flags=${values["v8-flags"]}`];
 
 async function run(command: string, ...args: string[]): Promise<string> {
   const output = await new Deno.Command(command, {
@@ -201,6 +208,7 @@ async function meshBench(): Promise<void> {
     const smapsTo = Deno.env.get("MEMORY_BENCH_SMAPS");
     if (smapsTo) {
       await Deno.writeTextFile(smapsTo, await run("cat", `/proc/${rows[2].end!.pid}/smaps`));
+      await Deno.copyFile(lab.node(3).logPath, `${smapsTo}.log`);
     }
     const cpu = rows.map((row) => cpuRate(row.start!, row.end!));
     console.log(
@@ -232,5 +240,8 @@ if (skip) {
 }
 const load = (await run("cat", "/proc/loadavg")).split(" ").slice(0, 3).join(" ");
 console.log(`load average at start: ${load} (${navigator.hardwareConcurrency} CPUs)`);
+console.log(
+  `device V8 flags: ${v8Flags.join(" ") || "none"}; mesh daemons: ${RUNTIME_FLAGS.join(" ")}`,
+);
 if (!values["no-device"]) await deviceBench();
 if (nodes > 0) await meshBench();
