@@ -153,12 +153,16 @@ async function deviceBench(): Promise<void> {
     const after = await sampleProcess(child.pid);
     const afterParts = await rssParts(child.pid);
     console.log(
-      `device (${workers} data workers), no peer: ${describe(empty, emptyParts)}`,
+      `device (${workers} data worker${workers === "1" ? "" : "s"}), no peer: ${
+        describe(empty, emptyParts)
+      }`,
     );
     console.log(
-      `device (${workers} data workers), ${peers} peers after ${idleMs / 1000} s idle: ${
-        describe(after, afterParts)
-      }, CPU ${(cpuRate(before, after) * 100).toFixed(2)} % of a core`,
+      `device (${workers} data worker${workers === "1" ? "" : "s"}), ${peers} peers after ${
+        idleMs / 1000
+      } s idle: ${describe(after, afterParts)}, CPU ${
+        (cpuRate(before, after) * 100).toFixed(2)
+      } % of a core`,
     );
     console.log(
       `per peer: ${((after.rssBytes - empty.rssBytes) / peers / 1024).toFixed(1)} KiB ` +
