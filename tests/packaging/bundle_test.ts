@@ -6,7 +6,7 @@
  */
 
 import { assertEquals, assertIncludes, assertTrue } from "../assert.ts";
-import { bundle, UP_PERMISSION_FLAGS, WASM_FILES } from "../../packaging/build.ts";
+import { bundle, RUNTIME_FLAGS, UP_PERMISSION_FLAGS, WASM_FILES } from "../../packaging/build.ts";
 import { VERSION } from "../../lib/version.ts";
 
 const UNIT = new URL("../../packaging/systemd/meshguard.service", import.meta.url);
@@ -104,6 +104,8 @@ Deno.test("packaging: the systemd unit grants up's env and sys permissions", asy
     // read and write are scoped to the unit's paths; env and sys must match exactly.
     if (name === "--allow-env" || name === "--allow-sys") assertEquals(inUnit[0], flag);
   }
+  // The daemon's memory depends on its V8 flags (packaging/build.ts RUNTIME_FLAGS).
+  for (const flag of RUNTIME_FLAGS) assertTrue(words.includes(flag), `${flag} in ExecStart`);
 });
 
 Deno.test("packaging: the bundle runs from anywhere", async (t) => {
