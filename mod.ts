@@ -1,5 +1,5 @@
 /**
- * meshguard's public library API: identity and its derivations, the trust store, config, the
+ * meshguard's public library API: identity and its derivations, the trust store, orgs, config, the
  * CLI, the crypto core, SWIM membership, the WireGuard engine, data plane and UAPI, the device,
  * the daemon, the control client and the logger. Re-exports only; everything lives in lib/.
  * @module
@@ -56,6 +56,7 @@ export { buildConfigReport, type ConfigReport } from "./lib/cli/config_report.ts
 export { runCli } from "./lib/cli/cli.ts";
 export * from "./lib/crypto/mod.ts";
 export * from "./lib/swim/mod.ts";
+export * from "./lib/org/mod.ts";
 export { WireguardEngine } from "./lib/wireguard/engine.ts";
 export type {
   EngineHooks,
@@ -123,3 +124,30 @@ export {
 export { classifyNatMapping, type MappingBehaviour } from "./lib/stun/nat_mapping.ts";
 export { Logger, type LogLevel } from "./lib/log/logger.ts";
 export { wireguardPublicKeyOf } from "./lib/identity/wireguard_key.ts";
+export {
+  type PolicyAction,
+  type PolicyFile,
+  type PolicyRule,
+  type PolicySet,
+} from "./lib/policy/policy_rules.ts";
+export { parseDefaultText, parsePolicyText, PolicyError } from "./lib/policy/policy_parser.ts";
+export { evaluatePolicy, type PolicyVerdict } from "./lib/policy/policy_evaluator.ts";
+export { loadPolicySet } from "./lib/policy/policy_files.ts";
+export { type DevicePolicy } from "./lib/policy/device_policy.ts";
+export type { PolicyStatus } from "./lib/control/control_protocol.ts";
+// The admission controller (issue 15).
+export {
+  ControllerCore,
+  type ControllerOptions,
+  type NodeConfig,
+} from "./lib/controller/controller_core.ts";
+export { createControllerHandler } from "./lib/controller/controller_http.ts";
+export { type ControllerStore, MemoryControllerStore } from "./lib/controller/controller_store.ts";
+export { SqliteControllerStore } from "./lib/controller/sqlite_store.ts";
+export { DEFAULT_POLICY, evaluateMembership } from "./lib/controller/policy.ts";
+export { canonicalReportBytes, parseReport } from "./lib/controller/benchmark_report.ts";
+export { reportSigner, verifyReportSignature } from "./lib/controller/report_signature.ts";
+export { readSigner } from "./lib/controller/request_auth.ts";
+export { hkdfSha256, pairwisePsk } from "./lib/controller/pairwise_psk.ts";
+export { type PeerFilter, PeerGate } from "./lib/controller/peer_gate.ts";
+export { ControllerRequestError } from "./lib/controller/controller_error.ts";

@@ -5,9 +5,13 @@
  *   - up → direct: from starting both NATed daemons to each listing the other alive with a
  *     handshake at the other's NAT mapping (a punched path; target ≤ 5 s);
  *   - rebinding recovery: from a conntrack flush plus a forced new outside port on one NAT to
- *     that direct path at the new mapping again, with pings answered both ways (≤ 30 s).
- * Numbers only, not a timed test. TODO(relay): up → relayed path for symmetric ↔ symmetric and
- * relay throughput as a fraction of direct, once the relay lands.
+ *     that direct path at the new mapping again, with pings answered both ways (≤ 30 s);
+ *   - up → relayed: two nodes behind symmetric NATs (sites sym, symb) through the seed, which
+ *     runs with --relay: from starting both to each listing the other through the relay with a
+ *     handshake (≤ 5 s);
+ *   - relay throughput: 8 MB over TCP through the relay against 8 MB on the punched cone ↔ cone
+ *     path, as a fraction (≥ 0.5).
+ * Numbers only, not a timed test.
  *
  * Run (root): deno task bench:nat [--rounds 3] [--logs]
  */
@@ -19,7 +23,7 @@ import { NatMesh } from "../tests/nat_lab/helpers/nat_mesh.ts";
 const at = Deno.args.indexOf("--rounds");
 const rounds = at >= 0 ? Number(Deno.args[at + 1]) : 3;
 const showLogs = Deno.args.includes("--logs");
-const [SEED, A, B] = [1, 2, 3];
+const [SEED, A, B, C, D] = [1, 2, 3, 4, 5];
 
 const skip = await natLabSkipReason();
 if (skip) {
@@ -31,17 +35,23 @@ const lab = new NatLab([
   { name: "public", nat: "public" },
   { name: "cone", nat: "cone" },
   { name: "conb", nat: "cone" },
+  { name: "sym", nat: "symmetric" },
+  { name: "symb", nat: "symmetric" },
 ]);
 const knobs = new NatKnobs(lab);
 const mesh = new NatMesh(lab, [
   { site: "public", host: 1 },
   { site: "cone", host: 1 },
   { site: "conb", host: 1 },
+  { site: "sym", host: 1 },
+  { site: "symb", host: 1 },
 ]);
 const daemons = mesh.mesh;
 const args = [...STUN_SERVERS.flatMap((server) => ["--stun", server]), "--workers", "1"];
 const upTimes: number[] = [];
 const rebindTimes: number[] = [];
+const relayTimes: number[] = [];
+const relayShares: number[] = [];
 
 function port(endpoint: string): number {
   return Number(endpoint.slice(endpoint.lastIndexOf(":") + 1));
@@ -58,11 +68,11 @@ function summary(values: number[]): string {
 try {
   await lab.build();
   await mesh.build();
-  await daemons.start(SEED, { extraArgs: args });
+  await daemons.start(SEED, { extraArgs: [...args, "--relay"] });
   await daemons.waitUntilServing(SEED);
   for (let round = 1; round <= rounds; round++) {
     await knobs.resetNat("cone");
-    await knobs.flushMappings("conb");
+    for (const site of ["conb", "sym", "symb"]) await knobs.flushMappings(site);
     const started = performance.now();
     await daemons.start(A, { seeds: [SEED], extraArgs: args });
     await daemons.start(B, { seeds: [SEED], extraArgs: args });
@@ -94,12 +104,42 @@ try {
       `round ${round}: up → direct (cone ↔ cone, punched) ${up.toFixed(2)} s; ` +
         `rebinding → direct at ${seen} ${rebind.toFixed(2)} s`,
     );
+
+    const relayStarted = performance.now();
+    await daemons.start(C, { seeds: [SEED], extraArgs: args });
+    await daemons.start(D, { seeds: [SEED], extraArgs: args });
+    for (const [from, to] of [[C, D], [D, C]]) {
+      await daemons.waitFor(
+        async () => {
+          const peer = (await daemons.status(from)).peers.find((p) =>
+            p.public_key === daemons.node(to).publicKey
+          );
+          return peer?.connection === "relay" && peer.last_handshake !== null;
+        },
+        60_000,
+        `node${from} to reach node${to} through the relay`,
+      );
+    }
+    const relayed = (performance.now() - relayStarted) / 1000;
+    relayTimes.push(relayed);
+    const direct = await mesh.transfer(A, B);
+    const viaRelay = await mesh.transfer(C, D);
+    relayShares.push(direct.seconds / viaRelay.seconds);
+    console.log(
+      `round ${round}: up → relayed (sym ↔ sym via the seed) ${relayed.toFixed(2)} s; 8 MB ` +
+        `direct ${direct.seconds.toFixed(2)} s, relayed ${viaRelay.seconds.toFixed(2)} s`,
+    );
     if (showLogs) console.log(await daemons.logTails(80));
-    await daemons.stop(A);
-    await daemons.stop(B);
+    for (const k of [A, B, C, D]) await daemons.stop(k);
   }
   console.log(`up → direct, cone ↔ cone: ${summary(upTimes)} (target ≤ 5 s)`);
   console.log(`rebinding → direct again: ${summary(rebindTimes)} (target ≤ 30 s)`);
+  console.log(`up → relayed, sym ↔ sym: ${summary(relayTimes)} (target ≤ 5 s)`);
+  const shares = [...relayShares].sort((x, y) => x - y);
+  console.log(
+    `relay throughput / direct: median ${shares[Math.floor(shares.length / 2)].toFixed(2)} ` +
+      `(min ${shares[0].toFixed(2)}, max ${shares.at(-1)!.toFixed(2)}) (target ≥ 0.5)`,
+  );
 } catch (error) {
   const kept = await Deno.makeTempDir({ prefix: "meshguard-bench-nat-logs-" });
   for (const node of daemons.nodes) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end throughput of meshguard against wireguard-go, side by side in one run (root).
+# End-to-end throughput of meshguard against wireguard-go and Nebula, side by side in one run
+# (root; Nebula needs `apt install nebula`).
 # Usage: bench/throughput.sh [seconds per test, default 10]
 set -euo pipefail
 cd "$(dirname "$0")/.."

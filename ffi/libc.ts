@@ -13,8 +13,10 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  // ioctl(fd, request, struct pointer): the only ioctls used (TUNSETIFF) take a pointer.
+  // ioctl(fd, request, struct pointer): TUNSETIFF.
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  // ioctl(fd, request, value): TUNSETOFFLOAD takes its flags by value, not through a pointer.
+  ioctl_value: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },

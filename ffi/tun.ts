@@ -10,6 +10,20 @@ import { POLLIN, POLLOUT, PollSet } from "./poll.ts";
 
 /** `_IOW('T', 202, int)`: attach the fd to a (new or existing) TUN/TAP interface. */
 const TUNSETIFF = 0x400454ca;
+/** `_IOW('T', 208, unsigned int)`: which offloads the reader of a vnet TUN can take. */
+const TUNSETOFFLOAD = 0x400454d0;
+/** TUNSETOFFLOAD flags (linux/if_tun.h). */
+export const TUN_F_CSUM = 0x01;
+/** TCP over IPv4 super-packets (needs TUN_F_CSUM). */
+export const TUN_F_TSO4 = 0x02;
+/** TCP over IPv6 super-packets (needs TUN_F_CSUM). */
+export const TUN_F_TSO6 = 0x04;
+/** TSO with ECN. */
+export const TUN_F_TSO_ECN = 0x08;
+/** UDP over IPv4 segmentation offload (Linux 6.2+). */
+export const TUN_F_USO4 = 0x20;
+/** UDP over IPv6 segmentation offload (Linux 6.2+). */
+export const TUN_F_USO6 = 0x40;
 const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
 const IFF_MULTI_QUEUE = 0x0100;
@@ -93,6 +107,17 @@ export class TunDevice {
         errno === Errno.EINVAL ? "the packet is not a valid IPv4/IPv6 packet" : undefined,
         errno,
       );
+    }
+  }
+
+  /**
+   * TUNSETOFFLOAD: the kernel may hand this (vnet) interface packets with partial checksums
+   * and super-packets of the kinds in `flags`. Throws on refusal (EINVAL: a flag this kernel
+   * does not know). The setting is the interface's, shared by all its queues.
+   */
+  setOffload(flags: number): void {
+    if (libc().ioctl_value(this.fd, TUNSETOFFLOAD, flags) !== 0) {
+      throw systemCallError(`ioctl(TUNSETOFFLOAD ${this.name} 0x${flags.toString(16)})`);
     }
   }
 

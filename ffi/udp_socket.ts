@@ -3,13 +3,12 @@
  * ::ffff:a.b.c.d. Batches use sendmmsg/recvmmsg over mmsghdr/iovec/sockaddr arrays allocated
  * once per socket; each iovec points at the caller's view (e.g. wasm memory), so payloads are
  * never copied by JS. The socket is non-blocking; waiting is poll() with a timeout, which keeps
- * every call bounded and lets a worker loop notice shutdown. x86_64 layouts: msghdr 56 B
- * (name@0, namelen@8, iov@16, iovlen@24, control@32, controllen@40, flags@48), mmsghdr 64 B
- * (msg_len@56), iovec 16 B.
+ * every call bounded and lets a worker loop notice shutdown. The batch structures are in
+ * `udp_batch_area.ts`, GSO sends in `udp_segment_batch.ts`.
  */
 
 import { Errno, InvalidArgumentError } from "./errors.ts";
-import { addressOf, closeDescriptor, lastErrno, libc, systemCallError } from "./libc.ts";
+import { closeDescriptor, lastErrno, libc, systemCallError } from "./libc.ts";
 import { POLLIN, POLLOUT, PollSet } from "./poll.ts";
 import {
   AF_INET6,
@@ -18,6 +17,17 @@ import {
   sockaddrPort,
   writeSockaddrIn6,
 } from "./socket_address.ts";
+import { SegmentedSendArea, SOL_UDP, UDP_GRO, UDP_SEGMENT } from "./udp_segment_batch.ts";
+import {
+  BatchArea,
+  CONTROL_STRIDE,
+  type DatagramSlot,
+  MMSGHDR_SIZE,
+  SOCKADDR_STRIDE,
+} from "./udp_batch_area.ts";
+import { getIntOption, setBufferSize, setIntOption } from "./socket_options.ts";
+
+export { DatagramSlot, datagramSlots } from "./udp_batch_area.ts";
 
 const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0x800;
@@ -32,36 +42,10 @@ const SO_MARK = 36;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
 const MSG_TRUNC = 0x20;
+const EIO = 5;
 
-const MMSGHDR_SIZE = 64;
-const IOVEC_SIZE = 16;
-const SOCKADDR_STRIDE = 32; // 28 rounded up to keep every sockaddr 8-byte aligned
-const SLOT_BYTES = MMSGHDR_SIZE + IOVEC_SIZE + SOCKADDR_STRIDE;
 /** Errors that mean the socket itself is unusable, as opposed to one bad datagram. */
 const FATAL_SEND_ERRNOS = new Set<number>([Errno.EBADF, Errno.EFAULT, Errno.ENOTSOCK]);
-
-/** One datagram slot of a batch: a payload view plus its length and peer; reused across calls. */
-export class DatagramSlot {
-  /** Where the payload lives (send) or lands (receive); typically a view of wasm memory. */
-  view: Uint8Array;
-  /** Payload bytes: set it before sending; the received length after receiving. */
-  length = 0;
-  /** Peer address: 4 or 16 bytes to send; after receiving, 16 bytes (IPv4 mapped). */
-  address: Uint8Array = new Uint8Array(16);
-  /** Peer port. */
-  port = 0;
-  /** After receiving: the datagram was larger than `view` and was cut. */
-  truncated = false;
-
-  constructor(view: Uint8Array) {
-    this.view = view;
-  }
-}
-
-/** One slot per view, for `sendBatch`/`receiveBatch` (allocate once, reuse forever). */
-export function datagramSlots(views: readonly Uint8Array[]): DatagramSlot[] {
-  return views.map((view) => new DatagramSlot(view));
-}
 
 /** A datagram read by `receiveFrom`. */
 export interface ReceivedDatagram {
@@ -89,64 +73,6 @@ export interface UdpSocketOptions {
   batchSize?: number;
 }
 
-/**
- * Raw address (low, high 32 bits) of each payload view seen so far. A view's address is fixed
- * for its lifetime (its buffer cannot move; a grown wasm memory detaches it instead, which the
- * empty-view check catches), and the WeakMap lets dropped views be collected.
- */
-const VIEW_ADDRESSES = new WeakMap<Uint8Array, Uint32Array>();
-
-/** Control structures for one direction: mmsghdr[n] | iovec[n] | sockaddr_in6[n]. */
-class BatchArea {
-  readonly bytes: Uint8Array<ArrayBuffer>;
-  readonly words: Uint32Array;
-  readonly views: (Uint8Array | null)[];
-  readonly iovecOffset: number;
-  readonly nameOffset: number;
-
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(capacity * SLOT_BYTES);
-    this.words = new Uint32Array(this.bytes.buffer);
-    this.views = new Array(capacity).fill(null);
-    this.iovecOffset = capacity * MMSGHDR_SIZE;
-    this.nameOffset = this.iovecOffset + capacity * IOVEC_SIZE;
-    const base = addressOf(this.bytes);
-    const data = new DataView(this.bytes.buffer);
-    for (let i = 0; i < capacity; i++) {
-      const header = i * MMSGHDR_SIZE;
-      data.setBigUint64(header, base + BigInt(this.nameOffset + i * SOCKADDR_STRIDE), true);
-      data.setUint32(header + 8, SOCKADDR_IN6_SIZE, true);
-      data.setBigUint64(header + 16, base + BigInt(this.iovecOffset + i * IOVEC_SIZE), true);
-      data.setBigUint64(header + 24, 1n, true); // one iovec per datagram
-    }
-  }
-
-  /** Points iovec `i` at `view` (address recomputed only when the view object changes). */
-  setPayload(i: number, view: Uint8Array, length: number): void {
-    if (view.byteLength === 0) {
-      throw new InvalidArgumentError(
-        `slot ${i} has an empty or detached view (did the wasm memory grow?)`,
-      );
-    }
-    const word = (this.iovecOffset + i * IOVEC_SIZE) >> 2;
-    if (this.views[i] !== view) {
-      // Slots rotate through a pool of views, so remember each view's address: computing it
-      // (UnsafePointer.of + BigInt math) costs more than the rest of the per-packet work.
-      let address = VIEW_ADDRESSES.get(view);
-      if (!address) {
-        const raw = addressOf(view);
-        address = new Uint32Array([Number(raw & 0xffffffffn), Number(raw >> 32n)]);
-        VIEW_ADDRESSES.set(view, address);
-      }
-      this.words[word] = address[0];
-      this.words[word + 1] = address[1];
-      this.views[i] = view;
-    }
-    this.words[word + 2] = length;
-    this.words[word + 3] = 0;
-  }
-}
-
 /** A bound dual-stack UDP socket with single and batched send/receive. */
 export class UdpSocket {
   /** The file descriptor. */
@@ -161,6 +87,12 @@ export class UdpSocket {
   lastSendErrno = 0;
   readonly #rx: BatchArea;
   readonly #tx: BatchArea;
+  /** GSO sends (UDP_SEGMENT) when enabled and not yet refused by the kernel. */
+  #segmented: SegmentedSendArea | null = null;
+  /** errno with which the kernel refused a GSO send (then plain sendmmsg); 0 if none. */
+  segmentationRefused = 0;
+  /** UDP GRO is on: receive slots may hold several datagrams (`segmentSize`). */
+  #coalescing = false;
   readonly #poll: PollSet;
   readonly #name = new Uint8Array(64);
   readonly #nameLength = new Uint8Array(64);
@@ -242,6 +174,41 @@ export class UdpSocket {
     setIntOption(this.fd, SOL_SOCKET, SO_MARK, mark | 0, "SO_MARK");
   }
 
+  /**
+   * Sends batches with UDP GSO from now on when the kernel knows UDP_SEGMENT (probed with
+   * getsockopt); false when it does not, and sends stay plain sendmmsg. A GSO send the kernel
+   * refuses later (EIO: no checksum offload on the route) turns it off for good.
+   */
+  enableSegmentation(): boolean {
+    const value = new Uint8Array(4);
+    const length = new Uint8Array(4);
+    new DataView(length.buffer).setUint32(0, 4, true);
+    if (libc().getsockopt(this.fd, SOL_UDP, UDP_SEGMENT, value, length) !== 0) return false;
+    this.#segmented ??= new SegmentedSendArea(this.batchSize);
+    return true;
+  }
+
+  /**
+   * UDP_GRO on (true) or off: with it on, one received slot may hold many same-size datagrams
+   * of one sender (its `segmentSize` says how to cut them), so views must be large (64 KB) or
+   * datagrams are cut off. False when the kernel refuses (before Linux 5.0).
+   */
+  setReceiveCoalescing(on: boolean): boolean {
+    const value = new Uint8Array(4);
+    new DataView(value.buffer).setInt32(0, on ? 1 : 0, true);
+    if (libc().setsockopt(this.fd, SOL_UDP, UDP_GRO, value, 4) !== 0) {
+      this.#coalescing = false;
+      return false;
+    }
+    this.#coalescing = on;
+    return true;
+  }
+
+  /** True while batches go out as GSO messages. */
+  get segmenting(): boolean {
+    return this.#segmented !== null;
+  }
+
   /** The kernel's effective SO_RCVBUF (it doubles what was asked, for bookkeeping). */
   receiveBufferBytes(): number {
     return getIntOption(this.fd, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF");
@@ -318,6 +285,34 @@ export class UdpSocket {
     const tx = this.#tx;
     let accepted = 0;
     let next = 0;
+    while (next < count && this.#segmented !== null) {
+      const area = this.#segmented;
+      const messages = area.fill(slots, next, count);
+      const sent = libc().sendmmsg(this.fd, area.bytes, messages, 0);
+      if (sent > 0) {
+        for (let m = 0; m < sent; m++) {
+          accepted += area.slotsPerMessage[m];
+          next += area.slotsPerMessage[m];
+        }
+        continue;
+      }
+      const errno = sent === 0 ? Errno.EAGAIN : lastErrno();
+      if (errno === Errno.EINTR) continue;
+      if (errno === Errno.EAGAIN) {
+        if (timeoutMs === 0 || !this.#wait(POLLOUT, timeoutMs)) return accepted;
+        continue;
+      }
+      if (FATAL_SEND_ERRNOS.has(errno)) throw systemCallError("sendmmsg", undefined, errno);
+      if (area.slotsPerMessage[0] > 1 && (errno === EIO || errno === Errno.EINVAL)) {
+        // The route cannot take GSO: plain datagrams from here on (this batch included).
+        this.segmentationRefused = errno;
+        this.#segmented = null;
+        break;
+      }
+      this.sendErrors += area.slotsPerMessage[0];
+      this.lastSendErrno = errno;
+      next += area.slotsPerMessage[0];
+    }
     while (next < count) {
       const chunk = Math.min(count - next, this.batchSize);
       for (let i = 0; i < chunk; i++) {
@@ -372,6 +367,7 @@ export class UdpSocket {
       const view = slots[i].view;
       rx.setPayload(i, view, view.byteLength);
       rx.words[(i * MMSGHDR_SIZE + 8) >> 2] = SOCKADDR_IN6_SIZE; // the kernel overwrites it
+      rx.words[(i * MMSGHDR_SIZE + 40) >> 2] = this.#coalescing ? CONTROL_STRIDE : 0; // and this
     }
     for (;;) {
       const received = libc().recvmmsg(this.fd, rx.bytes, count, 0, null);
@@ -381,6 +377,14 @@ export class UdpSocket {
           const header = (i * MMSGHDR_SIZE) >> 2;
           slot.length = rx.words[header + 14]; // msg_len @56
           slot.truncated = (rx.words[header + 12] & MSG_TRUNC) !== 0; // msg_flags @48
+          slot.segmentSize = 0;
+          // One cmsg at most: SOL_UDP/UDP_GRO with an int, when the kernel coalesced.
+          if (this.#coalescing && rx.words[header + 10] >= 20) {
+            const control = (rx.controlOffset + i * CONTROL_STRIDE) >> 2;
+            if (rx.words[control + 2] === SOL_UDP && rx.words[control + 3] === UDP_GRO) {
+              slot.segmentSize = rx.words[control + 4];
+            }
+          }
           const name = rx.nameOffset + i * SOCKADDR_STRIDE;
           if (slot.address.length !== 16) slot.address = new Uint8Array(16);
           copySockaddrAddress(rx.bytes, name, slot.address);
@@ -412,33 +416,4 @@ function sendHint(errno: number): string | undefined {
   if (errno === 101) return "no route to that address from this namespace";
   if (errno === 90) return "the datagram is larger than the path allows";
   return undefined;
-}
-
-function setIntOption(fd: number, level: number, name: number, value: number, what: string) {
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setInt32(0, value, true);
-  if (libc().setsockopt(fd, level, name, bytes, 4) !== 0) {
-    throw systemCallError(`setsockopt(${what})`);
-  }
-}
-
-function getIntOption(fd: number, level: number, name: number, what: string): number {
-  const bytes = new Uint8Array(4);
-  const length = new Uint8Array(4);
-  new DataView(length.buffer).setUint32(0, 4, true);
-  if (libc().getsockopt(fd, level, name, bytes, length) !== 0) {
-    throw systemCallError(`getsockopt(${what})`);
-  }
-  return new DataView(bytes.buffer).getInt32(0, true);
-}
-
-/** Tries the FORCE variant (root may exceed net.core.*mem_max), falls back to the capped one. */
-function setBufferSize(fd: number, force: number, plain: number, bytes: number, what: string) {
-  if (!Number.isInteger(bytes) || bytes <= 0 || bytes > 0x3fffffff) {
-    throw new InvalidArgumentError(`${what} of ${bytes} bytes is not in 1..2^30-1`);
-  }
-  const value = new Uint8Array(4);
-  new DataView(value.buffer).setInt32(0, bytes, true);
-  if (libc().setsockopt(fd, SOL_SOCKET, force, value, 4) === 0) return;
-  setIntOption(fd, SOL_SOCKET, plain, bytes, what);
 }

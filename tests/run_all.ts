@@ -61,6 +61,14 @@ const SUITES: Suite[] = [
     // run: `meshguard up --no-tun` and the CLI as subprocesses (loopback only, no root).
     permissions: ["--allow-run", "--allow-read", "--allow-write"],
   },
+  // The admission controller (issue 15): read/write: SQLite databases, status.json, TLS files in
+  // temp dirs; run: openssl (a test certificate) and `meshguard controller`; net: its HTTP(S)
+  // on loopback.
+  {
+    name: "controller",
+    paths: ["tests/controller/"],
+    permissions: ["--allow-read", "--allow-write", "--allow-run", "--allow-net"],
+  },
   // --allow-env=CI only because the in-process AssemblyScript rebuild probes that variable.
   { name: "crypto", paths: ["tests/crypto/"], permissions: ["--allow-read", "--allow-env=CI"] },
   // read=lib/swim: the import-cycle check reads the module sources (nothing else is read).

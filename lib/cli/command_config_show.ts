@@ -62,6 +62,18 @@ export function renderConfigReport(report: ConfigReport): string {
       ...report.trusted_orgs.map((org) => [org.name, `${org.fingerprint}…`, `${org.domain}.mesh`]),
     ]);
   }
+  const member = report.org_membership;
+  if (member !== null) {
+    text += `\nOrg membership (node.cert)\n  ${member.fqdn}, v${member.version}${
+      member.delegated ? " delegated" : ""
+    }, expires ${member.expires_at}: ${
+      member.problem === null ? "valid" : `not valid here (${member.problem})`
+    }\n`;
+  }
+  const decisions = report.org_decisions;
+  if (decisions.revoked + decisions.vouched > 0) {
+    text += `\nOrg decisions: ${decisions.revoked} revoked, ${decisions.vouched} vouched\n`;
+  }
   return text;
 }
 

@@ -11,6 +11,7 @@ export async function deviceCommand(context: CommandContext, args: string[]): Pr
     mtu: { type: "string" },
     port: { type: "string" },
     workers: { type: "string" },
+    "no-offload": { type: "boolean" },
   });
   if (positionals.length !== 1) throw new UsageError("device needs an interface name", "device");
   const mtu = values.mtu === undefined ? 1420 : Number(values.mtu);
@@ -36,6 +37,7 @@ export async function deviceCommand(context: CommandContext, args: string[]): Pr
     mtu,
     listenPort: port,
     workers,
+    offload: !(values["no-offload"] ?? false),
     log,
   });
   await new Promise<void>((resolve) => {

@@ -4,7 +4,15 @@ import { UsageError } from "../errors.ts";
 import { ControlServer } from "../control/control_server.ts";
 import type { ControlResponse } from "../control/control_protocol.ts";
 import { defaultControlPath, isValidInterfaceName } from "../control/control_path.ts";
-import { MeshDaemon } from "../daemon/mesh_daemon.ts";
+import { MeshDaemon, type MeshDaemonOptions } from "../daemon/mesh_daemon.ts";
+import {
+  commandScoreSource,
+  fileScoreSource,
+  mockScoreSource,
+  type ScoreSource,
+  seededRandom,
+} from "../controller/score_source.ts";
+import { NODE_ID_PATTERN } from "../controller/benchmark_report.ts";
 import { Logger, parseLogLevel } from "../log/logger.ts";
 import { DEFAULT_SWIM_PORT, parseSeed, type SeedSpec } from "../swim/address.ts";
 import { SwimAddressError } from "../swim/swim_errors.ts";
@@ -69,6 +77,98 @@ export function parseStunFlags(
   return { kind: "servers", servers };
 }
 
+/** The `--controller` flags as the daemon's agent settings (undefined without `--controller`). */
+async function parseControllerFlags(values: {
+  controller?: string;
+  "controller-ca"?: string;
+  "controller-node-id"?: string;
+  "controller-poll"?: string;
+  "controller-fail-open"?: boolean;
+  "report-interval"?: string;
+  "score-command"?: string;
+  "score-file"?: string;
+  "score-mock"?: string;
+}): Promise<MeshDaemonOptions["controller"]> {
+  const related = [
+    "controller-ca",
+    "controller-node-id",
+    "controller-poll",
+    "controller-fail-open",
+    "report-interval",
+    "score-command",
+    "score-file",
+    "score-mock",
+  ] as const;
+  if (values.controller === undefined) {
+    const stray = related.find((name) => values[name] !== undefined);
+    if (stray) throw new UsageError(`--${stray} needs --controller URL`, "up");
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(values.controller);
+  } catch {
+    throw new UsageError(`--controller must be an http(s) URL, got '${values.controller}'`, "up");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(`--controller must be an http(s) URL, got '${values.controller}'`, "up");
+  }
+  const sources = (["score-command", "score-file", "score-mock"] as const).filter((name) =>
+    values[name] !== undefined
+  );
+  if (sources.length !== 1) {
+    throw new UsageError(
+      "--controller needs exactly one of --score-command CMD, --score-file FILE, --score-mock MEAN",
+      "up",
+    );
+  }
+  let scores: ScoreSource | undefined;
+  if (values["score-command"] !== undefined) scores = commandScoreSource(values["score-command"]);
+  else if (values["score-file"] !== undefined) scores = fileScoreSource(values["score-file"]);
+  else {
+    const mean = Number(values["score-mock"]);
+    if (!(mean >= 0 && mean <= 1)) {
+      throw new UsageError(
+        `--score-mock must be a mean score 0-1, got '${values["score-mock"]}'`,
+        "up",
+      );
+    }
+  }
+  const nodeId = values["controller-node-id"] ?? Deno.hostname();
+  if (!NODE_ID_PATTERN.test(nodeId)) {
+    throw new UsageError(
+      `--controller-node-id '${nodeId}' is not a node id (1-63 of [A-Za-z0-9._-])`,
+      "up",
+    );
+  }
+  scores ??= mockScoreSource(Number(values["score-mock"]), seededRandom(nodeId));
+  let caCert: string | undefined;
+  if (values["controller-ca"] !== undefined) {
+    try {
+      caCert = await Deno.readTextFile(values["controller-ca"]);
+    } catch (error) {
+      throw new UsageError(`cannot read --controller-ca: ${(error as Error).message}`, "up");
+    }
+  }
+  const seconds = (text: string | undefined, fallback: number, name: string) => {
+    if (text === undefined) return fallback * 1000;
+    const value = Number(text);
+    if (!(value >= 0.1 && value <= 3600)) {
+      throw new UsageError(`--${name} must be 0.1-3600 seconds, got '${text}'`, "up");
+    }
+    return value * 1000;
+  };
+  return {
+    url: url.href.replace(/\/$/, ""),
+    caCert,
+    nodeId,
+    scores,
+    pollMs: seconds(values["controller-poll"], 10, "controller-poll"),
+    reportMs: seconds(values["report-interval"], 10, "report-interval"),
+    failOpen: values["controller-fail-open"] ?? false,
+  };
+}
+
 /** Runs the daemon; returns its exit code once it has stopped. */
 export async function upCommand(context: CommandContext, args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArguments("up", args, {
@@ -83,8 +183,19 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     relay: { type: "boolean" },
     "max-members": { type: "string" },
     "no-tun": { type: "boolean" },
+    "no-dns": { type: "boolean" },
+    "no-offload": { type: "boolean" },
     control: { type: "string" },
     "log-level": { type: "string" },
+    controller: { type: "string" },
+    "controller-ca": { type: "string" },
+    "controller-node-id": { type: "string" },
+    "controller-poll": { type: "string" },
+    "controller-fail-open": { type: "boolean" },
+    "report-interval": { type: "string" },
+    "score-command": { type: "string" },
+    "score-file": { type: "string" },
+    "score-mock": { type: "string" },
   });
   if (positionals.length > 0) {
     throw new UsageError(`up takes no arguments, got '${positionals[0]}'`, "up");
@@ -153,7 +264,10 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
   const uid = context.io.uid();
   const controlPath = values.control ?? defaultControlPath(interfaceName, configDir, uid);
 
+  const controller = await parseControllerFlags(values);
+
   const daemon = await MeshDaemon.start({
+    controller,
     configDir,
     interfaceName,
     port,
@@ -162,10 +276,12 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     open: values.open ?? false,
     maxMembers,
     noTun: values["no-tun"] ?? false,
+    offload: !(values["no-offload"] ?? false),
     seeds,
     stun,
     announce,
     relay: values.relay ?? false,
+    dns: !(values["no-dns"] ?? false),
     log,
   });
   let control: ControlServer;

@@ -9,6 +9,11 @@ import { wipeIdentity } from "../identity/identity.ts";
 import { loadIdentity } from "../identity/identity_store.ts";
 import { meshIpv4, meshIpv6 } from "../identity/mesh_address.ts";
 import { orgDomain } from "../identity/org_domain.ts";
+import { isDelegated } from "../org/certificate.ts";
+import { certificateProblem, PROBLEM_TEXT } from "../org/certificate_check.ts";
+import { formatUnix } from "../org/expiry.ts";
+import { loadNodeCertificate, loadOrgControls } from "../org/org_files.ts";
+import { certificateName, OrgTrust } from "../org/org_trust.ts";
 import { deriveWireguardPublicKey } from "../identity/wireguard_key.ts";
 import { listTrusted } from "../trust/trust_store.ts";
 import type { Ipv4ConflictReason } from "../control/control_protocol.ts";
@@ -61,6 +66,18 @@ export interface CollisionReport {
   ipv6_only: string[];
 }
 
+/** This node's org certificate (`node.cert`). */
+export interface OrgMembershipReport {
+  /** `<name>.<org6>.mesh`. */
+  fqdn: string;
+  version: number;
+  org_public_key: string;
+  expires_at: string;
+  delegated: boolean;
+  /** Null when it admits this node on a node with this trust; else why not. */
+  problem: string | null;
+}
+
 /** Everything `config show` prints; the JSON form is exactly this object. */
 export interface ConfigReport {
   config_dir: string;
@@ -70,6 +87,10 @@ export interface ConfigReport {
   identity_error: string | null;
   trusted_peers: PeerReport[];
   trusted_orgs: OrgReport[];
+  /** This node's `node.cert`, or null without one. */
+  org_membership: OrgMembershipReport | null;
+  /** Org decisions in `revoked/` and `vouched/` (files, any org). */
+  org_decisions: { revoked: number; vouched: number };
   mesh_ipv4_collisions: CollisionReport[];
   /** Files in the trust store that are ignored, and why. */
   ignored_files: { path: string; reason: string }[];
@@ -94,6 +115,8 @@ export async function buildConfigReport(configDir: string): Promise<ConfigReport
     identity_error: null,
     trusted_peers: [],
     trusted_orgs: [],
+    org_membership: null,
+    org_decisions: { revoked: 0, vouched: 0 },
     mesh_ipv4_collisions: [],
     ignored_files: [],
     warnings: [],
@@ -133,6 +156,7 @@ export async function buildConfigReport(configDir: string): Promise<ConfigReport
     fingerprint: keyFingerprint(entry.publicKey),
     domain: orgDomain(entry.publicKey),
   }));
+  await reportOrg(configDir, report, orgs.entries.map((entry) => entry.publicKey), ownKey);
   report.ignored_files = [...peers.problems, ...orgs.problems].map((problem) => ({
     path: problem.path,
     reason: problem.message,
@@ -162,4 +186,44 @@ export async function buildConfigReport(configDir: string): Promise<ConfigReport
     report.warnings.push(`no identity yet; run 'meshguard keygen'`);
   }
   return report;
+}
+
+/** `node.cert` and the org decisions on disk, as this node's trust sees them. */
+async function reportOrg(
+  configDir: string,
+  report: ConfigReport,
+  orgKeys: Uint8Array[],
+  ownKey: Uint8Array | null,
+): Promise<void> {
+  const now = Math.floor(Date.now() / 1000);
+  const trust = new OrgTrust(() => now);
+  trust.setTrustedOrgs(orgKeys);
+  const { controls } = await loadOrgControls(configDir);
+  for (const control of controls) {
+    report.org_decisions[control.kind === "revoke" ? "revoked" : "vouched"]++;
+    trust.applyControl(control);
+  }
+  let cert;
+  try {
+    cert = await loadNodeCertificate(configDir);
+  } catch (error) {
+    if (!(error instanceof MeshguardError)) throw error;
+    report.warnings.push(error.message);
+    return;
+  }
+  if (cert === null) return;
+  const problem = certificateProblem(cert, {
+    now,
+    isTrustedOrg: (key) => trust.isTrustedOrg(key),
+    isRevoked: (org, node) => trust.isRevoked(org, node),
+  }, ownKey ?? undefined);
+  report.org_membership = {
+    fqdn: certificateName(cert).fqdn,
+    version: cert.version,
+    org_public_key: encodeBase64(cert.orgKey),
+    expires_at: formatUnix(cert.expiresAt),
+    delegated: isDelegated(cert),
+    problem: problem === null ? null : PROBLEM_TEXT[problem],
+  };
+  if (problem !== null) report.warnings.push(`node.cert: ${PROBLEM_TEXT[problem]}`);
 }

@@ -12,6 +12,18 @@ Identity and trust:
                                      trust a peer's public key (or, with --org, an org's)
   revoke <name|key> [--org]          stop trusting a peer (or an org)
   config show [--json]               show the identity, its mesh addresses and trusted keys
+  service <list|allow|deny|default|show|reset> ...
+                                     which ports peers may reach on this node
+
+Orgs (certificates instead of one key per peer):
+  org-keygen [--force]               create the org key (org/org.key) and its <6hex>.mesh domain
+  org-sign <key|file> --name N [--expires W] [--wg-pubkey K] [--grant F] [--out F]
+                                     sign a node certificate (v1, or v2 with a wg key)
+  org-delegate <key|file> --expires W [--out F]
+                                     let an issuer key sign certificates until W (one hop)
+  org-vouch <key|file>               vouch for a node key (admitted without certificate)
+  org-revoke <key|file> [--reason R] revoke a node key everywhere (gossiped by the mesh)
+  cert show <file> [--json]          show a certificate and whether it is valid here
 
 Mesh:
   up [--seed HOST:PORT]... [options] run the mesh daemon (root: it creates the interface)
@@ -19,8 +31,11 @@ Mesh:
   down [--interface NAME]            stop the running daemon (it leaves the mesh first)
   netcheck [--json] [--interface NAME]
                                      show the NAT in front of the mesh port (STUN)
-  device <ifname> [--mtu N] [--port N] [--workers N]
+  device <ifname> [--mtu N] [--port N] [--workers N] [--no-offload]
                                      run a userspace WireGuard device, configured with wg
+
+Admission control (optional):
+  controller --nodes FILE [options]  run the admission controller (signed scores gate the mesh)
 
 Other:
   version                            print the version
@@ -37,6 +52,55 @@ Run 'meshguard help <command>' for the details of a command.
 
 /** Per-command help, keyed by command name. */
 export const COMMAND_USAGE: Record<string, string> = {
+  controller: `Usage: meshguard controller --nodes FILE [options]
+
+Runs the admission controller: nodes submit signed behaviour scores; a node is ALLOWED while
+its latest report is fresh (--max-age) and scores.overall >= --threshold. Every epoch the
+controller draws a random secret; allowed pairs get pairwise WireGuard preshared keys
+(HKDF-SHA256), served to both ends before the epoch starts. Nodes use it with
+'meshguard up --controller URL'.
+
+Options:
+  --nodes FILE         JSON object: node id -> identity public key (meshguard export); null
+                       only with --allow-unsigned
+  --listen HOST:PORT   where to serve HTTP(S) (default 127.0.0.1:8000)
+  --db FILE            SQLite database (WAL, 0600): reports, decisions, epochs, audit log.
+                       Without it state is in memory only
+  --status-file FILE   status.json, rewritten at each change (default: next to --db)
+  --epoch-seconds N    epoch length, rotations aligned to the clock (default 60)
+  --threshold X        lowest allowed scores.overall (default 0.70)
+  --max-age N          oldest allowed report in seconds (default 120)
+  --skew N             report timestamps must be within N seconds of our clock (default 30)
+  --rate-limit N       reports per node per minute (default 10)
+  --allow-unsigned     accept unsigned reports (the proof of concept's agent); logged loudly
+  --tls-cert FILE      serve HTTPS with this certificate (PEM), with --tls-key FILE
+  --log-level LEVEL    debug, info, warn or error (default info)
+`,
+  service: `Usage: meshguard service list
+       meshguard service allow|deny [--peer NAME|KEY] [--org NAME|KEY] <tcp|udp|all> <port|lo-hi|all>
+       meshguard service allow|deny [--peer NAME|KEY] [--org NAME|KEY] all
+       meshguard service default allow|deny
+       meshguard service show [PEER]
+       meshguard service reset
+
+Service policies: which ports of this node the mesh peers may reach, checked on every packet
+a peer sends (after decryption). A packet is held to the peer's own file, then its org's,
+then global.policy, then the default; the first matching rule decides. ICMP always passes, and
+replies to connections this node opened pass too. A running daemon applies changes at once.
+
+Files (in services/ of the config directory): default (allow|deny, missing = allow),
+global.policy, peer/<name>.policy, org/<name>.policy; one rule a line, '#' comments;
+at most 64 rules and 4096 bytes a file, 64 peer files and 16 org files.
+
+  list       print every file's rules
+  allow|deny add a rule to global.policy, or to the peer's (--peer) or org's (--org) file
+  default    set what happens when no rule matches
+  show       what a peer (a trusted name or a key) may reach, for common TCP ports
+  reset      remove every policy file (everything open again)
+
+An org's file holds the members whose certificate that org signed (while it admits them),
+between their own peer file and global.policy.
+`,
   keygen: `Usage: meshguard keygen [--force] [--config DIR]
 
 Creates this node's identity: identity.key (secret, mode 0600) and identity.pub in the
@@ -75,6 +139,52 @@ Stops trusting a peer, given by its name or its base64 public key.
 
   --org    revoke a trusted org instead of a peer
 `,
+  "org-keygen": `Usage: meshguard org-keygen [--force] [--config DIR]
+
+Creates the org key: org/org.key (secret, mode 0600) and org/org.pub, prints the public key
+on stdout and the org's mesh domain (<6 hex>.mesh) on stderr. Nodes trust the org with
+'meshguard trust --org <key>'.
+
+  --force    replace an existing org key (certificates it signed no longer chain to it)
+`,
+  "org-sign": `Usage: meshguard org-sign <node key|file> --name NAME [--expires WHEN]
+                         [--wg-pubkey KEY|FILE] [--grant FILE] [--out FILE] [--config DIR]
+
+Signs a certificate for a node with the org key (org/org.key), or, with --grant, with this
+config dir's identity as an issuer the org delegated to. Writes <config dir>/NAME.cert (or
+--out): v1 (186 bytes), or v2 (314 bytes) binding the node's WireGuard key.
+
+  --name NAME        the node's name, a DNS label of at most 32 characters: NAME.<org>.mesh
+  --expires WHEN     RFC 3339 date (2027-01-01, 2027-01-01T00:00:00Z), unix seconds, a
+                     duration from now (90d, 12h, 2w, 1y) or never (default never)
+  --wg-pubkey KEY    make a v2 certificate; KEY must be the key derived from the node key
+  --grant FILE       sign as a delegated issuer (org-delegate); v2, expires with the grant
+  --out FILE         where to write the certificate
+`,
+  "org-delegate":
+    `Usage: meshguard org-delegate <issuer key|file> --expires WHEN [--out FILE] [--config DIR]
+
+Grants an issuer key the right to sign node certificates for the org until WHEN (one hop:
+the issuer cannot delegate further). Writes grants/<hex16>.grant (or --out) for the issuer.
+`,
+  "org-vouch": `Usage: meshguard org-vouch <node key|file> [--config DIR]
+
+Signs the org's vouch for a node key and writes vouched/<hex16>.vouch: nodes trusting the org
+admit that key without a certificate. A daemon using this config dir gossips it at once.
+`,
+  "org-revoke": `Usage: meshguard org-revoke <node key|file> [--reason R] [--config DIR]
+
+Signs the org's revocation of a node key and writes revoked/<hex16>.revoke. Every member that
+hears it (gossip) refuses the key, tears its tunnels down and keeps the revocation on disk.
+A later org-vouch of the same key undoes it; an older message never does.
+
+  --reason R   unspecified, key-compromised or admin-removed (default admin-removed)
+`,
+  cert: `Usage: meshguard cert show <file> [--json] [--config DIR]
+
+Shows a certificate (name, keys, validity) and whether it admits its node on this machine
+(its org trusted, not expired, not revoked, signatures good). Exits 1 when it does not.
+`,
   config: `Usage: meshguard config show [--json] [--config DIR]
 
 Shows the config directory, this node's identity (Ed25519 key, derived WireGuard key,
@@ -84,7 +194,7 @@ which keys get IPv6 only.
 
   --json   print one JSON object instead of text
 `,
-  device: `Usage: meshguard device <ifname> [--mtu N] [--port N] [--workers N]
+  device: `Usage: meshguard device <ifname> [--mtu N] [--port N] [--workers N] [--no-offload]
 
 Runs a userspace WireGuard device in the foreground, like wireguard-go: creates the TUN
 interface <ifname> (up, MTU 1420 by default), and serves the WireGuard UAPI socket
@@ -97,6 +207,8 @@ SIGINT or SIGTERM removes the interface and the socket. Needs root (CAP_NET_ADMI
   --port N    UDP listen port (default: any free port; wg set … listen-port changes it)
   --workers N data-path threads, each with its own TUN queue and UDP socket (default: one
               per CPU, at most 4; handshakes, timers and the UAPI stay on the main thread)
+  --no-offload plain packets on the TUN: no virtio-net header, no TSO/USO super-packets
+              (by default they are probed at start; the log says what the kernel gave)
 `,
   up: `Usage: meshguard up [--seed HOST:PORT]... [options] [--config DIR]
 
@@ -104,8 +216,9 @@ Runs the mesh daemon in the foreground: joins the mesh through the seeds, builds
 tunnel to every trusted member (keys in authorized_keys/), and gives the interface this node's
 mesh addresses. 'trust' and 'revoke' take effect while it runs. Creates an identity if there is
 none. SIGINT, SIGTERM or 'meshguard down' make it leave the mesh and remove the interface.
-Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allow-sys
---allow-read --allow-write --allow-net --allow-ffi.
+Needs root (CAP_NET_ADMIN, and port 53 for mesh names) unless --no-tun; Deno permissions:
+--allow-env --allow-sys --allow-read --allow-write --allow-net --allow-ffi, and
+--allow-run=resolvectl to route .mesh through systemd-resolved.
 
   --seed HOST:PORT    a node to join through (repeatable, up to 16; names are resolved;
                       port defaults to 51821)
@@ -116,6 +229,7 @@ Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allo
   --interface NAME    interface name (default mg0)
   --mtu N             interface MTU (default 1420)
   --workers N         data-path threads (default one per CPU, at most 4)
+  --no-offload        plain packets on the TUN (no virtio-net header, no TSO/USO)
   --relay             relay WireGuard traffic (end-to-end encrypted) between trusted members
                       that have no direct path to each other; advertised to members
   --open              admit any node (by default only keys in authorized_keys/)
@@ -127,9 +241,25 @@ Needs root (CAP_NET_ADMIN) unless --no-tun; Deno permissions: --allow-env --allo
                       party; members answer STUN on their mesh port and the node asks up to
                       two trusted members with public addresses. '--stun none': no STUN
   --no-tun            membership only: no interface, no WireGuard
+  --no-dns            do not serve mesh names (by default a resolver answers for .mesh on
+                      port 53 of this node's mesh addresses; README "Names")
   --control PATH      control socket (default /run/meshguard/<interface>.sock as root,
                       else <config dir>/<interface>.sock)
   --log-level LEVEL   debug, info (default), warn or error
+
+Admission control (optional; see 'meshguard help controller'):
+  --controller URL    also require the controller's "allowed": report signed scores, poll the
+                      config, give each admitted peer its pairwise PSK, remove denied peers at
+                      once. Unlisted or denied peers never reach the WireGuard device
+  --controller-ca FILE  the CA (PEM) that signed the controller's TLS certificate
+  --controller-node-id ID  this node's id at the controller (default: the host name)
+  --score-command CMD one of these three gives the scores: CMD (sh -c) prints JSON such as
+  --score-file FILE   {"overall": 0.91}, or FILE holds it (read at each report), or
+  --score-mock MEAN   the proof of concept's mock emitter (demos)
+  --report-interval S seconds between reports (default 10)
+  --controller-poll S seconds between config polls (default 10)
+  --controller-fail-open  when the controller stays unreachable past the keys' expiry, keep the
+                      last keys (default: fail closed, every gated peer is removed)
 `,
   status: `Usage: meshguard status [--json] [--interface NAME] [--control PATH] [--config DIR]
 

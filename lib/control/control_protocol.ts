@@ -5,7 +5,19 @@
  * before anything is printed from them.
  */
 
-import { MeshguardError } from "../errors.ts";
+import { ControlError } from "./control_error.ts";
+import {
+  checkDaemonStatus,
+  checkNat,
+  type DaemonStatus,
+  isMapping,
+  type NatMapping,
+  type NatStatus,
+} from "./daemon_status.ts";
+import { checkField, isCount, isObject, isString, isStringOrNull } from "./json_checks.ts";
+
+export { ControlError } from "./control_error.ts";
+export * from "./daemon_status.ts";
 
 /** Commands the daemon understands. */
 export const CONTROL_COMMANDS = ["status", "down", "reload", "netcheck"] as const;
@@ -25,80 +37,6 @@ export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** A request: `{"command":"status"}` and so on. */
 export interface ControlRequest {
   command: ControlCommand;
-}
-
-/** Membership state of a peer as the daemon sees it. */
-export type PeerState = "alive" | "suspect" | "dead" | "left";
-
-/** One peer in `DaemonStatus.peers` (snake_case, as on the wire). */
-export interface PeerStatus {
-  /** authorized_keys file name; `peer-<hex8>` when --open or unnamed. */
-  name: string;
-  /** Ed25519 public key, base64. */
-  public_key: string;
-  /** X25519 (WireGuard) public key, base64. */
-  wireguard_public_key: string;
-  /** Mesh IPv4; null when another key holds it on this node (see `DaemonStatus.ipv4_conflicts`). */
-  mesh_ipv4: string | null;
-  mesh_ipv6: string;
-  state: PeerState;
-  /** Last known UDP endpoint, `host:port` (`[v6]:port`), or null. */
-  endpoint: string | null;
-  /**
-   * The endpoint candidates the peer's own signed record advertises (what punches aim at);
-   * optional so older daemons' status still parses.
-   */
-  candidates?: string[];
-  /** ISO time of the last completed handshake, or null. */
-  last_handshake: string | null;
-  rx_bytes: number;
-  tx_bytes: number;
-  /** How WireGuard traffic reaches the peer: straight to its endpoint, or through a relay. */
-  connection: "direct" | "relay";
-  /** With "relay": the relaying member's name (absent otherwise). */
-  relay?: string;
-}
-
-/** Why a contested mesh IPv4 went where it did (see `lib/daemon/ipv4_claims.ts`). */
-export const IPV4_CONFLICT_REASONS = [
-  "own-address",
-  "pinned",
-  "first-seen",
-  "holder-absent",
-  "undecided",
-] as const;
-
-/** One of IPV4_CONFLICT_REASONS. */
-export type Ipv4ConflictReason = typeof IPV4_CONFLICT_REASONS[number];
-
-/** A key named in an IPv4 conflict. */
-export interface ConflictKey {
-  name: string;
-  /** Ed25519 public key, base64. */
-  public_key: string;
-}
-
-/** A mesh IPv4 that more than one key derives, and where it goes on this node. */
-export interface Ipv4Conflict {
-  mesh_ipv4: string;
-  /**
-   * The key that holds it; null when it is this node's own ("own-address") or nobody's
-   * ("undecided"). With "holder-absent" the holder is not a member right now.
-   */
-  holder: ConflictKey | null;
-  reason: Ipv4ConflictReason;
-  /** The other keys at this address: reachable over their mesh IPv6 only. */
-  ipv6_only: ConflictKey[];
-}
-
-/** How the NAT in front of the mesh port maps it (`lib/stun/nat_mapping.ts`). */
-export type NatMapping = "public" | "endpoint-independent" | "varies-by-destination" | "unknown";
-
-/** What `status` shows of the NAT: the mesh port's reflexive endpoints and mapping behaviour. */
-export interface NatStatus {
-  mapped_v4: string | null;
-  mapped_v6: string | null;
-  mapping: NatMapping;
 }
 
 /** One STUN server in a netcheck report. */
@@ -123,32 +61,6 @@ export interface NetcheckReport extends NatStatus {
   mapping_v6: NatMapping;
   /** One sentence on what the mapping means for direct connections. */
   direct: string;
-}
-
-/** What `status` answers (snake_case JSON, as `meshguard status --json` prints it). */
-export interface DaemonStatus {
-  version: string;
-  pid: number;
-  interface: string;
-  port: number;
-  /** This node's Ed25519 public key, base64. */
-  public_key: string;
-  /** This node's X25519 public key, base64. */
-  wireguard_public_key: string;
-  mesh_ipv4: string;
-  mesh_ipv6: string;
-  /** True when the daemon admits any key (--open). */
-  open: boolean;
-  members: { alive: number; suspect: number; dead: number };
-  /** With --open: the most members admitted without trust (`--max-members`); else null. */
-  max_members: number | null;
-  /** Newcomer keys refused because `max_members` was reached, since start. */
-  refused_members: number;
-  /** Contested mesh IPv4 addresses and who holds each on this node. */
-  ipv4_conflicts: Ipv4Conflict[];
-  /** The mesh port behind NAT, from STUN. */
-  nat: NatStatus;
-  peers: PeerStatus[];
 }
 
 /** The answer to `status`. */
@@ -182,16 +94,9 @@ export type RequestValidation =
   | { ok: true; request: ControlRequest }
   | { ok: false; error: string };
 
-/** A control exchange failed (bad answer, refused request). */
-export class ControlError extends MeshguardError {}
-
 /** True for commands only root or the daemon's uid may send. */
 export function isMutatingCommand(command: ControlCommand): boolean {
   return MUTATING_COMMANDS.has(command);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function describeJsonType(value: unknown): string {
@@ -244,78 +149,6 @@ export function validateControlRequest(text: string): RequestValidation {
   return { ok: true, request: { command: command as ControlCommand } };
 }
 
-/** Throws unless `object[key]` passes `accept`; `where` names the object, e.g. `status.peers[2]`. */
-function checkField(
-  object: Record<string, unknown>,
-  key: string,
-  where: string,
-  accept: (value: unknown) => boolean,
-  expected: string,
-): void {
-  if (!accept(object[key])) {
-    throw new ControlError(`the daemon sent an invalid status: ${where}.${key} is not ${expected}`);
-  }
-}
-
-const isString = (value: unknown) => typeof value === "string";
-const isStringOrNull = (value: unknown) => value === null || typeof value === "string";
-const isCount = (value: unknown) =>
-  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
-const isStringArray = (value: unknown) =>
-  Array.isArray(value) && value.every((item) => typeof item === "string");
-const PEER_STATES: readonly unknown[] = ["alive", "suspect", "dead", "left"];
-const REASONS: readonly unknown[] = IPV4_CONFLICT_REASONS;
-
-function checkPeer(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
-  for (const key of ["name", "public_key", "wireguard_public_key", "mesh_ipv6"]) {
-    checkField(value, key, where, isString, "a string");
-  }
-  for (const key of ["mesh_ipv4", "endpoint", "last_handshake"]) {
-    checkField(value, key, where, isStringOrNull, "a string or null");
-  }
-  checkField(value, "state", where, (v) => PEER_STATES.includes(v), "a peer state");
-  if ("candidates" in value) {
-    checkField(value, "candidates", where, isStringArray, "an array of strings");
-  }
-  checkField(value, "rx_bytes", where, isCount, "a byte count");
-  checkField(value, "tx_bytes", where, isCount, "a byte count");
-  checkField(value, "connection", where, (v) => v === "direct" || v === "relay", "a connection");
-  if (value.connection === "relay") checkField(value, "relay", where, isString, "a string");
-}
-
-function checkConflictKey(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
-  checkField(value, "name", where, isString, "a string");
-  checkField(value, "public_key", where, isString, "a string");
-}
-
-function checkConflict(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
-  checkField(value, "mesh_ipv4", where, isString, "a string");
-  checkField(value, "reason", where, (v) => REASONS.includes(v), "a conflict reason");
-  if (value.holder !== null) checkConflictKey(value.holder, `${where}.holder`);
-  checkField(value, "ipv6_only", where, Array.isArray, "an array");
-  (value.ipv6_only as unknown[]).forEach((key, i) =>
-    checkConflictKey(key, `${where}.ipv6_only[${i}]`)
-  );
-}
-
-const MAPPINGS: readonly unknown[] = [
-  "public",
-  "endpoint-independent",
-  "varies-by-destination",
-  "unknown",
-];
-const isMapping = (value: unknown) => MAPPINGS.includes(value);
-
-function checkNat(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
-  checkField(value, "mapped_v4", where, isStringOrNull, "a string or null");
-  checkField(value, "mapped_v6", where, isStringOrNull, "a string or null");
-  checkField(value, "mapping", where, isMapping, "a mapping behaviour");
-}
-
 /** Checks that `value` has NetcheckReport's shape. */
 export function checkNetcheckReport(value: unknown): NetcheckReport {
   const where = "netcheck";
@@ -348,42 +181,6 @@ export function checkNetcheckReport(value: unknown): NetcheckReport {
     );
   });
   return value as NetcheckReport;
-}
-
-/** Checks that `value` has DaemonStatus's shape (so printing it cannot fail half-way). */
-export function checkDaemonStatus(value: unknown): DaemonStatus {
-  if (!isObject(value)) throw new ControlError("the daemon sent an invalid status: not an object");
-  const where = "status";
-  for (
-    const key of [
-      "version",
-      "interface",
-      "public_key",
-      "wireguard_public_key",
-      "mesh_ipv4",
-      "mesh_ipv6",
-    ]
-  ) {
-    checkField(value, key, where, isString, "a string");
-  }
-  checkField(value, "pid", where, isCount, "a number");
-  checkField(value, "port", where, isCount, "a number");
-  checkField(value, "open", where, (v) => typeof v === "boolean", "a boolean");
-  checkField(value, "members", where, isObject, "an object");
-  const members = value.members as Record<string, unknown>;
-  for (const key of ["alive", "suspect", "dead"]) {
-    checkField(members, key, `${where}.members`, isCount, "a count");
-  }
-  checkField(value, "max_members", where, (v) => v === null || isCount(v), "a count or null");
-  checkField(value, "refused_members", where, isCount, "a count");
-  checkField(value, "ipv4_conflicts", where, Array.isArray, "an array");
-  (value.ipv4_conflicts as unknown[]).forEach((conflict, i) =>
-    checkConflict(conflict, `${where}.ipv4_conflicts[${i}]`)
-  );
-  checkNat(value.nat, `${where}.nat`);
-  checkField(value, "peers", where, Array.isArray, "an array");
-  (value.peers as unknown[]).forEach((peer, i) => checkPeer(peer, `${where}.peers[${i}]`));
-  return value as unknown as DaemonStatus;
 }
 
 /**

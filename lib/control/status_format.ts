@@ -3,7 +3,7 @@
  * about this node, then one aligned row per peer. `now` is a parameter so output is testable.
  */
 
-import type { DaemonStatus, PeerStatus } from "./control_protocol.ts";
+import type { ControllerStatus, DaemonStatus, PeerStatus } from "./control_protocol.ts";
 import { describeConflict } from "./ipv4_conflict_text.ts";
 
 const BYTE_UNITS = ["KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -45,9 +45,10 @@ function table(rows: string[][]): string {
     .join("");
 }
 
-function peerRow(peer: PeerStatus, now: Date | number): string[] {
+function peerRow(peer: PeerStatus, now: Date | number, names: boolean): string[] {
   return [
     peer.name,
+    ...(names ? [peer.dns_name ?? "-"] : []),
     peer.mesh_ipv4 ?? peer.mesh_ipv6,
     peer.endpoint ?? "-",
     peer.state,
@@ -68,9 +69,12 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
     ["wireguard key:", status.wireguard_public_key],
     ["mesh ipv4:", status.mesh_ipv4],
     ["mesh ipv6:", status.mesh_ipv6],
+    ...(typeof status.dns_name === "string" ? [["mesh name:", status.dns_name]] : []),
     ["admission:", admission(status)],
     ["members:", `${alive} alive, ${suspect} suspect, ${dead} dead`],
     ["nat:", natLine(status)],
+    ...(status.policy === undefined ? [] : [["services:", policyLine(status.policy)]]),
+    ...(status.controller === undefined ? [] : controllerLines(status.controller, now)),
     ["daemon:", `meshguard ${status.version}, pid ${status.pid}`],
   ]);
   const conflicts = status.ipv4_conflicts.length === 0
@@ -78,14 +82,75 @@ export function formatStatus(status: DaemonStatus, now: Date | number): string {
     : `\nmesh IPv4 conflicts (${status.ipv4_conflicts.length}):\n${
       status.ipv4_conflicts.map((conflict) => `  ${describeConflict(conflict)}\n`).join("")
     }`;
-  if (status.peers.length === 0) return `${header}\nno peers yet\n${conflicts}`;
+  const nameConflicts = (status.name_conflicts ?? []).length === 0
+    ? ""
+    : `\nmesh name conflicts (${status.name_conflicts!.length}):\n${
+      status.name_conflicts!.map((line) => `  ${line}\n`).join("")
+    }`;
+  const relaying = relayingBlock(status);
+  if (status.peers.length === 0) {
+    return `${header}\nno peers yet\n${conflicts}${nameConflicts}${relaying}`;
+  }
   // Byte order, not the locale's: the same status prints the same everywhere.
   const peers = [...status.peers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Daemons that know names send dns_name; older ones get the old columns.
+  const names = peers.some((peer) => "dns_name" in peer);
   const rows = [
-    ["NAME", "MESH IP", "ENDPOINT", "STATE", "HANDSHAKE", "RX", "TX", "PATH"],
-    ...peers.map((peer) => peerRow(peer, now)),
+    ["NAME", ...(names ? ["DNS NAME"] : []), "MESH IP", "ENDPOINT", "STATE", "HANDSHAKE", "RX"]
+      .concat(["TX", "PATH"]),
+    ...peers.map((peer) => peerRow(peer, now, names)),
   ];
-  return `${header}\n${table(rows)}${conflicts}`;
+  return `${header}\n${table(rows)}${conflicts}${nameConflicts}${relaying}`;
+}
+
+function policyLine(policy: NonNullable<DaemonStatus["policy"]>): string {
+  const dropped = policy.drops.reduce((sum, drop) => sum + drop.drops, 0);
+  const rules = policy.files === 0
+    ? "no policy files (every port open)"
+    : `default ${policy.default}, ${policy.rules} rule${
+      policy.rules === 1 ? "" : "s"
+    }, ${dropped} packet${dropped === 1 ? "" : "s"} dropped`;
+  return policy.error === null ? rules : `${rules}; last edit refused: ${policy.error}`;
+}
+
+/** On a relay node: what it forwarded, its drops by reason, and one row per pair it serves. */
+function relayingBlock(status: DaemonStatus): string {
+  const serving = status.relay_serving;
+  if (serving === undefined) return "";
+  const drops = Object.entries(serving.dropped).filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${reason} ${count}`).join(", ");
+  const head = `\nrelaying for others: ${serving.forwarded_packets} datagrams (${
+    formatBytes(serving.forwarded_bytes)
+  }) forwarded, dropped: ${drops === "" ? "none" : drops}\n`;
+  if (serving.pairs.length === 0) return `${head}  no active pairs\n`;
+  const rows = [
+    ["FROM", "TO", "DATAGRAMS", "BYTES"],
+    ...serving.pairs.map((p) => [p.from, p.to, String(p.packets), formatBytes(p.bytes)]),
+  ];
+  return head + table(rows).split("\n").map((line) => line === "" ? "" : `  ${line}`).join("\n");
+}
+
+/** The `controller:` lines: where, the last poll, the epoch, who is kept off the device. */
+function controllerLines(controller: ControllerStatus, now: Date | number): string[][] {
+  const poll = controller.last_poll === null
+    ? "no answer yet"
+    : `last poll ${formatHandshakeAge(controller.last_poll, now)}`;
+  const reach = controller.reachable ? "" : `, unreachable (${controller.last_error ?? "?"})`;
+  const epoch = controller.epoch === null ? "no epoch" : `epoch ${controller.epoch}`;
+  const lines = [
+    ["controller:", `${controller.url} as ${controller.node_id}, ${poll}${reach}`],
+    [
+      "",
+      `${epoch}, ${controller.admitted} peer(s) admitted${
+        controller.fail_open ? ", fail-open" : ""
+      }`,
+    ],
+  ];
+  if (controller.denied !== null) lines.push(["", `this node denied: ${controller.denied}`]);
+  if (controller.gated.length > 0) {
+    lines.push(["", `held off the device: ${controller.gated.join(", ")}`]);
+  }
+  return lines;
 }
 
 function natLine(status: DaemonStatus): string {
@@ -95,7 +160,12 @@ function natLine(status: DaemonStatus): string {
 }
 
 function admission(status: DaemonStatus): string {
-  if (!status.open) return "authorized keys only";
+  const orgs = status.trusted_orgs ?? 0;
+  if (!status.open) {
+    return orgs === 0
+      ? "authorized keys only"
+      : `authorized keys and ${orgs} trusted org${orgs === 1 ? "" : "s"} (certificates, vouches)`;
+  }
   const cap = status.max_members === null ? "" : `, at most ${status.max_members} members`;
   const refused = status.refused_members === 0 ? "" : `, ${status.refused_members} refused`;
   return `open (any key${cap}${refused})`;

@@ -70,6 +70,7 @@ export interface CoreExports {
   replayCheck(slot: number, counter: bigint): number;
   sealBatch(table: number, count: number): number;
   openBatch(table: number, count: number, checkReplay: number): number;
+  checksumSum(data: number, len: number): number;
 }
 
 const SOURCE_FILE = "/lib/crypto/core_module.ts";

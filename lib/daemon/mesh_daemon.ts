@@ -8,7 +8,7 @@
  */
 
 import { basename, dirname, join, resolve } from "node:path";
-import { encodeBase64, encodeHex } from "../encoding/base64.ts";
+import { decodeBase64Strict, encodeBase64, encodeHex } from "../encoding/base64.ts";
 import { MeshguardError } from "../errors.ts";
 import { generateIdentity, type Identity } from "../identity/identity.ts";
 import { loadIdentity, saveIdentity } from "../identity/identity_store.ts";
@@ -29,9 +29,18 @@ import { AddressWatch } from "./address_watch.ts";
 import { endpointCandidates } from "./endpoint_candidates.ts";
 import { IPV4_HOLDERS_FILE, IPV4_PINS_FILE, readClaims, writeClaims } from "./ipv4_claims_store.ts";
 import { type MeshDevice, MeshNode } from "./mesh_node.ts";
+import { PeerGate } from "../controller/peer_gate.ts";
+import { ControllerAgent, type ControllerAgentOptions } from "../controller/controller_agent.ts";
+import { reportSigner } from "../controller/report_signature.ts";
+import { readSigner } from "../controller/request_auth.ts";
 import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
 import { takeBootEpoch } from "./boot_epoch.ts";
 import { resolveSeeds } from "./seeds.ts";
+import { NodePolicies } from "./node_policies.ts";
+import { NodeDns } from "./node_dns.ts";
+import { readNameHolders, writeNameHolders } from "./name_holders_store.ts";
+import { ownNameFromHostname } from "./member_names.ts";
+import { isOrgFileName, orgFolders, persistHeardControl, readOrgFiles } from "./node_org.ts";
 
 /** How `up` runs the daemon. */
 export interface MeshDaemonOptions {
@@ -41,6 +50,8 @@ export interface MeshDaemonOptions {
   mtu: number;
   /** Data workers of the device (default: the device's own, one per CPU up to 4). */
   workers?: number;
+  /** TUN offloads (virtio-net header, TSO/USO); default on, probed (`--no-offload`). */
+  offload?: boolean;
   /** Admit every key (explicit `--open`). */
   open: boolean;
   /** With `open`: the most members admitted without trust (`--max-members`). */
@@ -57,6 +68,10 @@ export interface MeshDaemonOptions {
   announce?: SeedSpec[];
   /** Relay WireGuard datagrams between trusted members without a direct path (`--relay`). */
   relay?: boolean;
+  /** Serve mesh names on the mesh addresses (default true; `--no-dns`: false). */
+  dns?: boolean;
+  /** Admission control (`--controller`): peers need the controller's "allowed" and PSKs. */
+  controller?: Omit<ControllerAgentOptions, "sign" | "signRead" | "log" | "onAdmitted">;
   log: Logger;
 }
 
@@ -83,16 +98,25 @@ export class MeshDaemon {
   readonly #identity: Identity;
   readonly #node: MeshNode;
   #device: UserspaceDevice | null = null;
+  /** `services/` policies, enforced by the device's workers (lib/policy/). */
+  #policies: NodePolicies | null = null;
+  #dns: NodeDns | null = null;
   #gossip: MeshTransport | null = null;
   #port = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setInterval> | undefined;
   #addressWatch: AddressWatch | null = null;
   #watcher: Deno.FsWatcher | null = null;
+  /** The org folders watched with `authorized_keys/`. */
+  #orgFolders: string[] = [];
+  /** The certificate our record carries (node.cert). */
+  #certificate: Uint8Array | null = null;
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;
   #claimsTimer: ReturnType<typeof setTimeout> | undefined;
   #claimsSaving: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | null = null;
+  readonly #gate: PeerGate | undefined;
+  #agent: ControllerAgent | null = null;
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
 
@@ -100,12 +124,19 @@ export class MeshDaemon {
     this.#options = options;
     this.#log = options.log;
     this.#identity = identity;
+    this.#gate = options.controller ? new PeerGate() : undefined;
     this.#node = new MeshNode({
+      peerFilter: this.#gate,
       identity,
       open: options.open,
       maxMembers: options.maxMembers,
       log: options.log,
+      selfName: ownName(),
       onSchedule: (deadline) => this.#arm(deadline),
+      onOrgControl: (message) => {
+        persistHeardControl(options.configDir, message, options.log);
+      },
+      onOrgChange: () => this.#policies?.orgsChanged(),
       onRecordsChanged: () => {
         if (this.#claimsTimer === undefined && !this.#stopping) {
           this.#claimsTimer = setTimeout(() => this.#saveClaims(), CLAIMS_SAVE_DELAY_MS);
@@ -150,6 +181,10 @@ export class MeshDaemon {
     const holders = await readClaims(configDir, IPV4_HOLDERS_FILE);
     for (const problem of holders.problems) log.warn(problem);
     this.#node.loadClaims(holders.entries);
+    const names = await readNameHolders(configDir);
+    for (const problem of names.problems) log.warn(problem);
+    this.#node.peers.names.loadRecords(names.entries);
+    this.#orgFolders = await orgFolders(configDir);
     await this.#reloadTrust();
     if (open) {
       log.warn(
@@ -179,6 +214,13 @@ export class MeshDaemon {
     } else {
       device = await this.#startDevice(onDatagrams);
     }
+    this.#policies = new NodePolicies({
+      configDir,
+      log,
+      device: this.#device,
+      orgs: this.#node.org,
+    });
+    await this.#policies.start();
 
     const announced = await resolveSeeds(this.#options.announce ?? []);
     for (const problem of announced.problems) {
@@ -210,6 +252,7 @@ export class MeshDaemon {
           seeds: joinThrough,
           stun,
           relay: this.#options.relay ?? false,
+          certificate: this.#certificate,
         },
         performance.now(),
       );
@@ -218,6 +261,33 @@ export class MeshDaemon {
     }
     this.#watchTrust();
     this.#watchAddresses(endpoints);
+    if (this.#device && this.#options.dns !== false) {
+      // Names are a convenience: the mesh runs without them, so a busy port 53 is only logged.
+      this.#dns = await NodeDns.start({
+        peers: this.#node.peers,
+        publicKey,
+        interfaceName: this.#options.interfaceName,
+        addresses: [meshIpv4(publicKey), meshIpv6(publicKey)],
+        log,
+      }).catch((error) => {
+        log.error((error as Error).message);
+        return null;
+      });
+    }
+    if (this.#options.controller && this.#gate) {
+      const gate = this.#gate;
+      this.#agent = new ControllerAgent({
+        ...this.#options.controller,
+        sign: reportSigner(this.#identity.seed),
+        signRead: readSigner(this.#identity.seed),
+        log,
+        onAdmitted: (admitted) => {
+          gate.setAdmitted(admitted);
+          this.#node.refilter();
+        },
+      });
+      this.#agent.start();
+    }
     if (this.#device) {
       this.#handshakeTimer = setInterval(() => this.#node.pollTunnels(), HANDSHAKE_POLL_MS);
     }
@@ -266,12 +336,13 @@ export class MeshDaemon {
   async #startDevice(
     onSwimDatagrams: (datagrams: ForeignDatagram[]) => void,
   ): Promise<UserspaceDevice> {
-    const { interfaceName, mtu, port, workers } = this.#options;
+    const { interfaceName, mtu, port, workers, offload } = this.#options;
     const device = await UserspaceDevice.start({
       interfaceName,
       mtu,
       listenPort: port,
       workers,
+      offload,
       log: (message) => this.#log.info(message),
       onTimerRule: this.#log.enabled("debug")
         ? (rule, peer) => this.#log.debug(`wireguard timer ${rule} for ${encodeBase64(peer)}`)
@@ -308,16 +379,27 @@ export class MeshDaemon {
     }, Math.max(0, Math.ceil(deadline - performance.now())));
   }
 
-  /** Writes the recorded IPv4 holders, so a restart settles collisions the same way. */
+  /** Writes the recorded IPv4 and name holders, so a restart settles collisions the same way. */
   #saveClaims(): Promise<void> {
     this.#claimsTimer = undefined;
     const peers = this.#node.peers;
     const records = peers.takeChangedRecords();
-    if (records === null) return this.#claimsSaving;
+    const names = peers.names.takeChangedRecords();
+    if (records === null && names === null) return this.#claimsSaving;
+    const { configDir } = this.#options;
     this.#claimsSaving = this.#claimsSaving
-      .then(() => writeClaims(this.#options.configDir, IPV4_HOLDERS_FILE, records))
+      .then(async () => {
+        if (records !== null) await writeClaims(configDir, IPV4_HOLDERS_FILE, records);
+      })
       .catch((error) => {
         peers.recordsNotSaved();
+        this.#log.error(`${(error as Error).message}; retrying in a second`);
+      })
+      .then(async () => {
+        if (names !== null) await writeNameHolders(configDir, names);
+      })
+      .catch((error) => {
+        peers.names.recordsNotSaved();
         this.#log.error(`${(error as Error).message}; retrying in a second`);
       });
     return this.#claimsSaving;
@@ -332,9 +414,10 @@ export class MeshDaemon {
     }
     const own = encodeHex(this.#identity.publicKey);
     const entries = listing.entries.filter((entry) => encodeHex(entry.publicKey) !== own);
-    if (entries.length === 0 && !this.#options.open) {
+    const org = await readOrgFiles(this.#options.configDir, this.#identity, this.#log);
+    if (entries.length === 0 && org.orgKeys.length === 0 && !this.#options.open) {
       this.#log.warn(
-        "no trusted keys: this node admits nobody (add peers with 'meshguard trust <key>')",
+        "no trusted keys or orgs: this node admits nobody (add peers with 'meshguard trust <key>')",
       );
     }
     // An unreadable pin file keeps the pins we had: the trust change still applies.
@@ -344,6 +427,12 @@ export class MeshDaemon {
     });
     for (const problem of pins?.problems ?? []) this.#log.warn(problem);
     this.#node.setTrust(entries, pins?.entries ?? null, performance.now());
+    this.#node.setOrgTrust(org.orgKeys, org.controls, performance.now());
+    const certificate = org.certificate?.bytes ?? null;
+    if (!sameCertificate(certificate, this.#certificate)) {
+      this.#certificate = certificate;
+      this.#node.setCertificate(certificate, performance.now());
+    }
   }
 
   /** Reloads `authorized_keys/` when it changes, so trust and revoke need no restart. */
@@ -351,7 +440,10 @@ export class MeshDaemon {
     const folder = trustFolder(this.#options.configDir, "peer");
     try {
       // The config dir too, for ipv4_pins (`trust --ipv4-owner` on an already trusted key).
-      this.#watcher = Deno.watchFs([folder, this.#options.configDir], { recursive: false });
+      // And the org folders and node.cert: trusted_orgs/, revoked/, vouched/ reload alike.
+      this.#watcher = Deno.watchFs([folder, this.#options.configDir, ...this.#orgFolders], {
+        recursive: false,
+      });
     } catch (error) {
       this.#log.warn(
         `cannot watch ${folder} (${
@@ -363,7 +455,9 @@ export class MeshDaemon {
     (async () => {
       for await (const event of this.#watcher!) {
         const relevant = event.paths.some((path) =>
-          resolve(dirname(path)) === resolve(folder) || basename(path) === IPV4_PINS_FILE
+          resolve(dirname(path)) === resolve(folder) || basename(path) === IPV4_PINS_FILE ||
+          isOrgFileName(basename(path)) ||
+          this.#orgFolders.some((org) => resolve(dirname(path)) === resolve(org))
         );
         if (!relevant) continue;
         clearTimeout(this.#reloadTimer);
@@ -378,8 +472,9 @@ export class MeshDaemon {
   }
 
   /**
-   * Re-reads the trust store now (also the control socket's `reload`). On failure (an unsafe
-   * or unreadable store) the trust loaded before stays in force, neither widened nor dropped.
+   * Re-reads the trust store and `services/` now (also the control socket's `reload`). On
+   * failure (an unsafe or unreadable store, a bad policy file) what was loaded before stays in
+   * force, neither widened nor dropped.
    */
   async reload(): Promise<void> {
     if (this.#stopping) return;
@@ -391,17 +486,35 @@ export class MeshDaemon {
       );
       throw error;
     }
+    // A policy file may name a peer that was just trusted (or revoked). A refused policy has
+    // been logged, and the one before stays; `reload` over the control socket reports it.
+    if (this.#policies !== null && !await this.#policies.reload()) {
+      throw new DaemonError(`service policy not reloaded: ${this.#policies.status().error}`);
+    }
   }
 
   // ─── observation ───
 
   /** What `meshguard status` shows. */
   status(): Promise<DaemonStatus> {
-    return Promise.resolve(this.#node.status({
+    const status = this.#node.status({
       pid: Deno.pid,
       interface: this.#options.noTun ? "" : this.#options.interfaceName,
       port: this.#port,
-    }));
+    });
+    if (this.#policies !== null) status.policy = this.#policies.status();
+    if (this.#agent !== null && this.#gate !== undefined) {
+      const gate = this.#gate;
+      status.controller = {
+        ...this.#agent.status(Date.now()),
+        // Members the mesh wants on the device that the controller keeps off it.
+        gated: status.peers.filter((peer) =>
+          (peer.state === "alive" || peer.state === "suspect") &&
+          !gate.installed(decodeBase64Strict(peer.wireguard_public_key))
+        ).map((peer) => peer.name),
+      };
+    }
+    return Promise.resolve(status);
   }
 
   /**
@@ -432,15 +545,18 @@ export class MeshDaemon {
 
   async #stop(reason: string): Promise<void> {
     this.#log.info(`stopping: ${reason}`);
+    this.#agent?.stop();
     clearInterval(this.#handshakeTimer);
     this.#addressWatch?.stop();
     clearTimeout(this.#reloadTimer);
+    this.#policies?.stop();
     try {
       this.#watcher?.close();
     } catch {
       // already closed
     }
     clearTimeout(this.#timer);
+    await this.#dns?.stop();
     await this.#leave();
     clearTimeout(this.#claimsTimer);
     await this.#saveClaims();
@@ -480,6 +596,15 @@ function gossipOnlyDevice(gossip: MeshTransport): MeshDevice {
   };
 }
 
+/** This node's own mesh name, from its host name (null when unreadable or not a DNS label). */
+function ownName(): string | null {
+  try {
+    return ownNameFromHostname(Deno.hostname());
+  } catch {
+    return null;
+  }
+}
+
 async function loadOrCreateIdentity(configDir: string, log: Logger): Promise<Identity> {
   const existing = await loadIdentity(configDir);
   if (existing) return existing;
@@ -491,4 +616,9 @@ async function loadOrCreateIdentity(configDir: string, log: Logger): Promise<Ide
     }); give that key to the peers that should trust this node`,
   );
   return identity;
+}
+
+function sameCertificate(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }

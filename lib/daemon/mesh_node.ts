@@ -30,15 +30,21 @@ import type {
   NatStatus,
   NetcheckReport,
   PeerStatus,
+  RelayServingStatus,
 } from "../control/control_protocol.ts";
 import { VERSION } from "../version.ts";
 import { MeshPeers, type PeerChanges, type TrustedEntry } from "./mesh_peers.ts";
+import { describeNameConflict } from "./member_names.ts";
 import { MeshguardError } from "../errors.ts";
 import { classifyDatagram, PORT_STUN } from "../net/port_demux.ts";
 import { NodeStun, type StunSetting } from "./node_stun.ts";
 import type { RelayLimits } from "../relay/relay_table.ts";
 import { NodeRelays, type RelayDevice } from "./node_relays.ts";
+import type { PeerFilter } from "../controller/peer_gate.ts";
 import { ALIVE_FLAG_RELAY } from "../swim/records.ts";
+import type { OrgControl } from "../org/org_messages.ts";
+import type { CertificateName, OrgTrust } from "../org/org_trust.ts";
+import { OrgMembership } from "./node_org_membership.ts";
 
 /** Punches ask STUN again at most this often (attempts back off from 2 s anyway). */
 const PUNCH_STUN_GAP_MS = 5_000;
@@ -62,6 +68,8 @@ export interface MeshNodeOptions {
   open: boolean;
   /** With `open`: the most members admitted without trust (`--max-members`). */
   maxMembers?: number;
+  /** This node's own mesh name (see `member_names.ts`), or null. */
+  selfName?: string | null;
   log: Logger;
   /** Wall-clock ms (for "tunnel up" against handshake times); default Date.now. */
   wallClock?: () => number;
@@ -69,11 +77,20 @@ export interface MeshNodeOptions {
   onSchedule?: (deadline: number) => void;
   /** Called when the recorded IPv4 holders changed (the shell saves them). */
   onRecordsChanged?: () => void;
+  /** Called with each org decision heard by gossip and applied (the shell persists it). */
+  onOrgControl?: (message: OrgControl) => void;
+  /**
+   * Called when org membership may have moved (a certificate admitted a member, or admission
+   * was revalidated); `MeshNode.org.version` says whether it did (service policies follow it).
+   */
+  onOrgChange?: () => void;
   /**
    * Called when the node's reflexive endpoints (what STUN servers saw of the mesh port) changed;
    * `MeshNode.mappedEndpoints` reads them at any time.
    */
   onMappedEndpoints?: (endpoints: string[]) => void;
+  /** Admission control (`up --controller`): peer changes pass through it to the device. */
+  peerFilter?: PeerFilter;
 }
 
 /** How membership starts (`MeshNode.start`). */
@@ -101,6 +118,8 @@ export interface MeshNodeStart {
   stunRandom?: (bytes: Uint8Array) => void;
   /** Relay WireGuard datagrams between trusted members (`--relay`), advertised in our record. */
   relay?: boolean;
+  /** Our org certificate (`node.cert`), carried in our signed record. */
+  certificate?: Uint8Array | null;
   /** The relay's limits (tests); default DEFAULT_RELAY_LIMITS. */
   relayLimits?: Partial<RelayLimits>;
 }
@@ -123,6 +142,8 @@ export class MeshNode {
   readonly #options: MeshNodeOptions;
   /** The peer table (trust, claims, the member cap). */
   readonly peers: MeshPeers;
+  /** The org side: certificates, decisions, expiry, names. */
+  readonly #org: OrgMembership;
   #swim: SwimEngine | null = null;
   #stun: NodeStun | null = null;
   /** STUN rounds already folded into our candidates. */
@@ -142,9 +163,28 @@ export class MeshNode {
     this.#options = options;
     this.#identity = options.identity;
     this.#log = options.log;
+    this.#org = new OrgMembership({
+      log: options.log,
+      publicKey: options.identity.publicKey,
+      wallClock: options.wallClock ?? Date.now,
+      swim: () => this.#stopped ? null : this.#swim,
+      revalidate: (now) => this.#revalidateOrg(now),
+      admitted: (key) => {
+        this.peers.certificateAdmitted(key);
+        options.onOrgChange?.();
+      },
+      heard: options.onOrgControl,
+    });
     this.peers = new MeshPeers(options.identity.publicKey, options.open, {
       maxMembers: options.maxMembers,
+      selfName: options.selfName,
+      org: this.#org.trust,
     });
+  }
+
+  /** Org trust: trusted orgs, their decisions, the certificates that admitted members. */
+  get org(): OrgTrust {
+    return this.#org.trust;
   }
 
   /** The running membership engine (null before `start`). */
@@ -178,11 +218,17 @@ export class MeshNode {
       privateKey.fill(0);
     }
     this.#device = start.device;
+    this.#org.certificate = start.certificate ?? null;
+    this.#ownCertificateName();
     this.#relays = NodeRelays.attach(start.device, start.relay === true, start.relayLimits);
     this.#candidates = new EndpointCandidates(start.announce ?? [], start.endpoints, start.nat);
     this.#swim = new SwimEngine({
       crypto: start.crypto ?? createSwimCrypto(this.#identity.seed, this.#identity.publicKey),
-      trust: { isTrusted: (key) => this.peers.isTrusted(key) },
+      trust: {
+        isTrusted: (key) => this.peers.isTrusted(key),
+        ...this.#org.policy(),
+      },
+      certificate: this.#org.certificate,
       epoch: start.epoch,
       endpoints: [...this.#candidates.advertised],
       nat: this.#candidates.nat,
@@ -193,6 +239,7 @@ export class MeshNode {
       recordFlags: this.#relays?.offers ? ALIVE_FLAG_RELAY : 0,
     });
     this.#swim.start(now);
+    this.#org.started(now);
     const stun = start.stun ?? { kind: "members" };
     if (stun.kind !== "off") {
       this.#stun = new NodeStun(stun, start.endpoints, {
@@ -305,6 +352,8 @@ export class MeshNode {
   tick(now: number): void {
     if (this.#swim === null || this.#stopped) return;
     this.#swim.tick(now);
+    // A certificate that expired while we run stops admitting now (wall clock: its expiry is).
+    this.#org.tick(now);
     if (this.#stun !== null) {
       this.#followMembers(now);
       this.#stun.client.tick(now);
@@ -330,9 +379,60 @@ export class MeshNode {
     }
   }
 
+  /**
+   * Replaces the trusted orgs (`trusted_orgs/`) and feeds decisions from `revoked/` and
+   * `vouched/`; members no longer admitted are dropped from membership and the device at once.
+   */
+  setOrgTrust(orgKeys: Uint8Array[], controls: OrgControl[], now: number): void {
+    this.#org.setOrgTrust(orgKeys, controls, now);
+  }
+
+  /**
+   * Applies org decisions (from files, or heard by gossip when `heard`): each one a trusted
+   * org signed and newer than what we hold is gossiped on; then admission is revalidated.
+   * Returns how many were applied.
+   */
+  applyOrgControls(controls: OrgControl[], now: number, heard: boolean): number {
+    return this.#org.apply(controls, now, heard);
+  }
+
+  /** Replaces the certificate our record carries (`node.cert` reloaded). */
+  setCertificate(certificate: Uint8Array | null, now: number): void {
+    if (this.#swim === null || this.#stopped) return;
+    this.#org.certificate = certificate;
+    this.#ownCertificateName();
+    this.#swim.setCertificate(certificate, now);
+    this.#pump(now);
+  }
+
+  /**
+   * The name a certificate gives a member (`<name>.<org6>.mesh`; for our own key, our
+   * `node.cert`), or null when it holds none: what names (DNS, status) are read through.
+   */
+  certificateNameOf(publicKey: Uint8Array): CertificateName | null {
+    return this.#org.nameOf(publicKey);
+  }
+
+  /** Our resolver answers to our own certificate's name too (`node.cert` set or replaced). */
+  #ownCertificateName(): void {
+    this.peers.names.setSelfCertificateName(
+      this.#org.nameOf(this.#identity.publicKey)?.fqdn ?? null,
+    );
+  }
+
+  #revalidateOrg(now: number): void {
+    this.#apply(this.peers.revalidate());
+    this.#options.onOrgChange?.();
+    if (this.#swim !== null && !this.#stopped) {
+      this.#swim.revalidateTrust(now);
+      this.#pump(now);
+    }
+  }
+
   /** Sends what membership produced, applies its events, reports the next deadline. */
   #pump(now: number): void {
     const swim = this.#swim!;
+    this.#org.drainHeard(swim, now);
     this.#sendOutgoing();
     let events = 0;
     for (const event of swim.drainEvents()) {
@@ -441,13 +541,22 @@ export class MeshNode {
     }
   }
 
+  /** Applies what the peer filter changed (the admitted set moved); see `peerFilter`. */
+  refilter(): void {
+    const peers = this.#options.peerFilter?.reconcile() ?? [];
+    this.#apply({ peers, logs: [] }, false);
+  }
+
   /** Logs a change and applies its peer changes to the device, in order. */
-  #apply(changes: PeerChanges): void {
+  #apply(changes: PeerChanges, filter = true): void {
     for (const line of changes.logs) this.#log[line.level](line.message);
     if (this.peers.recordsChanged) this.#options.onRecordsChanged?.();
-    if (changes.peers.length === 0 || this.#device === null || this.#stopped) return;
+    const peers = filter && this.#options.peerFilter
+      ? this.#options.peerFilter.filter(changes.peers)
+      : changes.peers;
+    if (peers.length === 0 || this.#device === null || this.#stopped) return;
     try {
-      this.#device.configure({ peers: changes.peers });
+      this.#device.configure({ peers });
     } catch (error) {
       if (!(error instanceof DeviceConfigError)) throw error;
       this.#log.error(`the WireGuard device refused a peer change: ${error.message}`);
@@ -498,6 +607,7 @@ export class MeshNode {
       const relay = this.#relays?.relayOf(peer.publicKey, endpoint) ?? null;
       peers.push({
         name: peer.name,
+        dns_name: this.peers.names.nameOf(peer.publicKey),
         public_key: encodeBase64(peer.publicKey),
         wireguard_public_key: encodeBase64(peer.wireguardKey),
         mesh_ipv4: peer.configuredIpv4 === false ? null : peer.meshIpv4,
@@ -521,14 +631,28 @@ export class MeshNode {
       wireguard_public_key: encodeBase64(wireguardPublicKeyOf(publicKey)),
       mesh_ipv4: meshIpv4(publicKey),
       mesh_ipv6: meshIpv6(publicKey),
+      dns_name: this.peers.names.selfName,
+      name_conflicts: this.peers.names.conflicts().map(describeNameConflict),
       open: this.#options.open,
+      trusted_orgs: this.#org.trust.orgCount,
       members: counts,
       max_members: this.peers.maxMembers,
       refused_members: this.peers.refusedMembers,
       ipv4_conflicts: this.peers.ipv4Conflicts(),
       nat: this.#natSummary(),
       peers,
+      ...this.#relayServing(),
     };
+  }
+
+  /** On a relay node: `relay_serving`, its counters and pairs by member name. */
+  #relayServing(): { relay_serving?: RelayServingStatus } {
+    const names = new Map<string, string>();
+    for (const peer of this.peers.peers()) {
+      names.set(encodeHex(peer.publicKey.subarray(0, 8)), peer.name);
+    }
+    const serving = this.#relays?.serving((id) => names.get(id) ?? id) ?? null;
+    return serving === null ? {} : { relay_serving: serving };
   }
 
   #natSummary(): NatStatus {

@@ -16,6 +16,9 @@ import type { Ipv4Conflict } from "../control/control_protocol.ts";
 import { Ipv4Claims, type Ipv4Decision } from "./ipv4_claims.ts";
 import { describeConflict } from "../control/ipv4_conflict_text.ts";
 import { DEFAULT_MAX_MEMBERS, MemberCap } from "./member_cap.ts";
+import { memberName, MemberNames } from "./member_names.ts";
+import type { OrgTrust } from "../org/org_trust.ts";
+import { certificateName } from "../org/org_trust.ts";
 
 /**
  * Persistent keepalive given to every mesh peer (seconds): it makes both sides handshake as
@@ -52,6 +55,8 @@ export interface MeshPeer {
   configuredEndpoint: string | null;
   /** Whether its mesh IPv4 was routed to it on the device (false: another key holds it). */
   configuredIpv4: boolean | null;
+  /** Admitted only by --open: it counts against the member cap. */
+  capped?: boolean;
 }
 
 /** The outcome of a change: device changes to apply in order, and log lines. */
@@ -64,6 +69,10 @@ export interface PeerChanges {
 export interface MeshPeersOptions {
   /** With --open: the most members admitted without trust (default DEFAULT_MAX_MEMBERS). */
   maxMembers?: number;
+  /** This node's own mesh name (`<host>.mesh`), or null for none. */
+  selfName?: string | null;
+  /** Org trust (certificates, vouches, revocations); none: keys and --open only. */
+  org?: OrgTrust;
 }
 
 /** The mesh's peer table. */
@@ -84,6 +93,11 @@ export class MeshPeers {
   /** Peers admitted only because of --open count against this cap. */
   readonly #cap: MemberCap;
   #overflow = false;
+  /** Who answers to which mesh name (claims follow trust and membership like the IPv4 ones). */
+  readonly names: MemberNames;
+  /** Grows whenever an address was settled again (for caches built from the decisions). */
+  #settled = 0;
+  readonly #org: OrgTrust | null;
 
   /** A table for the node with Ed25519 key `self`; `open` admits every member (up to a cap). */
   constructor(self: Uint8Array, open: boolean, options: MeshPeersOptions = {}) {
@@ -91,6 +105,23 @@ export class MeshPeers {
     this.#open = open;
     this.#cap = new MemberCap(options.maxMembers ?? DEFAULT_MAX_MEMBERS);
     this.#claims = new Ipv4Claims(this.#selfIpv4, { releaseAbsent: !open });
+    this.names = new MemberNames(self, options.selfName ?? null);
+    this.#org = options.org ?? null;
+  }
+
+  /** Changes whenever names or IPv4 holders may have changed (the resolver's cache key). */
+  get namesVersion(): string {
+    return `${this.names.version}/${this.#settled}`;
+  }
+
+  /** The key id (hex) holding mesh IPv4 `address` here, or null (nobody, or this node). */
+  ipv4Holder(address: string): string | null {
+    return this.#decisions.get(address)?.holder ?? null;
+  }
+
+  /** True when an org admits `publicKey` (certificate or vouch), whatever the key trust. */
+  #orgAdmits(publicKey: Uint8Array): boolean {
+    return this.#org !== null && this.#org.isAdmitted(publicKey);
   }
 
   /**
@@ -100,6 +131,9 @@ export class MeshPeers {
   isTrusted(publicKey: Uint8Array): boolean {
     const id = encodeHex(publicKey);
     if (this.#trusted.has(id)) return true;
+    if (this.#orgAdmits(publicKey)) return true;
+    // An org's revocation holds even under --open (authorized_keys/ is the admin's own word).
+    if (this.#open && this.#org?.isRevokedByAny(publicKey)) return false;
     if (!this.#open || this.#peers.has(id)) return this.#open;
     if (this.#cap.hasRoom) return true;
     this.#cap.refuse(id);
@@ -141,9 +175,9 @@ export class MeshPeers {
     return changes;
   }
 
-  /** True when the recorded IPv4 holders changed since they were last taken. */
+  /** True when the recorded IPv4 (or name) holders changed since they were last taken. */
   get recordsChanged(): boolean {
-    return this.#claims.recordsChanged;
+    return this.#claims.recordsChanged || this.names.recordsChanged;
   }
 
   /** Saving the records failed: they count as changed again, so the next change retries. */
@@ -165,7 +199,8 @@ export class MeshPeers {
 
   /** Log lines that arose outside a change (refusals at the cap). */
   drainNotices(): PeerChanges {
-    const logs = this.#cap.drainNotices().map((message) => ({ level: "warn" as const, message }));
+    const logs = [...this.#cap.drainNotices(), ...this.names.drainNotices()]
+      .map((message) => ({ level: "warn" as const, message }));
     return { peers: [], logs };
   }
 
@@ -189,8 +224,21 @@ export class MeshPeers {
         changes.logs.push({ level: "info", message: `trust in ${entry.name} revoked` });
       }
       const address = meshIpv4(entry.publicKey);
-      if (!(this.#open && this.#peers.has(id))) this.#claims.remove(id, address);
+      if (!((this.#open || this.#orgAdmits(entry.publicKey)) && this.#peers.has(id))) {
+        this.#claims.remove(id, address);
+        this.names.release(entry.publicKey, true);
+      } else {
+        this.names.claim(entry.publicKey, this.#untrustedName(entry.publicKey), seq);
+      }
       touched.add(address);
+    }
+    for (const entry of next.values()) {
+      // A renamed key claims its new name as a newcomer; an unchanged claim keeps its arrival.
+      this.names.claim(
+        entry.publicKey,
+        memberName(entry.publicKey, { trustName: entry.name }),
+        seq,
+      );
     }
     for (const [id, entry] of next) {
       if (previous.has(id)) continue;
@@ -206,13 +254,22 @@ export class MeshPeers {
     for (const peer of [...this.#peers.values()]) {
       const entry = next.get(peer.id);
       if (entry) peer.name = entry.name;
+      // No longer trusted by key but still by an org: it goes by its certificate's name again.
+      else if (previous.has(peer.id)) peer.name = this.#orgName(peer.id, peer.publicKey);
       if (!this.isTrusted(peer.publicKey)) {
         this.#remove(peer, changes);
         this.#peers.delete(peer.id);
-      } else if (!entry) this.#cap.count++;
+      } else if (!entry && !this.#orgAdmits(peer.publicKey)) this.#cap.count++;
     }
     for (const address of touched) this.#settle(address, changes);
     for (const peer of this.#peers.values()) this.#sync(peer, changes);
+    // Closed: trust is the member list, so a recorded name holder no longer trusted is gone.
+    if (!this.#open) {
+      const kept = new Set(next.keys());
+      for (const peer of this.#peers.values()) kept.add(peer.id);
+      this.names.retain(kept);
+    }
+    this.names.settle();
     return changes;
   }
 
@@ -221,22 +278,15 @@ export class MeshPeers {
     const changes: PeerChanges = { peers: [], logs: [] };
     const id = encodeHex(member.publicKey);
     const trusted = this.#trusted.has(id);
-    if (!trusted && !this.#open) return changes;
     let peer = this.#peers.get(id);
     if (removed) {
-      if (peer) {
-        this.#remove(peer, changes);
-        this.#peers.delete(id);
-        if (!trusted) {
-          this.#cap.count--;
-          this.#claims.remove(id, peer.meshIpv4);
-          this.#settle(peer.meshIpv4, changes);
-        }
-      }
+      if (peer) this.#drop(peer, changes);
       return changes;
     }
+    const byOrg = !trusted && this.#orgAdmits(member.publicKey);
+    if (!trusted && !byOrg && !this.#open) return changes;
     if (!peer) {
-      if (!trusted && !this.#cap.hasRoom) {
+      if (!trusted && !byOrg && !this.#cap.hasRoom) {
         // Membership listed it before the cap caught up (several joined in one batch).
         this.#cap.refuse(id);
         this.#overflow = true;
@@ -245,8 +295,13 @@ export class MeshPeers {
       peer = this.#create(id, member.publicKey);
       this.#peers.set(id, peer);
       if (!trusted) {
-        this.#cap.count++;
+        if (!byOrg) {
+          this.#cap.count++;
+          peer.capped = true;
+        }
         this.#claims.add(id, peer.meshIpv4, ++this.#seq);
+        this.names.claim(peer.publicKey, this.#untrustedName(peer.publicKey), this.#seq);
+        this.names.settle();
         this.#settle(peer.meshIpv4, changes);
       }
     }
@@ -264,6 +319,72 @@ export class MeshPeers {
     }
     this.#sync(peer, changes);
     return changes;
+  }
+
+  /**
+   * Removes a peer from the device and the table (and its IPv4 and name claims unless
+   * key-trusted); `forgetName`: it is no longer admitted, so its recorded name is freed too.
+   */
+  #drop(peer: MeshPeer, changes: PeerChanges, forgetName = false): void {
+    this.#remove(peer, changes);
+    this.#peers.delete(peer.id);
+    if (this.#trusted.has(peer.id)) return;
+    if (peer.capped) this.#cap.count--;
+    this.#claims.remove(peer.id, peer.meshIpv4);
+    this.names.release(peer.publicKey, forgetName);
+    this.names.settle();
+    this.#settle(peer.meshIpv4, changes);
+  }
+
+  /**
+   * After org trust changed (a revocation, an expiry, trusted_orgs/ reloaded): every peer no
+   * longer admitted leaves the device at once; org members' names follow their certificates.
+   */
+  revalidate(): PeerChanges {
+    const changes: PeerChanges = { peers: [], logs: [] };
+    for (const peer of [...this.#peers.values()]) {
+      if (this.isTrusted(peer.publicKey)) {
+        if (!this.#trusted.has(peer.id)) peer.name = this.#orgName(peer.id, peer.publicKey);
+        continue;
+      }
+      changes.logs.push({ level: "info", message: `peer ${peer.name} is no longer admitted` });
+      // Revoked or expired: its name is free again (an away member would keep it).
+      this.#drop(peer, changes, true);
+    }
+    // A member revoked while away held a recorded name too: free it as well.
+    if (this.#org !== null) {
+      const org = this.#org;
+      this.names.forgetWhere((id) =>
+        !this.#trusted.has(id) && !this.#peers.has(id) &&
+        (this.#open ? org.isRevokedByAny(decodeHex(id)) : !org.isAdmitted(decodeHex(id)))
+      );
+      this.names.settle();
+    }
+    return changes;
+  }
+
+  /** A member presented a certificate that admits it: its name follows (a renewal may rename). */
+  certificateAdmitted(publicKey: Uint8Array): void {
+    const id = encodeHex(publicKey);
+    const peer = this.#peers.get(id);
+    if (peer === undefined || this.#trusted.has(id)) return;
+    peer.name = this.#orgName(id, publicKey);
+    // An unchanged name keeps its arrival; a renamed member is a newcomer to its new name.
+    this.names.claim(publicKey, this.#untrustedName(publicKey), ++this.#seq);
+    this.names.settle();
+  }
+
+  /** The mesh name a member not in authorized_keys/ claims: its certificate's, else peer-<hex>. */
+  #untrustedName(publicKey: Uint8Array): string {
+    const cert = this.#org?.certificateOf(publicKey);
+    if (cert === undefined) return memberName(publicKey, { trustName: null });
+    const { name, orgDomain } = certificateName(cert);
+    return memberName(publicKey, { trustName: null, certificate: { name, orgDomain } });
+  }
+
+  #orgName(id: string, publicKey: Uint8Array): string {
+    const cert = this.#org?.certificateOf(publicKey);
+    return cert !== undefined ? certificateName(cert).fqdn : `peer-${id.slice(0, 8)}`;
   }
 
   /**
@@ -326,7 +447,7 @@ export class MeshPeers {
   #create(id: string, publicKey: Uint8Array): MeshPeer {
     return {
       id,
-      name: this.#trusted.get(id)?.name ?? `peer-${id.slice(0, 8)}`,
+      name: this.#trusted.get(id)?.name ?? this.#orgName(id, publicKey),
       publicKey: publicKey.slice(),
       wireguardKey: wireguardPublicKeyOf(publicKey),
       meshIpv4: meshIpv4(publicKey),
@@ -408,6 +529,7 @@ export class MeshPeers {
    * pass over every peer) and re-plans the configured peers there whose IPv4 moved.
    */
   #settle(address: string, changes: PeerChanges): void {
+    this.#settled++;
     const contenders = this.#claims.contenders(address);
     let decision: Ipv4Decision | null = null;
     if (contenders.length === 0 && address !== this.#selfIpv4) {

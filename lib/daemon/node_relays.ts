@@ -4,10 +4,17 @@
  * else once a second (RTTs drift slowly), so a busy node does not walk its members per datagram.
  */
 
+import type { RelayPairStatus, RelayServingStatus } from "../control/control_protocol.ts";
 import type { MemberInfo } from "../swim/events.ts";
 import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
 import { type RelayChange, RelayPlanner } from "../relay/relay_planner.ts";
-import type { RelayLimits, RelayTable } from "../relay/relay_table.ts";
+import {
+  RELAY_FORWARD,
+  RELAY_VERDICTS,
+  type RelayLimits,
+  type RelayTable,
+  type RelayTableStats,
+} from "../relay/relay_table.ts";
 
 /** Longest gap between two relay plans without membership events (ms). */
 const RELAY_REPLAN_MS = 1_000;
@@ -18,6 +25,8 @@ export interface RelayDevice {
   useRelay?(endpoints: RelayEndpoints, table: RelayTable | null): void;
   /** The bindings or table changed. */
   relayUpdated?(): void;
+  /** Each data thread's relay counters and pairs (a relaying device). */
+  relayStats?(): RelayTableStats[];
 }
 
 /** Relays used and, with `--relay`, offered by one node. */
@@ -61,8 +70,52 @@ export class NodeRelays {
     return changes;
   }
 
+  /**
+   * What this node forwards for others, summed over the device's data threads (null: it does
+   * not relay); `nameOf` names a member by its short id (hex of its key's first 8 bytes).
+   */
+  serving(nameOf: (shortId: string) => string): RelayServingStatus | null {
+    if (!this.offers) return null;
+    return summarizeRelayStats(this.#device.relayStats?.() ?? [], nameOf);
+  }
+
   /** The hex id of the relay `publicKey`'s traffic goes through, when `endpoint` is virtual. */
   relayOf(publicKey: Uint8Array, endpoint: string | null): string | null {
     return this.#planner.relayOf(publicKey, endpoint);
   }
+}
+
+/** Sums per-thread relay counters into `status`'s view (pairs merged by names, busiest first). */
+export function summarizeRelayStats(
+  threads: readonly RelayTableStats[],
+  nameOf: (shortId: string) => string,
+): RelayServingStatus {
+  const dropped: Record<string, number> = {};
+  for (let v = 0; v < RELAY_VERDICTS.length; v++) {
+    if (v !== RELAY_FORWARD) dropped[RELAY_VERDICTS[v]] = 0;
+  }
+  let packets = 0;
+  let bytes = 0;
+  const pairs = new Map<string, RelayPairStatus>();
+  for (const thread of threads) {
+    thread.counts.forEach((count, v) => {
+      if (v === RELAY_FORWARD) packets += count;
+      else dropped[RELAY_VERDICTS[v]] += count;
+    });
+    bytes += thread.forwardedBytes;
+    for (const pair of thread.pairs) {
+      const key = `${pair.from} ${pair.to}`;
+      const entry = pairs.get(key) ??
+        { from: nameOf(pair.from), to: nameOf(pair.to), packets: 0, bytes: 0 };
+      entry.packets += pair.packets;
+      entry.bytes += pair.bytes;
+      pairs.set(key, entry);
+    }
+  }
+  return {
+    forwarded_packets: packets,
+    forwarded_bytes: bytes,
+    dropped,
+    pairs: [...pairs.values()].sort((a, b) => b.bytes - a.bytes),
+  };
 }

@@ -24,7 +24,20 @@ import {
   type WorkerForwarding,
 } from "./worker_forwarding.ts";
 import { MAX_BINDING_SUCCESS_BYTES, writeBindingSuccess } from "../stun/stun_message.ts";
-import { NONCE_AREA_BYTES, SEAL_ROOM, slotBytesFor, WORKER_BATCH } from "./worker_layout.ts";
+import {
+  GRO_SLOTS,
+  groSlotBytes,
+  NONCE_AREA_BYTES,
+  receiveArenaBytes,
+  SEAL_ROOM,
+  slotBytesFor,
+  SUPER_READ_BYTES,
+  WORKER_BATCH,
+} from "./worker_layout.ts";
+import { GsoSplitter } from "./gso_splitter.ts";
+import { VIRTIO_NET_HEADER_SIZE } from "./virtio_net_header.ts";
+import { TcpCoalescer } from "./tcp_coalescer.ts";
+import type { PolicyGate } from "../policy/policy_gate.ts";
 
 /**
  * Consecutive failed TUN or UDP calls after which the loop gives up. One failure is not fatal:
@@ -42,7 +55,7 @@ export interface DataPathLoopOptions {
   /** Its row in the traffic counters (the worker index, 1..n). */
   writer: number;
   mtu: number;
-  /** Where its `workerArenaBytes(mtu)` bytes of packet arena start. */
+  /** Where its `workerArenaBytes(mtu, receiveCoalescing)` bytes of packet arena start. */
   arenaAt: number;
   /** The queue this loop reads. */
   tun: TunQueue;
@@ -55,6 +68,18 @@ export interface DataPathLoopOptions {
   events: DataPlaneEvents;
   /** Handshake and SWIM datagrams of one receive batch (copies), for the main thread. */
   forward(handshakes: ReceivedDatagram[], swim: ReceivedDatagram[]): void;
+  /** The service policy on decrypted packets and the flows this node opens (none: allow all). */
+  policy?: PolicyGate;
+  /**
+   * The TUN queues were opened with IFF_VNET_HDR (offloads on): reads carry a virtio-net header
+   * and may be 64 KB super-packets, split here; writes get a header in front.
+   */
+  vnetHeader?: boolean;
+  /**
+   * The socket has UDP GRO on: receive into GRO_SLOTS slots of 64 KB, each cut into its
+   * datagrams by `segmentSize`.
+   */
+  receiveCoalescing?: boolean;
 }
 
 /** A route table keyed by peer row, as workers route. */
@@ -88,8 +113,18 @@ export class DataPathLoop {
   /** Where a STUN answer is written before it is sent (one at a time, reused). */
   private readonly stunAnswer = new Uint8Array(MAX_BINDING_SUCCESS_BYTES);
   private ioErrors = 0;
+  private readonly policy: PolicyGate | null;
+  /** The whole wasm memory (packets are checked where they lie). */
+  private readonly bytes: Uint8Array;
   private handshakes: ReceivedDatagram[] = [];
   private swim: ReceivedDatagram[] = [];
+  /** Super-packet splitting; null when the TUN has no virtio-net header. */
+  readonly splitter: GsoSplitter | null;
+  /** Where a vnet TUN read lands (header, then up to 64 KB). */
+  private readonly superView: Uint8Array;
+  /** GRO towards the kernel (vnet TUN only): a batch's TCP segments joined per flow. */
+  readonly coalescer: TcpCoalescer | null;
+  private readonly mtu: number;
 
   constructor(options: DataPathLoopOptions) {
     const core = options.core;
@@ -99,19 +134,23 @@ export class DataPathLoop {
     this.routes = routeTable(options.routes);
     this.forwarding = options.forwarding;
     this.forwardBatch = options.forward;
+    this.policy = options.policy ?? null;
+    this.bytes = core.bytes;
     const slotBytes = slotBytesFor(options.mtu);
     const nonceAt = options.arenaAt;
     const scratchAt = nonceAt + NONCE_AREA_BYTES;
     const txBase = scratchAt + dataPlaneScratchBytes(options.mtu);
     const rxBase = txBase + WORKER_BATCH * slotBytes;
-    const slots = (base: number) =>
+    const slots = (base: number, count: number, bytes: number) =>
       Array.from(
-        { length: WORKER_BATCH },
-        (_, i) =>
-          new PacketSlot(core.bytes.subarray(base + i * slotBytes, base + (i + 1) * slotBytes)),
+        { length: count },
+        (_, i) => new PacketSlot(core.bytes.subarray(base + i * bytes, base + (i + 1) * bytes)),
       );
-    this.txSlots = slots(txBase);
-    this.rxSlots = slots(rxBase);
+    const gro = options.receiveCoalescing ?? false;
+    this.txSlots = slots(txBase, WORKER_BATCH, slotBytes);
+    this.rxSlots = gro
+      ? slots(rxBase, GRO_SLOTS, groSlotBytes(options.mtu))
+      : slots(rxBase, WORKER_BATCH, slotBytes);
     this.tunViews = this.txSlots.map((slot) =>
       slot.view.subarray(MESSAGE_DATA_HEADER_SIZE, slotBytes - SEAL_ROOM)
     );
@@ -122,6 +161,22 @@ export class DataPathLoop {
       port: 0,
     }));
     this.rxSourcesV6 = this.rxSlots.map((slot) => ({ address: slot.address, port: 0 }));
+    const superAt = rxBase + receiveArenaBytes(options.mtu, gro);
+    this.superView = core.bytes.subarray(superAt, superAt + SUPER_READ_BYTES);
+    this.mtu = options.mtu;
+    const sum = (at: number, length: number) => core.exports.checksumSum(at, length);
+    this.splitter = options.vnetHeader ? new GsoSplitter(core.bytes, sum) : null;
+    this.coalescer = options.vnetHeader
+      ? new TcpCoalescer(
+        core.bytes,
+        sum,
+        this.rxSlots.map((slot) =>
+          slot.view.subarray(MESSAGE_DATA_HEADER_SIZE - VIRTIO_NET_HEADER_SIZE)
+        ),
+        options.queues,
+        superAt + SUPER_READ_BYTES,
+      )
+      : null;
     this.plane = new DataPlane({
       core,
       state: options.state,
@@ -162,7 +217,10 @@ export class DataPathLoop {
    * `socketReadable`). Throws only after MAX_CONSECUTIVE_IO_ERRORS failed I/O calls in a row.
    */
   pass(tunReadable: boolean, socketReadable: boolean, now: number): void {
-    if (tunReadable) this.outbound(now);
+    if (tunReadable) {
+      if (this.splitter === null) this.outbound(now);
+      else this.outboundSplit(this.splitter, now);
+    }
     if (socketReadable) this.inbound(now);
   }
 
@@ -171,6 +229,8 @@ export class DataPathLoop {
     const plane = this.plane;
     const txSlots = this.txSlots;
     const tunViews = this.tunViews;
+    const policy = this.policy;
+    const bytes = this.bytes;
     let ready = 0;
     for (let i = 0; i < WORKER_BATCH; i++) {
       let length: number;
@@ -183,6 +243,8 @@ export class DataPathLoop {
       }
       if (length <= 0) break;
       const at = tunViews[i].byteOffset - MESSAGE_DATA_HEADER_SIZE;
+      // Before sealing: a packet staged for a handshake opens its flow too.
+      if (policy !== null) policy.noteOutbound(bytes, at + MESSAGE_DATA_HEADER_SIZE, length, now);
       if (!plane.sealInPlace(at, length, now, txSlots[i])) continue;
       if (ready !== i) {
         // Compact the batch; the view travels with its slot.
@@ -205,6 +267,59 @@ export class DataPathLoop {
     }
   }
 
+  /**
+   * The offload path: each read is a virtio-net header and a packet or super-packet, cut into
+   * MTU-sized packets straight into the tx slots (sealed there); a full batch is sent at once.
+   * Every segment passes the same policy note and sealing as a plain read.
+   */
+  private outboundSplit(splitter: GsoSplitter, now: number): void {
+    const plane = this.plane;
+    const txSlots = this.txSlots;
+    const tunViews = this.tunViews;
+    const policy = this.policy;
+    const bytes = this.bytes;
+    const superAt = this.superView.byteOffset;
+    const mtu = this.mtu;
+    let ready = 0;
+    for (let reads = 0; reads < WORKER_BATCH; reads++) {
+      let length: number;
+      try {
+        length = this.tun.read(this.superView);
+        this.ioErrors = 0;
+      } catch (error) {
+        if (++this.ioErrors > MAX_CONSECUTIVE_IO_ERRORS) throw error;
+        break;
+      }
+      if (length <= 0) break;
+      if (!splitter.begin(superAt, length, mtu)) continue;
+      for (;;) {
+        if (ready === WORKER_BATCH) {
+          this.sendSealed(ready);
+          ready = 0;
+        }
+        const packetAt = tunViews[ready].byteOffset;
+        const segment = splitter.next(packetAt);
+        if (segment === 0) break;
+        if (policy !== null) policy.noteOutbound(bytes, packetAt, segment, now);
+        // A refused segment's slot is simply reused by the next one.
+        if (plane.sealInPlace(packetAt - MESSAGE_DATA_HEADER_SIZE, segment, now, txSlots[ready])) {
+          ready++;
+        }
+      }
+    }
+    if (ready > 0) this.sendSealed(ready);
+  }
+
+  /** Sends the first `ready` tx slots in one batch. */
+  private sendSealed(ready: number): void {
+    this.packetsOut += ready;
+    try {
+      this.socketNow.sendBatch(this.txSlots, ready, SEND_WAIT_MS);
+    } catch {
+      // A broken socket shows on the next receive; packets are best effort.
+    }
+  }
+
   /** One receive batch, opened in place and written to the TUN from wasm memory. */
   private inbound(now: number): void {
     let received = 0;
@@ -216,27 +331,53 @@ export class DataPathLoop {
     }
     const plane = this.plane;
     const queues = this.queues;
+    const policy = this.policy;
+    const coalescer = this.coalescer;
     this.forwarding.startBatch();
     for (let i = 0; i < received; i++) {
       const slot = this.rxSlots[i];
       if (slot.truncated) continue;
       const source = isIpv4Mapped(slot.address) ? this.rxSourcesV4[i] : this.rxSourcesV6[i];
       source.port = slot.port;
-      const inner = plane.openInPlace(slot.view.byteOffset, slot.length, source, now);
-      if (inner > 0) {
-        this.packetsIn++;
-        // The flow's queue, not ours: the kernel sends the flow's replies to the queue its
-        // packets came from, so this spreads sealing over the workers by flow.
-        const queue = queues[flowQueue(slot.view, MESSAGE_DATA_HEADER_SIZE, inner, queues.length)];
-        try {
-          queue.write(this.rxPayloads[i], inner);
-        } catch {
-          // A packet the kernel refuses is dropped, as any router would.
+      // With UDP GRO a slot holds same-size datagrams back to back (the last may be shorter).
+      const size = slot.segmentSize > 0 ? slot.segmentSize : slot.length;
+      for (let offset = 0; offset < slot.length; offset += size) {
+        const length = Math.min(size, slot.length - offset);
+        const at = slot.view.byteOffset + offset;
+        const inner = plane.openInPlace(at, length, source, now);
+        if (inner > 0) {
+          const packetAt = at + MESSAGE_DATA_HEADER_SIZE;
+          if (
+            policy !== null &&
+            !policy.admitInbound(plane.openedPeer, this.bytes, packetAt, inner, now)
+          ) {
+            continue;
+          }
+          this.packetsIn++;
+          // The flow's queue, not ours: the kernel sends the flow's replies to the queue its
+          // packets came from, so this spreads sealing over the workers by flow.
+          const q = flowQueue(
+            slot.view,
+            offset + MESSAGE_DATA_HEADER_SIZE,
+            inner,
+            queues.length,
+          );
+          if (coalescer !== null) {
+            // The transport header is spent: its last 10 bytes become the virtio-net header.
+            coalescer.add(i, packetAt, inner, q);
+            continue;
+          }
+          try {
+            queues[q].write(this.rxPayloads[i], inner); // offset 0: GRO needs the vnet TUN
+          } catch {
+            // A packet the kernel refuses is dropped, as any router would.
+          }
+        } else if (inner < 0) {
+          this.forward(slot.view.subarray(offset, offset + length), source, now);
         }
-      } else if (inner < 0) {
-        this.forward(slot.view.subarray(0, slot.length), source, now);
       }
     }
+    if (coalescer !== null) coalescer.flush();
     if (this.handshakes.length > 0 || this.swim.length > 0) {
       this.forwardBatch(this.handshakes, this.swim);
       this.handshakes = [];

@@ -5,7 +5,7 @@
  */
 
 import type { Binding } from "../relay/relay_endpoints.ts";
-import type { RelayLimits, RelayMemberEntry } from "../relay/relay_table.ts";
+import type { RelayLimits, RelayMemberEntry, RelayTableStats } from "../relay/relay_table.ts";
 import type { MemoryLayout } from "../crypto/memory_layout.ts";
 import type { DataPlaneDimensions } from "../wireguard/data_plane_state.ts";
 
@@ -73,6 +73,12 @@ export type WorkerRequest =
     udpFd: number;
     udpPort: number;
     mtu: number;
+    /** The TUN queues carry virtio-net headers (offloads on). */
+    vnetHeader: boolean;
+    /** Send batches with UDP GSO (UDP_SEGMENT), probed at start. */
+    udpSegmentation: boolean;
+    /** The sockets have UDP GRO on: receive into 64 KB slots (the arena is sized for it). */
+    receiveCoalescing: boolean;
     /** The main thread's `performance.timeOrigin`: every thread keeps time on its clock. */
     timeOrigin: number;
     /** Hand SWIM datagrams arriving on the WireGuard port to the main thread. */
@@ -80,6 +86,8 @@ export type WorkerRequest =
     /** An eventfd the main thread signals after each message, waking the worker's poll. */
     wakeFd: number;
     routes: RouteEntry[];
+    /** The shared service-policy table (`lib/policy/policy_table.ts`) and flow table. */
+    policy: { table: SharedArrayBuffer; flows: SharedArrayBuffer };
   }
   | { type: "routes"; routes: RouteEntry[] }
   | { type: "flush"; peer: number }
@@ -100,5 +108,9 @@ export type WorkerReply =
   | { type: "want-handshake"; peer: number }
   | { type: "confirmed"; peer: number; keypair: number }
   | { type: "socket-switched"; fd: number }
+  /** A relaying worker's counters and pairs (at most once a second, when they changed). */
+  | { type: "relay-stats"; workerIndex: number; stats: RelayTableStats }
   | { type: "failed"; message: string }
+  /** Something the device logs once (e.g. the kernel refused an offload at run time). */
+  | { type: "notice"; message: string }
   | { type: "stopped"; workerIndex: number; packetsOut: number; packetsIn: number };

@@ -21,6 +21,9 @@ import { WorkerForwarding } from "./worker_forwarding.ts";
 import { RelayEndpoints } from "../relay/relay_endpoints.ts";
 import { RelaySocket } from "../relay/relay_socket.ts";
 import { RelayTable } from "../relay/relay_table.ts";
+import { FlowTable } from "../policy/flow_table.ts";
+import { PolicyGate } from "../policy/policy_gate.ts";
+import { PolicyTable } from "../policy/policy_table.ts";
 
 /**
  * How long the loop sleeps in poll without a wake-up before it lets the event loop run anyway
@@ -38,6 +41,10 @@ interface WorkerState {
   now: () => number;
   /** The relay edge around `udp`, once the main thread sent relay state. */
   edge: RelaySocket | null;
+  /** Send batches with UDP GSO (offloads on), also on a socket that replaces this one. */
+  segmentation: boolean;
+  /** UDP GRO on the sockets (64 KB receive slots), until a relay edge turns it off. */
+  coalescing: boolean;
 }
 
 let current: WorkerState | null = null;
@@ -48,6 +55,8 @@ let current: WorkerState | null = null;
  */
 function followRelay(worker: WorkerState, message: Extract<WorkerRequest, { type: "relay" }>) {
   if (worker.edge === null) {
+    // The edge unwraps one relay frame per slot: frames coalesced by GRO would be lost.
+    worker.udp.setReceiveCoalescing(false);
     const endpoints = new RelayEndpoints();
     worker.edge = new RelaySocket(worker.udp, endpoints, null, worker.now);
     worker.path.socket = worker.edge;
@@ -59,7 +68,25 @@ function followRelay(worker: WorkerState, message: Extract<WorkerRequest, { type
   } else {
     edge.relay ??= new RelayTable(message.relay.limits);
     edge.relay.setMembers(message.relay.members);
+    edge.releaseHeld();
   }
+}
+
+/** Relay counters last posted (sum of verdict counts) and when. */
+let relayPosted = { total: -1, at: -Infinity };
+/** Minimum gap between two relay-stats posts (ms). */
+const RELAY_STATS_INTERVAL_MS = 1_000;
+
+/** Tells the main thread this worker's relay counters when they changed (for `status`). */
+function postRelayStats(worker: WorkerState, workerIndex: number): void {
+  const relay = worker.edge?.relay;
+  if (relay == null) return;
+  let total = 0;
+  for (const count of relay.counts) total += count;
+  const at = performance.now();
+  if (total === relayPosted.total || at - relayPosted.at < RELAY_STATS_INTERVAL_MS) return;
+  relayPosted = { total, at };
+  post({ type: "relay-stats", workerIndex, stats: relay.stats() });
 }
 
 function post(reply: WorkerReply): void {
@@ -73,11 +100,16 @@ function run(init: Init): void {
   const queues = init.tunFds.map((fd) => new TunDevice(fd, init.interfaceName));
   const tun = queues[init.workerIndex - 1];
   const udp = UdpSocket.borrow(init.udpFd, init.udpPort, WORKER_BATCH);
+  if (init.udpSegmentation) udp.enableSegmentation();
+  // The main thread turned GRO on for the fd; this object must ask for the segment sizes.
+  if (init.receiveCoalescing) udp.setReceiveCoalescing(true);
   const path = new DataPathLoop({
     core,
     state: DataPlaneState.attach(init.stateBuffer, init.dimensions),
     writer: init.workerIndex,
     mtu: init.mtu,
+    vnetHeader: init.vnetHeader,
+    receiveCoalescing: init.receiveCoalescing,
     arenaAt: init.arenaAt,
     tun,
     queues,
@@ -92,8 +124,20 @@ function run(init: Init): void {
       keypairConfirmed: (peer, keypair) => post({ type: "confirmed", peer, keypair }),
     },
     forward: (handshakes, swim) => post({ type: "received", handshakes, swim }),
+    policy: new PolicyGate(
+      PolicyTable.attach(init.policy.table, init.dimensions.peers),
+      FlowTable.attach(init.policy.flows),
+    ),
   });
-  const worker: WorkerState = { path, udp, running: true, now, edge: null };
+  const worker: WorkerState = {
+    path,
+    udp,
+    running: true,
+    now,
+    edge: null,
+    segmentation: init.udpSegmentation,
+    coalescing: init.receiveCoalescing,
+  };
   current = worker;
   post({ type: "ready", workerIndex: init.workerIndex });
 
@@ -101,6 +145,7 @@ function run(init: Init): void {
   let polledSocket = worker.udp;
   let polls = new PollSet([tun.fd, polledSocket.fd, wake.fd]);
   let sinceControl = performance.now();
+  let refusalReported = false;
 
   const loop = (): void => {
     while (worker.running) {
@@ -110,9 +155,19 @@ function run(init: Init): void {
       }
       polls.wait(Math.max(0, Math.ceil(CONTROL_INTERVAL_MS - (performance.now() - sinceControl))));
       path.pass((polls.revents(0) & POLLIN) !== 0, (polls.revents(1) & POLLIN) !== 0, now());
+      if (worker.udp.segmentationRefused !== 0 && !refusalReported) {
+        // The probe said yes but a send said no (e.g. EIO: a route without checksum offload).
+        refusalReported = true;
+        post({
+          type: "notice",
+          message:
+            `worker ${init.workerIndex}: the kernel refused a UDP GSO send (errno ${worker.udp.segmentationRefused}); plain sendmmsg from now on`,
+        });
+      }
       // The wake fd is read only when poll saw it signalled: no extra syscall when busy.
       const woken = (polls.revents(2) & POLLIN) !== 0 && wake.drain();
       if (woken || performance.now() - sinceControl >= CONTROL_INTERVAL_MS) {
+        postRelayStats(worker, init.workerIndex);
         // Let queued control messages run: the loop continues from a macrotask.
         sinceControl = performance.now();
         setTimeout(guarded, 0);
@@ -160,6 +215,9 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
         if (current) {
           const old = current.udp.fd;
           current.udp = UdpSocket.borrow(message.fd, message.port, WORKER_BATCH);
+          if (current.segmentation) current.udp.enableSegmentation();
+          // Not on a relay edge: it unwraps one frame per slot (see followRelay).
+          if (current.coalescing && current.edge === null) current.udp.setReceiveCoalescing(true);
           const edge = current.edge;
           if (edge !== null) {
             current.edge = new RelaySocket(current.udp, edge.endpoints, edge.relay, current.now);

@@ -8,9 +8,10 @@
 
 import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
 import { RelaySocket } from "../relay/relay_socket.ts";
-import type { RelayTable } from "../relay/relay_table.ts";
+import type { RelayTable, RelayTableStats } from "../relay/relay_table.ts";
 import type { EngineOptions } from "../wireguard/engine_types.ts";
-import { openTun, type TunDevice } from "../../ffi/tun.ts";
+import type { TunDevice } from "../../ffi/tun.ts";
+import { openTunQueues, type TunQueues } from "./tun_queues.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { UdpSocket } from "../../ffi/udp_socket.ts";
 import { CryptoCore } from "../crypto/crypto_core.ts";
@@ -41,6 +42,9 @@ import {
 } from "./device_protocol.ts";
 import { NONCE_AREA_BYTES, WORKER_BATCH, workerArenaBytes } from "./worker_layout.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
+import { ALLOW_ALL, compileDevicePolicy, type DevicePolicy } from "../policy/device_policy.ts";
+import { FlowTable } from "../policy/flow_table.ts";
+import { PolicyTable, type RuleDrops } from "../policy/policy_table.ts";
 import {
   type StunServing,
   stunServing,
@@ -82,6 +86,8 @@ export interface DeviceOptions {
   onSwimDatagrams?: (datagrams: ForeignDatagram[]) => void;
   /** Called once if a data worker dies on its own. */
   onFailure?: (message: string) => void;
+  /** TUN offloads (virtio-net header, TSO/USO super-packets); default on, probed at start. */
+  offload?: boolean;
 }
 
 /** Thrown when the device cannot start. */
@@ -112,21 +118,6 @@ function openSockets(count: number, port: number, fwmark: number): UdpSocket[] {
   }
 }
 
-function openQueues(name: string, count: number): TunDevice[] {
-  const queues: TunDevice[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      queues.push(
-        openTun({ name: i === 0 ? name : queues[0].name, nonBlocking: true, multiQueue: true }),
-      );
-    }
-    return queues;
-  } catch (error) {
-    for (const queue of queues) queue.close();
-    throw error;
-  }
-}
-
 /** A running device. */
 export class UserspaceDevice {
   private sockets: UdpSocket[];
@@ -149,6 +140,12 @@ export class UserspaceDevice {
   private relayState: { endpoints: RelayEndpoints; table: RelayTable | null } | null = null;
   /** The main thread's relay edge (handshakes to relayed peers). */
   private relayEdge: RelaySocket | null = null;
+  /** The service policy the workers enforce, and the flows they track (shared memory). */
+  private readonly policyTable: PolicyTable;
+  private readonly flows = FlowTable.create();
+  private policy: DevicePolicy = ALLOW_ALL;
+  /** The latest relay counters each worker posted. */
+  private readonly relayStatsByWorker = new Map<number, RelayTableStats>();
 
   private constructor(
     private readonly queues: TunDevice[],
@@ -159,6 +156,7 @@ export class UserspaceDevice {
     mtu: number,
   ) {
     this.sockets = sockets;
+    this.policyTable = PolicyTable.create(state.dimensions.peers);
     const arena = core.layout.arenaBase;
     this.engine = new WireguardEngine({
       primitives: createNoisePrimitives(core),
@@ -219,8 +217,10 @@ export class UserspaceDevice {
     }
     const maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
     let queues: TunDevice[];
+    let tun: TunQueues;
     try {
-      queues = openQueues(options.interfaceName, count);
+      tun = openTunQueues(options.interfaceName, count, options.offload ?? true);
+      queues = tun.queues;
     } catch (error) {
       throw new DeviceError(
         `cannot create interface ${options.interfaceName}: ${(error as Error).message}`,
@@ -228,6 +228,7 @@ export class UserspaceDevice {
     }
     let sockets: UdpSocket[] = [];
     let device: UserspaceDevice | null = null;
+    let udpNote = "";
     try {
       const netlink = RouteNetlink.open();
       try {
@@ -241,12 +242,23 @@ export class UserspaceDevice {
       } catch (error) {
         throw new DeviceError(`cannot open the UDP port: ${(error as Error).message}`);
       }
+      // The probe's answer is the kernel's, the same for every socket of the group.
+      const udpSegmentation = (options.offload ?? true) && sockets[0].enableSegmentation();
+      // GRO pays only when coalesced TCP can go to a vnet TUN; it needs 64 KB receive slots.
+      const receiveCoalescing = tun.vnetHeader &&
+        sockets.every((socket) => socket.setReceiveCoalescing(true));
+      if (!receiveCoalescing) { for (const socket of sockets) socket.setReceiveCoalescing(false); }
+      udpNote = (options.offload ?? true)
+        ? `UDP GSO ${udpSegmentation ? "on" : "unavailable"}, GRO ${
+          receiveCoalescing ? "on" : "unavailable"
+        }`
+        : "UDP GSO/GRO off";
       const mainArena = NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu);
       const layout = planMemoryLayout({
         instances: count + 1,
         keySlots: 2 * KEYPAIR_RECORDS,
         stagingBytes: 16384,
-        arenaBytes: mainArena + count * workerArenaBytes(mtu),
+        arenaBytes: mainArena + count * workerArenaBytes(mtu, receiveCoalescing),
       });
       const module = await loadCoreModule();
       const memory = createCoreMemory(layout);
@@ -264,7 +276,8 @@ export class UserspaceDevice {
           module,
           memory,
           layout,
-          arenaAt: layout.arenaBase + mainArena + (workerIndex - 1) * workerArenaBytes(mtu),
+          arenaAt: layout.arenaBase + mainArena +
+            (workerIndex - 1) * workerArenaBytes(mtu, receiveCoalescing),
           stateBuffer: state.buffer,
           dimensions,
           control: self.control.buffer as SharedArrayBuffer,
@@ -273,10 +286,14 @@ export class UserspaceDevice {
           udpFd: sockets[workerIndex - 1].fd,
           udpPort: sockets[workerIndex - 1].port,
           mtu,
+          vnetHeader: tun.vnetHeader,
+          udpSegmentation,
+          receiveCoalescing,
           timeOrigin: performance.timeOrigin,
           forwardSwim: options.onSwimDatagrams !== undefined,
           wakeFd,
           routes,
+          policy: { table: self.policyTable.buffer, flows: self.flows.buffer },
         }),
         (reply) => self.onReply(reply),
         (message) => self.onWorkerDeath(message),
@@ -299,7 +316,7 @@ export class UserspaceDevice {
     (options.log ?? (() => {}))(
       `interface ${device.interfaceName} up (mtu ${mtu}), UDP port ${device.listenPort}, ${count} data worker${
         count === 1 ? "" : "s"
-      }, UAPI ${device.uapi.path}`,
+      }, UAPI ${device.uapi.path}; ${tun.note}; ${udpNote}`,
     );
     device.schedule();
     return device;
@@ -335,6 +352,12 @@ export class UserspaceDevice {
       case "confirmed":
         this.engine.confirmKeypair(reply.peer, reply.keypair, now);
         this.schedule();
+        return;
+      case "relay-stats":
+        this.relayStatsByWorker.set(reply.workerIndex, reply.stats);
+        return;
+      case "notice":
+        (this.options.log ?? (() => {}))(reply.message);
         return;
       case "socket-switched":
         // Each socket has one worker, so the one it left is no longer read by anyone.
@@ -395,6 +418,11 @@ export class UserspaceDevice {
     this.relayState = { endpoints, table };
     this.relayEdge = new RelaySocket(this.sockets[0], endpoints, null, () => performance.now());
     this.relayUpdated();
+  }
+
+  /** Each data thread's relay counters and pairs, as last posted (empty: relays nothing). */
+  relayStats(): RelayTableStats[] {
+    return this.relayState?.table ? [...this.relayStatsByWorker.values()] : [];
   }
 
   /** Copies the relay bindings and table to every worker. */
@@ -459,7 +487,29 @@ export class UserspaceDevice {
 
   private publishRoutes(): void {
     this.workers?.broadcast({ type: "routes", routes: this.engine.routeEntries() });
+    // Peer ids come and go with the peers: the policy rows follow them.
+    if (this.policy.enforcing || this.policyTable.enforcing) this.publishPolicy();
     this.schedule();
+  }
+
+  /**
+   * Enforces `policy` on inbound decrypted packets from now on (the workers read it from shared
+   * memory: no message, no restart); kept in step with the peers as they change.
+   */
+  setPolicy(policy: DevicePolicy): void {
+    this.policy = policy;
+    this.publishPolicy();
+  }
+
+  /** Dropped packets per policy rule (the default first), since each rule was loaded. */
+  policyDrops(): RuleDrops[] {
+    return this.policyTable.drops();
+  }
+
+  private publishPolicy(): void {
+    this.policyTable.publish(
+      compileDevicePolicy(this.policy, (key) => this.engine.peer(key)?.id),
+    );
   }
 
   /** The device as configuration and UAPI see it. */

@@ -17,7 +17,30 @@ export function slotBytesFor(mtu: number): number {
   return Math.ceil((mtu + SLOT_OVERHEAD) / SLOT_OVERHEAD) * SLOT_OVERHEAD;
 }
 
-/** Bytes of packet arena one worker uses: a nonce, a scratch area, and tx and rx batches. */
-export function workerArenaBytes(mtu: number): number {
-  return NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu) + 2 * WORKER_BATCH * slotBytesFor(mtu);
+/**
+ * Bytes a vnet TUN read, or a super-packet coalesced for a TUN write, may need: the 10-byte
+ * virtio-net header and 64 KB, rounded to a cache line. Both are reserved whether or not the
+ * offload is on (128 KB per worker).
+ */
+export const SUPER_READ_BYTES = 65_600;
+
+/** Receive slots with UDP GRO on: each may hold up to 64 KB of one sender's datagrams. */
+export const GRO_SLOTS = 16;
+/** Bytes of one GRO receive slot: 64 KB, or one datagram of a larger MTU. */
+export function groSlotBytes(mtu: number): number {
+  return Math.max(65_536, slotBytesFor(mtu));
+}
+
+/** Bytes of the receive slots: a batch of MTU-sized ones, or GRO_SLOTS of 64 KB with GRO. */
+export function receiveArenaBytes(mtu: number, receiveCoalescing: boolean): number {
+  return receiveCoalescing ? GRO_SLOTS * groSlotBytes(mtu) : WORKER_BATCH * slotBytesFor(mtu);
+}
+
+/**
+ * Bytes of packet arena one worker uses: a nonce, a scratch area, tx and rx slots, a TUN read
+ * and a coalescing buffer.
+ */
+export function workerArenaBytes(mtu: number, receiveCoalescing = false): number {
+  return NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu) + WORKER_BATCH * slotBytesFor(mtu) +
+    receiveArenaBytes(mtu, receiveCoalescing) + 2 * SUPER_READ_BYTES;
 }

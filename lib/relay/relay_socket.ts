@@ -12,7 +12,8 @@
 import type { DatagramSocket, PacketSlot } from "../device/packet_io.ts";
 import { type RelayEndpoints, VIRTUAL_PORT } from "./relay_endpoints.ts";
 import { hasRelayMagic, RELAY_HEADER_BYTES } from "./relay_frame.ts";
-import { RELAY_FORWARD, type RelayTable } from "./relay_table.ts";
+import { RelayHold } from "./relay_hold.ts";
+import { RELAY_DROP_NO_PATH, RELAY_FORWARD, type RelayTable } from "./relay_table.ts";
 
 /** Largest datagram sent through `sendTo` to a virtual endpoint (handshakes, keepalives). */
 const SCRATCH_BYTES = 65_536;
@@ -31,6 +32,8 @@ export interface RelaySocketStats {
 export class RelaySocket implements DatagramSocket {
   /** Counters (plain fields: one writer, this socket's thread). */
   readonly stats: RelaySocketStats = { wrapped: 0, unwrapped: 0, dropped: 0 };
+  /** Initiations this relay could not forward yet (relay_hold.ts). */
+  readonly hold: RelayHold = new RelayHold();
   private readonly scratch = new Uint8Array(SCRATCH_BYTES + RELAY_HEADER_BYTES);
   private readonly slotAddresses: Uint8Array[] = [];
 
@@ -44,6 +47,21 @@ export class RelaySocket implements DatagramSocket {
     public relay: RelayTable | null,
     private readonly now: () => number,
   ) {}
+
+  /** Forwards held initiations whose destination has a path now (after a table change). */
+  releaseHeld(): void {
+    if (this.relay === null || this.hold.count === 0) return;
+    this.hold.release(this.relay, this.now(), this.sendHeld);
+  }
+
+  private readonly sendHeld = (frame: Uint8Array): void => {
+    const relay = this.relay!;
+    try {
+      this.inner.sendTo(frame, relay.destIp, relay.destPort, frame.length, 0);
+    } catch {
+      // Best effort, as every datagram.
+    }
+  };
 
   /** Sends as the inner socket, through the relay when `address` is a virtual endpoint. */
   sendTo(
@@ -100,6 +118,7 @@ export class RelaySocket implements DatagramSocket {
    * (`truncated`, which the loops skip).
    */
   receiveBatch(slots: readonly PacketSlot[], timeoutMs: number): number {
+    this.releaseHeld();
     const received = this.inner.receiveBatch(slots, timeoutMs);
     for (let i = 0; i < received; i++) {
       const slot = slots[i];
@@ -115,15 +134,17 @@ export class RelaySocket implements DatagramSocket {
       }
       slot.truncated = true;
       const relay = this.relay;
-      if (
-        relay !== null && relay.relay(frame, slot.address, slot.port, this.now()) === RELAY_FORWARD
-      ) {
+      const verdict = relay === null ? -1 : relay.relay(frame, slot.address, slot.port, this.now());
+      if (verdict === RELAY_FORWARD) {
         try {
-          this.inner.sendTo(frame, relay.destIp, relay.destPort, frame.length, 0);
+          this.inner.sendTo(frame, relay!.destIp, relay!.destPort, frame.length, 0);
         } catch {
           // Best effort, as every datagram.
         }
       } else {
+        if (verdict === RELAY_DROP_NO_PATH) {
+          this.hold.hold(frame, slot.address, slot.port, relay!, this.now());
+        }
         this.stats.dropped++;
       }
     }

@@ -76,6 +76,32 @@ export const RELAY_VERDICTS = ["forward", "malformed", "untrusted", "rate", "no-
 
 const ADDRESS_KEY_BYTES = 18;
 
+/** One active (sender, destination) pair: its last use and what it relayed. */
+interface PairUse {
+  last: number;
+  packets: number;
+  bytes: number;
+}
+
+/** One pair a relay serves, as `status` shows it (short ids in hex). */
+export interface RelayPairStats {
+  /** The sender's short id (first 8 bytes of its key), hex. */
+  from: string;
+  /** The destination's short id, hex. */
+  to: string;
+  /** Datagrams and bytes forwarded for this pair since it became active. */
+  packets: number;
+  bytes: number;
+}
+
+/** A relay table's counters: datagrams per verdict, bytes forwarded, the active pairs. */
+export interface RelayTableStats {
+  /** Datagrams per verdict, indexed as RELAY_VERDICTS. */
+  counts: number[];
+  forwardedBytes: number;
+  pairs: RelayPairStats[];
+}
+
 /** One relay's members, limits and counters. */
 export class RelayTable {
   /** Where the last forwarded frame goes (valid after RELAY_FORWARD until the next call). */
@@ -86,6 +112,8 @@ export class RelayTable {
   readonly counts: Float64Array = new Float64Array(RELAY_VERDICTS.length);
   /** Bytes forwarded. */
   forwardedBytes = 0;
+  /** Grows with every setMembers (held frames are retried only after a change). */
+  version = 0;
 
   /** The limits in force. */
   readonly limits: RelayLimits;
@@ -101,8 +129,8 @@ export class RelayTable {
   private byteTokens: Float64Array;
   private refilledAt: Float64Array;
   private readonly addressKey = new Uint8Array(ADDRESS_KEY_BYTES);
-  /** Active pairs: sender * maxMembers + destination → last use (ms). */
-  private readonly pairs = new Map<number, number>();
+  /** Active pairs: sender * maxMembers + destination → last use (ms) and counters. */
+  private readonly pairs = new Map<number, PairUse>();
 
   /** An empty table (no member can relay until setMembers). */
   constructor(limits: Partial<RelayLimits> = {}, seed?: number) {
@@ -125,6 +153,7 @@ export class RelayTable {
    */
   setMembers(members: readonly RelayMemberEntry[]): void {
     this.members = members;
+    this.version++;
     const n = Math.min(members.length, this.limits.maxMembers);
     const oldIds = this.shortIds;
     const oldById = this.byId;
@@ -169,6 +198,19 @@ export class RelayTable {
     }
   }
 
+  /** The counters and active pairs (status; not per packet: it allocates). */
+  stats(): RelayTableStats {
+    const m = this.limits.maxMembers;
+    const hex = (i: number) => shortIdHex(this.shortIds, i);
+    const pairs: RelayPairStats[] = [];
+    for (const [pair, use] of this.pairs) {
+      const from = Math.floor(pair / m);
+      const to = pair % m;
+      pairs.push({ from: hex(from), to: hex(to), packets: use.packets, bytes: use.bytes });
+    }
+    return { counts: [...this.counts], forwardedBytes: this.forwardedBytes, pairs };
+  }
+
   /** Active pairs (for status and tests). */
   get pairCount(): number {
     return this.pairs.size;
@@ -196,7 +238,10 @@ export class RelayTable {
     if (!this.spend(sender, frame.length, now)) return RELAY_DROP_RATE;
     const dest = this.byId.lookup(relayShortId(frame));
     if (dest < 0 || dest === sender || this.ports[dest] < 0) return RELAY_DROP_NO_PATH;
-    if (!this.admitPair(sender * this.limits.maxMembers + dest, now)) return RELAY_DROP_PAIR_CAP;
+    const use = this.admitPair(sender * this.limits.maxMembers + dest, now);
+    if (use === null) return RELAY_DROP_PAIR_CAP;
+    use.packets++;
+    use.bytes += frame.length;
     frame[5] = RELAY_FROM;
     frame.set(this.shortIds.subarray(sender * SHORT_ID_BYTES, (sender + 1) * SHORT_ID_BYTES), 8);
     this.destIp.set(this.addresses.subarray(dest * 16, dest * 16 + 16));
@@ -228,23 +273,38 @@ export class RelayTable {
     return true;
   }
 
-  /** True when the pair is active or a place is free (an idle pair's, if need be). */
-  private admitPair(pair: number, now: number): boolean {
+  /** The pair's use when it is active or a place is free (an idle pair's, if need be). */
+  private admitPair(pair: number, now: number): PairUse | null {
     const pairs = this.pairs;
-    if (pairs.has(pair) || pairs.size < this.limits.maxPairs) {
-      pairs.set(pair, now);
-      return true;
+    const use = pairs.get(pair);
+    if (use !== undefined) {
+      use.last = now;
+      return use;
     }
+    if (pairs.size < this.limits.maxPairs) return this.newPair(pair, now);
     // Full: only a new pair pays for this scan, at most maxPairs entries.
-    for (const [other, last] of pairs) {
-      if (now - last >= this.limits.pairIdleMs) {
+    for (const [other, idle] of pairs) {
+      if (now - idle.last >= this.limits.pairIdleMs) {
         pairs.delete(other);
-        pairs.set(pair, now);
-        return true;
+        return this.newPair(pair, now);
       }
     }
-    return false;
+    return null;
   }
+
+  private newPair(pair: number, now: number): PairUse {
+    const use = { last: now, packets: 0, bytes: 0 };
+    this.pairs.set(pair, use);
+    return use;
+  }
+}
+
+function shortIdHex(ids: Uint8Array, slot: number): string {
+  let out = "";
+  for (let j = 0; j < SHORT_ID_BYTES; j++) {
+    out += ids[slot * SHORT_ID_BYTES + j].toString(16).padStart(2, "0");
+  }
+  return out;
 }
 
 function sameId(ids: Uint8Array, slot: number, id: Uint8Array): boolean {

@@ -45,9 +45,9 @@ export class BroadcastQueue {
   /**
    * Picks updates (least-sent first, newest first among equals) whose total size fits
    * `budget` bytes, at most `maxItems`, counts one transmission each and forgets those sent
-   * `limit` times.
+   * `limit` times. The update under `skip` (the recipient's own record) is left for others.
    */
-  take(budget: number, limit: number, maxItems = 255): Uint8Array[] {
+  take(budget: number, limit: number, maxItems = 255, skip = ""): Uint8Array[] {
     if (this.#byKey.size === 0 || budget <= 0) return [];
     const all = [...this.#byKey.values()];
     all.sort((a, b) => a.transmits - b.transmits || b.order - a.order);
@@ -55,7 +55,7 @@ export class BroadcastQueue {
     let left = budget;
     for (const pending of all) {
       if (out.length >= maxItems) break;
-      if (pending.bytes.length > left) continue;
+      if (pending.bytes.length > left || pending.key === skip) continue;
       out.push(pending.bytes);
       left -= pending.bytes.length;
       pending.transmits++;

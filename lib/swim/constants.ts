@@ -118,6 +118,11 @@ export const ItemKind = {
   Suspect: 3,
   /** A claim, signed by the claimer, that a third party is dead. */
   Dead: 4,
+  /**
+   * An org control message (revocation or vouch, lib/org/org_messages.ts), signed by the org,
+   * not by a member: membership carries it, the node verifies it against its trusted orgs.
+   */
+  OrgControl: 5,
 } as const;
 
 /** A piggybacked item kind. */

@@ -7,7 +7,10 @@
 import { MAX_INCARNATION, MessageType } from "./constants.ts";
 import type { SwimState } from "./engine_state.ts";
 import { send } from "./outbound.ts";
-import { ownedBytes } from "./records.ts";
+import { NatType, ownedBytes } from "./records.ts";
+
+/** Public members our new endpoints go to at once (see announceMoved). */
+export const MOVED_ANNOUNCE_TARGETS = 4;
 
 /** Queues an update for dissemination and makes sure the gossip timer runs. */
 export function broadcast(s: SwimState, key: string, bytes: Uint8Array): void {
@@ -52,4 +55,27 @@ export function reannounce(s: SwimState, seen: number): void {
   s.incarnation = next;
   s.record = s.signRecord();
   broadcast(s, "r" + s.selfId, s.record.bytes);
+}
+
+/**
+ * Our advertised endpoints changed (e.g. our NAT rebound to a new outside port): sends the new
+ * record straight to a few public members on proven paths, besides gossiping it. Gossip alone
+ * spends its few transmissions on random members, and every NATed one filters our new port
+ * until a punch reopens it (which needs the new record first): in a mesh of mostly NATed
+ * members the record could reach nobody, our old path's members suspected us, the suspicion
+ * never reached us to refute, and the pair stayed broken until a push-pull (often > 60 s).
+ * A public member hears us from any port, re-gossips the record and is the punch rendezvous.
+ */
+export function announceMoved(s: SwimState): void {
+  let sent = 0;
+  for (const member of s.members.proven) {
+    if (sent >= MOVED_ANNOUNCE_TARGETS) break;
+    if (!member.isListed || member.state !== "alive" || member.verified === null) continue;
+    if (member.record?.nat !== NatType.Public) continue;
+    if (
+      send(s, member, MessageType.Gossip, 0, 0, null, [s.record.bytes], member.verified, false) > 0
+    ) {
+      sent++;
+    }
+  }
 }

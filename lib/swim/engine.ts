@@ -10,8 +10,8 @@
  * join.ts, member_table.ts, outbound.ts and session_keys.ts.
  */
 
-import { MessageType } from "./constants.ts";
-import { broadcast, reannounce } from "./dissemination.ts";
+import { ItemKind, MessageType } from "./constants.ts";
+import { announceMoved, broadcast, reannounce } from "./dissemination.ts";
 import { type Address, assertAddress } from "./address.ts";
 import { type Outgoing, SwimState, type SwimStats } from "./engine_state.ts";
 import type { MemberInfo, SwimEvent } from "./events.ts";
@@ -49,6 +49,8 @@ export interface SwimEngineOptions {
   nat?: NatTypeCode;
   /** Our record's feature bits (ALIVE_FLAG_*, e.g. relay-capable); default 0. */
   recordFlags?: number;
+  /** Our org certificate (lib/org/), carried in our signed record; default none. */
+  certificate?: Uint8Array | null;
   /** Resolved seed addresses to join through. */
   seeds?: Address[];
   /** Tuning profile (default "lan"). */
@@ -87,6 +89,7 @@ export class SwimEngine {
       endpoints: [...options.endpoints],
       nat: options.nat ?? NatType.Unknown,
       recordFlags: options.recordFlags ?? 0,
+      certificate: options.certificate ?? null,
       seeds: [...(options.seeds ?? [])],
       random: options.random ?? Math.random,
     });
@@ -184,6 +187,28 @@ export class SwimEngine {
     return out;
   }
 
+  /** Takes the org control messages heard since the last call (unverified: see lib/org/). */
+  drainOrgControls(): Uint8Array[] {
+    const out = this.#s.orgInbox;
+    this.#s.orgInbox = [];
+    return out;
+  }
+
+  /**
+   * Gossips an org control message (verified by the caller) like a membership update; `key`
+   * names what it decides about, so a newer decision replaces an older one in the queue.
+   */
+  broadcastOrgControl(key: string, message: Uint8Array, now: number): void {
+    const s = this.#s;
+    s.now = Math.max(s.now, now);
+    const item = new Uint8Array(3 + message.length);
+    item[0] = ItemKind.OrgControl;
+    item[1] = item.length & 0xff;
+    item[2] = item.length >> 8;
+    item.set(message, 3);
+    broadcast(s, "o" + key, item);
+  }
+
   /** Takes the events produced so far. */
   drainEvents(): SwimEvent[] {
     const out = this.#s.events;
@@ -212,8 +237,18 @@ export class SwimEngine {
     for (const address of endpoints) assertAddress(address);
     const s = this.#s;
     s.now = Math.max(s.now, now);
+    const moved = endpoints.join(" ") !== s.endpoints.join(" ");
     s.endpoints = [...endpoints];
     s.nat = nat;
+    reannounce(s, s.incarnation);
+    if (moved && s.started) announceMoved(s);
+  }
+
+  /** Replaces the certificate our record carries (node.cert reloaded): a new incarnation. */
+  setCertificate(certificate: Uint8Array | null, now: number): void {
+    const s = this.#s;
+    s.now = Math.max(s.now, now);
+    s.certificate = certificate === null ? null : certificate.slice();
     reannounce(s, s.incarnation);
   }
 

@@ -57,6 +57,7 @@ export interface SwimStateInit {
   nat: NatTypeCode;
   /** Our record's feature bits. */
   recordFlags: number;
+  certificate: Uint8Array | null;
   /** Seed addresses to join through. */
   seeds: Address[];
   /** Uniform random numbers in [0, 1). */
@@ -99,6 +100,8 @@ export class SwimState {
   nat: NatTypeCode;
   /** Our record's feature bits (ALIVE_FLAG_*). */
   readonly recordFlags: number;
+  /** Our org certificate, carried in our record (null: none). */
+  certificate: Uint8Array | null;
   /** Our incarnation; only we raise it. */
   incarnation = 0;
   /** Our current signed alive record. */
@@ -173,6 +176,8 @@ export class SwimState {
   outbox: Outgoing[] = [];
   /** Events not yet drained. */
   events: SwimEvent[] = [];
+  /** Org control messages heard from authenticated members, for the node to verify (bounded). */
+  orgInbox: Uint8Array[] = [];
 
   /** Builds the state of a node that has not started yet. */
   constructor(init: SwimStateInit) {
@@ -187,6 +192,7 @@ export class SwimState {
     this.endpoints = init.endpoints;
     this.nat = init.nat;
     this.recordFlags = init.recordFlags;
+    this.certificate = init.certificate;
     this.awareness = new Awareness(
       this.config.lifeguard ? this.config.awarenessMaxMultiplier : 1,
     );
@@ -222,6 +228,7 @@ export class SwimState {
       this.nat,
       this.endpoints,
       this.recordFlags,
+      this.certificate,
     );
   }
 }

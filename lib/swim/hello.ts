@@ -12,7 +12,7 @@
 import { HEADER_BYTES, HELLO_CONTEXT, HELLO_COOKIE_BYTES, ItemKind } from "./constants.ts";
 import { MessageType, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from "./constants.ts";
 import { writeHeader } from "./header.ts";
-import { type AliveRecord, readItem } from "./records.ts";
+import { type AliveRecord, MAX_RECORD_CERT_BYTES, readItem } from "./records.ts";
 import type { SwimSigner } from "./swim_crypto.ts";
 import { SwimDecodeError } from "./swim_errors.ts";
 
@@ -115,21 +115,34 @@ export function encodeHelloCookie(
   joinerEpoch: number,
   cookie: Uint8Array,
   hello: Uint8Array,
+  certificate: Uint8Array | null = null,
 ): Uint8Array {
-  const out = new Uint8Array(HELLO_COOKIE_MESSAGE_BYTES);
+  // The answer never outgrows the Hello (no amplification): the certificate is left out then.
+  const withCert = certificate !== null &&
+    HELLO_COOKIE_MESSAGE_BYTES + certificate.length < hello.length;
+  const out = new Uint8Array(HELLO_COOKIE_MESSAGE_BYTES + (withCert ? certificate.length : 0));
   writeHeader(out, MessageType.HelloCookie, seedEpoch, joinerEpoch, 0, seedKey);
   out.set(cookie, HEADER_BYTES);
   out.set(helloEcho(hello), HEADER_BYTES + HELLO_COOKIE_BYTES);
+  if (withCert) out.set(certificate, HELLO_COOKIE_MESSAGE_BYTES);
   return out;
 }
 
-/** Splits a HelloCookie (header already checked): the cookie and the echo; SwimDecodeError. */
-export function decodeHelloCookie(datagram: Uint8Array): { cookie: Uint8Array; echo: Uint8Array } {
-  if (datagram.length !== HELLO_COOKIE_MESSAGE_BYTES) {
+/**
+ * Splits a HelloCookie (header already checked): the cookie, the echo and the seed's org
+ * certificate when one follows (186 or 314 bytes); throws only SwimDecodeError.
+ */
+export function decodeHelloCookie(
+  datagram: Uint8Array,
+): { cookie: Uint8Array; echo: Uint8Array; certificate: Uint8Array | null } {
+  const extra = datagram.length - HELLO_COOKIE_MESSAGE_BYTES;
+  // A certificate is 186 (v1) or 314 (v2) bytes; nothing else may follow the echo.
+  if (extra !== 0 && extra !== 186 && extra !== MAX_RECORD_CERT_BYTES) {
     throw new SwimDecodeError("bad-length", "HelloCookie size");
   }
   return {
     cookie: datagram.subarray(HEADER_BYTES, HEADER_BYTES + HELLO_COOKIE_BYTES),
-    echo: datagram.subarray(HEADER_BYTES + HELLO_COOKIE_BYTES),
+    echo: datagram.subarray(HEADER_BYTES + HELLO_COOKIE_BYTES, HELLO_COOKIE_MESSAGE_BYTES),
+    certificate: extra === 0 ? null : datagram.subarray(HELLO_COOKIE_MESSAGE_BYTES),
   };
 }

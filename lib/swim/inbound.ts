@@ -23,6 +23,9 @@ import { keyId } from "./records.ts";
 import { rxKey } from "./session_keys.ts";
 import { SwimDecodeError } from "./swim_errors.ts";
 
+/** Org control messages held for the node between two drains. */
+const MAX_ORG_INBOX = 1024;
+
 /** Handles one received datagram from `from`; anything that fails a check is counted as dropped. */
 export function receiveDatagram(s: SwimState, from: Address, data: Uint8Array): void {
   // Whatever we answer to an unproven `from` must fit in what it sent us (invariant 9).
@@ -45,9 +48,10 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   }
   const senderId = keyId(header.sender);
   if (senderId === s.selfId) return s.drop("self");
-  if (!s.trust.isTrusted(header.sender, senderId)) return s.drop("untrusted");
+  // Hello and HelloCookie check trust themselves: a stranger may present an org certificate.
   if (header.type === MessageType.Hello) return onHello(s, from, data, header, senderId);
   if (header.type === MessageType.HelloCookie) return onHelloCookie(s, from, data, header);
+  if (!s.trust.isTrusted(header.sender, senderId)) return s.drop("untrusted");
   if (data.length < HEADER_BYTES + AEAD_TAG_BYTES) return s.drop("truncated");
   if (header.receiverEpoch !== s.epoch) return s.drop("stale-epoch");
   const member = s.members.candidate(header.sender, senderId);
@@ -94,6 +98,10 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
     if (entryIsListed(subject) && now !== null && (!wasListed || now !== address)) {
       checkAddress(s, s.members.get(item.id)!, now);
     }
+  }
+  // Org decisions are the node's to verify (against its trusted orgs); a flood is cut short.
+  for (const control of body.controls) {
+    if (s.orgInbox.length < MAX_ORG_INBOX) s.orgInbox.push(control.slice());
   }
   if (!s.connected && !s.leaving) onConnected(s, member, aliveBefore);
   const wantsIntro = (body.flags & FLAG_INTRODUCE) !== 0;

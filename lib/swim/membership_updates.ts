@@ -64,7 +64,14 @@ export function onAlive(
     ) reannounce(s, record.incarnation);
     return;
   }
-  if (!s.trust.isTrusted(record.subject, record.id)) return s.drop("untrusted-record");
+  const trusted = s.trust.isTrusted(record.subject, record.id);
+  const cert = record.certificate;
+  // A stranger whose record carries a certificate is worth a look: cheap checks first.
+  if (
+    !trusted && (cert === null || !s.trust.precheckCertificate?.(record.subject, record.id, cert))
+  ) {
+    return s.drop("untrusted-record");
+  }
   // Peeked first: a record heard again (most gossip and sync pages) leaves a cold member cold.
   const known = s.members.peek(record.id);
   if (
@@ -72,6 +79,11 @@ export function onAlive(
     compareVersion(record.epoch, record.incarnation, known.epoch, known.incarnation) <= 0
   ) return;
   if (!verified && !verifySigned(s, record)) return s.drop("bad-signature");
+  if (cert !== null && s.trust.admitCertificate !== undefined) {
+    // Also for a member trusted already: a renewed certificate replaces the one held.
+    const admitted = s.trust.admitCertificate(record.subject, record.id, cert);
+    if (!trusted && !admitted) return s.drop("bad-certificate");
+  }
   record = ownedItem(record);
   if (known === undefined && s.members.joinCold(record, s.now)) {
     // A first record of a key never seen: what the general path below does, without a Member.

@@ -8,6 +8,7 @@
 import {
   AEAD_TAG_BYTES,
   HEADER_BYTES,
+  ItemKind,
   MAX_DATAGRAM_BYTES,
   MessageType,
   PUBLIC_KEY_BYTES,
@@ -33,6 +34,8 @@ export interface SwimBody {
   target: Uint8Array | null;
   /** Piggybacked items (unknown kinds skipped). */
   items: SwimItem[];
+  /** Org control messages carried (ItemKind.OrgControl), views into the body, unverified. */
+  controls: Uint8Array[];
 }
 
 /** Fixed body bytes before the items for a message type. */
@@ -104,11 +107,14 @@ export function decodeBody(type: number, bytes: Uint8Array): SwimBody {
   }
   const count = bytes[offset++];
   const items: SwimItem[] = [];
+  const controls: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
+    const kind = bytes[offset];
     const { item, next } = readItem(bytes, offset);
     if (item !== null) items.push(item);
+    else if (kind === ItemKind.OrgControl) controls.push(bytes.subarray(offset + 3, next));
     offset = next;
   }
   if (offset !== bytes.length) throw new SwimDecodeError("bad-length", "trailing body bytes");
-  return { seq, flags, target, items };
+  return { seq, flags, target, items, controls };
 }

@@ -73,7 +73,10 @@ export function send(
   }
   if (piggyback && s.queue.size > 0) {
     const limit = retransmitLimit(s.config.retransmitMult, s.members.aliveCount + 1);
-    for (const item of s.queue.take(budget, limit, 255 - items.length)) items.push(item);
+    // A member's own record would tell it nothing, and spend a transmission others need (behind
+    // NATs a joiner's record reached the member that joined just before it only at push-pull).
+    const own = "r" + member.id;
+    for (const item of s.queue.take(budget, limit, 255 - items.length, own)) items.push(item);
   }
   if (member.wantsRecord) flags |= FLAG_INTRODUCE;
   const data = datagramBuffer(bodyBytes(type, items));

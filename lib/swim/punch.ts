@@ -250,7 +250,19 @@ export function onPunch(s: SwimState, sender: Member, request: PunchRequest): vo
   if (!s.punch.forwardBucket.take(s.now)) return s.drop("punch-rate");
   if (!verifyPunchRequest(request, s.verifyFn)) return s.drop("punch-signature");
   s.punch.stats.forwarded++;
+  // Each side punches at the candidates of the other's record as it holds it, and the target
+  // answers only a requester it knows; gossip may not have brought either the newest (a NATed
+  // member hears only from members that reach it, and a record's few transmissions can all go
+  // elsewhere: the pair then punched a stale port, or the target dropped the request, until a
+  // push-pull). So each gets the other's own signed record with the forward: two records per
+  // request, within the forward rate.
+  if (sender.record !== null && target.verified !== null) {
+    send(s, target, MessageType.Gossip, 0, 0, null, [sender.record.bytes], target.verified, false);
+  }
   sendPunch(s, target, request.bytes);
+  if (target.record !== null && sender.verified !== null) {
+    send(s, sender, MessageType.Gossip, 0, 0, null, [target.record.bytes], sender.verified, false);
+  }
 }
 
 /** As the target: check the request end to end, then burst towards the requester. */

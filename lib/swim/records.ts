@@ -19,6 +19,13 @@ export const NatType = { Public: 0, Cone: 1, Symmetric: 2, Unknown: 3 } as const
 
 /** Alive record flag: the member relays WireGuard datagrams between trusted members. */
 export const ALIVE_FLAG_RELAY = 0x01;
+/**
+ * Alive record flag: the endpoints are followed by `length u16 | org certificate` (lib/org/),
+ * which admits the subject on nodes that trust its org. Signed by the subject with the rest.
+ */
+export const ALIVE_FLAG_CERT = 0x02;
+/** Longest certificate an alive record carries (a v2 certificate). */
+export const MAX_RECORD_CERT_BYTES = 314;
 
 /** A NAT type code. */
 export type NatTypeCode = typeof NatType[keyof typeof NatType];
@@ -47,6 +54,8 @@ export interface AliveRecord extends ItemBase {
   flags: number;
   /** Endpoints the member can be reached at, most preferred first. */
   endpoints: Address[];
+  /** The member's org certificate (ALIVE_FLAG_CERT), a view into `bytes`; null without one. */
+  certificate: Uint8Array | null;
 }
 
 /** A member's own graceful leave. */
@@ -130,15 +139,30 @@ export function makeAliveRecord(
   nat: NatTypeCode,
   endpoints: Address[],
   flags = 0,
+  certificate: Uint8Array | null = null,
 ): AliveRecord {
   const list = endpoints.slice(0, MAX_ENDPOINTS);
-  const length = ALIVE_FIXED + list.reduce((sum, e) => sum + endpointBytes(e), 0);
+  if (
+    certificate !== null && (certificate.length === 0 || certificate.length > MAX_RECORD_CERT_BYTES)
+  ) {
+    throw new RangeError(`a record's certificate is 1..${MAX_RECORD_CERT_BYTES} bytes`);
+  }
+  flags = certificate === null ? flags & ~ALIVE_FLAG_CERT : flags | ALIVE_FLAG_CERT;
+  const length = ALIVE_FIXED + list.reduce((sum, e) => sum + endpointBytes(e), 0) +
+    (certificate === null ? 0 : 2 + certificate.length);
   const out = start(ItemKind.Alive, length, signer.publicKey, epoch, incarnation);
   let offset = ITEM_HEAD + VERSION_FIELDS;
   out[offset++] = nat;
   out[offset++] = flags;
   out[offset++] = list.length;
   for (const endpoint of list) offset = writeEndpoint(out, offset, endpoint);
+  let cert: Uint8Array | null = null;
+  if (certificate !== null) {
+    out[offset] = certificate.length & 0xff;
+    out[offset + 1] = certificate.length >> 8;
+    out.set(certificate, offset + 2);
+    cert = out.subarray(offset + 2, offset + 2 + certificate.length);
+  }
   finish(out, signer);
   return {
     kind: ItemKind.Alive,
@@ -149,6 +173,7 @@ export function makeAliveRecord(
     nat,
     flags,
     endpoints: list,
+    certificate: cert,
     bytes: out,
   };
 }
@@ -266,6 +291,16 @@ export function readItem(
     endpoints.push(endpoint.address);
     at = endpoint.next;
   }
+  let certificate: Uint8Array | null = null;
+  if ((flags & ALIVE_FLAG_CERT) !== 0) {
+    if (at + 2 > end) throw new SwimDecodeError("bad-length", "alive item certificate length");
+    const size = raw[at] | (raw[at + 1] << 8);
+    if (size === 0 || size > MAX_RECORD_CERT_BYTES || at + 2 + size !== end) {
+      throw new SwimDecodeError("bad-length", "alive item certificate size");
+    }
+    certificate = raw.subarray(at + 2, end);
+    at = end;
+  }
   if (at !== end) throw new SwimDecodeError("bad-length", "alive item has trailing bytes");
   return {
     item: {
@@ -278,6 +313,7 @@ export function readItem(
       nat: nat as NatTypeCode,
       flags,
       endpoints,
+      certificate,
     },
     next,
   };
@@ -292,6 +328,14 @@ export function ownedItem<T extends SwimItem>(item: T): T {
   if (ownsBuffer(item.bytes)) return item;
   const bytes = item.bytes.slice();
   const subject = bytes.subarray(ITEM_HEAD, ITEM_HEAD + PUBLIC_KEY_BYTES);
+  if (item.kind === ItemKind.Alive) {
+    const cert = item.certificate;
+    const certificate = cert === null ? null : bytes.subarray(
+      bytes.length - SIGNATURE_BYTES - cert.length,
+      bytes.length - SIGNATURE_BYTES,
+    );
+    return { ...item, bytes, subject, certificate };
+  }
   if (item.kind !== ItemKind.Suspect && item.kind !== ItemKind.Dead) {
     return { ...item, bytes, subject };
   }

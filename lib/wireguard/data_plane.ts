@@ -129,6 +129,8 @@ export class DataPlane {
   private readonly staged = new Map<number, Uint8Array[]>();
   /** The generation `sendingKeypair` saw, valid right after it returned a keypair. */
   private generation = 0;
+  /** The peer id of the packet `openInPlace` last returned (the service policy's key). */
+  openedPeer = NONE;
 
   constructor(options: DataPlaneOptions) {
     this.core = options.core;
@@ -459,6 +461,7 @@ export class DataPlane {
       this.stats.spoofedSource++;
       return 0;
     }
+    this.openedPeer = p;
     return inner;
   }
 }

@@ -12,6 +12,12 @@ export const DOCUMENTED_PERMISSIONS: Record<string, string[]> = {
   trust: ["--allow-env", "--allow-sys=uid", "--allow-read", "--allow-write"],
   revoke: ["--allow-env", "--allow-sys=uid", "--allow-read", "--allow-write"],
   config: ["--allow-env", "--allow-sys=uid", "--allow-read"],
+  "org-keygen": ["--allow-env", "--allow-sys=uid", "--allow-read", "--allow-write"],
+  "org-sign": ["--allow-env", "--allow-sys=uid", "--allow-read", "--allow-write"],
+  "org-delegate": ["--allow-env", "--allow-sys=uid", "--allow-read", "--allow-write"],
+  "org-vouch": ["--allow-env", "--allow-sys=uid", "--allow-read", "--allow-write"],
+  "org-revoke": ["--allow-env", "--allow-sys=uid", "--allow-read", "--allow-write"],
+  cert: ["--allow-env", "--allow-sys=uid", "--allow-read"],
   up: [
     "--allow-env",
     "--allow-sys",

@@ -1,5 +1,6 @@
 import { assertEquals, assertIncludes, assertThrows, assertTrue } from "../assert.ts";
 import {
+  checkDaemonStatus,
   ControlError,
   MAX_REQUEST_BYTES,
   parseControlResponse,
@@ -171,4 +172,18 @@ Deno.test("control path: interface names follow Linux's rule", () => {
   for (const name of ["", ".", "..", "x".repeat(16), "a/b", "a:b", "a b", "a\tb", "../../etc"]) {
     assertTrue(!isValidInterfaceName(name), JSON.stringify(name));
   }
+});
+
+Deno.test("control protocol: status names are strings or null; older daemons without them parse", () => {
+  const status = JSON.parse(JSON.stringify(sampleStatus()));
+  assertEquals(checkDaemonStatus(status).dns_name, undefined);
+  status.dns_name = "gw.mesh";
+  status.name_conflicts = [];
+  status.peers[0].dns_name = null;
+  assertEquals(checkDaemonStatus(status).dns_name, "gw.mesh");
+  status.peers[0].dns_name = 7;
+  assertThrows(() => checkDaemonStatus(status), ControlError, /status\.peers\[0\]\.dns_name/);
+  status.peers[0].dns_name = "x.mesh";
+  status.name_conflicts = [1];
+  assertThrows(() => checkDaemonStatus(status), ControlError, /status\.name_conflicts/);
 });

@@ -1,6 +1,7 @@
 import { assertEquals } from "../assert.ts";
 import { formatBytes, formatHandshakeAge, formatStatus } from "../../lib/control/status_format.ts";
 import { sampleStatus } from "./fixtures.ts";
+import { checkDaemonStatus } from "../../lib/control/control_protocol.ts";
 
 Deno.test("status format: byte counts in binary units", () => {
   assertEquals(formatBytes(0), "0 B");
@@ -69,4 +70,169 @@ Deno.test("status format: no peers, open mesh", () => {
     true,
   );
   assertEquals(text.includes("members:         0 alive, 0 suspect, 0 dead\n"), true);
+  // A closed mesh that also trusts orgs says so (certificates and vouches admit too).
+  const withOrgs = checkDaemonStatus(
+    JSON.parse(JSON.stringify({ ...sampleStatus(), trusted_orgs: 2 })),
+  );
+  assertEquals(
+    formatStatus(withOrgs, 0).includes(
+      "admission:       authorized keys and 2 trusted orgs (certificates, vouches)\n",
+    ),
+    true,
+  );
+});
+
+Deno.test("status format: the service policy line (issue 14), and its validation", () => {
+  const policy = {
+    default: "deny" as const,
+    files: 2,
+    rules: 3,
+    error: null,
+    drops: [
+      { source: "default", rule: "deny", drops: 4 },
+      { source: "global.policy:2", rule: "deny tcp 22", drops: 1 },
+    ],
+  };
+  const status = checkDaemonStatus(JSON.parse(JSON.stringify({ ...sampleStatus(), policy })));
+  const text = formatStatus(status, 0);
+  assertEquals(text.includes("services:        default deny, 3 rules, 5 packets dropped\n"), true);
+  const refused = formatStatus(
+    { ...status, policy: { ...policy, error: "global.policy:3: x" } },
+    0,
+  );
+  assertEquals(refused.includes("; last edit refused: global.policy:3: x\n"), true);
+  const none = formatStatus({ ...status, policy: { ...policy, files: 0, drops: [] } }, 0);
+  assertEquals(none.includes("services:        no policy files (every port open)\n"), true);
+  // Without a policy (an older daemon) there is no line.
+  assertEquals(formatStatus(sampleStatus(), 0).includes("services:"), false);
+  let threw = false;
+  try {
+    checkDaemonStatus({ ...sampleStatus(), policy: { ...policy, drops: [{ source: 1 }] } });
+  } catch {
+    threw = true;
+  }
+  assertEquals(threw, true, "a malformed policy block is refused");
+});
+
+Deno.test("status format: mesh names — this node's, a DNS NAME column, name conflicts", () => {
+  const base = sampleStatus();
+  const status = {
+    ...base,
+    dns_name: "gw.mesh",
+    name_conflicts: ["name db.mesh stays with key 0202020202020202…, which claimed it first"],
+    ipv4_conflicts: [],
+    peers: base.peers.map((peer) => ({
+      ...peer,
+      dns_name: peer.name === "db-primary" ? null : `${peer.name}.mesh`,
+    })),
+  };
+  const text = formatStatus(status, 0);
+  assertEquals(text.includes("mesh name:       gw.mesh\n"), true, text);
+  const rows = text.split("\n").filter((line) => /^(NAME|db-primary|node2) /.test(line));
+  assertEquals(rows.map((row) => row.split(/\s{2,}/).slice(0, 2)), [
+    ["NAME", "DNS NAME"],
+    ["db-primary", "-"],
+    ["node2", "node2.mesh"],
+  ]);
+  assertEquals(
+    text.endsWith(
+      "mesh name conflicts (1):\n  name db.mesh stays with key 0202020202020202…, which claimed it first\n",
+    ),
+    true,
+    text,
+  );
+});
+
+Deno.test("status format: a relay node lists what it forwarded, its drops by reason and its pairs", () => {
+  const status = {
+    ...sampleStatus(),
+    peers: [],
+    ipv4_conflicts: [],
+    relay_serving: {
+      forwarded_packets: 1200,
+      forwarded_bytes: 3 * 1024 * 1024,
+      dropped: { malformed: 0, untrusted: 4, rate: 0, "no-path": 1, "pair-cap": 0 },
+      pairs: [
+        { from: "syma", to: "symb", packets: 800, bytes: 2 * 1024 * 1024 },
+        { from: "symb", to: "syma", packets: 400, bytes: 1024 * 1024 },
+      ],
+    },
+  };
+  const text = formatStatus(status, new Date("2026-11-22T03:04:17.000Z"));
+  assertEquals(
+    text.slice(text.indexOf("no peers yet")),
+    `no peers yet
+
+relaying for others: 1200 datagrams (3.0 MiB) forwarded, dropped: untrusted 4, no-path 1
+  FROM  TO    DATAGRAMS  BYTES
+  syma  symb  800        2.0 MiB
+  symb  syma  400        1.0 MiB
+`,
+  );
+  const idle = { ...status, relay_serving: { ...status.relay_serving, pairs: [] } };
+  assertEquals(
+    formatStatus(idle, 0).endsWith(
+      "forwarded, dropped: untrusted 4, no-path 1\n  no active pairs\n",
+    ),
+    true,
+  );
+});
+
+Deno.test("status format: the admission controller's state (url, last poll, epoch, held-off peers, denial)", () => {
+  const controller = {
+    url: "https://controller.example:8000",
+    node_id: "node-a",
+    reachable: true,
+    last_poll: new Date(60_000).toISOString(),
+    last_error: null,
+    epoch: 28_512,
+    denied: null,
+    admitted: 2,
+    gated: ["node3"],
+    fail_open: false,
+  };
+  const status = checkDaemonStatus(JSON.parse(JSON.stringify({ ...sampleStatus(), controller })));
+  const text = formatStatus(status, 65_000);
+  assertEquals(
+    text.includes(
+      "controller:      https://controller.example:8000 as node-a, last poll 5s ago\n" +
+        "                 epoch 28512, 2 peer(s) admitted\n" +
+        "                 held off the device: node3\n",
+    ),
+    true,
+    text,
+  );
+  const denied = formatStatus({
+    ...status,
+    controller: {
+      ...controller,
+      reachable: false,
+      last_error: "connection refused",
+      epoch: null,
+      denied: "not allowed: score 0.4 below 0.7",
+      admitted: 0,
+      gated: [],
+      fail_open: true,
+    },
+  }, 65_000);
+  assertEquals(
+    denied.includes(
+      "controller:      https://controller.example:8000 as node-a, last poll 5s ago, unreachable (connection refused)\n" +
+        "                 no epoch, 0 peer(s) admitted, fail-open\n" +
+        "                 this node denied: not allowed: score 0.4 below 0.7\n",
+    ),
+    true,
+    denied,
+  );
+  // Without --controller (or from an older daemon) there is no line.
+  assertEquals(formatStatus(sampleStatus(), 0).includes("controller:"), false);
+  for (const bad of [{ gated: "node3" }, { epoch: "7" }, { reachable: 1 }]) {
+    let threw = false;
+    try {
+      checkDaemonStatus({ ...sampleStatus(), controller: { ...controller, ...bad } });
+    } catch {
+      threw = true;
+    }
+    assertEquals(threw, true, `a malformed controller block is refused: ${JSON.stringify(bad)}`);
+  }
 });

@@ -40,6 +40,11 @@ export class FakeSocket implements DatagramSocket {
   /** Datagrams it sent (copies), oldest first. */
   readonly sent: WireDatagram[] = [];
   closed = false;
+  /**
+   * UDP GRO as the kernel does it: consecutive queued datagrams from one source with the first
+   * one's size (the last may be shorter) fill one slot, `segmentSize` telling the size.
+   */
+  coalescing = false;
 
   constructor(private readonly network: FakeNetwork, readonly endpoint: Endpoint) {}
 
@@ -70,6 +75,27 @@ export class FakeSocket implements DatagramSocket {
     return count;
   }
 
+  /** Appends following datagrams of the same source and size to the slot (GRO). */
+  private coalesceInto(slot: PacketSlot, first: WireDatagram): void {
+    const size = first.bytes.length;
+    let used = slot.length;
+    while (this.queue.length > 0) {
+      const next = this.queue[0];
+      if (
+        endpointKey(next.from) !== endpointKey(first.from) || next.bytes.length > size ||
+        used + next.bytes.length > slot.view.length
+      ) {
+        break;
+      }
+      this.queue.shift();
+      slot.view.set(next.bytes, used);
+      used += next.bytes.length;
+      slot.segmentSize = size;
+      if (next.bytes.length < size) break;
+    }
+    slot.length = used;
+  }
+
   /** Fills the slots from the queue, as recvmmsg: 16-byte addresses, truncation flagged. */
   receiveBatch(slots: readonly PacketSlot[]): number {
     let count = 0;
@@ -89,6 +115,8 @@ export class FakeSocket implements DatagramSocket {
         slot.address.set(datagram.from.address);
       }
       slot.port = datagram.from.port;
+      slot.segmentSize = 0;
+      if (this.coalescing) this.coalesceInto(slot, datagram);
     }
     return count;
   }

@@ -65,6 +65,16 @@ export class FakeTun {
     return queue;
   }
 
+  /**
+   * A vnet TUN read (virtio-net header, then a packet or super-packet) as the kernel would hand
+   * it out, on the queue of the packet's flow.
+   */
+  sendRead(read: Uint8Array): number {
+    const queue = flowQueue(read, 10, read.length - 10, this.queues.length);
+    this.queues[queue].inbound.push(read.slice());
+    return queue;
+  }
+
   /** The packets delivered to the host so far (copies' views), oldest first. */
   packets(): Uint8Array[] {
     return this.written.map((entry) => entry.packet);

@@ -36,7 +36,7 @@ import { type Endpoint, formatEndpoint, parseEndpoint } from "../../lib/wireguar
 import { WireguardEngine } from "../../lib/wireguard/engine.ts";
 import type { RelayEndpoints } from "../../lib/relay/relay_endpoints.ts";
 import { RelaySocket } from "../../lib/relay/relay_socket.ts";
-import type { RelayTable } from "../../lib/relay/relay_table.ts";
+import type { RelayTable, RelayTableStats } from "../../lib/relay/relay_table.ts";
 import {
   createNoisePrimitives,
   type NoisePrimitives,
@@ -47,6 +47,14 @@ import { FakeNetwork, type FakeSocket } from "./fake_network.ts";
 import { FakeTun } from "./fake_tun.ts";
 import { mulberry32, randomBytes } from "../swim/sim/prng.ts";
 import { clampX25519Scalar } from "../../lib/identity/wireguard_key.ts";
+import {
+  ALLOW_ALL,
+  compileDevicePolicy,
+  type DevicePolicy,
+} from "../../lib/policy/device_policy.ts";
+import { FlowTable } from "../../lib/policy/flow_table.ts";
+import { PolicyGate } from "../../lib/policy/policy_gate.ts";
+import { PolicyTable, type RuleDrops } from "../../lib/policy/policy_table.ts";
 
 /** How an in-process device is made. */
 export interface InProcessDeviceOptions {
@@ -72,6 +80,10 @@ export interface InProcessDeviceOptions {
   primitives?: (made: NoisePrimitives) => NoisePrimitives;
   /** Receives the SWIM datagrams that arrive on the port (mesh mode). */
   onSwimDatagrams?: (datagrams: ForeignDatagram[]) => void;
+  /** The TUN carries virtio-net headers (offloads on): `tun.sendRead` and headed writes. */
+  vnetHeader?: boolean;
+  /** The sockets coalesce like UDP GRO, the loops receive into 64 KB slots. */
+  receiveCoalescing?: boolean;
 }
 
 /** What a loop posts to the main thread (the worker replies the device acts on). */
@@ -102,6 +114,11 @@ export class InProcessDevice {
   private edges: RelaySocket[] = [];
   private clock: number;
   private stopped = false;
+  /** The service policy the loops enforce (shared tables, as the real device's workers). */
+  policyTable!: PolicyTable;
+  /** The flows the loops track for replies. */
+  readonly flows = FlowTable.create();
+  private policy: DevicePolicy = ALLOW_ALL;
 
   private constructor(
     private readonly network: FakeNetwork,
@@ -128,7 +145,7 @@ export class InProcessDevice {
       instances: workers + 1,
       keySlots: 2 * keypairs,
       stagingBytes: 16384,
-      arenaBytes: mainArena + workers * workerArenaBytes(mtu),
+      arenaBytes: mainArena + workers * workerArenaBytes(mtu, options.receiveCoalescing),
     });
     const module = await loadCoreModule();
     const memory = createCoreMemory(layout);
@@ -164,6 +181,8 @@ export class InProcessDevice {
       options.onSwimDatagrams,
       options.now,
     );
+    device.policyTable = PolicyTable.create(dimensions.peers);
+    for (const socket of device.socketsNow) socket.coalescing = options.receiveCoalescing ?? false;
     for (let index = 1; index <= workers; index++) {
       device.loops.push(
         new DataPathLoop({
@@ -171,7 +190,10 @@ export class InProcessDevice {
           state,
           writer: index,
           mtu,
-          arenaAt: layout.arenaBase + mainArena + (index - 1) * workerArenaBytes(mtu),
+          vnetHeader: options.vnetHeader,
+          arenaAt: layout.arenaBase + mainArena +
+            (index - 1) * workerArenaBytes(mtu, options.receiveCoalescing),
+          receiveCoalescing: options.receiveCoalescing,
           tun: device.tun.queues[index - 1],
           queues: device.tun.queues,
           socket: device.socketsNow[index - 1],
@@ -186,6 +208,10 @@ export class InProcessDevice {
               device.toMain.push({ type: "confirmed", peer, keypair }),
           },
           forward: (handshakes, swim) => device.toMain.push({ type: "received", handshakes, swim }),
+          policy: new PolicyGate(
+            PolicyTable.attach(device.policyTable.buffer, dimensions.peers),
+            FlowTable.attach(device.flows.buffer),
+          ),
         }),
       );
     }
@@ -297,6 +323,12 @@ export class InProcessDevice {
     this.wrapSockets();
   }
 
+  /** The relay table's counters (one table shared by the loops here). */
+  relayStats(): RelayTableStats[] {
+    const table = this.relayEdge?.table;
+    return table ? [table.stats()] : [];
+  }
+
   /** The relay edges, worker i's at index i - 1 (empty without `useRelay`). */
   get relaySockets(): readonly RelaySocket[] {
     return this.edges;
@@ -348,8 +380,24 @@ export class InProcessDevice {
     if (request.startsWith("set=1")) {
       const routes = this.engine.routeEntries();
       for (const loop of this.loops) loop.setRoutes(routes);
+      if (this.policy.enforcing || this.policyTable.enforcing) this.publishPolicy();
     }
     return response;
+  }
+
+  /** Enforces `policy` in every loop from now on, as `UserspaceDevice.setPolicy`. */
+  setPolicy(policy: DevicePolicy): void {
+    this.policy = policy;
+    this.publishPolicy();
+  }
+
+  /** Dropped packets per policy rule, the default first. */
+  policyDrops(): RuleDrops[] {
+    return this.policyTable.drops();
+  }
+
+  private publishPolicy(): void {
+    this.policyTable.publish(compileDevicePolicy(this.policy, (key) => this.engine.peer(key)?.id));
   }
 
   /** Rebinds every socket on `port` of the same address (0 is refused: no port picking here). */

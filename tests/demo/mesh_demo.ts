@@ -1,15 +1,21 @@
 /**
  * The mesh demo (root): three meshguard nodes on this machine, each in its own network namespace
- * on a private bridge (192.0.2.1–3). Each node gets an identity (`meshguard keygen`) and trusts the
- * other two (`meshguard trust`); `meshguard up` runs in every namespace with node1 as the only
- * seed. The demo shows the mesh forming, pings across it over IPv4 and IPv6, prints
- * `meshguard status` from node1, and removes everything it made — also on Ctrl-C or failure.
+ * on a private bridge (192.0.2.1–3). Each node gets an identity (`meshguard keygen`); node1 and
+ * node2 trust each other by key (`meshguard trust`), node3 trusts both, and node3 is admitted by
+ * the other two through an org certificate (`org-keygen`, `org-sign`, `trust --org`) instead of
+ * its key. `meshguard up` runs in every namespace with node1 as the only seed. The demo shows the
+ * mesh forming, pings across it over IPv4 and IPv6, pings node2 and node3 by name (`ping
+ * node2.mesh`, `ping node3.<org>.mesh`, node1's system resolver pointed at its mesh resolver),
+ * prints `meshguard status` from node1, and removes everything it made — also on Ctrl-C or
+ * failure.
  *
  *   sudo deno run --allow-run --allow-read --allow-write --allow-sys=uid tests/demo/mesh_demo.ts
  */
 
+import { join } from "node:path";
 import { MESH_PORT, MeshLab, meshSkipReason } from "../mesh/helpers/mesh_lab.ts";
 import type { DaemonStatus } from "../mesh/helpers/daemon_status.ts";
+import { cleanUpOnce, demoClock } from "./demo_kit.ts";
 
 const NODES = [1, 2, 3];
 const FORMATION_TIMEOUT_MS = 60_000;
@@ -21,37 +27,24 @@ if (skip) {
   Deno.exit(1);
 }
 
-const started = performance.now();
-/** `+1.2s`: time since the demo started, for progress lines. */
-function stamp(): string {
-  return `+${((performance.now() - started) / 1000).toFixed(1)}s`.padStart(7);
-}
-function say(line: string): void {
-  console.log(`${stamp()}  ${line}`);
-}
+const say = demoClock();
 
 const lab = new MeshLab({
   nodes: NODES.length,
-  trusts: () => true,
+  // Nobody lists node3's key: node1 and node2 admit it by its org certificate.
+  trusts: (_from, to) => to !== 3,
   progress: (line) => say(line),
 });
 
-let cleaning: Promise<void> | null = null;
-/** Stops every daemon and removes namespaces and files; runs once, whatever calls it first. */
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    say("cleaning up: stopping the daemons, removing namespaces, config dirs and sockets");
-    await lab.dispose();
-  })();
-  return cleaning;
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, async () => {
-    console.log(`\n${signal}: stopping`);
-    await cleanUp();
-    Deno.exit(130);
-  });
-}
+/** node1's resolv.conf folder: `ip netns exec` mounts its resolv.conf over /etc/resolv.conf. */
+let resolvFolder: string | null = null;
+
+/** Stops every daemon and removes namespaces and files (once; also on Ctrl-C). */
+const { cleanUp, cleaning } = cleanUpOnce(async () => {
+  say("cleaning up: stopping the daemons, removing namespaces, config dirs and sockets");
+  if (resolvFolder !== null) await Deno.remove(resolvFolder, { recursive: true }).catch(() => {});
+  await lab.dispose();
+});
 
 /** Prints what is new in the mesh (members seen alive, first handshakes) since the last look. */
 function reportChanges(statuses: Map<number, DaemonStatus>, seen: Set<string>): void {
@@ -84,6 +77,27 @@ function formed(statuses: Map<number, DaemonStatus>): boolean {
 try {
   console.log("meshguard mesh demo: three nodes in network namespaces on this machine\n");
   await lab.build();
+
+  // The org: its key, a certificate for node3, and node1 and node2 trusting the org.
+  const admin = join(lab.directory, "org-admin");
+  const orgKey = (await lab.meshguard(admin, "org-keygen")).trim();
+  const node3 = lab.node(3).configDir;
+  await lab.meshguard(
+    admin,
+    "org-sign",
+    join(node3, "identity.pub"),
+    "--name",
+    "node3",
+    "--out",
+    join(node3, "node.cert"),
+  );
+  for (const k of [1, 2]) await lab.meshguard(lab.node(k).configDir, "trust", "--org", orgKey);
+  const shown = JSON.parse(
+    await lab.meshguard(lab.node(1).configDir, "cert", "show", join(node3, "node.cert"), "--json"),
+  );
+  const node3Name: string = shown.fqdn;
+  say(`org: meshguard org-keygen; org-sign node3 → node.cert (${node3Name})`);
+  say("org: node1 and node2 trust the org key (trust --org), not node3's key");
 
   console.log();
   await lab.start(1);
@@ -135,12 +149,33 @@ try {
     }
   }
 
+  console.log();
+  resolvFolder = `/etc/netns/${lab.node(1).namespace}`;
+  await Deno.mkdir(resolvFolder, { recursive: true });
+  await Deno.writeTextFile(
+    `${resolvFolder}/resolv.conf`,
+    `nameserver ${lab.node(1).meshIpv4}\n`,
+  );
+  say(`node1's resolver: nameserver ${lab.node(1).meshIpv4} (its own mesh DNS)`);
+  for (const name of ["node2.mesh", node3Name]) {
+    await lab.waitFor(
+      async () => (await lab.pingOnce(1, name)).code === 0,
+      15_000,
+      `ping ${name} from node1`,
+    );
+    const byName = await lab.pingOnce(1, name);
+    const target = byName.stdout.match(/^PING \S+ \(([^)]+)\)/m)?.[1] ??
+      byName.stdout.match(/\((\S+)\)\)/)?.[1] ?? "?";
+    const time = byName.stdout.match(/time=([\d.]+ ms)/)?.[1] ?? "answered";
+    say(`node1 $ ping ${name} → ${target}: ${time}`);
+  }
+
   console.log(`\n$ meshguard status   (on node1)\n`);
   console.log((await lab.statusTable(1)).trimEnd());
   console.log();
 } catch (error) {
   // After Ctrl-C the interrupted step fails too; the signal handler has that in hand.
-  if (cleaning === null) {
+  if (!cleaning()) {
     console.error(`\nthe demo failed: ${error instanceof Error ? error.message : error}`);
     console.error(`\ndaemon logs:\n${await lab.logTails(30)}`);
   }

@@ -1,21 +1,22 @@
 /**
  * The NAT demo (root): the netns NAT lab (an "internet" bridge with coturn at 203.0.113.10 and
- * 198.51.100.10, a public site and two sites behind cone NATs), a public seed and two nodes each
- * behind its own NAT. Neither NATed node can be reached unsolicited; the demo shows them punching
- * a direct path through the seed, prints node2's `meshguard status` (the peer's endpoint is the
- * other NAT's outside address) and `meshguard netcheck`, pings across, and removes everything it
- * made, also on Ctrl-C or failure. STUN goes only to the lab's coturn.
+ * 198.51.100.10, a public site, two sites behind cone NATs and two behind symmetric NATs), a
+ * public seed started with `--relay` and four NATed nodes. Neither cone node can be reached
+ * unsolicited; the demo shows them punching a direct path through the seed, prints node2's
+ * `meshguard status` (the peer's endpoint is the other NAT's outside address) and `meshguard
+ * netcheck`, and pings across. The two symmetric nodes (a mapping per destination: nothing to
+ * punch at) then reach each other through the seed as relay: node4's status says `relay via
+ * node1`, node1's lists the pair it relays. Everything is removed at the end, also on Ctrl-C or
+ * failure. STUN goes only to the lab's coturn.
  *
  *   sudo deno task demo:nat
- *
- * TODO(relay): when the relay lands, add a pair behind two symmetric NATs (sites `sym`, `symb`)
- * and show its `connection: "relay"` path here (see `relayedPair` below).
  */
 
 import { NatLab, natLabSkipReason, STUN_SERVERS } from "../nat_lab/helpers/nat_lab.ts";
 import { NatMesh } from "../nat_lab/helpers/nat_mesh.ts";
+import { cleanUpOnce, demoClock } from "./demo_kit.ts";
 
-const [SEED, A, B] = [1, 2, 3];
+const [SEED, A, B, C, D] = [1, 2, 3, 4, 5];
 const TIMEOUT_MS = 60_000;
 
 const skip = await natLabSkipReason();
@@ -25,60 +26,79 @@ if (skip) {
   Deno.exit(1);
 }
 
-const started = performance.now();
-function say(line: string): void {
-  const stamp = `+${((performance.now() - started) / 1000).toFixed(1)}s`.padStart(7);
-  console.log(`${stamp}  ${line}`);
-}
+const say = demoClock();
 
+const SITES = ["public", "cone", "conb", "sym", "symb"];
 const lab = new NatLab([
   { name: "public", nat: "public" },
   { name: "cone", nat: "cone" },
   { name: "conb", nat: "cone" },
+  { name: "sym", nat: "symmetric" },
+  { name: "symb", nat: "symmetric" },
 ]);
-const mesh = new NatMesh(lab, [
-  { site: "public", host: 1 },
-  { site: "cone", host: 1 },
-  { site: "conb", host: 1 },
-], (line) => say(line));
+const mesh = new NatMesh(lab, SITES.map((site) => ({ site, host: 1 })), (line) => say(line));
 const daemons = mesh.mesh;
 
-let cleaning: Promise<void> | null = null;
-/** Stops every daemon and removes the lab; runs once, whatever calls it first. */
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    say("cleaning up: stopping the daemons, removing the NAT lab (namespaces, coturn, files)");
-    await daemons.dispose();
-    await lab.dispose();
-  })();
-  return cleaning;
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, async () => {
-    console.log(`\n${signal}: stopping`);
-    await cleanUp();
-    Deno.exit(130);
-  });
-}
+/** Stops every daemon and removes the lab (once; also on Ctrl-C). */
+const { cleanUp } = cleanUpOnce(async () => {
+  say("cleaning up: stopping the daemons, removing the NAT lab (namespaces, coturn, files)");
+  await daemons.dispose();
+  await lab.dispose();
+});
 
-/** Hook for the relayed pair (symmetric ↔ symmetric) once the relay exists; nothing yet. */
-function relayedPair(): Promise<void> {
-  return Promise.resolve();
+/** node4 and node5, each behind a symmetric NAT, through node1 as relay. */
+async function relayedPair(args: string[]): Promise<void> {
+  const upAt = performance.now();
+  say("node4 (behind sym) and node5 (behind symb) up: symmetric NATs, nothing to punch at");
+  await daemons.start(C, { seeds: [SEED], extraArgs: args });
+  await daemons.start(D, { seeds: [SEED], extraArgs: args });
+  for (const [from, to] of [[C, D], [D, C]]) {
+    await daemons.waitFor(
+      async () => {
+        const peer = (await daemons.status(from)).peers.find((p) =>
+          p.public_key === daemons.node(to).publicKey
+        );
+        return peer?.connection === "relay" && peer.last_handshake !== null;
+      },
+      TIMEOUT_MS,
+      `node${from} to reach node${to} through a relay`,
+    );
+  }
+  say(
+    `relayed path node4 ↔ node5 through node1 after ${
+      ((performance.now() - upAt) / 1000).toFixed(1)
+    } s (end-to-end encrypted; the relay never has their keys)`,
+  );
+  await mesh.pingBothWays(C, D);
+  say("pings node4 ↔ node5 over mesh IPv4 and IPv6 answered");
+  console.log("\n$ meshguard status   (node4)\n" + await daemons.statusTable(C));
+  // The relay's data threads report their counters once a second.
+  await daemons.waitFor(
+    async () => ((await daemons.status(SEED)).relay_serving?.pairs.length ?? 0) > 0,
+    10_000,
+    "node1 to list the pair it relays",
+  );
+  console.log("$ meshguard status   (node1, the relay)\n" + await daemons.statusTable(SEED));
 }
 
 let failed = false;
 try {
-  say("building the NAT lab: internet bridge, coturn, a public site and two cone NATs");
+  say(
+    "building the NAT lab: internet bridge, coturn, a public site, two cone and two symmetric NATs",
+  );
   await lab.build();
-  for (const name of ["public", "cone", "conb"]) {
+  for (const name of SITES) {
     const site = lab.site(name);
-    const where = site.router === null ? "no NAT" : `behind a cone NAT, seen as ${site.publicIp}`;
+    const kind = site.spec.nat === "symmetric" ? "a symmetric" : "a cone";
+    const where = site.router === null ? "no NAT" : `behind ${kind} NAT, seen as ${site.publicIp}`;
     say(`  site ${name}: host ${site.hosts[0].ip}, ${where}`);
   }
   await mesh.build();
   const stun = STUN_SERVERS.flatMap((server) => ["--stun", server]);
-  say(`node1 (public seed) up; STUN only from the lab's coturn (${STUN_SERVERS.join(", ")})`);
-  await daemons.start(SEED, { extraArgs: [...stun, "--workers", "1"] });
+  say(
+    `node1 (public seed, --relay) up; STUN only from the lab's coturn (${STUN_SERVERS.join(", ")})`,
+  );
+  await daemons.start(SEED, { extraArgs: [...stun, "--workers", "1", "--relay"] });
   await daemons.waitUntilServing(SEED);
   const upAt = performance.now();
   say("node2 (behind cone) and node3 (behind conb) up, seed node1");
@@ -103,7 +123,7 @@ try {
     daemons.node(A).controlPath,
   );
   console.log("$ meshguard netcheck   (node2)\n" + netcheck.stdout + netcheck.stderr);
-  await relayedPair();
+  await relayedPair([...stun, "--workers", "1"]);
 } catch (error) {
   failed = true;
   console.error(`the NAT demo failed: ${error instanceof Error ? error.message : error}`);

@@ -1,7 +1,8 @@
 /**
  * The mesh demo (`tests/demo/mesh_demo.ts`, the README's main job) runs to the end with exactly
- * the permissions it documents, shows a formed mesh, v4 and v6 pings and the status table, and
- * leaves no namespace or file behind.
+ * the permissions it documents, shows a formed mesh (node3 admitted by an org certificate), v4
+ * and v6 pings, pings by trust name and by certificate name, the status table, and leaves no
+ * namespace or file behind.
  */
 
 import { fileURLToPath } from "node:url";
@@ -15,7 +16,8 @@ const DEMO_PERMISSIONS = ["--allow-run", "--allow-read", "--allow-write", "--all
 const skip = await meshSkipReason();
 
 Deno.test({
-  name: "mesh demo: builds a 3-node mesh, pings across it, prints status, removes everything",
+  name:
+    "mesh demo: builds a 3-node mesh (one node by org certificate), pings across it and by name, prints status, removes everything",
   ignore: skip !== null,
   async fn() {
     const output = await new Deno.Command(Deno.execPath(), {
@@ -33,8 +35,20 @@ Deno.test({
     const pings = stdout.match(/node\d → node\d \S+: [\d.]+ ms/g) ?? [];
     assertEquals(pings.length, 12, `expected 6 pairs × (IPv4, IPv6) pings:\n${stdout}`);
     assertTrue(pings.some((line) => line.includes(" fd99:6d67:")), "no IPv6 ping shown");
+    assertTrue(
+      /node1 \$ ping node2\.mesh → (10\.99\.|fd99:6d67:)\S+: [\d.]+ ms/.test(stdout),
+      `no ping by name:\n${stdout}`,
+    );
+    assertTrue(
+      /node1 \$ ping node3\.[0-9a-f]{6}\.mesh → (10\.99\.|fd99:6d67:)\S+: [\d.]+ ms/.test(stdout),
+      `no ping by org certificate name:\n${stdout}`,
+    );
+    assertTrue(
+      /node3\.[0-9a-f]{6}\.mesh/.test(stdout.split("$ meshguard status")[1] ?? ""),
+      "status",
+    );
     assertIncludes(stdout, "$ meshguard status");
-    assertTrue(/NAME\s+MESH IP/.test(stdout), `no status table:\n${stdout}`);
+    assertTrue(/NAME\s+DNS NAME\s+MESH IP/.test(stdout), `no status table:\n${stdout}`);
     assertIncludes(stdout, "demo finished");
 
     const tag = stdout.match(/bridge namespace mgm-([0-9a-f]+)-br/)?.[1];

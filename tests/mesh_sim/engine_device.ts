@@ -19,7 +19,7 @@ import {
 import { formatEndpoint, parseEndpoint } from "../../lib/wireguard/endpoint.ts";
 import type { WireguardEngine } from "../../lib/wireguard/engine.ts";
 import type { RelayEndpoints } from "../../lib/relay/relay_endpoints.ts";
-import type { RelayTable } from "../../lib/relay/relay_table.ts";
+import type { RelayTable, RelayTableStats } from "../../lib/relay/relay_table.ts";
 import { FakeNetwork, type WireDatagram } from "../data_path/fake_network.ts";
 import { InProcessDevice, seededPrimitives } from "../data_path/in_process_device.ts";
 import type { Address, Nat, SimRouter } from "./router.ts";
@@ -138,6 +138,11 @@ export class SimDevice implements MeshDevice {
   /** Puts the relay edge on the device's sockets (MeshDevice.useRelay). */
   useRelay(endpoints: RelayEndpoints, table: RelayTable | null): void {
     this.device.useRelay(endpoints, table);
+  }
+
+  /** The relay's counters (MeshDevice.relayStats). */
+  relayStats(): RelayTableStats[] {
+    return this.device.relayStats();
   }
 
   /** Sends membership's datagrams from the port. */

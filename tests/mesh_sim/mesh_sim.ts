@@ -14,6 +14,9 @@ import { meshIpv4Bytes } from "../../lib/identity/mesh_address.ts";
 import { wireguardPublicKeyOf } from "../../lib/identity/wireguard_key.ts";
 import { Logger } from "../../lib/log/logger.ts";
 import { MeshNode } from "../../lib/daemon/mesh_node.ts";
+import { devicePolicyOf } from "../../lib/daemon/policy_rows.ts";
+import type { PolicySet } from "../../lib/policy/policy_rules.ts";
+import type { OrgControl } from "../../lib/org/org_messages.ts";
 import type { StunSetting } from "../../lib/daemon/node_stun.ts";
 import type { DaemonStatus, PeerStatus } from "../../lib/control/control_protocol.ts";
 import type { DevicePeer } from "../../lib/wireguard/device_config.ts";
@@ -43,6 +46,15 @@ export class SimHost {
   /** Relays for other members (`--relay`), with these limits. */
   relay = false;
   relayLimits: Partial<RelayLimits> = {};
+  /** Org keys this host trusts, the org decisions it starts with, and its certificate. */
+  orgs: Uint8Array[] = [];
+  orgControls: OrgControl[] = [];
+  certificate: Uint8Array | null = null;
+  /**
+   * Service policies its device enforces (null: none), rebuilt as the daemon's `NodePolicies`
+   * does whenever the node says org membership moved.
+   */
+  policy: PolicySet | null = null;
   /** Log lines of every incarnation, for failure messages. */
   readonly logs: string[] = [];
 
@@ -137,21 +149,29 @@ export class MeshSim {
     if (host.node !== null) throw new Error(`${name} is running`);
     const salt = this.#seed * 7919 + host.restarts * 104729 + [...this.hosts.keys()].indexOf(name);
     const log = new Logger("info", (line) => host.logs.push(`${name}: ${line.trimEnd()}`));
-    const node = new MeshNode({
+    let device: SimDevice | null = null;
+    const applyPolicy = () => {
+      if (host.policy !== null) device?.device.setPolicy(devicePolicyOf(host.policy, node.org));
+    };
+    const node: MeshNode = new MeshNode({
       identity: host.identity,
       open: false,
       log,
       wallClock: () => this.now + WALL_CLOCK_OFFSET,
+      onOrgChange: applyPolicy,
     });
-    const device = await SimDevice.create({
+    device = await SimDevice.create({
       router: this.router,
       address: host.address,
       nat: host.nat,
       onSwimDatagrams: (datagrams, now) => node.receive(datagrams, now),
       random: mulberry32(salt ^ 0x77),
     });
+    applyPolicy();
     node.setTrust(this.#entries(host), null, this.now);
+    node.setOrgTrust(host.orgs, host.orgControls, this.now);
     node.start({
+      certificate: host.certificate,
       device,
       // A restart takes a later epoch, as the daemon's boot epoch does.
       epoch: Math.floor(this.now) + host.restarts,

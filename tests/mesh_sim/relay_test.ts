@@ -16,6 +16,7 @@ import { virtualRelayEndpoint } from "../../lib/relay/relay_endpoints.ts";
 import { wireguardPublicKeyOf } from "../../lib/identity/wireguard_key.ts";
 import { parseEndpoint } from "../../lib/wireguard/endpoint.ts";
 import { MeshSim } from "./mesh_sim.ts";
+import { parseControlResponse } from "../../lib/control/control_protocol.ts";
 import type { Nat, NatBehaviour } from "./router.ts";
 
 const NO_STUN = { kind: "off" } as const;
@@ -104,6 +105,23 @@ Deno.test("relay: symmetric ↔ symmetric go through the public relay within sec
   );
   const status = sim.status("a");
   assertEquals(status.peers.find((p) => p.name === "seed")?.connection, "direct");
+  assertEquals(status.relay_serving, undefined, "a relays nothing");
+  // The relay's status: what it forwarded, per pair by name, and its drops by reason.
+  const serving = sim.status("seed").relay_serving!;
+  const table = relayTable(sim, "seed");
+  assertEquals(serving.forwarded_packets, table.counts[RELAY_FORWARD]);
+  assertEquals(serving.forwarded_bytes, table.forwardedBytes);
+  assertEquals(serving.dropped.untrusted, table.counts[RELAY_DROP_UNTRUSTED]);
+  const pairs = new Map(serving.pairs.map((p) => [`${p.from}>${p.to}`, p]));
+  assertEquals([...pairs.keys()].sort(), ["a>b", "b>a"]);
+  for (const pair of pairs.values()) assertTrue(pair.packets >= 2 && pair.bytes > 0);
+  assertEquals(
+    serving.pairs.reduce((n, p) => n + p.packets, 0),
+    serving.forwarded_packets,
+    "every forwarded datagram is counted on its pair",
+  );
+  // The same object passes the CLI's strict status check.
+  parseControlResponse(JSON.stringify({ ok: true, status: sim.status("seed") }), "status");
 });
 
 Deno.test("relay: when the relay dies another relay-capable member takes over", async () => {

@@ -141,3 +141,76 @@ Deno.test({
       assertTrue(!got.lengths.includes(patternLength(3)), "the refused datagram arrived anyway");
     }),
 });
+
+Deno.test({
+  name: "netns: sendBatch with UDP GSO: 64 equal datagrams to one peer arrive as 64, in order",
+  ignore: !IS_ROOT,
+  fn: () =>
+    withNamespaces(2, async ([nsA, nsB], startAgent) => {
+      await joinWithVeth(nsA, nsB);
+      const [agentA, agentB] = await Promise.all([startAgent(nsA), startAgent(nsB)]);
+      const big = { receiveBufferBytes: 4 << 20 };
+      for (const family of [{ b: "198.51.100.2" }, { b: "fd99:6d67::b" }]) {
+        const socketA = await agentA.call("udp.open", big);
+        const socketB = await agentB.call("udp.open", big);
+        await agentA.call("udp.sendTo", {
+          id: socketA.id,
+          address: family.b,
+          port: socketB.port,
+          hex: "00",
+        });
+        await agentB.call("udp.receiveFrom", { id: socketB.id, timeoutMs: 5000 });
+        // 1,452 bytes: a 1,420-byte inner packet sealed; 64 of them make two GSO messages.
+        const sent = await agentA.call("udp.sendBatch", {
+          id: socketA.id,
+          count: COUNT,
+          address: family.b,
+          port: socketB.port,
+          seed: 5,
+          equalLength: 1452,
+          segmentation: true,
+          timeoutMs: 5000,
+        });
+        assertEquals(sent, { accepted: COUNT, sendErrors: 0, lastSendErrno: 0, segmenting: true });
+        const got = await agentB.call("udp.receiveBatch", {
+          id: socketB.id,
+          slots: COUNT,
+          expected: COUNT,
+          seed: 5,
+          equalLength: 1452,
+          timeoutMs: 10_000,
+        });
+        assertEquals(got.received, COUNT);
+        assertEquals(got.mismatches, 0, "a payload differs from what was sent");
+        assertEquals(got.order, Array.from({ length: COUNT }, (_, i) => i), "datagram order");
+        assertEquals(
+          got.lengths,
+          Array.from({ length: COUNT }, (_, i) => i === COUNT - 1 ? 1352 : 1452),
+          "segment boundaries kept",
+        );
+        // Varied sizes with GSO on: groups break at every size change, nothing is merged.
+        const varied = await agentA.call("udp.sendBatch", {
+          id: socketA.id,
+          count: COUNT,
+          address: family.b,
+          port: socketB.port,
+          seed: 6,
+          segmentation: true,
+          timeoutMs: 5000,
+        });
+        assertEquals(varied.accepted, COUNT);
+        const gotVaried = await agentB.call("udp.receiveBatch", {
+          id: socketB.id,
+          slots: COUNT,
+          expected: COUNT,
+          seed: 6,
+          timeoutMs: 10_000,
+        });
+        assertEquals([gotVaried.received, gotVaried.mismatches], [COUNT, 0]);
+        assertEquals(
+          gotVaried.lengths,
+          Array.from({ length: COUNT }, (_, i) => patternLength(i)),
+        );
+      }
+    }),
+});

@@ -6,7 +6,7 @@
  */
 
 import { assertEquals, assertIncludes, assertTrue } from "../assert.ts";
-import { bundle, UP_PERMISSION_FLAGS, WASM_FILES } from "../../packaging/build.ts";
+import { bundle, RUNTIME_FLAGS, UP_PERMISSION_FLAGS, WASM_FILES } from "../../packaging/build.ts";
 import { VERSION } from "../../lib/version.ts";
 
 const UNIT = new URL("../../packaging/systemd/meshguard.service", import.meta.url);
@@ -104,6 +104,8 @@ Deno.test("packaging: the systemd unit grants up's env and sys permissions", asy
     // read and write are scoped to the unit's paths; env and sys must match exactly.
     if (name === "--allow-env" || name === "--allow-sys") assertEquals(inUnit[0], flag);
   }
+  // The daemon's memory depends on its V8 flags (packaging/build.ts RUNTIME_FLAGS).
+  for (const flag of RUNTIME_FLAGS) assertTrue(words.includes(flag), `${flag} in ExecStart`);
 });
 
 Deno.test("packaging: the bundle runs from anywhere", async (t) => {
@@ -175,9 +177,9 @@ async function unitInNamespace(tmp: string, dist: string): Promise<void> {
   const start = (await unitCommand("ExecStart")).map(relocate)
     .flatMap((w) => w === "$MESHGUARD_OPTS" ? ["--control", control] : [w]);
   const stop = [...(await unitCommand("ExecStop")).map(relocate), "--control", control];
-  // CapabilityBoundingSet=CAP_NET_ADMIN, as far as setpriv can show it.
+  // CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE, as far as setpriv can show it.
   const capabilities = await available("setpriv", ["--version"])
-    ? ["setpriv", "--bounding-set=-all,+net_admin", "--"]
+    ? ["setpriv", "--bounding-set=-all,+net_admin,+net_bind_service", "--"]
     : [];
   const env = { MESHGUARD_CONFIG_DIR: config, DENO_NO_UPDATE_CHECK: "1" };
   const inNamespace = ["netns", "exec", name, ...capabilities];
@@ -191,6 +193,8 @@ async function unitInNamespace(tmp: string, dist: string): Promise<void> {
     assertTrue(ready, `the daemon did not start:\n${daemon.stderr}`);
     // The worker answered "ready" (it compiled the wasm core) before this line was logged.
     assertIncludes(daemon.stderr, `interface ${name} up`);
+    // The bundle carries the DNS codec (npm, inlined) and the unit lets it bind port 53.
+    assertIncludes(daemon.stderr, "mesh DNS on 10.99.");
     assertTrue(await exists(`${config}/identity.key`), "up created no identity");
 
     const down = await run("ip", [...inNamespace, ...stop], { env });

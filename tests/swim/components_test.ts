@@ -73,6 +73,20 @@ Deno.test("broadcast queue: least-sent first, retransmit limit, replacement by k
   assertEquals(retransmitLimit(4, 1000), 16);
 });
 
+Deno.test("broadcast queue: the recipient's own record is skipped and keeps its transmissions", () => {
+  const q = new BroadcastQueue(8);
+  const own = new Uint8Array(10).fill(1);
+  const other = new Uint8Array(10).fill(2);
+  q.push("rB", own);
+  q.push("rC", other);
+  assertEquals(q.take(1000, 2, 255, "rB"), [other], "B is not sent B's own record");
+  assertEquals(q.take(1000, 2, 255, "rC"), [own]);
+  assertEquals(q.take(1000, 2, 255, "rB"), [other]);
+  assertEquals(q.size, 1, "C's record went out twice (to others) and is gone");
+  assertEquals(q.take(1000, 2, 255, "rX"), [own]);
+  assertEquals(q.size, 0);
+});
+
 Deno.test("token bucket and timer heap", () => {
   const b = new TokenBucket(10, 2);
   assertTrue(b.take(0) && b.take(0) && !b.take(0));

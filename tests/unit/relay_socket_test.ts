@@ -147,3 +147,76 @@ Deno.test("relay socket: an outsider's frame and frames at a node that relays no
   assertEquals([rEdge.stats.dropped, plainEdge.stats.dropped], [1, 1]);
   assertEquals(table.counts[2], 1, "counted as untrusted at R");
 });
+
+/** A WireGuard handshake initiation's shape (type 1, 148 bytes). */
+function initiation(): Uint8Array {
+  const out = wireguardData(148);
+  out[0] = 1;
+  return out;
+}
+
+Deno.test("relay socket: an initiation for a member whose address the relay has not proven yet is held and forwarded once it is (not lost to WireGuard's 5 s retry)", () => {
+  const wire = new Map<string, WireSocket>();
+  const [a, b, r] = ["203.0.113.1:1001", "203.0.113.2:1002", "203.0.113.3:51820"].map((e) =>
+    new WireSocket(e, wire)
+  );
+  let now = 1_000;
+  const table = new RelayTable({}, 1);
+  const memberA = { key: key(0xa1), ip: mapped("203.0.113.1"), port: 1001 };
+  const memberB = { key: key(0xb2), ip: mapped("203.0.113.2"), port: 1002 };
+  // R knows A's address; B's is not proven yet (the planner leaves it out of the table).
+  table.setMembers([memberA]);
+  const rEdge = new RelaySocket(r, new RelayEndpoints(), table, () => now);
+  const aEdge = new RelaySocket(a, new RelayEndpoints(), null, () => now);
+  const toB = parseEndpoint(
+    virtualRelayEndpoint(aEdge.endpoints.bind(mapped("203.0.113.3"), 51820, key(0xb2))),
+  );
+  const send = (payload: Uint8Array) => {
+    aEdge.sendTo(payload, toB.address, toB.port, payload.length, 0);
+    rEdge.receiveBatch([new PacketSlot(new Uint8Array(256))], 0);
+  };
+  send(initiation());
+  send(wireguardData(100)); // data without a path is not held
+  assertEquals(b.inbox.length, 0);
+  assertEquals(rEdge.hold.count, 1);
+
+  now += 400;
+  table.setMembers([memberA, memberB]);
+  rEdge.releaseHeld();
+  assertEquals(b.inbox.length, 1, "the held initiation went to B once its address was proven");
+  const frame = b.inbox[0].bytes;
+  assertEquals([...frame.subarray(16)], [...initiation()], "the initiation as is");
+  assertEquals(frame[5], 2, "as a FROM frame");
+  assertEquals([...frame.subarray(8, 16)], [...key(0xa1).subarray(0, 8)], "from A");
+  assertEquals(rEdge.hold.stats, { held: 1, released: 1, expired: 0 });
+  rEdge.releaseHeld();
+  assertEquals(b.inbox.length, 1, "released once");
+
+  // One held longer than RELAY_HOLD_MS is given up (the initiator has retried by then).
+  table.setMembers([memberA]);
+  send(initiation());
+  now += 3_500;
+  table.setMembers([memberA, memberB]);
+  rEdge.releaseHeld();
+  assertEquals(b.inbox.length, 1);
+  assertEquals(rEdge.hold.stats, { held: 2, released: 1, expired: 1 });
+  assertEquals(rEdge.hold.count, 0);
+});
+
+Deno.test("relay socket: an outsider's initiations are never held", () => {
+  const wire = new Map<string, WireSocket>();
+  const [x, r] = ["198.51.100.9:9999", "203.0.113.3:51820"].map((e) => new WireSocket(e, wire));
+  const table = new RelayTable({}, 1);
+  table.setMembers([{ key: key(0xa1), ip: mapped("203.0.113.1"), port: 1001 }]);
+  const rEdge = new RelaySocket(r, new RelayEndpoints(), table, () => 0);
+  const outsider = new RelaySocket(x, new RelayEndpoints(), null, () => 0);
+  const v = parseEndpoint(
+    virtualRelayEndpoint(outsider.endpoints.bind(mapped("203.0.113.3"), 51820, key(0xb2))),
+  );
+  for (let i = 0; i < 20; i++) {
+    outsider.sendTo(initiation(), v.address, v.port, 148, 0);
+    rEdge.receiveBatch([new PacketSlot(new Uint8Array(256))], 0);
+  }
+  assertEquals(rEdge.hold.count, 0);
+  assertEquals(rEdge.hold.stats.held, 0);
+});

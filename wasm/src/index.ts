@@ -5,6 +5,7 @@
 import { openCore, sealCore, xopenCore, xsealCore } from "./aead";
 import { openBatchCore, sealBatchCore } from "./batch";
 import { blake2sFinalCore, blake2sInitCore, blake2sUpdateCore } from "./blake2s";
+import { checksumSumCore } from "./checksum";
 import { chachaBlockXor, chachaXorStream, hchacha20Core, quarterRoundAt } from "./chacha20";
 import { blake2sOneShot, hmacCore, kdfCore } from "./hmac_kdf";
 import { polyFinish, polyInit, polyRaw } from "./poly1305";
@@ -149,4 +150,9 @@ export function sealBatch(table: usize, count: u32): u32 {
 /** Opens `count` descriptors at `table` in place, optionally replay-checked; returns the number accepted. */
 export function openBatch(table: usize, count: u32, checkReplay: u32): u32 {
   return openBatchCore(table, count, checkReplay);
+}
+
+/** Folded 16-bit ones' complement sum (not inverted) of `len` bytes: TCP/UDP/IPv4 checksums. */
+export function checksumSum(data: usize, len: u32): u32 {
+  return checksumSumCore(data, len);
 }

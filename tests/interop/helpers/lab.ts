@@ -171,11 +171,13 @@ export class Lab {
   /** Builds the lab with the given device kinds on side 0 and side 1. */
   static async create(
     kinds: [DeviceKind, DeviceKind],
-    options: { workers?: number } = {},
+    /** noOffload: `--no-offload` on both meshguard sides, or per side. */
+    options: { workers?: number; noOffload?: boolean | [boolean, boolean] } = {},
   ): Promise<Lab> {
     const lab = new Lab();
     try {
-      await lab.build(kinds, options.workers);
+      const off = options.noOffload ?? false;
+      await lab.build(kinds, options.workers, typeof off === "boolean" ? [off, off] : off);
     } catch (error) {
       await lab.dispose();
       throw error;
@@ -183,7 +185,11 @@ export class Lab {
     return lab;
   }
 
-  private async build(kinds: [DeviceKind, DeviceKind], workers?: number): Promise<void> {
+  private async build(
+    kinds: [DeviceKind, DeviceKind],
+    workers: number | undefined,
+    noOffload: [boolean, boolean],
+  ): Promise<void> {
     const names = [`mgi-${this.tag}-a`, `mgi-${this.tag}-b`];
     for (const name of names) {
       await run("ip", "netns", "add", name);
@@ -230,6 +236,7 @@ export class Lab {
           "device",
           interfaceName,
           ...(workers === undefined ? [] : ["--workers", String(workers)]),
+          ...(noOffload[i] ? ["--no-offload"] : []),
         ])
         : new NamespaceProcess(names[i], ["wireguard-go", interfaceName], {
           WG_PROCESS_FOREGROUND: "1",

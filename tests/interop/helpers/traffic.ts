@@ -4,6 +4,8 @@
  *   tcp-client <addr> <port> <bytes>    send random bytes, print "<bytes> <sha256>"
  *   udp-server <addr> <port> <count>    print how many of <count> datagrams arrived (2 s idle ends)
  *   udp-client <addr> <port> <count>    send <count> 1,000-byte datagrams
+ *   udp-varied-server <addr> <port> <count>  print "<arrived> <intact>" of <count> varied ones
+ *   udp-varied-client <addr> <port> <count> <max>  send <count> datagrams of 1..<max> bytes
  * The servers print "listening" once ready, so tests await that line instead of sleeping.
  */
 
@@ -87,7 +89,60 @@ async function udpClient(): Promise<void> {
   console.log(`${amount}`);
 }
 
+/** Size and byte `j` of varied datagram `i` (the index rides in its first two bytes). */
+function variedSize(i: number, max: number): number {
+  return i % 7 === 0 ? max : 2 + ((i * 389) % (max - 1));
+}
+function variedByte(i: number, j: number): number {
+  return j === 0 ? i & 0xff : j === 1 ? i >>> 8 : (i * 7 + j * 13) & 0xff;
+}
+
+async function udpVariedServer(): Promise<void> {
+  const socket = createSocket(address.includes(":") ? "udp6" : "udp4");
+  let received = 0;
+  let intact = 0;
+  const max = Number(Deno.args[4]);
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const done = new Promise<void>((resolve) => {
+    socket.on("message", (message: Uint8Array) => {
+      received++;
+      const i = message[0] | (message[1] << 8);
+      let ok = message.length === variedSize(i, max);
+      for (let j = 0; ok && j < message.length; j++) ok = message[j] === variedByte(i, j);
+      if (ok) intact++;
+      clearTimeout(idle);
+      if (received >= amount) resolve();
+      else idle = setTimeout(resolve, 2_000);
+    });
+    socket.bind(port, address, () => {
+      console.log("listening");
+      idle = setTimeout(resolve, 20_000);
+    });
+  });
+  await done;
+  clearTimeout(idle);
+  socket.close();
+  console.log(`${received} ${intact}`);
+}
+
+async function udpVariedClient(): Promise<void> {
+  const socket = createSocket(address.includes(":") ? "udp6" : "udp4");
+  const max = Number(Deno.args[4]);
+  for (let i = 0; i < amount; i++) {
+    if (i % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 2));
+    const payload = new Uint8Array(variedSize(i, max));
+    for (let j = 0; j < payload.length; j++) payload[j] = variedByte(i, j);
+    await new Promise<void>((resolve, reject) =>
+      socket.send(payload, port, address, (error) => error ? reject(error) : resolve())
+    );
+  }
+  socket.close();
+  console.log(`${amount}`);
+}
+
 const modes: Record<string, () => Promise<void>> = {
+  "udp-varied-server": udpVariedServer,
+  "udp-varied-client": udpVariedClient,
   "tcp-server": tcpServer,
   "tcp-client": tcpClient,
   "udp-server": udpServer,

@@ -37,6 +37,8 @@ export function parseStatus(text: string): DaemonStatus {
 /** One peer line of `wg show <if> dump`. */
 export interface WireGuardPeer {
   publicKey: string;
+  /** Base64, or "(none)". */
+  presharedKey: string;
   endpoint: string | null;
   allowedIps: string[];
   /** Seconds since the epoch; 0 = never. */
@@ -54,6 +56,7 @@ export function parseWireGuardDump(text: string): WireGuardPeer[] {
     if (fields.length < 8) throw new Error(`unexpected wg dump line: ${JSON.stringify(line)}`);
     return {
       publicKey: fields[0],
+      presharedKey: fields[1],
       endpoint: fields[2] === "(none)" ? null : fields[2],
       allowedIps: fields[3] === "(none)" ? [] : fields[3].split(","),
       latestHandshake: Number(fields[4]),

@@ -18,6 +18,7 @@ import {
   type WireGuardPeer,
 } from "./daemon_status.ts";
 import { NamespaceProcess } from "./namespace_process.ts";
+import { RUNTIME_FLAGS } from "../../../packaging/build.ts";
 
 /** The repository root (daemons and CLI run from here). */
 export const REPO_ROOT: string = fileURLToPath(new URL("../../../", import.meta.url));
@@ -375,6 +376,7 @@ export class MeshLab {
     const args = [
       Deno.execPath(),
       "run",
+      ...RUNTIME_FLAGS,
       "--allow-all",
       "--no-prompt",
       MAIN,

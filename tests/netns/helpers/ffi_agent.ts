@@ -138,9 +138,20 @@ function handle(request: AgentRequest): unknown {
       const { views } = wasmSlots(request.count, request.shared ?? false);
       const slots = datagramSlots(views);
       const destination = address(request.address);
+      // equalLength: GSO-shaped batches (one size, the last 100 bytes shorter), the index in
+      // the first two bytes since the length no longer tells it.
+      const equal: number | undefined = request.equalLength;
       slots.forEach((slot, index) => {
-        slot.length = patternLength(index);
+        slot.length = equal === undefined
+          ? patternLength(index)
+          : index === request.count - 1
+          ? equal - 100
+          : equal;
         for (let j = 0; j < slot.length; j++) slot.view[j] = patternByte(request.seed, index, j);
+        if (equal !== undefined) {
+          slot.view[0] = index & 0xff;
+          slot.view[1] = index >>> 8;
+        }
         // An optional slot with no route at all checks that one refusal drops one datagram.
         slot.address = index === request.unreachableAt
           ? new Uint8Array([192, 0, 2, 1])
@@ -148,10 +159,15 @@ function handle(request: AgentRequest): unknown {
         slot.port = request.port;
       });
       const socket = sockets.get(request.id)!;
+      if (request.segmentation && !socket.enableSegmentation()) {
+        throw new Error("UDP_SEGMENT is not supported by this kernel");
+      }
+      const accepted = socket.sendBatch(slots, request.count, request.timeoutMs);
       return {
-        accepted: socket.sendBatch(slots, request.count, request.timeoutMs),
+        accepted,
         sendErrors: socket.sendErrors,
         lastSendErrno: socket.lastSendErrno,
+        ...(request.segmentation ? { segmenting: socket.segmenting } : {}),
       };
     }
     case "udp.receiveBatch": {
@@ -164,6 +180,7 @@ function handle(request: AgentRequest): unknown {
       let largestBatch = 0;
       let mismatches = 0;
       const lengths: number[] = [];
+      const order: number[] = [];
       const sources = new Set<string>();
       while (received < request.expected) {
         const remaining = Math.ceil(deadline - performance.now());
@@ -176,12 +193,18 @@ function handle(request: AgentRequest): unknown {
         const whole = new Uint8Array(memory.buffer);
         for (let i = 0; i < count; i++) {
           const slot = slots[i];
-          // The sender's index is recovered from the length pattern: lengths are unique.
-          const index = Array.from({ length: 64 }, (_, k) =>
-            k).find((k) => patternLength(k) === slot.length) ?? -1;
+          // The sender's index is recovered from the length pattern (lengths are unique), or
+          // read from the first two bytes of equal-length (GSO) batches.
+          const equal = request.equalLength !== undefined;
+          const index = equal
+            ? whole[i * SLOT] | (whole[i * SLOT + 1] << 8)
+            : Array.from({ length: 64 }, (_, k) => k).find((k) =>
+              patternLength(k) === slot.length
+            ) ?? -1;
           lengths.push(slot.length);
+          if (equal) order.push(index);
           sources.add(`${formatIpAddress(unmapAddress(slot.address))}:${slot.port}`);
-          for (let j = 0; j < slot.length; j++) {
+          for (let j = equal ? 2 : 0; j < slot.length; j++) {
             if (whole[i * SLOT + j] !== patternByte(request.seed, index, j)) {
               mismatches++;
               break;
@@ -190,7 +213,15 @@ function handle(request: AgentRequest): unknown {
         }
         received += count;
       }
-      return { received, calls, largestBatch, mismatches, lengths, sources: [...sources] };
+      return {
+        received,
+        calls,
+        largestBatch,
+        mismatches,
+        lengths,
+        sources: [...sources],
+        ...(request.equalLength !== undefined ? { order } : {}),
+      };
     }
     case "udp.close":
       sockets.get(request.id)!.close();

@@ -1,0 +1,334 @@
+/**
+ * What `meshguard status` gets from the daemon (snake_case JSON, as `status --json` prints it):
+ * the types and the client's check of their shape, so printing a status cannot fail half-way.
+ */
+
+import { ControlError } from "./control_error.ts";
+import {
+  checkField,
+  isCount,
+  isObject,
+  isString,
+  isStringArray,
+  isStringOrNull,
+} from "./json_checks.ts";
+
+/** Membership state of a peer as the daemon sees it. */
+export type PeerState = "alive" | "suspect" | "dead" | "left";
+
+/** One peer in `DaemonStatus.peers` (snake_case, as on the wire). */
+export interface PeerStatus {
+  /** authorized_keys file name; `peer-<hex8>` when --open or unnamed. */
+  name: string;
+  /**
+   * The mesh DNS name it answers to here (`<name>.mesh`), or null when another member holds
+   * that name; optional so older daemons' status still parses.
+   */
+  dns_name?: string | null;
+  /** Ed25519 public key, base64. */
+  public_key: string;
+  /** X25519 (WireGuard) public key, base64. */
+  wireguard_public_key: string;
+  /** Mesh IPv4; null when another key holds it on this node (see `DaemonStatus.ipv4_conflicts`). */
+  mesh_ipv4: string | null;
+  mesh_ipv6: string;
+  state: PeerState;
+  /** Last known UDP endpoint, `host:port` (`[v6]:port`), or null. */
+  endpoint: string | null;
+  /**
+   * The endpoint candidates the peer's own signed record advertises (what punches aim at);
+   * optional so older daemons' status still parses.
+   */
+  candidates?: string[];
+  /** ISO time of the last completed handshake, or null. */
+  last_handshake: string | null;
+  rx_bytes: number;
+  tx_bytes: number;
+  /** How WireGuard traffic reaches the peer: straight to its endpoint, or through a relay. */
+  connection: "direct" | "relay";
+  /** With "relay": the relaying member's name (absent otherwise). */
+  relay?: string;
+}
+
+/** One pair a relay node serves: sender and destination by name, what went through. */
+export interface RelayPairStatus {
+  from: string;
+  to: string;
+  packets: number;
+  bytes: number;
+}
+
+/** On a relay node (`--relay`): what it forwarded for others, summed over its data threads. */
+export interface RelayServingStatus {
+  forwarded_packets: number;
+  forwarded_bytes: number;
+  /** Datagrams dropped by reason: malformed, untrusted, rate, no-path, pair-cap. */
+  dropped: Record<string, number>;
+  /** The active pairs, busiest first. */
+  pairs: RelayPairStatus[];
+}
+
+/** Why a contested mesh IPv4 went where it did (see `lib/daemon/ipv4_claims.ts`). */
+export const IPV4_CONFLICT_REASONS = [
+  "own-address",
+  "pinned",
+  "first-seen",
+  "holder-absent",
+  "undecided",
+] as const;
+
+/** One of IPV4_CONFLICT_REASONS. */
+export type Ipv4ConflictReason = typeof IPV4_CONFLICT_REASONS[number];
+
+/** A key named in an IPv4 conflict. */
+export interface ConflictKey {
+  name: string;
+  /** Ed25519 public key, base64. */
+  public_key: string;
+}
+
+/** A mesh IPv4 that more than one key derives, and where it goes on this node. */
+export interface Ipv4Conflict {
+  mesh_ipv4: string;
+  /**
+   * The key that holds it; null when it is this node's own ("own-address") or nobody's
+   * ("undecided"). With "holder-absent" the holder is not a member right now.
+   */
+  holder: ConflictKey | null;
+  reason: Ipv4ConflictReason;
+  /** The other keys at this address: reachable over their mesh IPv6 only. */
+  ipv6_only: ConflictKey[];
+}
+
+/** How the NAT in front of the mesh port maps it (`lib/stun/nat_mapping.ts`). */
+export type NatMapping = "public" | "endpoint-independent" | "varies-by-destination" | "unknown";
+
+/** What `status` shows of the NAT: the mesh port's reflexive endpoints and mapping behaviour. */
+export interface NatStatus {
+  mapped_v4: string | null;
+  mapped_v6: string | null;
+  mapping: NatMapping;
+}
+
+/** What `status` answers (snake_case JSON, as `meshguard status --json` prints it). */
+export interface DaemonStatus {
+  version: string;
+  pid: number;
+  interface: string;
+  port: number;
+  /** This node's Ed25519 public key, base64. */
+  public_key: string;
+  /** This node's X25519 public key, base64. */
+  wireguard_public_key: string;
+  mesh_ipv4: string;
+  mesh_ipv6: string;
+  /** This node's own mesh DNS name, or null (optional: older daemons). */
+  dns_name?: string | null;
+  /** Contested mesh names and who holds each here, one line each (optional: older daemons). */
+  name_conflicts?: string[];
+  /** True when the daemon admits any key (--open). */
+  open: boolean;
+  /** Orgs in `trusted_orgs/` (their certificates and vouches admit too); optional: older daemons. */
+  trusted_orgs?: number;
+  members: { alive: number; suspect: number; dead: number };
+  /** With --open: the most members admitted without trust (`--max-members`); else null. */
+  max_members: number | null;
+  /** Newcomer keys refused because `max_members` was reached, since start. */
+  refused_members: number;
+  /** Contested mesh IPv4 addresses and who holds each on this node. */
+  ipv4_conflicts: Ipv4Conflict[];
+  /** The mesh port behind NAT, from STUN. */
+  nat: NatStatus;
+  peers: PeerStatus[];
+  /** Service policies (`services/`) in force and their drop counters; absent before issue 14. */
+  policy?: PolicyStatus;
+  /** Present on a relay node only (and optional so older daemons' status still parses). */
+  relay_serving?: RelayServingStatus;
+  /** Admission control (`up --controller`); absent without it. */
+  controller?: ControllerStatus;
+}
+
+/** Admission control as this node sees it (`lib/controller/controller_agent.ts`). */
+export interface ControllerStatus {
+  url: string;
+  node_id: string;
+  /** False after a failed poll (keys are kept until they expire; longer with fail-open). */
+  reachable: boolean;
+  /** ISO time of the last config poll the controller answered, or null (none yet). */
+  last_poll: string | null;
+  /** Why the last poll failed, or null. */
+  last_error: string | null;
+  /** The epoch whose pairwise PSKs are in force, or null (none). */
+  epoch: number | null;
+  /** Why this node itself is not allowed (then no peer is on the device), or null. */
+  denied: string | null;
+  /** Peers the controller admits now. */
+  admitted: number;
+  /** Members held off the device because the controller does not admit them (names). */
+  gated: string[];
+  fail_open: boolean;
+}
+
+/** The service policy part of a status (lib/daemon/node_policies.ts). */
+export interface PolicyStatus {
+  default: "allow" | "deny";
+  files: number;
+  rules: number;
+  /** Why the last reload was refused (the policy before it stays in force), or null. */
+  error: string | null;
+  /** Dropped packets per rule (`source` is `file:line` or `default`). */
+  drops: { source: string; rule: string; drops: number }[];
+}
+
+const PEER_STATES: readonly unknown[] = ["alive", "suspect", "dead", "left"];
+const REASONS: readonly unknown[] = IPV4_CONFLICT_REASONS;
+
+function checkPeer(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  for (const key of ["name", "public_key", "wireguard_public_key", "mesh_ipv6"]) {
+    checkField(value, key, where, isString, "a string");
+  }
+  for (const key of ["mesh_ipv4", "endpoint", "last_handshake"]) {
+    checkField(value, key, where, isStringOrNull, "a string or null");
+  }
+  checkField(value, "state", where, (v) => PEER_STATES.includes(v), "a peer state");
+  if ("dns_name" in value) checkField(value, "dns_name", where, isStringOrNull, "a string or null");
+  if ("candidates" in value) {
+    checkField(value, "candidates", where, isStringArray, "an array of strings");
+  }
+  checkField(value, "rx_bytes", where, isCount, "a byte count");
+  checkField(value, "tx_bytes", where, isCount, "a byte count");
+  checkField(value, "connection", where, (v) => v === "direct" || v === "relay", "a connection");
+  if (value.connection === "relay") checkField(value, "relay", where, isString, "a string");
+}
+
+function checkRelayServing(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkField(value, "forwarded_packets", where, isCount, "a count");
+  checkField(value, "forwarded_bytes", where, isCount, "a byte count");
+  checkField(
+    value,
+    "dropped",
+    where,
+    (v) => isObject(v) && Object.values(v).every(isCount),
+    "an object of counts",
+  );
+  checkField(value, "pairs", where, Array.isArray, "an array");
+  (value.pairs as unknown[]).forEach((pair, i) => {
+    const at = `${where}.pairs[${i}]`;
+    if (!isObject(pair)) throw new ControlError(`the daemon sent an invalid status: ${at}`);
+    checkField(pair, "from", at, isString, "a string");
+    checkField(pair, "to", at, isString, "a string");
+    checkField(pair, "packets", at, isCount, "a count");
+    checkField(pair, "bytes", at, isCount, "a byte count");
+  });
+}
+
+function checkConflictKey(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkField(value, "name", where, isString, "a string");
+  checkField(value, "public_key", where, isString, "a string");
+}
+
+function checkConflict(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkField(value, "mesh_ipv4", where, isString, "a string");
+  checkField(value, "reason", where, (v) => REASONS.includes(v), "a conflict reason");
+  if (value.holder !== null) checkConflictKey(value.holder, `${where}.holder`);
+  checkField(value, "ipv6_only", where, Array.isArray, "an array");
+  (value.ipv6_only as unknown[]).forEach((key, i) =>
+    checkConflictKey(key, `${where}.ipv6_only[${i}]`)
+  );
+}
+
+const MAPPINGS: readonly unknown[] = [
+  "public",
+  "endpoint-independent",
+  "varies-by-destination",
+  "unknown",
+];
+/** One of the NAT mapping behaviours. */
+export const isMapping = (value: unknown) => MAPPINGS.includes(value);
+
+/** Checks a NatStatus (`where` names it in the error). */
+export function checkNat(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkField(value, "mapped_v4", where, isStringOrNull, "a string or null");
+  checkField(value, "mapped_v6", where, isStringOrNull, "a string or null");
+  checkField(value, "mapping", where, isMapping, "a mapping behaviour");
+}
+
+function checkPolicy(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkField(value, "default", where, (v) => v === "allow" || v === "deny", "allow or deny");
+  checkField(value, "files", where, isCount, "a count");
+  checkField(value, "rules", where, isCount, "a count");
+  checkField(value, "error", where, isStringOrNull, "a string or null");
+  checkField(value, "drops", where, Array.isArray, "an array");
+  (value.drops as unknown[]).forEach((drop, i) => {
+    const at = `${where}.drops[${i}]`;
+    if (!isObject(drop)) throw new ControlError(`the daemon sent an invalid status: ${at}`);
+    checkField(drop, "source", at, isString, "a string");
+    checkField(drop, "rule", at, isString, "a string");
+    checkField(drop, "drops", at, isCount, "a count");
+  });
+}
+
+function checkController(value: unknown, where: string): void {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkField(value, "url", where, isString, "a string");
+  checkField(value, "node_id", where, isString, "a string");
+  for (const key of ["reachable", "fail_open"]) {
+    checkField(value, key, where, (v) => typeof v === "boolean", "a boolean");
+  }
+  for (const key of ["last_poll", "last_error", "denied"]) {
+    checkField(value, key, where, isStringOrNull, "a string or null");
+  }
+  checkField(value, "epoch", where, (v) => v === null || isCount(v), "a number or null");
+  checkField(value, "admitted", where, isCount, "a count");
+  checkField(value, "gated", where, isStringArray, "an array of strings");
+}
+
+/** Checks that `value` has DaemonStatus's shape (so printing it cannot fail half-way). */
+export function checkDaemonStatus(value: unknown): DaemonStatus {
+  if (!isObject(value)) throw new ControlError("the daemon sent an invalid status: not an object");
+  const where = "status";
+  for (
+    const key of [
+      "version",
+      "interface",
+      "public_key",
+      "wireguard_public_key",
+      "mesh_ipv4",
+      "mesh_ipv6",
+    ]
+  ) {
+    checkField(value, key, where, isString, "a string");
+  }
+  checkField(value, "pid", where, isCount, "a number");
+  checkField(value, "port", where, isCount, "a number");
+  checkField(value, "open", where, (v) => typeof v === "boolean", "a boolean");
+  checkField(value, "members", where, isObject, "an object");
+  const members = value.members as Record<string, unknown>;
+  for (const key of ["alive", "suspect", "dead"]) {
+    checkField(members, key, `${where}.members`, isCount, "a count");
+  }
+  checkField(value, "max_members", where, (v) => v === null || isCount(v), "a count or null");
+  checkField(value, "refused_members", where, isCount, "a count");
+  if ("trusted_orgs" in value) checkField(value, "trusted_orgs", where, isCount, "a count");
+  if ("dns_name" in value) checkField(value, "dns_name", where, isStringOrNull, "a string or null");
+  if ("name_conflicts" in value) {
+    checkField(value, "name_conflicts", where, isStringArray, "an array of strings");
+  }
+  checkField(value, "ipv4_conflicts", where, Array.isArray, "an array");
+  (value.ipv4_conflicts as unknown[]).forEach((conflict, i) =>
+    checkConflict(conflict, `${where}.ipv4_conflicts[${i}]`)
+  );
+  checkNat(value.nat, `${where}.nat`);
+  checkField(value, "peers", where, Array.isArray, "an array");
+  (value.peers as unknown[]).forEach((peer, i) => checkPeer(peer, `${where}.peers[${i}]`));
+  if (value.policy !== undefined) checkPolicy(value.policy, `${where}.policy`);
+  if ("relay_serving" in value) checkRelayServing(value.relay_serving, `${where}.relay_serving`);
+  if ("controller" in value) checkController(value.controller, `${where}.controller`);
+  return value as unknown as DaemonStatus;
+}
