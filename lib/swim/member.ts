@@ -1,7 +1,7 @@
 /**
  * Everything one node keeps about one trusted member: its latest signed record and liveness
  * (the membership part) and the pairwise session (shared secret, per-direction keys,
- * counters, replay window). Members exist only for trusted keys, so the table is bounded by
+ * counters, replay window: a slot in the node's SessionTable). Members exist only for trusted keys, so the table is bounded by
  * the trust set.
  */
 
@@ -9,7 +9,7 @@ import type { Address } from "./address.ts";
 import type { MemberInfo, MemberState } from "./events.ts";
 import { type AliveRecord, NatType, type NatTypeCode } from "./records.ts";
 import type { TokenBucket } from "./token_bucket.ts";
-import { SessionReplayWindow } from "./session_replay_window.ts";
+import { NO_SESSION } from "./session_table.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { Timer } from "./timer_heap.ts";
 
@@ -24,8 +24,8 @@ class Occasional {
   verified: Address | null = null;
   /** See Member.rtt. */
   rtt = -1;
-  /** See Member.session. */
-  session: Session | null = null;
+  /** See Member.sessionSlot. */
+  sessionSlot = NO_SESSION;
   /** Seq of our last verification ping (0: none pending). */
   checkSeq = 0;
   /** Where that ping went. */
@@ -177,12 +177,17 @@ export class Member {
     if (this.#occasional !== null || value !== IDLE.rtt) this.#writable().rtt = value;
   }
 
-  /** Crypto session, created on first exchange (most pairs in a big cluster never talk). */
-  get session(): Session | null {
-    return (this.#occasional ?? IDLE).session;
+  /**
+   * Its slot in the node's SessionTable (replay window, Hello position, keys), NO_SESSION until
+   * the first exchange (most pairs in a big cluster never talk): MemberTable.sessionOf.
+   */
+  get sessionSlot(): number {
+    return (this.#occasional ?? IDLE).sessionSlot;
   }
-  set session(value: Session | null) {
-    if (this.#occasional !== null || value !== IDLE.session) this.#writable().session = value;
+  set sessionSlot(value: number) {
+    if (this.#occasional !== null || value !== IDLE.sessionSlot) {
+      this.#writable().sessionSlot = value;
+    }
   }
 
   /** Seq of our last verification ping (0: none pending). */
@@ -315,11 +320,6 @@ export class Member {
     return this.#writable().rare ??= new Rare();
   }
 
-  /** The crypto session, created when first needed. */
-  sessionState(): Session {
-    return this.session ??= new Session();
-  }
-
   /**
    * We should ask it for its record (INTRODUCE): we have none, or it talks to us from a newer
    * epoch than the record we hold (it restarted after leaving or dying), so gossip about its
@@ -349,24 +349,4 @@ export class Member {
       rtt: this.rtt,
     };
   }
-}
-
-/** The pairwise crypto state with one member. */
-export class Session {
-  /** Static-static X25519 result; undefined = not computed yet, null = degenerate key. */
-  shared: Uint8Array | null | undefined = undefined;
-  /** Send key and the member epoch it was derived for. */
-  txKey: Uint8Array | null = null;
-  /** See `txKey`. */
-  txKeyEpoch = 0;
-  /** Receive key and the member epoch it was derived for. */
-  rxKey: Uint8Array | null = null;
-  /** See `rxKey`. */
-  rxKeyEpoch = 0;
-  /** Replay state of what it sends us. */
-  readonly replay = new SessionReplayWindow();
-  /** Hello replay state: epoch and highest counter accepted. */
-  helloEpoch = 0;
-  /** See `helloEpoch`. */
-  helloCounter = -1;
 }
