@@ -30,12 +30,8 @@ class Occasional {
   checkSeq = 0;
   /** Where that ping went. */
   checkAddress: Address | null = null;
-  /** When we last sent a verification ping (rate limit: one per probe interval). */
-  lastCheck = -Infinity;
   /** A probe of this member is in flight. */
   probing = false;
-  /** When we last started a probe of it. */
-  lastProbe = -Infinity;
   /** The parts fewer members ever need (sync, suspicion, introductions), again out of line. */
   rare: Rare | null = null;
 }
@@ -208,14 +204,6 @@ export class Member {
     }
   }
 
-  /** When we last sent a verification ping (rate limit: one per probe interval). */
-  get lastCheck(): number {
-    return (this.#occasional ?? IDLE).lastCheck;
-  }
-  set lastCheck(value: number) {
-    if (this.#occasional !== null || value !== IDLE.lastCheck) this.#writable().lastCheck = value;
-  }
-
   /** It asked for our record (INTRODUCE) from an address not yet verified. */
   get introPending(): boolean {
     return (this.#occasional?.rare ?? IDLE_RARE).introPending;
@@ -302,14 +290,6 @@ export class Member {
   }
   set probing(value: boolean) {
     if (this.#occasional !== null || value !== IDLE.probing) this.#writable().probing = value;
-  }
-
-  /** When we last started a probe of it. */
-  get lastProbe(): number {
-    return (this.#occasional ?? IDLE).lastProbe;
-  }
-  set lastProbe(value: number) {
-    if (this.#occasional !== null || value !== IDLE.lastProbe) this.#writable().lastProbe = value;
   }
 
   #writable(): Occasional {

@@ -274,6 +274,28 @@ export class MemberTable {
     return member.sessionSlot;
   }
 
+  /** When we last started a probe of `member` (-Infinity: never). */
+  lastProbe(member: Member): number {
+    const slot = member.sessionSlot;
+    return slot === NO_SESSION ? -Infinity : this.sessions.lastProbe(slot);
+  }
+
+  /** Records the start of a probe of `member` (a member in the table). */
+  noteProbe(member: Member, now: number): void {
+    this.sessions.setLastProbe(this.sessionOf(member), now);
+  }
+
+  /** When we last sent `member` a verification ping (-Infinity: never). */
+  lastCheck(member: Member): number {
+    const slot = member.sessionSlot;
+    return slot === NO_SESSION ? -Infinity : this.sessions.lastCheck(slot);
+  }
+
+  /** Records a verification ping to `member` (a member in the table). */
+  noteCheck(member: Member, now: number): void {
+    this.sessions.setLastCheck(this.sessionOf(member), now);
+  }
+
   /** Puts a member from `candidate` into the table once its datagram authenticated. */
   keep(member: Member): void {
     if (this.#byId.has(member.id)) return;
@@ -335,6 +357,9 @@ export class MemberTable {
     this.#dead.delete(member);
     this.#unlist(member);
     if (member.sessionSlot === NO_SESSION) return;
+    // Probe times go with the Member: a member restored from its tombstone starts untried.
+    this.sessions.setLastProbe(member.sessionSlot, -Infinity);
+    this.sessions.setLastCheck(member.sessionSlot, -Infinity);
     const old = this.#tombstones.get(member.id);
     if (old !== undefined && old.session !== member.sessionSlot) this.sessions.close(old.session);
     this.#tombstones.delete(member.id);

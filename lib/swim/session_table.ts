@@ -2,7 +2,8 @@
  * One node's pairwise SWIM sessions in typed columns, one slot per member it exchanged
  * authenticated datagrams or a Hello with: the replay window of what the member sends us
  * (RFC 6479 style: highest counter plus a 32-bit bitmap below it, keyed to its boot epoch),
- * the position of its last Hello, and the cached X25519 secret and per-direction keys.
+ * the position of its last Hello, the cached X25519 secret and per-direction keys, and when we
+ * last probed it and sent it a verification ping (both are sent under the session).
  * Columns instead of an object per session: a node in a big mesh talks to thousands of
  * members, and a Session with its replay window and boxed numbers cost ~140 bytes each where
  * a slot costs ~70. Slots are handed out only to members in the table (a forged sender that
@@ -34,6 +35,13 @@ export class SessionTable {
   /** The member epochs the cached send and receive keys were derived for. */
   #txEpoch = new Float64Array(FIRST_CAPACITY);
   #rxEpoch = new Float64Array(FIRST_CAPACITY);
+  /**
+   * When we last started a probe of the member and sent it a verification ping (-Infinity:
+   * never). Here rather than on the Member: times are fractional, and a double field costs
+   * every object a boxed number (24 bytes a field, not 8).
+   */
+  #lastProbe = new Float64Array(FIRST_CAPACITY);
+  #lastCheck = new Float64Array(FIRST_CAPACITY);
   /** Static-static X25519 result; undefined = not computed yet, null = degenerate key. */
   #shared: (Uint8Array | null | undefined)[] = [];
   #tx: (Uint8Array | null)[] = [];
@@ -55,6 +63,8 @@ export class SessionTable {
     this.#helloCounter[slot] = -1;
     this.#txEpoch[slot] = 0;
     this.#rxEpoch[slot] = 0;
+    this.#lastProbe[slot] = -Infinity;
+    this.#lastCheck[slot] = -Infinity;
     this.#shared[slot] = undefined;
     this.#tx[slot] = null;
     this.#rx[slot] = null;
@@ -154,6 +164,26 @@ export class SessionTable {
     this.#rxEpoch[slot] = epoch;
   }
 
+  /** When we last started a probe of the slot's member (-Infinity: never). */
+  lastProbe(slot: number): number {
+    return this.#lastProbe[slot];
+  }
+
+  /** Records the start of a probe. */
+  setLastProbe(slot: number, now: number): void {
+    this.#lastProbe[slot] = now;
+  }
+
+  /** When we last sent the slot's member a verification ping (-Infinity: never). */
+  lastCheck(slot: number): number {
+    return this.#lastCheck[slot];
+  }
+
+  /** Records a verification ping. */
+  setLastCheck(slot: number, now: number): void {
+    this.#lastCheck[slot] = now;
+  }
+
   #grow(): void {
     const capacity = this.#capacity * 2;
     this.#replayEpoch = grown(this.#replayEpoch, capacity);
@@ -162,6 +192,8 @@ export class SessionTable {
     this.#helloCounter = grown(this.#helloCounter, capacity);
     this.#txEpoch = grown(this.#txEpoch, capacity);
     this.#rxEpoch = grown(this.#rxEpoch, capacity);
+    this.#lastProbe = grown(this.#lastProbe, capacity);
+    this.#lastCheck = grown(this.#lastCheck, capacity);
     const mask = new Int32Array(capacity);
     mask.set(this.#mask);
     this.#mask = mask;

@@ -107,6 +107,9 @@ Deno.test("member table: join, suspect, dead, revive, leave, remove and forget k
   assertTrue(table.dead.has(member), "a removed dead member is still pinged to reconnect");
   assertTrue(table.get(member.id) === member, "a removed member keeps its version");
   table.sessions.acceptHello(table.sessionOf(member), 5, 7);
+  table.noteProbe(member, 30);
+  table.noteCheck(member, 31);
+  assertEquals([table.lastProbe(member), table.lastCheck(member)], [30, 31]);
   member.latestEpoch = 5;
   table.forget(member);
   assertEquals([table.size, table.dead.size, table.tombstoneCount], [0, 0, 1]);
@@ -116,6 +119,11 @@ Deno.test("member table: join, suspect, dead, revive, leave, remove and forget k
     [table.sessions.helloCounter(again.sessionSlot), again.latestEpoch],
     [7, 5],
     "tombstone restored",
+  );
+  assertEquals(
+    [table.lastProbe(again), table.lastCheck(again)],
+    [-Infinity, -Infinity],
+    "probe times are the Member's: a restored member starts untried",
   );
   table.keep(again);
   assertEquals([table.size, table.tombstoneCount], [1, 0]);
