@@ -10,9 +10,9 @@
  * The cluster starts pre-converged (every node holds every record), as after a long run; the
  * insecure fast crypto stand-in replaces X25519/Ed25519 so 5,000 nodes fit in minutes.
  * Memory: every node lists every member; one it never talked to is a cold MemberTable entry
- * (~60 bytes), one it talks to costs ~800 (Member, session, replay window), and by the end of
- * the hour a node has talked to ~1,600. So N=5,000 peaks near 8 GB of heap and N=10,000 needs
- * ~19 GB (refused unless --max-old-space-size allows it).
+ * (~60 bytes), one it talks to costs ~550 (Member, its Occasional, a SessionTable slot), and
+ * by the end of the hour a node has talked to ~1,600. So N=5,000 needs ~6 GB of heap and
+ * N=10,000 ~15 GB (estimates from N=400/1,000 runs; check free memory before starting one).
  * Usage: deno task bench:swim [--loss-minutes=M] [N...]   (default: 60 minutes; 100 1000 5000)
  */
 
@@ -27,10 +27,11 @@ const COLD_PAIR_BYTES = 60;
 /** Members a node has talked to by the end of the hour at 5% loss (probes both ways, helpers). */
 const TALKED_PER_NODE = 1_600;
 /**
- * Heap of a member a node talks to (Member, session, replay window: 715 B a pair at N=400 after
- * the hour); 800 fits the ~8 GB the N=5,000 hour reached under an 8 GB cap.
+ * Heap of a member a node talks to (Member, Occasional, SessionTable slot: 479 B a pair at
+ * N=400 after the hour, cold entry and per-node tables included; was 715 before sessions moved
+ * to typed columns), with the same ~12% margin the 800 B estimate had over 715.
  */
-const TALKED_PAIR_BYTES = 800;
+const TALKED_PAIR_BYTES = 550;
 
 function measure(n: number, seed: number, hourMs: number): string {
   const wall = performance.now();

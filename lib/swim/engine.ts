@@ -143,6 +143,7 @@ export class SwimEngine {
       queue: s.queue.size,
       timers: s.timers.size,
       tombstones: s.members.tombstoneCount,
+      sessions: s.members.sessions.size,
       helloSources: s.helloCookies.sources,
     };
   }

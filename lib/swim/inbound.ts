@@ -20,7 +20,8 @@ import { entryAddress, entryIsListed } from "./member_table.ts";
 import { notePunchSource, onPunch } from "./punch.ts";
 import { decodePunchRequest, type PunchRequest } from "./punch_request.ts";
 import { keyId } from "./records.ts";
-import { rxKey } from "./session_keys.ts";
+import { keepRxKey, rxKey } from "./session_keys.ts";
+import { NO_SESSION } from "./session_table.ts";
 import { SwimDecodeError } from "./swim_errors.ts";
 
 /** Org control messages held for the node between two drains. */
@@ -56,13 +57,18 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
   if (header.receiverEpoch !== s.epoch) return s.drop("stale-epoch");
   const member = s.members.candidate(header.sender, senderId);
   if (member === null) return s.drop("member-table-full");
-  const session = member.sessionState();
-  if (!session.replay.check(header.senderEpoch, header.counter)) return s.drop("replay");
+  const sessions = s.members.sessions;
+  const slot = member.sessionSlot;
+  if (slot !== NO_SESSION && !sessions.fresh(slot, header.senderEpoch, header.counter)) {
+    return s.drop("replay");
+  }
   const key = rxKey(s, member, header.senderEpoch);
   if (key === null) return s.drop("bad-key");
   const plain = openDatagram(s.crypto, key, data, header.counter, s.crypto.publicKey);
   if (plain === null) return s.drop("auth");
-  if (header.type === MessageType.Punch) return receivePunch(s, member, from, header, plain);
+  if (header.type === MessageType.Punch) {
+    return receivePunch(s, member, from, header, plain, key);
+  }
   let body;
   try {
     body = decodeBody(header.type, plain);
@@ -71,8 +77,7 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
     throw error;
   }
   // Authenticated from here on: only now may state change.
-  s.members.keep(member);
-  session.replay.accept(header.senderEpoch, header.counter);
+  acceptFrom(s, member, header, key);
   s.stats.accepted++;
   if (header.senderEpoch > member.latestEpoch) member.latestEpoch = header.senderEpoch;
   member.address = from;
@@ -141,6 +146,7 @@ function receivePunch(
   from: Address,
   header: SwimHeader,
   plain: Uint8Array,
+  key: Uint8Array,
 ): void {
   let request: PunchRequest;
   try {
@@ -149,10 +155,18 @@ function receivePunch(
     if (error instanceof SwimDecodeError) return s.drop(error.reason);
     throw error;
   }
-  s.members.keep(member);
-  member.sessionState().replay.accept(header.senderEpoch, header.counter);
+  acceptFrom(s, member, header, key);
   s.stats.accepted++;
   if (header.senderEpoch > member.latestEpoch) member.latestEpoch = header.senderEpoch;
   member.address = from;
   onPunch(s, member, request);
+}
+
+/** An authenticated datagram: its sender joins the table and its window records the counter. */
+function acceptFrom(s: SwimState, member: Member, header: SwimHeader, key: Uint8Array): void {
+  s.members.keep(member);
+  const fresh = member.sessionSlot === NO_SESSION;
+  const slot = s.members.sessionOf(member);
+  if (fresh) keepRxKey(s, slot, header.senderEpoch, key);
+  s.members.sessions.accept(slot, header.senderEpoch, header.counter);
 }

@@ -25,6 +25,7 @@ import type { Member } from "./member.ts";
 import { entryAddress, entryRecord, entryState } from "./member_table.ts";
 import { startFullSync } from "./push_pull.ts";
 import { keyId, makeClaim } from "./records.ts";
+import { NO_SESSION } from "./session_table.ts";
 import { SwimDecodeError } from "./swim_errors.ts";
 
 /** After joining, when the first member's membership is fetched again (ms). */
@@ -125,10 +126,10 @@ export function onHello(
   const known = s.members.get(senderId);
   // A Hello from an epoch older than one we have seen is a replay from a previous run.
   if (known !== undefined && header.senderEpoch < known.latestEpoch) return s.drop("stale-epoch");
-  const position = known?.session;
+  const position = known?.sessionSlot ?? NO_SESSION;
   if (
-    position != null && (header.senderEpoch < position.helloEpoch ||
-      (header.senderEpoch === position.helloEpoch && header.counter <= position.helloCounter))
+    position !== NO_SESSION &&
+    s.members.sessions.helloSeen(position, header.senderEpoch, header.counter)
   ) return s.drop("replay");
   if (
     !constantTimeEqual(parts.receiver, s.crypto.publicKey) ||
@@ -159,9 +160,7 @@ export function onHello(
   }
   const member = s.members.memberFor(header.sender, senderId);
   if (member === null) return s.drop("member-table-full");
-  const session = member.sessionState();
-  session.helloEpoch = header.senderEpoch;
-  session.helloCounter = header.counter;
+  s.members.sessions.acceptHello(s.members.sessionOf(member), header.senderEpoch, header.counter);
   s.stats.accepted++;
   if (header.senderEpoch > member.latestEpoch) member.latestEpoch = header.senderEpoch;
   // The cookie proved that `from` receives, and the Hello is newer than any before it.

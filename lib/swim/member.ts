@@ -1,7 +1,7 @@
 /**
  * Everything one node keeps about one trusted member: its latest signed record and liveness
  * (the membership part) and the pairwise session (shared secret, per-direction keys,
- * counters, replay window). Members exist only for trusted keys, so the table is bounded by
+ * counters, replay window: a slot in the node's SessionTable). Members exist only for trusted keys, so the table is bounded by
  * the trust set.
  */
 
@@ -9,7 +9,7 @@ import type { Address } from "./address.ts";
 import type { MemberInfo, MemberState } from "./events.ts";
 import { type AliveRecord, NatType, type NatTypeCode } from "./records.ts";
 import type { TokenBucket } from "./token_bucket.ts";
-import { SessionReplayWindow } from "./session_replay_window.ts";
+import { NO_SESSION } from "./session_table.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { Timer } from "./timer_heap.ts";
 
@@ -24,18 +24,14 @@ class Occasional {
   verified: Address | null = null;
   /** See Member.rtt. */
   rtt = -1;
-  /** See Member.session. */
-  session: Session | null = null;
+  /** See Member.sessionSlot. */
+  sessionSlot = NO_SESSION;
   /** Seq of our last verification ping (0: none pending). */
   checkSeq = 0;
   /** Where that ping went. */
   checkAddress: Address | null = null;
-  /** When we last sent a verification ping (rate limit: one per probe interval). */
-  lastCheck = -Infinity;
   /** A probe of this member is in flight. */
   probing = false;
-  /** When we last started a probe of it. */
-  lastProbe = -Infinity;
   /** The parts fewer members ever need (sync, suspicion, introductions), again out of line. */
   rare: Rare | null = null;
 }
@@ -177,12 +173,17 @@ export class Member {
     if (this.#occasional !== null || value !== IDLE.rtt) this.#writable().rtt = value;
   }
 
-  /** Crypto session, created on first exchange (most pairs in a big cluster never talk). */
-  get session(): Session | null {
-    return (this.#occasional ?? IDLE).session;
+  /**
+   * Its slot in the node's SessionTable (replay window, Hello position, keys), NO_SESSION until
+   * the first exchange (most pairs in a big cluster never talk): MemberTable.sessionOf.
+   */
+  get sessionSlot(): number {
+    return (this.#occasional ?? IDLE).sessionSlot;
   }
-  set session(value: Session | null) {
-    if (this.#occasional !== null || value !== IDLE.session) this.#writable().session = value;
+  set sessionSlot(value: number) {
+    if (this.#occasional !== null || value !== IDLE.sessionSlot) {
+      this.#writable().sessionSlot = value;
+    }
   }
 
   /** Seq of our last verification ping (0: none pending). */
@@ -201,14 +202,6 @@ export class Member {
     if (this.#occasional !== null || value !== IDLE.checkAddress) {
       this.#writable().checkAddress = value;
     }
-  }
-
-  /** When we last sent a verification ping (rate limit: one per probe interval). */
-  get lastCheck(): number {
-    return (this.#occasional ?? IDLE).lastCheck;
-  }
-  set lastCheck(value: number) {
-    if (this.#occasional !== null || value !== IDLE.lastCheck) this.#writable().lastCheck = value;
   }
 
   /** It asked for our record (INTRODUCE) from an address not yet verified. */
@@ -299,25 +292,12 @@ export class Member {
     if (this.#occasional !== null || value !== IDLE.probing) this.#writable().probing = value;
   }
 
-  /** When we last started a probe of it. */
-  get lastProbe(): number {
-    return (this.#occasional ?? IDLE).lastProbe;
-  }
-  set lastProbe(value: number) {
-    if (this.#occasional !== null || value !== IDLE.lastProbe) this.#writable().lastProbe = value;
-  }
-
   #writable(): Occasional {
     return this.#occasional ??= new Occasional();
   }
 
   #writableRare(): Rare {
     return this.#writable().rare ??= new Rare();
-  }
-
-  /** The crypto session, created when first needed. */
-  sessionState(): Session {
-    return this.session ??= new Session();
   }
 
   /**
@@ -349,24 +329,4 @@ export class Member {
       rtt: this.rtt,
     };
   }
-}
-
-/** The pairwise crypto state with one member. */
-export class Session {
-  /** Static-static X25519 result; undefined = not computed yet, null = degenerate key. */
-  shared: Uint8Array | null | undefined = undefined;
-  /** Send key and the member epoch it was derived for. */
-  txKey: Uint8Array | null = null;
-  /** See `txKey`. */
-  txKeyEpoch = 0;
-  /** Receive key and the member epoch it was derived for. */
-  rxKey: Uint8Array | null = null;
-  /** See `rxKey`. */
-  rxKeyEpoch = 0;
-  /** Replay state of what it sends us. */
-  readonly replay = new SessionReplayWindow();
-  /** Hello replay state: epoch and highest counter accepted. */
-  helloEpoch = 0;
-  /** See `helloEpoch`. */
-  helloCounter = -1;
 }

@@ -16,8 +16,9 @@
 
 import type { Address } from "./address.ts";
 import type { MemberInfo, MemberState } from "./events.ts";
-import { Member, type Session } from "./member.ts";
+import { Member } from "./member.ts";
 import type { AliveRecord } from "./records.ts";
+import { NO_SESSION, SessionTable } from "./session_table.ts";
 
 /** Hard cap on members (trusted keys seen); the trust set bounds it first. */
 const MAX_MEMBERS = 65_536;
@@ -27,8 +28,8 @@ export const MAX_TOMBSTONES = 65_536;
 
 /** What outlives a forgotten member: enough to refuse everything it sent us before. */
 export interface Tombstone {
-  /** Its session: the replay window of its datagrams and the position of its last Hello. */
-  session: Session;
+  /** Its SessionTable slot: the replay window of its datagrams and its last Hello's position. */
+  session: number;
   /** The highest boot epoch we knew for it. */
   latestEpoch: number;
 }
@@ -88,6 +89,8 @@ export class MemberTable {
   readonly #proven: Member[] = [];
   readonly #random: () => number;
   #aliveCount = 0;
+  /** The sessions of members in the table and of tombstones. */
+  readonly sessions = new SessionTable();
 
   /** An empty table drawing random picks from `random` (uniform in [0, 1)). */
   constructor(random: () => number) {
@@ -256,10 +259,41 @@ export class MemberTable {
     // itself stays until the datagram authenticated.
     const tombstone = this.#tombstones.get(id);
     if (tombstone !== undefined) {
-      member.session = tombstone.session;
+      member.sessionSlot = tombstone.session;
       member.latestEpoch = tombstone.latestEpoch;
     }
     return member;
+  }
+
+  /**
+   * The session slot of a member in the table, opened on first use. Only for members kept in
+   * the table: a candidate's datagram is judged without one, so forged senders open none.
+   */
+  sessionOf(member: Member): number {
+    if (member.sessionSlot === NO_SESSION) member.sessionSlot = this.sessions.open();
+    return member.sessionSlot;
+  }
+
+  /** When we last started a probe of `member` (-Infinity: never). */
+  lastProbe(member: Member): number {
+    const slot = member.sessionSlot;
+    return slot === NO_SESSION ? -Infinity : this.sessions.lastProbe(slot);
+  }
+
+  /** Records the start of a probe of `member` (a member in the table). */
+  noteProbe(member: Member, now: number): void {
+    this.sessions.setLastProbe(this.sessionOf(member), now);
+  }
+
+  /** When we last sent `member` a verification ping (-Infinity: never). */
+  lastCheck(member: Member): number {
+    const slot = member.sessionSlot;
+    return slot === NO_SESSION ? -Infinity : this.sessions.lastCheck(slot);
+  }
+
+  /** Records a verification ping to `member` (a member in the table). */
+  noteCheck(member: Member, now: number): void {
+    this.sessions.setLastCheck(this.sessionOf(member), now);
   }
 
   /** Puts a member from `candidate` into the table once its datagram authenticated. */
@@ -322,12 +356,22 @@ export class MemberTable {
     this.#byId.delete(member.id);
     this.#dead.delete(member);
     this.#unlist(member);
-    if (member.session === null) return;
+    if (member.sessionSlot === NO_SESSION) return;
+    // Probe times go with the Member: a member restored from its tombstone starts untried.
+    this.sessions.setLastProbe(member.sessionSlot, -Infinity);
+    this.sessions.setLastCheck(member.sessionSlot, -Infinity);
+    const old = this.#tombstones.get(member.id);
+    if (old !== undefined && old.session !== member.sessionSlot) this.sessions.close(old.session);
     this.#tombstones.delete(member.id);
     if (this.#tombstones.size >= MAX_TOMBSTONES) {
-      this.#tombstones.delete(this.#tombstones.keys().next().value!);
+      const oldest = this.#tombstones.entries().next().value!;
+      this.#tombstones.delete(oldest[0]);
+      this.sessions.close(oldest[1].session);
     }
-    this.#tombstones.set(member.id, { session: member.session, latestEpoch: member.latestEpoch });
+    this.#tombstones.set(member.id, {
+      session: member.sessionSlot,
+      latestEpoch: member.latestEpoch,
+    });
   }
 
   /**

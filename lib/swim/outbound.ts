@@ -96,8 +96,10 @@ export function send(
  * per member: the cost to a bystander named by a liar is one 86-byte datagram per interval.
  */
 export function checkAddress(s: SwimState, member: Member, address: Address): void {
-  if (address === member.verified || s.now - member.lastCheck < s.config.probeInterval) return;
-  member.lastCheck = s.now;
+  if (address === member.verified || s.now - s.members.lastCheck(member) < s.config.probeInterval) {
+    return;
+  }
+  s.members.noteCheck(member, s.now);
   member.checkSeq = s.nextSeq();
   member.checkAddress = address;
   send(s, member, MessageType.Ping, member.checkSeq, 0, null, [], address);

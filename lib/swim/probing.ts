@@ -64,7 +64,7 @@ function shuffle(s: SwimState, array: ListedEntry[]): void {
 /** Probes `member` out of turn (someone accuses it), within the expedited-probe budget. */
 export function expeditedProbe(s: SwimState, member: Member): void {
   if (s.leaving || member.probing || s.expedited >= s.config.maxExpeditedProbes) return;
-  if (s.now - member.lastProbe < s.config.probeInterval) return;
+  if (s.now - s.members.lastProbe(member) < s.config.probeInterval) return;
   startProbe(s, member, true);
 }
 
@@ -82,7 +82,7 @@ function startProbe(s: SwimState, target: Member, expedited: boolean): void {
   };
   s.probes.set(seq, probe);
   target.probing = true;
-  target.lastProbe = s.now;
+  s.members.noteProbe(target, s.now);
   if (expedited) s.expedited++;
   const start = s.now;
   send(s, target, MessageType.Ping, seq, 0, null, buddyItems(s, target));

@@ -50,7 +50,8 @@ function wantsPunch(s: SwimState, member: Member): boolean {
     // A proven path that stopped answering: our latest probe, finished, got no direct ack (its
     // NAT rebound or the mapping expired; ping-req keeps it alive meanwhile).
     const proven = s.punch.lastDirect.get(member.id) ?? -Infinity;
-    if (member.lastProbe <= proven || s.now - member.lastProbe < s.config.probeInterval) {
+    const lastProbe = s.members.lastProbe(member);
+    if (lastProbe <= proven || s.now - lastProbe < s.config.probeInterval) {
       return false;
     }
   }
@@ -65,7 +66,8 @@ function coldWantsPunch(s: SwimState, record: AliveRecord): boolean {
 
 /** True while our latest probe of a member with a proven path may still be answered. */
 function probeInFlight(s: SwimState, member: Member): boolean {
-  return member.verified !== null && s.now - member.lastProbe < s.config.probeInterval;
+  return member.verified !== null &&
+    s.now - s.members.lastProbe(member) < s.config.probeInterval;
 }
 
 function candidateKey(member: Member): string {
@@ -100,7 +102,7 @@ export function punchTick(s: SwimState): void {
       continue;
     }
     // Never tried directly: on-demand verification goes first (it is all a public mesh needs).
-    const tried = Math.max(member.lastCheck, member.lastProbe);
+    const tried = Math.max(s.members.lastCheck(member), s.members.lastProbe(member));
     if (tried === -Infinity) continue;
     let pair = p.pairs.get(member.id);
     if (pair === undefined) {

@@ -4,7 +4,7 @@ import { Awareness } from "../../lib/swim/awareness.ts";
 import { BroadcastQueue } from "../../lib/swim/broadcast_queue.ts";
 import { resolveSwimConfig, retransmitLimit, suspicionTimeout } from "../../lib/swim/profiles.ts";
 import { TokenBucket } from "../../lib/swim/token_bucket.ts";
-import { SessionReplayWindow } from "../../lib/swim/session_replay_window.ts";
+import { SessionTable } from "../../lib/swim/session_table.ts";
 import { Suspicion } from "../../lib/swim/suspicion.ts";
 import { SwimConfigError } from "../../lib/swim/swim_errors.ts";
 import { TimerHeap } from "../../lib/swim/timer_heap.ts";
@@ -37,10 +37,12 @@ Deno.test("awareness: score rises on trouble, falls on success, scales timeouts,
 });
 
 Deno.test("replay window: fresh, duplicate, reordered, too old, epochs", () => {
-  const w = new SessionReplayWindow();
+  const sessions = new SessionTable();
+  sessions.open(); // a neighbour slot, which must not be disturbed
+  const slot = sessions.open();
   const take = (epoch: number, counter: number) => {
-    if (!w.check(epoch, counter)) return false;
-    w.accept(epoch, counter);
+    if (!sessions.fresh(slot, epoch, counter)) return false;
+    sessions.accept(slot, epoch, counter);
     return true;
   };
   assertTrue(take(5, 10));
@@ -54,6 +56,11 @@ Deno.test("replay window: fresh, duplicate, reordered, too old, epochs", () => {
   assertTrue(!take(4, 1000), "older epoch");
   assertTrue(take(6, 0), "newer epoch starts over");
   assertTrue(!take(5, 101), "old epoch after a new one");
+  assertTrue(sessions.fresh(0, 5, 10), "the neighbour's window is untouched");
+  assertTrue(take(6, 33) && take(6, 1) && !take(6, 1), "bit 31 of the mask (a negative int)");
+  sessions.close(slot);
+  assertEquals(sessions.open(), slot, "a closed slot is reused");
+  assertTrue(take(6, 1), "and starts empty");
 });
 
 Deno.test("broadcast queue: least-sent first, retransmit limit, replacement by key, cap", () => {

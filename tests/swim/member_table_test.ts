@@ -106,13 +106,25 @@ Deno.test("member table: join, suspect, dead, revive, leave, remove and forget k
   assertTrue(!member.isListed && table.listed.length === 0, "removed = unlisted");
   assertTrue(table.dead.has(member), "a removed dead member is still pinged to reconnect");
   assertTrue(table.get(member.id) === member, "a removed member keeps its version");
-  member.sessionState().helloCounter = 7;
+  table.sessions.acceptHello(table.sessionOf(member), 5, 7);
+  table.noteProbe(member, 30);
+  table.noteCheck(member, 31);
+  assertEquals([table.lastProbe(member), table.lastCheck(member)], [30, 31]);
   member.latestEpoch = 5;
   table.forget(member);
   assertEquals([table.size, table.dead.size, table.tombstoneCount], [0, 0, 1]);
   const again = table.candidate(key, keyId(key))!;
   assertTrue(again !== member && table.size === 0, "a candidate stays out of the table");
-  assertEquals([again.session?.helloCounter, again.latestEpoch], [7, 5], "tombstone restored");
+  assertEquals(
+    [table.sessions.helloCounter(again.sessionSlot), again.latestEpoch],
+    [7, 5],
+    "tombstone restored",
+  );
+  assertEquals(
+    [table.lastProbe(again), table.lastCheck(again)],
+    [-Infinity, -Infinity],
+    "probe times are the Member's: a restored member starts untried",
+  );
   table.keep(again);
   assertEquals([table.size, table.tombstoneCount], [1, 0]);
   again.record = RECORD;
@@ -177,7 +189,7 @@ Deno.test("member table: invariants hold after seeded random transition sequence
         table.remove(member);
         label += " remove";
       } else if (op === 6 && member.removed) {
-        if (random() < 0.5) member.sessionState();
+        if (random() < 0.5) table.sessionOf(member);
         table.forget(member);
         label += " forget";
       } else if (op === 7 && (member.record !== null || member.isListed)) {

@@ -1,0 +1,208 @@
+/**
+ * One node's pairwise SWIM sessions in typed columns, one slot per member it exchanged
+ * authenticated datagrams or a Hello with: the replay window of what the member sends us
+ * (RFC 6479 style: highest counter plus a 32-bit bitmap below it, keyed to its boot epoch),
+ * the position of its last Hello, the cached X25519 secret and per-direction keys, and when we
+ * last probed it and sent it a verification ping (both are sent under the session).
+ * Columns instead of an object per session: a node in a big mesh talks to thousands of
+ * members, and a Session with its replay window and boxed numbers cost ~140 bytes each where
+ * a slot costs ~70. Slots are handed out only to members in the table (a forged sender that
+ * never authenticates gets none), live on in tombstones, and are reused once a tombstone goes.
+ */
+
+/** Window width: counters more than this far below the highest are refused. */
+export const REPLAY_WINDOW_BITS = 32;
+
+/** No session slot (a member we never authenticated anything from). */
+export const NO_SESSION = -1;
+
+const FIRST_CAPACITY = 16;
+
+/** Every session of one node, addressed by slot. */
+export class SessionTable {
+  #capacity = FIRST_CAPACITY;
+  #used = 0;
+  readonly #free: number[] = [];
+  /** Sender epoch each replay window belongs to (0 = nothing accepted yet). */
+  #replayEpoch = new Float64Array(FIRST_CAPACITY);
+  /** Highest counter accepted in that epoch (-1 = none). */
+  #highest = new Float64Array(FIRST_CAPACITY);
+  /** Bit i set = counter `highest - 1 - i` was accepted. */
+  #mask = new Int32Array(FIRST_CAPACITY);
+  /** Hello replay state: epoch and highest counter accepted. */
+  #helloEpoch = new Float64Array(FIRST_CAPACITY);
+  #helloCounter = new Float64Array(FIRST_CAPACITY);
+  /** The member epochs the cached send and receive keys were derived for. */
+  #txEpoch = new Float64Array(FIRST_CAPACITY);
+  #rxEpoch = new Float64Array(FIRST_CAPACITY);
+  /**
+   * When we last started a probe of the member and sent it a verification ping (-Infinity:
+   * never). Here rather than on the Member: times are fractional, and a double field costs
+   * every object a boxed number (24 bytes a field, not 8).
+   */
+  #lastProbe = new Float64Array(FIRST_CAPACITY);
+  #lastCheck = new Float64Array(FIRST_CAPACITY);
+  /** Static-static X25519 result; undefined = not computed yet, null = degenerate key. */
+  #shared: (Uint8Array | null | undefined)[] = [];
+  #tx: (Uint8Array | null)[] = [];
+  #rx: (Uint8Array | null)[] = [];
+
+  /** Slots in use (tombstones' included). */
+  get size(): number {
+    return this.#used - this.#free.length;
+  }
+
+  /** A fresh slot: empty replay window, no Hello seen, no keys. */
+  open(): number {
+    const slot = this.#free.length > 0 ? this.#free.pop()! : this.#used++;
+    if (slot >= this.#capacity) this.#grow();
+    this.#replayEpoch[slot] = 0;
+    this.#highest[slot] = -1;
+    this.#mask[slot] = 0;
+    this.#helloEpoch[slot] = 0;
+    this.#helloCounter[slot] = -1;
+    this.#txEpoch[slot] = 0;
+    this.#rxEpoch[slot] = 0;
+    this.#lastProbe[slot] = -Infinity;
+    this.#lastCheck[slot] = -Infinity;
+    this.#shared[slot] = undefined;
+    this.#tx[slot] = null;
+    this.#rx[slot] = null;
+    return slot;
+  }
+
+  /** Gives a slot back (its tombstone went); it may be handed out again by `open`. */
+  close(slot: number): void {
+    this.#shared[slot] = undefined;
+    this.#tx[slot] = null;
+    this.#rx[slot] = null;
+    this.#free.push(slot);
+  }
+
+  /** True when (epoch, counter) is fresh; does not record it (call `accept` after the AEAD). */
+  fresh(slot: number, epoch: number, counter: number): boolean {
+    const windowEpoch = this.#replayEpoch[slot];
+    const highest = this.#highest[slot];
+    if (epoch < windowEpoch) return false;
+    if (epoch > windowEpoch || counter > highest) return true;
+    if (counter === highest) return false;
+    const distance = highest - counter - 1;
+    if (distance >= REPLAY_WINDOW_BITS) return false;
+    return (this.#mask[slot] & (1 << distance)) === 0;
+  }
+
+  /** Records (epoch, counter) as seen; only call after `fresh` and authentication passed. */
+  accept(slot: number, epoch: number, counter: number): void {
+    if (epoch > this.#replayEpoch[slot]) {
+      this.#replayEpoch[slot] = epoch;
+      this.#highest[slot] = counter;
+      this.#mask[slot] = 0;
+      return;
+    }
+    const highest = this.#highest[slot];
+    if (counter > highest) {
+      const shift = counter - highest;
+      const mask = this.#mask[slot];
+      this.#mask[slot] = shift > REPLAY_WINDOW_BITS
+        ? 0
+        : shift === REPLAY_WINDOW_BITS
+        ? 1 << 31
+        : (mask << shift) | (1 << (shift - 1));
+      this.#highest[slot] = counter;
+      return;
+    }
+    this.#mask[slot] = this.#mask[slot] | (1 << (highest - counter - 1));
+  }
+
+  /** True when a Hello at (epoch, counter) is not newer than the last one accepted. */
+  helloSeen(slot: number, epoch: number, counter: number): boolean {
+    const last = this.#helloEpoch[slot];
+    return epoch < last || (epoch === last && counter <= this.#helloCounter[slot]);
+  }
+
+  /** Records the position of an accepted Hello. */
+  acceptHello(slot: number, epoch: number, counter: number): void {
+    this.#helloEpoch[slot] = epoch;
+    this.#helloCounter[slot] = counter;
+  }
+
+  /** The counter of the last Hello accepted (-1: none). */
+  helloCounter(slot: number): number {
+    return this.#helloCounter[slot];
+  }
+
+  /** The cached X25519 secret: undefined = not computed yet, null = degenerate key. */
+  shared(slot: number): Uint8Array | null | undefined {
+    return this.#shared[slot];
+  }
+
+  /** Caches the X25519 secret. */
+  setShared(slot: number, secret: Uint8Array | null): void {
+    this.#shared[slot] = secret;
+  }
+
+  /** The cached send key if it was derived for member epoch `epoch`, else null. */
+  txKey(slot: number, epoch: number): Uint8Array | null {
+    return this.#txEpoch[slot] === epoch ? this.#tx[slot] : null;
+  }
+
+  /** Caches the send key for member epoch `epoch`. */
+  setTxKey(slot: number, epoch: number, key: Uint8Array): void {
+    this.#tx[slot] = key;
+    this.#txEpoch[slot] = epoch;
+  }
+
+  /** The cached receive key if it was derived for sender epoch `epoch`, else null. */
+  rxKey(slot: number, epoch: number): Uint8Array | null {
+    return this.#rxEpoch[slot] === epoch ? this.#rx[slot] : null;
+  }
+
+  /** Caches a receive key unless a newer epoch's is cached (an older one is refused anyway). */
+  setRxKey(slot: number, epoch: number, key: Uint8Array): void {
+    if (epoch < this.#rxEpoch[slot]) return;
+    this.#rx[slot] = key;
+    this.#rxEpoch[slot] = epoch;
+  }
+
+  /** When we last started a probe of the slot's member (-Infinity: never). */
+  lastProbe(slot: number): number {
+    return this.#lastProbe[slot];
+  }
+
+  /** Records the start of a probe. */
+  setLastProbe(slot: number, now: number): void {
+    this.#lastProbe[slot] = now;
+  }
+
+  /** When we last sent the slot's member a verification ping (-Infinity: never). */
+  lastCheck(slot: number): number {
+    return this.#lastCheck[slot];
+  }
+
+  /** Records a verification ping. */
+  setLastCheck(slot: number, now: number): void {
+    this.#lastCheck[slot] = now;
+  }
+
+  #grow(): void {
+    const capacity = this.#capacity * 2;
+    this.#replayEpoch = grown(this.#replayEpoch, capacity);
+    this.#highest = grown(this.#highest, capacity);
+    this.#helloEpoch = grown(this.#helloEpoch, capacity);
+    this.#helloCounter = grown(this.#helloCounter, capacity);
+    this.#txEpoch = grown(this.#txEpoch, capacity);
+    this.#rxEpoch = grown(this.#rxEpoch, capacity);
+    this.#lastProbe = grown(this.#lastProbe, capacity);
+    this.#lastCheck = grown(this.#lastCheck, capacity);
+    const mask = new Int32Array(capacity);
+    mask.set(this.#mask);
+    this.#mask = mask;
+    this.#capacity = capacity;
+  }
+}
+
+function grown(column: Float64Array<ArrayBuffer>, capacity: number): Float64Array<ArrayBuffer> {
+  const next = new Float64Array(capacity);
+  next.set(column);
+  return next;
+}
