@@ -42,9 +42,10 @@ import {
 } from "./device_protocol.ts";
 import { NONCE_AREA_BYTES, WORKER_BATCH, workerArenaBytes } from "./worker_layout.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
-import { ALLOW_ALL, compileDevicePolicy, type DevicePolicy } from "../policy/device_policy.ts";
+import type { DevicePolicy } from "../policy/device_policy.ts";
+import { DevicePolicies } from "./device_policies.ts";
 import { FlowTable } from "../policy/flow_table.ts";
-import { PolicyTable, type RuleDrops } from "../policy/policy_table.ts";
+import type { RuleDrops } from "../policy/policy_table.ts";
 import {
   type StunServing,
   stunServing,
@@ -141,9 +142,8 @@ export class UserspaceDevice {
   /** The main thread's relay edge (handshakes to relayed peers). */
   private relayEdge: RelaySocket | null = null;
   /** The service policy the workers enforce, and the flows they track (shared memory). */
-  private readonly policyTable: PolicyTable;
+  private readonly policies: DevicePolicies;
   private readonly flows = FlowTable.create();
-  private policy: DevicePolicy = ALLOW_ALL;
   /** The latest relay counters each worker posted. */
   private readonly relayStatsByWorker = new Map<number, RelayTableStats>();
 
@@ -156,7 +156,7 @@ export class UserspaceDevice {
     mtu: number,
   ) {
     this.sockets = sockets;
-    this.policyTable = PolicyTable.create(state.dimensions.peers);
+    this.policies = new DevicePolicies(state.dimensions.peers, (key) => this.engine.peer(key)?.id);
     const arena = core.layout.arenaBase;
     this.engine = new WireguardEngine({
       primitives: createNoisePrimitives(core),
@@ -293,7 +293,7 @@ export class UserspaceDevice {
           forwardSwim: options.onSwimDatagrams !== undefined,
           wakeFd,
           routes,
-          policy: { table: self.policyTable.buffer, flows: self.flows.buffer },
+          policy: { table: self.policies.table.buffer, flows: self.flows.buffer },
         }),
         (reply) => self.onReply(reply),
         (message) => self.onWorkerDeath(message),
@@ -488,7 +488,7 @@ export class UserspaceDevice {
   private publishRoutes(): void {
     this.workers?.broadcast({ type: "routes", routes: this.engine.routeEntries() });
     // Peer ids come and go with the peers: the policy rows follow them.
-    if (this.policy.enforcing || this.policyTable.enforcing) this.publishPolicy();
+    this.policies.peersChanged();
     this.schedule();
   }
 
@@ -497,19 +497,12 @@ export class UserspaceDevice {
    * memory: no message, no restart); kept in step with the peers as they change.
    */
   setPolicy(policy: DevicePolicy): void {
-    this.policy = policy;
-    this.publishPolicy();
+    this.policies.set(policy);
   }
 
   /** Dropped packets per policy rule (the default first), since each rule was loaded. */
   policyDrops(): RuleDrops[] {
-    return this.policyTable.drops();
-  }
-
-  private publishPolicy(): void {
-    this.policyTable.publish(
-      compileDevicePolicy(this.policy, (key) => this.engine.peer(key)?.id),
-    );
+    return this.policies.drops();
   }
 
   /** The device as configuration and UAPI see it. */
