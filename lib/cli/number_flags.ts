@@ -11,12 +11,8 @@ export function integerFlag(
   max: number,
   command: string,
 ): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!/^[0-9]+$/.test(value) || number < min || number > max) {
-    throw new UsageError(`--${name} must be an integer ${min}-${max}, got '${value}'`, command);
-  }
-  return number;
+  const valid = (text: string) => /^[0-9]+$/.test(text);
+  return rangeFlag(value, fallback, { name, min, max, command, valid, kind: "an integer" });
 }
 
 /** `--name` as a finite number in min..max (fractions allowed), or `fallback` when absent. */
@@ -28,10 +24,29 @@ export function numberFlag(
   max: number,
   command: string,
 ): number {
+  const valid = (text: string) => text.trim() !== "" && Number.isFinite(Number(text));
+  return rangeFlag(value, fallback, { name, min, max, command, valid, kind: "a number" });
+}
+
+function rangeFlag(
+  value: string | undefined,
+  fallback: number,
+  flag: {
+    name: string;
+    min: number;
+    max: number;
+    command: string;
+    valid: (text: string) => boolean;
+    kind: string;
+  },
+): number {
   if (value === undefined) return fallback;
   const number = Number(value);
-  if (value.trim() === "" || !Number.isFinite(number) || number < min || number > max) {
-    throw new UsageError(`--${name} must be a number ${min}-${max}, got '${value}'`, command);
+  if (!flag.valid(value) || number < flag.min || number > flag.max) {
+    throw new UsageError(
+      `--${flag.name} must be ${flag.kind} ${flag.min}-${flag.max}, got '${value}'`,
+      flag.command,
+    );
   }
   return number;
 }
