@@ -35,14 +35,7 @@ Deno.test({
       servers.push(await serveProbes(lab, k, tcp, udp, v6));
     };
     /** One probe from node `from` to node `to`'s mesh IPv4 (or IPv6): "ok …", "timeout" or "error …". */
-    const probe = (
-      from: number,
-      to: number,
-      kind: "tcp" | "udp",
-      port: number,
-      ms: number,
-      v6 = false,
-    ) => probeFrom(lab, from, to, kind, port, ms, v6);
+    const probe = probeFrom.bind(null, lab);
     const config = lab.node(1).configDir;
     try {
       await lab.meshguard(config, "service", "default", "deny");
