@@ -108,18 +108,7 @@ try {
     const relayStarted = performance.now();
     await daemons.start(C, { seeds: [SEED], extraArgs: args });
     await daemons.start(D, { seeds: [SEED], extraArgs: args });
-    for (const [from, to] of [[C, D], [D, C]]) {
-      await daemons.waitFor(
-        async () => {
-          const peer = (await daemons.status(from)).peers.find((p) =>
-            p.public_key === daemons.node(to).publicKey
-          );
-          return peer?.connection === "relay" && peer.last_handshake !== null;
-        },
-        60_000,
-        `node${from} to reach node${to} through the relay`,
-      );
-    }
+    await mesh.waitRelayed(C, D, 60_000);
     const relayed = (performance.now() - relayStarted) / 1000;
     relayTimes.push(relayed);
     const direct = await mesh.transfer(A, B);

@@ -15,21 +15,7 @@ import { parseNodesFile } from "../controller/controller_nodes.ts";
 import { formatUtcSeconds } from "../controller/timestamp.ts";
 import type { CommandContext } from "./command_context.ts";
 import { parseCommandArguments } from "./parse_arguments.ts";
-
-function numberFlag(
-  value: string | undefined,
-  fallback: number,
-  name: string,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (value.trim() === "" || !Number.isFinite(number) || number < min || number > max) {
-    throw new UsageError(`--${name} must be a number ${min}-${max}, got '${value}'`, "controller");
-  }
-  return number;
-}
+import { numberFlag } from "./number_flags.ts";
 
 function parseListen(text: string): { hostname: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):([0-9]{1,5})$/.exec(text);
@@ -73,11 +59,25 @@ export async function controllerCommand(context: CommandContext, args: string[])
     throw new UsageError("--tls-cert and --tls-key go together", "controller");
   }
   const listen = parseListen(values.listen ?? "127.0.0.1:8000");
-  const epochSeconds = numberFlag(values["epoch-seconds"], 60, "epoch-seconds", 1, 86_400);
-  const threshold = numberFlag(values.threshold, 0.70, "threshold", 0, 1);
-  const maxAgeSeconds = numberFlag(values["max-age"], 120, "max-age", 1, 86_400);
-  const skewSeconds = numberFlag(values.skew, 30, "skew", 1, 3600);
-  const reportsPerMinute = numberFlag(values["rate-limit"], 10, "rate-limit", 1, 10_000);
+  const epochSeconds = numberFlag(
+    values["epoch-seconds"],
+    60,
+    "epoch-seconds",
+    1,
+    86_400,
+    "controller",
+  );
+  const threshold = numberFlag(values.threshold, 0.70, "threshold", 0, 1, "controller");
+  const maxAgeSeconds = numberFlag(values["max-age"], 120, "max-age", 1, 86_400, "controller");
+  const skewSeconds = numberFlag(values.skew, 30, "skew", 1, 3600, "controller");
+  const reportsPerMinute = numberFlag(
+    values["rate-limit"],
+    10,
+    "rate-limit",
+    1,
+    10_000,
+    "controller",
+  );
   const allowUnsigned = values["allow-unsigned"] ?? false;
   const log = new Logger(
     parseLogLevel(values["log-level"] ?? "info"),

@@ -18,27 +18,13 @@ import { DEFAULT_SWIM_PORT, parseSeed, type SeedSpec } from "../swim/address.ts"
 import { SwimAddressError } from "../swim/swim_errors.ts";
 import type { CommandContext } from "./command_context.ts";
 import { parseCommandArguments } from "./parse_arguments.ts";
+import { integerFlag } from "./number_flags.ts";
 import { MAX_WORKERS } from "../device/userspace_device.ts";
 import { DEFAULT_MAX_MEMBERS, MAX_MAX_MEMBERS } from "../daemon/member_cap.ts";
 import { MAX_ENDPOINTS } from "../swim/constants.ts";
 
 /** Most seeds `up` takes (as the original). */
 const MAX_SEEDS = 16;
-
-function integerFlag(
-  value: string | undefined,
-  fallback: number,
-  name: string,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!/^[0-9]+$/.test(value) || number < min || number > max) {
-    throw new UsageError(`--${name} must be an integer ${min}-${max}, got '${value}'`, "up");
-  }
-  return number;
-}
 
 /** Most `--stun` servers `up` takes. */
 const MAX_STUN_SERVERS = 8;
@@ -200,11 +186,11 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
   if (positionals.length > 0) {
     throw new UsageError(`up takes no arguments, got '${positionals[0]}'`, "up");
   }
-  const port = integerFlag(values.port, DEFAULT_SWIM_PORT, "port", 0, 65535);
-  const mtu = integerFlag(values.mtu, 1420, "mtu", 1280, 65535);
+  const port = integerFlag(values.port, DEFAULT_SWIM_PORT, "port", 0, 65535, "up");
+  const mtu = integerFlag(values.mtu, 1420, "mtu", 1280, 65535, "up");
   const workers = values.workers === undefined
     ? undefined
-    : integerFlag(values.workers, 1, "workers", 1, MAX_WORKERS);
+    : integerFlag(values.workers, 1, "workers", 1, MAX_WORKERS, "up");
   if (values["max-members"] !== undefined && !values.open) {
     throw new UsageError(
       "--max-members only applies with --open (trusted keys are not capped)",
@@ -217,6 +203,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     "max-members",
     1,
     MAX_MAX_MEMBERS,
+    "up",
   );
   const interfaceName = values.interface ?? "mg0";
   if (!isValidInterfaceName(interfaceName)) {

@@ -54,3 +54,13 @@ export async function ensureDirectory(dir: string): Promise<void> {
   // mkdir's mode is filtered by the umask; the config dir must be exactly 0700.
   await Deno.chmod(dir, CONFIG_DIR_MODE);
 }
+
+/** The file's info, or null when nothing is at `path` (other errors are thrown). */
+export async function statIfPresent(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}

@@ -8,6 +8,7 @@
 
 import { createHash } from "node:crypto";
 import { MeshguardError } from "../errors.ts";
+import { mulberry32 } from "../random/mulberry32.ts";
 
 /** Scores could not be obtained; the report is skipped and the reason logged. */
 export class ScoreSourceError extends MeshguardError {}
@@ -118,12 +119,5 @@ export function mockScoreSource(mean: number, random: () => number): ScoreSource
  * same on every run (the proof of concept seeds from the MD5 of the node id).
  */
 export function seededRandom(label: string): () => number {
-  let state = createHash("sha256").update(label).digest().readUInt32LE(0);
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(createHash("sha256").update(label).digest().readUInt32LE(0));
 }

@@ -10,6 +10,7 @@
 import type { Ipv4Conflict, Ipv4ConflictReason } from "../control/control_protocol.ts";
 import { decodeHex, encodeBase64, encodeHex } from "../encoding/base64.ts";
 import { meshIpv4 } from "../identity/mesh_address.ts";
+import { RecordedHolders } from "./recorded_holders.ts";
 
 /** Why an address went where it did (the reasons `status` reports). */
 export type Ipv4Reason = Ipv4ConflictReason;
@@ -36,9 +37,8 @@ export class Ipv4Claims {
   readonly #releaseAbsent: boolean;
   /** Address → candidate id → arrival sequence (smaller arrived earlier). */
   readonly #candidates = new Map<string, Map<string, number>>();
-  #records = new Map<string, string>();
+  readonly #records = new RecordedHolders();
   #pins = new Map<string, string>();
-  #recordsChanged = false;
 
   /** A table for a node whose own mesh IPv4 is `selfIpv4`. */
   constructor(selfIpv4: string, options: Ipv4ClaimsOptions) {
@@ -48,9 +48,7 @@ export class Ipv4Claims {
 
   /** Replaces the recorded holders (address → id), e.g. from `ipv4_holders` at start-up. */
   loadRecords(records: ReadonlyMap<string, string>): void {
-    this.#records = new Map(records);
-    this.#records.delete(this.#selfIpv4);
-    this.#recordsChanged = false;
+    this.#records.load(records, [this.#selfIpv4]);
   }
 
   /** Replaces the admin pins (address → id); returns the addresses whose pin changed. */
@@ -99,7 +97,6 @@ export class Ipv4Claims {
       if (ids?.has(recorded)) return { holder: recorded, reason: "first-seen" };
       if (!this.#releaseAbsent) return { holder: recorded, reason: "holder-absent" };
       this.#records.delete(address);
-      this.#recordsChanged = true;
     }
     if (!ids || ids.size === 0) return { holder: null, reason: "first-seen" };
     let first: string | null = null;
@@ -111,25 +108,22 @@ export class Ipv4Claims {
     }
     if (tied || first === null) return { holder: null, reason: "undecided" };
     this.#records.set(address, first);
-    this.#recordsChanged = true;
     return { holder: first, reason: "first-seen" };
   }
 
   /** True when the recorded holders changed since `takeChangedRecords` last returned them. */
   get recordsChanged(): boolean {
-    return this.#recordsChanged;
+    return this.#records.changed;
   }
 
   /** Marks the records as changed again (saving them failed: the next change retries). */
   recordsNotSaved(): void {
-    this.#recordsChanged = true;
+    this.#records.notSaved();
   }
 
   /** The recorded holders when they changed since the last call (for saving), else null. */
   takeChangedRecords(): ReadonlyMap<string, string> | null {
-    if (!this.#recordsChanged) return null;
-    this.#recordsChanged = false;
-    return new Map(this.#records);
+    return this.#records.takeChanged();
   }
 }
 

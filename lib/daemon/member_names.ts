@@ -15,6 +15,7 @@
 
 import { decodeHex, encodeHex } from "../encoding/base64.ts";
 import { isDnsLabel } from "../trust/dns_label.ts";
+import { RecordedHolders } from "./recorded_holders.ts";
 
 /** The top-level zone every mesh name lives under. */
 export const MESH_ZONE = "mesh";
@@ -75,8 +76,7 @@ export class MemberNames {
   /** Our own certificate's name (`<name>.<org6>.mesh`), answered like `selfName`; null: none. */
   #selfCertificateName: string | null = null;
   /** Name → the key id recorded as its holder. */
-  #records = new Map<string, string>();
-  #recordsChanged = false;
+  readonly #records = new RecordedHolders();
   /** Names whose claims changed since the last `settle`. */
   readonly #dirty = new Set<string>();
   /** Key id → its claim. */
@@ -96,28 +96,23 @@ export class MemberNames {
 
   /** Replaces the recorded holders (name → hex key id), e.g. from `name_holders` at start-up. */
   loadRecords(records: ReadonlyMap<string, string>): void {
-    this.#records = new Map(records);
-    if (this.#selfName !== null) this.#records.delete(this.#selfName);
-    if (this.#selfCertificateName !== null) this.#records.delete(this.#selfCertificateName);
-    this.#recordsChanged = false;
+    this.#records.load(records, [this.#selfName, this.#selfCertificateName]);
     this.#version++;
   }
 
   /** True when the recorded holders changed since `takeChangedRecords` last returned them. */
   get recordsChanged(): boolean {
-    return this.#recordsChanged;
+    return this.#records.changed;
   }
 
   /** Marks the records as changed again (saving them failed: the next change retries). */
   recordsNotSaved(): void {
-    this.#recordsChanged = true;
+    this.#records.notSaved();
   }
 
   /** The recorded holders when they changed since the last call (for saving), else null. */
   takeChangedRecords(): ReadonlyMap<string, string> | null {
-    if (!this.#recordsChanged) return null;
-    this.#recordsChanged = false;
-    return new Map(this.#records);
+    return this.#records.takeChanged();
   }
 
   /** This node's own name, or null. */
@@ -140,7 +135,7 @@ export class MemberNames {
     this.#selfCertificateName = name;
     for (const changed of [previous, name]) {
       if (changed === null) continue;
-      if (this.#records.delete(changed)) this.#recordsChanged = true;
+      this.#records.delete(changed);
       this.#dirty.add(changed);
     }
     this.#version++;
@@ -182,7 +177,6 @@ export class MemberNames {
     if (!claim) return;
     if (forget && this.#records.get(claim.name) === id) {
       this.#records.delete(claim.name);
-      this.#recordsChanged = true;
     }
     this.#claims.delete(id);
     const ids = this.#byName.get(claim.name)!;
@@ -202,7 +196,6 @@ export class MemberNames {
       const { holder, reason } = this.decide(name);
       if (holder !== null && reason === "first-claim" && this.#records.get(name) !== holder) {
         this.#records.set(name, holder);
-        this.#recordsChanged = true;
       }
       this.#note(name);
     }
@@ -219,10 +212,9 @@ export class MemberNames {
 
   /** Forgets the records of holders `gone` names (hex ids): revoked, their names free again. */
   forgetWhere(gone: (id: string) => boolean): void {
-    for (const [name, id] of this.#records) {
+    for (const [name, id] of this.#records.entries()) {
       if (!gone(id)) continue;
       this.#records.delete(name);
-      this.#recordsChanged = true;
       this.#dirty.add(name);
       this.#version++;
     }

@@ -7,27 +7,25 @@
  * workers).
  */
 
-import { basename, dirname, join, resolve } from "node:path";
 import { decodeBase64Strict, encodeBase64, encodeHex } from "../encoding/base64.ts";
 import { MeshguardError } from "../errors.ts";
-import { generateIdentity, type Identity } from "../identity/identity.ts";
-import { loadIdentity, saveIdentity } from "../identity/identity_store.ts";
-import { meshIpv4, meshIpv4Bytes, meshIpv6, meshIpv6Bytes } from "../identity/mesh_address.ts";
+import type { Identity } from "../identity/identity.ts";
+import { meshIpv4, meshIpv6 } from "../identity/mesh_address.ts";
 import type { Logger } from "../log/logger.ts";
 import { listTrusted, trustFolder } from "../trust/trust_store.ts";
 import { ensureDirectory } from "../config/config_dir.ts";
-import { UserspaceDevice } from "../device/userspace_device.ts";
+import type { UserspaceDevice } from "../device/userspace_device.ts";
 import type { ForeignDatagram } from "../device/device_protocol.ts";
 import type { SeedSpec } from "../swim/address.ts";
-import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { VERSION } from "../version.ts";
 import type { DaemonStatus, NetcheckReport } from "../control/control_protocol.ts";
 import { STUN_MIN_REFRESH_GAP_MS, STUN_TRANSACTION_MS } from "../stun/stun_client.ts";
-import type { StunSetting } from "./node_stun.ts";
 import { advertisedEndpoints } from "./local_endpoints.ts";
 import { AddressWatch } from "./address_watch.ts";
 import { endpointCandidates } from "./endpoint_candidates.ts";
-import { IPV4_HOLDERS_FILE, IPV4_PINS_FILE, readClaims, writeClaims } from "./ipv4_claims_store.ts";
+import { IPV4_PINS_FILE, readClaims } from "./ipv4_claims_store.ts";
+import { HolderRecordsSaver, loadHolderRecords } from "./holder_records.ts";
+import { ConfigWatch } from "./config_watch.ts";
 import { type MeshDevice, MeshNode } from "./mesh_node.ts";
 import { PeerGate } from "../controller/peer_gate.ts";
 import { ControllerAgent, type ControllerAgentOptions } from "../controller/controller_agent.ts";
@@ -35,12 +33,12 @@ import { reportSigner } from "../controller/report_signature.ts";
 import { readSigner } from "../controller/request_auth.ts";
 import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
 import { takeBootEpoch } from "./boot_epoch.ts";
-import { resolveSeeds } from "./seeds.ts";
+import { resolveSeeds, resolveStunSetting, type StunOption } from "./seeds.ts";
 import { NodePolicies } from "./node_policies.ts";
 import { NodeDns } from "./node_dns.ts";
-import { readNameHolders, writeNameHolders } from "./name_holders_store.ts";
-import { ownNameFromHostname } from "./member_names.ts";
-import { isOrgFileName, orgFolders, persistHeardControl, readOrgFiles } from "./node_org.ts";
+import { orgFolders, persistHeardControl, readOrgFiles } from "./node_org.ts";
+import { DaemonDeviceError, gossipOnlyDevice, startTunDevice } from "./daemon_device.ts";
+import { loadOrCreateIdentity, ownName } from "./node_identity.ts";
 
 /** How `up` runs the daemon. */
 export interface MeshDaemonOptions {
@@ -63,7 +61,7 @@ export interface MeshDaemonOptions {
    * Where STUN answers come from: members (default), the `--stun` servers (resolved like
    * seeds), or off (`--stun none`).
    */
-  stun?: { kind: "members" } | { kind: "servers"; servers: SeedSpec[] } | { kind: "off" };
+  stun?: StunOption;
   /** `--announce` addresses, advertised before the interface addresses. */
   announce?: SeedSpec[];
   /** Relay WireGuard datagrams between trusted members without a direct path (`--relay`). */
@@ -82,14 +80,10 @@ export class DaemonError extends MeshguardError {}
 const HANDSHAKE_POLL_MS = 2_000;
 /** How long a graceful leave may take to reach other members before we go. */
 const LEAVE_GRACE_MS = 1_000;
-/** Trust files settle this long before a reload (editors write in several steps). */
-const TRUST_RELOAD_DEBOUNCE_MS = 100;
 /** How long `netcheck` waits for a fresh STUN round (a merged refresh, then a whole round). */
 const NETCHECK_WAIT_MS = STUN_MIN_REFRESH_GAP_MS + STUN_TRANSACTION_MS + 500;
 /** How often `netcheck` looks whether the round ended. */
 const NETCHECK_POLL_MS = 50;
-/** Recorded IPv4 holders are saved at most this often (joins come in bursts). */
-const CLAIMS_SAVE_DELAY_MS = 1_000;
 
 /** A running mesh daemon. */
 export class MeshDaemon {
@@ -106,14 +100,12 @@ export class MeshDaemon {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setInterval> | undefined;
   #addressWatch: AddressWatch | null = null;
-  #watcher: Deno.FsWatcher | null = null;
+  #configWatch: ConfigWatch | null = null;
   /** The org folders watched with `authorized_keys/`. */
   #orgFolders: string[] = [];
   /** The certificate our record carries (node.cert). */
   #certificate: Uint8Array | null = null;
-  #reloadTimer: ReturnType<typeof setTimeout> | undefined;
-  #claimsTimer: ReturnType<typeof setTimeout> | undefined;
-  #claimsSaving: Promise<void> = Promise.resolve();
+  readonly #holders: HolderRecordsSaver;
   #stopping: Promise<void> | null = null;
   readonly #gate: PeerGate | undefined;
   #agent: ControllerAgent | null = null;
@@ -125,6 +117,7 @@ export class MeshDaemon {
     this.#log = options.log;
     this.#identity = identity;
     this.#gate = options.controller ? new PeerGate() : undefined;
+    this.#holders = new HolderRecordsSaver(options.configDir, () => this.#node.peers, options.log);
     this.#node = new MeshNode({
       peerFilter: this.#gate,
       identity,
@@ -138,9 +131,7 @@ export class MeshDaemon {
       },
       onOrgChange: () => this.#policies?.orgsChanged(),
       onRecordsChanged: () => {
-        if (this.#claimsTimer === undefined && !this.#stopping) {
-          this.#claimsTimer = setTimeout(() => this.#saveClaims(), CLAIMS_SAVE_DELAY_MS);
-        }
+        if (!this.#stopping) this.#holders.schedule();
       },
     });
     this.#done = new Promise((resolve) => this.#resolveDone = resolve);
@@ -178,12 +169,7 @@ export class MeshDaemon {
       }`,
     );
     await ensureDirectory(trustFolder(configDir, "peer"));
-    const holders = await readClaims(configDir, IPV4_HOLDERS_FILE);
-    for (const problem of holders.problems) log.warn(problem);
-    this.#node.loadClaims(holders.entries);
-    const names = await readNameHolders(configDir);
-    for (const problem of names.problems) log.warn(problem);
-    this.#node.peers.names.loadRecords(names.entries);
+    await loadHolderRecords(configDir, this.#node.peers, log);
     this.#orgFolders = await orgFolders(configDir);
     await this.#reloadTrust();
     if (open) {
@@ -212,7 +198,26 @@ export class MeshDaemon {
       }
       device = gossipOnlyDevice(gossip);
     } else {
-      device = await this.#startDevice(onDatagrams);
+      const { interfaceName, mtu, port, workers, offload } = this.#options;
+      device = await startTunDevice({
+        interfaceName,
+        mtu,
+        port,
+        workers,
+        offload,
+        publicKey,
+        log,
+        onSwimDatagrams: onDatagrams,
+        onFailure: (message) => {
+          log.error(message);
+          this.stop("the data plane failed");
+        },
+      }, (started) => {
+        this.#device = started;
+        this.#port = started.listenPort;
+      }).catch((error) => {
+        throw error instanceof DaemonDeviceError ? new DaemonError(error.message) : error;
+      });
     }
     this.#policies = new NodePolicies({
       configDir,
@@ -232,7 +237,7 @@ export class MeshDaemon {
       this.#options.interfaceName,
     );
     const ownSeeds = new Set(endpoints);
-    const stun = await this.#stunSetting();
+    const stun = await resolveStunSetting(this.#options.stun, log);
     const joinThrough = seeds.filter((seed) => !ownSeeds.has(seed));
     log.info(
       `advertising ${
@@ -259,7 +264,10 @@ export class MeshDaemon {
     } catch (error) {
       throw new DaemonError((error as Error).message);
     }
-    this.#watchTrust();
+    this.#configWatch = ConfigWatch.start(configDir, this.#orgFolders, log, () => {
+      // reload() has logged why it failed.
+      this.reload().catch(() => {});
+    });
     this.#watchAddresses(endpoints);
     if (this.#device && this.#options.dns !== false) {
       // Names are a convenience: the mesh runs without them, so a busy port 53 is only logged.
@@ -314,95 +322,12 @@ export class MeshDaemon {
     this.#addressWatch.start();
   }
 
-  /** The STUN setting with `--stun` names resolved (a name that does not resolve is logged). */
-  async #stunSetting(): Promise<StunSetting> {
-    const stun = this.#options.stun ?? { kind: "members" };
-    if (stun.kind !== "servers") {
-      this.#log.info(
-        stun.kind === "off"
-          ? "STUN off (--stun none): the mapping of the mesh port is not learnt"
-          : "STUN: asking members (no --stun servers)",
-      );
-      return stun;
-    }
-    const { addresses, problems } = await resolveSeeds(stun.servers);
-    for (const problem of problems) {
-      this.#log.warn(`STUN server ${problem.seed} not resolved: ${problem.message}`);
-    }
-    this.#log.info(`STUN servers: ${addresses.join(", ") || "none resolved"}`);
-    return { kind: "servers", servers: addresses };
-  }
-
-  async #startDevice(
-    onSwimDatagrams: (datagrams: ForeignDatagram[]) => void,
-  ): Promise<UserspaceDevice> {
-    const { interfaceName, mtu, port, workers, offload } = this.#options;
-    const device = await UserspaceDevice.start({
-      interfaceName,
-      mtu,
-      listenPort: port,
-      workers,
-      offload,
-      log: (message) => this.#log.info(message),
-      onTimerRule: this.#log.enabled("debug")
-        ? (rule, peer) => this.#log.debug(`wireguard timer ${rule} for ${encodeBase64(peer)}`)
-        : undefined,
-      onSwimDatagrams,
-      onFailure: (message) => {
-        this.#log.error(message);
-        this.stop("the data plane failed");
-      },
-    });
-    this.#device = device;
-    this.#port = device.listenPort;
-    const netlink = RouteNetlink.open();
-    try {
-      // Prefix lengths make the kernel add the mesh routes through the interface.
-      netlink.addAddress(interfaceName, meshIpv4Bytes(this.#identity.publicKey), 16);
-      netlink.addAddress(interfaceName, meshIpv6Bytes(this.#identity.publicKey), 64);
-    } catch (error) {
-      throw new DaemonError(
-        `cannot give ${interfaceName} its mesh addresses: ${(error as Error).message}`,
-      );
-    } finally {
-      netlink.close();
-    }
-    return device;
-  }
-
-  /** Re-arms the one membership timer for the node's next deadline. */
   #arm(deadline: number): void {
     clearTimeout(this.#timer);
     if (deadline === Infinity || this.#stopping) return;
     this.#timer = setTimeout(() => {
       this.#node.tick(performance.now());
     }, Math.max(0, Math.ceil(deadline - performance.now())));
-  }
-
-  /** Writes the recorded IPv4 and name holders, so a restart settles collisions the same way. */
-  #saveClaims(): Promise<void> {
-    this.#claimsTimer = undefined;
-    const peers = this.#node.peers;
-    const records = peers.takeChangedRecords();
-    const names = peers.names.takeChangedRecords();
-    if (records === null && names === null) return this.#claimsSaving;
-    const { configDir } = this.#options;
-    this.#claimsSaving = this.#claimsSaving
-      .then(async () => {
-        if (records !== null) await writeClaims(configDir, IPV4_HOLDERS_FILE, records);
-      })
-      .catch((error) => {
-        peers.recordsNotSaved();
-        this.#log.error(`${(error as Error).message}; retrying in a second`);
-      })
-      .then(async () => {
-        if (names !== null) await writeNameHolders(configDir, names);
-      })
-      .catch((error) => {
-        peers.names.recordsNotSaved();
-        this.#log.error(`${(error as Error).message}; retrying in a second`);
-      });
-    return this.#claimsSaving;
   }
 
   // ─── trust ───
@@ -433,42 +358,6 @@ export class MeshDaemon {
       this.#certificate = certificate;
       this.#node.setCertificate(certificate, performance.now());
     }
-  }
-
-  /** Reloads `authorized_keys/` when it changes, so trust and revoke need no restart. */
-  #watchTrust(): void {
-    const folder = trustFolder(this.#options.configDir, "peer");
-    try {
-      // The config dir too, for ipv4_pins (`trust --ipv4-owner` on an already trusted key).
-      // And the org folders and node.cert: trusted_orgs/, revoked/, vouched/ reload alike.
-      this.#watcher = Deno.watchFs([folder, this.#options.configDir, ...this.#orgFolders], {
-        recursive: false,
-      });
-    } catch (error) {
-      this.#log.warn(
-        `cannot watch ${folder} (${
-          (error as Error).message
-        }); use 'meshguard reload' semantics: restart after trust changes`,
-      );
-      return;
-    }
-    (async () => {
-      for await (const event of this.#watcher!) {
-        const relevant = event.paths.some((path) =>
-          resolve(dirname(path)) === resolve(folder) || basename(path) === IPV4_PINS_FILE ||
-          isOrgFileName(basename(path)) ||
-          this.#orgFolders.some((org) => resolve(dirname(path)) === resolve(org))
-        );
-        if (!relevant) continue;
-        clearTimeout(this.#reloadTimer);
-        this.#reloadTimer = setTimeout(() => {
-          // reload() has logged why it failed.
-          this.reload().catch(() => {});
-        }, TRUST_RELOAD_DEBOUNCE_MS);
-      }
-    })().catch(() => {
-      // The watcher was closed.
-    });
   }
 
   /**
@@ -548,18 +437,12 @@ export class MeshDaemon {
     this.#agent?.stop();
     clearInterval(this.#handshakeTimer);
     this.#addressWatch?.stop();
-    clearTimeout(this.#reloadTimer);
+    this.#configWatch?.stop();
     this.#policies?.stop();
-    try {
-      this.#watcher?.close();
-    } catch {
-      // already closed
-    }
     clearTimeout(this.#timer);
     await this.#dns?.stop();
     await this.#leave();
-    clearTimeout(this.#claimsTimer);
-    await this.#saveClaims();
+    await this.#holders.flush();
     if (this.#node.started) {
       await this.#node.stop();
     } else {
@@ -584,38 +467,6 @@ export class MeshDaemon {
       node.leaveStep(performance.now());
     }
   }
-}
-
-/** The gossip-only port as a device: it sends membership's datagrams and holds no peers. */
-function gossipOnlyDevice(gossip: MeshTransport): MeshDevice {
-  return {
-    configure: () => ({ added: 0, updated: 0, removed: 0 }),
-    sendDatagrams: (datagrams) => gossip.send(datagrams),
-    devicePeers: () => [],
-    stop: () => gossip.close(),
-  };
-}
-
-/** This node's own mesh name, from its host name (null when unreadable or not a DNS label). */
-function ownName(): string | null {
-  try {
-    return ownNameFromHostname(Deno.hostname());
-  } catch {
-    return null;
-  }
-}
-
-async function loadOrCreateIdentity(configDir: string, log: Logger): Promise<Identity> {
-  const existing = await loadIdentity(configDir);
-  if (existing) return existing;
-  const identity = await generateIdentity();
-  await saveIdentity(configDir, identity, { force: false });
-  log.info(
-    `no identity yet: created one in ${join(configDir, "identity.key")} (public key ${
-      encodeBase64(identity.publicKey)
-    }); give that key to the peers that should trust this node`,
-  );
-  return identity;
 }
 
 function sameCertificate(a: Uint8Array | null, b: Uint8Array | null): boolean {

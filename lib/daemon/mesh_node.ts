@@ -6,131 +6,31 @@
  * many of them in one process against fake time (tests/mesh_sim/).
  */
 
-import { decodeHex, encodeBase64, encodeHex } from "../encoding/base64.ts";
+import { encodeBase64 } from "../encoding/base64.ts";
 import type { Identity } from "../identity/identity.ts";
-import { meshIpv4, meshIpv6 } from "../identity/mesh_address.ts";
-import { deriveWireguardPrivateKey, wireguardPublicKeyOf } from "../identity/wireguard_key.ts";
+import { deriveWireguardPrivateKey } from "../identity/wireguard_key.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ForeignDatagram } from "../device/device_protocol.ts";
 import { SwimEngine } from "../swim/engine.ts";
 import type { SwimEvent } from "../swim/events.ts";
-import type { SwimConfig, SwimProfileName } from "../swim/profiles.ts";
-import { createSwimCrypto, type SwimCrypto } from "../swim/swim_crypto.ts";
-import { NatType, type NatTypeCode } from "../swim/records.ts";
+import { createSwimCrypto } from "../swim/swim_crypto.ts";
+import type { NatTypeCode } from "../swim/records.ts";
 import { EndpointCandidates } from "./endpoint_candidates.ts";
-import { REJECT_AFTER_TIME } from "../wireguard/constants.ts";
-import {
-  type DeviceConfig,
-  DeviceConfigError,
-  type DeviceConfigResult,
-  type DevicePeer,
-} from "../wireguard/device_config.ts";
-import type {
-  DaemonStatus,
-  NatStatus,
-  NetcheckReport,
-  PeerStatus,
-  RelayServingStatus,
-} from "../control/control_protocol.ts";
-import { VERSION } from "../version.ts";
+import { DeviceConfigError } from "../wireguard/device_config.ts";
+import type { DaemonStatus, NetcheckReport } from "../control/control_protocol.ts";
 import { MeshPeers, type PeerChanges, type TrustedEntry } from "./mesh_peers.ts";
-import { describeNameConflict } from "./member_names.ts";
 import { MeshguardError } from "../errors.ts";
 import { classifyDatagram, PORT_STUN } from "../net/port_demux.ts";
-import { NodeStun, type StunSetting } from "./node_stun.ts";
-import type { RelayLimits } from "../relay/relay_table.ts";
-import { NodeRelays, type RelayDevice } from "./node_relays.ts";
-import type { PeerFilter } from "../controller/peer_gate.ts";
+import { NodeStun } from "./node_stun.ts";
+import { NodeRelays } from "./node_relays.ts";
 import { ALIVE_FLAG_RELAY } from "../swim/records.ts";
 import type { OrgControl } from "../org/org_messages.ts";
 import type { CertificateName, OrgTrust } from "../org/org_trust.ts";
 import { OrgMembership } from "./node_org_membership.ts";
+import type { MeshDevice, MeshNodeOptions, MeshNodeStart, StatusContext } from "./node_options.ts";
+import { devicePeersByKey, nodeStatus, TunnelWatch } from "./node_status.ts";
 
-/** Punches ask STUN again at most this often (attempts back off from 2 s anyway). */
-const PUNCH_STUN_GAP_MS = 5_000;
-
-/** What a node needs from its WireGuard device (real, in-process, or none for gossip only). */
-export interface MeshDevice extends RelayDevice {
-  /** Applies typed changes in order; throws DeviceConfigError. */
-  configure(config: DeviceConfig): DeviceConfigResult;
-  /** Sends membership datagrams from the mesh port (best effort). */
-  sendDatagrams(datagrams: ForeignDatagram[]): void;
-  /** The configured peers: endpoints, handshakes, counters, allowed IPs. */
-  devicePeers(): DevicePeer[];
-  /** Stops the device and releases what it holds. */
-  stop(): Promise<void>;
-}
-
-/** How a node is built. */
-export interface MeshNodeOptions {
-  identity: Identity;
-  /** Admit every key (explicit `--open`). */
-  open: boolean;
-  /** With `open`: the most members admitted without trust (`--max-members`). */
-  maxMembers?: number;
-  /** This node's own mesh name (see `member_names.ts`), or null. */
-  selfName?: string | null;
-  log: Logger;
-  /** Wall-clock ms (for "tunnel up" against handshake times); default Date.now. */
-  wallClock?: () => number;
-  /** Called after every step with membership's next deadline (Infinity: none). */
-  onSchedule?: (deadline: number) => void;
-  /** Called when the recorded IPv4 holders changed (the shell saves them). */
-  onRecordsChanged?: () => void;
-  /** Called with each org decision heard by gossip and applied (the shell persists it). */
-  onOrgControl?: (message: OrgControl) => void;
-  /**
-   * Called when org membership may have moved (a certificate admitted a member, or admission
-   * was revalidated); `MeshNode.org.version` says whether it did (service policies follow it).
-   */
-  onOrgChange?: () => void;
-  /**
-   * Called when the node's reflexive endpoints (what STUN servers saw of the mesh port) changed;
-   * `MeshNode.mappedEndpoints` reads them at any time.
-   */
-  onMappedEndpoints?: (endpoints: string[]) => void;
-  /** Admission control (`up --controller`): peer changes pass through it to the device. */
-  peerFilter?: PeerFilter;
-}
-
-/** How membership starts (`MeshNode.start`). */
-export interface MeshNodeStart {
-  device: MeshDevice;
-  /** Boot epoch: grows on every restart. */
-  epoch: number;
-  /** Interface endpoints we advertise (numeric `ip:port`). */
-  endpoints: string[];
-  /** `--announce` endpoints (numeric `ip:port`), advertised first. */
-  announce?: string[];
-  /** Our NAT type, if known (NatType; default unknown). */
-  nat?: NatTypeCode;
-  /** Seeds to join through (numeric `ip:port`, our own excluded). */
-  seeds: string[];
-  /** Membership's crypto (default: real, from the identity). */
-  crypto?: SwimCrypto;
-  profile?: SwimProfileName;
-  config?: Partial<SwimConfig>;
-  /** Seeded PRNG for reproducible runs (default Math.random). */
-  random?: () => number;
-  /** Where STUN answers come from (default: members; see `node_stun.ts`). */
-  stun?: StunSetting;
-  /** Fills STUN transaction IDs (default: crypto.getRandomValues; tests seed it). */
-  stunRandom?: (bytes: Uint8Array) => void;
-  /** Relay WireGuard datagrams between trusted members (`--relay`), advertised in our record. */
-  relay?: boolean;
-  /** Our org certificate (`node.cert`), carried in our signed record. */
-  certificate?: Uint8Array | null;
-  /** The relay's limits (tests); default DEFAULT_RELAY_LIMITS. */
-  relayLimits?: Partial<RelayLimits>;
-}
-
-/** Who the node is to `status`: what only the shell knows. */
-export interface StatusContext {
-  pid: number;
-  /** The TUN interface ("" gossip only). */
-  interface: string;
-  port: number;
-}
+export type { MeshDevice, MeshNodeOptions, MeshNodeStart, StatusContext } from "./node_options.ts";
 
 /** Thrown when a node cannot start. */
 export class MeshNodeError extends MeshguardError {}
@@ -146,13 +46,8 @@ export class MeshNode {
   readonly #org: OrgMembership;
   #swim: SwimEngine | null = null;
   #stun: NodeStun | null = null;
-  /** STUN rounds already folded into our candidates. */
-  #stunRoundsSeen = 0;
-  /** Punch attempts (asked or answered) seen, and when one last made us ask STUN again. */
-  #punchesSeen = 0;
-  #punchStunAt = -Infinity;
   #device: MeshDevice | null = null;
-  #tunnelsUp = new Set<string>();
+  #tunnels = new TunnelWatch();
   #candidates = new EndpointCandidates([], []);
   /** Relays used and offered (null when the device has no relay edge). */
   #relays: NodeRelays | null = null;
@@ -454,45 +349,19 @@ export class MeshNode {
     this.#options.onSchedule?.(this.nextDeadline());
   }
 
-  /**
-   * A punch (asked or answered) means a path is missing, and the likeliest cause is that our own
-   * NAT rebound: nobody tells us our new outside port, so ask STUN again rather than wait for
-   * the periodic round (peers punch at once towards the new candidates it puts in our record).
-   */
+  /** A punch started: STUN is asked again (see `NodeStun.onPunches`); its request goes out. */
   #refreshStunOnPunch(now: number): void {
     if (this.#stun === null) return;
     const stats = this.#swim!.punchStats;
-    const punches = stats.requested + stats.answered;
-    if (punches === this.#punchesSeen) return;
-    this.#punchesSeen = punches;
-    if (now - this.#punchStunAt < PUNCH_STUN_GAP_MS) return;
-    this.#punchStunAt = now;
+    if (!this.#stun.onPunches(stats.requested + stats.answered, now)) return;
     this.#log.debug("a punch started: asking STUN again (our NAT may have rebound)");
-    this.#stun.client.refreshNow(now);
-    this.#stun.client.tick(now);
     this.#sendOutgoing();
   }
 
-  /**
-   * What STUN learnt of the mesh port joins our record's candidates (with the NAT type peers
-   * use to decide whether to punch); a no-op unless the mapping changed.
-   */
+  /** What STUN learnt of the mesh port joins our record's candidates (`NodeStun.newMapping`). */
   #followReflexive(now: number): void {
-    if (this.#stun === null || this.#stun.client.rounds === this.#stunRoundsSeen) return;
-    this.#stunRoundsSeen = this.#stun.client.rounds;
-    const summary = this.#stun.summary();
-    // A round that learnt nothing (every server silent) keeps what we advertise.
-    if (summary.mapping === "unknown") return;
-    const nat = summary.mapping === "public"
-      ? NatType.Public
-      : summary.mapping === "endpoint-independent"
-      ? NatType.Cone
-      : summary.mapping === "varies-by-destination"
-      ? NatType.Symmetric
-      : NatType.Unknown;
-    // A node whose mapping varies by destination gains nothing by advertising one of them.
-    const reflexive = nat === NatType.Symmetric ? [] : this.mappedEndpoints();
-    this.setReflexiveEndpoints(reflexive, now, nat);
+    const mapping = this.#stun?.newMapping() ?? null;
+    if (mapping !== null) this.setReflexiveEndpoints(mapping.endpoints, now, mapping.nat);
   }
 
   /** Peers without a proven path go through the best relay (node_relays.ts). */
@@ -567,96 +436,23 @@ export class MeshNode {
   pollTunnels(): void {
     if (this.#device === null || this.#stopped) return;
     const now = (this.#options.wallClock ?? Date.now)();
-    const snapshot = this.#devicePeersByKey();
-    for (const peer of this.peers.peers()) {
-      const state = snapshot.get(encodeHex(peer.wireguardKey));
-      const up = state !== undefined && state.lastHandshake !== null &&
-        now - state.lastHandshake < REJECT_AFTER_TIME;
-      if (up && !this.#tunnelsUp.has(peer.id)) {
-        this.#tunnelsUp.add(peer.id);
-        this.#log.info(`tunnel to ${peer.name} (${peer.meshIpv4}) up, endpoint ${state.endpoint}`);
-      } else if (!up && this.#tunnelsUp.has(peer.id)) {
-        this.#tunnelsUp.delete(peer.id);
-        this.#log.info(`tunnel to ${peer.name} down`);
-      }
-    }
-  }
-
-  #devicePeersByKey(): Map<string, DevicePeer> {
-    const peers = new Map<string, DevicePeer>();
-    for (const peer of this.#device?.devicePeers() ?? []) {
-      peers.set(encodeHex(peer.publicKey), peer);
-    }
-    return peers;
+    const snapshot = devicePeersByKey(this.#device);
+    this.#tunnels.poll(this.peers.peers(), snapshot, now, this.#log);
   }
 
   /** What `meshguard status` shows. */
   status(context: StatusContext): DaemonStatus {
-    const publicKey = this.#identity.publicKey;
-    const snapshot = this.#devicePeersByKey();
-    const counts = { alive: 0, suspect: 0, dead: 0 };
-    const peers: PeerStatus[] = [];
-    for (const peer of this.peers.peers()) {
-      const member = this.#swim?.member(peer.publicKey) ?? null;
-      if (member === null) continue;
-      if (member.state === "alive" || member.state === "suspect" || member.state === "dead") {
-        counts[member.state]++;
-      }
-      const device = snapshot.get(encodeHex(peer.wireguardKey));
-      const endpoint = device?.endpoint ?? peer.endpoint;
-      const relay = this.#relays?.relayOf(peer.publicKey, endpoint) ?? null;
-      peers.push({
-        name: peer.name,
-        dns_name: this.peers.names.nameOf(peer.publicKey),
-        public_key: encodeBase64(peer.publicKey),
-        wireguard_public_key: encodeBase64(peer.wireguardKey),
-        mesh_ipv4: peer.configuredIpv4 === false ? null : peer.meshIpv4,
-        mesh_ipv6: peer.meshIpv6,
-        state: member.state,
-        endpoint,
-        candidates: [...member.endpoints],
-        last_handshake: device?.lastHandshake ? new Date(device.lastHandshake).toISOString() : null,
-        rx_bytes: device?.rxBytes ?? 0,
-        tx_bytes: device?.txBytes ?? 0,
-        connection: relay === null ? "direct" : "relay",
-        ...(relay === null ? {} : { relay: this.peers.peer(decodeHex(relay))?.name ?? relay }),
-      });
-    }
-    return {
-      version: VERSION,
-      pid: context.pid,
-      interface: context.interface,
-      port: context.port,
-      public_key: encodeBase64(publicKey),
-      wireguard_public_key: encodeBase64(wireguardPublicKeyOf(publicKey)),
-      mesh_ipv4: meshIpv4(publicKey),
-      mesh_ipv6: meshIpv6(publicKey),
-      dns_name: this.peers.names.selfName,
-      name_conflicts: this.peers.names.conflicts().map(describeNameConflict),
+    return nodeStatus({
+      context,
+      publicKey: this.#identity.publicKey,
+      peers: this.peers,
+      swim: this.#swim,
+      devicePeers: devicePeersByKey(this.#device),
+      relays: this.#relays,
+      stun: this.#stun,
       open: this.#options.open,
-      trusted_orgs: this.#org.trust.orgCount,
-      members: counts,
-      max_members: this.peers.maxMembers,
-      refused_members: this.peers.refusedMembers,
-      ipv4_conflicts: this.peers.ipv4Conflicts(),
-      nat: this.#natSummary(),
-      peers,
-      ...this.#relayServing(),
-    };
-  }
-
-  /** On a relay node: `relay_serving`, its counters and pairs by member name. */
-  #relayServing(): { relay_serving?: RelayServingStatus } {
-    const names = new Map<string, string>();
-    for (const peer of this.peers.peers()) {
-      names.set(encodeHex(peer.publicKey.subarray(0, 8)), peer.name);
-    }
-    const serving = this.#relays?.serving((id) => names.get(id) ?? id) ?? null;
-    return serving === null ? {} : { relay_serving: serving };
-  }
-
-  #natSummary(): NatStatus {
-    return this.#stun?.summary() ?? { mapped_v4: null, mapped_v6: null, mapping: "unknown" };
+      trustedOrgs: this.#org.trust.orgCount,
+    });
   }
 
   /** Announces our leave (keep ticking until `pendingBroadcasts` is 0 or a grace time ends). */

@@ -6,25 +6,21 @@
  * them to the device.
  */
 
-import { decodeHex, encodeBase64, encodeHex } from "../encoding/base64.ts";
-import { meshIpv4, meshIpv4Bytes, meshIpv6, meshIpv6Bytes } from "../identity/mesh_address.ts";
-import type { PeerChange, PeerUpsert } from "../wireguard/device_config.ts";
+import { decodeHex, encodeHex } from "../encoding/base64.ts";
+import { meshIpv4, meshIpv6 } from "../identity/mesh_address.ts";
+import type { PeerChange } from "../wireguard/device_config.ts";
 import { parseEndpoint } from "../wireguard/endpoint.ts";
 import { wireguardPublicKeyOf } from "../identity/wireguard_key.ts";
 import type { MemberInfo, MemberState } from "../swim/events.ts";
 import type { Ipv4Conflict } from "../control/control_protocol.ts";
-import { Ipv4Claims, type Ipv4Decision } from "./ipv4_claims.ts";
-import { describeConflict } from "../control/ipv4_conflict_text.ts";
+import { Ipv4Settlement } from "./ipv4_settlement.ts";
+import { removePeer, syncPeer } from "./peer_device_plan.ts";
 import { DEFAULT_MAX_MEMBERS, MemberCap } from "./member_cap.ts";
 import { memberName, MemberNames } from "./member_names.ts";
 import type { OrgTrust } from "../org/org_trust.ts";
 import { certificateName } from "../org/org_trust.ts";
 
-/**
- * Persistent keepalive given to every mesh peer (seconds): it makes both sides handshake as
- * soon as they meet, keeps NAT mappings open, and lets a dead tunnel show in the counters.
- */
-export const MESH_PERSISTENT_KEEPALIVE = 25;
+export { MESH_PERSISTENT_KEEPALIVE } from "./peer_device_plan.ts";
 
 /** One key the node trusts, with the name it is trusted under. */
 export interface TrustedEntry {
@@ -83,20 +79,15 @@ export class MeshPeers {
   #trusted = new Map<string, TrustedEntry>();
   /** The first trust set was loaded (later changes are logged; the start-up load is not). */
   #trustLoaded = false;
-  readonly #claims: Ipv4Claims;
+  /** Who holds each mesh IPv4 here (claims, decisions, conflicts). */
+  readonly #ipv4: Ipv4Settlement;
   /** Arrival order for the claims: one step per trust load and per new member. */
   #seq = 0;
-  /** Settled addresses with at least one candidate → the outcome (see `#settle`). */
-  readonly #decisions = new Map<string, Ipv4Decision>();
-  /** Contested addresses → the warning last logged for each. */
-  readonly #contested = new Map<string, string>();
   /** Peers admitted only because of --open count against this cap. */
   readonly #cap: MemberCap;
   #overflow = false;
   /** Who answers to which mesh name (claims follow trust and membership like the IPv4 ones). */
   readonly names: MemberNames;
-  /** Grows whenever an address was settled again (for caches built from the decisions). */
-  #settled = 0;
   readonly #org: OrgTrust | null;
 
   /** A table for the node with Ed25519 key `self`; `open` admits every member (up to a cap). */
@@ -104,19 +95,19 @@ export class MeshPeers {
     this.#selfIpv4 = meshIpv4(self);
     this.#open = open;
     this.#cap = new MemberCap(options.maxMembers ?? DEFAULT_MAX_MEMBERS);
-    this.#claims = new Ipv4Claims(this.#selfIpv4, { releaseAbsent: !open });
+    this.#ipv4 = new Ipv4Settlement(this.#selfIpv4, !open);
     this.names = new MemberNames(self, options.selfName ?? null);
     this.#org = options.org ?? null;
   }
 
   /** Changes whenever names or IPv4 holders may have changed (the resolver's cache key). */
   get namesVersion(): string {
-    return `${this.names.version}/${this.#settled}`;
+    return `${this.names.version}/${this.#ipv4.version}`;
   }
 
   /** The key id (hex) holding mesh IPv4 `address` here, or null (nobody, or this node). */
   ipv4Holder(address: string): string | null {
-    return this.#decisions.get(address)?.holder ?? null;
+    return this.#ipv4.holder(address);
   }
 
   /** True when an org admits `publicKey` (certificate or vouch), whatever the key trust. */
@@ -165,29 +156,29 @@ export class MeshPeers {
    * settles collisions as before it (the admin's pins arrive through `setPins`).
    */
   loadClaims(records: ReadonlyMap<string, string>): void {
-    this.#claims.loadRecords(records);
+    this.#ipv4.claims.loadRecords(records);
   }
 
   /** Replaces the admin's pins (`trust --ipv4-owner` on a running node). */
   setPins(pins: ReadonlyMap<string, string>): PeerChanges {
     const changes: PeerChanges = { peers: [], logs: [] };
-    for (const address of this.#claims.setPins(pins)) this.#settle(address, changes);
+    for (const address of this.#ipv4.claims.setPins(pins)) this.#settle(address, changes);
     return changes;
   }
 
   /** True when the recorded IPv4 (or name) holders changed since they were last taken. */
   get recordsChanged(): boolean {
-    return this.#claims.recordsChanged || this.names.recordsChanged;
+    return this.#ipv4.claims.recordsChanged || this.names.recordsChanged;
   }
 
   /** Saving the records failed: they count as changed again, so the next change retries. */
   recordsNotSaved(): void {
-    this.#claims.recordsNotSaved();
+    this.#ipv4.claims.recordsNotSaved();
   }
 
   /** The recorded holders when they changed since the last call (to save), else null. */
   takeChangedRecords(): ReadonlyMap<string, string> | null {
-    return this.#claims.takeChangedRecords();
+    return this.#ipv4.claims.takeChangedRecords();
   }
 
   /** True once after a member was refused past the cap that membership had already listed. */
@@ -225,7 +216,7 @@ export class MeshPeers {
       }
       const address = meshIpv4(entry.publicKey);
       if (!((this.#open || this.#orgAdmits(entry.publicKey)) && this.#peers.has(id))) {
-        this.#claims.remove(id, address);
+        this.#ipv4.claims.remove(id, address);
         this.names.release(entry.publicKey, true);
       } else {
         this.names.claim(entry.publicKey, this.#untrustedName(entry.publicKey), seq);
@@ -246,7 +237,7 @@ export class MeshPeers {
         changes.logs.push({ level: "info", message: `now trusting ${entry.name}` });
       }
       const address = meshIpv4(entry.publicKey);
-      this.#claims.add(id, address, seq);
+      this.#ipv4.claims.add(id, address, seq);
       touched.add(address);
     }
     this.#trustLoaded = true;
@@ -299,7 +290,7 @@ export class MeshPeers {
           this.#cap.count++;
           peer.capped = true;
         }
-        this.#claims.add(id, peer.meshIpv4, ++this.#seq);
+        this.#ipv4.claims.add(id, peer.meshIpv4, ++this.#seq);
         this.names.claim(peer.publicKey, this.#untrustedName(peer.publicKey), this.#seq);
         this.names.settle();
         this.#settle(peer.meshIpv4, changes);
@@ -330,7 +321,7 @@ export class MeshPeers {
     this.#peers.delete(peer.id);
     if (this.#trusted.has(peer.id)) return;
     if (peer.capped) this.#cap.count--;
-    this.#claims.remove(peer.id, peer.meshIpv4);
+    this.#ipv4.claims.remove(peer.id, peer.meshIpv4);
     this.names.release(peer.publicKey, forgetName);
     this.names.settle();
     this.#settle(peer.meshIpv4, changes);
@@ -424,24 +415,7 @@ export class MeshPeers {
 
   /** Every contested mesh IPv4 and who holds it here, by address (for `status`). */
   ipv4Conflicts(): Ipv4Conflict[] {
-    return [...this.#contested.keys()].sort().map((address) => this.#conflict(address));
-  }
-
-  #conflict(address: string): Ipv4Conflict {
-    // Every contested address was settled (and so decided) when it became contested.
-    const decision = this.#decisions.get(address)!;
-    const keyOf = (id: string) => ({
-      name: this.#nameOf(id),
-      public_key: encodeBase64(decodeHex(id)),
-    });
-    return {
-      mesh_ipv4: address,
-      holder: decision.holder === null ? null : keyOf(decision.holder),
-      reason: decision.reason,
-      ipv6_only: this.#claims.contenders(address).filter((id) => id !== decision.holder).map(
-        keyOf,
-      ),
-    };
+    return this.#ipv4.conflicts((id) => this.#nameOf(id));
   }
 
   #create(id: string, publicKey: Uint8Array): MeshPeer {
@@ -464,64 +438,11 @@ export class MeshPeers {
 
   /** Brings the device's view of `peer` in line with what the mesh wants. */
   #sync(peer: MeshPeer, changes: PeerChanges): void {
-    const wanted = peer.state === "alive" || peer.state === "suspect";
-    if (!wanted) {
-      this.#remove(peer, changes);
-      return;
-    }
-    const ownsIpv4 = this.#decisions.get(peer.meshIpv4)?.holder === peer.id;
-    const upsert: PeerUpsert = { kind: "upsert", publicKey: peer.wireguardKey };
-    /** Set after the endpoint (a second upsert): turns keepalive on again, see below. */
-    let restart: PeerUpsert | null = null;
-    if (!peer.configured) upsert.persistentKeepalive = MESH_PERSISTENT_KEEPALIVE;
-    if (peer.endpoint !== null && peer.endpoint !== peer.configuredEndpoint) {
-      // The endpoint applies before the keepalive: the keepalive it triggers goes there.
-      upsert.endpoint = parseEndpoint(peer.endpoint);
-      if (peer.configured && peer.configuredEndpoint === null) {
-        // Its first endpoint (membership just verified it): turning persistent keepalive off and
-        // on sends a keepalive at once, so we handshake now, not at the next 25 s tick (the
-        // soak measured ~26 s from rejoin to handshake without this).
-        upsert.persistentKeepalive = 0;
-        restart = {
-          kind: "upsert",
-          publicKey: peer.wireguardKey,
-          persistentKeepalive: MESH_PERSISTENT_KEEPALIVE,
-        };
-      }
-    }
-    if (!peer.configured || ownsIpv4 !== peer.configuredIpv4) {
-      const routes = restart ?? upsert;
-      routes.replaceAllowedIps = true;
-      routes.allowedIps = [
-        ...(ownsIpv4 ? [{ address: meshIpv4Bytes(peer.publicKey), cidr: 32 }] : []),
-        { address: meshIpv6Bytes(peer.publicKey), cidr: 128 },
-      ];
-    }
-    const changed = upsert.persistentKeepalive !== undefined || upsert.endpoint !== undefined ||
-      upsert.allowedIps !== undefined;
-    if (!changed) return;
-    changes.peers.push(upsert);
-    if (restart !== null) changes.peers.push(restart);
-    if (!peer.configured) {
-      changes.logs.push({
-        level: "debug",
-        message: `adding WireGuard peer ${peer.name} ${
-          encodeBase64(peer.wireguardKey)
-        } at ${peer.endpoint}`,
-      });
-    }
-    peer.configured = true;
-    if (peer.endpoint !== null) peer.configuredEndpoint = peer.endpoint;
-    peer.configuredIpv4 = ownsIpv4;
+    syncPeer(peer, this.#ipv4.holder(peer.meshIpv4) === peer.id, changes);
   }
 
   #remove(peer: MeshPeer, changes: PeerChanges): void {
-    if (!peer.configured) return;
-    changes.peers.push({ kind: "remove", publicKey: peer.wireguardKey });
-    changes.logs.push({ level: "info", message: `tunnel to ${peer.name} removed` });
-    peer.configured = false;
-    peer.configuredEndpoint = null;
-    peer.configuredIpv4 = null;
+    removePeer(peer, changes);
   }
 
   /**
@@ -529,25 +450,8 @@ export class MeshPeers {
    * pass over every peer) and re-plans the configured peers there whose IPv4 moved.
    */
   #settle(address: string, changes: PeerChanges): void {
-    this.#settled++;
-    const contenders = this.#claims.contenders(address);
-    let decision: Ipv4Decision | null = null;
-    if (contenders.length === 0 && address !== this.#selfIpv4) {
-      this.#decisions.delete(address);
-    } else {
-      decision = this.#claims.decide(address);
-      this.#decisions.set(address, decision);
-    }
-    // Contested: a key here is denied its derived address (by another key or this node).
-    if (decision !== null && contenders.some((id) => id !== decision.holder)) {
-      const message = describeConflict(this.#conflict(address));
-      if (this.#contested.get(address) !== message) {
-        this.#contested.set(address, message);
-        changes.logs.push({ level: "warn", message });
-      }
-    } else {
-      this.#contested.delete(address);
-    }
+    const { contenders, warning } = this.#ipv4.settle(address, (id) => this.#nameOf(id));
+    if (warning !== null) changes.logs.push({ level: "warn", message: warning });
     for (const id of contenders) {
       const peer = this.#peers.get(id);
       if (peer?.configured) this.#sync(peer, changes);

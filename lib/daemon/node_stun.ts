@@ -15,9 +15,13 @@ import { isPublicLooking } from "../stun/public_address.ts";
 import { formatIpAddress } from "../net/ip_address.ts";
 import { formatEndpoint, parseEndpoint } from "../wireguard/endpoint.ts";
 import type { NatStatus, NetcheckReport } from "../control/control_protocol.ts";
+import { NatType, type NatTypeCode } from "../swim/records.ts";
 
 /** Members asked in the default mode. */
 export const MEMBER_STUN_SERVERS = 2;
+
+/** Punches ask STUN again at most this often (attempts back off from 2 s anyway). */
+const PUNCH_STUN_GAP_MS = 5_000;
 
 /** Where STUN answers come from. */
 export type StunSetting =
@@ -72,6 +76,11 @@ export class NodeStun {
   readonly setting: StunSetting;
   #local: string[] = [];
   #own = new Set<string>();
+  /** STUN rounds already reported by `newMapping`. */
+  #roundsSeen = 0;
+  /** Punch attempts (asked or answered) seen, and when one last made us ask STUN again. */
+  #punchesSeen = 0;
+  #punchStunAt = -Infinity;
 
   constructor(setting: StunSetting, localEndpoints: string[], options: StunClientOptions = {}) {
     this.setting = setting;
@@ -104,6 +113,43 @@ export class NodeStun {
     const current = this.client.servers;
     if (chosen.length === current.length && chosen.every((s, i) => s === current[i])) return;
     this.client.setServers(chosen, now);
+  }
+
+  /**
+   * A punch (asked or answered) means a path is missing, and the likeliest cause is that our own
+   * NAT rebound: nobody tells us our new outside port, so ask STUN again rather than wait for
+   * the periodic round (peers punch at once towards the new candidates it puts in our record).
+   * `punches` is the running count of attempts; true when a request was queued (send it).
+   */
+  onPunches(punches: number, now: number): boolean {
+    if (punches === this.#punchesSeen) return false;
+    this.#punchesSeen = punches;
+    if (now - this.#punchStunAt < PUNCH_STUN_GAP_MS) return false;
+    this.#punchStunAt = now;
+    this.client.refreshNow(now);
+    this.client.tick(now);
+    return true;
+  }
+
+  /**
+   * After a new STUN round that learnt something: the reflexive endpoints to advertise and the
+   * NAT type peers use to decide whether to punch; null when nothing new is known.
+   */
+  newMapping(): { endpoints: string[]; nat: NatTypeCode } | null {
+    if (this.client.rounds === this.#roundsSeen) return null;
+    this.#roundsSeen = this.client.rounds;
+    const summary = this.summary();
+    // A round that learnt nothing (every server silent) keeps what we advertise.
+    if (summary.mapping === "unknown") return null;
+    const nat = summary.mapping === "public"
+      ? NatType.Public
+      : summary.mapping === "endpoint-independent"
+      ? NatType.Cone
+      : summary.mapping === "varies-by-destination"
+      ? NatType.Symmetric
+      : NatType.Unknown;
+    // A node whose mapping varies by destination gains nothing by advertising one of them.
+    return { endpoints: nat === NatType.Symmetric ? [] : this.client.mappedEndpoints(), nat };
   }
 
   /** The NAT as `status` shows it. */

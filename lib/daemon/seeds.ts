@@ -1,9 +1,11 @@
-/** Turns `--seed host:port` values into the numeric addresses membership joins through. */
+/** Turns `--seed host:port` values (and `--stun` servers) into the numeric addresses membership and STUN use. */
 
 import { lookup } from "node:dns/promises";
 import { parseIpv4, parseIpv6 } from "../net/ip_address.ts";
 import { formatEndpoint } from "../wireguard/endpoint.ts";
 import type { SeedSpec } from "../swim/address.ts";
+import type { Logger } from "../log/logger.ts";
+import type { StunSetting } from "./node_stun.ts";
 
 /** A seed that could not be resolved, and why. */
 export interface SeedProblem {
@@ -35,4 +37,32 @@ export async function resolveSeeds(
     }
   }
   return { addresses: [...new Set(addresses)], problems };
+}
+
+/** `--stun` as `up` takes it: server names not resolved yet. */
+export type StunOption =
+  | { kind: "members" }
+  | { kind: "servers"; servers: SeedSpec[] }
+  | { kind: "off" };
+
+/** The STUN setting with `--stun` names resolved (what it means, and each failure, is logged). */
+export async function resolveStunSetting(
+  stun: StunOption | undefined,
+  log: Logger,
+): Promise<StunSetting> {
+  const setting = stun ?? { kind: "members" };
+  if (setting.kind !== "servers") {
+    log.info(
+      setting.kind === "off"
+        ? "STUN off (--stun none): the mapping of the mesh port is not learnt"
+        : "STUN: asking members (no --stun servers)",
+    );
+    return setting;
+  }
+  const { addresses, problems } = await resolveSeeds(setting.servers);
+  for (const problem of problems) {
+    log.warn(`STUN server ${problem.seed} not resolved: ${problem.message}`);
+  }
+  log.info(`STUN servers: ${addresses.join(", ") || "none resolved"}`);
+  return { kind: "servers", servers: addresses };
 }

@@ -6,6 +6,7 @@
 
 import { EventFd } from "../../ffi/event_fd.ts";
 import type { WorkerReply, WorkerRequest } from "./device_protocol.ts";
+import type { SwimForwardingDrops } from "./worker_forwarding.ts";
 
 /** What a worker reports when it stops. */
 export type WorkerSummary = Extract<WorkerReply, { type: "stopped" }>;
@@ -138,4 +139,20 @@ export class DataWorkers {
     for (const wake of this.wakes) wake.close();
     this.wakes.length = 0;
   }
+}
+
+/**
+ * The stop log line: packets each worker carried, and (`swimDrops`, in mesh mode) the SWIM
+ * datagrams dropped before membership saw them.
+ */
+export function describeWorkerSummaries(
+  summaries: readonly WorkerSummary[],
+  swimDrops: SwimForwardingDrops | null,
+): string {
+  const workers = summaries.map((s) => `${s.workerIndex}: ${s.packetsOut} out, ${s.packetsIn} in`)
+    .join("; ");
+  const drops = swimDrops === null
+    ? ""
+    : `; SWIM datagrams dropped before membership: ${swimDrops.malformed} malformed, ${swimDrops.rateLimited} over their source's rate, ${swimDrops.queueFull} with the queue full`;
+  return `data workers: ${workers}${drops}`;
 }

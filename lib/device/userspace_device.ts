@@ -7,17 +7,30 @@
  */
 
 import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
-import { RelaySocket } from "../relay/relay_socket.ts";
+import { DeviceRelay } from "./device_relay.ts";
 import type { RelayTable, RelayTableStats } from "../relay/relay_table.ts";
-import type { EngineOptions } from "../wireguard/engine_types.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
 import { openTunQueues, type TunQueues } from "./tun_queues.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
-import { UdpSocket } from "../../ffi/udp_socket.ts";
+import type { UdpSocket } from "../../ffi/udp_socket.ts";
+import { DeviceSockets, enableUdpOffloads, openSockets } from "./device_sockets.ts";
 import { CryptoCore } from "../crypto/crypto_core.ts";
 import { loadCoreModule } from "../crypto/core_module.ts";
 import { createCoreMemory, planMemoryLayout } from "../crypto/memory_layout.ts";
-import { MeshguardError } from "../errors.ts";
+import {
+  DEFAULT_MAX_PEERS,
+  defaultWorkerCount,
+  DeviceError,
+  type DeviceOptions,
+  MAX_WORKERS,
+} from "./device_options.ts";
+
+export {
+  defaultWorkerCount,
+  DeviceError,
+  type DeviceOptions,
+  MAX_WORKERS,
+} from "./device_options.ts";
 import { dataPlaneScratchBytes } from "../wireguard/data_plane.ts";
 import { DataPlaneState } from "../wireguard/data_plane_state.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "../wireguard/endpoint.ts";
@@ -33,18 +46,19 @@ import {
   type DeviceConfigResult,
   type DevicePeer,
 } from "../wireguard/device_config.ts";
-import { DataWorkers } from "./data_workers.ts";
+import { DataWorkers, describeWorkerSummaries } from "./data_workers.ts";
 import {
   CONTROL_CELLS,
   CONTROL_HANDSHAKES_IN_FLIGHT,
   type ForeignDatagram,
   type WorkerReply,
 } from "./device_protocol.ts";
-import { NONCE_AREA_BYTES, WORKER_BATCH, workerArenaBytes } from "./worker_layout.ts";
+import { NONCE_AREA_BYTES, workerArenaBytes } from "./worker_layout.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
-import { ALLOW_ALL, compileDevicePolicy, type DevicePolicy } from "../policy/device_policy.ts";
+import type { DevicePolicy } from "../policy/device_policy.ts";
+import { DevicePolicies } from "./device_policies.ts";
 import { FlowTable } from "../policy/flow_table.ts";
-import { PolicyTable, type RuleDrops } from "../policy/policy_table.ts";
+import type { RuleDrops } from "../policy/policy_table.ts";
 import {
   type StunServing,
   stunServing,
@@ -55,10 +69,6 @@ import {
 
 /** Keypair records (each two key slots): three per peer plus handshakes in flight. */
 const KEYPAIR_RECORDS = 4096;
-/** Peers a device holds by default. */
-const DEFAULT_MAX_PEERS = 1024;
-/** Most data workers a device runs. */
-export const MAX_WORKERS = 16;
 /**
  * How often the main thread looks at the activity the workers record while any peer is
  * configured. The keepalive and new-handshake timers are derived from it (10 s and 15 s), so half
@@ -66,64 +76,9 @@ export const MAX_WORKERS = 16;
  */
 const ACTIVITY_POLL_MS = 500;
 
-/** How a device is started. */
-export interface DeviceOptions {
-  interfaceName: string;
-  mtu?: number;
-  /** UDP port; 0 picks one (wg set … listen-port changes it later). */
-  listenPort?: number;
-  /** Data workers (TUN queues and UDP sockets); default: one per CPU, at most 4. */
-  workers?: number;
-  /** Peers the device can hold (default 1024). */
-  maxPeers?: number;
-  /** Directory of the UAPI socket (default /var/run/wireguard). */
-  socketDirectory?: string;
-  /** Called with one-line log messages. */
-  log?: (message: string) => void;
-  /** Called when a WireGuard timer rule fires (the daemon logs it by name at debug level). */
-  onTimerRule?: EngineOptions["onTimerRule"];
-  /** Receives the SWIM datagrams that arrive on the device's UDP port (mesh mode). */
-  onSwimDatagrams?: (datagrams: ForeignDatagram[]) => void;
-  /** Called once if a data worker dies on its own. */
-  onFailure?: (message: string) => void;
-  /** TUN offloads (virtio-net header, TSO/USO super-packets); default on, probed at start. */
-  offload?: boolean;
-}
-
-/** Thrown when the device cannot start. */
-export class DeviceError extends MeshguardError {}
-
-/** The default number of data workers on this machine. */
-export function defaultWorkerCount(): number {
-  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
-}
-
-function openSockets(count: number, port: number, fwmark: number): UdpSocket[] {
-  const sockets: UdpSocket[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const socket = UdpSocket.open({
-        port: i === 0 ? port : sockets[0].port,
-        reusePort: true,
-        batchSize: WORKER_BATCH,
-        receiveBufferBytes: 4 << 20,
-      });
-      sockets.push(socket);
-      if (fwmark !== 0) socket.setFwmark(fwmark);
-    }
-    return sockets;
-  } catch (error) {
-    for (const socket of sockets) socket.close();
-    throw error;
-  }
-}
-
 /** A running device. */
 export class UserspaceDevice {
-  private sockets: UdpSocket[];
-  /** Sockets replaced by a listen-port change, each closed when its worker has moved off it. */
-  private retiring: UdpSocket[] = [];
-  private fwmark = 0;
+  private readonly sockets: DeviceSockets;
   private workers: DataWorkers | null = null;
   private uapi: UapiServer | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -136,16 +91,11 @@ export class UserspaceDevice {
   );
   private readonly engine: WireguardEngine;
   private readonly origin = Date.now() - performance.now();
-  /** The relay state the mesh node keeps (lib/relay/), copied to the workers on change. */
-  private relayState: { endpoints: RelayEndpoints; table: RelayTable | null } | null = null;
-  /** The main thread's relay edge (handshakes to relayed peers). */
-  private relayEdge: RelaySocket | null = null;
+  /** The relay edge the mesh node keeps (lib/relay/), copied to the workers on change. */
+  private readonly relay = new DeviceRelay();
   /** The service policy the workers enforce, and the flows they track (shared memory). */
-  private readonly policyTable: PolicyTable;
+  private readonly policies: DevicePolicies;
   private readonly flows = FlowTable.create();
-  private policy: DevicePolicy = ALLOW_ALL;
-  /** The latest relay counters each worker posted. */
-  private readonly relayStatsByWorker = new Map<number, RelayTableStats>();
 
   private constructor(
     private readonly queues: TunDevice[],
@@ -155,8 +105,8 @@ export class UserspaceDevice {
     private readonly options: DeviceOptions,
     mtu: number,
   ) {
-    this.sockets = sockets;
-    this.policyTable = PolicyTable.create(state.dimensions.peers);
+    this.sockets = new DeviceSockets(sockets);
+    this.policies = new DevicePolicies(state.dimensions.peers, (key) => this.engine.peer(key)?.id);
     const arena = core.layout.arenaBase;
     this.engine = new WireguardEngine({
       primitives: createNoisePrimitives(core),
@@ -174,7 +124,13 @@ export class UserspaceDevice {
       sink: {
         sendDatagram: (bytes, to) => {
           try {
-            (this.relayEdge ?? this.sockets[0]).sendTo(bytes, to.address, to.port, bytes.length, 0);
+            (this.relay.edge ?? this.sockets.primary).sendTo(
+              bytes,
+              to.address,
+              to.port,
+              bytes.length,
+              0,
+            );
           } catch {
             // One unroutable peer must not stop the device; the timers retry.
           }
@@ -190,7 +146,7 @@ export class UserspaceDevice {
 
   /** The UDP port the device listens on. */
   get listenPort(): number {
-    return this.sockets[0].port;
+    return this.sockets.primary.port;
   }
 
   /** SWIM datagrams the workers dropped before they reached membership, by reason. */
@@ -242,17 +198,12 @@ export class UserspaceDevice {
       } catch (error) {
         throw new DeviceError(`cannot open the UDP port: ${(error as Error).message}`);
       }
-      // The probe's answer is the kernel's, the same for every socket of the group.
-      const udpSegmentation = (options.offload ?? true) && sockets[0].enableSegmentation();
-      // GRO pays only when coalesced TCP can go to a vnet TUN; it needs 64 KB receive slots.
-      const receiveCoalescing = tun.vnetHeader &&
-        sockets.every((socket) => socket.setReceiveCoalescing(true));
-      if (!receiveCoalescing) { for (const socket of sockets) socket.setReceiveCoalescing(false); }
-      udpNote = (options.offload ?? true)
-        ? `UDP GSO ${udpSegmentation ? "on" : "unavailable"}, GRO ${
-          receiveCoalescing ? "on" : "unavailable"
-        }`
-        : "UDP GSO/GRO off";
+      const { udpSegmentation, receiveCoalescing, note } = enableUdpOffloads(
+        sockets,
+        options.offload ?? true,
+        tun.vnetHeader,
+      );
+      udpNote = note;
       const mainArena = NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu);
       const layout = planMemoryLayout({
         instances: count + 1,
@@ -293,7 +244,7 @@ export class UserspaceDevice {
           forwardSwim: options.onSwimDatagrams !== undefined,
           wakeFd,
           routes,
-          policy: { table: self.policyTable.buffer, flows: self.flows.buffer },
+          policy: { table: self.policies.table.buffer, flows: self.flows.buffer },
         }),
         (reply) => self.onReply(reply),
         (message) => self.onWorkerDeath(message),
@@ -354,17 +305,14 @@ export class UserspaceDevice {
         this.schedule();
         return;
       case "relay-stats":
-        this.relayStatsByWorker.set(reply.workerIndex, reply.stats);
+        this.relay.posted(reply.workerIndex, reply.stats);
         return;
       case "notice":
         (this.options.log ?? (() => {}))(reply.message);
         return;
       case "socket-switched":
         // Each socket has one worker, so the one it left is no longer read by anyone.
-        {
-          const index = this.retiring.findIndex((socket) => socket.fd === reply.fd);
-          if (index >= 0) this.retiring.splice(index, 1)[0].close();
-        }
+        this.sockets.switched(reply.fd);
         return;
     }
   }
@@ -415,26 +363,19 @@ export class UserspaceDevice {
 
   /** Puts the relay edge on the sockets: the main thread's now, the workers' on `relayUpdated`. */
   useRelay(endpoints: RelayEndpoints, table: RelayTable | null): void {
-    this.relayState = { endpoints, table };
-    this.relayEdge = new RelaySocket(this.sockets[0], endpoints, null, () => performance.now());
+    this.relay.use(endpoints, table, this.sockets.primary);
     this.relayUpdated();
   }
 
   /** Each data thread's relay counters and pairs, as last posted (empty: relays nothing). */
   relayStats(): RelayTableStats[] {
-    return this.relayState?.table ? [...this.relayStatsByWorker.values()] : [];
+    return this.relay.stats();
   }
 
   /** Copies the relay bindings and table to every worker. */
   relayUpdated(): void {
-    const state = this.relayState;
-    if (state === null) return;
-    const table = state.table;
-    this.workers?.broadcast({
-      type: "relay",
-      bindings: state.endpoints.snapshot(),
-      relay: table === null ? null : { limits: table.limits, members: table.members },
-    });
+    const message = this.relay.message();
+    if (message !== null) this.workers?.broadcast(message);
   }
 
   /** Sends datagrams (SWIM's) from the device's UDP port. */
@@ -443,7 +384,7 @@ export class UserspaceDevice {
     for (const datagram of datagrams) {
       try {
         const to: Endpoint = parseEndpoint(datagram.address);
-        this.sockets[0].sendTo(datagram.data, to.address, to.port, datagram.data.length, 0);
+        this.sockets.primary.sendTo(datagram.data, to.address, to.port, datagram.data.length, 0);
       } catch {
         // An unreachable member is the membership protocol's business (it probes and suspects).
       }
@@ -488,7 +429,7 @@ export class UserspaceDevice {
   private publishRoutes(): void {
     this.workers?.broadcast({ type: "routes", routes: this.engine.routeEntries() });
     // Peer ids come and go with the peers: the policy rows follow them.
-    if (this.policy.enforcing || this.policyTable.enforcing) this.publishPolicy();
+    this.policies.peersChanged();
     this.schedule();
   }
 
@@ -497,51 +438,36 @@ export class UserspaceDevice {
    * memory: no message, no restart); kept in step with the peers as they change.
    */
   setPolicy(policy: DevicePolicy): void {
-    this.policy = policy;
-    this.publishPolicy();
+    this.policies.set(policy);
   }
 
   /** Dropped packets per policy rule (the default first), since each rule was loaded. */
   policyDrops(): RuleDrops[] {
-    return this.policyTable.drops();
-  }
-
-  private publishPolicy(): void {
-    this.policyTable.publish(
-      compileDevicePolicy(this.policy, (key) => this.engine.peer(key)?.id),
-    );
+    return this.policies.drops();
   }
 
   /** The device as configuration and UAPI see it. */
   private get configurable(): ConfigurableDevice {
     return {
       engine: this.engine,
-      listenPort: () => this.sockets[0].port,
+      listenPort: () => this.sockets.primary.port,
       setListenPort: (port) => this.setListenPort(port),
-      fwmark: () => this.fwmark,
-      setFwmark: (mark) => {
-        for (const socket of this.sockets) socket.setFwmark(mark);
-        this.fwmark = mark;
-      },
+      fwmark: () => this.sockets.fwmark,
+      setFwmark: (mark) => this.sockets.setFwmark(mark),
       now: () => performance.now(),
       wallClockAt: (t) => Math.round(this.origin + t),
     };
   }
 
   private setListenPort(port: number): void {
-    if (port === this.sockets[0].port && port !== 0) return;
-    let sockets: UdpSocket[];
+    let sockets: UdpSocket[] | null;
     try {
-      sockets = openSockets(this.queues.length, port, this.fwmark);
+      sockets = this.sockets.rebind(port);
     } catch (error) {
       throw new DeviceConfigError("address-in-use", (error as Error).message);
     }
-    this.retiring.push(...this.sockets);
-    this.sockets = sockets;
-    const relay = this.relayState;
-    if (relay !== null) {
-      this.relayEdge = new RelaySocket(sockets[0], relay.endpoints, null, () => performance.now());
-    }
+    if (sockets === null) return;
+    this.relay.rebound(sockets[0]);
     for (let i = 0; i < sockets.length; i++) {
       this.workers?.post(i, { type: "socket", fd: sockets[i].fd, port: sockets[i].port });
     }
@@ -554,20 +480,14 @@ export class UserspaceDevice {
     await this.uapi?.close();
     const summaries = await this.workers?.stop(2000) ?? [];
     if (summaries.length > 0) {
-      const drops = this.swimDrops;
       (this.options.log ?? (() => {}))(
-        `data workers: ${
-          summaries.map((s) => `${s.workerIndex}: ${s.packetsOut} out, ${s.packetsIn} in`).join(
-            "; ",
-          )
-        }${
-          this.options.onSwimDatagrams === undefined
-            ? ""
-            : `; SWIM datagrams dropped before membership: ${drops.malformed} malformed, ${drops.rateLimited} over their source's rate, ${drops.queueFull} with the queue full`
-        }`,
+        describeWorkerSummaries(
+          summaries,
+          this.options.onSwimDatagrams === undefined ? null : this.swimDrops,
+        ),
       );
     }
-    for (const socket of [...this.sockets, ...this.retiring]) socket.close();
+    this.sockets.close();
     // Closing the last queue removes the interface; make sure in case it did not.
     for (const queue of this.queues) queue.close();
     try {

@@ -4,7 +4,7 @@
  */
 
 import { join } from "node:path";
-import { ensureDirectory } from "../config/config_dir.ts";
+import { ensureDirectory, statIfPresent } from "../config/config_dir.ts";
 import { writeFileAtomic } from "../config/atomic_write.ts";
 import { PUBLIC_FILE_MODE, SECRET_FILE_MODE } from "../config/layout.ts";
 import { IdentityError } from "../errors.ts";
@@ -24,13 +24,8 @@ export function orgKeyPath(configDir: string): string {
 /** Loads the org key, or null when there is none; refuses a key others may read. */
 export async function loadOrgKey(configDir: string): Promise<Identity | null> {
   const path = orgKeyPath(configDir);
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
+  const info = await statIfPresent(path);
+  if (info === null) return null;
   if (!info.isFile) throw new IdentityError(`${path} is not a regular file`);
   if (((info.mode ?? 0) & 0o077) !== 0) {
     throw new IdentityError(

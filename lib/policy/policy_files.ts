@@ -10,7 +10,7 @@
 
 import { join } from "node:path";
 import { isTemporaryName, writeFileAtomic } from "../config/atomic_write.ts";
-import { ensureDirectory } from "../config/config_dir.ts";
+import { ensureDirectory, statIfPresent } from "../config/config_dir.ts";
 import { PUBLIC_FILE_MODE } from "../config/layout.ts";
 import { currentUid } from "../config/strict_modes.ts";
 import { encodeBase64 } from "../encoding/base64.ts";
@@ -73,13 +73,8 @@ async function readSmall(
   ownUid: number | null,
 ): Promise<string | null> {
   await assertTrustPathSafe(path, ownUid);
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
+  const info = await statIfPresent(path);
+  if (info === null) return null;
   if (!info.isFile) throw new PolicyError(`${name}: not a regular file`);
   if (info.size > POLICY_LIMITS.fileBytes) {
     throw new PolicyError(

@@ -122,55 +122,22 @@ export class PolicyGate {
     const meta = (KIND_FLOW << 8) | protocol;
     const ports = (packet.sourcePort << 16) | packet.destinationPort;
     const flows = this.flows;
-    if (protocol === 6) {
-      const opening = (packet.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
-      const expires = seconds + TCP_FLOW_SECONDS;
-      if (opening) {
-        flows.insert(
-          meta,
-          ports,
-          bytes,
-          packet.destinationAt,
-          packet.addressLength,
-          seconds,
-          expires,
-        );
-        return;
+    if (protocol !== 6 && protocol !== 17) return;
+    const tcp = protocol === 6;
+    const expires = seconds + (tcp ? TCP_FLOW_SECONDS : UDP_FLOW_SECONDS);
+    const destination = packet.destinationAt;
+    const addressLength = packet.addressLength;
+    // A TCP SYN opens a flow; UDP opens one on any packet; otherwise only a known flow refreshes.
+    const opening = tcp && (packet.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
+    const entry = opening
+      ? -1
+      : flows.find(meta, ports, bytes, destination, addressLength, seconds);
+    if (entry < 0) {
+      if (opening || !tcp) {
+        flows.insert(meta, ports, bytes, destination, addressLength, seconds, expires);
       }
-      const entry = flows.find(
-        meta,
-        ports,
-        bytes,
-        packet.destinationAt,
-        packet.addressLength,
-        seconds,
-      );
-      if (entry >= 0 && flows.expiresAt(entry) < expires - REFRESH_SLACK_SECONDS) {
-        flows.refresh(entry, expires);
-      }
-    } else if (protocol === 17) {
-      const expires = seconds + UDP_FLOW_SECONDS;
-      const entry = flows.find(
-        meta,
-        ports,
-        bytes,
-        packet.destinationAt,
-        packet.addressLength,
-        seconds,
-      );
-      if (entry < 0) {
-        flows.insert(
-          meta,
-          ports,
-          bytes,
-          packet.destinationAt,
-          packet.addressLength,
-          seconds,
-          expires,
-        );
-      } else if (flows.expiresAt(entry) < expires - REFRESH_SLACK_SECONDS) {
-        flows.refresh(entry, expires);
-      }
+    } else if (flows.expiresAt(entry) < expires - REFRESH_SLACK_SECONDS) {
+      flows.refresh(entry, expires);
     }
   }
 

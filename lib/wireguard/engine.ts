@@ -8,7 +8,6 @@
  */
 
 import type { CryptoCore } from "../crypto/crypto_core.ts";
-import { replayReset } from "../crypto/replay_window.ts";
 import { DataPlane } from "./data_plane.ts";
 import { DataPlaneState, NONE } from "./data_plane_state.ts";
 import { constantTimeEqual } from "../encoding/constant_time.ts";
@@ -31,12 +30,12 @@ import {
   RESPONSE,
 } from "./handshake.ts";
 import { IndexTable } from "./index_table.ts";
+import { EngineKeypairs } from "./engine_keypairs.ts";
 import type { Keypair } from "./keypairs.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
 import { Peer, type PeerConfig } from "./peer.ts";
 import {
   armRetransmitHandshake,
-  armZeroKeyMaterial,
   disarmAllTimers,
   handshakeComplete,
   nextTimerDeadline,
@@ -54,13 +53,6 @@ import {
   type EngineStats,
 } from "./engine_types.ts";
 import { tai64n, tai64nAfter } from "./tai64n.ts";
-
-/** A keypair as the index table names it. */
-interface KeypairEntry {
-  kind: "keypair";
-  peer: Peer;
-  keypair: Keypair;
-}
 
 /** DH-costing handshake messages processed per call; the rest wait in the bounded queue. */
 const HANDSHAKES_PER_CALL = 16;
@@ -87,6 +79,8 @@ export class WireguardEngine {
   /** The main thread's own data path (keepalives and staged packets). */
   readonly dataPlane: DataPlane;
   private readonly hooks: EngineHooks | undefined;
+  /** Keypairs in the shared slots and table (install, publish, release). */
+  private readonly keypairs: EngineKeypairs;
   /** How often each timer rule fired (tests and diagnostics). */
   readonly timerRulesFired: Record<TimerRule, number> = Object.fromEntries(
     TIMER_RULES.map((rule) => [rule, 0]),
@@ -132,6 +126,7 @@ export class WireguardEngine {
       writers: 1,
     });
     this.indices = new IndexTable<Peer, Keypair>(state.dimensions.keypairs);
+    this.keypairs = new EngineKeypairs(this.core, state, this.indices, this.hooks);
     const nonceAddress = options.nonceAddress ?? this.core.layout.arenaBase;
     const allowedIps = this.allowedIps;
     this.dataPlane = new DataPlane({
@@ -366,7 +361,7 @@ export class WireguardEngine {
     // As the kernel: a response counts as a handshake sent, so the responder does not also
     // initiate for REKEY_TIMEOUT (that would make both sides race).
     peer.lastInitiationSentAt = now;
-    this.installKeypair(peer, {
+    this.keypairs.install(peer, {
       id: this.indices.recordOf(localIndex),
       localIndex,
       remoteIndex: consumed.remoteIndex,
@@ -395,7 +390,7 @@ export class WireguardEngine {
     peer.pending = null;
     peer.endpoint = source;
     this.noteHandshakeReceived(peer, bytes.length, now);
-    this.installKeypair(peer, {
+    this.keypairs.install(peer, {
       id: this.indices.recordOf(receiver),
       localIndex: receiver,
       remoteIndex: view.getUint32(RESPONSE.sender, true),
@@ -415,45 +410,6 @@ export class WireguardEngine {
     this.state.noteReceived(peer.id, false, now);
   }
 
-  private installKeypair(peer: Peer, keypair: Keypair, now: number): void {
-    const k = keypair.id;
-    // Keys go to the shared slots (2k receive, 2k+1 send); the JS copies are wiped at once.
-    replayReset(this.core, 2 * k);
-    this.core.setKey(2 * k, keypair.receiveKey);
-    this.core.setKey(2 * k + 1, keypair.sendKey);
-    keypair.receiveKey.fill(0);
-    keypair.sendKey.fill(0);
-    this.state.publishKeypair(k, {
-      localIndex: keypair.localIndex,
-      remoteIndex: keypair.remoteIndex,
-      peer: peer.id,
-      isInitiator: keypair.isInitiator,
-      createdAt: keypair.createdAt,
-    });
-    const entry: KeypairEntry = { kind: "keypair", peer, keypair };
-    this.indices.replace(keypair.localIndex, entry);
-    const dropped = peer.keypairs.install(keypair);
-    this.publishSessions(peer);
-    for (const old of dropped) this.releaseKeypair(old);
-    peer.lastHandshakeAt = now;
-    armZeroKeyMaterial(peer, now);
-  }
-
-  /** Tells every thread which keypairs the peer sends with now. */
-  private publishSessions(peer: Peer): void {
-    const { current, next } = peer.keypairs;
-    this.state.setSendingKeypairs(peer.id, current?.id ?? NONE, next?.id ?? NONE);
-    if (current !== null) this.hooks?.sessionChanged(peer.id);
-  }
-
-  private releaseKeypair(keypair: Keypair): void {
-    // Retired first: a thread still sealing with it sees the generation move and drops.
-    this.state.retireKeypair(keypair.id);
-    this.core.clearKey(2 * keypair.id);
-    this.core.clearKey(2 * keypair.id + 1);
-    this.indices.free(keypair.localIndex);
-  }
-
   /** A data path asked for a handshake with peer row `id`. */
   requestHandshake(id: number, now: number): void {
     const peer = this.peersById[id];
@@ -466,8 +422,8 @@ export class WireguardEngine {
     const next = peer?.keypairs.next;
     if (peer === undefined || !next || next.id !== record) return;
     const dropped = peer.keypairs.confirm(next);
-    this.publishSessions(peer);
-    if (dropped) this.releaseKeypair(dropped);
+    this.keypairs.publish(peer);
+    if (dropped) this.keypairs.release(dropped);
     // The initiator proved it holds our new keys: what waited for them can go now.
     this.dataPlane.flushStaged(peer.id, now);
   }
@@ -508,8 +464,8 @@ export class WireguardEngine {
   /** Forgets every session and pending handshake of a peer, wiping the keys. */
   private resetSessions(peer: Peer): void {
     const cleared = peer.keypairs.clear();
-    this.publishSessions(peer);
-    for (const keypair of cleared) this.releaseKeypair(keypair);
+    this.keypairs.publish(peer);
+    for (const keypair of cleared) this.keypairs.release(keypair);
     if (peer.pending) {
       this.indices.free(peer.pending.localIndex);
       peer.pending.state.ephemeralPrivate.fill(0);

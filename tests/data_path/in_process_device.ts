@@ -47,11 +47,8 @@ import { FakeNetwork, type FakeSocket } from "./fake_network.ts";
 import { FakeTun } from "./fake_tun.ts";
 import { mulberry32, randomBytes } from "../swim/sim/prng.ts";
 import { clampX25519Scalar } from "../../lib/identity/wireguard_key.ts";
-import {
-  ALLOW_ALL,
-  compileDevicePolicy,
-  type DevicePolicy,
-} from "../../lib/policy/device_policy.ts";
+import type { DevicePolicy } from "../../lib/policy/device_policy.ts";
+import { DevicePolicies } from "../../lib/device/device_policies.ts";
 import { FlowTable } from "../../lib/policy/flow_table.ts";
 import { PolicyGate } from "../../lib/policy/policy_gate.ts";
 import { PolicyTable, type RuleDrops } from "../../lib/policy/policy_table.ts";
@@ -115,10 +112,9 @@ export class InProcessDevice {
   private clock: number;
   private stopped = false;
   /** The service policy the loops enforce (shared tables, as the real device's workers). */
-  policyTable!: PolicyTable;
+  policies!: DevicePolicies;
   /** The flows the loops track for replies. */
   readonly flows = FlowTable.create();
-  private policy: DevicePolicy = ALLOW_ALL;
 
   private constructor(
     private readonly network: FakeNetwork,
@@ -181,7 +177,10 @@ export class InProcessDevice {
       options.onSwimDatagrams,
       options.now,
     );
-    device.policyTable = PolicyTable.create(dimensions.peers);
+    device.policies = new DevicePolicies(
+      dimensions.peers,
+      (key) => device.engine.peer(key)?.id,
+    );
     for (const socket of device.socketsNow) socket.coalescing = options.receiveCoalescing ?? false;
     for (let index = 1; index <= workers; index++) {
       device.loops.push(
@@ -209,7 +208,7 @@ export class InProcessDevice {
           },
           forward: (handshakes, swim) => device.toMain.push({ type: "received", handshakes, swim }),
           policy: new PolicyGate(
-            PolicyTable.attach(device.policyTable.buffer, dimensions.peers),
+            PolicyTable.attach(device.policies.table.buffer, dimensions.peers),
             FlowTable.attach(device.flows.buffer),
           ),
         }),
@@ -380,24 +379,19 @@ export class InProcessDevice {
     if (request.startsWith("set=1")) {
       const routes = this.engine.routeEntries();
       for (const loop of this.loops) loop.setRoutes(routes);
-      if (this.policy.enforcing || this.policyTable.enforcing) this.publishPolicy();
+      this.policies.peersChanged();
     }
     return response;
   }
 
   /** Enforces `policy` in every loop from now on, as `UserspaceDevice.setPolicy`. */
   setPolicy(policy: DevicePolicy): void {
-    this.policy = policy;
-    this.publishPolicy();
+    this.policies.set(policy);
   }
 
   /** Dropped packets per policy rule, the default first. */
   policyDrops(): RuleDrops[] {
-    return this.policyTable.drops();
-  }
-
-  private publishPolicy(): void {
-    this.policyTable.publish(compileDevicePolicy(this.policy, (key) => this.engine.peer(key)?.id));
+    return this.policies.drops();
   }
 
   /** Rebinds every socket on `port` of the same address (0 is refused: no port picking here). */

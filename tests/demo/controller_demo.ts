@@ -11,6 +11,12 @@
 import { join } from "node:path";
 import { MeshLab, meshSkipReason, REPO_ROOT, tryRun } from "../mesh/helpers/mesh_lab.ts";
 import { NamespaceProcess } from "../mesh/helpers/namespace_process.ts";
+import {
+  controllerNodeArgs,
+  hasWireGuardPeer,
+  setScore as setScoreOf,
+  writeControllerNodes,
+} from "../mesh/helpers/controller_lab.ts";
 
 const EPOCH_SECONDS = 5;
 const PORT = 8000;
@@ -58,14 +64,8 @@ try {
   const host = lab.node(4);
   const url = `http://${host.underlay}:${PORT}`;
   const dir = lab.directory;
-  const scoreFile = (k: number) => join(dir, `score-${k}.json`);
-  const setScore = (k: number, overall: number) =>
-    Deno.writeTextFile(scoreFile(k), JSON.stringify({ overall, suite_version: "demo" }));
-  const nodesFile = join(dir, "controller-nodes.json");
-  await Deno.writeTextFile(
-    nodesFile,
-    JSON.stringify(Object.fromEntries([1, 2, 3].map((k) => [`node${k}`, lab.node(k).publicKey]))),
-  );
+  const setScore = (k: number, overall: number) => setScoreOf(lab, k, overall, "demo");
+  const nodesFile = await writeControllerNodes(lab, [1, 2, 3]);
   const curl = async (path: string) =>
     (await tryRun("ip", ["netns", "exec", host.namespace, "curl", "-s", `${url}${path}`])).stdout;
   const membership = async () => {
@@ -75,10 +75,7 @@ try {
         `${id} ${(n as { membership: string }).membership} (${(n as { reason: string }).reason})`
       ).join("; ");
   };
-  const hasPeer = async (observer: number, peer: number) =>
-    (await lab.wireGuardPeers(observer)).some((p) =>
-      p.publicKey === lab.node(peer).wireguardPublicKey
-    );
+  const hasPeer = (observer: number, peer: number) => hasWireGuardPeer(lab, observer, peer);
 
   console.log();
   for (const k of [1, 2, 3]) await setScore(k, k === 2 ? 0.85 : 0.9);
@@ -110,18 +107,7 @@ try {
   for (const k of [1, 2, 3]) {
     await lab.start(k, {
       seeds: k === 1 ? [] : [1],
-      extraArgs: [
-        "--controller",
-        url,
-        "--controller-node-id",
-        `node${k}`,
-        "--score-file",
-        scoreFile(k),
-        "--report-interval",
-        "1",
-        "--controller-poll",
-        "1",
-      ],
+      extraArgs: controllerNodeArgs(lab, url, k, 1, 1),
     });
     if (k === 1) await lab.waitUntilServing(1);
     say(`node${k} up: meshguard up --controller ${url} --score-file score-${k}.json`);

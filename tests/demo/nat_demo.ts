@@ -52,18 +52,7 @@ async function relayedPair(args: string[]): Promise<void> {
   say("node4 (behind sym) and node5 (behind symb) up: symmetric NATs, nothing to punch at");
   await daemons.start(C, { seeds: [SEED], extraArgs: args });
   await daemons.start(D, { seeds: [SEED], extraArgs: args });
-  for (const [from, to] of [[C, D], [D, C]]) {
-    await daemons.waitFor(
-      async () => {
-        const peer = (await daemons.status(from)).peers.find((p) =>
-          p.public_key === daemons.node(to).publicKey
-        );
-        return peer?.connection === "relay" && peer.last_handshake !== null;
-      },
-      TIMEOUT_MS,
-      `node${from} to reach node${to} through a relay`,
-    );
-  }
+  await mesh.waitRelayed(C, D, TIMEOUT_MS);
   say(
     `relayed path node4 ↔ node5 through node1 after ${
       ((performance.now() - upAt) / 1000).toFixed(1)

@@ -14,6 +14,12 @@ import { join } from "node:path";
 import { withDeadline } from "./helpers/deadline.ts";
 import { MeshLab, meshSkipReason, REPO_ROOT } from "./helpers/mesh_lab.ts";
 import { NamespaceProcess } from "./helpers/namespace_process.ts";
+import {
+  controllerNodeArgs,
+  hasWireGuardPeer,
+  setScore as setScoreOf,
+  writeControllerNodes,
+} from "./helpers/controller_lab.ts";
 
 const skip = await meshSkipReason();
 if (skip) console.log(skip);
@@ -42,16 +48,10 @@ Deno.test({
     const dir = lab.directory;
     const controllerHost = lab.node(4);
     const url = `http://${controllerHost.underlay}:${CONTROLLER_PORT}`;
-    const nodesFile = join(dir, "controller-nodes.json");
     const statusFile = join(dir, "controller-status.json");
     const logPath = join(dir, "controller.log");
-    const scoreFile = (k: number) => join(dir, `score-${k}.json`);
-    const setScore = (k: number, overall: number) =>
-      Deno.writeTextFile(scoreFile(k), JSON.stringify({ overall, suite_version: "e2e" }));
-    await Deno.writeTextFile(
-      nodesFile,
-      JSON.stringify(Object.fromEntries([1, 2, 3].map((k) => [`node${k}`, lab.node(k).publicKey]))),
-    );
+    const setScore = (k: number, overall: number) => setScoreOf(lab, k, overall, "e2e");
+    const nodesFile = await writeControllerNodes(lab, [1, 2, 3]);
     let controller: NamespaceProcess | null = null;
     const startController = () => {
       controller = new NamespaceProcess(controllerHost.namespace, [
@@ -77,10 +77,7 @@ Deno.test({
       return controller.waitForOutput(/listening on http/, 30_000);
     };
     const readStatus = async (): Promise<Status> => JSON.parse(await Deno.readTextFile(statusFile));
-    const hasPeer = async (observer: number, peer: number) =>
-      (await lab.wireGuardPeers(observer)).some((p) =>
-        p.publicKey === lab.node(peer).wireguardPublicKey
-      );
+    const hasPeer = (observer: number, peer: number) => hasWireGuardPeer(lab, observer, peer);
     const dumpLogs = async () => {
       const text = await Deno.readTextFile(logPath).catch(() => "");
       console.error(
@@ -95,18 +92,7 @@ Deno.test({
           const up = (k: number) =>
             lab.start(k, {
               seeds: k === 1 ? [] : [1],
-              extraArgs: [
-                "--controller",
-                url,
-                "--controller-node-id",
-                `node${k}`,
-                "--score-file",
-                scoreFile(k),
-                "--report-interval",
-                String(REPORT_SECONDS),
-                "--controller-poll",
-                String(POLL_SECONDS),
-              ],
+              extraArgs: controllerNodeArgs(lab, url, k, REPORT_SECONDS, POLL_SECONDS),
             });
           await up(1);
           await lab.waitUntilServing(1);

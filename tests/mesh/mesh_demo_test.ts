@@ -7,11 +7,10 @@
 
 import { fileURLToPath } from "node:url";
 import { assertEquals, assertIncludes, assertTrue } from "../assert.ts";
-import { meshSkipReason, REPO_ROOT, run } from "./helpers/mesh_lab.ts";
+import { meshSkipReason } from "./helpers/mesh_lab.ts";
+import { assertDemoCleanedUp, runDemo } from "./helpers/demo_run.ts";
 
 const DEMO = fileURLToPath(new URL("../demo/mesh_demo.ts", import.meta.url));
-/** The permissions the demo's command line grants (README / deno.json must match). */
-const DEMO_PERMISSIONS = ["--allow-run", "--allow-read", "--allow-write", "--allow-sys=uid"];
 
 const skip = await meshSkipReason();
 
@@ -20,17 +19,7 @@ Deno.test({
     "mesh demo: builds a 3-node mesh (one node by org certificate), pings across it and by name, prints status, removes everything",
   ignore: skip !== null,
   async fn() {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-prompt", ...DEMO_PERMISSIONS, DEMO],
-      cwd: REPO_ROOT,
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(120_000),
-    }).output();
-    const stdout = new TextDecoder().decode(output.stdout);
-    const stderr = new TextDecoder().decode(output.stderr);
-    assertEquals(output.code, 0, `the demo failed:\n${stdout}\n${stderr}`);
+    const stdout = await runDemo(DEMO);
     assertIncludes(stdout, "full mesh: every node sees the two others alive");
     const pings = stdout.match(/node\d → node\d \S+: [\d.]+ ms/g) ?? [];
     assertEquals(pings.length, 12, `expected 6 pairs × (IPv4, IPv6) pings:\n${stdout}`);
@@ -51,13 +40,6 @@ Deno.test({
     assertTrue(/NAME\s+DNS NAME\s+MESH IP/.test(stdout), `no status table:\n${stdout}`);
     assertIncludes(stdout, "demo finished");
 
-    const tag = stdout.match(/bridge namespace mgm-([0-9a-f]+)-br/)?.[1];
-    assertTrue(tag !== undefined, `the demo did not name its namespaces:\n${stdout}`);
-    const namespaces = await run("ip", "netns", "list");
-    assertTrue(!namespaces.includes(`mgm-${tag}-`), `namespaces left behind:\n${namespaces}`);
-    const files = stdout.match(/control sockets in (\S+)/)?.[1];
-    assertTrue(files !== undefined, "the demo did not name its directory");
-    const left = await Deno.stat(files!).then(() => true, () => false);
-    assertTrue(!left, `${files} left behind`);
+    await assertDemoCleanedUp(stdout);
   },
 });

@@ -7,16 +7,15 @@
  * edit keeps the policy in force; drops show per rule in `status --json`. One lab, one start-up.
  */
 
-import { fileURLToPath } from "node:url";
 import { assertEquals, assertTrue } from "../assert.ts";
 import { withDeadline } from "./helpers/deadline.ts";
-import { MeshLab, meshSkipReason, REPO_ROOT, tryRun } from "./helpers/mesh_lab.ts";
-import { NamespaceProcess } from "./helpers/namespace_process.ts";
+import { MeshLab, meshSkipReason } from "./helpers/mesh_lab.ts";
+import type { NamespaceProcess } from "./helpers/namespace_process.ts";
+import { probe as probeFrom, serveProbes } from "./helpers/probes.ts";
 
 const skip = await meshSkipReason();
 if (skip) console.log(skip);
 
-const PROBE = fileURLToPath(new URL("./helpers/policy_probe.ts", import.meta.url));
 const JOIN_TIMEOUT_MS = 60_000;
 /** A probe that should fail waits this long for an answer that never comes. */
 const BLOCKED_MS = 2_000;
@@ -33,45 +32,10 @@ Deno.test({
     const lab = await MeshLab.create({ nodes: 3, trusts: (from, to) => from !== to });
     const servers: NamespaceProcess[] = [];
     const serve = async (k: number, tcp: number[], udp: number[], v6 = false) => {
-      const server = new NamespaceProcess(lab.node(k).namespace, [
-        Deno.execPath(),
-        "run",
-        "--no-prompt",
-        "--allow-net",
-        PROBE,
-        "serve",
-        v6 ? lab.node(k).meshIpv6 : lab.node(k).meshIpv4,
-        tcp.join(","),
-        udp.join(","),
-      ], { cwd: REPO_ROOT });
-      servers.push(server);
-      await server.waitForOutput(/listening/, 15_000);
+      servers.push(await serveProbes(lab, k, tcp, udp, v6));
     };
     /** One probe from node `from` to node `to`'s mesh IPv4 (or IPv6): "ok …", "timeout" or "error …". */
-    const probe = async (
-      from: number,
-      to: number,
-      kind: "tcp" | "udp",
-      port: number,
-      ms: number,
-      v6 = false,
-    ) => {
-      const result = await tryRun("ip", [
-        "netns",
-        "exec",
-        lab.node(from).namespace,
-        Deno.execPath(),
-        "run",
-        "--no-prompt",
-        "--allow-net",
-        PROBE,
-        kind,
-        v6 ? lab.node(to).meshIpv6 : lab.node(to).meshIpv4,
-        String(port),
-        String(ms),
-      ], ms + 20_000);
-      return result.stdout.trim() || `exit ${result.code}: ${result.stderr.trim()}`;
-    };
+    const probe = probeFrom.bind(null, lab);
     const config = lab.node(1).configDir;
     try {
       await lab.meshguard(config, "service", "default", "deny");

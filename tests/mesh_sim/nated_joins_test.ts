@@ -8,18 +8,7 @@
 
 import { assertTrue } from "../assert.ts";
 import { MeshSim } from "./mesh_sim.ts";
-import type { NatBehaviour } from "./router.ts";
-
-const CONE: NatBehaviour = {
-  mapping: "endpoint-independent",
-  filtering: "address-port-dependent",
-  mappingTimeoutMs: 30_000,
-};
-const SYMMETRIC: NatBehaviour = {
-  mapping: "address-port-dependent",
-  filtering: "address-port-dependent",
-  mappingTimeoutMs: 30_000,
-};
+import { CONE, SYMMETRIC } from "./nat_profiles.ts";
 
 /** Simulated ms from y2's start until y1 and y2 list each other alive. */
 async function joinTime(seed: number, gapMs: number): Promise<number> {

@@ -10,16 +10,10 @@ import { sealDatagram } from "../../lib/swim/datagram.ts";
 import { makePunchRequest } from "../../lib/swim/punch_request.ts";
 import { createSwimCrypto, type SwimCrypto } from "../../lib/swim/swim_crypto.ts";
 import { MeshSim, type SimHost } from "./mesh_sim.ts";
-import type { NatBehaviour } from "./router.ts";
+import { CONE } from "./nat_profiles.ts";
 
 /** Reflexive endpoints are handed in by the test (what STUN would learn), not by STUN rounds. */
 const NO_STUN = { kind: "off" } as const;
-
-const CONE: NatBehaviour = {
-  mapping: "endpoint-independent",
-  filtering: "address-port-dependent",
-  mappingTimeoutMs: 30_000,
-};
 
 const MALLORY = "192.0.2.66:51821";
 const MALLORY_EPOCH = 5;

@@ -8,18 +8,10 @@ import { MessageType } from "../../lib/swim/constants.ts";
 import { NatType } from "../../lib/swim/records.ts";
 import { MeshSim } from "./mesh_sim.ts";
 import type { Nat, NatBehaviour } from "./router.ts";
+import { CONE, SYMMETRIC } from "./nat_profiles.ts";
 
 /** Reflexive endpoints are handed in by the test (what STUN would learn), not by STUN rounds. */
 const NO_STUN = { kind: "off" } as const;
-
-/** The common home router: one outside port per inside endpoint, answers only from where it sent. */
-const CONE: NatBehaviour = {
-  mapping: "endpoint-independent",
-  filtering: "address-port-dependent",
-  mappingTimeoutMs: 30_000,
-};
-
-const SYMMETRIC: NatBehaviour = { ...CONE, mapping: "address-port-dependent" };
 
 /** Tells `name` what STUN would: the outside address of its mesh socket's mapping at `nat`. */
 function injectReflexive(sim: MeshSim, name: string, nat: Nat): string {

@@ -18,14 +18,9 @@ import { parseEndpoint } from "../../lib/wireguard/endpoint.ts";
 import { MeshSim } from "./mesh_sim.ts";
 import { parseControlResponse } from "../../lib/control/control_protocol.ts";
 import type { Nat, NatBehaviour } from "./router.ts";
+import { SYMMETRIC } from "./nat_profiles.ts";
 
 const NO_STUN = { kind: "off" } as const;
-
-const SYMMETRIC: NatBehaviour = {
-  mapping: "address-port-dependent",
-  filtering: "address-port-dependent",
-  mappingTimeoutMs: 30_000,
-};
 
 function injectReflexive(sim: MeshSim, name: string, nat: Nat): void {
   const host = sim.host(name);

@@ -7,13 +7,7 @@
 import { assertEquals, assertTrue } from "../assert.ts";
 import { NatType } from "../../lib/swim/records.ts";
 import { MeshSim } from "./mesh_sim.ts";
-import type { NatBehaviour } from "./router.ts";
-
-const CONE: NatBehaviour = {
-  mapping: "endpoint-independent",
-  filtering: "address-port-dependent",
-  mappingTimeoutMs: 30_000,
-};
+import { CONE, SYMMETRIC } from "./nat_profiles.ts";
 
 Deno.test("stun + punch: two cone-NATed nodes learn their mappings from member STUN and go direct", async () => {
   const sim = new MeshSim({ seed: 61 });
@@ -92,12 +86,6 @@ Deno.test("stun + punch: after a NAT rebinding the lost path's punch asks STUN a
   assertTrue(sim.arrived("b", packet), "no packet a → b on the new path");
   console.log(`  direct again ${(took / 1000).toFixed(1)} s (simulated) after the rebinding`);
 });
-
-const SYMMETRIC: NatBehaviour = {
-  mapping: "address-port-dependent",
-  filtering: "address-port-dependent",
-  mappingTimeoutMs: 30_000,
-};
 
 /**
  * The NAT matrix's mesh in process: two public members, two cones, a CGNAT, two members behind

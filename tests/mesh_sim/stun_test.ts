@@ -8,19 +8,8 @@
 
 import { assertEquals, assertTrue } from "../assert.ts";
 import { MeshSim } from "./mesh_sim.ts";
-import type { NatBehaviour } from "./router.ts";
+import { CONE, SYMMETRIC } from "./nat_profiles.ts";
 import { encodeBindingRequest, parseStunResponse } from "../../lib/stun/stun_message.ts";
-
-const CONE: NatBehaviour = {
-  mapping: "endpoint-independent",
-  filtering: "address-port-dependent",
-  mappingTimeoutMs: 30_000,
-};
-const SYMMETRIC: NatBehaviour = {
-  mapping: "address-port-dependent",
-  filtering: "address-port-dependent",
-  mappingTimeoutMs: 30_000,
-};
 
 /** Two public members at different IPs, one node behind each kind of NAT, all trusting all. */
 async function natMesh(seed: number) {

@@ -94,6 +94,20 @@ export class NatMesh {
     );
   }
 
+  /** Waits until a and b each reach the other through a relay, with a handshake. */
+  async waitRelayed(a: number, b: number, timeoutMs: number): Promise<void> {
+    for (const [from, to] of [[a, b], [b, a]]) {
+      await this.mesh.waitFor(
+        async () => {
+          const peer = await this.peer(from, to);
+          return peer?.connection === "relay" && peer.last_handshake !== null;
+        },
+        timeoutMs,
+        `node${from} to reach node${to} through a relay`,
+      );
+    }
+  }
+
   /** Pings both ways over mesh IPv4 and IPv6 (each within `timeoutMs`). */
   async pingBothWays(a: number, b: number, timeoutMs = 15_000): Promise<void> {
     const [na, nb] = [this.mesh.node(a), this.mesh.node(b)];

@@ -1,0 +1,45 @@
+/**
+ * How a userspace device is started (`UserspaceDevice.start`): its options, their limits and
+ * defaults, and the error a start that fails throws.
+ */
+
+import type { EngineOptions } from "../wireguard/engine_types.ts";
+import { MeshguardError } from "../errors.ts";
+import type { ForeignDatagram } from "./device_protocol.ts";
+
+/** Peers a device holds by default. */
+export const DEFAULT_MAX_PEERS = 1024;
+/** Most data workers a device runs. */
+export const MAX_WORKERS = 16;
+
+/** How a device is started. */
+export interface DeviceOptions {
+  interfaceName: string;
+  mtu?: number;
+  /** UDP port; 0 picks one (wg set … listen-port changes it later). */
+  listenPort?: number;
+  /** Data workers (TUN queues and UDP sockets); default: one per CPU, at most 4. */
+  workers?: number;
+  /** Peers the device can hold (default 1024). */
+  maxPeers?: number;
+  /** Directory of the UAPI socket (default /var/run/wireguard). */
+  socketDirectory?: string;
+  /** Called with one-line log messages. */
+  log?: (message: string) => void;
+  /** Called when a WireGuard timer rule fires (the daemon logs it by name at debug level). */
+  onTimerRule?: EngineOptions["onTimerRule"];
+  /** Receives the SWIM datagrams that arrive on the device's UDP port (mesh mode). */
+  onSwimDatagrams?: (datagrams: ForeignDatagram[]) => void;
+  /** Called once if a data worker dies on its own. */
+  onFailure?: (message: string) => void;
+  /** TUN offloads (virtio-net header, TSO/USO super-packets); default on, probed at start. */
+  offload?: boolean;
+}
+
+/** Thrown when the device cannot start. */
+export class DeviceError extends MeshguardError {}
+
+/** The default number of data workers on this machine. */
+export function defaultWorkerCount(): number {
+  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+}

@@ -1,0 +1,16 @@
+/**
+ * mulberry32, a small deterministic PRNG: reproducible sequences from a 32-bit seed (mock
+ * scores, simulations). Not for keys or anything an attacker must not predict.
+ */
+
+/** Returns a function yielding uniform numbers in [0, 1) determined by `seed`. */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
