@@ -9,22 +9,30 @@ import { NatType } from "../../lib/swim/records.ts";
 import { MeshSim } from "./mesh_sim.ts";
 import { CONE, SYMMETRIC } from "./nat_profiles.ts";
 
-Deno.test("stun + punch: two cone-NATed nodes learn their mappings from member STUN and go direct", async () => {
-  const sim = new MeshSim({ seed: 61 });
+/**
+ * Two public members (the STUN servers) and one node behind each of two cone NATs ("a" at home,
+ * "b" at the office), all trusting all and started; `outside` is a node's current mapping.
+ */
+async function twoConeSites(seed: number) {
+  const sim = new MeshSim({ seed });
   const home = sim.router.addNat("home", "203.0.113.1", CONE);
   const office = sim.router.addNat("office", "203.0.113.2", CONE);
   await sim.add("seed", "192.0.2.1:51821");
   await sim.add("seed2", "198.51.100.1:51821");
   await sim.add("a", "10.1.0.2:51821", home);
   await sim.add("b", "10.2.0.2:51821", office);
-  const names = ["seed", "seed2", "a", "b"];
-  sim.trustEachOther(names);
+  sim.trustEachOther(["seed", "seed2", "a", "b"]);
   await sim.start("seed");
   await sim.start("seed2", ["seed"]);
   await sim.start("a", ["seed"]);
   await sim.start("b", ["seed"]);
   const outside = (name: string, nat: typeof home) =>
     nat.mappings(sim.now).find((m) => m.inside === sim.host(name).address)?.outside;
+  return { sim, home, office, outside };
+}
+
+Deno.test("stun + punch: two cone-NATed nodes learn their mappings from member STUN and go direct", async () => {
+  const { sim, home, office, outside } = await twoConeSites(61);
   const took = sim.runUntil(
     () => {
       const toB = outside("b", office);
@@ -50,20 +58,7 @@ Deno.test("stun + punch: two cone-NATed nodes learn their mappings from member S
 });
 
 Deno.test("stun + punch: after a NAT rebinding the lost path's punch asks STUN again, and the pair is direct again within 15 s", async () => {
-  const sim = new MeshSim({ seed: 62 });
-  const home = sim.router.addNat("home", "203.0.113.1", CONE);
-  const office = sim.router.addNat("office", "203.0.113.2", CONE);
-  await sim.add("seed", "192.0.2.1:51821");
-  await sim.add("seed2", "198.51.100.1:51821");
-  await sim.add("a", "10.1.0.2:51821", home);
-  await sim.add("b", "10.2.0.2:51821", office);
-  sim.trustEachOther(["seed", "seed2", "a", "b"]);
-  await sim.start("seed");
-  await sim.start("seed2", ["seed"]);
-  await sim.start("a", ["seed"]);
-  await sim.start("b", ["seed"]);
-  const outside = (name: string, nat: typeof home) =>
-    nat.mappings(sim.now).find((m) => m.inside === sim.host(name).address)?.outside;
+  const { sim, home, office, outside } = await twoConeSites(62);
   const direct = (toA: string | undefined, toB: string | undefined) =>
     toA !== undefined && toB !== undefined &&
     sim.devicePeer("a", "b")?.endpoint === toB && sim.devicePeer("b", "a")?.endpoint === toA;
