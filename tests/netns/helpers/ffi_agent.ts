@@ -9,6 +9,7 @@ import { openTun, type TunDevice } from "../../../ffi/tun.ts";
 import { RouteNetlink } from "../../../ffi/rtnetlink.ts";
 import { datagramSlots, UdpSocket } from "../../../ffi/udp_socket.ts";
 import { unmapAddress } from "../../../ffi/socket_address.ts";
+import { setIntOption } from "../../../ffi/socket_options.ts";
 import { FfiError } from "../../../ffi/errors.ts";
 import { formatIpAddress, parseIpv4, parseIpv6 } from "../../../lib/net/ip_address.ts";
 import { parseIpPacket, patternByte, patternLength } from "./packets.ts";
@@ -162,12 +163,17 @@ function handle(request: AgentRequest): unknown {
       if (request.segmentation && !socket.enableSegmentation()) {
         throw new Error("UDP_SEGMENT is not supported by this kernel");
       }
+      // SO_NO_CHECK: the kernel refuses GSO sends without checksums (EINVAL), which drives
+      // the socket's fall-back to plain sendmmsg.
+      if (request.noChecksum) setIntOption(socket.fd, 1, 11, 1, "SO_NO_CHECK");
       const accepted = socket.sendBatch(slots, request.count, request.timeoutMs);
       return {
         accepted,
         sendErrors: socket.sendErrors,
         lastSendErrno: socket.lastSendErrno,
-        ...(request.segmentation ? { segmenting: socket.segmenting } : {}),
+        ...(request.segmentation
+          ? { segmenting: socket.segmenting, segmentationRefused: socket.segmentationRefused }
+          : {}),
       };
     }
     case "udp.receiveBatch": {
