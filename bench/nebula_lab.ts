@@ -6,7 +6,7 @@
  * every namespace, process and file.
  */
 
-import { NamespaceProcess, run } from "../tests/interop/helpers/lab.ts";
+import { NamespaceProcess, pingFrom, run } from "../tests/interop/helpers/lab.ts";
 
 const NEBULA_PORT = 4242;
 
@@ -148,20 +148,7 @@ export class NebulaLab {
 
   /** Pings from side `i` to `address` (the first one makes the Nebula handshake). */
   ping(i: number, address: string, count = 3): Promise<string> {
-    return run(
-      "ip",
-      "netns",
-      "exec",
-      this.sides[i].namespace,
-      "ping",
-      "-c",
-      String(count),
-      "-i",
-      "0.2",
-      "-W",
-      "3",
-      address,
-    );
+    return pingFrom(this.sides[i].namespace, address, count);
   }
 
   /** Stops both nebula processes by PID, deletes the namespaces and the certificates. */

@@ -55,6 +55,24 @@ export async function runFor(
   return decoder.decode(output.stdout);
 }
 
+/** Pings `address` from inside `namespace` (0.2 s apart, 3 s per reply); throws when any reply is missing. */
+export function pingFrom(namespace: string, address: string, count = 3): Promise<string> {
+  return run(
+    "ip",
+    "netns",
+    "exec",
+    namespace,
+    "ping",
+    "-c",
+    String(count),
+    "-i",
+    "0.2",
+    "-W",
+    "3",
+    address,
+  );
+}
+
 /** A long-running process inside a namespace whose output lines can be awaited. */
 export class NamespaceProcess {
   private readonly child: Deno.ChildProcess;
@@ -304,20 +322,7 @@ export class Lab {
 
   /** Pings from side `i` to `address`; throws when any reply is missing. */
   ping(i: number, address: string, count = 3): Promise<string> {
-    return run(
-      "ip",
-      "netns",
-      "exec",
-      this.sides[i].namespace,
-      "ping",
-      "-c",
-      String(count),
-      "-i",
-      "0.2",
-      "-W",
-      "3",
-      address,
-    );
+    return pingFrom(this.sides[i].namespace, address, count);
   }
 
   /** Starts a traffic helper in side `i`'s namespace. */
