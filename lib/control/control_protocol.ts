@@ -14,7 +14,15 @@ import {
   type NatMapping,
   type NatStatus,
 } from "./daemon_status.ts";
-import { checkField, isCount, isObject, isString, isStringOrNull } from "./json_checks.ts";
+import {
+  checkEach,
+  checkField,
+  checkObject,
+  isCount,
+  isObject,
+  isString,
+  isStringOrNull,
+} from "./json_checks.ts";
 
 export { ControlError } from "./control_error.ts";
 export * from "./daemon_status.ts";
@@ -165,10 +173,8 @@ export function checkNetcheckReport(value: unknown): NetcheckReport {
   checkField(report, "mapping_v4", where, isMapping, "a mapping behaviour");
   checkField(report, "mapping_v6", where, isMapping, "a mapping behaviour");
   checkField(report, "direct", where, isString, "a string");
-  checkField(report, "servers", where, Array.isArray, "an array");
-  (report.servers as unknown[]).forEach((server, i) => {
-    const at = `${where}.servers[${i}]`;
-    if (!isObject(server)) throw new ControlError(`the daemon sent an invalid status: ${at}`);
+  checkEach(report, "servers", where, (server, at) => {
+    checkObject(server, at);
     checkField(server, "server", at, isString, "a string");
     checkField(server, "mapped", at, isStringOrNull, "a string or null");
     checkField(server, "error", at, isStringOrNull, "a string or null");

@@ -5,7 +5,9 @@
 
 import { ControlError } from "./control_error.ts";
 import {
+  checkEach,
   checkField,
+  checkObject,
   isCount,
   isObject,
   isString,
@@ -184,7 +186,7 @@ const PEER_STATES: readonly unknown[] = ["alive", "suspect", "dead", "left"];
 const REASONS: readonly unknown[] = IPV4_CONFLICT_REASONS;
 
 function checkPeer(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkObject(value, where);
   for (const key of ["name", "public_key", "wireguard_public_key", "mesh_ipv6"]) {
     checkField(value, key, where, isString, "a string");
   }
@@ -203,7 +205,7 @@ function checkPeer(value: unknown, where: string): void {
 }
 
 function checkRelayServing(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkObject(value, where);
   checkField(value, "forwarded_packets", where, isCount, "a count");
   checkField(value, "forwarded_bytes", where, isCount, "a byte count");
   checkField(
@@ -213,10 +215,8 @@ function checkRelayServing(value: unknown, where: string): void {
     (v) => isObject(v) && Object.values(v).every(isCount),
     "an object of counts",
   );
-  checkField(value, "pairs", where, Array.isArray, "an array");
-  (value.pairs as unknown[]).forEach((pair, i) => {
-    const at = `${where}.pairs[${i}]`;
-    if (!isObject(pair)) throw new ControlError(`the daemon sent an invalid status: ${at}`);
+  checkEach(value, "pairs", where, (pair, at) => {
+    checkObject(pair, at);
     checkField(pair, "from", at, isString, "a string");
     checkField(pair, "to", at, isString, "a string");
     checkField(pair, "packets", at, isCount, "a count");
@@ -225,20 +225,17 @@ function checkRelayServing(value: unknown, where: string): void {
 }
 
 function checkConflictKey(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkObject(value, where);
   checkField(value, "name", where, isString, "a string");
   checkField(value, "public_key", where, isString, "a string");
 }
 
 function checkConflict(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkObject(value, where);
   checkField(value, "mesh_ipv4", where, isString, "a string");
   checkField(value, "reason", where, (v) => REASONS.includes(v), "a conflict reason");
   if (value.holder !== null) checkConflictKey(value.holder, `${where}.holder`);
-  checkField(value, "ipv6_only", where, Array.isArray, "an array");
-  (value.ipv6_only as unknown[]).forEach((key, i) =>
-    checkConflictKey(key, `${where}.ipv6_only[${i}]`)
-  );
+  checkEach(value, "ipv6_only", where, checkConflictKey);
 }
 
 const MAPPINGS: readonly unknown[] = [
@@ -252,22 +249,20 @@ export const isMapping = (value: unknown) => MAPPINGS.includes(value);
 
 /** Checks a NatStatus (`where` names it in the error). */
 export function checkNat(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkObject(value, where);
   checkField(value, "mapped_v4", where, isStringOrNull, "a string or null");
   checkField(value, "mapped_v6", where, isStringOrNull, "a string or null");
   checkField(value, "mapping", where, isMapping, "a mapping behaviour");
 }
 
 function checkPolicy(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkObject(value, where);
   checkField(value, "default", where, (v) => v === "allow" || v === "deny", "allow or deny");
   checkField(value, "files", where, isCount, "a count");
   checkField(value, "rules", where, isCount, "a count");
   checkField(value, "error", where, isStringOrNull, "a string or null");
-  checkField(value, "drops", where, Array.isArray, "an array");
-  (value.drops as unknown[]).forEach((drop, i) => {
-    const at = `${where}.drops[${i}]`;
-    if (!isObject(drop)) throw new ControlError(`the daemon sent an invalid status: ${at}`);
+  checkEach(value, "drops", where, (drop, at) => {
+    checkObject(drop, at);
     checkField(drop, "source", at, isString, "a string");
     checkField(drop, "rule", at, isString, "a string");
     checkField(drop, "drops", at, isCount, "a count");
@@ -275,7 +270,7 @@ function checkPolicy(value: unknown, where: string): void {
 }
 
 function checkController(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+  checkObject(value, where);
   checkField(value, "url", where, isString, "a string");
   checkField(value, "node_id", where, isString, "a string");
   for (const key of ["reachable", "fail_open"]) {
@@ -320,13 +315,9 @@ export function checkDaemonStatus(value: unknown): DaemonStatus {
   if ("name_conflicts" in value) {
     checkField(value, "name_conflicts", where, isStringArray, "an array of strings");
   }
-  checkField(value, "ipv4_conflicts", where, Array.isArray, "an array");
-  (value.ipv4_conflicts as unknown[]).forEach((conflict, i) =>
-    checkConflict(conflict, `${where}.ipv4_conflicts[${i}]`)
-  );
+  checkEach(value, "ipv4_conflicts", where, checkConflict);
   checkNat(value.nat, `${where}.nat`);
-  checkField(value, "peers", where, Array.isArray, "an array");
-  (value.peers as unknown[]).forEach((peer, i) => checkPeer(peer, `${where}.peers[${i}]`));
+  checkEach(value, "peers", where, checkPeer);
   if (value.policy !== undefined) checkPolicy(value.policy, `${where}.policy`);
   if ("relay_serving" in value) checkRelayServing(value.relay_serving, `${where}.relay_serving`);
   if ("controller" in value) checkController(value.controller, `${where}.controller`);

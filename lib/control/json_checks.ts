@@ -20,6 +20,25 @@ export function checkField(
   }
 }
 
+/** Throws unless `value` is an object; `where` names it, e.g. `status.peers[2]`. */
+export function checkObject(
+  value: unknown,
+  where: string,
+): asserts value is Record<string, unknown> {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+}
+
+/** Throws unless `object[key]` is an array whose every item passes `check` (`at`: `where.key[i]`). */
+export function checkEach(
+  object: Record<string, unknown>,
+  key: string,
+  where: string,
+  check: (item: unknown, at: string) => void,
+): void {
+  checkField(object, key, where, Array.isArray, "an array");
+  (object[key] as unknown[]).forEach((item, i) => check(item, `${where}.${key}[${i}]`));
+}
+
 /** A string. */
 export const isString = (value: unknown) => typeof value === "string";
 /** A string or null. */
