@@ -6,7 +6,12 @@
  * every namespace, process and file.
  */
 
-import { NamespaceProcess, pingFrom, run } from "../tests/interop/helpers/lab.ts";
+import {
+  NamespaceProcess,
+  pingFrom,
+  run,
+  twoJoinedNamespaces,
+} from "../tests/interop/helpers/lab.ts";
 
 const NEBULA_PORT = 4242;
 
@@ -62,32 +67,7 @@ export class NebulaLab {
       "-out-key",
       `${dir}/ca.key`,
     );
-    const names = [`mgn-${this.tag}-a`, `mgn-${this.tag}-b`];
-    for (const name of names) {
-      this.namespaces.push(name);
-      await run("ip", "netns", "add", name);
-      await run("ip", "-n", name, "link", "set", "lo", "up");
-    }
-    const veths = [`na${this.tag}`, `nb${this.tag}`];
-    await run(
-      "ip",
-      "link",
-      "add",
-      veths[0],
-      "netns",
-      names[0],
-      "type",
-      "veth",
-      "peer",
-      "name",
-      veths[1],
-      "netns",
-      names[1],
-    );
-    for (let i = 0; i < 2; i++) {
-      await run("ip", "-n", names[i], "addr", "add", `192.0.2.${i + 1}/24`, "dev", veths[i]);
-      await run("ip", "-n", names[i], "link", "set", veths[i], "up");
-    }
+    const names = await twoJoinedNamespaces("mgn", "n", this.tag, this.namespaces);
     for (let i = 0; i < 2; i++) {
       const host = `host${i}`;
       await run(
