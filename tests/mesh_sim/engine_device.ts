@@ -135,6 +135,13 @@ export class SimDevice implements MeshDevice {
     }
   }
 
+  /** A new path to a peer is usable: handshake now (MeshDevice.initiateHandshake). */
+  initiateHandshake(publicKey: Uint8Array): void {
+    if (this.#stopped) return;
+    this.device.initiateHandshake(publicKey);
+    this.settle(this.#options.router.now);
+  }
+
   /** Puts the relay edge on the device's sockets (MeshDevice.useRelay). */
   useRelay(endpoints: RelayEndpoints, table: RelayTable | null): void {
     this.device.useRelay(endpoints, table);
