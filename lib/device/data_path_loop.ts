@@ -32,11 +32,15 @@ import {
   SEAL_ROOM,
   slotBytesFor,
   SUPER_READ_BYTES,
+  TX_HEADROOM,
+  txSlotStride,
   WORKER_BATCH,
 } from "./worker_layout.ts";
 import { GsoSplitter } from "./gso_splitter.ts";
 import { VIRTIO_NET_HEADER_SIZE } from "./virtio_net_header.ts";
 import { TcpCoalescer } from "./tcp_coalescer.ts";
+import { registerTxHeadroom } from "../relay/relay_socket.ts";
+import { RELAY_HEADER_BYTES } from "../relay/relay_frame.ts";
 import type { PolicyGate } from "../policy/policy_gate.ts";
 
 /**
@@ -140,14 +144,21 @@ export class DataPathLoop {
     const nonceAt = options.arenaAt;
     const scratchAt = nonceAt + NONCE_AREA_BYTES;
     const txBase = scratchAt + dataPlaneScratchBytes(options.mtu);
-    const rxBase = txBase + WORKER_BATCH * slotBytes;
+    const txStride = txSlotStride(options.mtu);
+    const rxBase = txBase + WORKER_BATCH * txStride;
     const slots = (base: number, count: number, bytes: number) =>
       Array.from(
         { length: count },
         (_, i) => new PacketSlot(core.bytes.subarray(base + i * bytes, base + (i + 1) * bytes)),
       );
     const gro = options.receiveCoalescing ?? false;
-    this.txSlots = slots(txBase, WORKER_BATCH, slotBytes);
+    // Each tx slot sits TX_HEADROOM bytes into its region: a relay header goes there in place.
+    this.txSlots = Array.from({ length: WORKER_BATCH }, (_, i) => {
+      const at = txBase + i * txStride + TX_HEADROOM;
+      const slot = new PacketSlot(core.bytes.subarray(at, at + slotBytes));
+      registerTxHeadroom(slot.view, core.bytes.subarray(at - RELAY_HEADER_BYTES, at + slotBytes));
+      return slot;
+    });
     this.rxSlots = gro
       ? slots(rxBase, GRO_SLOTS, groSlotBytes(options.mtu))
       : slots(rxBase, WORKER_BATCH, slotBytes);

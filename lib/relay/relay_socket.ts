@@ -4,9 +4,10 @@
  * header; (2) hands FROM_RELAY frames from a bound relay on as the bare WireGuard datagram from
  * the virtual endpoint; (3) on a relay, forwards TO_RELAY frames through the RelayTable and
  * consumes them. Everything else passes untouched, so the data path loops, the engine and
- * WireGuard's roaming see ordinary endpoints. No allocation per datagram; the costs are one
- * memmove per relayed datagram received (the payload moves to the slot's start) and per
- * relayed datagram sent from a tx slot (no headroom before the transport header today).
+ * WireGuard's roaming see ordinary endpoints. No allocation per datagram. A tx slot whose view
+ * was registered with headroom (`registerTxHeadroom`: the data path loops' slots) is sent as
+ * header + datagram in place; the one memmove left is per relayed datagram received (the
+ * payload moves to the slot's start).
  */
 
 import type { DatagramSocket, PacketSlot } from "../device/packet_io.ts";
@@ -17,6 +18,24 @@ import { RELAY_DROP_NO_PATH, RELAY_FORWARD, type RelayTable } from "./relay_tabl
 
 /** Largest datagram sent through `sendTo` to a virtual endpoint (handshakes, keepalives). */
 const SCRATCH_BYTES = 65_536;
+
+/** Tx slot views whose RELAY_HEADER_BYTES before them are free, to the view that includes them. */
+const TX_HEADROOM_VIEWS = new WeakMap<Uint8Array, Uint8Array>();
+
+/**
+ * Declares that the RELAY_HEADER_BYTES before tx slot view `view` are free: `framed` is the same
+ * memory starting that many bytes earlier. A relayed datagram in that slot is then sent from
+ * `framed` with the header written in front, with no move (called once per slot, at set-up).
+ */
+export function registerTxHeadroom(view: Uint8Array, framed: Uint8Array): void {
+  if (
+    framed.buffer !== view.buffer || framed.byteOffset + RELAY_HEADER_BYTES !== view.byteOffset ||
+    framed.byteLength !== view.byteLength + RELAY_HEADER_BYTES
+  ) {
+    throw new RangeError("a tx headroom view must start RELAY_HEADER_BYTES before its slot");
+  }
+  TX_HEADROOM_VIEWS.set(view, framed);
+}
 
 /** What the relay edge did, for status and tests. */
 export interface RelaySocketStats {
@@ -36,6 +55,8 @@ export class RelaySocket implements DatagramSocket {
   readonly hold: RelayHold = new RelayHold();
   private readonly scratch = new Uint8Array(SCRATCH_BYTES + RELAY_HEADER_BYTES);
   private readonly slotAddresses: Uint8Array[] = [];
+  /** The slots' own views while `sendBatch` sends from their headroom views (else null). */
+  private readonly plainViews: (Uint8Array | null)[] = [];
 
   /**
    * `endpoints`: this node's bindings; `relay`: the table when this node relays (else null);
@@ -89,17 +110,31 @@ export class RelaySocket implements DatagramSocket {
     );
   }
 
-  /** Sends a batch; slots for virtual endpoints are wrapped in place first. */
+  /**
+   * Sends a batch; slots for virtual endpoints are wrapped in place first: the header goes into
+   * a registered slot's headroom (the slot sends from its headroom view for this call), else the
+   * datagram moves 16 bytes on to make room.
+   */
   sendBatch(slots: readonly PacketSlot[], count: number, timeoutMs: number): number {
+    let framed = 0;
     for (let i = 0; i < count; i++) {
       const slot = slots[i];
       const address = slot.address;
       if (address.length !== 16 || slot.port !== VIRTUAL_PORT || address[0] !== 0x01) continue;
-      const start = this.endpoints.wrap(slot.view, 0, slot.length, address);
+      const headroom = TX_HEADROOM_VIEWS.get(slot.view);
+      const start = headroom === undefined
+        ? this.endpoints.wrap(slot.view, 0, slot.length, address)
+        : this.endpoints.wrap(headroom, RELAY_HEADER_BYTES, slot.length, address);
       if (start < 0) {
         // An unbound virtual endpoint (its relay just went away): goes nowhere.
         slot.length = 0;
         continue;
+      }
+      if (headroom !== undefined) {
+        while (this.plainViews.length < count) this.plainViews.push(null);
+        this.plainViews[i] = slot.view;
+        slot.view = headroom;
+        framed++;
       }
       this.stats.wrapped++;
       // The engine sets every slot's address and length when it seals: ours are per slot.
@@ -109,7 +144,19 @@ export class RelaySocket implements DatagramSocket {
       slot.port = this.endpoints.toPort;
       slot.length += RELAY_HEADER_BYTES;
     }
-    return this.inner.sendBatch(slots, count, timeoutMs);
+    if (framed === 0) return this.inner.sendBatch(slots, count, timeoutMs);
+    try {
+      return this.inner.sendBatch(slots, count, timeoutMs);
+    } finally {
+      // The slots get their own views back: the next seal writes there.
+      const plain = this.plainViews;
+      for (let i = 0; i < count; i++) {
+        const view = plain[i];
+        if (view === null) continue;
+        slots[i].view = view;
+        plain[i] = null;
+      }
+    }
   }
 
   /**

@@ -2,7 +2,8 @@ import { assertEquals } from "../assert.ts";
 import type { DatagramSocket } from "../../lib/device/packet_io.ts";
 import { PacketSlot } from "../../lib/device/packet_io.ts";
 import { RelayEndpoints, virtualRelayEndpoint } from "../../lib/relay/relay_endpoints.ts";
-import { RelaySocket } from "../../lib/relay/relay_socket.ts";
+import { registerTxHeadroom, RelaySocket } from "../../lib/relay/relay_socket.ts";
+import { RELAY_HEADER_BYTES } from "../../lib/relay/relay_frame.ts";
 import { RelayTable } from "../../lib/relay/relay_table.ts";
 import { parseEndpoint } from "../../lib/wireguard/endpoint.ts";
 
@@ -119,6 +120,51 @@ Deno.test("relay socket: A's batch to its virtual endpoint for B reaches B throu
     [...virtual.address],
     "A sees B on the endpoint it sends to",
   );
+});
+
+Deno.test("relay socket: a tx slot with registered headroom is sent as header + datagram in place (no move), and gets its own view back", () => {
+  const wire = new Map<string, WireSocket>();
+  const a = new WireSocket("203.0.113.1:1001", wire);
+  const sent: Uint8Array[] = [];
+  const inner: DatagramSocket = {
+    sendTo: (view) => view.length,
+    receiveBatch: () => 0,
+    sendBatch: (slots, count) => {
+      for (let i = 0; i < count; i++) sent.push(slots[i].view);
+      return a.sendBatch(slots, count);
+    },
+  };
+  const r = new WireSocket("203.0.113.3:51820", wire);
+  const edge = new RelaySocket(inner, new RelayEndpoints(), null, () => 0);
+  const slotToB = edge.endpoints.bind(mapped("203.0.113.3"), 51820, key(0xb2));
+  const memory = new Uint8Array(32 + 192);
+  const tx = new PacketSlot(memory.subarray(32));
+  registerTxHeadroom(tx.view, memory.subarray(32 - RELAY_HEADER_BYTES));
+  const own = tx.view;
+  const payload = wireguardData(100);
+  own.set(payload);
+  tx.length = payload.length;
+  const virtual = parseEndpoint(virtualRelayEndpoint(slotToB));
+  tx.address = virtual.address;
+  tx.port = virtual.port;
+  edge.sendBatch([tx], 1, 0);
+  assertEquals(sent.length, 1);
+  assertEquals(sent[0].byteOffset, own.byteOffset - RELAY_HEADER_BYTES, "sent from the headroom");
+  assertEquals([...own.subarray(0, payload.length)], [...payload], "the datagram did not move");
+  assertEquals(tx.view, own, "the slot has its own view again");
+  assertEquals(r.inbox.length, 1);
+  const frame = r.inbox[0].bytes;
+  assertEquals(frame.length, payload.length + RELAY_HEADER_BYTES);
+  assertEquals([...frame.subarray(RELAY_HEADER_BYTES)], [...payload]);
+  assertEquals(frame[0], 0x6d, "the relay magic in front");
+  // A headroom view that is not just before its slot is refused at set-up.
+  let refused = false;
+  try {
+    registerTxHeadroom(tx.view, memory.subarray(0));
+  } catch {
+    refused = true;
+  }
+  assertEquals(refused, true);
 });
 
 Deno.test("relay socket: an outsider's frame and frames at a node that relays nothing are consumed and counted", () => {
