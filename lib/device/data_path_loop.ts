@@ -40,7 +40,8 @@ import { GsoSplitter } from "./gso_splitter.ts";
 import { VIRTIO_NET_HEADER_SIZE } from "./virtio_net_header.ts";
 import { TcpCoalescer } from "./tcp_coalescer.ts";
 import { registerTxHeadroom } from "../relay/relay_socket.ts";
-import { RELAY_HEADER_BYTES } from "../relay/relay_frame.ts";
+import { hasRelayMagicAt, RELAY_HEADER_BYTES } from "../relay/relay_frame.ts";
+import { VIRTUAL_PORT } from "../relay/relay_endpoints.ts";
 import type { PolicyGate } from "../policy/policy_gate.ts";
 
 /**
@@ -114,6 +115,8 @@ export class DataPathLoop {
   private readonly rxPayloads: Uint8Array[];
   private readonly rxSourcesV4: Endpoint[];
   private readonly rxSourcesV6: Endpoint[];
+  /** The virtual source of a relayed datagram in a GRO slot (written by `unwrapSegment`). */
+  private readonly rxVirtualSources: Endpoint[];
   /** Where a STUN answer is written before it is sent (one at a time, reused). */
   private readonly stunAnswer = new Uint8Array(MAX_BINDING_SUCCESS_BYTES);
   private ioErrors = 0;
@@ -172,6 +175,10 @@ export class DataPathLoop {
       port: 0,
     }));
     this.rxSourcesV6 = this.rxSlots.map((slot) => ({ address: slot.address, port: 0 }));
+    this.rxVirtualSources = this.rxSlots.map(() => ({
+      address: new Uint8Array(16),
+      port: VIRTUAL_PORT,
+    }));
     const superAt = rxBase + receiveArenaBytes(options.mtu, gro);
     this.superView = core.bytes.subarray(superAt, superAt + SUPER_READ_BYTES);
     this.mtu = options.mtu;
@@ -344,17 +351,36 @@ export class DataPathLoop {
     const queues = this.queues;
     const policy = this.policy;
     const coalescer = this.coalescer;
+    const socket = this.socketNow;
+    const bytes = this.bytes;
     this.forwarding.startBatch();
     for (let i = 0; i < received; i++) {
       const slot = this.rxSlots[i];
       if (slot.truncated) continue;
-      const source = isIpv4Mapped(slot.address) ? this.rxSourcesV4[i] : this.rxSourcesV6[i];
-      source.port = slot.port;
-      // With UDP GRO a slot holds same-size datagrams back to back (the last may be shorter).
+      const direct = isIpv4Mapped(slot.address) ? this.rxSourcesV4[i] : this.rxSourcesV6[i];
+      direct.port = slot.port;
+      // With UDP GRO a slot holds same-size datagrams back to back (the last may be shorter);
+      // behind a relay edge each may be a relay frame, of any relayed peer, or the relay's own.
       const size = slot.segmentSize > 0 ? slot.segmentSize : slot.length;
+      const frames = slot.segmentSize > 0 && socket.unwrapSegment !== undefined;
       for (let offset = 0; offset < slot.length; offset += size) {
-        const length = Math.min(size, slot.length - offset);
-        const at = slot.view.byteOffset + offset;
+        let start = offset;
+        let length = Math.min(size, slot.length - offset);
+        let source = direct;
+        if (frames && hasRelayMagicAt(bytes, slot.view.byteOffset + offset, length)) {
+          const virtual = this.rxVirtualSources[i];
+          const header = socket.unwrapSegment!(
+            slot.view.subarray(offset, offset + length),
+            slot.address,
+            slot.port,
+            virtual.address,
+          );
+          if (header < 0) continue;
+          start += header;
+          length -= header;
+          source = virtual;
+        }
+        const at = slot.view.byteOffset + start;
         const inner = plane.openInPlace(at, length, source, now);
         if (inner > 0) {
           const packetAt = at + MESSAGE_DATA_HEADER_SIZE;
@@ -369,7 +395,7 @@ export class DataPathLoop {
           // packets came from, so this spreads sealing over the workers by flow.
           const q = flowQueue(
             slot.view,
-            offset + MESSAGE_DATA_HEADER_SIZE,
+            start + MESSAGE_DATA_HEADER_SIZE,
             inner,
             queues.length,
           );
@@ -379,12 +405,16 @@ export class DataPathLoop {
             continue;
           }
           try {
-            queues[q].write(this.rxPayloads[i], inner); // offset 0: GRO needs the vnet TUN
+            // Offset 0 but for GRO without a vnet TUN (in-process tests only): a view for it.
+            const payload = start === 0
+              ? this.rxPayloads[i]
+              : slot.view.subarray(start + MESSAGE_DATA_HEADER_SIZE);
+            queues[q].write(payload, inner);
           } catch {
             // A packet the kernel refuses is dropped, as any router would.
           }
         } else if (inner < 0) {
-          this.forward(slot.view.subarray(offset, offset + length), source, now);
+          this.forward(slot.view.subarray(start, start + length), source, now);
         }
       }
     }

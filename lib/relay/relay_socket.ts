@@ -6,13 +6,15 @@
  * consumes them. Everything else passes untouched, so the data path loops, the engine and
  * WireGuard's roaming see ordinary endpoints. No allocation per datagram. A tx slot whose view
  * was registered with headroom (`registerTxHeadroom`: the data path loops' slots) is sent as
- * header + datagram in place; the one memmove left is per relayed datagram received (the
- * payload moves to the slot's start).
+ * header + datagram in place; the one memmove left is per relayed datagram received in a slot
+ * of its own (the payload moves to the slot's start). Slots packed by UDP GRO are left as they
+ * are: the data path hands each relay frame among their segments to `unwrapSegment` (a slot may
+ * mix relayed frames of several peers and the relay's own datagrams).
  */
 
 import type { DatagramSocket, PacketSlot } from "../device/packet_io.ts";
 import { type RelayEndpoints, VIRTUAL_PORT } from "./relay_endpoints.ts";
-import { hasRelayMagic, RELAY_HEADER_BYTES } from "./relay_frame.ts";
+import { hasRelayMagicAt, RELAY_HEADER_BYTES } from "./relay_frame.ts";
 import { RelayHold } from "./relay_hold.ts";
 import { RELAY_DROP_NO_PATH, RELAY_FORWARD, type RelayTable } from "./relay_table.ts";
 
@@ -169,9 +171,10 @@ export class RelaySocket implements DatagramSocket {
     const received = this.inner.receiveBatch(slots, timeoutMs);
     for (let i = 0; i < received; i++) {
       const slot = slots[i];
-      if (slot.truncated) continue;
+      // A GRO slot's frames are unwrapped one by one by the data path (`unwrapSegment`).
+      if (slot.truncated || slot.segmentSize > 0) continue;
+      if (!hasRelayMagicAt(slot.view, 0, slot.length)) continue;
       const frame = slot.view.subarray(0, slot.length);
-      if (!hasRelayMagic(frame)) continue;
       if (this.endpoints.unwrap(frame, slot.address, slot.port, slot.address) >= 0) {
         slot.view.copyWithin(0, RELAY_HEADER_BYTES, slot.length);
         slot.length -= RELAY_HEADER_BYTES;
@@ -180,21 +183,42 @@ export class RelaySocket implements DatagramSocket {
         continue;
       }
       slot.truncated = true;
-      const relay = this.relay;
-      const verdict = relay === null ? -1 : relay.relay(frame, slot.address, slot.port, this.now());
-      if (verdict === RELAY_FORWARD) {
-        try {
-          this.inner.sendTo(frame, relay!.destIp, relay!.destPort, frame.length, 0);
-        } catch {
-          // Best effort, as every datagram.
-        }
-      } else {
-        if (verdict === RELAY_DROP_NO_PATH) {
-          this.hold.hold(frame, slot.address, slot.port, relay!, this.now());
-        }
-        this.stats.dropped++;
-      }
+      this.consume(frame, slot.address, slot.port);
     }
     return received;
+  }
+
+  /**
+   * One relay frame of a GRO slot: RELAY_HEADER_BYTES when it is a relayed datagram for us (the
+   * virtual source in `virtualAddress`), else -1 (forwarded as a relay, held, or dropped).
+   */
+  unwrapSegment(
+    frame: Uint8Array,
+    fromIp: Uint8Array,
+    fromPort: number,
+    virtualAddress: Uint8Array,
+  ): number {
+    if (this.endpoints.unwrap(frame, fromIp, fromPort, virtualAddress) >= 0) {
+      this.stats.unwrapped++;
+      return RELAY_HEADER_BYTES;
+    }
+    this.consume(frame, fromIp, fromPort);
+    return -1;
+  }
+
+  /** A relay frame not for us: forwarded when we relay and the table allows it, else dropped. */
+  private consume(frame: Uint8Array, fromIp: Uint8Array, fromPort: number): void {
+    const relay = this.relay;
+    const verdict = relay === null ? -1 : relay.relay(frame, fromIp, fromPort, this.now());
+    if (verdict === RELAY_FORWARD) {
+      try {
+        this.inner.sendTo(frame, relay!.destIp, relay!.destPort, frame.length, 0);
+      } catch {
+        // Best effort, as every datagram.
+      }
+      return;
+    }
+    if (verdict === RELAY_DROP_NO_PATH) this.hold.hold(frame, fromIp, fromPort, relay!, this.now());
+    this.stats.dropped++;
   }
 }

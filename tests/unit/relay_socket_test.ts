@@ -3,7 +3,7 @@ import type { DatagramSocket } from "../../lib/device/packet_io.ts";
 import { PacketSlot } from "../../lib/device/packet_io.ts";
 import { RelayEndpoints, virtualRelayEndpoint } from "../../lib/relay/relay_endpoints.ts";
 import { registerTxHeadroom, RelaySocket } from "../../lib/relay/relay_socket.ts";
-import { RELAY_HEADER_BYTES } from "../../lib/relay/relay_frame.ts";
+import { encodeRelayFrame, RELAY_FROM, RELAY_HEADER_BYTES } from "../../lib/relay/relay_frame.ts";
 import { RelayTable } from "../../lib/relay/relay_table.ts";
 import { parseEndpoint } from "../../lib/wireguard/endpoint.ts";
 
@@ -165,6 +165,44 @@ Deno.test("relay socket: a tx slot with registered headroom is sent as header + 
     refused = true;
   }
   assertEquals(refused, true);
+});
+
+Deno.test("relay socket: a GRO slot is left whole by receiveBatch; unwrapSegment unwraps each bound frame to its own virtual source and consumes the rest", () => {
+  const wire = new Map<string, WireSocket>();
+  const b = new WireSocket("203.0.113.2:1002", wire);
+  const edge = new RelaySocket(b, new RelayEndpoints(), null, () => 0);
+  const rIp = mapped("203.0.113.3");
+  const fromA = edge.endpoints.bind(rIp, 51820, key(0xa1));
+  const fromC = edge.endpoints.bind(rIp, 51820, key(0xc3));
+  const payload = wireguardData(64);
+  const frames = [key(0xa1), key(0xc3), key(0xdd)].map((id) =>
+    encodeRelayFrame(RELAY_FROM, id, payload)
+  );
+  const slot = new PacketSlot(new Uint8Array(1024));
+  const inner = b.receiveBatch.bind(b);
+  b.receiveBatch = (slots) => {
+    frames.forEach((frame, i) => slots[0].view.set(frame, i * frame.length));
+    slots[0].length = frames.length * frames[0].length;
+    slots[0].segmentSize = frames[0].length;
+    slots[0].address.set(rIp);
+    slots[0].port = 51820;
+    slots[0].truncated = false;
+    return 1;
+  };
+  assertEquals(edge.receiveBatch([slot], 0), 1);
+  assertEquals(slot.truncated, false);
+  assertEquals(slot.length, 3 * frames[0].length, "left whole for the data path");
+  b.receiveBatch = inner;
+  const virtual = new Uint8Array(16);
+  const size = frames[0].length;
+  const at = (i: number) => slot.view.subarray(i * size, (i + 1) * size);
+  assertEquals(edge.unwrapSegment(at(0), slot.address, slot.port, virtual), RELAY_HEADER_BYTES);
+  assertEquals([...virtual], [...parseEndpoint(virtualRelayEndpoint(fromA)).address]);
+  assertEquals(edge.unwrapSegment(at(1), slot.address, slot.port, virtual), RELAY_HEADER_BYTES);
+  assertEquals([...virtual], [...parseEndpoint(virtualRelayEndpoint(fromC)).address]);
+  assertEquals(edge.unwrapSegment(at(2), slot.address, slot.port, virtual), -1, "unbound peer");
+  assertEquals([edge.stats.unwrapped, edge.stats.dropped], [2, 1]);
+  assertEquals([...slot.address], [...rIp], "the slot's own source is untouched");
 });
 
 Deno.test("relay socket: an outsider's frame and frames at a node that relays nothing are consumed and counted", () => {
