@@ -135,11 +135,12 @@ export class SimDevice implements MeshDevice {
     }
   }
 
-  /** A new path to a peer is usable: handshake now (MeshDevice.initiateHandshake). */
+  /**
+   * A new path to a peer is usable: handshake now (MeshDevice.initiateHandshake). The initiation
+   * goes onto the router at once; no settle here (it is called from inside the node's own step).
+   */
   initiateHandshake(publicKey: Uint8Array): void {
-    if (this.#stopped) return;
-    this.device.initiateHandshake(publicKey);
-    this.settle(this.#options.router.now);
+    if (!this.#stopped) this.device.initiateHandshake(publicKey, this.#options.router.now);
   }
 
   /** Puts the relay edge on the device's sockets (MeshDevice.useRelay). */
