@@ -115,8 +115,10 @@ export class DataPathLoop {
   private readonly rxPayloads: Uint8Array[];
   private readonly rxSourcesV4: Endpoint[];
   private readonly rxSourcesV6: Endpoint[];
-  /** The virtual source of a relayed datagram in a GRO slot (written by `unwrapSegment`). */
+  /** The virtual source of a relayed datagram (written by the relay edge's `unwrapFrame`). */
   private readonly rxVirtualSources: Endpoint[];
+  /** Where a relayed datagram's inner packet lies in each rx slot (behind two headers). */
+  private readonly rxRelayedPayloads: Uint8Array[];
   /** Where a STUN answer is written before it is sent (one at a time, reused). */
   private readonly stunAnswer = new Uint8Array(MAX_BINDING_SUCCESS_BYTES);
   private ioErrors = 0;
@@ -175,6 +177,9 @@ export class DataPathLoop {
       port: 0,
     }));
     this.rxSourcesV6 = this.rxSlots.map((slot) => ({ address: slot.address, port: 0 }));
+    this.rxRelayedPayloads = this.rxSlots.map((slot) =>
+      slot.view.subarray(RELAY_HEADER_BYTES + MESSAGE_DATA_HEADER_SIZE)
+    );
     this.rxVirtualSources = this.rxSlots.map(() => ({
       address: new Uint8Array(16),
       port: VIRTUAL_PORT,
@@ -360,16 +365,17 @@ export class DataPathLoop {
       const direct = isIpv4Mapped(slot.address) ? this.rxSourcesV4[i] : this.rxSourcesV6[i];
       direct.port = slot.port;
       // With UDP GRO a slot holds same-size datagrams back to back (the last may be shorter);
-      // behind a relay edge each may be a relay frame, of any relayed peer, or the relay's own.
+      // behind a relay edge each may be a relay frame, of any relayed peer, or the relay's own:
+      // one that is for us is opened behind its header, where it lies.
       const size = slot.segmentSize > 0 ? slot.segmentSize : slot.length;
-      const frames = slot.segmentSize > 0 && socket.unwrapSegment !== undefined;
+      const frames = socket.unwrapFrame !== undefined;
       for (let offset = 0; offset < slot.length; offset += size) {
         let start = offset;
         let length = Math.min(size, slot.length - offset);
         let source = direct;
         if (frames && hasRelayMagicAt(bytes, slot.view.byteOffset + offset, length)) {
           const virtual = this.rxVirtualSources[i];
-          const header = socket.unwrapSegment!(
+          const header = socket.unwrapFrame!(
             slot.view.subarray(offset, offset + length),
             slot.address,
             slot.port,
@@ -405,9 +411,12 @@ export class DataPathLoop {
             continue;
           }
           try {
-            // Offset 0 but for GRO without a vnet TUN (in-process tests only): a view for it.
+            // A datagram of its own, relayed or not; GRO without a vnet TUN (in-process tests
+            // only) takes a view.
             const payload = start === 0
               ? this.rxPayloads[i]
+              : start === RELAY_HEADER_BYTES
+              ? this.rxRelayedPayloads[i]
               : slot.view.subarray(start + MESSAGE_DATA_HEADER_SIZE);
             queues[q].write(payload, inner);
           } catch {

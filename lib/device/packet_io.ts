@@ -50,7 +50,7 @@ export interface DatagramSocket {
    * the header's length when `frame` is a relayed datagram for us (its virtual source written
    * into `virtualAddress`, 16 bytes), or -1 when the edge consumed it (forwarded, or dropped).
    */
-  unwrapSegment?(
+  unwrapFrame?(
     frame: Uint8Array,
     fromIp: Uint8Array,
     fromPort: number,

@@ -1,20 +1,20 @@
 /**
  * The socket edge of relaying (issue 13): a DatagramSocket around the mesh port's socket that
  * (1) sends datagrams addressed to a virtual relay endpoint to their relay, behind a TO_RELAY
- * header; (2) hands FROM_RELAY frames from a bound relay on as the bare WireGuard datagram from
- * the virtual endpoint; (3) on a relay, forwards TO_RELAY frames through the RelayTable and
- * consumes them. Everything else passes untouched, so the data path loops, the engine and
- * WireGuard's roaming see ordinary endpoints. No allocation per datagram. A tx slot whose view
- * was registered with headroom (`registerTxHeadroom`: the data path loops' slots) is sent as
- * header + datagram in place; the one memmove left is per relayed datagram received in a slot
- * of its own (the payload moves to the slot's start). Slots packed by UDP GRO are left as they
- * are: the data path hands each relay frame among their segments to `unwrapSegment` (a slot may
- * mix relayed frames of several peers and the relay's own datagrams).
+ * header; (2) turns FROM_RELAY frames from a bound relay into the bare WireGuard datagram from
+ * the virtual endpoint (`unwrapFrame`, which the data path calls for each received datagram, or
+ * GRO segment, that starts with the relay magic: it opens the datagram 16 bytes in, where it
+ * lies); (3) on a relay, forwards TO_RELAY frames through the RelayTable and consumes them.
+ * Everything else passes untouched, so the engine and WireGuard's roaming see ordinary
+ * endpoints. No datagram is moved: a tx slot whose view was registered with headroom
+ * (`registerTxHeadroom`: the data path loops' slots) is sent as header + datagram in place, and
+ * a received one is opened behind its header. A GRO slot may mix relayed frames of several
+ * peers and the relay's own datagrams (one 4-tuple), hence the per-segment unwrap.
  */
 
 import type { DatagramSocket, PacketSlot } from "../device/packet_io.ts";
 import { type RelayEndpoints, VIRTUAL_PORT } from "./relay_endpoints.ts";
-import { hasRelayMagicAt, RELAY_HEADER_BYTES } from "./relay_frame.ts";
+import { hasRelayMagicAt, RELAY_FROM, RELAY_HEADER_BYTES } from "./relay_frame.ts";
 import { RelayHold } from "./relay_hold.ts";
 import { RELAY_DROP_NO_PATH, RELAY_FORWARD, type RelayTable } from "./relay_table.ts";
 
@@ -162,37 +162,29 @@ export class RelaySocket implements DatagramSocket {
   }
 
   /**
-   * Receives a batch, then: relayed datagrams for us become the bare datagram from the virtual
-   * endpoint; frames we relay go on and, like every other relay frame, are marked consumed
-   * (`truncated`, which the loops skip).
+   * Receives a batch, then: frames to relay (TO_RELAY) and other non-FROM relay frames in a slot
+   * of their own go on or are dropped, and are marked consumed (`truncated`, which the loops
+   * skip); FROM_RELAY frames, and every GRO slot, are left as received for `unwrapFrame`.
    */
   receiveBatch(slots: readonly PacketSlot[], timeoutMs: number): number {
     this.releaseHeld();
     const received = this.inner.receiveBatch(slots, timeoutMs);
     for (let i = 0; i < received; i++) {
       const slot = slots[i];
-      // A GRO slot's frames are unwrapped one by one by the data path (`unwrapSegment`).
       if (slot.truncated || slot.segmentSize > 0) continue;
-      if (!hasRelayMagicAt(slot.view, 0, slot.length)) continue;
-      const frame = slot.view.subarray(0, slot.length);
-      if (this.endpoints.unwrap(frame, slot.address, slot.port, slot.address) >= 0) {
-        slot.view.copyWithin(0, RELAY_HEADER_BYTES, slot.length);
-        slot.length -= RELAY_HEADER_BYTES;
-        slot.port = VIRTUAL_PORT;
-        this.stats.unwrapped++;
-        continue;
-      }
+      if (!hasRelayMagicAt(slot.view, 0, slot.length) || slot.view[5] === RELAY_FROM) continue;
       slot.truncated = true;
-      this.consume(frame, slot.address, slot.port);
+      this.consume(slot.view.subarray(0, slot.length), slot.address, slot.port);
     }
     return received;
   }
 
   /**
-   * One relay frame of a GRO slot: RELAY_HEADER_BYTES when it is a relayed datagram for us (the
-   * virtual source in `virtualAddress`), else -1 (forwarded as a relay, held, or dropped).
+   * One received relay frame (a datagram of its own, or a GRO segment): RELAY_HEADER_BYTES when
+   * it is a relayed datagram for us, from a bound relay naming a bound peer (its virtual source
+   * written into `virtualAddress`), else -1 (forwarded as a relay, held, or dropped).
    */
-  unwrapSegment(
+  unwrapFrame(
     frame: Uint8Array,
     fromIp: Uint8Array,
     fromPort: number,
