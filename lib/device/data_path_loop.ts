@@ -358,6 +358,7 @@ export class DataPathLoop {
     const coalescer = this.coalescer;
     const socket = this.socketNow;
     const bytes = this.bytes;
+    const frames = socket.unwrapFrame !== undefined;
     this.forwarding.startBatch();
     for (let i = 0; i < received; i++) {
       const slot = this.rxSlots[i];
@@ -368,7 +369,6 @@ export class DataPathLoop {
       // behind a relay edge each may be a relay frame, of any relayed peer, or the relay's own:
       // one that is for us is opened behind its header, where it lies.
       const size = slot.segmentSize > 0 ? slot.segmentSize : slot.length;
-      const frames = socket.unwrapFrame !== undefined;
       for (let offset = 0; offset < slot.length; offset += size) {
         let start = offset;
         let length = Math.min(size, slot.length - offset);
