@@ -43,7 +43,7 @@ interface WorkerState {
   edge: RelaySocket | null;
   /** Send batches with UDP GSO (offloads on), also on a socket that replaces this one. */
   segmentation: boolean;
-  /** UDP GRO on the sockets (64 KB receive slots), until a relay edge turns it off. */
+  /** UDP GRO on the sockets (64 KB receive slots; a relay edge's frames are walked per segment). */
   coalescing: boolean;
 }
 
@@ -55,8 +55,6 @@ let current: WorkerState | null = null;
  */
 function followRelay(worker: WorkerState, message: Extract<WorkerRequest, { type: "relay" }>) {
   if (worker.edge === null) {
-    // The edge unwraps one relay frame per slot: frames coalesced by GRO would be lost.
-    worker.udp.setReceiveCoalescing(false);
     const endpoints = new RelayEndpoints();
     worker.edge = new RelaySocket(worker.udp, endpoints, null, worker.now);
     worker.path.socket = worker.edge;
@@ -216,8 +214,7 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
           const old = current.udp.fd;
           current.udp = UdpSocket.borrow(message.fd, message.port, WORKER_BATCH);
           if (current.segmentation) current.udp.enableSegmentation();
-          // Not on a relay edge: it unwraps one frame per slot (see followRelay).
-          if (current.coalescing && current.edge === null) current.udp.setReceiveCoalescing(true);
+          if (current.coalescing) current.udp.setReceiveCoalescing(true);
           const edge = current.edge;
           if (edge !== null) {
             current.edge = new RelaySocket(current.udp, edge.endpoints, edge.relay, current.now);

@@ -44,4 +44,16 @@ export interface DatagramSocket {
    * `timeoutMs` for the first; how many arrived (0 when none).
    */
   receiveBatch(slots: readonly PacketSlot[], timeoutMs: number): number;
+  /**
+   * A relay edge (lib/relay/relay_socket.ts) leaves slots packed by UDP GRO (`segmentSize` > 0)
+   * as received; the data path hands it each segment that starts with the relay magic. Returns
+   * the header's length when `frame` is a relayed datagram for us (its virtual source written
+   * into `virtualAddress`, 16 bytes), or -1 when the edge consumed it (forwarded, or dropped).
+   */
+  unwrapFrame?(
+    frame: Uint8Array,
+    fromIp: Uint8Array,
+    fromPort: number,
+    virtualAddress: Uint8Array,
+  ): number;
 }

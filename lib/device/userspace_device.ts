@@ -378,6 +378,18 @@ export class UserspaceDevice {
     if (message !== null) this.workers?.broadcast(message);
   }
 
+  /**
+   * A new path to the peer with WireGuard key `publicKey` is usable: the engine (on this thread,
+   * where handshakes run) initiates now unless a session is current or it just did.
+   */
+  initiateHandshake(publicKey: Uint8Array): void {
+    if (this.failed !== null || this.stopping) return;
+    const peer = this.engine.peer(publicKey);
+    if (peer !== undefined && this.engine.initiateOnFreshPath(peer, performance.now())) {
+      this.schedule();
+    }
+  }
+
   /** Sends datagrams (SWIM's) from the device's UDP port. */
   sendDatagrams(datagrams: ForeignDatagram[]): void {
     if (this.failed !== null) return;

@@ -30,6 +30,13 @@ export function hasRelayMagic(bytes: Uint8Array): boolean {
     bytes[1] === RELAY_MAGIC[1] && bytes[2] === RELAY_MAGIC[2] && bytes[3] === RELAY_MAGIC[3];
 }
 
+/** True when `bytes[at, at + length)` starts with the relay magic and can hold a header. */
+export function hasRelayMagicAt(bytes: Uint8Array, at: number, length: number): boolean {
+  return length >= RELAY_HEADER_BYTES && bytes[at] === RELAY_MAGIC[0] &&
+    bytes[at + 1] === RELAY_MAGIC[1] && bytes[at + 2] === RELAY_MAGIC[2] &&
+    bytes[at + 3] === RELAY_MAGIC[3];
+}
+
 /**
  * The frame's kind (RELAY_TO or RELAY_FROM) when its header is well formed and it carries a
  * WireGuard datagram (u32 LE type 1..4), else 0. Allocation-free.

@@ -1,22 +1,43 @@
 /**
  * The socket edge of relaying (issue 13): a DatagramSocket around the mesh port's socket that
  * (1) sends datagrams addressed to a virtual relay endpoint to their relay, behind a TO_RELAY
- * header; (2) hands FROM_RELAY frames from a bound relay on as the bare WireGuard datagram from
- * the virtual endpoint; (3) on a relay, forwards TO_RELAY frames through the RelayTable and
- * consumes them. Everything else passes untouched, so the data path loops, the engine and
- * WireGuard's roaming see ordinary endpoints. No allocation per datagram; the costs are one
- * memmove per relayed datagram received (the payload moves to the slot's start) and per
- * relayed datagram sent from a tx slot (no headroom before the transport header today).
+ * header; (2) turns FROM_RELAY frames from a bound relay into the bare WireGuard datagram from
+ * the virtual endpoint (`unwrapFrame`, which the data path calls for each received datagram, or
+ * GRO segment, that starts with the relay magic: it opens the datagram 16 bytes in, where it
+ * lies); (3) on a relay, forwards TO_RELAY frames through the RelayTable and consumes them.
+ * Everything else passes untouched, so the engine and WireGuard's roaming see ordinary
+ * endpoints. No datagram is moved: a tx slot whose view was registered with headroom
+ * (`registerTxHeadroom`: the data path loops' slots) is sent as header + datagram in place, and
+ * a received one is opened behind its header. A GRO slot may mix relayed frames of several
+ * peers and the relay's own datagrams (one 4-tuple), hence the per-segment unwrap.
  */
 
 import type { DatagramSocket, PacketSlot } from "../device/packet_io.ts";
 import { type RelayEndpoints, VIRTUAL_PORT } from "./relay_endpoints.ts";
-import { hasRelayMagic, RELAY_HEADER_BYTES } from "./relay_frame.ts";
+import { hasRelayMagicAt, RELAY_FROM, RELAY_HEADER_BYTES } from "./relay_frame.ts";
 import { RelayHold } from "./relay_hold.ts";
 import { RELAY_DROP_NO_PATH, RELAY_FORWARD, type RelayTable } from "./relay_table.ts";
 
 /** Largest datagram sent through `sendTo` to a virtual endpoint (handshakes, keepalives). */
 const SCRATCH_BYTES = 65_536;
+
+/** Tx slot views whose RELAY_HEADER_BYTES before them are free, to the view that includes them. */
+const TX_HEADROOM_VIEWS = new WeakMap<Uint8Array, Uint8Array>();
+
+/**
+ * Declares that the RELAY_HEADER_BYTES before tx slot view `view` are free: `framed` is the same
+ * memory starting that many bytes earlier. A relayed datagram in that slot is then sent from
+ * `framed` with the header written in front, with no move (called once per slot, at set-up).
+ */
+export function registerTxHeadroom(view: Uint8Array, framed: Uint8Array): void {
+  if (
+    framed.buffer !== view.buffer || framed.byteOffset + RELAY_HEADER_BYTES !== view.byteOffset ||
+    framed.byteLength !== view.byteLength + RELAY_HEADER_BYTES
+  ) {
+    throw new RangeError("a tx headroom view must start RELAY_HEADER_BYTES before its slot");
+  }
+  TX_HEADROOM_VIEWS.set(view, framed);
+}
 
 /** What the relay edge did, for status and tests. */
 export interface RelaySocketStats {
@@ -36,6 +57,8 @@ export class RelaySocket implements DatagramSocket {
   readonly hold: RelayHold = new RelayHold();
   private readonly scratch = new Uint8Array(SCRATCH_BYTES + RELAY_HEADER_BYTES);
   private readonly slotAddresses: Uint8Array[] = [];
+  /** The slots' own views while `sendBatch` sends from their headroom views (else null). */
+  private readonly plainViews: (Uint8Array | null)[] = [];
 
   /**
    * `endpoints`: this node's bindings; `relay`: the table when this node relays (else null);
@@ -89,17 +112,31 @@ export class RelaySocket implements DatagramSocket {
     );
   }
 
-  /** Sends a batch; slots for virtual endpoints are wrapped in place first. */
+  /**
+   * Sends a batch; slots for virtual endpoints are wrapped in place first: the header goes into
+   * a registered slot's headroom (the slot sends from its headroom view for this call), else the
+   * datagram moves 16 bytes on to make room.
+   */
   sendBatch(slots: readonly PacketSlot[], count: number, timeoutMs: number): number {
+    let framed = 0;
     for (let i = 0; i < count; i++) {
       const slot = slots[i];
       const address = slot.address;
       if (address.length !== 16 || slot.port !== VIRTUAL_PORT || address[0] !== 0x01) continue;
-      const start = this.endpoints.wrap(slot.view, 0, slot.length, address);
+      const headroom = TX_HEADROOM_VIEWS.get(slot.view);
+      const start = headroom === undefined
+        ? this.endpoints.wrap(slot.view, 0, slot.length, address)
+        : this.endpoints.wrap(headroom, RELAY_HEADER_BYTES, slot.length, address);
       if (start < 0) {
         // An unbound virtual endpoint (its relay just went away): goes nowhere.
         slot.length = 0;
         continue;
+      }
+      if (headroom !== undefined) {
+        while (this.plainViews.length < count) this.plainViews.push(null);
+        this.plainViews[i] = slot.view;
+        slot.view = headroom;
+        framed++;
       }
       this.stats.wrapped++;
       // The engine sets every slot's address and length when it seals: ours are per slot.
@@ -109,45 +146,71 @@ export class RelaySocket implements DatagramSocket {
       slot.port = this.endpoints.toPort;
       slot.length += RELAY_HEADER_BYTES;
     }
-    return this.inner.sendBatch(slots, count, timeoutMs);
+    if (framed === 0) return this.inner.sendBatch(slots, count, timeoutMs);
+    try {
+      return this.inner.sendBatch(slots, count, timeoutMs);
+    } finally {
+      // The slots get their own views back: the next seal writes there.
+      const plain = this.plainViews;
+      for (let i = 0; i < count; i++) {
+        const view = plain[i];
+        if (view === null) continue;
+        slots[i].view = view;
+        plain[i] = null;
+      }
+    }
   }
 
   /**
-   * Receives a batch, then: relayed datagrams for us become the bare datagram from the virtual
-   * endpoint; frames we relay go on and, like every other relay frame, are marked consumed
-   * (`truncated`, which the loops skip).
+   * Receives a batch, then: frames to relay (TO_RELAY) and other non-FROM relay frames in a slot
+   * of their own go on or are dropped, and are marked consumed (`truncated`, which the loops
+   * skip); FROM_RELAY frames, and every GRO slot, are left as received for `unwrapFrame`.
    */
   receiveBatch(slots: readonly PacketSlot[], timeoutMs: number): number {
     this.releaseHeld();
     const received = this.inner.receiveBatch(slots, timeoutMs);
     for (let i = 0; i < received; i++) {
       const slot = slots[i];
-      if (slot.truncated) continue;
-      const frame = slot.view.subarray(0, slot.length);
-      if (!hasRelayMagic(frame)) continue;
-      if (this.endpoints.unwrap(frame, slot.address, slot.port, slot.address) >= 0) {
-        slot.view.copyWithin(0, RELAY_HEADER_BYTES, slot.length);
-        slot.length -= RELAY_HEADER_BYTES;
-        slot.port = VIRTUAL_PORT;
-        this.stats.unwrapped++;
-        continue;
-      }
+      if (slot.truncated || slot.segmentSize > 0) continue;
+      if (!hasRelayMagicAt(slot.view, 0, slot.length) || slot.view[5] === RELAY_FROM) continue;
       slot.truncated = true;
-      const relay = this.relay;
-      const verdict = relay === null ? -1 : relay.relay(frame, slot.address, slot.port, this.now());
-      if (verdict === RELAY_FORWARD) {
-        try {
-          this.inner.sendTo(frame, relay!.destIp, relay!.destPort, frame.length, 0);
-        } catch {
-          // Best effort, as every datagram.
-        }
-      } else {
-        if (verdict === RELAY_DROP_NO_PATH) {
-          this.hold.hold(frame, slot.address, slot.port, relay!, this.now());
-        }
-        this.stats.dropped++;
-      }
+      this.consume(slot.view.subarray(0, slot.length), slot.address, slot.port);
     }
     return received;
+  }
+
+  /**
+   * One received relay frame (a datagram of its own, or a GRO segment): RELAY_HEADER_BYTES when
+   * it is a relayed datagram for us, from a bound relay naming a bound peer (its virtual source
+   * written into `virtualAddress`), else -1 (forwarded as a relay, held, or dropped).
+   */
+  unwrapFrame(
+    frame: Uint8Array,
+    fromIp: Uint8Array,
+    fromPort: number,
+    virtualAddress: Uint8Array,
+  ): number {
+    if (this.endpoints.unwrap(frame, fromIp, fromPort, virtualAddress) >= 0) {
+      this.stats.unwrapped++;
+      return RELAY_HEADER_BYTES;
+    }
+    this.consume(frame, fromIp, fromPort);
+    return -1;
+  }
+
+  /** A relay frame not for us: forwarded when we relay and the table allows it, else dropped. */
+  private consume(frame: Uint8Array, fromIp: Uint8Array, fromPort: number): void {
+    const relay = this.relay;
+    const verdict = relay === null ? -1 : relay.relay(frame, fromIp, fromPort, this.now());
+    if (verdict === RELAY_FORWARD) {
+      try {
+        this.inner.sendTo(frame, relay!.destIp, relay!.destPort, frame.length, 0);
+      } catch {
+        // Best effort, as every datagram.
+      }
+      return;
+    }
+    if (verdict === RELAY_DROP_NO_PATH) this.hold.hold(frame, fromIp, fromPort, relay!, this.now());
+    this.stats.dropped++;
   }
 }

@@ -56,6 +56,11 @@ import { tai64n, tai64nAfter } from "./tai64n.ts";
 
 /** DH-costing handshake messages processed per call; the rest wait in the bounded queue. */
 const HANDSHAKES_PER_CALL = 16;
+/**
+ * Least time between an initiation and one started because a new path became usable (ms): well
+ * over the receiver's MIN_INITIATION_INTERVAL and a relayed round trip, well under REKEY_TIMEOUT.
+ */
+export const FRESH_PATH_INITIATION_GAP = 500;
 
 /** A userspace WireGuard device's protocol state. */
 export class WireguardEngine {
@@ -426,6 +431,21 @@ export class WireguardEngine {
     if (dropped) this.keypairs.release(dropped);
     // The initiator proved it holds our new keys: what waited for them can go now.
     this.dataPlane.flushStaged(peer.id, now);
+  }
+
+  /**
+   * A new path to the peer just became usable (a relayed route, a punched direct path): starts
+   * a handshake at once unless a session is current or an initiation went out less than
+   * FRESH_PATH_INITIATION_GAP ago. Unlike `initiateHandshake` it does not wait out REKEY_TIMEOUT
+   * after an initiation that the old path (or a far end not yet ready) lost; the gap keeps it
+   * clear of the receiver's flood limit and of an answer still in flight. True if one went out.
+   */
+  initiateOnFreshPath(peer: Peer, now: number): boolean {
+    if (!peer.endpoint || !this.keyConfigured || this.hasSession(peer, now)) return false;
+    if (now - peer.lastInitiationSentAt < FRESH_PATH_INITIATION_GAP) return false;
+    peer.handshakeAttempts = 0;
+    this.initiateHandshake(peer, now, true);
+    return true;
   }
 
   /** Starts (or, when `retry`, repeats) a handshake with the peer, rate-limited as the kernel. */

@@ -316,6 +316,12 @@ export class InProcessDevice {
     }
   }
 
+  /** A new path to the peer with WireGuard key `publicKey` is usable: handshake now (engine). */
+  initiateHandshake(publicKey: Uint8Array, now = this.clock): void {
+    const peer = this.engine.peer(publicKey);
+    if (peer !== undefined && !this.stopped) this.engine.initiateOnFreshPath(peer, now);
+  }
+
   /** Puts the relay edge on every socket (as the real device's workers would). */
   useRelay(endpoints: RelayEndpoints, table: RelayTable | null): void {
     this.relayEdge = { endpoints, table };

@@ -2,7 +2,8 @@ import { assertEquals } from "../assert.ts";
 import type { DatagramSocket } from "../../lib/device/packet_io.ts";
 import { PacketSlot } from "../../lib/device/packet_io.ts";
 import { RelayEndpoints, virtualRelayEndpoint } from "../../lib/relay/relay_endpoints.ts";
-import { RelaySocket } from "../../lib/relay/relay_socket.ts";
+import { registerTxHeadroom, RelaySocket } from "../../lib/relay/relay_socket.ts";
+import { encodeRelayFrame, RELAY_FROM, RELAY_HEADER_BYTES } from "../../lib/relay/relay_frame.ts";
 import { RelayTable } from "../../lib/relay/relay_table.ts";
 import { parseEndpoint } from "../../lib/wireguard/endpoint.ts";
 
@@ -56,6 +57,28 @@ class WireSocket implements DatagramSocket {
   }
 }
 
+/**
+ * As the data path receives through an edge: a batch, then each slot that still starts with the
+ * relay magic through `unwrapFrame`; the datagrams for us with their (virtual) sources.
+ */
+function receiveThrough(edge: RelaySocket, slots: PacketSlot[]) {
+  const got: { data: Uint8Array; address: Uint8Array; port: number }[] = [];
+  const received = edge.receiveBatch(slots, 0);
+  for (let i = 0; i < received; i++) {
+    const slot = slots[i];
+    if (slot.truncated) continue;
+    const frame = slot.view.subarray(0, slot.length);
+    if (frame[0] !== 0x6d) {
+      got.push({ data: frame.slice(), address: slot.address.slice(), port: slot.port });
+      continue;
+    }
+    const virtual = new Uint8Array(16);
+    const header = edge.unwrapFrame(frame, slot.address, slot.port, virtual);
+    if (header > 0) got.push({ data: frame.slice(header), address: virtual, port: 9 });
+  }
+  return got;
+}
+
 function wireguardData(length: number): Uint8Array {
   const out = new Uint8Array(length);
   out[0] = 4;
@@ -98,10 +121,9 @@ Deno.test("relay socket: A's batch to its virtual endpoint for B reaches B throu
   assertEquals(b.inbox.length, 1, "R forwarded it to B");
 
   const bSlots = rx();
-  assertEquals(bEdge.receiveBatch(bSlots, 0), 1);
-  const got = bSlots[0];
-  assertEquals(got.truncated, false);
-  assertEquals([...got.view.subarray(0, got.length)], [...payload], "the WireGuard datagram as is");
+  const [got] = receiveThrough(bEdge, bSlots);
+  assertEquals(bSlots[0].truncated, false, "left for the data path, in place");
+  assertEquals([...got.data], [...payload], "the WireGuard datagram as is");
   const expected = parseEndpoint(virtualRelayEndpoint(fromA));
   assertEquals([...got.address], [...expected.address]);
   assertEquals(got.port, expected.port);
@@ -111,14 +133,96 @@ Deno.test("relay socket: A's batch to its virtual endpoint for B reaches B throu
   bEdge.sendTo(payload, got.address, got.port, payload.length, 0);
   const rSlots2 = rx();
   rEdge.receiveBatch(rSlots2, 0);
-  const aSlots = rx();
-  assertEquals(aEdge.receiveBatch(aSlots, 0), 1);
-  assertEquals([...aSlots[0].view.subarray(0, aSlots[0].length)], [...payload]);
+  const [back] = receiveThrough(aEdge, rx());
+  assertEquals([...back.data], [...payload]);
   assertEquals(
-    [...aSlots[0].address],
+    [...back.address],
     [...virtual.address],
     "A sees B on the endpoint it sends to",
   );
+});
+
+Deno.test("relay socket: a tx slot with registered headroom is sent as header + datagram in place (no move), and gets its own view back", () => {
+  const wire = new Map<string, WireSocket>();
+  const a = new WireSocket("203.0.113.1:1001", wire);
+  const sent: Uint8Array[] = [];
+  const inner: DatagramSocket = {
+    sendTo: (view) => view.length,
+    receiveBatch: () => 0,
+    sendBatch: (slots, count) => {
+      for (let i = 0; i < count; i++) sent.push(slots[i].view);
+      return a.sendBatch(slots, count);
+    },
+  };
+  const r = new WireSocket("203.0.113.3:51820", wire);
+  const edge = new RelaySocket(inner, new RelayEndpoints(), null, () => 0);
+  const slotToB = edge.endpoints.bind(mapped("203.0.113.3"), 51820, key(0xb2));
+  const memory = new Uint8Array(32 + 192);
+  const tx = new PacketSlot(memory.subarray(32));
+  registerTxHeadroom(tx.view, memory.subarray(32 - RELAY_HEADER_BYTES));
+  const own = tx.view;
+  const payload = wireguardData(100);
+  own.set(payload);
+  tx.length = payload.length;
+  const virtual = parseEndpoint(virtualRelayEndpoint(slotToB));
+  tx.address = virtual.address;
+  tx.port = virtual.port;
+  edge.sendBatch([tx], 1, 0);
+  assertEquals(sent.length, 1);
+  assertEquals(sent[0].byteOffset, own.byteOffset - RELAY_HEADER_BYTES, "sent from the headroom");
+  assertEquals([...own.subarray(0, payload.length)], [...payload], "the datagram did not move");
+  assertEquals(tx.view, own, "the slot has its own view again");
+  assertEquals(r.inbox.length, 1);
+  const frame = r.inbox[0].bytes;
+  assertEquals(frame.length, payload.length + RELAY_HEADER_BYTES);
+  assertEquals([...frame.subarray(RELAY_HEADER_BYTES)], [...payload]);
+  assertEquals(frame[0], 0x6d, "the relay magic in front");
+  // A headroom view that is not just before its slot is refused at set-up.
+  let refused = false;
+  try {
+    registerTxHeadroom(tx.view, memory.subarray(0));
+  } catch {
+    refused = true;
+  }
+  assertEquals(refused, true);
+});
+
+Deno.test("relay socket: a GRO slot is left whole by receiveBatch; unwrapFrame unwraps each bound frame to its own virtual source and consumes the rest", () => {
+  const wire = new Map<string, WireSocket>();
+  const b = new WireSocket("203.0.113.2:1002", wire);
+  const edge = new RelaySocket(b, new RelayEndpoints(), null, () => 0);
+  const rIp = mapped("203.0.113.3");
+  const fromA = edge.endpoints.bind(rIp, 51820, key(0xa1));
+  const fromC = edge.endpoints.bind(rIp, 51820, key(0xc3));
+  const payload = wireguardData(64);
+  const frames = [key(0xa1), key(0xc3), key(0xdd)].map((id) =>
+    encodeRelayFrame(RELAY_FROM, id, payload)
+  );
+  const slot = new PacketSlot(new Uint8Array(1024));
+  const inner = b.receiveBatch.bind(b);
+  b.receiveBatch = (slots) => {
+    frames.forEach((frame, i) => slots[0].view.set(frame, i * frame.length));
+    slots[0].length = frames.length * frames[0].length;
+    slots[0].segmentSize = frames[0].length;
+    slots[0].address.set(rIp);
+    slots[0].port = 51820;
+    slots[0].truncated = false;
+    return 1;
+  };
+  assertEquals(edge.receiveBatch([slot], 0), 1);
+  assertEquals(slot.truncated, false);
+  assertEquals(slot.length, 3 * frames[0].length, "left whole for the data path");
+  b.receiveBatch = inner;
+  const virtual = new Uint8Array(16);
+  const size = frames[0].length;
+  const at = (i: number) => slot.view.subarray(i * size, (i + 1) * size);
+  assertEquals(edge.unwrapFrame(at(0), slot.address, slot.port, virtual), RELAY_HEADER_BYTES);
+  assertEquals([...virtual], [...parseEndpoint(virtualRelayEndpoint(fromA)).address]);
+  assertEquals(edge.unwrapFrame(at(1), slot.address, slot.port, virtual), RELAY_HEADER_BYTES);
+  assertEquals([...virtual], [...parseEndpoint(virtualRelayEndpoint(fromC)).address]);
+  assertEquals(edge.unwrapFrame(at(2), slot.address, slot.port, virtual), -1, "unbound peer");
+  assertEquals([edge.stats.unwrapped, edge.stats.dropped], [2, 1]);
+  assertEquals([...slot.address], [...rIp], "the slot's own source is untouched");
 });
 
 Deno.test("relay socket: an outsider's frame and frames at a node that relays nothing are consumed and counted", () => {
