@@ -154,7 +154,9 @@ const detail = (name: string, udp: FloodFigures) =>
     }, delivered ${udp.deliveredPps.toFixed(0)}, iperf3 read ${udp.appPps.toFixed(0)} pkt/s; ` +
       `loss ${(udp.loss * 100).toFixed(1)}% (between the devices ${
         (udp.tunnelLoss * 100).toFixed(1)
-      }%), sender TUN dropped ${udp.senderDroppedPps.toFixed(0)}/s; load ${udp.load}`,
+      }%), ${udp.perWrite.toFixed(1)} per TUN write, sender TUN dropped ${
+        udp.senderDroppedPps.toFixed(0)
+      }/s; load ${udp.load}`,
   );
 if (!udpOnly) {
   console.log(

@@ -43,6 +43,8 @@ export interface FloodFigures {
   appPps: number;
   /** Packets the sender's TUN queue dropped (its device did not read them in time), per second. */
   senderDroppedPps: number;
+  /** Datagrams per TUN write at the receiver (above 1: the device coalesced them, USO). */
+  perWrite: number;
   /** 1 − delivered/offered. */
   loss: number;
   /** 1 − delivered/taken: lost between the devices. */
@@ -132,8 +134,10 @@ export async function udpFlood(
       receivedAfter.rxBytes - receivedBefore.rxBytes,
       receivedAfter.rxPackets - receivedBefore.rxPackets,
     );
+    const writes = receivedAfter.rxPackets - receivedBefore.rxPackets;
     return {
       seconds: time,
+      perWrite: writes > 0 ? delivered / writes : 0,
       offeredPps: offered / time,
       takenPps: taken / time,
       deliveredPps: delivered / time,

@@ -109,6 +109,7 @@ function run(init: Init): void {
     writer: init.workerIndex,
     mtu: init.mtu,
     vnetHeader: init.vnetHeader,
+    tunUdpSegmentation: init.tunUdpSegmentation,
     receiveCoalescing: init.receiveCoalescing,
     arenaAt: init.arenaAt,
     tun,

@@ -3,7 +3,8 @@
  * sequence and with identical headers (but for lengths, ids and checksums), are written to the
  * TUN as one super-packet behind a GSO virtio-net header, so the kernel's TCP stack takes one
  * 64 KB packet instead of 45 small ones. Everything else is written as is, behind a plain
- * header. Within a flow the order is kept (a segment that cannot join its flow's group writes
+ * header, or, when the TUN takes USO, handed to `udp_coalescer.ts` if it is UDP. Within a flow
+ * the order is kept (a segment that cannot join its flow's group writes
  * the group first); flows may pass each other, as they may on any link.
  */
 
@@ -16,6 +17,7 @@ import {
   writePlainVirtioNetHeader,
 } from "./virtio_net_header.ts";
 import type { ChecksumSum } from "./gso_splitter.ts";
+import { type PlainTunWriter, UdpCoalescer } from "./udp_coalescer.ts";
 
 /** Flows coalesced at once per batch; a further flow's segments are written as they come. */
 export const MAX_GROUPS = 8;
@@ -30,7 +32,9 @@ const TCP_ACK = 0x10;
 const TCP_PSH = 0x08;
 
 /** Coalescing for one loop: `add` each opened packet, then `flush` at the end of the batch. */
-export class TcpCoalescer {
+export class TcpCoalescer implements PlainTunWriter {
+  /** UDP datagrams' coalescing (USO), or null when the TUN does not take UDP super-packets. */
+  readonly udp: UdpCoalescer | null;
   /** Super-packets written (two or more segments each). */
   superPackets = 0;
   /** Segments that went into super-packets. */
@@ -55,6 +59,7 @@ export class TcpCoalescer {
   /**
    * `views[slot]` is that batch slot's first packet with 10 bytes of room in front of it
    * (where its header goes; later datagrams of a GRO slot are copied to the buffer); `bufferAt` is COALESCE_BUFFER_BYTES of wasm memory for super-packets.
+   * `udpSegmentation`: the TUN takes USO super-packets, so UDP datagrams are coalesced too.
    */
   constructor(
     private readonly bytes: Uint8Array,
@@ -62,8 +67,10 @@ export class TcpCoalescer {
     private readonly views: readonly Uint8Array[],
     private readonly queues: readonly TunQueue[],
     private readonly bufferAt: number,
+    udpSegmentation = false,
   ) {
     this.bufferView = bytes.subarray(bufferAt, bufferAt + COALESCE_BUFFER_BYTES);
+    this.udp = udpSegmentation ? new UdpCoalescer(bytes, sum, this, queues, bufferAt) : null;
   }
 
   /**
@@ -74,7 +81,9 @@ export class TcpCoalescer {
     const bytes = this.bytes;
     const ip = tcpIpHeaderBytes(bytes, at, length);
     if (ip === 0) {
-      this.writePlain(slot, at, length, queue);
+      if (this.udp === null || !this.udp.add(slot, at, length, queue)) {
+        this.writePlain(slot, at, length, queue);
+      }
       return;
     }
     const tcp = at + ip;
@@ -123,6 +132,7 @@ export class TcpCoalescer {
   flush(): void {
     for (let g = 0; g < this.groups; g++) this.writeGroup(g);
     this.groups = 0;
+    if (this.udp !== null) this.udp.flush();
   }
 
   private append(
@@ -274,7 +284,8 @@ export class TcpCoalescer {
     }
   }
 
-  private writePlain(slot: number, at: number, length: number, queue: number): void {
+  /** Writes one opened packet as is, behind a plain virtio-net header. */
+  writePlain(slot: number, at: number, length: number, queue: number): void {
     let view = this.views[slot];
     if (at !== view.byteOffset + VIRTIO_NET_HEADER_SIZE) {
       // Not the slot's first datagram (UDP GRO): written from the buffer, one copy.
