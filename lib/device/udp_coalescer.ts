@@ -74,10 +74,10 @@ export class UdpCoalescer {
     const ip = udpIpHeaderBytes(bytes, at, length);
     if (ip === 0) return false;
     const payload = length - ip - UDP_HEADER_BYTES;
-    // A zero checksum (IPv4: none) would come out computed; a bad one would come out valid:
-    // both go as they are. The AEAD vouches for the bytes, not for the sender's stack.
+    // A zero checksum (IPv4: none) would come out computed, a bad one (IP or UDP) valid: such
+    // datagrams go as they are. The AEAD vouches for the bytes, not for the sender's stack.
     const coalescable = payload > 0 &&
-      (bytes[at + ip + 6] | bytes[at + ip + 7]) !== 0 && this.checksumValid(at, ip, length);
+      (bytes[at + ip + 6] | bytes[at + ip + 7]) !== 0 && this.checksumsValid(at, ip, length);
     for (let g = 0; g < this.groups; g++) {
       if (!this.sameFlow(g, at, ip)) continue;
       if (
@@ -152,8 +152,9 @@ export class UdpCoalescer {
     return bytes[first + 7] === bytes[at + 7];
   }
 
-  /** True when the UDP checksum verifies (pseudo-header included). */
-  private checksumValid(at: number, ip: number, length: number): boolean {
+  /** True when the IPv4 header checksum (if any) and the UDP checksum verify. */
+  private checksumsValid(at: number, ip: number, length: number): boolean {
+    if (ip === 20 && this.sum(at, 20) !== 0xffff) return false;
     const pseudo = (ip === 20 ? this.sum(at + 12, 8) : this.sum(at + 8, 32)) + IPPROTO_UDP +
       length - ip;
     let total = pseudo + this.sum(at + ip, length - ip);
