@@ -28,6 +28,8 @@ export interface NebulaSide {
   meshIpv4: string;
   /** Nebula's TUN interface on that side. */
   interfaceName: string;
+  /** That side's nebula process. */
+  process: { pid: number };
 }
 
 /** Two namespaces joined by Nebula. */
@@ -148,6 +150,7 @@ export class NebulaLab {
         namespace: names[i],
         meshIpv4: `10.99.0.${i + 1}`,
         interfaceName: `neb${this.tag}${i}`,
+        process,
       });
     }
   }

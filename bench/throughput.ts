@@ -58,7 +58,7 @@ interface Figures {
 
 /** What `measure` needs of a lab (the interop lab and the Nebula lab both fit). */
 interface TwoSides {
-  sides: { namespace: string; meshIpv4: string; interfaceName: string }[];
+  sides: { namespace: string; meshIpv4: string; interfaceName: string; process: { pid: number } }[];
   ping(i: number, address: string, count?: number): Promise<string>;
   dispose(): Promise<void>;
 }
@@ -154,7 +154,9 @@ const detail = (name: string, udp: FloodFigures) =>
     }, delivered ${udp.deliveredPps.toFixed(0)}, iperf3 read ${udp.appPps.toFixed(0)} pkt/s; ` +
       `loss ${(udp.loss * 100).toFixed(1)}% (between the devices ${
         (udp.tunnelLoss * 100).toFixed(1)
-      }%), ${udp.perWrite.toFixed(1)} per TUN write, sender TUN dropped ${
+      }%), ${udp.perWrite.toFixed(1)} per TUN write, ${
+        udp.deviceMicros.toFixed(1)
+      } µs of device CPU per datagram, sender TUN dropped ${
         udp.senderDroppedPps.toFixed(0)
       }/s; load ${udp.load}`,
   );
@@ -186,6 +188,16 @@ line(
   "pkt/s",
   0,
   nebula?.udp.appPps,
+);
+// Datagrams per CPU-second of both devices: what the tunnel costs, whoever else wants the CPU.
+const perCpu = (udp: FloodFigures) => udp.deviceMicros > 0 ? 1e6 / udp.deviceMicros : 0;
+line(
+  "udp per device CPU-second",
+  perCpu(ours.udp),
+  perCpu(theirs.udp),
+  "pkt",
+  0,
+  nebula ? perCpu(nebula.udp) : undefined,
 );
 detail("meshguard", ours.udp);
 detail("wireguard-go", theirs.udp);

@@ -19,6 +19,8 @@ import { NamespaceProcess, run } from "../tests/interop/helpers/lab.ts";
 export const FLOOD_PAYLOAD = 1380;
 /** IPv4 (20) and UDP (8) header bytes in front of every payload on the TUN. */
 const HEADER_BYTES = 28;
+/** /proc's unit of CPU time (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
 
 /** What the flood needs of one side of a lab. */
 export interface FloodSide {
@@ -26,6 +28,8 @@ export interface FloodSide {
   meshIpv4: string;
   /** The TUN interface of that side's device. */
   interfaceName: string;
+  /** That side's device process (its CPU time is read from /proc). */
+  process: { pid: number };
 }
 
 /** CPUs to pin the sending and the receiving iperf3 to (taskset -c), or none. */
@@ -45,6 +49,8 @@ export interface FloodFigures {
   senderDroppedPps: number;
   /** Datagrams per TUN write at the receiver (above 1: the device coalesced them, USO). */
   perWrite: number;
+  /** CPU time both devices used per delivered datagram (µs): what the flood costs them. */
+  deviceMicros: number;
   /** 1 − delivered/offered. */
   loss: number;
   /** 1 − delivered/taken: lost between the devices. */
@@ -71,6 +77,14 @@ async function linkCounters(namespace: string, device: string): Promise<LinkCoun
     txBytes: stats.tx.bytes,
     txDropped: stats.tx.dropped,
   };
+}
+
+/** User and system CPU seconds `pid` has used so far, all its threads. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await run("cat", `/proc/${pid}/stat`);
+  // The fields after the command name (which may hold spaces) in parentheses.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 /** Datagrams of FLOOD_PAYLOAD bytes in `packets` TUN packets of `bytes` in all. */
@@ -100,6 +114,7 @@ export async function udpFlood(
   );
   await server.waitFor(/Server listening/);
   try {
+    const cpuBefore = await cpuSeconds(sender.process.pid) + await cpuSeconds(receiver.process.pid);
     const sentBefore = await linkCounters(sender.namespace, sender.interfaceName);
     const receivedBefore = await linkCounters(receiver.namespace, receiver.interfaceName);
     const output = await run(
@@ -123,6 +138,8 @@ export async function udpFlood(
     );
     const sentAfter = await linkCounters(sender.namespace, sender.interfaceName);
     const receivedAfter = await linkCounters(receiver.namespace, receiver.interfaceName);
+    const cpu = await cpuSeconds(sender.process.pid) + await cpuSeconds(receiver.process.pid) -
+      cpuBefore;
     const sum = JSON.parse(output).end.sum;
     const time = sum.seconds;
     const offered = sum.packets;
@@ -138,6 +155,7 @@ export async function udpFlood(
     return {
       seconds: time,
       perWrite: writes > 0 ? delivered / writes : 0,
+      deviceMicros: delivered > 0 ? cpu * 1e6 / delivered : 0,
       offeredPps: offered / time,
       takenPps: taken / time,
       deliveredPps: delivered / time,
