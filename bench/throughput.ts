@@ -13,7 +13,7 @@
  * packets on the TUN, no UDP GSO, no coalescing).
  * Without `nebula` installed its columns are left out (apt install nebula).
  * Run: bench/throughput.sh [seconds per test, default 10] [--udp-only] [--pin SENDER,RECEIVER]
- * (--pin: the sending and receiving iperf3 run under `taskset -c` on those CPUs).
+ * (--pin: the UDP flood's sending and receiving iperf3 run under `taskset -c` on those CPUs).
  */
 
 import {
@@ -165,7 +165,9 @@ if (!udpOnly) {
     `load average after the TCP tests: meshguard ${ours.tcpLoad}, wireguard-go ${theirs.tcpLoad}` +
       (nebula ? `, nebula ${nebula.tcpLoad}` : "") +
       `, workers-1 ${single.tcpLoad}, no-offload ${plain.tcpLoad}` +
-      (pin ? `; iperf3 pinned: sender CPU ${pin.sender}, receiver CPU ${pin.receiver}` : ""),
+      (pin
+        ? `; UDP flood iperf3 pinned: sender CPU ${pin.sender}, receiver CPU ${pin.receiver}`
+        : ""),
   );
   line("tcp-1", ours.tcp1, theirs.tcp1, "Gbps", 3, nebula?.tcp1);
   line("tcp-4", ours.tcp4, theirs.tcp4, "Gbps", 3, nebula?.tcp4);
