@@ -24,7 +24,12 @@ import {
   run,
 } from "../tests/interop/helpers/lab.ts";
 import { NebulaLab, nebulaSkipReason } from "./nebula_lab.ts";
-import { type FloodFigures, type FloodPinning, loadAverage, udpFlood } from "./udp_flood.ts";
+import {
+  type FloodFigures,
+  type FloodPinning,
+  loadAverage,
+  udpFlood,
+} from "../tests/interop/helpers/udp_flood.ts";
 
 const usage = "usage: bench/throughput.sh [seconds] [--udp-only] [--pin SENDER_CPU,RECEIVER_CPU]";
 let seconds = 10;

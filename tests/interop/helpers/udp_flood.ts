@@ -1,5 +1,5 @@
 /**
- * The throughput bench's UDP flood, counted where each implementation hands packets over rather
+ * A UDP flood (the throughput bench's udp-pps, and the offload interop test's), counted where each implementation hands packets over rather
  * than by the receiving iperf3 alone (which on two shared cores is starved of CPU and drops in
  * its socket buffer whatever the tunnel delivered): iperf3 `-u -b 0 -l 1380` from side 0 to side
  * 1, with the TUN interfaces' kernel counters read before and after.
@@ -13,7 +13,7 @@
  * The iperf3 control connection's few packets add well under one datagram's worth.
  */
 
-import { NamespaceProcess, run } from "../tests/interop/helpers/lab.ts";
+import { NamespaceProcess, run } from "./lab.ts";
 
 /** Bytes of UDP payload per flood datagram (fits MTU 1420 with the IPv4 and UDP headers). */
 export const FLOOD_PAYLOAD = 1380;
@@ -51,6 +51,8 @@ export interface FloodFigures {
   perWrite: number;
   /** CPU time both devices used per delivered datagram (µs): what the flood costs them. */
   deviceMicros: number;
+  /** Datagrams the receiving iperf3 saw out of order. */
+  outOfOrder: number;
   /** 1 − delivered/offered. */
   loss: number;
   /** 1 − delivered/taken: lost between the devices. */
@@ -92,9 +94,13 @@ function datagrams(bytes: number, packets: number): number {
   return Math.max(0, Math.round((bytes - HEADER_BYTES * packets) / FLOOD_PAYLOAD));
 }
 
-/** The 1-minute load average. */
+/** The 1-minute load average (NaN without --allow-sys=loadavg). */
 export function loadAverage(): number {
-  return Deno.loadavg()[0];
+  try {
+    return Deno.loadavg()[0];
+  } catch {
+    return NaN; // --allow-sys=loadavg not granted (the tests do not need it)
+  }
 }
 
 function pinned(cpu: number | undefined, command: string[]): string[] {
@@ -140,7 +146,8 @@ export async function udpFlood(
     const receivedAfter = await linkCounters(receiver.namespace, receiver.interfaceName);
     const cpu = await cpuSeconds(sender.process.pid) + await cpuSeconds(receiver.process.pid) -
       cpuBefore;
-    const sum = JSON.parse(output).end.sum;
+    const end = JSON.parse(output).end;
+    const sum = end.sum;
     const time = sum.seconds;
     const offered = sum.packets;
     const taken = datagrams(
@@ -155,6 +162,8 @@ export async function udpFlood(
     return {
       seconds: time,
       perWrite: writes > 0 ? delivered / writes : 0,
+      // The receiver's count, which iperf3 reports per stream (NaN if it ever stops).
+      outOfOrder: end.streams?.[0]?.udp?.out_of_order ?? NaN,
       deviceMicros: delivered > 0 ? cpu * 1e6 / delivered : 0,
       offeredPps: offered / time,
       takenPps: taken / time,
