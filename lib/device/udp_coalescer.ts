@@ -37,6 +37,11 @@ export class UdpCoalescer {
   superPackets = 0;
   /** Datagrams that went into super-packets. */
   coalesced = 0;
+  /**
+   * Why the TUN refused a super-packet (its datagrams then went one by one), or null. Once set,
+   * nothing more is coalesced: a kernel that offers USO but refuses our writes keeps refusing.
+   */
+  refusal: string | null = null;
   private groups = 0;
   /** Per group: its queue, IP header bytes, datagram payload size, bytes so far, state. */
   private readonly queue = new Int32Array(MAX_UDP_GROUPS);
@@ -72,7 +77,7 @@ export class UdpCoalescer {
   add(slot: number, at: number, length: number, queue: number): boolean {
     const bytes = this.bytes;
     const ip = udpIpHeaderBytes(bytes, at, length);
-    if (ip === 0) return false;
+    if (ip === 0 || this.refusal !== null) return false;
     const payload = length - ip - UDP_HEADER_BYTES;
     // A zero checksum (IPv4: none) would come out computed, a bad one (IP or UDP) valid: such
     // datagrams go as they are. The AEAD vouches for the bytes, not for the sender's stack.
@@ -183,13 +188,8 @@ export class UdpCoalescer {
   private writeGroup(g: number): void {
     const base = g * MAX_UDP_MEMBERS;
     const count = this.members[g];
-    if (count === 1) {
-      this.plain.writePlain(
-        this.memberSlot[base],
-        this.memberAt[base],
-        this.memberLength[base],
-        this.queue[g],
-      );
+    if (count === 1 || this.refusal !== null) {
+      this.writeMembers(g);
       return;
     }
     const bytes = this.bytes;
@@ -237,12 +237,27 @@ export class UdpCoalescer {
       ip,
       6,
     );
-    this.superPackets++;
-    this.coalesced += count;
     try {
       this.queues[this.queue[g]].write(this.bufferView, total + VIRTIO_NET_HEADER_SIZE);
-    } catch {
-      // A super-packet the kernel refuses is dropped as its datagrams would be.
+      this.superPackets++;
+      this.coalesced += count;
+    } catch (error) {
+      // The datagrams are still in their slots: they go one by one, and so do all later ones.
+      this.refusal = error instanceof Error ? error.message : String(error);
+      this.writeMembers(g);
+    }
+  }
+
+  /** Group `g`'s datagrams one by one, as they are. */
+  private writeMembers(g: number): void {
+    const base = g * MAX_UDP_MEMBERS;
+    for (let k = 0; k < this.members[g]; k++) {
+      this.plain.writePlain(
+        this.memberSlot[base + k],
+        this.memberAt[base + k],
+        this.memberLength[base + k],
+        this.queue[g],
+      );
     }
   }
 }

@@ -14,7 +14,11 @@ const SLOT = 1536;
 const BATCH = 80;
 
 /** A coalescer over a fresh core, the batch it takes, the writes it makes, and the splitter. */
-export async function coalesceRig(udpSegmentation = true) {
+export async function coalesceRig(
+  udpSegmentation = true,
+  /** The TUN refuses super-packets (as a kernel would with EINVAL). */
+  refuseSuper = false,
+) {
   const core = await CryptoCore.create({ arenaBytes: 1 << 19 });
   const bytes = core.bytes;
   const sum = (at: number, n: number) => core.exports.checksumSum(at, n);
@@ -26,9 +30,14 @@ export async function coalesceRig(udpSegmentation = true) {
     (_, i) => bytes.subarray(slotsAt + i * SLOT, slotsAt + (i + 1) * SLOT),
   );
   const writes: Uint8Array[] = [];
+  let refused = 0;
   const queue: TunQueue = {
     read: () => 0,
     write(view, length) {
+      if (refuseSuper && view[1] !== 0) {
+        refused++;
+        throw new Error("write(tun): Invalid argument");
+      }
       writes.push(view.slice(0, length));
       return length;
     },
@@ -55,7 +64,7 @@ export async function coalesceRig(udpSegmentation = true) {
     coalescer.flush();
     return [...writes];
   };
-  return { coalescer, cut, batch };
+  return { coalescer, cut, batch, refused: () => refused };
 }
 
 /** Datagrams of one flow as a host sends them (ids counting up, checksums valid). */

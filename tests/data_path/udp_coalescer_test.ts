@@ -102,3 +102,17 @@ Deno.test("udp coalescer: without USO on the TUN, UDP is written as it is", asyn
   assertTrue(writes.every((w) => w[1] === 0));
   assertEquals(hex(writes.map((w) => w.slice(10))), hex(sent));
 });
+
+Deno.test("udp coalescer: a TUN that refuses super-packets gets every datagram one by one, then no more super-packets", async () => {
+  const { coalescer, cut, batch, refused } = await rig(true, true);
+  const sent = flow(cut, { payload: 12 * 900, gsoSize: 900, seed: 4 });
+  const first = batch(sent);
+  assertEquals(hex(first.map((w) => w.slice(10))), hex(sent), "all of them, in order");
+  assertTrue(first.every((w) => w[1] === 0), "plain writes");
+  assertEquals(coalescer.udp!.refusal, "write(tun): Invalid argument");
+  assertEquals(coalescer.udp!.superPackets, 0);
+  assertEquals(refused(), 1);
+  const again = batch(sent);
+  assertEquals(refused(), 1, "no super-packet tried again");
+  assertEquals(hex(again.map((w) => w.slice(10))), hex(sent));
+});
