@@ -18,6 +18,12 @@ import {
 } from "./virtio_net_header.ts";
 import type { ChecksumSum } from "./gso_splitter.ts";
 import { type PlainTunWriter, UdpCoalescer } from "./udp_coalescer.ts";
+import {
+  checksumsVerify,
+  gatherMembers,
+  pseudoHeaderSum,
+  setSuperPacketLengths,
+} from "./super_packet.ts";
 
 /** Flows coalesced at once per batch; a further flow's segments are written as they come. */
 export const MAX_GROUPS = 8;
@@ -28,6 +34,7 @@ const MAX_SUPER_BYTES = 65_535;
 /** Bytes of coalescing buffer a loop gives: the header and a 64 KB super-packet. */
 export const COALESCE_BUFFER_BYTES = VIRTIO_NET_HEADER_SIZE + MAX_SUPER_BYTES;
 
+const PROTOCOL_TCP = 6;
 const TCP_ACK = 0x10;
 const TCP_PSH = 0x08;
 
@@ -94,7 +101,7 @@ export class TcpCoalescer implements PlainTunWriter {
     // Checksums are verified before joining, as a NIC's GRO does: a super-packet's are
     // recomputed, which would otherwise make a damaged segment look whole to the kernel.
     const coalescable = payload > 0 && (flags & ~TCP_PSH) === TCP_ACK &&
-      this.checksumsValid(at, ip, length);
+      checksumsVerify(this.sum, at, ip, length, PROTOCOL_TCP);
     for (let g = 0; g < this.groups; g++) {
       if (!this.sameFlow(g, at, ip)) continue;
       if (
@@ -193,16 +200,6 @@ export class TcpCoalescer implements PlainTunWriter {
     return true;
   }
 
-  /** True when the IPv4 header checksum (if any) and the TCP checksum verify. */
-  private checksumsValid(at: number, ip: number, length: number): boolean {
-    if (ip === 20 && this.sum(at, 20) !== 0xffff) return false;
-    const pseudo = (ip === 20 ? this.sum(at + 12, 8) : this.sum(at + 8, 32)) + 6 + length - ip;
-    let total = pseudo + this.sum(at + ip, length - ip);
-    total = (total & 0xffff) + (total >>> 16);
-    total = (total & 0xffff) + (total >>> 16);
-    return total === 0xffff;
-  }
-
   private removeGroup(g: number): void {
     const last = --this.groups;
     if (g === last) return;
@@ -237,33 +234,19 @@ export class TcpCoalescer implements PlainTunWriter {
     const out = this.bufferAt + VIRTIO_NET_HEADER_SIZE;
     const header = this.headerBytes[g];
     const ip = this.ipBytes[g];
-    let end = out + this.memberLength[base];
-    bytes.copyWithin(out, this.memberAt[base], this.memberAt[base] + this.memberLength[base]);
-    for (let k = 1; k < count; k++) {
-      const at = this.memberAt[base + k];
-      const length = this.memberLength[base + k];
-      bytes.copyWithin(end, at + header, at + length);
-      end += length - header;
-    }
-    const total = end - out;
-    const l4Length = total - ip;
-    if (ip === 20) {
-      bytes[out + 2] = total >>> 8;
-      bytes[out + 3] = total & 0xff;
-      bytes[out + 10] = 0;
-      bytes[out + 11] = 0;
-      const checksum = ~this.sum(out, 20) & 0xffff;
-      bytes[out + 10] = checksum >>> 8;
-      bytes[out + 11] = checksum & 0xff;
-    } else {
-      bytes[out + 4] = l4Length >>> 8;
-      bytes[out + 5] = l4Length & 0xff;
-    }
+    const total = gatherMembers(
+      bytes,
+      out,
+      this.memberAt,
+      this.memberLength,
+      base,
+      count,
+      header,
+    );
+    const l4Length = setSuperPacketLengths(bytes, this.sum, out, ip, total);
     if (this.push[g] !== 0) bytes[out + ip + 13] |= TCP_PSH;
     // NEEDS_CSUM: the field holds the pseudo-header sum; the kernel adds the segment's.
-    let pseudo = (ip === 20 ? this.sum(out + 12, 8) : this.sum(out + 8, 32)) + 6 + l4Length;
-    pseudo = (pseudo & 0xffff) + (pseudo >>> 16);
-    pseudo = (pseudo & 0xffff) + (pseudo >>> 16);
+    const pseudo = pseudoHeaderSum(this.sum, out, ip, PROTOCOL_TCP, l4Length);
     bytes[out + ip + 16] = pseudo >>> 8;
     bytes[out + ip + 17] = pseudo & 0xff;
     writeGsoVirtioNetHeader(

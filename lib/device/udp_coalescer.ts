@@ -15,6 +15,12 @@ import {
   writeGsoVirtioNetHeader,
 } from "./virtio_net_header.ts";
 import type { ChecksumSum } from "./gso_splitter.ts";
+import {
+  checksumsVerify,
+  gatherMembers,
+  pseudoHeaderSum,
+  setSuperPacketLengths,
+} from "./super_packet.ts";
 
 /** Flows coalesced at once per batch; a further flow's datagrams are written as they come. */
 export const MAX_UDP_GROUPS = 8;
@@ -82,7 +88,8 @@ export class UdpCoalescer {
     // A zero checksum (IPv4: none) would come out computed, a bad one (IP or UDP) valid: such
     // datagrams go as they are. The AEAD vouches for the bytes, not for the sender's stack.
     const coalescable = payload > 0 &&
-      (bytes[at + ip + 6] | bytes[at + ip + 7]) !== 0 && this.checksumsValid(at, ip, length);
+      (bytes[at + ip + 6] | bytes[at + ip + 7]) !== 0 &&
+      checksumsVerify(this.sum, at, ip, length, IPPROTO_UDP);
     for (let g = 0; g < this.groups; g++) {
       if (!this.sameFlow(g, at, ip)) continue;
       if (
@@ -157,17 +164,6 @@ export class UdpCoalescer {
     return bytes[first + 7] === bytes[at + 7];
   }
 
-  /** True when the IPv4 header checksum (if any) and the UDP checksum verify. */
-  private checksumsValid(at: number, ip: number, length: number): boolean {
-    if (ip === 20 && this.sum(at, 20) !== 0xffff) return false;
-    const pseudo = (ip === 20 ? this.sum(at + 12, 8) : this.sum(at + 8, 32)) + IPPROTO_UDP +
-      length - ip;
-    let total = pseudo + this.sum(at + ip, length - ip);
-    total = (total & 0xffff) + (total >>> 16);
-    total = (total & 0xffff) + (total >>> 16);
-    return total === 0xffff;
-  }
-
   private removeGroup(g: number): void {
     const last = --this.groups;
     if (g === last) return;
@@ -196,36 +192,21 @@ export class UdpCoalescer {
     const out = this.bufferAt + VIRTIO_NET_HEADER_SIZE;
     const ip = this.ipBytes[g];
     const header = ip + UDP_HEADER_BYTES;
-    let end = out + this.memberLength[base];
-    bytes.copyWithin(out, this.memberAt[base], this.memberAt[base] + this.memberLength[base]);
-    for (let k = 1; k < count; k++) {
-      const at = this.memberAt[base + k];
-      const length = this.memberLength[base + k];
-      bytes.copyWithin(end, at + header, at + length);
-      end += length - header;
-    }
-    const total = end - out;
-    const l4Length = total - ip;
-    if (ip === 20) {
-      bytes[out + 2] = total >>> 8;
-      bytes[out + 3] = total & 0xff;
-      bytes[out + 10] = 0;
-      bytes[out + 11] = 0;
-      const checksum = ~this.sum(out, 20) & 0xffff;
-      bytes[out + 10] = checksum >>> 8;
-      bytes[out + 11] = checksum & 0xff;
-    } else {
-      bytes[out + 4] = l4Length >>> 8;
-      bytes[out + 5] = l4Length & 0xff;
-    }
+    const total = gatherMembers(
+      bytes,
+      out,
+      this.memberAt,
+      this.memberLength,
+      base,
+      count,
+      header,
+    );
+    const l4Length = setSuperPacketLengths(bytes, this.sum, out, ip, total);
     // The kernel rewrites each segment's length and adjusts the checksum from this one.
     bytes[out + ip + 4] = l4Length >>> 8;
     bytes[out + ip + 5] = l4Length & 0xff;
     // NEEDS_CSUM: the field holds the pseudo-header sum; the kernel adds each segment's.
-    let pseudo = (ip === 20 ? this.sum(out + 12, 8) : this.sum(out + 8, 32)) + IPPROTO_UDP +
-      l4Length;
-    pseudo = (pseudo & 0xffff) + (pseudo >>> 16);
-    pseudo = (pseudo & 0xffff) + (pseudo >>> 16);
+    const pseudo = pseudoHeaderSum(this.sum, out, ip, IPPROTO_UDP, l4Length);
     bytes[out + ip + 6] = pseudo >>> 8;
     bytes[out + ip + 7] = pseudo & 0xff;
     writeGsoVirtioNetHeader(
