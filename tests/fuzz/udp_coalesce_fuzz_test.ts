@@ -8,7 +8,15 @@
 
 import { COALESCE_BUFFER_BYTES } from "../../lib/device/tcp_coalescer.ts";
 import { coalesceRig, udpFlow } from "../data_path/coalesce_rig.ts";
-import { ensure, Mutator, runFuzz, startFuzz } from "./fuzz_kit.ts";
+import {
+  ensure,
+  flattenPackets,
+  Mutator,
+  packetKey,
+  runFuzz,
+  startFuzz,
+  unflattenPackets,
+} from "./fuzz_kit.ts";
 
 Deno.test("fuzz UDP coalescing: nothing lost, duplicated or changed; super-packets split back exactly", async () => {
   const run = startFuzz("udp-coalesce");
@@ -19,13 +27,7 @@ Deno.test("fuzz UDP coalescing: nothing lost, duplicated or changed; super-packe
   );
   const originals = new Set<string>();
   const mutator = new Mutator(run.rng, { maxLength: 300 });
-  // FNV-1a of the bytes and the length: cheap keys to compare packets.
-  const key = (p: Uint8Array) => {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p[i], 0x01000193);
-    return `${p.length}:${h >>> 0}`;
-  };
-  for (const datagram of flows.flat()) originals.add(key(datagram));
+  for (const datagram of flows.flat()) originals.add(packetKey(datagram));
   const outcomes = runFuzz("udp-coalesce", run, (i) => {
     // A batch: a run of valid datagrams with some mutated, dropped or repeated.
     const batchOf: Uint8Array[] = [];
@@ -35,35 +37,22 @@ Deno.test("fuzz UDP coalescing: nothing lost, duplicated or changed; super-packe
       batchOf.push(roll === 1 ? mutator.next([datagram]) : datagram);
       if (roll === 2) batchOf.push(datagram);
     }
-    const flat = new Uint8Array(batchOf.reduce((n, p) => n + 2 + p.length, 0));
-    let at = 0;
-    for (const p of batchOf) {
-      flat[at] = p.length & 0xff;
-      flat[at + 1] = p.length >>> 8;
-      flat.set(p, at + 2);
-      at += 2 + p.length;
-    }
-    return flat;
+    return flattenPackets(batchOf);
   }, (flat) => {
-    const packets: Uint8Array[] = [];
-    for (let at = 0; at < flat.length;) {
-      const n = flat[at] | (flat[at + 1] << 8);
-      packets.push(flat.subarray(at + 2, at + 2 + n));
-      at += 2 + n;
-    }
+    const packets = unflattenPackets(flat);
     const writes = batch(packets);
     const delivered: string[] = [];
     let supers = 0;
     for (const write of writes) {
       ensure(write.length <= COALESCE_BUFFER_BYTES, `a ${write.length}-byte write`);
       if (write[1] === 0) {
-        delivered.push(key(write.subarray(10)));
+        delivered.push(packetKey(write.subarray(10)));
         continue;
       }
       supers++;
-      for (const datagram of cut(write)) delivered.push(key(datagram));
+      for (const datagram of cut(write)) delivered.push(packetKey(datagram));
     }
-    const sent = packets.map(key);
+    const sent = packets.map(packetKey);
     ensure(
       delivered.length === sent.length,
       `${sent.length} datagrams in, ${delivered.length} out`,
