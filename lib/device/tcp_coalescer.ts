@@ -4,8 +4,8 @@
  * TUN as one super-packet behind a GSO virtio-net header, so the kernel's TCP stack takes one
  * 64 KB packet instead of 45 small ones. Everything else is written as is, behind a plain
  * header, or, when the TUN takes USO, handed to `udp_coalescer.ts` if it is UDP. Within a flow
- * the order is kept (a segment that cannot join its flow's group writes
- * the group first); flows may pass each other, as they may on any link.
+ * the order is kept (a segment that cannot join its flow's group writes the group first);
+ * flows may pass each other, as they may on any link.
  */
 
 import type { TunQueue } from "./packet_io.ts";
