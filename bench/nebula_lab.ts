@@ -31,6 +31,10 @@ export function nebulaSkipReason(): string | null {
 export interface NebulaSide {
   namespace: string;
   meshIpv4: string;
+  /** Nebula's TUN interface on that side. */
+  interfaceName: string;
+  /** That side's nebula process. */
+  process: { pid: number };
 }
 
 /** Two namespaces joined by Nebula. */
@@ -122,7 +126,12 @@ export class NebulaLab {
       this.processes.push(process);
       // Nebula logs its tun device once it is configured.
       await process.waitFor(/Nebula interface is active/);
-      this.sides.push({ namespace: names[i], meshIpv4: `10.99.0.${i + 1}` });
+      this.sides.push({
+        namespace: names[i],
+        meshIpv4: `10.99.0.${i + 1}`,
+        interfaceName: `neb${this.tag}${i}`,
+        process,
+      });
     }
   }
 

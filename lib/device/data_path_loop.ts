@@ -80,6 +80,8 @@ export interface DataPathLoopOptions {
    * and may be 64 KB super-packets, split here; writes get a header in front.
    */
   vnetHeader?: boolean;
+  /** The vnet TUN takes USO super-packets: a batch's UDP datagrams are coalesced per flow too. */
+  tunUdpSegmentation?: boolean;
   /**
    * The socket has UDP GRO on: receive into GRO_SLOTS slots of 64 KB, each cut into its
    * datagrams by `segmentSize`.
@@ -198,6 +200,7 @@ export class DataPathLoop {
         ),
         options.queues,
         superAt + SUPER_READ_BYTES,
+        options.tunUdpSegmentation ?? false,
       )
       : null;
     this.plane = new DataPlane({

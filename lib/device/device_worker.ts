@@ -107,6 +107,7 @@ function run(init: Init): void {
     writer: init.workerIndex,
     mtu: init.mtu,
     vnetHeader: init.vnetHeader,
+    tunUdpSegmentation: init.tunUdpSegmentation,
     receiveCoalescing: init.receiveCoalescing,
     arenaAt: init.arenaAt,
     tun,
@@ -144,6 +145,7 @@ function run(init: Init): void {
   let polls = new PollSet([tun.fd, polledSocket.fd, wake.fd]);
   let sinceControl = performance.now();
   let refusalReported = false;
+  let usoRefusalReported = false;
 
   const loop = (): void => {
     while (worker.running) {
@@ -160,6 +162,16 @@ function run(init: Init): void {
           type: "notice",
           message:
             `worker ${init.workerIndex}: the kernel refused a UDP GSO send (errno ${worker.udp.segmentationRefused}); plain sendmmsg from now on`,
+        });
+      }
+      const uso = path.coalescer?.udp;
+      if (uso != null && uso.refusal !== null && !usoRefusalReported) {
+        // The TUN offered USO but refused a super-packet: its datagrams went one by one.
+        usoRefusalReported = true;
+        post({
+          type: "notice",
+          message:
+            `worker ${init.workerIndex}: the TUN refused a UDP super-packet (${uso.refusal}); UDP written datagram by datagram from now on`,
         });
       }
       // The wake fd is read only when poll saw it signalled: no extra syscall when busy.

@@ -10,7 +10,7 @@ import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
 import { DeviceRelay } from "./device_relay.ts";
 import type { RelayTable, RelayTableStats } from "../relay/relay_table.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
-import { openTunQueues, type TunQueues } from "./tun_queues.ts";
+import { openTunQueues, takesUso, type TunQueues } from "./tun_queues.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import type { UdpSocket } from "../../ffi/udp_socket.ts";
 import { DeviceSockets, enableUdpOffloads, openSockets } from "./device_sockets.ts";
@@ -238,6 +238,7 @@ export class UserspaceDevice {
           udpPort: sockets[workerIndex - 1].port,
           mtu,
           vnetHeader: tun.vnetHeader,
+          tunUdpSegmentation: takesUso(tun.offloadFlags),
           udpSegmentation,
           receiveCoalescing,
           timeOrigin: performance.timeOrigin,

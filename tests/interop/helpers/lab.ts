@@ -149,6 +149,11 @@ export class NamespaceProcess {
     }
   }
 
+  /** The process's id (`ip netns exec` execs the command, so it is the command's own). */
+  get pid(): number {
+    return this.child.pid;
+  }
+
   /** Everything the process printed so far. */
   get output(): string {
     return this.text;

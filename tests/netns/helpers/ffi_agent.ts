@@ -61,10 +61,24 @@ function wasmSlots(slots: number, shared: boolean) {
 function handle(request: AgentRequest): unknown {
   switch (request.op) {
     case "tun.open": {
-      const tun = openTun({ name: request.name, multiQueue: request.multiQueue });
+      const tun = openTun({
+        name: request.name,
+        multiQueue: request.multiQueue,
+        vnetHeader: request.vnetHeader,
+      });
       const id = nextId++;
       tuns.set(id, tun);
-      return { id, name: tun.name, fd: tun.fd };
+      // offload: TUNSETOFFLOAD flags to ask for; the answer says whether the kernel took them.
+      let offload = 0;
+      if (request.offload !== undefined) {
+        try {
+          tun.setOffload(request.offload);
+          offload = request.offload;
+        } catch {
+          // refused: the test says so and skips
+        }
+      }
+      return { id, name: tun.name, fd: tun.fd, offload };
     }
     case "tun.write":
       return { written: tuns.get(request.id)!.write(unhex(request.hex)) };
