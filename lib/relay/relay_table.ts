@@ -32,14 +32,17 @@ export interface RelayLimits {
   pairIdleMs: number;
 }
 
-/** Defaults: enough for a few interactive flows and one bulk transfer per sender. */
+/**
+ * Defaults: a sender's bulk transfer at gigabit speed (the budgets bound one member's share of
+ * the relay; below what a direct path carries, they would cap every relayed TCP flow instead).
+ */
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   maxMembers: 1024,
   maxPairs: 64,
-  packetsPerSecond: 20_000,
-  packetBurst: 2_000,
-  bytesPerSecond: 25_000_000,
-  byteBurst: 2_500_000,
+  packetsPerSecond: 100_000,
+  packetBurst: 10_000,
+  bytesPerSecond: 125_000_000,
+  byteBurst: 12_500_000,
   pairIdleMs: 60_000,
 };
 

@@ -3,7 +3,12 @@ import type { DatagramSocket } from "../../lib/device/packet_io.ts";
 import { PacketSlot } from "../../lib/device/packet_io.ts";
 import { RelayEndpoints, virtualRelayEndpoint } from "../../lib/relay/relay_endpoints.ts";
 import { registerTxHeadroom, RelaySocket } from "../../lib/relay/relay_socket.ts";
-import { encodeRelayFrame, RELAY_FROM, RELAY_HEADER_BYTES } from "../../lib/relay/relay_frame.ts";
+import {
+  encodeRelayFrame,
+  RELAY_FROM,
+  RELAY_HEADER_BYTES,
+  RELAY_TO,
+} from "../../lib/relay/relay_frame.ts";
 import { RelayTable } from "../../lib/relay/relay_table.ts";
 import { parseEndpoint } from "../../lib/wireguard/endpoint.ts";
 
@@ -330,4 +335,72 @@ Deno.test("relay socket: an outsider's initiations are never held", () => {
   }
   assertEquals(rEdge.hold.count, 0);
   assertEquals(rEdge.hold.stats.held, 0);
+});
+
+Deno.test("relay socket: a relay forwards a receive batch, GRO segments included, with one batch send and no view per frame", () => {
+  const wire = new Map<string, WireSocket>();
+  const [a, b, r] = ["203.0.113.1:1001", "203.0.113.2:1002", "203.0.113.3:51820"].map((e) =>
+    new WireSocket(e, wire)
+  );
+  const table = new RelayTable({}, 1);
+  table.setMembers([
+    { key: key(0xa1), ip: mapped("203.0.113.1"), port: 1001 },
+    { key: key(0xb2), ip: mapped("203.0.113.2"), port: 1002 },
+  ]);
+  const rEdge = new RelaySocket(r, new RelayEndpoints(), table, () => 0);
+  const sends: Uint8Array[][] = [];
+  let sendTos = 0;
+  r.sendTo = (() => (sendTos++, 0)) as typeof r.sendTo;
+  r.sendBatch = (slots, count) => {
+    sends.push(slots.slice(0, count).map((s) => s.view));
+    for (let i = 0; i < count; i++) {
+      const s = slots[i];
+      WireSocket.prototype.sendTo.call(r, s.view, s.address, s.port, s.length);
+    }
+    return count;
+  };
+  const frame = encodeRelayFrame(RELAY_TO, key(0xb2), wireguardData(64));
+  const size = frame.length;
+  // Slot 0: four frames packed by GRO; slots 1, 2: a frame each.
+  const slots = [0, 1, 2].map(() => new PacketSlot(new Uint8Array(1024)));
+  r.receiveBatch = (into) => {
+    for (let i = 0; i < 3; i++) {
+      const n = i === 0 ? 4 : 1;
+      for (let k = 0; k < n; k++) into[i].view.set(frame, k * size);
+      into[i].length = n * size;
+      into[i].segmentSize = n > 1 ? size : 0;
+      into[i].address.set(mapped("203.0.113.1"));
+      into[i].port = 1001;
+      into[i].truncated = false;
+    }
+    return 3;
+  };
+  const batch = () => {
+    const received = rEdge.receiveBatch(slots, 0);
+    // As the data path walks a GRO slot: each segment through unwrapFrame, then one flush.
+    for (let k = 0; k < 4; k++) {
+      const virtual = new Uint8Array(16);
+      assertEquals(
+        rEdge.unwrapFrame(slots[0].view, k * size, size, slots[0].address, 1001, virtual),
+        -1,
+      );
+    }
+    rEdge.flushRelayed();
+    return received;
+  };
+  assertEquals(batch(), 3);
+  assertEquals([sends.length, sends[0].length, sendTos], [1, 6, 0], "one send for six frames");
+  assertEquals(b.inbox.length, 6);
+  for (const got of b.inbox) {
+    assertEquals(got.bytes[5], RELAY_FROM, "rewritten in place to FROM");
+    assertEquals([...got.bytes.subarray(8, 16)], [...key(0xa1).subarray(0, 8)], "names a");
+  }
+  batch();
+  assertEquals(sends.length, 2);
+  assertEquals(
+    sends[1].map((view, i) => view === sends[0][i]),
+    new Array(6).fill(true),
+    "each frame offset's view is made once, not per frame",
+  );
+  assertEquals([rEdge.stats.forwarded, rEdge.stats.forwardSends, a.inbox.length], [12, 2, 0]);
 });
