@@ -3,6 +3,7 @@
  * socket packs same-size frames from the relay into one GRO slot, and the data path unwraps each
  * segment as its own relay frame (its own virtual source). Every packet reaches the host once,
  * intact; frames of a second relayed peer and the relay's own datagrams may share those slots.
+ * And at the relay, GRO slots of frames to forward leave in one batch send per receive batch.
  */
 
 import { assertEquals, assertTrue } from "../assert.ts";
