@@ -379,7 +379,9 @@ export class DataPathLoop {
         if (frames && hasRelayMagicAt(bytes, slot.view.byteOffset + offset, length)) {
           const virtual = this.rxVirtualSources[i];
           const header = socket.unwrapFrame!(
-            slot.view.subarray(offset, offset + length),
+            slot.view,
+            offset,
+            length,
             slot.address,
             slot.port,
             virtual.address,
@@ -431,6 +433,8 @@ export class DataPathLoop {
       }
     }
     if (coalescer !== null) coalescer.flush();
+    // A relay's frames to forward, queued in place by the edge: one send for the batch.
+    if (frames) socket.flushRelayed?.();
     if (this.handshakes.length > 0 || this.swim.length > 0) {
       this.forwardBatch(this.handshakes, this.swim);
       this.handshakes = [];

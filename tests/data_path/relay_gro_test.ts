@@ -3,6 +3,7 @@
  * socket packs same-size frames from the relay into one GRO slot, and the data path unwraps each
  * segment as its own relay frame (its own virtual source). Every packet reaches the host once,
  * intact; frames of a second relayed peer and the relay's own datagrams may share those slots.
+ * And at the relay, GRO slots of frames to forward leave in one batch send per receive batch.
  */
 
 import { assertEquals, assertTrue } from "../assert.ts";
@@ -96,4 +97,81 @@ Deno.test("relay with UDP GRO: coalesced relay frames from two relayed peers are
     "each packet intact",
   );
   assertEquals(b.relaySockets[0].stats.unwrapped - unwrappedBefore, sent.length);
+});
+
+Deno.test("relay forwarding: a relay sends the frames of one receive batch (GRO slots included) with one batch send, never a sendto each", async () => {
+  const lab = new DeviceLab(22);
+  const a = await lab.add("192.0.2.1:51820", { workers: 1 });
+  const b = await lab.add("192.0.2.2:51820", { workers: 1 });
+  const r = await lab.add(RELAY, { workers: 1, receiveCoalescing: true });
+  lab.pair(a, b, [`${A}/32`], [`${B}/32`]);
+  const id = (fill: number) => new Uint8Array(32).fill(fill);
+  const table = new RelayTable({}, 1);
+  table.setMembers([
+    { key: id(0xa1), ip: mapped("192.0.2.1"), port: 51820 },
+    { key: id(0xb2), ip: mapped("192.0.2.2"), port: 51820 },
+  ]);
+  r.useRelay(new RelayEndpoints(), table);
+  const relayIp = mapped("192.0.2.3");
+  const aEnds = new RelayEndpoints();
+  a.useRelay(aEnds, null);
+  setEndpoint(a, b, virtualRelayEndpoint(aEnds.bind(relayIp, 51820, id(0xb2))));
+  const bEnds = new RelayEndpoints();
+  b.useRelay(bEnds, null);
+  setEndpoint(b, a, virtualRelayEndpoint(bEnds.bind(relayIp, 51820, id(0xa1))));
+  a.tun.send(udpPacket(A, B, 1));
+  lab.settle();
+  assertEquals(b.tun.packets().length, 1, "the handshake and first packet came through the relay");
+  const before = b.tun.packets().length;
+  const forwardedBefore = r.relaySockets[0].stats.forwarded;
+
+  const isRelayFrame = (view: Uint8Array) => view[0] === 0x6d && view[1] === 0x67;
+  const socket = r.sockets[0];
+  let batches = 0;
+  let framesInBatches = 0;
+  let singleSends = 0;
+  let inBatch = false;
+  let packedSlots = 0;
+  let receiveBatches = 0;
+  const sendTo = socket.sendTo.bind(socket);
+  const sendBatch = socket.sendBatch.bind(socket);
+  const receive = socket.receiveBatch.bind(socket);
+  socket.sendTo = (view, address, port, length) => {
+    if (!inBatch && isRelayFrame(view)) singleSends++;
+    return sendTo(view, address, port, length);
+  };
+  socket.sendBatch = (slots, count) => {
+    let frames = 0;
+    for (let i = 0; i < count; i++) if (isRelayFrame(slots[i].view)) frames++;
+    if (frames > 0) batches++;
+    framesInBatches += frames;
+    inBatch = true;
+    try {
+      return sendBatch(slots, count);
+    } finally {
+      inBatch = false;
+    }
+  };
+  socket.receiveBatch = (slots) => {
+    const n = receive(slots);
+    if (n > 0) receiveBatches++;
+    for (let i = 0; i < n; i++) if (slots[i].segmentSize > 0) packedSlots++;
+    return n;
+  };
+  const sent: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const packet = udpPacket(A, B, 100 + i, { body: 1000 });
+    a.tun.send(packet);
+    sent.push([...packet].join(","));
+  }
+  lab.settle();
+  const got = b.tun.packets().slice(before).map((p) => [...p].join(","));
+  assertEquals(new Set(got), new Set(sent), "every packet reached b once, intact");
+  assertEquals(got.length, sent.length);
+  assertTrue(packedSlots > 0, "no GRO slot at the relay: the test proves nothing");
+  assertEquals(singleSends, 0, "no relayed frame went out with a send of its own");
+  // b's own datagrams back to a (keepalives) are relayed too: all of them in batches.
+  assertTrue(framesInBatches >= sent.length, `${framesInBatches} frames in batch sends`);
+  assertTrue(batches <= receiveBatches, `${batches} sends for ${receiveBatches} receive batches`);
+  assertEquals(r.relaySockets[0].stats.forwarded - forwardedBefore, framesInBatches);
 });
