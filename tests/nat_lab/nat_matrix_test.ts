@@ -57,6 +57,8 @@ const [SEED, PUBLIC2, CONE, CONB, CGNAT, SHARED1, SHARED2, SYM, SYMB, UNTRUSTED]
 const MEMBERSHIP_MS = 120_000;
 /** Each row's pair must be direct within this (punching included) once both are up. */
 const DIRECT_MS = 30_000;
+/** node2's `--relay-rate`. */
+const RELAY_RATE = "200mbit";
 /** Each relayed row's pair must be relayed, with a handshake, within this once both are up. */
 const RELAY_MS = 30_000;
 /**
@@ -141,6 +143,9 @@ Deno.test({
       console.log(
         `    8 MB node${a} → node${b} relayed: ${(8 / seconds).toFixed(1)} MB/s, SHA-256 equal`,
       );
+      // The relay's one data thread lets the sender through at 25 MB/s after a 2.5 MB burst: no
+      // faster than 0.235 s for 8 MiB (uncapped, the lab relays it in ~0.12 s).
+      assertTrue(seconds >= 0.2, `8 MiB relayed in ${seconds.toFixed(3)} s past --relay-rate`);
       // Still relayed after the transfer: no path became "direct" on the way.
       for (const [from, to] of [[a, b], [b, a]]) {
         assertEquals((await mesh.peer(from, to))?.connection, "relay");
@@ -159,7 +164,9 @@ Deno.test({
           await daemons.start(SEED, { extraArgs: [...coturn, "--workers", "1"] });
           await daemons.waitUntilServing(SEED);
           for (let k = 2; k <= PLACEMENTS.length; k++) {
-            const relay = k === PUBLIC2 ? ["--relay"] : [];
+            // The relay is capped below the lab's speed (per sender per data thread) to prove the
+            // flag reaches the data threads; the relayed rows' 8 MB still fit in the budget.
+            const relay = k === PUBLIC2 ? ["--relay", "--relay-rate", RELAY_RATE] : [];
             await daemons.start(k, {
               seeds: [SEED],
               extraArgs: [...coturn, "--workers", "1", ...relay],
@@ -267,6 +274,13 @@ Deno.test({
           // Both records say "symmetric": no punch (a mapping per destination leaves nothing to
           // aim at), so the relay is the only path.
           await relayedRow(SYM, SYMB);
+          // The relay's status shows the budgets `--relay-rate 200mbit` set (default: 1 Gbit/s).
+          const serving = (await daemons.status(PUBLIC2)).relay_serving!;
+          assertEquals(serving.limits?.bytes_per_second, 25_000_000);
+          assertEquals(serving.limits?.packets_per_second, 20_000);
+          const text = await daemons.statusTable(PUBLIC2);
+          assertTrue(text.includes("limits per sender per data thread: 200 Mbit/s"), text);
+          console.log(`    relay drops: ${JSON.stringify(serving.dropped)}`);
         },
       );
 
