@@ -22,6 +22,7 @@ import { integerFlag } from "./number_flags.ts";
 import { MAX_WORKERS } from "../device/userspace_device.ts";
 import { DEFAULT_MAX_MEMBERS, MAX_MAX_MEMBERS } from "../daemon/member_cap.ts";
 import { MAX_ENDPOINTS } from "../swim/constants.ts";
+import { parseRelayFlags } from "./relay_flags.ts";
 
 /** Most seeds `up` takes (as the original). */
 const MAX_SEEDS = 16;
@@ -167,6 +168,8 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     workers: { type: "string" },
     open: { type: "boolean" },
     relay: { type: "boolean" },
+    "relay-rate": { type: "string" },
+    "relay-pairs": { type: "string" },
     "max-members": { type: "string" },
     "no-tun": { type: "boolean" },
     "no-dns": { type: "boolean" },
@@ -204,6 +207,11 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     1,
     MAX_MAX_MEMBERS,
     "up",
+  );
+  const relayLimits = parseRelayFlags(
+    values["relay-rate"],
+    values["relay-pairs"],
+    values.relay ?? false,
   );
   const interfaceName = values.interface ?? "mg0";
   if (!isValidInterfaceName(interfaceName)) {
@@ -268,6 +276,7 @@ export async function upCommand(context: CommandContext, args: string[]): Promis
     stun,
     announce,
     relay: values.relay ?? false,
+    relayLimits,
     dns: !(values["no-dns"] ?? false),
     log,
   });

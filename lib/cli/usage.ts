@@ -234,6 +234,10 @@ Needs root (CAP_NET_ADMIN, and port 53 for mesh names) unless --no-tun; Deno per
   --no-offload        plain packets on the TUN (no virtio-net header, no TSO/USO)
   --relay             relay WireGuard traffic (end-to-end encrypted) between trusted members
                       that have no direct path to each other; advertised to members
+  --relay-rate RATE   with --relay: cap each sender at RATE per data thread (kbit, mbit or
+                      gbit, 1mbit-100gbit, e.g. 10mbit; datagrams/s = bytes/s / 1250;
+                      default 1gbit)
+  --relay-pairs N     with --relay: relay at most N active pairs per data thread (default 64)
   --open              admit any node (by default only keys in authorized_keys/)
   --max-members N     with --open: admit at most N members that are not in authorized_keys/
                       (default 1024, at most 65534); newcomers beyond it are refused, logged

@@ -67,8 +67,25 @@ export interface RelayPairStatus {
   bytes: number;
 }
 
+/**
+ * The budgets a relay enforces (`--relay-rate`, `--relay-pairs`, else the defaults): each data
+ * thread holds its own, so a sender gets these per thread its datagrams land on.
+ */
+export interface RelayLimitsStatus {
+  /** Bytes and datagrams each sender may relay per second, per data thread. */
+  bytes_per_second: number;
+  packets_per_second: number;
+  /** What each sender may relay at once (the buckets' size). */
+  byte_burst: number;
+  packet_burst: number;
+  /** Active (sender, destination) pairs at most, per data thread. */
+  max_pairs: number;
+}
+
 /** On a relay node (`--relay`): what it forwarded for others, summed over its data threads. */
 export interface RelayServingStatus {
+  /** The limits in force (absent from older daemons). */
+  limits?: RelayLimitsStatus;
   forwarded_packets: number;
   forwarded_bytes: number;
   /** Datagrams dropped by reason: malformed, untrusted, rate, no-path, pair-cap. */
@@ -220,6 +237,16 @@ function checkRelayServing(value: unknown, where: string): void {
     forwarded_bytes: BYTE_COUNT,
     dropped: [(v) => isObject(v) && Object.values(v).every(isCount), "an object of counts"],
   });
+  if ("limits" in value) {
+    checkObject(value.limits, `${where}.limits`);
+    checkFields(value.limits, `${where}.limits`, {
+      bytes_per_second: BYTE_COUNT,
+      packets_per_second: COUNT,
+      byte_burst: BYTE_COUNT,
+      packet_burst: COUNT,
+      max_pairs: COUNT,
+    });
+  }
   checkEach(value, "pairs", where, (pair, at) => {
     checkObject(pair, at);
     checkFields(pair, at, { from: STRING, to: STRING, packets: COUNT, bytes: BYTE_COUNT });

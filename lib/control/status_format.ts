@@ -3,7 +3,12 @@
  * about this node, then one aligned row per peer. `now` is a parameter so output is testable.
  */
 
-import type { ControllerStatus, DaemonStatus, PeerStatus } from "./control_protocol.ts";
+import type {
+  ControllerStatus,
+  DaemonStatus,
+  PeerStatus,
+  RelayServingStatus,
+} from "./control_protocol.ts";
 import { describeConflict } from "./ipv4_conflict_text.ts";
 
 const BYTE_UNITS = ["KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -121,13 +126,25 @@ function relayingBlock(status: DaemonStatus): string {
     .map(([reason, count]) => `${reason} ${count}`).join(", ");
   const head = `\nrelaying for others: ${serving.forwarded_packets} datagrams (${
     formatBytes(serving.forwarded_bytes)
-  }) forwarded, dropped: ${drops === "" ? "none" : drops}\n`;
+  }) forwarded, dropped: ${drops === "" ? "none" : drops}\n${relayLimitsLine(serving)}`;
   if (serving.pairs.length === 0) return `${head}  no active pairs\n`;
   const rows = [
     ["FROM", "TO", "DATAGRAMS", "BYTES"],
     ...serving.pairs.map((p) => [p.from, p.to, String(p.packets), formatBytes(p.bytes)]),
   ];
   return head + table(rows).split("\n").map((line) => line === "" ? "" : `  ${line}`).join("\n");
+}
+
+/** The relay's budgets in force, per sender and per data thread (absent from older daemons). */
+function relayLimitsLine(serving: RelayServingStatus): string {
+  const l = serving.limits;
+  if (l === undefined) return "";
+  const mbit = (l.bytes_per_second * 8 / 1e6).toLocaleString("en-US", {
+    maximumFractionDigits: 1,
+  });
+  return `  limits per sender per data thread: ${mbit} Mbit/s (${
+    formatBytes(l.bytes_per_second)
+  }/s), ${l.packets_per_second} datagrams/s; at most ${l.max_pairs} pairs per data thread\n`;
 }
 
 /** The `controller:` lines: where, the last poll, the epoch, who is kept off the device. */

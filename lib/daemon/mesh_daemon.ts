@@ -18,6 +18,7 @@ import type { UserspaceDevice } from "../device/userspace_device.ts";
 import type { ForeignDatagram } from "../device/device_protocol.ts";
 import type { SeedSpec } from "../swim/address.ts";
 import { VERSION } from "../version.ts";
+import type { RelayLimits } from "../relay/relay_table.ts";
 import type { DaemonStatus, NetcheckReport } from "../control/control_protocol.ts";
 import { STUN_MIN_REFRESH_GAP_MS, STUN_TRANSACTION_MS } from "../stun/stun_client.ts";
 import { advertisedEndpoints } from "./local_endpoints.ts";
@@ -66,6 +67,8 @@ export interface MeshDaemonOptions {
   announce?: SeedSpec[];
   /** Relay WireGuard datagrams between trusted members without a direct path (`--relay`). */
   relay?: boolean;
+  /** With `relay`: the budgets `--relay-rate` / `--relay-pairs` cap (default DEFAULT_RELAY_LIMITS). */
+  relayLimits?: Partial<RelayLimits>;
   /** Serve mesh names on the mesh addresses (default true; `--no-dns`: false). */
   dns?: boolean;
   /** Admission control (`--controller`): peers need the controller's "allowed" and PSKs. */
@@ -257,6 +260,7 @@ export class MeshDaemon {
           seeds: joinThrough,
           stun,
           relay: this.#options.relay ?? false,
+          relayLimits: this.#options.relayLimits,
           certificate: this.#certificate,
         },
         performance.now(),

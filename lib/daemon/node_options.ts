@@ -94,7 +94,7 @@ export interface MeshNodeStart {
   relay?: boolean;
   /** Our org certificate (`node.cert`), carried in our signed record. */
   certificate?: Uint8Array | null;
-  /** The relay's limits (tests); default DEFAULT_RELAY_LIMITS. */
+  /** The relay's limits (`--relay-rate`, `--relay-pairs`, tests); default DEFAULT_RELAY_LIMITS. */
   relayLimits?: Partial<RelayLimits>;
 }
 

@@ -75,8 +75,19 @@ export class NodeRelays {
    * not relay); `nameOf` names a member by its short id (hex of its key's first 8 bytes).
    */
   serving(nameOf: (shortId: string) => string): RelayServingStatus | null {
-    if (!this.offers) return null;
-    return summarizeRelayStats(this.#device.relayStats?.() ?? [], nameOf);
+    const table = this.#planner.table;
+    if (table === null) return null;
+    const l = table.limits;
+    return {
+      limits: {
+        bytes_per_second: Math.round(l.bytesPerSecond),
+        packets_per_second: Math.round(l.packetsPerSecond),
+        byte_burst: Math.round(l.byteBurst),
+        packet_burst: Math.round(l.packetBurst),
+        max_pairs: l.maxPairs,
+      },
+      ...summarizeRelayStats(this.#device.relayStats?.() ?? [], nameOf),
+    };
   }
 
   /** The hex id of the relay `publicKey`'s traffic goes through, when `endpoint` is virtual. */

@@ -3,7 +3,7 @@
  * no punching) reach each other through a trusted relay-capable member, end to end encrypted.
  */
 
-import { assertEquals, assertTrue } from "../assert.ts";
+import { assertEquals, assertIncludes, assertTrue } from "../assert.ts";
 import { encodeRelayFrame, hasRelayMagic, RELAY_TO } from "../../lib/relay/relay_frame.ts";
 import {
   RELAY_DROP_RATE,
@@ -17,6 +17,8 @@ import { wireguardPublicKeyOf } from "../../lib/identity/wireguard_key.ts";
 import { parseEndpoint } from "../../lib/wireguard/endpoint.ts";
 import { MeshSim } from "./mesh_sim.ts";
 import { parseControlResponse } from "../../lib/control/control_protocol.ts";
+import { formatStatus } from "../../lib/control/status_format.ts";
+import { parseRelayFlags } from "../../lib/cli/relay_flags.ts";
 import type { Nat, NatBehaviour } from "./router.ts";
 import { SYMMETRIC } from "./nat_profiles.ts";
 
@@ -319,4 +321,52 @@ Deno.test("relay: per-sender packet limits hold at the relay", async () => {
   const back = sim.sendPacket("b", "a");
   sim.run(100);
   assertTrue(sim.arrived("a", back), "b → a stopped by a's flood");
+});
+
+Deno.test("relay: --relay-rate 1mbit caps a sender at the relay; status shows the limits in force", async () => {
+  // The budgets `up --relay --relay-rate 1mbit --relay-pairs 8` hands the daemon: 125,000 B/s
+  // and 100 datagrams/s per sender, bursts of 16 datagrams (the floor) and 24,000 bytes.
+  const limits = parseRelayFlags("1mbit", "8", true);
+  assertEquals(limits, {
+    bytesPerSecond: 125_000,
+    packetsPerSecond: 100,
+    byteBurst: 24_000,
+    packetBurst: 16,
+    maxPairs: 8,
+  });
+  const { sim } = await symmetricPair(36, ["seed"], limits);
+  sim.runUntil(
+    () => relayedVia(sim, "a", "b", "seed") && relayedVia(sim, "b", "a", "seed"),
+    20_000,
+    "a ↔ b relayed via seed",
+  );
+  sim.run(2_000);
+  const table = relayTable(sim, "seed");
+  const [forwarded, limited] = [table.counts[RELAY_FORWARD], table.counts[RELAY_DROP_RATE]];
+  const packets = [];
+  for (let i = 0; i < 300; i++) packets.push(sim.sendPacket("a", "b"));
+  sim.run(100);
+  const relayed = table.counts[RELAY_FORWARD] - forwarded;
+  const refused = table.counts[RELAY_DROP_RATE] - limited;
+  console.log(`flood at 1mbit: ${relayed} of 300 relayed, ${refused} refused`);
+  // With the gigabit defaults (burst 10,000) all 300 would pass.
+  assertTrue(relayed <= 16 + 100 * 0.1 + 1, `${relayed} relayed past the budget`);
+  assertEquals(relayed + refused, 300, "every datagram of the flood is forwarded or refused");
+  assertTrue(packets.filter((p) => sim.arrived("b", p)).length <= relayed);
+  const serving = sim.status("seed").relay_serving!;
+  assertEquals(serving.limits, {
+    bytes_per_second: 125_000,
+    packets_per_second: 100,
+    byte_burst: 24_000,
+    packet_burst: 16,
+    max_pairs: 8,
+  });
+  assertTrue(serving.dropped.rate >= refused, `status counts ${serving.dropped.rate} rate drops`);
+  const text = formatStatus(sim.status("seed"), Date.now());
+  assertIncludes(
+    text,
+    "limits per sender per data thread: 1 Mbit/s (122.1 KiB/s), 100 datagrams/s; " +
+      "at most 8 pairs per data thread",
+  );
+  parseControlResponse(JSON.stringify({ ok: true, status: sim.status("seed") }), "status");
 });

@@ -68,8 +68,8 @@ export class NatMesh {
   }
 
   /**
-   * Waits until a and b each list the other alive, with a handshake, at an endpoint `expect`
-   * accepts (e.g. the other's NAT mapping); returns both endpoints (a's view of b first).
+   * Waits until a and b each list the other alive, with a handshake, on a direct connection (not
+   * through a relay) at an endpoint `expect` accepts (e.g. the other's NAT mapping); returns both endpoints (a's view of b first).
    */
   async waitDirect(
     a: number,
@@ -79,8 +79,8 @@ export class NatMesh {
   ): Promise<[string, string]> {
     const view = async (at: number, of: number) => {
       const peer = await this.peer(at, of);
-      return peer?.state === "alive" && peer.last_handshake !== null && peer.endpoint !== null &&
-          expect(peer.endpoint, of)
+      return peer?.state === "alive" && peer.connection === "direct" &&
+          peer.last_handshake !== null && peer.endpoint !== null && expect(peer.endpoint, of)
         ? peer.endpoint
         : null;
     };
