@@ -12,6 +12,9 @@ import type { RelayTable, RelayTableStats } from "../relay/relay_table.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
 import { openTunQueues, type TunQueues } from "./tun_queues.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
+import { releaseIdleMemory } from "../../ffi/memory_release.ts";
+import process from "node:process";
+import { IDLE_CHECK_INTERVAL_MS, IdleMemoryRelief } from "./idle_memory.ts";
 import type { UdpSocket } from "../../ffi/udp_socket.ts";
 import { DeviceSockets, enableUdpOffloads, openSockets } from "./device_sockets.ts";
 import { CryptoCore } from "../crypto/crypto_core.ts";
@@ -83,6 +86,10 @@ export class UserspaceDevice {
   private uapi: UapiServer | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
+  private memoryTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly relief = new IdleMemoryRelief();
+  /** Bytes handed back at the last idle release (-1: none yet). */
+  private released = -1;
   private pumping = false;
   private failed: string | null = null;
   private stopping = false;
@@ -270,7 +277,34 @@ export class UserspaceDevice {
       }, UAPI ${device.uapi.path}; ${tun.note}; ${udpNote}`,
     );
     device.schedule();
+    device.watchIdleMemory();
     return device;
+  }
+
+  /**
+   * Hands start-up and burst memory back to the kernel once the device goes quiet (malloc
+   * arenas, the executable's resident pages); logs the first release.
+   */
+  private watchIdleMemory(): void {
+    const cpuMicros = () => {
+      const usage = process.cpuUsage();
+      return usage.user + usage.system;
+    };
+    this.relief.sample(performance.now(), cpuMicros());
+    this.memoryTimer = setInterval(() => {
+      if (this.failed !== null || this.stopping) return;
+      if (!this.relief.sample(performance.now(), cpuMicros())) return;
+      const before = this.released;
+      const { imageBytes } = releaseIdleMemory();
+      this.released = imageBytes;
+      if (before < 0) {
+        (this.options.log ?? (() => {}))(
+          `idle: released start-up memory (malloc arenas trimmed, ${
+            (imageBytes / 1048576).toFixed(1)
+          } MiB of the executable's pages dropped); again after each busy spell`,
+        );
+      }
+    }, IDLE_CHECK_INTERVAL_MS);
   }
 
   private onReply(reply: WorkerReply): void {
@@ -477,6 +511,7 @@ export class UserspaceDevice {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
+    clearInterval(this.memoryTimer);
     await this.uapi?.close();
     const summaries = await this.workers?.stop(2000) ?? [];
     if (summaries.length > 0) {
