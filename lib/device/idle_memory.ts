@@ -1,6 +1,6 @@
 /**
  * When a device hands its spare memory back (ffi/memory_release.ts): once it has gone quiet after
- * start-up or after a busy spell, judged from the process's CPU time, so a device under load never
+ * start-up, a busy spell or a configuration change, judged from the process's CPU time, so a device under load never
  * pays for faulting its code back in. Sans-IO: the device's timer feeds it the time and the CPU
  * time and does the release when told to.
  */
@@ -18,6 +18,14 @@ export class IdleMemoryRelief {
   private pending = true;
 
   constructor(private readonly idleFraction = IDLE_CPU_FRACTION) {}
+
+  /**
+   * Asks for a release at the next idle interval even if the CPU stayed low: a configuration
+   * change (a hundred peers through UAPI) leaves parser garbage in the malloc arenas.
+   */
+  arm(): void {
+    this.pending = true;
+  }
 
   /**
    * Takes one sample (`now` in ms, the process's user+system CPU time in µs) and returns true

@@ -10,7 +10,7 @@ import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
 import { DeviceRelay } from "./device_relay.ts";
 import type { RelayTable, RelayTableStats } from "../relay/relay_table.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
-import { openTunQueues, type TunQueues } from "./tun_queues.ts";
+import { openTunQueue, openTunQueues, type TunQueues } from "./tun_queues.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { releaseIdleMemory } from "../../ffi/memory_release.ts";
 import process from "node:process";
@@ -55,7 +55,10 @@ import {
   CONTROL_HANDSHAKES_IN_FLIGHT,
   type ForeignDatagram,
   type WorkerReply,
+  type WorkerRequest,
 } from "./device_protocol.ts";
+
+type Init = Extract<WorkerRequest, { type: "init" }>;
 import { NONCE_AREA_BYTES, workerArenaBytes } from "./worker_layout.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
 import type { DevicePolicy } from "../policy/device_policy.ts";
@@ -90,6 +93,14 @@ export class UserspaceDevice {
   private readonly relief = new IdleMemoryRelief();
   /** Bytes handed back at the last idle release (-1: none yet). */
   private released = -1;
+  /** Builds a worker's init message (set once the first workers are running). */
+  private initFor: ((workerIndex: number, wakeFd: number) => Init) | null = null;
+  /** A worker is being added (one at a time). */
+  private growing = false;
+  /** Most workers this device runs (more start under load, up to this). */
+  private maxWorkers: number;
+  private vnetHeader = false;
+  private receiveCoalescing = false;
   private pumping = false;
   private failed: string | null = null;
   private stopping = false;
@@ -113,6 +124,7 @@ export class UserspaceDevice {
     mtu: number,
   ) {
     this.sockets = new DeviceSockets(sockets);
+    this.maxWorkers = queues.length;
     this.policies = new DevicePolicies(state.dimensions.peers, (key) => this.engine.peer(key)?.id);
     const arena = core.layout.arenaBase;
     this.engine = new WireguardEngine({
@@ -166,9 +178,14 @@ export class UserspaceDevice {
     return stunServing(this.control);
   }
 
-  /** Number of data workers. */
+  /** Number of data workers running (or starting) now. */
   get workerCount(): number {
     return this.queues.length;
+  }
+
+  /** Most data workers the device starts (the others start when the first ones are busy). */
+  get workerLimit(): number {
+    return this.maxWorkers;
   }
 
   /** Creates the interface, the workers and the UAPI socket. */
@@ -178,11 +195,15 @@ export class UserspaceDevice {
     if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
       throw new DeviceError(`workers must be 1..${MAX_WORKERS}, got ${count}`);
     }
+    const initial = options.initialWorkers ?? 1;
+    if (!Number.isInteger(initial) || initial < 1 || initial > count) {
+      throw new DeviceError(`initialWorkers must be 1..${count} (workers), got ${initial}`);
+    }
     const maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
     let queues: TunDevice[];
     let tun: TunQueues;
     try {
-      tun = openTunQueues(options.interfaceName, count, options.offload ?? true);
+      tun = openTunQueues(options.interfaceName, initial, options.offload ?? true);
       queues = tun.queues;
     } catch (error) {
       throw new DeviceError(
@@ -201,7 +222,7 @@ export class UserspaceDevice {
         netlink.close();
       }
       try {
-        sockets = openSockets(count, options.listenPort ?? 0, 0);
+        sockets = openSockets(initial, options.listenPort ?? 0, 0);
       } catch (error) {
         throw new DeviceError(`cannot open the UDP port: ${(error as Error).message}`);
       }
@@ -224,35 +245,40 @@ export class UserspaceDevice {
       const dimensions = { peers: maxPeers, keypairs: KEYPAIR_RECORDS, writers: count + 1 };
       const state = DataPlaneState.create(dimensions);
       device = new UserspaceDevice(queues, sockets, core, state, options, mtu);
+      device.maxWorkers = count;
+      device.vnetHeader = tun.vnetHeader;
+      device.receiveCoalescing = receiveCoalescing;
       const self = device;
-      const routes = device.engine.routeEntries();
+      // The wasm arena and the shared tables are laid out for `count` workers from the start;
+      // a worker's part of the arena stays untouched (not resident) until it runs.
+      device.initFor = (workerIndex, wakeFd) => ({
+        type: "init",
+        workerIndex,
+        module,
+        memory,
+        layout,
+        arenaAt: layout.arenaBase + mainArena +
+          (workerIndex - 1) * workerArenaBytes(mtu, receiveCoalescing),
+        stateBuffer: state.buffer,
+        dimensions,
+        control: self.control.buffer as SharedArrayBuffer,
+        tunFds: self.queues.map((queue) => queue.fd),
+        interfaceName: self.queues[0].name,
+        udpFd: self.sockets.all[workerIndex - 1].fd,
+        udpPort: self.sockets.all[workerIndex - 1].port,
+        mtu,
+        vnetHeader: tun.vnetHeader,
+        udpSegmentation,
+        receiveCoalescing,
+        timeOrigin: performance.timeOrigin,
+        forwardSwim: options.onSwimDatagrams !== undefined,
+        wakeFd,
+        routes: self.engine.routeEntries(),
+        policy: { table: self.policies.table.buffer, flows: self.flows.buffer },
+      });
       device.workers = await DataWorkers.start(
-        count,
-        (workerIndex, wakeFd) => ({
-          type: "init",
-          workerIndex,
-          module,
-          memory,
-          layout,
-          arenaAt: layout.arenaBase + mainArena +
-            (workerIndex - 1) * workerArenaBytes(mtu, receiveCoalescing),
-          stateBuffer: state.buffer,
-          dimensions,
-          control: self.control.buffer as SharedArrayBuffer,
-          tunFds: queues.map((queue) => queue.fd),
-          interfaceName: queues[0].name,
-          udpFd: sockets[workerIndex - 1].fd,
-          udpPort: sockets[workerIndex - 1].port,
-          mtu,
-          vnetHeader: tun.vnetHeader,
-          udpSegmentation,
-          receiveCoalescing,
-          timeOrigin: performance.timeOrigin,
-          forwardSwim: options.onSwimDatagrams !== undefined,
-          wakeFd,
-          routes,
-          policy: { table: self.policies.table.buffer, flows: self.flows.buffer },
-        }),
+        initial,
+        device.initFor,
         (reply) => self.onReply(reply),
         (message) => self.onWorkerDeath(message),
       );
@@ -272,8 +298,10 @@ export class UserspaceDevice {
       throw new DeviceError(`cannot start the device: ${(error as Error).message}`);
     }
     (options.log ?? (() => {}))(
-      `interface ${device.interfaceName} up (mtu ${mtu}), UDP port ${device.listenPort}, ${count} data worker${
-        count === 1 ? "" : "s"
+      `interface ${device.interfaceName} up (mtu ${mtu}), UDP port ${device.listenPort}, ${initial} data worker${
+        initial === 1 ? "" : "s"
+      }${
+        count > initial ? ` (up to ${count} under load)` : ""
       }, UAPI ${device.uapi.path}; ${tun.note}; ${udpNote}`,
     );
     device.schedule();
@@ -282,8 +310,8 @@ export class UserspaceDevice {
   }
 
   /**
-   * Hands start-up and burst memory back to the kernel once the device goes quiet (malloc
-   * arenas, the executable's resident pages); logs the first release.
+   * Hands start-up, burst and configuration memory back to the kernel once the device goes
+   * quiet (malloc arenas, the executable's resident pages); logs the first release.
    */
   private watchIdleMemory(): void {
     const cpuMicros = () => {
@@ -344,10 +372,60 @@ export class UserspaceDevice {
       case "notice":
         (this.options.log ?? (() => {}))(reply.message);
         return;
+      case "busy":
+        void this.grow();
+        return;
       case "socket-switched":
         // Each socket has one worker, so the one it left is no longer read by anyone.
         this.sockets.switched(reply.fd);
         return;
+    }
+  }
+
+  /**
+   * Adds a data worker (a busy one asked): one more TUN queue and SO_REUSEPORT socket, which
+   * the kernel starts steering flows to at once (they wait in the queue until the worker runs).
+   * When the kernel refuses either, the device stays at the workers it has and says so.
+   */
+  private async grow(): Promise<void> {
+    const workers = this.workers;
+    if (
+      this.growing || workers === null || this.initFor === null ||
+      this.queues.length >= this.maxWorkers || this.failed !== null || this.stopping
+    ) return;
+    this.growing = true;
+    const log = this.options.log ?? (() => {});
+    const started = performance.now();
+    try {
+      const queue = openTunQueue(this.queues[0].name, this.vnetHeader);
+      try {
+        this.sockets.add(this.receiveCoalescing);
+      } catch (error) {
+        queue.close();
+        throw error;
+      }
+      this.queues.push(queue);
+    } catch (error) {
+      this.maxWorkers = this.queues.length;
+      log(
+        `cannot add a data worker, staying at ${this.queues.length}: ${(error as Error).message}`,
+      );
+      this.growing = false;
+      return;
+    }
+    const index = this.queues.length;
+    workers.broadcast({ type: "queues", tunFds: this.queues.map((queue) => queue.fd) });
+    const ready = workers.add(this.initFor);
+    const relay = this.relay.message();
+    if (relay !== null) workers.post(index - 1, relay);
+    await ready;
+    this.growing = false;
+    if (this.failed === null && !this.stopping) {
+      log(
+        `data worker ${index} of ${this.maxWorkers} started under load, in ${
+          Math.round(performance.now() - started)
+        } ms`,
+      );
     }
   }
 
@@ -436,7 +514,10 @@ export class UserspaceDevice {
   private answer(request: string): string | null {
     if (this.failed !== null) return null;
     const response = handleUapiRequest(this.configurable, request);
-    if (request.startsWith("set=1")) this.publishRoutes();
+    if (request.startsWith("set=1")) {
+      this.publishRoutes();
+      this.relief.arm();
+    }
     return response;
   }
 
@@ -452,6 +533,7 @@ export class UserspaceDevice {
       return applyDeviceConfig(this.configurable, config);
     } finally {
       this.publishRoutes();
+      this.relief.arm();
     }
   }
 

@@ -76,3 +76,13 @@ Deno.test("idle memory: only the executable's read-only image segments are dropp
   );
   assertEquals(droppableImageSegments(touched, "/usr/bin/deno").length, 1);
 });
+
+Deno.test("idle memory: a configuration change asks for one more release while idle", () => {
+  const relief = new IdleMemoryRelief(0.05);
+  relief.sample(0, 0);
+  assertEquals(relief.sample(20_000, 1_000), true);
+  assertEquals(relief.sample(40_000, 2_000), false);
+  relief.arm();
+  assertEquals(relief.sample(60_000, 3_000), true);
+  assertEquals(relief.sample(80_000, 4_000), false);
+});
