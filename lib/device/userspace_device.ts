@@ -10,11 +10,10 @@ import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
 import { DeviceRelay } from "./device_relay.ts";
 import type { RelayTable, RelayTableStats } from "../relay/relay_table.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
-import { openTunQueue, openTunQueues, type TunQueues } from "./tun_queues.ts";
+import { openTunQueues, type TunQueues } from "./tun_queues.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
-import { releaseIdleMemory } from "../../ffi/memory_release.ts";
-import process from "node:process";
-import { IDLE_CHECK_INTERVAL_MS, IdleMemoryRelief } from "./idle_memory.ts";
+import { IdleRelease } from "./idle_release.ts";
+import { WorkerGrowth } from "./worker_growth.ts";
 import type { UdpSocket } from "../../ffi/udp_socket.ts";
 import { DeviceSockets, enableUdpOffloads, openSockets } from "./device_sockets.ts";
 import { CryptoCore } from "../crypto/crypto_core.ts";
@@ -55,10 +54,7 @@ import {
   CONTROL_HANDSHAKES_IN_FLIGHT,
   type ForeignDatagram,
   type WorkerReply,
-  type WorkerRequest,
 } from "./device_protocol.ts";
-
-type Init = Extract<WorkerRequest, { type: "init" }>;
 import { NONCE_AREA_BYTES, workerArenaBytes } from "./worker_layout.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
 import type { DevicePolicy } from "../policy/device_policy.ts";
@@ -89,18 +85,10 @@ export class UserspaceDevice {
   private uapi: UapiServer | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
-  private memoryTimer: ReturnType<typeof setInterval> | undefined;
-  private readonly relief = new IdleMemoryRelief();
-  /** Bytes handed back at the last idle release (-1: none yet). */
-  private released = -1;
-  /** Builds a worker's init message (set once the first workers are running). */
-  private initFor: ((workerIndex: number, wakeFd: number) => Init) | null = null;
-  /** A worker is being added (one at a time). */
-  private growing = false;
-  /** Most workers this device runs (more start under load, up to this). */
-  private maxWorkers: number;
-  private vnetHeader = false;
-  private receiveCoalescing = false;
+  /** Hands memory back when the device goes quiet (set once it runs). */
+  private idleRelease: IdleRelease | null = null;
+  /** Adds workers under load (set once the first ones run). */
+  private growth: WorkerGrowth | null = null;
   private pumping = false;
   private failed: string | null = null;
   private stopping = false;
@@ -124,7 +112,6 @@ export class UserspaceDevice {
     mtu: number,
   ) {
     this.sockets = new DeviceSockets(sockets);
-    this.maxWorkers = queues.length;
     this.policies = new DevicePolicies(state.dimensions.peers, (key) => this.engine.peer(key)?.id);
     const arena = core.layout.arenaBase;
     this.engine = new WireguardEngine({
@@ -185,7 +172,7 @@ export class UserspaceDevice {
 
   /** Most data workers the device starts (the others start when the first ones are busy). */
   get workerLimit(): number {
-    return this.maxWorkers;
+    return this.growth?.workerLimit ?? this.queues.length;
   }
 
   /** Creates the interface, the workers and the UAPI socket. */
@@ -245,14 +232,11 @@ export class UserspaceDevice {
       const dimensions = { peers: maxPeers, keypairs: KEYPAIR_RECORDS, writers: count + 1 };
       const state = DataPlaneState.create(dimensions);
       device = new UserspaceDevice(queues, sockets, core, state, options, mtu);
-      device.maxWorkers = count;
-      device.vnetHeader = tun.vnetHeader;
-      device.receiveCoalescing = receiveCoalescing;
       const self = device;
       // The wasm arena and the shared tables are laid out for `count` workers from the start;
       // a worker's part of the arena stays untouched (not resident) until it runs.
-      device.initFor = (workerIndex, wakeFd) => ({
-        type: "init",
+      const initFor = (workerIndex: number, wakeFd: number) => ({
+        type: "init" as const,
         workerIndex,
         module,
         memory,
@@ -278,10 +262,21 @@ export class UserspaceDevice {
       });
       device.workers = await DataWorkers.start(
         initial,
-        device.initFor,
+        initFor,
         (reply) => self.onReply(reply),
         (message) => self.onWorkerDeath(message),
       );
+      device.growth = new WorkerGrowth({
+        queues: device.queues,
+        sockets: device.sockets,
+        workers: device.workers,
+        initFor,
+        relayMessage: () => self.relay.message(),
+        vnetHeader: tun.vnetHeader,
+        receiveCoalescing,
+        alive: () => self.failed === null && !self.stopping,
+        log: options.log ?? (() => {}),
+      }, count);
       device.uapi = await UapiServer.listen(
         uapiSocketPath(queues[0].name, options.socketDirectory),
         (request) => self.request(request),
@@ -305,34 +300,8 @@ export class UserspaceDevice {
       }, UAPI ${device.uapi.path}; ${tun.note}; ${udpNote}`,
     );
     device.schedule();
-    device.watchIdleMemory();
+    device.idleRelease = new IdleRelease(options.log ?? (() => {}));
     return device;
-  }
-
-  /**
-   * Hands start-up, burst and configuration memory back to the kernel once the device goes
-   * quiet (malloc arenas, the executable's resident pages); logs the first release.
-   */
-  private watchIdleMemory(): void {
-    const cpuMicros = () => {
-      const usage = process.cpuUsage();
-      return usage.user + usage.system;
-    };
-    this.relief.sample(performance.now(), cpuMicros());
-    this.memoryTimer = setInterval(() => {
-      if (this.failed !== null || this.stopping) return;
-      if (!this.relief.sample(performance.now(), cpuMicros())) return;
-      const before = this.released;
-      const { imageBytes } = releaseIdleMemory();
-      this.released = imageBytes;
-      if (before < 0) {
-        (this.options.log ?? (() => {}))(
-          `idle: released start-up memory (malloc arenas trimmed, ${
-            (imageBytes / 1048576).toFixed(1)
-          } MiB of the executable's pages dropped); again after each busy spell`,
-        );
-      }
-    }, IDLE_CHECK_INTERVAL_MS);
   }
 
   private onReply(reply: WorkerReply): void {
@@ -373,59 +342,12 @@ export class UserspaceDevice {
         (this.options.log ?? (() => {}))(reply.message);
         return;
       case "busy":
-        void this.grow();
+        void this.growth?.grow();
         return;
       case "socket-switched":
         // Each socket has one worker, so the one it left is no longer read by anyone.
         this.sockets.switched(reply.fd);
         return;
-    }
-  }
-
-  /**
-   * Adds a data worker (a busy one asked): one more TUN queue and SO_REUSEPORT socket, which
-   * the kernel starts steering flows to at once (they wait in the queue until the worker runs).
-   * When the kernel refuses either, the device stays at the workers it has and says so.
-   */
-  private async grow(): Promise<void> {
-    const workers = this.workers;
-    if (
-      this.growing || workers === null || this.initFor === null ||
-      this.queues.length >= this.maxWorkers || this.failed !== null || this.stopping
-    ) return;
-    this.growing = true;
-    const log = this.options.log ?? (() => {});
-    const started = performance.now();
-    try {
-      const queue = openTunQueue(this.queues[0].name, this.vnetHeader);
-      try {
-        this.sockets.add(this.receiveCoalescing);
-      } catch (error) {
-        queue.close();
-        throw error;
-      }
-      this.queues.push(queue);
-    } catch (error) {
-      this.maxWorkers = this.queues.length;
-      log(
-        `cannot add a data worker, staying at ${this.queues.length}: ${(error as Error).message}`,
-      );
-      this.growing = false;
-      return;
-    }
-    const index = this.queues.length;
-    workers.broadcast({ type: "queues", tunFds: this.queues.map((queue) => queue.fd) });
-    const ready = workers.add(this.initFor);
-    const relay = this.relay.message();
-    if (relay !== null) workers.post(index - 1, relay);
-    await ready;
-    this.growing = false;
-    if (this.failed === null && !this.stopping) {
-      log(
-        `data worker ${index} of ${this.maxWorkers} started under load, in ${
-          Math.round(performance.now() - started)
-        } ms`,
-      );
     }
   }
 
@@ -516,7 +438,7 @@ export class UserspaceDevice {
     const response = handleUapiRequest(this.configurable, request);
     if (request.startsWith("set=1")) {
       this.publishRoutes();
-      this.relief.arm();
+      this.idleRelease?.arm();
     }
     return response;
   }
@@ -533,7 +455,7 @@ export class UserspaceDevice {
       return applyDeviceConfig(this.configurable, config);
     } finally {
       this.publishRoutes();
-      this.relief.arm();
+      this.idleRelease?.arm();
     }
   }
 
@@ -593,7 +515,7 @@ export class UserspaceDevice {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
-    clearInterval(this.memoryTimer);
+    this.idleRelease?.stop();
     await this.uapi?.close();
     const summaries = await this.workers?.stop(2000) ?? [];
     if (summaries.length > 0) {
