@@ -42,6 +42,17 @@ export function readProcFile(path: string): string {
   }
 }
 
+/**
+ * The path of this process's executable as the kernel names it in smaps (/proc/self/exe through
+ * libc: Deno.execPath needs read permission on the binary, which the systemd unit does not grant).
+ */
+export function executablePath(): string {
+  const buffer = new Uint8Array(4096);
+  const length = libc().readlink(cString("/proc/self/exe"), buffer, buffer.byteLength);
+  if (length < 0) throw systemCallError("readlink(/proc/self/exe)");
+  return new TextDecoder().decode(buffer.subarray(0, length));
+}
+
 /** One mapping line of /proc/self/smaps, with the two sizes that matter here. */
 export interface Mapping {
   start: number;
@@ -119,10 +130,10 @@ export interface MemoryRelease {
 
 /**
  * Trims every malloc arena and drops the resident pages of the executable's read-only image
- * segments (needs --allow-ffi and --allow-read for Deno.execPath). A segment madvise refuses is
- * skipped: nothing depends on the drop.
+ * segments (needs only --allow-ffi). Throws SystemCallError when /proc cannot be read; a segment
+ * madvise refuses is skipped, since nothing depends on the drop.
  */
-export function releaseIdleMemory(executable: string = Deno.execPath()): MemoryRelease {
+export function releaseIdleMemory(executable: string = executablePath()): MemoryRelease {
   const trimmed = libc().malloc_trim(0) === 1;
   let imageBytes = 0;
   const smaps = readProcFile("/proc/self/smaps");

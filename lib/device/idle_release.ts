@@ -24,7 +24,15 @@ export class IdleRelease {
     this.relief.sample(performance.now(), cpuMicros());
     this.timer = setInterval(() => {
       if (!this.relief.sample(performance.now(), cpuMicros())) return;
-      const { imageBytes } = releaseIdleMemory();
+      let imageBytes: number;
+      try {
+        imageBytes = releaseIdleMemory().imageBytes;
+      } catch (error) {
+        // e.g. /proc hidden by a sandbox: the device runs on, only its memory stays as it is.
+        clearInterval(this.timer);
+        log(`idle memory release off: ${(error as Error).message}`);
+        return;
+      }
       if (this.logged) return;
       this.logged = true;
       log(
