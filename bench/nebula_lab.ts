@@ -6,7 +6,12 @@
  * every namespace, process and file.
  */
 
-import { NamespaceProcess, run } from "../tests/interop/helpers/lab.ts";
+import {
+  NamespaceProcess,
+  pingFrom,
+  run,
+  twoJoinedNamespaces,
+} from "../tests/interop/helpers/lab.ts";
 
 const NEBULA_PORT = 4242;
 
@@ -26,6 +31,10 @@ export function nebulaSkipReason(): string | null {
 export interface NebulaSide {
   namespace: string;
   meshIpv4: string;
+  /** Nebula's TUN interface on that side. */
+  interfaceName: string;
+  /** That side's nebula process. */
+  process: { pid: number };
 }
 
 /** Two namespaces joined by Nebula. */
@@ -62,32 +71,7 @@ export class NebulaLab {
       "-out-key",
       `${dir}/ca.key`,
     );
-    const names = [`mgn-${this.tag}-a`, `mgn-${this.tag}-b`];
-    for (const name of names) {
-      this.namespaces.push(name);
-      await run("ip", "netns", "add", name);
-      await run("ip", "-n", name, "link", "set", "lo", "up");
-    }
-    const veths = [`na${this.tag}`, `nb${this.tag}`];
-    await run(
-      "ip",
-      "link",
-      "add",
-      veths[0],
-      "netns",
-      names[0],
-      "type",
-      "veth",
-      "peer",
-      "name",
-      veths[1],
-      "netns",
-      names[1],
-    );
-    for (let i = 0; i < 2; i++) {
-      await run("ip", "-n", names[i], "addr", "add", `192.0.2.${i + 1}/24`, "dev", veths[i]);
-      await run("ip", "-n", names[i], "link", "set", veths[i], "up");
-    }
+    const names = await twoJoinedNamespaces("mgn", "n", this.tag, this.namespaces);
     for (let i = 0; i < 2; i++) {
       const host = `host${i}`;
       await run(
@@ -142,26 +126,18 @@ export class NebulaLab {
       this.processes.push(process);
       // Nebula logs its tun device once it is configured.
       await process.waitFor(/Nebula interface is active/);
-      this.sides.push({ namespace: names[i], meshIpv4: `10.99.0.${i + 1}` });
+      this.sides.push({
+        namespace: names[i],
+        meshIpv4: `10.99.0.${i + 1}`,
+        interfaceName: `neb${this.tag}${i}`,
+        process,
+      });
     }
   }
 
   /** Pings from side `i` to `address` (the first one makes the Nebula handshake). */
   ping(i: number, address: string, count = 3): Promise<string> {
-    return run(
-      "ip",
-      "netns",
-      "exec",
-      this.sides[i].namespace,
-      "ping",
-      "-c",
-      String(count),
-      "-i",
-      "0.2",
-      "-W",
-      "3",
-      address,
-    );
+    return pingFrom(this.sides[i].namespace, address, count);
   }
 
   /** Stops both nebula processes by PID, deletes the namespaces and the certificates. */

@@ -46,6 +46,9 @@ const EIO = 5;
 
 /** Errors that mean the socket itself is unusable, as opposed to one bad datagram. */
 const FATAL_SEND_ERRNOS = new Set<number>([Errno.EBADF, Errno.EFAULT, Errno.ENOTSOCK]);
+/** `#sendFailure` verdicts; errnos are positive, so these never collide with one. */
+const SEND_RETRY = -1;
+const SEND_TIMED_OUT = -2;
 
 /** A datagram read by `receiveFrom`. */
 export interface ReceivedDatagram {
@@ -296,13 +299,9 @@ export class UdpSocket {
         }
         continue;
       }
-      const errno = sent === 0 ? Errno.EAGAIN : lastErrno();
-      if (errno === Errno.EINTR) continue;
-      if (errno === Errno.EAGAIN) {
-        if (timeoutMs === 0 || !this.#wait(POLLOUT, timeoutMs)) return accepted;
-        continue;
-      }
-      if (FATAL_SEND_ERRNOS.has(errno)) throw systemCallError("sendmmsg", undefined, errno);
+      const errno = this.#sendFailure(sent, timeoutMs);
+      if (errno === SEND_RETRY) continue;
+      if (errno === SEND_TIMED_OUT) return accepted;
       if (area.slotsPerMessage[0] > 1 && (errno === EIO || errno === Errno.EINVAL)) {
         // The route cannot take GSO: plain datagrams from here on (this batch included).
         this.segmentationRefused = errno;
@@ -331,13 +330,9 @@ export class UdpSocket {
         next += sent;
         continue;
       }
-      const errno = sent === 0 ? Errno.EAGAIN : lastErrno();
-      if (errno === Errno.EINTR) continue;
-      if (errno === Errno.EAGAIN) {
-        if (timeoutMs === 0 || !this.#wait(POLLOUT, timeoutMs)) return accepted;
-        continue;
-      }
-      if (FATAL_SEND_ERRNOS.has(errno)) throw systemCallError("sendmmsg", undefined, errno);
+      const errno = this.#sendFailure(sent, timeoutMs);
+      if (errno === SEND_RETRY) continue;
+      if (errno === SEND_TIMED_OUT) return accepted;
       // The first datagram of this call was refused: drop it, keep the rest of the batch.
       this.sendErrors++;
       this.lastSendErrno = errno;
@@ -404,6 +399,21 @@ export class UdpSocket {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#owned) closeDescriptor(this.fd, `udp port ${this.port}`);
+  }
+
+  /**
+   * What a sendmmsg that sent nothing means for the send loops: `SEND_RETRY` (interrupted, or
+   * the buffer drained within `timeoutMs`), `SEND_TIMED_OUT`, or the errno of the one datagram
+   * the kernel refused. Errors of the socket itself throw. Numbers only: the loops are hot.
+   */
+  #sendFailure(sent: number, timeoutMs: number): number {
+    const errno = sent === 0 ? Errno.EAGAIN : lastErrno();
+    if (errno === Errno.EINTR) return SEND_RETRY;
+    if (errno === Errno.EAGAIN) {
+      return timeoutMs !== 0 && this.#wait(POLLOUT, timeoutMs) ? SEND_RETRY : SEND_TIMED_OUT;
+    }
+    if (FATAL_SEND_ERRNOS.has(errno)) throw systemCallError("sendmmsg", undefined, errno);
+    return errno;
   }
 
   #wait(events: number, timeoutMs: number): boolean {

@@ -2,13 +2,11 @@
 
 import { encodeBase64 } from "../encoding/base64.ts";
 import { UsageError } from "../errors.ts";
-import { listTrusted } from "../trust/trust_store.ts";
-import { CERT_V2_BYTES, decodeCertificate, isDelegated } from "../org/certificate.ts";
-import { certificateProblem, PROBLEM_TEXT } from "../org/certificate_check.ts";
+import { isDelegated } from "../org/certificate.ts";
+import { PROBLEM_TEXT } from "../org/certificate_check.ts";
+import { certificateProblemHere, readCertificateFile } from "../org/certificate_here.ts";
 import { formatUnix } from "../org/expiry.ts";
-import { OrgFormatError } from "../org/org_errors.ts";
-import { loadOrgControls } from "../org/org_files.ts";
-import { certificateName, OrgTrust } from "../org/org_trust.ts";
+import { certificateName } from "../org/org_trust.ts";
 import type { CommandContext } from "./command_context.ts";
 import { parseCommandArguments } from "./parse_arguments.ts";
 
@@ -20,32 +18,8 @@ export async function certCommand(context: CommandContext, args: string[]): Prom
   if (positionals[0] !== "show" || positionals.length !== 2) {
     throw new UsageError("usage: cert show <file> [--json]", "cert");
   }
-  const path = positionals[1];
-  const info = await Deno.stat(path).catch(() => null);
-  if (!info?.isFile) throw new OrgFormatError(`no such certificate file: ${path}`);
-  if (info.size > CERT_V2_BYTES) {
-    throw new OrgFormatError(
-      `${path}: a certificate is at most ${CERT_V2_BYTES} bytes, got ${info.size}`,
-    );
-  }
-  let cert;
-  try {
-    cert = decodeCertificate(await Deno.readFile(path));
-  } catch (error) {
-    throw new OrgFormatError(`${path}: ${(error as Error).message}`);
-  }
-  const configDir = context.configDir();
-  const now = Math.floor(Date.now() / 1000);
-  const trust = new OrgTrust(() => now);
-  trust.setTrustedOrgs(
-    (await listTrusted(configDir, "org")).entries.map((entry) => entry.publicKey),
-  );
-  for (const control of (await loadOrgControls(configDir)).controls) trust.applyControl(control);
-  const problem = certificateProblem(cert, {
-    now,
-    isTrustedOrg: (key) => trust.isTrustedOrg(key),
-    isRevoked: (org, node) => trust.isRevoked(org, node),
-  });
+  const cert = await readCertificateFile(positionals[1]);
+  const problem = await certificateProblemHere(context.configDir(), cert);
   const names = certificateName(cert);
   const report = {
     version: cert.version,

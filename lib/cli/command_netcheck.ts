@@ -5,7 +5,6 @@
  * without a daemon there is nothing to check and it says so.
  */
 
-import { UsageError } from "../errors.ts";
 import {
   ControlRefusedError,
   DaemonNotRunningError,
@@ -14,21 +13,14 @@ import {
 import { ControlError } from "../control/control_protocol.ts";
 import { formatNetcheck } from "../control/netcheck_format.ts";
 import type { CommandContext } from "./command_context.ts";
-import { parseCommandArguments } from "./parse_arguments.ts";
-import { resolveControlTarget } from "./command_status.ts";
+import { parseControlCommand } from "./command_status.ts";
 
 /** How long the CLI waits: the daemon waits at most ~6 s for a STUN round. */
 const NETCHECK_TIMEOUT_MS = 10_000;
 
 /** Prints the daemon's NAT check: a table, or its JSON with --json. */
 export async function netcheckCommand(context: CommandContext, args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArguments("netcheck", args, {
-    json: { type: "boolean" },
-    interface: { type: "string" },
-    control: { type: "string" },
-  });
-  if (positionals.length > 0) throw new UsageError("netcheck takes no arguments", "netcheck");
-  const target = resolveControlTarget(context, "netcheck", values);
+  const { target, json } = parseControlCommand(context, "netcheck", args, true);
   let response;
   try {
     response = await sendControlRequest(target.path, { command: "netcheck" }, NETCHECK_TIMEOUT_MS);
@@ -43,9 +35,7 @@ export async function netcheckCommand(context: CommandContext, args: string[]): 
   if (!response.ok) throw new ControlRefusedError(`the daemon refused netcheck: ${response.error}`);
   if (!("netcheck" in response)) throw new ControlError("the daemon answered netcheck without one");
   context.io.stdout(
-    values.json
-      ? `${JSON.stringify(response.netcheck, null, 2)}\n`
-      : formatNetcheck(response.netcheck),
+    json ? `${JSON.stringify(response.netcheck, null, 2)}\n` : formatNetcheck(response.netcheck),
   );
   return 0;
 }

@@ -4,12 +4,9 @@
  * is refused before anything is written.
  */
 
-import { encodeBase64 } from "../encoding/base64.ts";
-import { MeshguardError, UsageError } from "../errors.ts";
-import { parseEd25519PublicKey } from "../identity/ed25519_public_key.ts";
+import { UsageError } from "../errors.ts";
 import { isDnsLabel } from "../trust/dns_label.ts";
 import { listTrusted } from "../trust/trust_store.ts";
-import { evaluatePolicy, IP_PROTOCOL_TCP } from "../policy/policy_evaluator.ts";
 import {
   appendPolicyRule,
   loadPolicySet,
@@ -20,23 +17,22 @@ import {
 import { parseRuleWords } from "../policy/policy_parser.ts";
 import { formatRule } from "../policy/policy_rules.ts";
 import type { CommandContext } from "./command_context.ts";
+import { serviceShow } from "./command_service_show.ts";
 import { parseCommandArguments } from "./parse_arguments.ts";
-
-/** The TCP ports `service show` lists (the original's nine). */
-export const SHOWN_PORTS = [22, 80, 443, 3306, 5432, 6379, 8080, 8443, 27017];
 
 /** Runs `service <list|allow|deny|default|show|reset>`. */
 export async function serviceCommand(context: CommandContext, args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArguments("service", args, {
     peer: { type: "string" },
     org: { type: "string" },
+    cert: { type: "string" },
   });
   const [sub, ...rest] = positionals;
   const configDir = context.configDir();
   const io = context.io;
   const noFlags = (what: string) => {
-    if (values.peer !== undefined || values.org !== undefined) {
-      throw new UsageError(`service ${what} takes no --peer or --org`, "service");
+    if (values.peer !== undefined || values.org !== undefined || values.cert !== undefined) {
+      throw new UsageError(`service ${what} takes no --peer, --org or --cert`, "service");
     }
   };
   switch (sub) {
@@ -44,6 +40,9 @@ export async function serviceCommand(context: CommandContext, args: string[]): P
     case "deny": {
       if (values.peer !== undefined && values.org !== undefined) {
         throw new UsageError("give --peer or --org, not both", "service");
+      }
+      if (values.cert !== undefined) {
+        throw new UsageError("--cert goes with 'service show' only", "service");
       }
       const rule = parseRuleWords([sub, ...rest], "command line");
       if (typeof rule === "string") throw new UsageError(rule, "service");
@@ -100,35 +99,14 @@ export async function serviceCommand(context: CommandContext, args: string[]): P
       return 0;
     }
     case "show": {
-      noFlags("show");
-      if (rest.length > 1) throw new UsageError("service show takes at most one peer", "service");
-      const { set } = await loadPolicySet(configDir);
-      let peerKey: string | undefined;
-      let who = "any peer without its own policy";
-      if (rest.length === 1) {
-        const name = rest[0];
-        if (isDnsLabel(name)) {
-          const trusted = await listTrusted(configDir, "peer");
-          const entry = trusted.entries.find((candidate) => candidate.name === name);
-          if (entry === undefined) {
-            throw new MeshguardError(`no trusted peer is named '${name}' (see 'config show')`);
-          }
-          peerKey = encodeBase64(entry.publicKey);
-        } else {
-          peerKey = encodeBase64(parseEd25519PublicKey(name, "peer key"));
-        }
-        who = `peer ${name}`;
+      if (rest.length > 1 || (rest.length === 1 && values.peer !== undefined)) {
+        throw new UsageError("service show takes one peer (PEER or --peer PEER)", "service");
       }
-      let text = `What ${who} may reach on this node (default ${set.defaultAction}):\n`;
-      for (const port of SHOWN_PORTS) {
-        const verdict = evaluatePolicy(set, peerKey, undefined, IP_PROTOCOL_TCP, port);
-        text += `  tcp ${String(port).padEnd(6)} ${verdict.action.padEnd(6)} ${
-          verdict.rule?.source ?? "default"
-        }\n`;
-      }
-      text += "  icmp       allow  (always)\n";
-      io.stdout(text);
-      return 0;
+      return await serviceShow(context, {
+        peer: values.peer ?? rest[0],
+        cert: values.cert,
+        org: values.org,
+      });
     }
     case "reset": {
       noFlags("reset");

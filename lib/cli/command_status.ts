@@ -53,20 +53,41 @@ export function resolveControlTarget(
   };
 }
 
+/**
+ * The arguments of a command that talks to the daemon (`status`, `netcheck`, `down`): no
+ * positionals, `--interface`/`--control` resolved to its socket, and `--json` where `json` is set.
+ */
+export function parseControlCommand(
+  context: CommandContext,
+  command: string,
+  args: string[],
+  json: boolean,
+): { target: ControlTarget; json: boolean; interfaceGiven: boolean } {
+  const { values, positionals } = parseCommandArguments(
+    command,
+    args,
+    {
+      interface: { type: "string" },
+      control: { type: "string" },
+      ...(json ? { json: { type: "boolean" } } : {}),
+    } as const,
+  );
+  if (positionals.length > 0) throw new UsageError(`${command} takes no arguments`, command);
+  return {
+    target: resolveControlTarget(context, command, values),
+    json: (values as { json?: boolean }).json === true,
+    interfaceGiven: values.interface !== undefined,
+  };
+}
+
 /** Prints the daemon's status: a table, or its JSON with --json. */
 export async function statusCommand(context: CommandContext, args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArguments("status", args, {
-    json: { type: "boolean" },
-    interface: { type: "string" },
-    control: { type: "string" },
-  });
-  if (positionals.length > 0) throw new UsageError("status takes no arguments", "status");
-  const target = resolveControlTarget(context, "status", values);
+  const { target, json } = parseControlCommand(context, "status", args, true);
   const response = await sendControlRequest(target.path, { command: "status" });
   if (!response.ok) throw new ControlRefusedError(`the daemon refused status: ${response.error}`);
   if (!("status" in response)) throw new ControlError("the daemon answered status without one");
   context.io.stdout(
-    values.json
+    json
       ? `${JSON.stringify(response.status, null, 2)}\n`
       : formatStatus(response.status, new Date()),
   );

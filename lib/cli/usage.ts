@@ -80,7 +80,7 @@ Options:
        meshguard service allow|deny [--peer NAME|KEY] [--org NAME|KEY] <tcp|udp|all> <port|lo-hi|all>
        meshguard service allow|deny [--peer NAME|KEY] [--org NAME|KEY] all
        meshguard service default allow|deny
-       meshguard service show [PEER]
+       meshguard service show [PEER | --peer PEER] [--cert FILE | --org NAME|KEY]
        meshguard service reset
 
 Service policies: which ports of this node the mesh peers may reach, checked on every packet
@@ -95,7 +95,9 @@ at most 64 rules and 4096 bytes a file, 64 peer files and 16 org files.
   list       print every file's rules
   allow|deny add a rule to global.policy, or to the peer's (--peer) or org's (--org) file
   default    set what happens when no rule matches
-  show       what a peer (a trusted name or a key) may reach, for common TCP ports
+  show       what a peer (a trusted name or a key) may reach, for common TCP ports, and the
+             order of the files it is held to; its org's file is included when its
+             certificate is given (--cert, checked as the daemon would) or its org (--org)
   reset      remove every policy file (everything open again)
 
 An org's file holds the members whose certificate that org signed (while it admits them),

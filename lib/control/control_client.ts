@@ -66,23 +66,29 @@ async function connectOnce(path: string): Promise<Deno.UnixConn> {
   }
 }
 
-async function exchange(
-  connection: Deno.UnixConn,
-  request: ControlRequest,
-  path: string,
-): Promise<string> {
-  const bytes = new TextEncoder().encode(JSON.stringify(request) + "\n");
+/**
+ * Writes all of `bytes`, unless the daemon closes first: one that is busy (or refuses an
+ * oversize request) answers and closes without reading, and its answer is still there to read.
+ */
+export async function writeUnlessClosed(connection: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let written = 0;
   try {
     while (written < bytes.length) written += await connection.write(bytes.subarray(written));
   } catch (error) {
-    // A daemon that is busy answers and closes without reading: its answer is still there.
     if (
       !(error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset)
     ) {
       throw error;
     }
   }
+}
+
+async function exchange(
+  connection: Deno.UnixConn,
+  request: ControlRequest,
+  path: string,
+): Promise<string> {
+  await writeUnlessClosed(connection, new TextEncoder().encode(JSON.stringify(request) + "\n"));
   const chunks: Uint8Array[] = [];
   let total = 0;
   const chunk = new Uint8Array(65536);

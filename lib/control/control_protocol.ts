@@ -10,11 +10,19 @@ import {
   checkDaemonStatus,
   checkNat,
   type DaemonStatus,
-  isMapping,
+  MAPPING,
   type NatMapping,
   type NatStatus,
 } from "./daemon_status.ts";
-import { checkField, isCount, isObject, isString, isStringOrNull } from "./json_checks.ts";
+import {
+  checkEach,
+  checkFields,
+  checkObject,
+  isObject,
+  NUMBER,
+  STRING,
+  STRING_OR_NULL,
+} from "./json_checks.ts";
 
 export { ControlError } from "./control_error.ts";
 export * from "./daemon_status.ts";
@@ -154,31 +162,21 @@ export function checkNetcheckReport(value: unknown): NetcheckReport {
   const where = "netcheck";
   checkNat(value, where);
   const report = value as Record<string, unknown>;
-  checkField(report, "port", where, isCount, "a number");
-  checkField(
-    report,
-    "stun",
-    where,
-    (v) => ["members", "servers", "off"].includes(v as string),
-    "a STUN mode",
-  );
-  checkField(report, "mapping_v4", where, isMapping, "a mapping behaviour");
-  checkField(report, "mapping_v6", where, isMapping, "a mapping behaviour");
-  checkField(report, "direct", where, isString, "a string");
-  checkField(report, "servers", where, Array.isArray, "an array");
-  (report.servers as unknown[]).forEach((server, i) => {
-    const at = `${where}.servers[${i}]`;
-    if (!isObject(server)) throw new ControlError(`the daemon sent an invalid status: ${at}`);
-    checkField(server, "server", at, isString, "a string");
-    checkField(server, "mapped", at, isStringOrNull, "a string or null");
-    checkField(server, "error", at, isStringOrNull, "a string or null");
-    checkField(
-      server,
-      "rtt_ms",
-      at,
-      (v) => v === null || (typeof v === "number" && v >= 0),
-      "a number or null",
-    );
+  checkFields(report, where, {
+    port: NUMBER,
+    stun: [(v) => ["members", "servers", "off"].includes(v as string), "a STUN mode"],
+    mapping_v4: MAPPING,
+    mapping_v6: MAPPING,
+    direct: STRING,
+  });
+  checkEach(report, "servers", where, (server, at) => {
+    checkObject(server, at);
+    checkFields(server, at, {
+      server: STRING,
+      mapped: STRING_OR_NULL,
+      error: STRING_OR_NULL,
+      rtt_ms: [(v) => v === null || (typeof v === "number" && v >= 0), "a number or null"],
+    });
   });
   return value as NetcheckReport;
 }

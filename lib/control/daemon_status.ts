@@ -5,12 +5,21 @@
 
 import { ControlError } from "./control_error.ts";
 import {
+  BOOLEAN,
+  BYTE_COUNT,
+  checkEach,
   checkField,
+  checkFields,
+  checkObject,
+  COUNT,
+  type FieldCheck,
   isCount,
   isObject,
   isString,
-  isStringArray,
-  isStringOrNull,
+  NUMBER,
+  STRING,
+  STRING_OR_NULL,
+  STRINGS,
 } from "./json_checks.ts";
 
 /** Membership state of a peer as the daemon sees it. */
@@ -184,61 +193,52 @@ const PEER_STATES: readonly unknown[] = ["alive", "suspect", "dead", "left"];
 const REASONS: readonly unknown[] = IPV4_CONFLICT_REASONS;
 
 function checkPeer(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
-  for (const key of ["name", "public_key", "wireguard_public_key", "mesh_ipv6"]) {
-    checkField(value, key, where, isString, "a string");
-  }
-  for (const key of ["mesh_ipv4", "endpoint", "last_handshake"]) {
-    checkField(value, key, where, isStringOrNull, "a string or null");
-  }
-  checkField(value, "state", where, (v) => PEER_STATES.includes(v), "a peer state");
-  if ("dns_name" in value) checkField(value, "dns_name", where, isStringOrNull, "a string or null");
-  if ("candidates" in value) {
-    checkField(value, "candidates", where, isStringArray, "an array of strings");
-  }
-  checkField(value, "rx_bytes", where, isCount, "a byte count");
-  checkField(value, "tx_bytes", where, isCount, "a byte count");
-  checkField(value, "connection", where, (v) => v === "direct" || v === "relay", "a connection");
+  checkObject(value, where);
+  checkFields(value, where, {
+    name: STRING,
+    public_key: STRING,
+    wireguard_public_key: STRING,
+    mesh_ipv6: STRING,
+    mesh_ipv4: STRING_OR_NULL,
+    endpoint: STRING_OR_NULL,
+    last_handshake: STRING_OR_NULL,
+    state: [(v) => PEER_STATES.includes(v), "a peer state"],
+  });
+  checkFields(value, where, { dns_name: STRING_OR_NULL, candidates: STRINGS }, "optional");
+  checkFields(value, where, {
+    rx_bytes: BYTE_COUNT,
+    tx_bytes: BYTE_COUNT,
+    connection: [(v) => v === "direct" || v === "relay", "a connection"],
+  });
   if (value.connection === "relay") checkField(value, "relay", where, isString, "a string");
 }
 
 function checkRelayServing(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
-  checkField(value, "forwarded_packets", where, isCount, "a count");
-  checkField(value, "forwarded_bytes", where, isCount, "a byte count");
-  checkField(
-    value,
-    "dropped",
-    where,
-    (v) => isObject(v) && Object.values(v).every(isCount),
-    "an object of counts",
-  );
-  checkField(value, "pairs", where, Array.isArray, "an array");
-  (value.pairs as unknown[]).forEach((pair, i) => {
-    const at = `${where}.pairs[${i}]`;
-    if (!isObject(pair)) throw new ControlError(`the daemon sent an invalid status: ${at}`);
-    checkField(pair, "from", at, isString, "a string");
-    checkField(pair, "to", at, isString, "a string");
-    checkField(pair, "packets", at, isCount, "a count");
-    checkField(pair, "bytes", at, isCount, "a byte count");
+  checkObject(value, where);
+  checkFields(value, where, {
+    forwarded_packets: COUNT,
+    forwarded_bytes: BYTE_COUNT,
+    dropped: [(v) => isObject(v) && Object.values(v).every(isCount), "an object of counts"],
+  });
+  checkEach(value, "pairs", where, (pair, at) => {
+    checkObject(pair, at);
+    checkFields(pair, at, { from: STRING, to: STRING, packets: COUNT, bytes: BYTE_COUNT });
   });
 }
 
 function checkConflictKey(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
-  checkField(value, "name", where, isString, "a string");
-  checkField(value, "public_key", where, isString, "a string");
+  checkObject(value, where);
+  checkFields(value, where, { name: STRING, public_key: STRING });
 }
 
 function checkConflict(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
-  checkField(value, "mesh_ipv4", where, isString, "a string");
-  checkField(value, "reason", where, (v) => REASONS.includes(v), "a conflict reason");
+  checkObject(value, where);
+  checkFields(value, where, {
+    mesh_ipv4: STRING,
+    reason: [(v) => REASONS.includes(v), "a conflict reason"],
+  });
   if (value.holder !== null) checkConflictKey(value.holder, `${where}.holder`);
-  checkField(value, "ipv6_only", where, Array.isArray, "an array");
-  (value.ipv6_only as unknown[]).forEach((key, i) =>
-    checkConflictKey(key, `${where}.ipv6_only[${i}]`)
-  );
+  checkEach(value, "ipv6_only", where, checkConflictKey);
 }
 
 const MAPPINGS: readonly unknown[] = [
@@ -249,84 +249,82 @@ const MAPPINGS: readonly unknown[] = [
 ];
 /** One of the NAT mapping behaviours. */
 export const isMapping = (value: unknown) => MAPPINGS.includes(value);
+/** A NAT mapping behaviour, as a field check. */
+export const MAPPING: FieldCheck = [isMapping, "a mapping behaviour"];
 
 /** Checks a NatStatus (`where` names it in the error). */
 export function checkNat(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
-  checkField(value, "mapped_v4", where, isStringOrNull, "a string or null");
-  checkField(value, "mapped_v6", where, isStringOrNull, "a string or null");
-  checkField(value, "mapping", where, isMapping, "a mapping behaviour");
+  checkObject(value, where);
+  checkFields(value, where, {
+    mapped_v4: STRING_OR_NULL,
+    mapped_v6: STRING_OR_NULL,
+    mapping: MAPPING,
+  });
 }
 
 function checkPolicy(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
-  checkField(value, "default", where, (v) => v === "allow" || v === "deny", "allow or deny");
-  checkField(value, "files", where, isCount, "a count");
-  checkField(value, "rules", where, isCount, "a count");
-  checkField(value, "error", where, isStringOrNull, "a string or null");
-  checkField(value, "drops", where, Array.isArray, "an array");
-  (value.drops as unknown[]).forEach((drop, i) => {
-    const at = `${where}.drops[${i}]`;
-    if (!isObject(drop)) throw new ControlError(`the daemon sent an invalid status: ${at}`);
-    checkField(drop, "source", at, isString, "a string");
-    checkField(drop, "rule", at, isString, "a string");
-    checkField(drop, "drops", at, isCount, "a count");
+  checkObject(value, where);
+  checkFields(value, where, {
+    default: [(v) => v === "allow" || v === "deny", "allow or deny"],
+    files: COUNT,
+    rules: COUNT,
+    error: STRING_OR_NULL,
+  });
+  checkEach(value, "drops", where, (drop, at) => {
+    checkObject(drop, at);
+    checkFields(drop, at, { source: STRING, rule: STRING, drops: COUNT });
   });
 }
 
 function checkController(value: unknown, where: string): void {
-  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
-  checkField(value, "url", where, isString, "a string");
-  checkField(value, "node_id", where, isString, "a string");
-  for (const key of ["reachable", "fail_open"]) {
-    checkField(value, key, where, (v) => typeof v === "boolean", "a boolean");
-  }
-  for (const key of ["last_poll", "last_error", "denied"]) {
-    checkField(value, key, where, isStringOrNull, "a string or null");
-  }
-  checkField(value, "epoch", where, (v) => v === null || isCount(v), "a number or null");
-  checkField(value, "admitted", where, isCount, "a count");
-  checkField(value, "gated", where, isStringArray, "an array of strings");
+  checkObject(value, where);
+  checkFields(value, where, {
+    url: STRING,
+    node_id: STRING,
+    reachable: BOOLEAN,
+    fail_open: BOOLEAN,
+    last_poll: STRING_OR_NULL,
+    last_error: STRING_OR_NULL,
+    denied: STRING_OR_NULL,
+    epoch: [(v) => v === null || isCount(v), "a number or null"],
+    admitted: COUNT,
+    gated: STRINGS,
+  });
 }
 
 /** Checks that `value` has DaemonStatus's shape (so printing it cannot fail half-way). */
 export function checkDaemonStatus(value: unknown): DaemonStatus {
   if (!isObject(value)) throw new ControlError("the daemon sent an invalid status: not an object");
   const where = "status";
-  for (
-    const key of [
-      "version",
-      "interface",
-      "public_key",
-      "wireguard_public_key",
-      "mesh_ipv4",
-      "mesh_ipv6",
-    ]
-  ) {
-    checkField(value, key, where, isString, "a string");
-  }
-  checkField(value, "pid", where, isCount, "a number");
-  checkField(value, "port", where, isCount, "a number");
-  checkField(value, "open", where, (v) => typeof v === "boolean", "a boolean");
-  checkField(value, "members", where, isObject, "an object");
-  const members = value.members as Record<string, unknown>;
-  for (const key of ["alive", "suspect", "dead"]) {
-    checkField(members, key, `${where}.members`, isCount, "a count");
-  }
-  checkField(value, "max_members", where, (v) => v === null || isCount(v), "a count or null");
-  checkField(value, "refused_members", where, isCount, "a count");
-  if ("trusted_orgs" in value) checkField(value, "trusted_orgs", where, isCount, "a count");
-  if ("dns_name" in value) checkField(value, "dns_name", where, isStringOrNull, "a string or null");
-  if ("name_conflicts" in value) {
-    checkField(value, "name_conflicts", where, isStringArray, "an array of strings");
-  }
-  checkField(value, "ipv4_conflicts", where, Array.isArray, "an array");
-  (value.ipv4_conflicts as unknown[]).forEach((conflict, i) =>
-    checkConflict(conflict, `${where}.ipv4_conflicts[${i}]`)
-  );
+  checkFields(value, where, {
+    version: STRING,
+    interface: STRING,
+    public_key: STRING,
+    wireguard_public_key: STRING,
+    mesh_ipv4: STRING,
+    mesh_ipv6: STRING,
+    pid: NUMBER,
+    port: NUMBER,
+    open: BOOLEAN,
+    members: [isObject, "an object"],
+  });
+  checkFields(value.members as Record<string, unknown>, `${where}.members`, {
+    alive: COUNT,
+    suspect: COUNT,
+    dead: COUNT,
+  });
+  checkFields(value, where, {
+    max_members: [(v) => v === null || isCount(v), "a count or null"],
+    refused_members: COUNT,
+  });
+  checkFields(value, where, {
+    trusted_orgs: COUNT,
+    dns_name: STRING_OR_NULL,
+    name_conflicts: STRINGS,
+  }, "optional");
+  checkEach(value, "ipv4_conflicts", where, checkConflict);
   checkNat(value.nat, `${where}.nat`);
-  checkField(value, "peers", where, Array.isArray, "an array");
-  (value.peers as unknown[]).forEach((peer, i) => checkPeer(peer, `${where}.peers[${i}]`));
+  checkEach(value, "peers", where, checkPeer);
   if (value.policy !== undefined) checkPolicy(value.policy, `${where}.policy`);
   if ("relay_serving" in value) checkRelayServing(value.relay_serving, `${where}.relay_serving`);
   if ("controller" in value) checkController(value.controller, `${where}.controller`);

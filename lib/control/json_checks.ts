@@ -20,6 +20,44 @@ export function checkField(
   }
 }
 
+/** Throws unless `value` is an object; `where` names it, e.g. `status.peers[2]`. */
+export function checkObject(
+  value: unknown,
+  where: string,
+): asserts value is Record<string, unknown> {
+  if (!isObject(value)) throw new ControlError(`the daemon sent an invalid status: ${where}`);
+}
+
+/** Throws unless `object[key]` is an array whose every item passes `check` (`at`: `where.key[i]`). */
+export function checkEach(
+  object: Record<string, unknown>,
+  key: string,
+  where: string,
+  check: (item: unknown, at: string) => void,
+): void {
+  checkField(object, key, where, Array.isArray, "an array");
+  (object[key] as unknown[]).forEach((item, i) => check(item, `${where}.${key}[${i}]`));
+}
+
+/** A field's check and what the error says it should be (`[isCount, "a count"]`). */
+export type FieldCheck = readonly [accept: (value: unknown) => boolean, expected: string];
+
+/**
+ * Throws unless each field of `object` named in `fields` passes its check, in that order;
+ * `optional`: only the fields present are checked (older daemons leave them out).
+ */
+export function checkFields(
+  object: Record<string, unknown>,
+  where: string,
+  fields: Record<string, FieldCheck>,
+  presence: "required" | "optional" = "required",
+): void {
+  for (const [key, [accept, expected]] of Object.entries(fields)) {
+    if (presence === "optional" && !(key in object)) continue;
+    checkField(object, key, where, accept, expected);
+  }
+}
+
 /** A string. */
 export const isString = (value: unknown) => typeof value === "string";
 /** A string or null. */
@@ -30,3 +68,18 @@ export const isCount = (value: unknown) =>
 /** An array of strings. */
 export const isStringArray = (value: unknown) =>
   Array.isArray(value) && value.every((item) => typeof item === "string");
+
+/** A string, as a field check. */
+export const STRING: FieldCheck = [isString, "a string"];
+/** A string or null, as a field check. */
+export const STRING_OR_NULL: FieldCheck = [isStringOrNull, "a string or null"];
+/** An array of strings, as a field check. */
+export const STRINGS: FieldCheck = [isStringArray, "an array of strings"];
+/** A count, as a field check. */
+export const COUNT: FieldCheck = [isCount, "a count"];
+/** A byte count, as a field check. */
+export const BYTE_COUNT: FieldCheck = [isCount, "a byte count"];
+/** A non-negative integer, said "a number" (ports, pids). */
+export const NUMBER: FieldCheck = [isCount, "a number"];
+/** A boolean, as a field check. */
+export const BOOLEAN: FieldCheck = [(value) => typeof value === "boolean", "a boolean"];

@@ -37,7 +37,7 @@ export class Ipv4Claims {
   readonly #releaseAbsent: boolean;
   /** Address → candidate id → arrival sequence (smaller arrived earlier). */
   readonly #candidates = new Map<string, Map<string, number>>();
-  readonly #records = new RecordedHolders();
+  readonly #records = new RecordedHolders((address) => this.#candidates.has(address));
   #pins = new Map<string, string>();
 
   /** A table for a node whose own mesh IPv4 is `selfIpv4`. */
@@ -71,6 +71,7 @@ export class Ipv4Claims {
   remove(id: string, address: string): void {
     const ids = this.#candidates.get(address);
     if (!ids) return;
+    if (this.#records.get(address) === id) this.#records.seen(address);
     ids.delete(id);
     if (ids.size === 0) this.#candidates.delete(address);
   }
@@ -109,6 +110,11 @@ export class Ipv4Claims {
     if (tied || first === null) return { holder: null, reason: "undecided" };
     this.#records.set(address, first);
     return { holder: first, reason: "first-seen" };
+  }
+
+  /** How many holders are recorded (bounded: see `RecordedHolders`). */
+  get recordCount(): number {
+    return this.#records.size;
   }
 
   /** True when the recorded holders changed since `takeChangedRecords` last returned them. */

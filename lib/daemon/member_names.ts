@@ -76,7 +76,7 @@ export class MemberNames {
   /** Our own certificate's name (`<name>.<org6>.mesh`), answered like `selfName`; null: none. */
   #selfCertificateName: string | null = null;
   /** Name → the key id recorded as its holder. */
-  readonly #records = new RecordedHolders();
+  readonly #records = new RecordedHolders((name) => this.#byName.has(name));
   /** Names whose claims changed since the last `settle`. */
   readonly #dirty = new Set<string>();
   /** Key id → its claim. */
@@ -98,6 +98,11 @@ export class MemberNames {
   loadRecords(records: ReadonlyMap<string, string>): void {
     this.#records.load(records, [this.#selfName, this.#selfCertificateName]);
     this.#version++;
+  }
+
+  /** How many holders are recorded (bounded: see `RecordedHolders`). */
+  get recordCount(): number {
+    return this.#records.size;
   }
 
   /** True when the recorded holders changed since `takeChangedRecords` last returned them. */
@@ -175,8 +180,9 @@ export class MemberNames {
     const id = encodeHex(publicKey);
     const claim = this.#claims.get(id);
     if (!claim) return;
-    if (forget && this.#records.get(claim.name) === id) {
-      this.#records.delete(claim.name);
+    if (this.#records.get(claim.name) === id) {
+      if (forget) this.#records.delete(claim.name);
+      else this.#records.seen(claim.name);
     }
     this.#claims.delete(id);
     const ids = this.#byName.get(claim.name)!;

@@ -23,6 +23,7 @@ import { MeshguardError } from "../errors.ts";
 import { classifyDatagram, PORT_STUN } from "../net/port_demux.ts";
 import { NodeStun } from "./node_stun.ts";
 import { NodeRelays } from "./node_relays.ts";
+import { FreshPaths } from "./fresh_paths.ts";
 import { ALIVE_FLAG_RELAY } from "../swim/records.ts";
 import type { OrgControl } from "../org/org_messages.ts";
 import type { CertificateName, OrgTrust } from "../org/org_trust.ts";
@@ -51,6 +52,8 @@ export class MeshNode {
   #candidates = new EndpointCandidates([], []);
   /** Relays used and offered (null when the device has no relay edge). */
   #relays: NodeRelays | null = null;
+  /** Peers whose new path is asked for a handshake again shortly (fresh_paths.ts). */
+  readonly #fresh = new FreshPaths();
   #stopped = false;
 
   /** A node for `identity`; trust and claims are loaded before `start`. */
@@ -175,7 +178,11 @@ export class MeshNode {
   /** Membership's (or STUN's) next deadline (Infinity when none, or before start / after stop). */
   nextDeadline(): number {
     if (this.#swim === null || this.#stopped) return Infinity;
-    return Math.min(this.#swim.nextDeadline(), this.#stun?.client.nextDeadline() ?? Infinity);
+    return Math.min(
+      this.#swim.nextDeadline(),
+      this.#stun?.client.nextDeadline() ?? Infinity,
+      this.#fresh.nextDeadline(),
+    );
   }
 
   /** Our reflexive endpoints (numeric `ip:port`) from the latest STUN answers. */
@@ -253,6 +260,7 @@ export class MeshNode {
       this.#followMembers(now);
       this.#stun.client.tick(now);
     }
+    for (const key of this.#fresh.due(now)) this.#device?.initiateHandshake?.(key);
     this.#pump(now);
   }
 
@@ -344,6 +352,7 @@ export class MeshNode {
     }
     this.#apply(this.peers.drainNotices());
     this.#planRelays(now, events > 0);
+    this.#fresh.arm(now);
     this.#refreshStunOnPunch(now);
     this.#followReflexive(now);
     this.#options.onSchedule?.(this.nextDeadline());
@@ -370,6 +379,11 @@ export class MeshNode {
     const members = () => this.#swim!.members();
     const trusted = (key: Uint8Array) => this.peers.isTrusted(key);
     for (const change of this.#relays.plan(members, trusted, now, events)) {
+      if (change.accepting === true) {
+        const peer = this.peers.peer(change.publicKey);
+        if (peer?.configured && peer.verified === null) this.#freshPath(peer.wireguardKey);
+        continue;
+      }
       this.#apply(
         this.peers.setRelayEndpoint(change.publicKey, change.endpoint, change.repoint === true),
       );
@@ -429,7 +443,21 @@ export class MeshNode {
     } catch (error) {
       if (!(error instanceof DeviceConfigError)) throw error;
       this.#log.error(`the WireGuard device refused a peer change: ${error.message}`);
+      return;
     }
+    for (const change of peers) {
+      if (change.kind === "upsert" && change.endpoint !== undefined) {
+        this.#freshPath(change.publicKey);
+      }
+    }
+  }
+
+  /** Peer `wireguardKey` has a new usable path: a handshake now, and soon again if need be. */
+  #freshPath(wireguardKey: Uint8Array): void {
+    const device = this.#device;
+    if (device?.initiateHandshake === undefined) return;
+    device.initiateHandshake(wireguardKey);
+    this.#fresh.usable(wireguardKey);
   }
 
   /** Logs tunnels that came up or went down since the last call (from handshake times). */

@@ -22,6 +22,13 @@ export interface MeshDevice extends RelayDevice {
   configure(config: DeviceConfig): DeviceConfigResult;
   /** Sends membership datagrams from the mesh port (best effort). */
   sendDatagrams(datagrams: ForeignDatagram[]): void;
+  /**
+   * A new path to the peer with WireGuard key `publicKey` became usable (a relayed route, a
+   * punched direct path): start a handshake now unless a session is current or one just went out
+   * (the engine's FRESH_PATH_INITIATION_GAP), rather than wait out WireGuard's 5 s retry after an
+   * initiation that was lost. Absent on a device without WireGuard (gossip only).
+   */
+  initiateHandshake?(publicKey: Uint8Array): void;
   /** The configured peers: endpoints, handshakes, counters, allowed IPs. */
   devicePeers(): DevicePeer[];
   /** Stops the device and releases what it holds. */

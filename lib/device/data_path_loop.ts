@@ -32,11 +32,16 @@ import {
   SEAL_ROOM,
   slotBytesFor,
   SUPER_READ_BYTES,
+  TX_HEADROOM,
+  txSlotStride,
   WORKER_BATCH,
 } from "./worker_layout.ts";
 import { GsoSplitter } from "./gso_splitter.ts";
 import { VIRTIO_NET_HEADER_SIZE } from "./virtio_net_header.ts";
 import { TcpCoalescer } from "./tcp_coalescer.ts";
+import { registerTxHeadroom } from "../relay/relay_socket.ts";
+import { hasRelayMagicAt, RELAY_HEADER_BYTES } from "../relay/relay_frame.ts";
+import { VIRTUAL_PORT } from "../relay/relay_endpoints.ts";
 import type { PolicyGate } from "../policy/policy_gate.ts";
 
 /**
@@ -75,6 +80,8 @@ export interface DataPathLoopOptions {
    * and may be 64 KB super-packets, split here; writes get a header in front.
    */
   vnetHeader?: boolean;
+  /** The vnet TUN takes USO super-packets: a batch's UDP datagrams are coalesced per flow too. */
+  tunUdpSegmentation?: boolean;
   /**
    * The socket has UDP GRO on: receive into GRO_SLOTS slots of 64 KB, each cut into its
    * datagrams by `segmentSize`.
@@ -110,6 +117,10 @@ export class DataPathLoop {
   private readonly rxPayloads: Uint8Array[];
   private readonly rxSourcesV4: Endpoint[];
   private readonly rxSourcesV6: Endpoint[];
+  /** The virtual source of a relayed datagram (written by the relay edge's `unwrapFrame`). */
+  private readonly rxVirtualSources: Endpoint[];
+  /** Where a relayed datagram's inner packet lies in each rx slot (behind two headers). */
+  private readonly rxRelayedPayloads: Uint8Array[];
   /** Where a STUN answer is written before it is sent (one at a time, reused). */
   private readonly stunAnswer = new Uint8Array(MAX_BINDING_SUCCESS_BYTES);
   private ioErrors = 0;
@@ -140,14 +151,21 @@ export class DataPathLoop {
     const nonceAt = options.arenaAt;
     const scratchAt = nonceAt + NONCE_AREA_BYTES;
     const txBase = scratchAt + dataPlaneScratchBytes(options.mtu);
-    const rxBase = txBase + WORKER_BATCH * slotBytes;
+    const txStride = txSlotStride(options.mtu);
+    const rxBase = txBase + WORKER_BATCH * txStride;
     const slots = (base: number, count: number, bytes: number) =>
       Array.from(
         { length: count },
         (_, i) => new PacketSlot(core.bytes.subarray(base + i * bytes, base + (i + 1) * bytes)),
       );
     const gro = options.receiveCoalescing ?? false;
-    this.txSlots = slots(txBase, WORKER_BATCH, slotBytes);
+    // Each tx slot sits TX_HEADROOM bytes into its region: a relay header goes there in place.
+    this.txSlots = Array.from({ length: WORKER_BATCH }, (_, i) => {
+      const at = txBase + i * txStride + TX_HEADROOM;
+      const slot = new PacketSlot(core.bytes.subarray(at, at + slotBytes));
+      registerTxHeadroom(slot.view, core.bytes.subarray(at - RELAY_HEADER_BYTES, at + slotBytes));
+      return slot;
+    });
     this.rxSlots = gro
       ? slots(rxBase, GRO_SLOTS, groSlotBytes(options.mtu))
       : slots(rxBase, WORKER_BATCH, slotBytes);
@@ -161,6 +179,13 @@ export class DataPathLoop {
       port: 0,
     }));
     this.rxSourcesV6 = this.rxSlots.map((slot) => ({ address: slot.address, port: 0 }));
+    this.rxRelayedPayloads = this.rxSlots.map((slot) =>
+      slot.view.subarray(RELAY_HEADER_BYTES + MESSAGE_DATA_HEADER_SIZE)
+    );
+    this.rxVirtualSources = this.rxSlots.map(() => ({
+      address: new Uint8Array(16),
+      port: VIRTUAL_PORT,
+    }));
     const superAt = rxBase + receiveArenaBytes(options.mtu, gro);
     this.superView = core.bytes.subarray(superAt, superAt + SUPER_READ_BYTES);
     this.mtu = options.mtu;
@@ -175,6 +200,7 @@ export class DataPathLoop {
         ),
         options.queues,
         superAt + SUPER_READ_BYTES,
+        options.tunUdpSegmentation ?? false,
       )
       : null;
     this.plane = new DataPlane({
@@ -333,17 +359,39 @@ export class DataPathLoop {
     const queues = this.queues;
     const policy = this.policy;
     const coalescer = this.coalescer;
+    const socket = this.socketNow;
+    const bytes = this.bytes;
+    const frames = socket.unwrapFrame !== undefined;
     this.forwarding.startBatch();
     for (let i = 0; i < received; i++) {
       const slot = this.rxSlots[i];
       if (slot.truncated) continue;
-      const source = isIpv4Mapped(slot.address) ? this.rxSourcesV4[i] : this.rxSourcesV6[i];
-      source.port = slot.port;
-      // With UDP GRO a slot holds same-size datagrams back to back (the last may be shorter).
+      const direct = isIpv4Mapped(slot.address) ? this.rxSourcesV4[i] : this.rxSourcesV6[i];
+      direct.port = slot.port;
+      // With UDP GRO a slot holds same-size datagrams back to back (the last may be shorter);
+      // behind a relay edge each may be a relay frame, of any relayed peer, or the relay's own:
+      // one that is for us is opened behind its header, where it lies.
       const size = slot.segmentSize > 0 ? slot.segmentSize : slot.length;
       for (let offset = 0; offset < slot.length; offset += size) {
-        const length = Math.min(size, slot.length - offset);
-        const at = slot.view.byteOffset + offset;
+        let start = offset;
+        let length = Math.min(size, slot.length - offset);
+        let source = direct;
+        if (frames && hasRelayMagicAt(bytes, slot.view.byteOffset + offset, length)) {
+          const virtual = this.rxVirtualSources[i];
+          const header = socket.unwrapFrame!(
+            slot.view,
+            offset,
+            length,
+            slot.address,
+            slot.port,
+            virtual.address,
+          );
+          if (header < 0) continue;
+          start += header;
+          length -= header;
+          source = virtual;
+        }
+        const at = slot.view.byteOffset + start;
         const inner = plane.openInPlace(at, length, source, now);
         if (inner > 0) {
           const packetAt = at + MESSAGE_DATA_HEADER_SIZE;
@@ -358,7 +406,7 @@ export class DataPathLoop {
           // packets came from, so this spreads sealing over the workers by flow.
           const q = flowQueue(
             slot.view,
-            offset + MESSAGE_DATA_HEADER_SIZE,
+            start + MESSAGE_DATA_HEADER_SIZE,
             inner,
             queues.length,
           );
@@ -368,16 +416,25 @@ export class DataPathLoop {
             continue;
           }
           try {
-            queues[q].write(this.rxPayloads[i], inner); // offset 0: GRO needs the vnet TUN
+            // A datagram of its own, relayed or not; GRO without a vnet TUN (in-process tests
+            // only) takes a view.
+            const payload = start === 0
+              ? this.rxPayloads[i]
+              : start === RELAY_HEADER_BYTES
+              ? this.rxRelayedPayloads[i]
+              : slot.view.subarray(start + MESSAGE_DATA_HEADER_SIZE);
+            queues[q].write(payload, inner);
           } catch {
             // A packet the kernel refuses is dropped, as any router would.
           }
         } else if (inner < 0) {
-          this.forward(slot.view.subarray(offset, offset + length), source, now);
+          this.forward(slot.view.subarray(start, start + length), source, now);
         }
       }
     }
     if (coalescer !== null) coalescer.flush();
+    // A relay's frames to forward, queued in place by the edge: one send for the batch.
+    if (frames) socket.flushRelayed?.();
     if (this.handshakes.length > 0 || this.swim.length > 0) {
       this.forwardBatch(this.handshakes, this.swim);
       this.handshakes = [];

@@ -75,6 +75,8 @@ export type WorkerRequest =
     mtu: number;
     /** The TUN queues carry virtio-net headers (offloads on). */
     vnetHeader: boolean;
+    /** The TUN takes USO super-packets (USO4 and USO6 offered): UDP is coalesced towards it. */
+    tunUdpSegmentation: boolean;
     /** Send batches with UDP GSO (UDP_SEGMENT), probed at start. */
     udpSegmentation: boolean;
     /** The sockets have UDP GRO on: receive into 64 KB slots (the arena is sized for it). */

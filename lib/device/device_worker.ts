@@ -44,7 +44,7 @@ interface WorkerState {
   edge: RelaySocket | null;
   /** Send batches with UDP GSO (offloads on), also on a socket that replaces this one. */
   segmentation: boolean;
-  /** UDP GRO on the sockets (64 KB receive slots), until a relay edge turns it off. */
+  /** UDP GRO on the sockets (64 KB receive slots; a relay edge's frames are walked per segment). */
   coalescing: boolean;
   /**
    * Every TUN queue (the data path writes each packet to its flow's); grows in place when the
@@ -62,8 +62,6 @@ let current: WorkerState | null = null;
  */
 function followRelay(worker: WorkerState, message: Extract<WorkerRequest, { type: "relay" }>) {
   if (worker.edge === null) {
-    // The edge unwraps one relay frame per slot: frames coalesced by GRO would be lost.
-    worker.udp.setReceiveCoalescing(false);
     const endpoints = new RelayEndpoints();
     worker.edge = new RelaySocket(worker.udp, endpoints, null, worker.now);
     worker.path.socket = worker.edge;
@@ -116,6 +114,7 @@ function run(init: Init): void {
     writer: init.workerIndex,
     mtu: init.mtu,
     vnetHeader: init.vnetHeader,
+    tunUdpSegmentation: init.tunUdpSegmentation,
     receiveCoalescing: init.receiveCoalescing,
     arenaAt: init.arenaAt,
     tun,
@@ -155,6 +154,7 @@ function run(init: Init): void {
   let polls = new PollSet([tun.fd, polledSocket.fd, wake.fd]);
   let sinceControl = performance.now();
   let refusalReported = false;
+  let usoRefusalReported = false;
   const load = new WorkerLoad();
 
   const loop = (): void => {
@@ -176,6 +176,16 @@ function run(init: Init): void {
           type: "notice",
           message:
             `worker ${init.workerIndex}: the kernel refused a UDP GSO send (errno ${worker.udp.segmentationRefused}); plain sendmmsg from now on`,
+        });
+      }
+      const uso = path.coalescer?.udp;
+      if (uso != null && uso.refusal !== null && !usoRefusalReported) {
+        // The TUN offered USO but refused a super-packet: its datagrams went one by one.
+        usoRefusalReported = true;
+        post({
+          type: "notice",
+          message:
+            `worker ${init.workerIndex}: the TUN refused a UDP super-packet (${uso.refusal}); UDP written datagram by datagram from now on`,
         });
       }
       // The wake fd is read only when poll saw it signalled: no extra syscall when busy.
@@ -238,8 +248,7 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
           const old = current.udp.fd;
           current.udp = UdpSocket.borrow(message.fd, message.port, WORKER_BATCH);
           if (current.segmentation) current.udp.enableSegmentation();
-          // Not on a relay edge: it unwraps one frame per slot (see followRelay).
-          if (current.coalescing && current.edge === null) current.udp.setReceiveCoalescing(true);
+          if (current.coalescing) current.udp.setReceiveCoalescing(true);
           const edge = current.edge;
           if (edge !== null) {
             current.edge = new RelaySocket(current.udp, edge.endpoints, edge.relay, current.now);

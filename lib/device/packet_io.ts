@@ -44,4 +44,24 @@ export interface DatagramSocket {
    * `timeoutMs` for the first; how many arrived (0 when none).
    */
   receiveBatch(slots: readonly PacketSlot[], timeoutMs: number): number;
+  /**
+   * A relay edge (lib/relay/relay_socket.ts) leaves slots packed by UDP GRO (`segmentSize` > 0)
+   * as received; the data path hands it each segment, `view[at, at + length)`, that starts with
+   * the relay magic. Returns the header's length when it is a relayed datagram for us (its
+   * virtual source written into `virtualAddress`, 16 bytes), or -1 when the edge consumed it
+   * (queued to forward, or dropped).
+   */
+  unwrapFrame?(
+    view: Uint8Array,
+    at: number,
+    length: number,
+    fromIp: Uint8Array,
+    fromPort: number,
+    virtualAddress: Uint8Array,
+  ): number;
+  /**
+   * A relay edge sends the frames it queued to forward while a batch was received and walked
+   * (they lie in the receive slots); the data path calls it once per batch, after the walk.
+   */
+  flushRelayed?(): void;
 }

@@ -3,8 +3,9 @@
  * sequence and with identical headers (but for lengths, ids and checksums), are written to the
  * TUN as one super-packet behind a GSO virtio-net header, so the kernel's TCP stack takes one
  * 64 KB packet instead of 45 small ones. Everything else is written as is, behind a plain
- * header. Within a flow the order is kept (a segment that cannot join its flow's group writes
- * the group first); flows may pass each other, as they may on any link.
+ * header, or, when the TUN takes USO, handed to `udp_coalescer.ts` if it is UDP. Within a flow
+ * the order is kept (a segment that cannot join its flow's group writes the group first);
+ * flows may pass each other, as they may on any link.
  */
 
 import type { TunQueue } from "./packet_io.ts";
@@ -16,6 +17,13 @@ import {
   writePlainVirtioNetHeader,
 } from "./virtio_net_header.ts";
 import type { ChecksumSum } from "./gso_splitter.ts";
+import { type PlainTunWriter, UdpCoalescer } from "./udp_coalescer.ts";
+import {
+  checksumsVerify,
+  gatherMembers,
+  pseudoHeaderSum,
+  setSuperPacketLengths,
+} from "./super_packet.ts";
 
 /** Flows coalesced at once per batch; a further flow's segments are written as they come. */
 export const MAX_GROUPS = 8;
@@ -26,11 +34,14 @@ const MAX_SUPER_BYTES = 65_535;
 /** Bytes of coalescing buffer a loop gives: the header and a 64 KB super-packet. */
 export const COALESCE_BUFFER_BYTES = VIRTIO_NET_HEADER_SIZE + MAX_SUPER_BYTES;
 
+const PROTOCOL_TCP = 6;
 const TCP_ACK = 0x10;
 const TCP_PSH = 0x08;
 
 /** Coalescing for one loop: `add` each opened packet, then `flush` at the end of the batch. */
-export class TcpCoalescer {
+export class TcpCoalescer implements PlainTunWriter {
+  /** UDP datagrams' coalescing (USO), or null when the TUN does not take UDP super-packets. */
+  readonly udp: UdpCoalescer | null;
   /** Super-packets written (two or more segments each). */
   superPackets = 0;
   /** Segments that went into super-packets. */
@@ -55,6 +66,7 @@ export class TcpCoalescer {
   /**
    * `views[slot]` is that batch slot's first packet with 10 bytes of room in front of it
    * (where its header goes; later datagrams of a GRO slot are copied to the buffer); `bufferAt` is COALESCE_BUFFER_BYTES of wasm memory for super-packets.
+   * `udpSegmentation`: the TUN takes USO super-packets, so UDP datagrams are coalesced too.
    */
   constructor(
     private readonly bytes: Uint8Array,
@@ -62,8 +74,10 @@ export class TcpCoalescer {
     private readonly views: readonly Uint8Array[],
     private readonly queues: readonly TunQueue[],
     private readonly bufferAt: number,
+    udpSegmentation = false,
   ) {
     this.bufferView = bytes.subarray(bufferAt, bufferAt + COALESCE_BUFFER_BYTES);
+    this.udp = udpSegmentation ? new UdpCoalescer(bytes, sum, this, queues, bufferAt) : null;
   }
 
   /**
@@ -74,7 +88,9 @@ export class TcpCoalescer {
     const bytes = this.bytes;
     const ip = tcpIpHeaderBytes(bytes, at, length);
     if (ip === 0) {
-      this.writePlain(slot, at, length, queue);
+      if (this.udp === null || !this.udp.add(slot, at, length, queue)) {
+        this.writePlain(slot, at, length, queue);
+      }
       return;
     }
     const tcp = at + ip;
@@ -85,7 +101,7 @@ export class TcpCoalescer {
     // Checksums are verified before joining, as a NIC's GRO does: a super-packet's are
     // recomputed, which would otherwise make a damaged segment look whole to the kernel.
     const coalescable = payload > 0 && (flags & ~TCP_PSH) === TCP_ACK &&
-      this.checksumsValid(at, ip, length);
+      checksumsVerify(this.sum, at, ip, length, PROTOCOL_TCP);
     for (let g = 0; g < this.groups; g++) {
       if (!this.sameFlow(g, at, ip)) continue;
       if (
@@ -123,6 +139,7 @@ export class TcpCoalescer {
   flush(): void {
     for (let g = 0; g < this.groups; g++) this.writeGroup(g);
     this.groups = 0;
+    if (this.udp !== null) this.udp.flush();
   }
 
   private append(
@@ -183,16 +200,6 @@ export class TcpCoalescer {
     return true;
   }
 
-  /** True when the IPv4 header checksum (if any) and the TCP checksum verify. */
-  private checksumsValid(at: number, ip: number, length: number): boolean {
-    if (ip === 20 && this.sum(at, 20) !== 0xffff) return false;
-    const pseudo = (ip === 20 ? this.sum(at + 12, 8) : this.sum(at + 8, 32)) + 6 + length - ip;
-    let total = pseudo + this.sum(at + ip, length - ip);
-    total = (total & 0xffff) + (total >>> 16);
-    total = (total & 0xffff) + (total >>> 16);
-    return total === 0xffff;
-  }
-
   private removeGroup(g: number): void {
     const last = --this.groups;
     if (g === last) return;
@@ -227,33 +234,19 @@ export class TcpCoalescer {
     const out = this.bufferAt + VIRTIO_NET_HEADER_SIZE;
     const header = this.headerBytes[g];
     const ip = this.ipBytes[g];
-    let end = out + this.memberLength[base];
-    bytes.copyWithin(out, this.memberAt[base], this.memberAt[base] + this.memberLength[base]);
-    for (let k = 1; k < count; k++) {
-      const at = this.memberAt[base + k];
-      const length = this.memberLength[base + k];
-      bytes.copyWithin(end, at + header, at + length);
-      end += length - header;
-    }
-    const total = end - out;
-    const l4Length = total - ip;
-    if (ip === 20) {
-      bytes[out + 2] = total >>> 8;
-      bytes[out + 3] = total & 0xff;
-      bytes[out + 10] = 0;
-      bytes[out + 11] = 0;
-      const checksum = ~this.sum(out, 20) & 0xffff;
-      bytes[out + 10] = checksum >>> 8;
-      bytes[out + 11] = checksum & 0xff;
-    } else {
-      bytes[out + 4] = l4Length >>> 8;
-      bytes[out + 5] = l4Length & 0xff;
-    }
+    const total = gatherMembers(
+      bytes,
+      out,
+      this.memberAt,
+      this.memberLength,
+      base,
+      count,
+      header,
+    );
+    const l4Length = setSuperPacketLengths(bytes, this.sum, out, ip, total);
     if (this.push[g] !== 0) bytes[out + ip + 13] |= TCP_PSH;
     // NEEDS_CSUM: the field holds the pseudo-header sum; the kernel adds the segment's.
-    let pseudo = (ip === 20 ? this.sum(out + 12, 8) : this.sum(out + 8, 32)) + 6 + l4Length;
-    pseudo = (pseudo & 0xffff) + (pseudo >>> 16);
-    pseudo = (pseudo & 0xffff) + (pseudo >>> 16);
+    const pseudo = pseudoHeaderSum(this.sum, out, ip, PROTOCOL_TCP, l4Length);
     bytes[out + ip + 16] = pseudo >>> 8;
     bytes[out + ip + 17] = pseudo & 0xff;
     writeGsoVirtioNetHeader(
@@ -274,7 +267,8 @@ export class TcpCoalescer {
     }
   }
 
-  private writePlain(slot: number, at: number, length: number, queue: number): void {
+  /** Writes one opened packet as is, behind a plain virtio-net header. */
+  writePlain(slot: number, at: number, length: number, queue: number): void {
     let view = this.views[slot];
     if (at !== view.byteOffset + VIRTIO_NET_HEADER_SIZE) {
       // Not the slot's first datagram (UDP GRO): written from the buffer, one copy.

@@ -32,6 +32,11 @@ export interface TunQueues {
   note: string;
 }
 
+/** True when `flags` include USO for both IPv4 and IPv6: the TUN takes UDP super-packets. */
+export function takesUso(flags: number): boolean {
+  return (flags & (TUN_F_USO4 | TUN_F_USO6)) === (TUN_F_USO4 | TUN_F_USO6);
+}
+
 /** Names the offloads in `flags`, e.g. "csum tso4 tso6 uso4 uso6". */
 export function describeOffloads(flags: number): string {
   const names: [number, string][] = [

@@ -10,7 +10,7 @@ import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
 import { DeviceRelay } from "./device_relay.ts";
 import type { RelayTable, RelayTableStats } from "../relay/relay_table.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
-import { openTunQueues, type TunQueues } from "./tun_queues.ts";
+import { openTunQueues, takesUso, type TunQueues } from "./tun_queues.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
 import { IdleRelease } from "./idle_release.ts";
 import { WorkerGrowth } from "./worker_growth.ts";
@@ -252,6 +252,7 @@ export class UserspaceDevice {
         udpPort: self.sockets.all[workerIndex - 1].port,
         mtu,
         vnetHeader: tun.vnetHeader,
+        tunUdpSegmentation: takesUso(tun.offloadFlags),
         udpSegmentation,
         receiveCoalescing,
         timeOrigin: performance.timeOrigin,
@@ -410,6 +411,18 @@ export class UserspaceDevice {
   relayUpdated(): void {
     const message = this.relay.message();
     if (message !== null) this.workers?.broadcast(message);
+  }
+
+  /**
+   * A new path to the peer with WireGuard key `publicKey` is usable: the engine (on this thread,
+   * where handshakes run) initiates now unless a session is current or it just did.
+   */
+  initiateHandshake(publicKey: Uint8Array): void {
+    if (this.failed !== null || this.stopping) return;
+    const peer = this.engine.peer(publicKey);
+    if (peer !== undefined && this.engine.initiateOnFreshPath(peer, performance.now())) {
+      this.schedule();
+    }
   }
 
   /** Sends datagrams (SWIM's) from the device's UDP port. */

@@ -9,6 +9,11 @@ export const WORKER_BATCH = 64;
 export const NONCE_AREA_BYTES = 64;
 /** Bytes past an inner packet that sealing may fill: up to 15 of padding, then the tag. */
 export const SEAL_ROOM = MESSAGE_PADDING_MULTIPLE + AUTH_TAG_SIZE;
+/**
+ * Free bytes before each tx slot's datagram: the relay edge writes its 16-byte header there in
+ * place (relay_socket.ts `registerTxHeadroom`) instead of moving the datagram to make room.
+ */
+export const TX_HEADROOM = 32;
 /** Room in a slot beyond the MTU (transport header, padding, tag), a cache line to round to. */
 const SLOT_OVERHEAD = 64;
 
@@ -36,11 +41,16 @@ export function receiveArenaBytes(mtu: number, receiveCoalescing: boolean): numb
   return receiveCoalescing ? GRO_SLOTS * groSlotBytes(mtu) : WORKER_BATCH * slotBytesFor(mtu);
 }
 
+/** Bytes of one tx slot's region: its headroom, then the slot. */
+export function txSlotStride(mtu: number): number {
+  return TX_HEADROOM + slotBytesFor(mtu);
+}
+
 /**
- * Bytes of packet arena one worker uses: a nonce, a scratch area, tx and rx slots, a TUN read
- * and a coalescing buffer.
+ * Bytes of packet arena one worker uses: a nonce, a scratch area, tx slots (each behind its
+ * headroom) and rx slots, a TUN read and a coalescing buffer.
  */
 export function workerArenaBytes(mtu: number, receiveCoalescing = false): number {
-  return NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu) + WORKER_BATCH * slotBytesFor(mtu) +
+  return NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu) + WORKER_BATCH * txSlotStride(mtu) +
     receiveArenaBytes(mtu, receiveCoalescing) + 2 * SUPER_READ_BYTES;
 }

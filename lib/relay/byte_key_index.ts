@@ -35,23 +35,28 @@ export class ByteKeyIndex {
 
   /** The value stored for `key`, or -1. */
   lookup(key: Uint8Array): number {
-    let i = this.hash(key);
+    return this.lookupAt(key, 0);
+  }
+
+  /** The value stored for the key at `bytes[at, at + keyBytes)`, or -1 (no view needed). */
+  lookupAt(bytes: Uint8Array, at: number): number {
+    let i = this.hash(bytes, at);
     while (this.values[i] !== -1) {
-      if (this.equals(i, key)) return this.values[i];
+      if (this.equals(i, bytes, at)) return this.values[i];
       i = (i + 1) & this.mask;
     }
     return -1;
   }
 
-  private equals(slot: number, key: Uint8Array): boolean {
+  private equals(slot: number, key: Uint8Array, at = 0): boolean {
     const base = slot * this.keyBytes;
-    for (let j = 0; j < this.keyBytes; j++) if (this.keys[base + j] !== key[j]) return false;
+    for (let j = 0; j < this.keyBytes; j++) if (this.keys[base + j] !== key[at + j]) return false;
     return true;
   }
 
-  private hash(key: Uint8Array): number {
+  private hash(key: Uint8Array, at = 0): number {
     let h = this.seed ^ 0x811c9dc5;
-    for (let j = 0; j < this.keyBytes; j++) h = Math.imul(h ^ key[j], 0x01000193);
+    for (let j = 0; j < this.keyBytes; j++) h = Math.imul(h ^ key[at + j], 0x01000193);
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
     h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
     return ((h ^ (h >>> 16)) >>> 0) & this.mask;

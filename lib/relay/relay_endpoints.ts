@@ -14,8 +14,7 @@ import {
   RELAY_FROM,
   RELAY_HEADER_BYTES,
   RELAY_TO,
-  relayFrameKind,
-  relayShortId,
+  relayFrameKindAt,
   SHORT_ID_BYTES,
   writeRelayHeader,
 } from "./relay_frame.ts";
@@ -138,8 +137,20 @@ export class RelayEndpoints {
     fromPort: number,
     virtualAddress: Uint8Array,
   ): number {
-    if (relayFrameKind(frame) !== RELAY_FROM) return -1;
-    this.fillKey(fromIp, fromPort, relayShortId(frame));
+    return this.unwrapAt(frame, 0, frame.length, fromIp, fromPort, virtualAddress);
+  }
+
+  /** As `unwrap`, for the frame at `bytes[at, at + length)` (a GRO segment: no view needed). */
+  unwrapAt(
+    bytes: Uint8Array,
+    at: number,
+    length: number,
+    fromIp: Uint8Array,
+    fromPort: number,
+    virtualAddress: Uint8Array,
+  ): number {
+    if (relayFrameKindAt(bytes, at, length) !== RELAY_FROM) return -1;
+    this.fillKey(fromIp, fromPort, bytes, at + 8);
     const slot = this.index.lookup(this.key);
     if (slot < 0) return -1;
     virtualAddress.fill(0);
@@ -149,12 +160,12 @@ export class RelayEndpoints {
     return slot;
   }
 
-  private fillKey(ip: Uint8Array, port: number, id: Uint8Array): void {
+  private fillKey(ip: Uint8Array, port: number, id: Uint8Array, idAt = 0): void {
     const key = this.key;
-    key.set(ip.subarray(0, 16), 0);
+    for (let j = 0; j < 16; j++) key[j] = ip[j];
     key[16] = port >>> 8;
     key[17] = port & 0xff;
-    key.set(id.subarray(0, SHORT_ID_BYTES), 18);
+    for (let j = 0; j < SHORT_ID_BYTES; j++) key[18 + j] = id[idAt + j];
   }
 
   private reindex(): void {

@@ -30,18 +30,32 @@ export function hasRelayMagic(bytes: Uint8Array): boolean {
     bytes[1] === RELAY_MAGIC[1] && bytes[2] === RELAY_MAGIC[2] && bytes[3] === RELAY_MAGIC[3];
 }
 
+/** True when `bytes[at, at + length)` starts with the relay magic and can hold a header. */
+export function hasRelayMagicAt(bytes: Uint8Array, at: number, length: number): boolean {
+  return length >= RELAY_HEADER_BYTES && bytes[at] === RELAY_MAGIC[0] &&
+    bytes[at + 1] === RELAY_MAGIC[1] && bytes[at + 2] === RELAY_MAGIC[2] &&
+    bytes[at + 3] === RELAY_MAGIC[3];
+}
+
 /**
  * The frame's kind (RELAY_TO or RELAY_FROM) when its header is well formed and it carries a
  * WireGuard datagram (u32 LE type 1..4), else 0. Allocation-free.
  */
 export function relayFrameKind(frame: Uint8Array): number {
-  if (!hasRelayMagic(frame) || frame[4] !== RELAY_VERSION) return 0;
-  const kind = frame[5];
-  if ((kind !== RELAY_TO && kind !== RELAY_FROM) || frame[6] !== 0 || frame[7] !== 0) return 0;
-  if (frame.length < RELAY_HEADER_BYTES + MIN_RELAYED_PAYLOAD) return 0;
-  const h = RELAY_HEADER_BYTES;
-  if ((frame[h + 1] | frame[h + 2] | frame[h + 3]) !== 0) return 0;
-  const type = frame[h];
+  return relayFrameKindAt(frame, 0, frame.length);
+}
+
+/** As relayFrameKind, for the frame at `bytes[at, at + length)` (no view needed). */
+export function relayFrameKindAt(bytes: Uint8Array, at: number, length: number): number {
+  if (!hasRelayMagicAt(bytes, at, length) || bytes[at + 4] !== RELAY_VERSION) return 0;
+  const kind = bytes[at + 5];
+  if ((kind !== RELAY_TO && kind !== RELAY_FROM) || bytes[at + 6] !== 0 || bytes[at + 7] !== 0) {
+    return 0;
+  }
+  if (length < RELAY_HEADER_BYTES + MIN_RELAYED_PAYLOAD) return 0;
+  const h = at + RELAY_HEADER_BYTES;
+  if ((bytes[h + 1] | bytes[h + 2] | bytes[h + 3]) !== 0) return 0;
+  const type = bytes[h];
   return type >= 1 && type <= 4 ? kind : 0;
 }
 

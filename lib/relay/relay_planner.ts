@@ -39,6 +39,11 @@ export interface RelayChange {
    * nobody forwards until its peer happened to send again, so the endpoint is set anew.
    */
   repoint?: boolean;
+  /**
+   * The route is unchanged but the peer's frames are now accepted through one more relay: what
+   * its side sent there before was lost here, so a handshake is started anew (fresh_paths.ts).
+   */
+  accepting?: boolean;
 }
 
 interface Candidate extends RelayCandidate {
@@ -112,7 +117,7 @@ export class RelayPlanner {
         wanted.set(`${id} ${relay.id} ${relay.address}`, { peer: m, relay });
       }
     }
-    const released = this.#bindExactly(wanted);
+    const { released, gained } = this.#bindExactly(wanted);
     const changes: RelayChange[] = [];
     const seen = new Set<string>();
     for (const m of live) {
@@ -133,6 +138,8 @@ export class RelayPlanner {
       if (current?.endpoint === binding.endpoint) {
         if (released.has(id)) {
           changes.push({ publicKey: m.publicKey, endpoint: binding.endpoint, repoint: true });
+        } else if (gained.has(id)) {
+          changes.push({ publicKey: m.publicKey, endpoint: binding.endpoint, accepting: true });
         }
         continue;
       }
@@ -149,9 +156,15 @@ export class RelayPlanner {
     return binding !== undefined && binding.peer === encodeHex(publicKey) ? binding.relay : null;
   }
 
-  /** Binds what `wanted` names and releases every other binding; the peers (hex) that lost one. */
-  #bindExactly(wanted: Map<string, { peer: MemberInfo; relay: Candidate }>): Set<string> {
+  /**
+   * Binds what `wanted` names and releases every other binding; the peers (hex) that lost one,
+   * and those that got one.
+   */
+  #bindExactly(
+    wanted: Map<string, { peer: MemberInfo; relay: Candidate }>,
+  ): { released: Set<string>; gained: Set<string> } {
     const released = new Set<string>();
+    const gained = new Set<string>();
     for (const [key, binding] of this.#bound) {
       if (wanted.has(key)) continue;
       released.add(binding.peer);
@@ -171,9 +184,10 @@ export class RelayPlanner {
       };
       this.#bound.set(key, binding);
       this.#byEndpoint.set(binding.endpoint, binding);
+      gained.add(binding.peer);
       this.version++;
     }
-    return released;
+    return { released, gained };
   }
 
   /** Rebuilds the relay table when the set of members or their verified addresses changed. */

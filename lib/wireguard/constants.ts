@@ -61,7 +61,7 @@ export const REKEY_ATTEMPT_TIME = 90_000;
 /**
  * Retry an unanswered initiation after this long (plus jitter). Enforced in peer_timers.ts
  * armRetransmitHandshake/retransmitHandshake and newHandshakeDeadline; it is also the least gap
- * between new initiations (engine.ts initiateHandshake) and between handshake requests from
+ * between new initiations (engine_handshakes.ts initiate) and between handshake requests from
  * the data path (data_plane.ts requestHandshake).
  */
 export const REKEY_TIMEOUT = 5_000;
@@ -103,8 +103,8 @@ export const INITIATIONS_PER_SECOND = 20;
  */
 export const INITIATIONS_BURSTABLE = 5;
 /**
- * Initiations closer than this from one peer are a flood (kernel: 1/50 s). Enforced in engine.ts
- * consumeInitiationFrom.
+ * Initiations closer than this from one peer are a flood (kernel: 1/50 s). Enforced in
+ * engine_handshakes.ts consumeInitiation.
  */
 export const MIN_INITIATION_INTERVAL = 20;
 /**
@@ -122,14 +122,14 @@ export const UNDER_LOAD_AFTER_TIME = 1_000;
 
 /**
  * Message type numbers (first byte; the next three are zero). Written in handshake.ts
- * createInitiation, checked in consumeInitiation; the engine dispatches on them (engine.ts).
+ * createInitiation, checked in consumeInitiation; the engine dispatches on them (engine_handshakes.ts).
  */
 export const MESSAGE_HANDSHAKE_INITIATION = 1;
 /** Handshake response. Written in handshake.ts createResponse, checked in consumeResponse. */
 export const MESSAGE_HANDSHAKE_RESPONSE = 2;
 /**
  * Cookie reply, sent instead of a response when under load. Written in cookie.ts
- * CookieChecker.createReply; engine.ts handleHandshake takes it.
+ * CookieChecker.createReply; engine_handshakes.ts handle takes it.
  */
 export const MESSAGE_HANDSHAKE_COOKIE = 3;
 /**
@@ -145,7 +145,7 @@ export const MESSAGE_DATA = 4;
 export const MESSAGE_INITIATION_SIZE = 148;
 /** Handshake response size. Checked in handshake_gate.ts check and handshake.ts consumeResponse. */
 export const MESSAGE_RESPONSE_SIZE = 92;
-/** Cookie reply size. Checked in engine.ts handleHandshake and cookie.ts CookieJar.consumeReply. */
+/** Cookie reply size. Checked in engine_handshakes.ts handle and cookie.ts CookieJar.consumeReply. */
 export const MESSAGE_COOKIE_REPLY_SIZE = 64;
 /**
  * Transport header: type(4) receiver(4) counter(8). Laid out in data_plane.ts sealWith/openInPlace

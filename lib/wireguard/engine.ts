@@ -13,31 +13,15 @@ import { DataPlaneState, NONE } from "./data_plane_state.ts";
 import { constantTimeEqual } from "../encoding/constant_time.ts";
 import { AllowedIps } from "./allowed_ips.ts";
 import { classifyDatagram, PORT_WIREGUARD_HANDSHAKE } from "../net/port_demux.ts";
-import {
-  MESSAGE_COOKIE_REPLY_SIZE,
-  MESSAGE_HANDSHAKE_COOKIE,
-  MESSAGE_HANDSHAKE_INITIATION,
-  MIN_INITIATION_INTERVAL,
-  REKEY_TIMEOUT,
-} from "./constants.ts";
 import type { Endpoint } from "./endpoint.ts";
-import {
-  consumeInitiation,
-  consumeResponse,
-  createInitiation,
-  createResponse,
-  type LocalStatic,
-  RESPONSE,
-} from "./handshake.ts";
 import { IndexTable } from "./index_table.ts";
 import { EngineKeypairs } from "./engine_keypairs.ts";
+import { EngineHandshakes, type EngineIdentity } from "./engine_handshakes.ts";
 import type { Keypair } from "./keypairs.ts";
 import type { NoisePrimitives } from "./noise_primitives.ts";
 import { Peer, type PeerConfig } from "./peer.ts";
 import {
-  armRetransmitHandshake,
   disarmAllTimers,
-  handshakeComplete,
   nextTimerDeadline,
   runTimerRules,
   TIMER_RULES,
@@ -52,21 +36,17 @@ import {
   type EngineSink,
   type EngineStats,
 } from "./engine_types.ts";
-import { tai64n, tai64nAfter } from "./tai64n.ts";
 
-/** DH-costing handshake messages processed per call; the rest wait in the bounded queue. */
-const HANDSHAKES_PER_CALL = 16;
+export { FRESH_PATH_INITIATION_GAP } from "./engine_handshakes.ts";
 
 /** A userspace WireGuard device's protocol state. */
 export class WireguardEngine {
   private readonly p: NoisePrimitives;
   private readonly core: CryptoCore;
   private readonly sink: EngineSink;
-  private readonly wallClock: () => number;
-  private readonly random: () => number;
   readonly mtu: number;
-  private local: LocalStatic;
-  private keyConfigured: boolean;
+  /** Our static key pair, shared with `handshakes` (replaced by setPrivateKey). */
+  private readonly identity: EngineIdentity;
   private readonly gate: HandshakeGate;
   private readonly peersByKey = new Map<string, Peer>();
   /** Peers by their row in the shared tables. */
@@ -81,6 +61,8 @@ export class WireguardEngine {
   private readonly hooks: EngineHooks | undefined;
   /** Keypairs in the shared slots and table (install, publish, release). */
   private readonly keypairs: EngineKeypairs;
+  /** Queued handshake messages answered, initiations started (the Noise side). */
+  private readonly handshakes: EngineHandshakes;
   /** How often each timer rule fired (tests and diagnostics). */
   readonly timerRulesFired: Record<TimerRule, number> = Object.fromEntries(
     TIMER_RULES.map((rule) => [rule, 0]),
@@ -91,18 +73,15 @@ export class WireguardEngine {
     this.p = options.primitives;
     this.core = options.core;
     this.sink = options.sink;
-    this.wallClock = options.wallClock ?? Date.now;
-    this.random = options.random ?? Math.random;
     this.mtu = options.mtu ?? 1420;
     // Without a configured key (a device before `wg set private-key`), a throwaway key keeps
     // the tables consistent, but no handshake is made or answered until one is set.
     const initialKey = options.privateKey?.slice() ?? this.p.generatePrivateKey();
-    this.keyConfigured = options.privateKey !== undefined;
-    this.local = {
-      privateKey: initialKey,
-      publicKey: this.p.publicKey(initialKey),
+    this.identity = {
+      local: { privateKey: initialKey, publicKey: this.p.publicKey(initialKey) },
+      configured: options.privateKey !== undefined,
     };
-    this.gate = new HandshakeGate(this.p, this.local.publicKey, options.now);
+    this.gate = new HandshakeGate(this.p, this.identity.local.publicKey, options.now);
     this.hooks = options.hooks;
     const onTimerRule = options.onTimerRule;
     this.timerActions = {
@@ -146,6 +125,19 @@ export class WireguardEngine {
       scratchAddress: options.scratchAddress ?? nonceAddress + 64,
       stats: this.stats,
     });
+    this.handshakes = new EngineHandshakes({
+      primitives: this.p,
+      identity: this.identity,
+      gate: this.gate,
+      sink: this.sink,
+      stats: this.stats,
+      indices: this.indices,
+      keypairs: this.keypairs,
+      dataPlane: this.dataPlane,
+      peerByKey: (publicKey) => this.peer(publicKey),
+      wallClock: options.wallClock ?? Date.now,
+      random: options.random ?? Math.random,
+    });
   }
 
   /** The tables shared with data workers. */
@@ -162,20 +154,23 @@ export class WireguardEngine {
 
   /** A copy of the configured private key (for `wg showconf`), or null when none was set. */
   configuredPrivateKey(): Uint8Array | null {
-    return this.keyConfigured ? this.local.privateKey.slice() : null;
+    return this.identity.configured ? this.identity.local.privateKey.slice() : null;
   }
 
   /** Our static public key. */
   get publicKey(): Uint8Array {
-    return this.local.publicKey;
+    return this.identity.local.publicKey;
   }
 
   /** Replaces our private key; every session is dropped (as `wg set private-key` does). */
   setPrivateKey(privateKey: Uint8Array, now: number): void {
-    this.keyConfigured = true;
-    this.local.privateKey.fill(0);
-    this.local = { privateKey: privateKey.slice(), publicKey: this.p.publicKey(privateKey) };
-    this.gate.setLocalPublicKey(this.local.publicKey, now);
+    this.identity.configured = true;
+    this.identity.local.privateKey.fill(0);
+    this.identity.local = {
+      privateKey: privateKey.slice(),
+      publicKey: this.p.publicKey(privateKey),
+    };
+    this.gate.setLocalPublicKey(this.identity.local.publicKey, now);
     for (const peer of this.peersByKey.values()) this.resetSessions(peer);
   }
 
@@ -196,7 +191,7 @@ export class WireguardEngine {
 
   /** Adds a peer or updates its configuration. Our own key is refused. */
   upsertPeer(publicKey: Uint8Array, config: PeerConfig = {}, now?: number): Peer {
-    if (constantTimeEqual(publicKey, this.local.publicKey)) {
+    if (constantTimeEqual(publicKey, this.identity.local.publicKey)) {
       throw new RangeError("a peer cannot have this device's own public key");
     }
     let peer = this.peersByKey.get(keyOf(publicKey));
@@ -278,136 +273,7 @@ export class WireguardEngine {
 
   /** Works through queued handshake messages; expensive ones are bounded per call. */
   processHandshakes(now: number): void {
-    let expensive = 0;
-    while (expensive < HANDSHAKES_PER_CALL) {
-      const item = this.gate.next(now);
-      if (!item) return;
-      if (this.handleHandshake(item.bytes, item.source, now, item.underLoad)) expensive++;
-    }
-  }
-
-  /** Handles one handshake message; returns true when it cost DH work. */
-  private handleHandshake(
-    bytes: Uint8Array,
-    source: Endpoint,
-    now: number,
-    underLoad: boolean,
-  ): boolean {
-    // No key configured: nothing addressed to "us" can be valid, and no MAC1 key is ours yet.
-    if (!this.keyConfigured) return false;
-    const type = bytes[0];
-    if (type === MESSAGE_HANDSHAKE_COOKIE) {
-      if (bytes.length === MESSAGE_COOKIE_REPLY_SIZE) this.consumeCookieReply(bytes, now);
-      return false;
-    }
-    const verdict = this.gate.check(bytes, source, now, underLoad);
-    if (verdict === "invalid-mac") {
-      this.stats.invalidMac++;
-      return false;
-    }
-    if (verdict === "needs-cookie") {
-      this.sink.sendDatagram(this.gate.cookieReply(bytes, source, now), source);
-      this.stats.cookieRepliesSent++;
-      return false;
-    }
-    if (verdict === "rate-limited") {
-      this.stats.rateLimited++;
-      return false;
-    }
-    if (type === MESSAGE_HANDSHAKE_INITIATION) this.consumeInitiationFrom(bytes, source, now);
-    else this.consumeResponseFrom(bytes, source, now);
-    return true;
-  }
-
-  private consumeCookieReply(bytes: Uint8Array, now: number): void {
-    const receiver = new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true);
-    const entry = this.indices.lookup(receiver);
-    if (!entry) return;
-    entry.peer.cookieJar.consumeReply(bytes, now);
-  }
-
-  private consumeInitiationFrom(bytes: Uint8Array, source: Endpoint, now: number): void {
-    const consumed = consumeInitiation(this.p, this.local, bytes);
-    if (!consumed) {
-      this.stats.handshakeFailed++;
-      return;
-    }
-    const peer = this.peer(consumed.remoteStatic);
-    if (!peer) {
-      this.stats.unknownPeer++;
-      return;
-    }
-    if (peer.latestTimestamp && !tai64nAfter(consumed.timestamp, peer.latestTimestamp)) {
-      this.stats.replayedInitiations++;
-      return;
-    }
-    if (now - peer.lastInitiationConsumedAt < MIN_INITIATION_INTERVAL) {
-      this.stats.floodedInitiations++;
-      return;
-    }
-    this.noteHandshakeReceived(peer, bytes.length, now);
-    peer.latestTimestamp = consumed.timestamp;
-    peer.lastInitiationConsumedAt = now;
-    this.stats.initiationsConsumed++;
-    const localIndex = this.indices.allocate({ kind: "handshake", peer });
-    const response = createResponse(this.p, consumed, localIndex, peer.presharedKey);
-    if (!response) {
-      this.indices.free(localIndex);
-      this.stats.handshakeFailed++;
-      return;
-    }
-    peer.cookieJar.addMacs(response.message, now);
-    peer.endpoint = source;
-    // As the kernel: a response counts as a handshake sent, so the responder does not also
-    // initiate for REKEY_TIMEOUT (that would make both sides race).
-    peer.lastInitiationSentAt = now;
-    this.keypairs.install(peer, {
-      id: this.indices.recordOf(localIndex),
-      localIndex,
-      remoteIndex: consumed.remoteIndex,
-      sendKey: response.keys.sendKey,
-      receiveKey: response.keys.receiveKey,
-      createdAt: now,
-      isInitiator: false,
-    }, now);
-    this.sendRaw(peer, response.message, now);
-  }
-
-  private consumeResponseFrom(bytes: Uint8Array, source: Endpoint, now: number): void {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-    const receiver = view.getUint32(RESPONSE.receiver, true);
-    const entry = this.indices.lookup(receiver);
-    const peer = entry?.kind === "handshake" ? entry.peer : undefined;
-    if (!peer || !peer.pending || peer.pending.localIndex !== receiver) {
-      this.stats.unknownPeer++;
-      return;
-    }
-    const keys = consumeResponse(this.p, this.local, peer.pending.state, peer.presharedKey, bytes);
-    if (!keys) {
-      this.stats.handshakeFailed++;
-      return;
-    }
-    peer.pending = null;
-    peer.endpoint = source;
-    this.noteHandshakeReceived(peer, bytes.length, now);
-    this.keypairs.install(peer, {
-      id: this.indices.recordOf(receiver),
-      localIndex: receiver,
-      remoteIndex: view.getUint32(RESPONSE.sender, true),
-      sendKey: keys.sendKey,
-      receiveKey: keys.receiveKey,
-      createdAt: now,
-      isInitiator: true,
-    }, now);
-    // Handshake complete: stop retransmitting and confirm the session with data or a keepalive.
-    handshakeComplete(peer);
-    this.dataPlane.sendKeepalive(peer.id, now);
-  }
-
-  /** A handshake message from the peer authenticated: count it and note it, as the kernel. */
-  private noteHandshakeReceived(peer: Peer, length: number, now: number): void {
-    this.state.addTraffic(0, peer.id, length, 0); // handshake bytes count, as in wireguard-go
-    this.state.noteReceived(peer.id, false, now);
+    this.handshakes.process(now);
   }
 
   /** A data path asked for a handshake with peer row `id`. */
@@ -428,27 +294,20 @@ export class WireguardEngine {
     this.dataPlane.flushStaged(peer.id, now);
   }
 
+  /**
+   * A new path to the peer just became usable (a relayed route, a punched direct path): starts
+   * a handshake at once unless a session is current or an initiation went out less than
+   * FRESH_PATH_INITIATION_GAP ago. Unlike `initiateHandshake` it does not wait out REKEY_TIMEOUT
+   * after an initiation that the old path (or a far end not yet ready) lost; the gap keeps it
+   * clear of the receiver's flood limit and of an answer still in flight. True if one went out.
+   */
+  initiateOnFreshPath(peer: Peer, now: number): boolean {
+    return this.handshakes.initiateOnFreshPath(peer, now);
+  }
+
   /** Starts (or, when `retry`, repeats) a handshake with the peer, rate-limited as the kernel. */
   initiateHandshake(peer: Peer, now: number, retry: boolean): void {
-    if (!peer.endpoint || !this.keyConfigured) return;
-    if (!retry) {
-      if (now - peer.lastInitiationSentAt < REKEY_TIMEOUT) return;
-      peer.handshakeAttempts = 0;
-    }
-    if (peer.pending) this.indices.free(peer.pending.localIndex);
-    const localIndex = this.indices.allocate({ kind: "handshake", peer });
-    const timestamp = tai64n(this.wallClock());
-    const created = createInitiation(this.p, this.local, peer.publicKey, localIndex, timestamp);
-    if (!created) {
-      this.indices.free(localIndex);
-      peer.pending = null;
-      return;
-    }
-    peer.pending = { localIndex, state: created.state };
-    peer.cookieJar.addMacs(created.message, now);
-    peer.lastInitiationSentAt = now;
-    this.sendRaw(peer, created.message, now);
-    armRetransmitHandshake(peer, now, this.random);
+    this.handshakes.initiate(peer, now, retry);
   }
 
   // ─── time ───
@@ -472,15 +331,6 @@ export class WireguardEngine {
       peer.pending = null;
     }
     disarmAllTimers(peer);
-  }
-
-  /** Sends a handshake message (already built) to the peer's endpoint. */
-  private sendRaw(peer: Peer, message: Uint8Array, now: number): void {
-    const endpoint = peer.endpoint;
-    if (!endpoint) return;
-    this.state.addTraffic(0, peer.id, 0, message.length);
-    this.sink.sendDatagram(message, endpoint);
-    this.state.noteSent(peer.id, false, now);
   }
 
   /** True when the peer has a keypair it may send with at `now`. */

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { assertEquals, assertIncludes } from "../assert.ts";
-import { runMeshguard, temporaryDirectory } from "./cli_harness.ts";
+import { type CliResult, runMeshguard, temporaryDirectory } from "./cli_harness.ts";
 
 Deno.test("CLI service: allow/deny/default write the original's files; list, show and reset read them", async () => {
   await using dir = await temporaryDirectory();
@@ -81,4 +81,72 @@ Deno.test("CLI service: allow/deny/default write the original's files; list, sho
   assertEquals(reset.code, 0, reset.stderr);
   assertIncludes(reset.stderr, "Removed 4 policy files");
   assertEquals((await cli("service", "list")).stdout, "default: allow\n");
+});
+
+Deno.test("CLI service show: an org member's org file is in its order when its certificate or org is given", async () => {
+  await using dir = await temporaryDirectory();
+  await using admin = await temporaryDirectory();
+  await using stranger = await temporaryDirectory();
+  await using member = await temporaryDirectory();
+  const cli = (...args: string[]) => runMeshguard(args, { configDir: dir.path });
+  const ok = (result: CliResult) => {
+    assertEquals(result.code, 0, result.stderr);
+    return result;
+  };
+  ok(await runMeshguard(["org-keygen"], { configDir: admin.path }));
+  ok(await runMeshguard(["org-keygen"], { configDir: stranger.path }));
+  ok(await runMeshguard(["keygen"], { configDir: member.path }));
+  const memberPub = join(member.path, "identity.pub");
+  const certPath = join(admin.path, "web.cert");
+  const strangerCert = join(stranger.path, "web.cert");
+  ok(
+    await runMeshguard(["org-sign", memberPub, "--name", "web", "--out", certPath], {
+      configDir: admin.path,
+    }),
+  );
+  ok(
+    await runMeshguard(["org-sign", memberPub, "--name", "web", "--out", strangerCert], {
+      configDir: stranger.path,
+    }),
+  );
+  ok(await cli("trust", "--org", join(admin.path, "org", "org.pub"), "--name", "acme"));
+  const memberKey = (await Deno.readTextFile(memberPub)).trim();
+  await Deno.mkdir(join(dir.path, "services", "org"), { recursive: true });
+  await Deno.writeTextFile(join(dir.path, "services", "default"), "deny\n");
+  await Deno.writeTextFile(join(dir.path, "services", "global.policy"), "allow tcp 80\n");
+  await Deno.writeTextFile(join(dir.path, "services", "org", "acme.policy"), "allow tcp 5432\n");
+
+  // Given its certificate: named by it (or by its certificate name), held to org/acme.policy.
+  for (const args of [["--cert", certPath], ["web", "--cert", certPath]]) {
+    const shown = ok(await cli("service", "show", ...args));
+    assertIncludes(shown.stdout, "(member of org acme)");
+    assertIncludes(shown.stdout, "order: org/acme.policy → global.policy → default");
+    assertIncludes(shown.stdout, "tcp 5432   allow  org/acme.policy:1");
+    assertIncludes(shown.stdout, "tcp 80     allow  global.policy:1");
+    assertIncludes(shown.stdout, "tcp 22     deny   default");
+  }
+  // --org: what a member of acme would get.
+  const byOrg = ok(await cli("service", "show", "--peer", memberKey, "--org", "acme"));
+  assertIncludes(byOrg.stdout, "tcp 5432   allow  org/acme.policy:1");
+  // Org unknown: the org file is left out, and a note says why.
+  const unknown = ok(await cli("service", "show", memberKey));
+  assertIncludes(unknown.stdout, "order: global.policy → default");
+  assertIncludes(unknown.stdout, "tcp 5432   deny   default");
+  assertIncludes(unknown.stderr, "note: org policies are not included");
+  // A certificate that does not admit its node here, or of another node: one error line.
+  const untrusted = await cli("service", "show", "--cert", strangerCert);
+  assertEquals(untrusted.code, 1);
+  assertEquals(untrusted.stdout, "");
+  assertIncludes(
+    untrusted.stderr,
+    "does not admit its node here (its org is not in trusted_orgs/)",
+  );
+  const otherKey = (await Deno.readTextFile(join(stranger.path, "org", "org.pub"))).trim();
+  const other = await cli("service", "show", otherKey, "--cert", certPath);
+  assertEquals(other.code, 1);
+  assertIncludes(other.stderr, "is the certificate of node");
+  assertIncludes(
+    (await cli("service", "show", "--org", "nobody")).stderr,
+    "no org in trusted_orgs/",
+  );
 });

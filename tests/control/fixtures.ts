@@ -2,6 +2,7 @@
 
 import type { DaemonStatus } from "../../lib/control/control_protocol.ts";
 import { ControlServer } from "../../lib/control/control_server.ts";
+import { writeUnlessClosed } from "../../lib/control/control_client.ts";
 
 /** A status with three peers in different states (keys are placeholders, never parsed). */
 export function sampleStatus(): DaemonStatus {
@@ -100,17 +101,7 @@ export async function rawExchange(path: string, request: Uint8Array | string): P
   const connection = await Deno.connect({ transport: "unix", path });
   try {
     const bytes = typeof request === "string" ? new TextEncoder().encode(request) : request;
-    let written = 0;
-    try {
-      while (written < bytes.length) written += await connection.write(bytes.subarray(written));
-    } catch (error) {
-      // The server may answer and close before reading an oversize request to its end.
-      if (
-        !(error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset)
-      ) {
-        throw error;
-      }
-    }
+    await writeUnlessClosed(connection, bytes);
     // End of our side: the server reads a request without "\n" up to here.
     await connection.closeWrite().catch(() => {});
     let text = "";

@@ -79,6 +79,8 @@ export interface InProcessDeviceOptions {
   onSwimDatagrams?: (datagrams: ForeignDatagram[]) => void;
   /** The TUN carries virtio-net headers (offloads on): `tun.sendRead` and headed writes. */
   vnetHeader?: boolean;
+  /** The vnet TUN takes USO super-packets: UDP datagrams are coalesced towards it too. */
+  tunUdpSegmentation?: boolean;
   /** The sockets coalesce like UDP GRO, the loops receive into 64 KB slots. */
   receiveCoalescing?: boolean;
 }
@@ -190,6 +192,7 @@ export class InProcessDevice {
           writer: index,
           mtu,
           vnetHeader: options.vnetHeader,
+          tunUdpSegmentation: options.tunUdpSegmentation,
           arenaAt: layout.arenaBase + mainArena +
             (index - 1) * workerArenaBytes(mtu, options.receiveCoalescing),
           receiveCoalescing: options.receiveCoalescing,
@@ -314,6 +317,12 @@ export class InProcessDevice {
         this.engine.confirmKeypair(message.peer, message.keypair, now);
         return;
     }
+  }
+
+  /** A new path to the peer with WireGuard key `publicKey` is usable: handshake now (engine). */
+  initiateHandshake(publicKey: Uint8Array, now = this.clock): void {
+    const peer = this.engine.peer(publicKey);
+    if (peer !== undefined && !this.stopped) this.engine.initiateOnFreshPath(peer, now);
   }
 
   /** Puts the relay edge on every socket (as the real device's workers would). */

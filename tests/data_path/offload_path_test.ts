@@ -151,3 +151,33 @@ Deno.test("offload: with UDP GRO each coalesced datagram is opened; TCP runs bec
   assertEquals(again.map((p) => [...p].join(",")), flow.map((p) => [...p].join(",")));
   assertTrue(gso.length <= 4, `${gso.length} super-packets for 40 segments`);
 });
+
+Deno.test("offload: with USO on the receiver's TUN, one flow's UDP datagrams reach it as one super-packet that cuts back into them", async () => {
+  const lab = new DeviceLab(13);
+  const a = await lab.add("192.0.2.1:51820", { workers: 1 });
+  const b = await lab.add("192.0.2.2:51820", {
+    workers: 1,
+    vnetHeader: true,
+    receiveCoalescing: true,
+    tunUdpSegmentation: true,
+  });
+  lab.pair(a, b, [`${A}/32`], [`${B}/32`]);
+  a.tun.send(udpPacket(A, B, 1));
+  lab.settle();
+  // 30 datagrams as a host sends them (ids counting up, checksums valid), the last shorter,
+  // with a packet of another kind in the middle.
+  const flow = await segmentsOf([
+    superPacket({ udp: true, payload: 29 * 1200 + 300, gsoSize: 1200, seed: 8 }),
+  ]);
+  const other = udpPacket(A, B, 2, { body: 100 }); // no checksum: not coalesced
+  for (const packet of [...flow.slice(0, 12), other, ...flow.slice(12)]) a.tun.send(packet);
+  lab.settle();
+  const writes = b.tun.packets().slice(1);
+  const gso = writes.filter((w) => w[1] !== 0);
+  const plain = writes.filter((w) => w[1] === 0).map((w) => [...w.subarray(10)].join(","));
+  assertEquals(plain, [[...other].join(",")], "the other packet as is");
+  assertTrue(gso.length >= 1 && gso.length <= 3, `${gso.length} super-packets for 30 datagrams`);
+  assertEquals(b.loops[0].coalescer!.udp!.coalesced, 30);
+  const again = await segmentsOf(gso);
+  assertEquals(again.map((p) => [...p].join(",")), flow.map((p) => [...p].join(",")));
+});

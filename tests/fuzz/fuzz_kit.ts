@@ -362,3 +362,34 @@ export function utf8(...texts: string[]): Uint8Array[] {
 export function text(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes);
 }
+
+/** FNV-1a of a packet's bytes with its length: a cheap key to compare packet multisets. */
+export function packetKey(packet: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < packet.length; i++) h = Math.imul(h ^ packet[i], 0x01000193);
+  return `${packet.length}:${h >>> 0}`;
+}
+
+/** A batch of packets as one fuzz input: each one's 16-bit little-endian length, then it. */
+export function flattenPackets(packets: readonly Uint8Array[]): Uint8Array {
+  const flat = new Uint8Array(packets.reduce((n, p) => n + 2 + p.length, 0));
+  let at = 0;
+  for (const p of packets) {
+    flat[at] = p.length & 0xff;
+    flat[at + 1] = p.length >>> 8;
+    flat.set(p, at + 2);
+    at += 2 + p.length;
+  }
+  return flat;
+}
+
+/** The packets of a `flattenPackets` input (views into it). */
+export function unflattenPackets(flat: Uint8Array): Uint8Array[] {
+  const packets: Uint8Array[] = [];
+  for (let at = 0; at < flat.length;) {
+    const n = flat[at] | (flat[at + 1] << 8);
+    packets.push(flat.subarray(at + 2, at + 2 + n));
+    at += 2 + n;
+  }
+  return packets;
+}

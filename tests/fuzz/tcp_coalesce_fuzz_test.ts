@@ -10,7 +10,15 @@ import { GsoSplitter } from "../../lib/device/gso_splitter.ts";
 import { COALESCE_BUFFER_BYTES, TcpCoalescer } from "../../lib/device/tcp_coalescer.ts";
 import type { TunQueue } from "../../lib/device/packet_io.ts";
 import { superPacket } from "../data_path/offload_packets.ts";
-import { ensure, Mutator, runFuzz, startFuzz } from "./fuzz_kit.ts";
+import {
+  ensure,
+  flattenPackets,
+  Mutator,
+  packetKey,
+  runFuzz,
+  startFuzz,
+  unflattenPackets,
+} from "./fuzz_kit.ts";
 
 const SLOT = 1536;
 const BATCH = 24;
@@ -49,12 +57,6 @@ Deno.test("fuzz TCP coalescing: nothing lost, duplicated or changed; super-packe
     }
   }
   const mutator = new Mutator(run.rng, { maxLength: 400 });
-  // FNV-1a of the bytes and the length: cheap keys to compare packet multisets.
-  const key = (p: Uint8Array) => {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p[i], 0x01000193);
-    return `${p.length}:${h >>> 0}`;
-  };
   const outcomes = runFuzz("tcp-coalesce", run, (i) => {
     // A batch: a run of valid segments with some mutated, dropped or repeated.
     const v6 = i % 2 === 1;
@@ -66,22 +68,9 @@ Deno.test("fuzz TCP coalescing: nothing lost, duplicated or changed; super-packe
       batch.push(roll === 1 ? mutator.next([segment]) : segment);
       if (roll === 2) batch.push(segment);
     }
-    const flat = new Uint8Array(batch.reduce((n, p) => n + 2 + p.length, 0));
-    let at = 0;
-    for (const p of batch) {
-      flat[at] = p.length & 0xff;
-      flat[at + 1] = p.length >>> 8;
-      flat.set(p, at + 2);
-      at += 2 + p.length;
-    }
-    return flat;
+    return flattenPackets(batch);
   }, (flat) => {
-    const batch: Uint8Array[] = [];
-    for (let at = 0; at < flat.length;) {
-      const n = flat[at] | (flat[at + 1] << 8);
-      batch.push(flat.subarray(at + 2, at + 2 + n));
-      at += 2 + n;
-    }
+    const batch = unflattenPackets(flat);
     writes.length = 0;
     batch.forEach((packet, slot) => {
       bytes.set(packet, views[slot].byteOffset + 10);
@@ -94,7 +83,7 @@ Deno.test("fuzz TCP coalescing: nothing lost, duplicated or changed; super-packe
     let supers = 0;
     for (const write of writes) {
       if (write[1] === 0) {
-        delivered.push(key(write.subarray(10)));
+        delivered.push(packetKey(write.subarray(10)));
         raw.push(write.subarray(10));
         continue;
       }
@@ -102,17 +91,17 @@ Deno.test("fuzz TCP coalescing: nothing lost, duplicated or changed; super-packe
       bytes.set(write, splitAt);
       ensure(splitter.begin(splitAt, write.length, 1420), "a super-packet the kernel would refuse");
       for (let n; (n = splitter.next(splitAt + 70_000)) > 0;) {
-        delivered.push(key(bytes.subarray(splitAt + 70_000, splitAt + 70_000 + n)));
+        delivered.push(packetKey(bytes.subarray(splitAt + 70_000, splitAt + 70_000 + n)));
         raw.push(bytes.slice(splitAt + 70_000, splitAt + 70_000 + n));
       }
     }
-    const sent = batch.map(key);
+    const sent = batch.map(packetKey);
     ensure(delivered.length === sent.length, `${sent.length} packets in, ${delivered.length} out`);
     if ([...delivered].sort().join("|") !== [...sent].sort().join("|")) {
       // Name the bytes that differ between the first packet sent and not delivered, and the
       // first delivered and not sent.
-      const a = batch.find((p) => !delivered.includes(key(p))) ?? new Uint8Array();
-      const b = raw.find((p) => !sent.includes(key(p))) ?? new Uint8Array();
+      const a = batch.find((p) => !delivered.includes(packetKey(p))) ?? new Uint8Array();
+      const b = raw.find((p) => !sent.includes(packetKey(p))) ?? new Uint8Array();
       const diff = [];
       for (let j = 0; j < Math.max(a.length, b.length) && diff.length < 12; j++) {
         if (a[j] !== b[j]) diff.push(`${j}:${a[j]}/${b[j]}`);

@@ -135,6 +135,14 @@ export class SimDevice implements MeshDevice {
     }
   }
 
+  /**
+   * A new path to a peer is usable: handshake now (MeshDevice.initiateHandshake). The initiation
+   * goes onto the router at once; no settle here (it is called from inside the node's own step).
+   */
+  initiateHandshake(publicKey: Uint8Array): void {
+    if (!this.#stopped) this.device.initiateHandshake(publicKey, this.#options.router.now);
+  }
+
   /** Puts the relay edge on the device's sockets (MeshDevice.useRelay). */
   useRelay(endpoints: RelayEndpoints, table: RelayTable | null): void {
     this.device.useRelay(endpoints, table);

@@ -189,6 +189,8 @@ export class SimRouter {
   #partition: Map<string, number> | null = null;
   /** Sees every datagram the router is asked to carry (before loss and filtering). */
   tap: ((from: Address, to: Address, data: Uint8Array) => void) | null = null;
+  /** Loses the datagrams it returns true for (counted as loss): a test's targeted drops. */
+  drop: ((from: Address, to: Address, data: Uint8Array) => boolean) | null = null;
 
   constructor(options: RouterOptions) {
     this.#random = mulberry32(options.seed);
@@ -249,7 +251,7 @@ export class SimRouter {
   /** Sends `data` from the host at `from` (its own address, private behind a NAT) to `to`. */
   send(from: Address, to: Address, data: Uint8Array, nat: Nat | null = null): void {
     this.tap?.(from, to, data);
-    if (this.loss > 0 && this.#random() < this.loss) {
+    if (this.drop?.(from, to, data) === true || (this.loss > 0 && this.#random() < this.loss)) {
       this.drops.loss++;
       return;
     }

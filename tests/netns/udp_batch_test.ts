@@ -171,7 +171,13 @@ Deno.test({
           segmentation: true,
           timeoutMs: 5000,
         });
-        assertEquals(sent, { accepted: COUNT, sendErrors: 0, lastSendErrno: 0, segmenting: true });
+        assertEquals(sent, {
+          accepted: COUNT,
+          sendErrors: 0,
+          lastSendErrno: 0,
+          segmenting: true,
+          segmentationRefused: 0,
+        });
         const got = await agentB.call("udp.receiveBatch", {
           id: socketB.id,
           slots: COUNT,
@@ -212,5 +218,44 @@ Deno.test({
           Array.from({ length: COUNT }, (_, i) => patternLength(i)),
         );
       }
+    }),
+});
+
+Deno.test({
+  name: "netns: sendBatch falls back to plain sendmmsg when the kernel refuses GSO, losing nothing",
+  ignore: !IS_ROOT,
+  fn: () =>
+    withNamespaces(1, async ([ns], startAgent) => {
+      const agent = await startAgent(ns);
+      const sender = await agent.call("udp.open", {});
+      const receiver = await agent.call("udp.open", { receiveBufferBytes: 4 << 20 });
+      const sent = await agent.call("udp.sendBatch", {
+        id: sender.id,
+        count: COUNT,
+        address: "127.0.0.1",
+        port: receiver.port,
+        seed: 7,
+        equalLength: 1452,
+        segmentation: true,
+        noChecksum: true,
+        timeoutMs: 5000,
+      });
+      assertEquals(sent, {
+        accepted: COUNT,
+        sendErrors: 0,
+        lastSendErrno: 0,
+        segmenting: false,
+        segmentationRefused: 22, // EINVAL: no GSO without UDP checksums
+      });
+      const got = await agent.call("udp.receiveBatch", {
+        id: receiver.id,
+        slots: COUNT,
+        expected: COUNT,
+        seed: 7,
+        equalLength: 1452,
+        timeoutMs: 10_000,
+      });
+      assertEquals([got.received, got.mismatches], [COUNT, 0]);
+      assertEquals(got.order, Array.from({ length: COUNT }, (_, i) => i), "datagram order");
     }),
 });

@@ -11,7 +11,7 @@ import { createInitiation } from "../../lib/wireguard/handshake.ts";
 import { tai64n } from "../../lib/wireguard/tai64n.ts";
 import { newStatic, primitives as p } from "./wireguard_fixture.ts";
 import { CryptoCore } from "../../lib/crypto/crypto_core.ts";
-import { WireguardEngine } from "../../lib/wireguard/engine.ts";
+import { FRESH_PATH_INITIATION_GAP, WireguardEngine } from "../../lib/wireguard/engine.ts";
 import { createNoisePrimitives } from "../../lib/wireguard/noise_primitives.ts";
 
 async function twoHosts(options: { pskA?: Uint8Array; pskB?: Uint8Array } = {}) {
@@ -343,4 +343,29 @@ Deno.test("engine: without a configured private key it neither initiates nor ans
   const key = createNoisePrimitives(core).generatePrivateKey();
   keyless.setPrivateKey(key, network.now);
   assertEquals(keyless.configuredPrivateKey(), key);
+});
+
+Deno.test("engine: a fresh path starts a handshake at once, but not within 500 ms of one, nor over a session", async () => {
+  const { network, a, b } = await twoHosts();
+  const peer = a.engine.peer(b.engine.publicKey)!;
+  // The first initiation is lost; WireGuard alone would retry only after REKEY_TIMEOUT.
+  network.filter = () => false;
+  a.sendPacket(ipv4Packet(a.meshAddress, b.meshAddress), network.now);
+  network.settle();
+  assertEquals(sentOfType(a, 1).length, 1);
+  network.filter = () => true;
+  // Too soon after that one (its answer could be in flight; the receiver's flood limit).
+  network.advance(FRESH_PATH_INITIATION_GAP - 100);
+  assertEquals(a.engine.initiateOnFreshPath(peer, network.now), false);
+  assertEquals(sentOfType(a, 1).length, 1);
+  network.advance(100);
+  assertEquals(a.engine.initiateOnFreshPath(peer, network.now), true);
+  network.settle();
+  assertEquals(sentOfType(a, 1).length, 2);
+  assertEquals(sentOfType(b, 2).length, 1);
+  assertTrue(b.delivered.length === 1, "the staged packet went out with the new session");
+  // A current session: nothing to do, however much later.
+  network.advance(FRESH_PATH_INITIATION_GAP * 4);
+  assertEquals(a.engine.initiateOnFreshPath(peer, network.now), false);
+  assertEquals(sentOfType(a, 1).length, 2);
 });

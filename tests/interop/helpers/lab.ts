@@ -55,6 +55,64 @@ export async function runFor(
   return decoder.decode(output.stdout);
 }
 
+/** Pings `address` from inside `namespace` (0.2 s apart, 3 s per reply); throws when any reply is missing. */
+export function pingFrom(namespace: string, address: string, count = 3): Promise<string> {
+  return run(
+    "ip",
+    "netns",
+    "exec",
+    namespace,
+    "ping",
+    "-c",
+    String(count),
+    "-i",
+    "0.2",
+    "-W",
+    "3",
+    address,
+  );
+}
+
+/**
+ * Creates namespaces `<prefix>-<tag>-a` and `-b` joined by a veth pair (`<veth>a<tag>`,
+ * `<veth>b<tag>`) addressed 192.0.2.1/24 and 192.0.2.2/24; each name is pushed to `created` as
+ * soon as it exists, so the caller's dispose removes what a failure left. Returns both names.
+ */
+export async function twoJoinedNamespaces(
+  prefix: string,
+  veth: string,
+  tag: string,
+  created: string[],
+): Promise<string[]> {
+  const names = [`${prefix}-${tag}-a`, `${prefix}-${tag}-b`];
+  for (const name of names) {
+    await run("ip", "netns", "add", name);
+    created.push(name);
+    await run("ip", "-n", name, "link", "set", "lo", "up");
+  }
+  const veths = [`${veth}a${tag}`, `${veth}b${tag}`];
+  await run(
+    "ip",
+    "link",
+    "add",
+    veths[0],
+    "netns",
+    names[0],
+    "type",
+    "veth",
+    "peer",
+    "name",
+    veths[1],
+    "netns",
+    names[1],
+  );
+  for (let i = 0; i < 2; i++) {
+    await run("ip", "-n", names[i], "addr", "add", `192.0.2.${i + 1}/24`, "dev", veths[i]);
+    await run("ip", "-n", names[i], "link", "set", veths[i], "up");
+  }
+  return names;
+}
+
 /** A long-running process inside a namespace whose output lines can be awaited. */
 export class NamespaceProcess {
   private readonly child: Deno.ChildProcess;
@@ -89,6 +147,11 @@ export class NamespaceProcess {
         }
       }
     }
+  }
+
+  /** The process's id (`ip netns exec` execs the command, so it is the command's own). */
+  get pid(): number {
+    return this.child.pid;
   }
 
   /** Everything the process printed so far. */
@@ -190,32 +253,7 @@ export class Lab {
     workers: number | undefined,
     noOffload: [boolean, boolean],
   ): Promise<void> {
-    const names = [`mgi-${this.tag}-a`, `mgi-${this.tag}-b`];
-    for (const name of names) {
-      await run("ip", "netns", "add", name);
-      this.namespaces.push(name);
-      await run("ip", "-n", name, "link", "set", "lo", "up");
-    }
-    await run(
-      "ip",
-      "link",
-      "add",
-      `va${this.tag}`,
-      "netns",
-      names[0],
-      "type",
-      "veth",
-      "peer",
-      "name",
-      `vb${this.tag}`,
-      "netns",
-      names[1],
-    );
-    const veths = [`va${this.tag}`, `vb${this.tag}`];
-    for (let i = 0; i < 2; i++) {
-      await run("ip", "-n", names[i], "addr", "add", `192.0.2.${i + 1}/24`, "dev", veths[i]);
-      await run("ip", "-n", names[i], "link", "set", veths[i], "up");
-    }
+    const names = await twoJoinedNamespaces("mgi", "v", this.tag, this.namespaces);
     for (let i = 0; i < 2; i++) {
       const interfaceName = `${kinds[i] === "meshguard" ? "mg" : "wg"}${this.tag}${i}`;
       const keyFile = await Deno.makeTempFile({ prefix: "meshguard-interop-" });
@@ -304,20 +342,7 @@ export class Lab {
 
   /** Pings from side `i` to `address`; throws when any reply is missing. */
   ping(i: number, address: string, count = 3): Promise<string> {
-    return run(
-      "ip",
-      "netns",
-      "exec",
-      this.sides[i].namespace,
-      "ping",
-      "-c",
-      String(count),
-      "-i",
-      "0.2",
-      "-W",
-      "3",
-      address,
-    );
+    return pingFrom(this.sides[i].namespace, address, count);
   }
 
   /** Starts a traffic helper in side `i`'s namespace. */

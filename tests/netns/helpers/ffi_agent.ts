@@ -9,6 +9,7 @@ import { openTun, type TunDevice } from "../../../ffi/tun.ts";
 import { RouteNetlink } from "../../../ffi/rtnetlink.ts";
 import { datagramSlots, UdpSocket } from "../../../ffi/udp_socket.ts";
 import { unmapAddress } from "../../../ffi/socket_address.ts";
+import { setIntOption } from "../../../ffi/socket_options.ts";
 import { FfiError } from "../../../ffi/errors.ts";
 import { formatIpAddress, parseIpv4, parseIpv6 } from "../../../lib/net/ip_address.ts";
 import { parseIpPacket, patternByte, patternLength } from "./packets.ts";
@@ -60,10 +61,24 @@ function wasmSlots(slots: number, shared: boolean) {
 function handle(request: AgentRequest): unknown {
   switch (request.op) {
     case "tun.open": {
-      const tun = openTun({ name: request.name, multiQueue: request.multiQueue });
+      const tun = openTun({
+        name: request.name,
+        multiQueue: request.multiQueue,
+        vnetHeader: request.vnetHeader,
+      });
       const id = nextId++;
       tuns.set(id, tun);
-      return { id, name: tun.name, fd: tun.fd };
+      // offload: TUNSETOFFLOAD flags to ask for; the answer says whether the kernel took them.
+      let offload = 0;
+      if (request.offload !== undefined) {
+        try {
+          tun.setOffload(request.offload);
+          offload = request.offload;
+        } catch {
+          // refused: the test says so and skips
+        }
+      }
+      return { id, name: tun.name, fd: tun.fd, offload };
     }
     case "tun.write":
       return { written: tuns.get(request.id)!.write(unhex(request.hex)) };
@@ -162,12 +177,17 @@ function handle(request: AgentRequest): unknown {
       if (request.segmentation && !socket.enableSegmentation()) {
         throw new Error("UDP_SEGMENT is not supported by this kernel");
       }
+      // SO_NO_CHECK: the kernel refuses GSO sends without checksums (EINVAL), which drives
+      // the socket's fall-back to plain sendmmsg.
+      if (request.noChecksum) setIntOption(socket.fd, 1, 11, 1, "SO_NO_CHECK");
       const accepted = socket.sendBatch(slots, request.count, request.timeoutMs);
       return {
         accepted,
         sendErrors: socket.sendErrors,
         lastSendErrno: socket.lastSendErrno,
-        ...(request.segmentation ? { segmenting: socket.segmenting } : {}),
+        ...(request.segmentation
+          ? { segmenting: socket.segmenting, segmentationRefused: socket.segmentationRefused }
+          : {}),
       };
     }
     case "udp.receiveBatch": {
