@@ -46,6 +46,10 @@ const SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  // Idle memory release (ffi/memory_release.ts): glibc's free-arena trim and page dropping.
+  malloc_trim: { parameters: ["usize"], result: "i32" },
+  readlink: { parameters: ["buffer", "buffer", "usize"], result: "i32" },
+  madvise: { parameters: ["usize", "usize", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;

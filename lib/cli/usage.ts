@@ -207,8 +207,9 @@ SIGINT or SIGTERM removes the interface and the socket. Needs root (CAP_NET_ADMI
 
   --mtu N     interface MTU (default 1420)
   --port N    UDP listen port (default: any free port; wg set … listen-port changes it)
-  --workers N data-path threads, each with its own TUN queue and UDP socket (default: one
-              per CPU, at most 4; handshakes, timers and the UAPI stay on the main thread)
+  --workers N most data-path threads, each with its own TUN queue and UDP socket (default:
+              one per CPU, at most 4); one runs at start, the others start under load
+              (handshakes, timers and the UAPI stay on the main thread)
   --no-offload plain packets on the TUN: no virtio-net header, no TSO/USO super-packets
               (by default they are probed at start; the log says what the kernel gave)
 `,
@@ -230,7 +231,7 @@ Needs root (CAP_NET_ADMIN, and port 53 for mesh names) unless --no-tun; Deno per
   --port N            UDP port for WireGuard and membership (default 51821)
   --interface NAME    interface name (default mg0)
   --mtu N             interface MTU (default 1420)
-  --workers N         data-path threads (default one per CPU, at most 4)
+  --workers N         most data-path threads, started under load (default one per CPU, ≤ 4)
   --no-offload        plain packets on the TUN (no virtio-net header, no TSO/USO)
   --relay             relay WireGuard traffic (end-to-end encrypted) between trusted members
                       that have no direct path to each other; advertised to members

@@ -25,6 +25,8 @@ export class DataWorkers {
   private constructor(
     private readonly workers: Worker[],
     private readonly wakes: EventFd[],
+    private readonly onReply: (reply: WorkerReply) => void,
+    private readonly onDeath: (message: string) => void,
   ) {}
 
   /**
@@ -38,37 +40,9 @@ export class DataWorkers {
     onReply: (reply: WorkerReply) => void,
     onDeath: (message: string) => void,
   ): Promise<DataWorkers> {
-    const workers: Worker[] = [];
-    const wakes: EventFd[] = [];
-    const pool = new DataWorkers(workers, wakes);
+    const pool = new DataWorkers([], [], onReply, onDeath);
     const readies: Promise<void>[] = [];
-    for (let i = 1; i <= count; i++) {
-      const worker = new Worker(deviceWorkerUrl(), { type: "module" });
-      const wake = EventFd.create();
-      workers.push(worker);
-      wakes.push(wake);
-      readies.push(
-        new Promise<void>((resolve, reject) => {
-          worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-            const reply = event.data;
-            if (reply.type === "ready") {
-              worker.onmessage = (event: MessageEvent<WorkerReply>) =>
-                pool.dispatch(event.data, onReply, onDeath);
-              resolve();
-            } else if (reply.type === "failed") {
-              reject(new Error(reply.message));
-            }
-          };
-          worker.onerror = (event) => {
-            event.preventDefault();
-            const message = `data worker ${i} failed: ${event.message}`;
-            reject(new Error(message));
-            pool.die(message, onDeath);
-          };
-        }),
-      );
-      worker.postMessage(init(i, wake.fd));
-    }
+    for (let i = 1; i <= count; i++) readies.push(pool.spawn(init));
     try {
       await Promise.all(readies);
     } catch (error) {
@@ -79,31 +53,64 @@ export class DataWorkers {
     return pool;
   }
 
+  /**
+   * Starts one more worker (index size + 1) once all are running. It takes messages at once
+   * (they queue behind its init); resolves when it is ready. A failure is `onDeath`'s news.
+   */
+  add(init: (workerIndex: number, wakeFd: number) => Init): Promise<void> {
+    if (this.dead) return Promise.resolve();
+    return this.spawn(init).catch(() => {});
+  }
+
+  private spawn(init: (workerIndex: number, wakeFd: number) => Init): Promise<void> {
+    const i = this.workers.length + 1;
+    const worker = new Worker(deviceWorkerUrl(), { type: "module" });
+    const wake = EventFd.create();
+    this.workers.push(worker);
+    this.wakes.push(wake);
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+        const reply = event.data;
+        if (reply.type === "ready") {
+          worker.onmessage = (event: MessageEvent<WorkerReply>) => this.dispatch(event.data);
+          resolve();
+        } else if (reply.type === "failed") {
+          reject(new Error(reply.message));
+          this.die(`data worker ${i} failed: ${reply.message}`);
+        }
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        const message = `data worker ${i} failed: ${event.message}`;
+        reject(new Error(message));
+        this.die(message);
+      };
+    });
+    worker.postMessage(init(i, wake.fd));
+    return ready;
+  }
+
   /** Number of workers. */
   get size(): number {
     return this.workers.length;
   }
 
-  private dispatch(
-    reply: WorkerReply,
-    onReply: (reply: WorkerReply) => void,
-    onDeath: (message: string) => void,
-  ): void {
+  private dispatch(reply: WorkerReply): void {
     if (reply.type === "stopped") {
       this.summaries.push(reply);
       if (this.summaries.length === this.workers.length) this.resolveStopped?.();
     } else if (reply.type === "failed") {
-      this.die(`data worker failed: ${reply.message}`, onDeath);
+      this.die(`data worker failed: ${reply.message}`);
     } else {
-      onReply(reply);
+      this.onReply(reply);
     }
   }
 
-  private die(message: string, onDeath: (message: string) => void): void {
+  private die(message: string): void {
     if (this.dead) return;
     this.dead = true;
     this.resolveStopped?.();
-    if (this.started) onDeath(message);
+    if (this.started) this.onDeath(message);
   }
 
   /** Posts a message to worker `i` (0-based) and wakes it. */

@@ -18,8 +18,13 @@ export interface DeviceOptions {
   mtu?: number;
   /** UDP port; 0 picks one (wg set … listen-port changes it later). */
   listenPort?: number;
-  /** Data workers (TUN queues and UDP sockets); default: one per CPU, at most 4. */
+  /**
+   * Most data workers (TUN queues and UDP sockets); default: one per CPU, at most 4. Beyond
+   * `initialWorkers` they start when the running ones are busy.
+   */
   workers?: number;
+  /** Data workers started with the device (default 1: an idle device needs no more). */
+  initialWorkers?: number;
   /** Peers the device can hold (default 1024). */
   maxPeers?: number;
   /** Directory of the UAPI socket (default /var/run/wireguard). */

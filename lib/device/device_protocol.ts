@@ -95,6 +95,8 @@ export type WorkerRequest =
   | { type: "flush"; peer: number }
   | { type: "drop"; peer: number }
   | { type: "socket"; fd: number; port: number }
+  /** A queue was added for a new worker: every TUN queue's fd, the new one last. */
+  | { type: "queues"; tunFds: number[] }
   | {
     /** The relay edge's state (lib/relay/): bindings, and the relay's table when we relay. */
     type: "relay";
@@ -110,6 +112,8 @@ export type WorkerReply =
   | { type: "want-handshake"; peer: number }
   | { type: "confirmed"; peer: number; keypair: number }
   | { type: "socket-switched"; fd: number }
+  /** The worker spent most of its last load window working (the device may add a worker). */
+  | { type: "busy"; workerIndex: number }
   /** A relaying worker's counters and pairs (at most once a second, when they changed). */
   | { type: "relay-stats"; workerIndex: number; stats: RelayTableStats }
   | { type: "failed"; message: string }

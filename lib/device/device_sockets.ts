@@ -103,6 +103,17 @@ export class DeviceSockets {
     return sockets;
   }
 
+  /**
+   * Opens one more socket on the current port for a worker added under load (throws as
+   * `openSockets`); `coalescing`: turn UDP GRO on, as on the others.
+   */
+  add(coalescing: boolean): UdpSocket {
+    const [socket] = openSockets(1, this.primary.port, this.#fwmark);
+    if (coalescing) socket.setReceiveCoalescing(true);
+    this.#current.push(socket);
+    return socket;
+  }
+
   /** A worker moved off the socket `fd`: nobody reads it any more, so it closes. */
   switched(fd: number): void {
     const index = this.#retiring.findIndex((socket) => socket.fd === fd);

@@ -24,6 +24,7 @@ import { RelayTable } from "../relay/relay_table.ts";
 import { FlowTable } from "../policy/flow_table.ts";
 import { PolicyGate } from "../policy/policy_gate.ts";
 import { PolicyTable } from "../policy/policy_table.ts";
+import { WorkerLoad } from "./worker_load.ts";
 
 /**
  * How long the loop sleeps in poll without a wake-up before it lets the event loop run anyway
@@ -45,6 +46,12 @@ interface WorkerState {
   segmentation: boolean;
   /** UDP GRO on the sockets (64 KB receive slots; a relay edge's frames are walked per segment). */
   coalescing: boolean;
+  /**
+   * Every TUN queue (the data path writes each packet to its flow's); grows in place when the
+   * device adds a worker, so the path and its coalescer see the new queue.
+   */
+  queues: TunDevice[];
+  interfaceName: string;
 }
 
 let current: WorkerState | null = null;
@@ -136,6 +143,8 @@ function run(init: Init): void {
     edge: null,
     segmentation: init.udpSegmentation,
     coalescing: init.receiveCoalescing,
+    queues,
+    interfaceName: init.interfaceName,
   };
   current = worker;
   post({ type: "ready", workerIndex: init.workerIndex });
@@ -146,6 +155,7 @@ function run(init: Init): void {
   let sinceControl = performance.now();
   let refusalReported = false;
   let usoRefusalReported = false;
+  const load = new WorkerLoad();
 
   const loop = (): void => {
     while (worker.running) {
@@ -153,7 +163,11 @@ function run(init: Init): void {
         polledSocket = worker.udp; // listen_port changed through UAPI
         polls = new PollSet([tun.fd, polledSocket.fd, wake.fd]);
       }
-      polls.wait(Math.max(0, Math.ceil(CONTROL_INTERVAL_MS - (performance.now() - sinceControl))));
+      const before = performance.now();
+      polls.wait(Math.max(0, Math.ceil(CONTROL_INTERVAL_MS - (before - sinceControl))));
+      const after = performance.now();
+      load.waitedFor(after - before);
+      if (load.busyAt(after)) post({ type: "busy", workerIndex: init.workerIndex });
       path.pass((polls.revents(0) & POLLIN) !== 0, (polls.revents(1) & POLLIN) !== 0, now());
       if (worker.udp.segmentationRefused !== 0 && !refusalReported) {
         // The probe said yes but a send said no (e.g. EIO: a route without checksum offload).
@@ -220,6 +234,14 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
         return;
       case "relay":
         if (current) followRelay(current, message);
+        return;
+      case "queues":
+        if (current) {
+          const known = current.queues.length;
+          for (const fd of message.tunFds.slice(known)) {
+            current.queues.push(new TunDevice(fd, current.interfaceName));
+          }
+        }
         return;
       case "socket":
         if (current) {

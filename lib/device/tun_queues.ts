@@ -69,6 +69,11 @@ function openAll(name: string, count: number, vnetHeader: boolean): TunDevice[] 
   }
 }
 
+/** Opens one more queue of interface `name` (for a worker added under load), as the others. */
+export function openTunQueue(name: string, vnetHeader: boolean): TunDevice {
+  return openAll(name, 1, vnetHeader)[0];
+}
+
 /** Opens `count` queues of interface `name`, with the offloads unless `offload` is false. */
 export function openTunQueues(name: string, count: number, offload: boolean): TunQueues {
   if (!offload) {

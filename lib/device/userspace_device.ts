@@ -12,6 +12,8 @@ import type { RelayTable, RelayTableStats } from "../relay/relay_table.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
 import { openTunQueues, takesUso, type TunQueues } from "./tun_queues.ts";
 import { RouteNetlink } from "../../ffi/rtnetlink.ts";
+import { IdleRelease } from "./idle_release.ts";
+import { WorkerGrowth } from "./worker_growth.ts";
 import type { UdpSocket } from "../../ffi/udp_socket.ts";
 import { DeviceSockets, enableUdpOffloads, openSockets } from "./device_sockets.ts";
 import { CryptoCore } from "../crypto/crypto_core.ts";
@@ -83,6 +85,10 @@ export class UserspaceDevice {
   private uapi: UapiServer | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
+  /** Hands memory back when the device goes quiet (set once it runs). */
+  private idleRelease: IdleRelease | null = null;
+  /** Adds workers under load (set once the first ones run). */
+  private growth: WorkerGrowth | null = null;
   private pumping = false;
   private failed: string | null = null;
   private stopping = false;
@@ -159,9 +165,14 @@ export class UserspaceDevice {
     return stunServing(this.control);
   }
 
-  /** Number of data workers. */
+  /** Number of data workers running (or starting) now. */
   get workerCount(): number {
     return this.queues.length;
+  }
+
+  /** Most data workers the device starts (the others start when the first ones are busy). */
+  get workerLimit(): number {
+    return this.growth?.workerLimit ?? this.queues.length;
   }
 
   /** Creates the interface, the workers and the UAPI socket. */
@@ -171,11 +182,15 @@ export class UserspaceDevice {
     if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
       throw new DeviceError(`workers must be 1..${MAX_WORKERS}, got ${count}`);
     }
+    const initial = options.initialWorkers ?? 1;
+    if (!Number.isInteger(initial) || initial < 1 || initial > count) {
+      throw new DeviceError(`initialWorkers must be 1..${count} (workers), got ${initial}`);
+    }
     const maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
     let queues: TunDevice[];
     let tun: TunQueues;
     try {
-      tun = openTunQueues(options.interfaceName, count, options.offload ?? true);
+      tun = openTunQueues(options.interfaceName, initial, options.offload ?? true);
       queues = tun.queues;
     } catch (error) {
       throw new DeviceError(
@@ -194,7 +209,7 @@ export class UserspaceDevice {
         netlink.close();
       }
       try {
-        sockets = openSockets(count, options.listenPort ?? 0, 0);
+        sockets = openSockets(initial, options.listenPort ?? 0, 0);
       } catch (error) {
         throw new DeviceError(`cannot open the UDP port: ${(error as Error).message}`);
       }
@@ -218,38 +233,51 @@ export class UserspaceDevice {
       const state = DataPlaneState.create(dimensions);
       device = new UserspaceDevice(queues, sockets, core, state, options, mtu);
       const self = device;
-      const routes = device.engine.routeEntries();
+      // The wasm arena and the shared tables are laid out for `count` workers from the start;
+      // a worker's part of the arena stays untouched (not resident) until it runs.
+      const initFor = (workerIndex: number, wakeFd: number) => ({
+        type: "init" as const,
+        workerIndex,
+        module,
+        memory,
+        layout,
+        arenaAt: layout.arenaBase + mainArena +
+          (workerIndex - 1) * workerArenaBytes(mtu, receiveCoalescing),
+        stateBuffer: state.buffer,
+        dimensions,
+        control: self.control.buffer as SharedArrayBuffer,
+        tunFds: self.queues.map((queue) => queue.fd),
+        interfaceName: self.queues[0].name,
+        udpFd: self.sockets.all[workerIndex - 1].fd,
+        udpPort: self.sockets.all[workerIndex - 1].port,
+        mtu,
+        vnetHeader: tun.vnetHeader,
+        tunUdpSegmentation: takesUso(tun.offloadFlags),
+        udpSegmentation,
+        receiveCoalescing,
+        timeOrigin: performance.timeOrigin,
+        forwardSwim: options.onSwimDatagrams !== undefined,
+        wakeFd,
+        routes: self.engine.routeEntries(),
+        policy: { table: self.policies.table.buffer, flows: self.flows.buffer },
+      });
       device.workers = await DataWorkers.start(
-        count,
-        (workerIndex, wakeFd) => ({
-          type: "init",
-          workerIndex,
-          module,
-          memory,
-          layout,
-          arenaAt: layout.arenaBase + mainArena +
-            (workerIndex - 1) * workerArenaBytes(mtu, receiveCoalescing),
-          stateBuffer: state.buffer,
-          dimensions,
-          control: self.control.buffer as SharedArrayBuffer,
-          tunFds: queues.map((queue) => queue.fd),
-          interfaceName: queues[0].name,
-          udpFd: sockets[workerIndex - 1].fd,
-          udpPort: sockets[workerIndex - 1].port,
-          mtu,
-          vnetHeader: tun.vnetHeader,
-          tunUdpSegmentation: takesUso(tun.offloadFlags),
-          udpSegmentation,
-          receiveCoalescing,
-          timeOrigin: performance.timeOrigin,
-          forwardSwim: options.onSwimDatagrams !== undefined,
-          wakeFd,
-          routes,
-          policy: { table: self.policies.table.buffer, flows: self.flows.buffer },
-        }),
+        initial,
+        initFor,
         (reply) => self.onReply(reply),
         (message) => self.onWorkerDeath(message),
       );
+      device.growth = new WorkerGrowth({
+        queues: device.queues,
+        sockets: device.sockets,
+        workers: device.workers,
+        initFor,
+        relayMessage: () => self.relay.message(),
+        vnetHeader: tun.vnetHeader,
+        receiveCoalescing,
+        alive: () => self.failed === null && !self.stopping,
+        log: options.log ?? (() => {}),
+      }, count);
       device.uapi = await UapiServer.listen(
         uapiSocketPath(queues[0].name, options.socketDirectory),
         (request) => self.request(request),
@@ -266,11 +294,14 @@ export class UserspaceDevice {
       throw new DeviceError(`cannot start the device: ${(error as Error).message}`);
     }
     (options.log ?? (() => {}))(
-      `interface ${device.interfaceName} up (mtu ${mtu}), UDP port ${device.listenPort}, ${count} data worker${
-        count === 1 ? "" : "s"
+      `interface ${device.interfaceName} up (mtu ${mtu}), UDP port ${device.listenPort}, ${initial} data worker${
+        initial === 1 ? "" : "s"
+      }${
+        count > initial ? ` (up to ${count} under load)` : ""
       }, UAPI ${device.uapi.path}; ${tun.note}; ${udpNote}`,
     );
     device.schedule();
+    device.idleRelease = new IdleRelease(options.log ?? (() => {}));
     return device;
   }
 
@@ -310,6 +341,9 @@ export class UserspaceDevice {
         return;
       case "notice":
         (this.options.log ?? (() => {}))(reply.message);
+        return;
+      case "busy":
+        void this.growth?.grow();
         return;
       case "socket-switched":
         // Each socket has one worker, so the one it left is no longer read by anyone.
@@ -415,7 +449,10 @@ export class UserspaceDevice {
   private answer(request: string): string | null {
     if (this.failed !== null) return null;
     const response = handleUapiRequest(this.configurable, request);
-    if (request.startsWith("set=1")) this.publishRoutes();
+    if (request.startsWith("set=1")) {
+      this.publishRoutes();
+      this.idleRelease?.arm();
+    }
     return response;
   }
 
@@ -431,6 +468,7 @@ export class UserspaceDevice {
       return applyDeviceConfig(this.configurable, config);
     } finally {
       this.publishRoutes();
+      this.idleRelease?.arm();
     }
   }
 
@@ -490,6 +528,7 @@ export class UserspaceDevice {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
+    this.idleRelease?.stop();
     await this.uapi?.close();
     const summaries = await this.workers?.stop(2000) ?? [];
     if (summaries.length > 0) {

@@ -1,0 +1,49 @@
+/**
+ * When a device hands its spare memory back (ffi/memory_release.ts): once it has gone quiet after
+ * start-up, a busy spell or a configuration change, judged from the process's CPU time, so a device under load never
+ * pays for faulting its code back in. Sans-IO: the device's timer feeds it the time and the CPU
+ * time and does the release when told to.
+ */
+
+/** Interval between two looks at the CPU time (ms). */
+export const IDLE_CHECK_INTERVAL_MS = 20_000;
+/** CPU time below this fraction of one core over an interval counts as idle. */
+export const IDLE_CPU_FRACTION = 0.05;
+
+/** Decides, from samples of the process's CPU time, when an idle spell has begun. */
+export class IdleMemoryRelief {
+  private lastAt = NaN;
+  private lastCpuMicros = NaN;
+  /** True until the first release, and again after every busy interval. */
+  private pending = true;
+
+  constructor(private readonly idleFraction = IDLE_CPU_FRACTION) {}
+
+  /**
+   * Asks for a release at the next idle interval even if the CPU stayed low: a configuration
+   * change (a hundred peers through UAPI) leaves parser garbage in the malloc arenas.
+   */
+  arm(): void {
+    this.pending = true;
+  }
+
+  /**
+   * Takes one sample (`now` in ms, the process's user+system CPU time in µs) and returns true
+   * when memory should be released now: the interval since the last sample was idle, and the
+   * device has been busy (or just started) since the last release.
+   */
+  sample(now: number, cpuMicros: number): boolean {
+    const elapsedMicros = (now - this.lastAt) * 1000;
+    const used = cpuMicros - this.lastCpuMicros;
+    this.lastAt = now;
+    this.lastCpuMicros = cpuMicros;
+    if (!(elapsedMicros > 0)) return false;
+    if (used > this.idleFraction * elapsedMicros) {
+      this.pending = true;
+      return false;
+    }
+    if (!this.pending) return false;
+    this.pending = false;
+    return true;
+  }
+}
