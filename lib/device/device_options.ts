@@ -48,3 +48,16 @@ export class DeviceError extends MeshguardError {}
 export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 }
+
+/** The most and the initial data workers `options` ask for; DeviceError when out of range. */
+export function workerCounts(options: DeviceOptions): { count: number; initial: number } {
+  const count = options.workers ?? defaultWorkerCount();
+  if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
+    throw new DeviceError(`workers must be 1..${MAX_WORKERS}, got ${count}`);
+  }
+  const initial = options.initialWorkers ?? 1;
+  if (!Number.isInteger(initial) || initial < 1 || initial > count) {
+    throw new DeviceError(`initialWorkers must be 1..${count} (workers), got ${initial}`);
+  }
+  return { count, initial };
+}

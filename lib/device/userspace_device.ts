@@ -10,21 +10,16 @@ import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
 import { DeviceRelay } from "./device_relay.ts";
 import type { RelayTable, RelayTableStats } from "../relay/relay_table.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
-import { openTunQueues, takesUso, type TunQueues } from "./tun_queues.ts";
-import { RouteNetlink } from "../../ffi/rtnetlink.ts";
+import { takesUso, type TunQueues } from "./tun_queues.ts";
 import { IdleRelease } from "./idle_release.ts";
 import { WorkerGrowth } from "./worker_growth.ts";
 import type { UdpSocket } from "../../ffi/udp_socket.ts";
 import { DeviceSockets, enableUdpOffloads, openSockets } from "./device_sockets.ts";
-import { CryptoCore } from "../crypto/crypto_core.ts";
-import { loadCoreModule } from "../crypto/core_module.ts";
-import { createCoreMemory, planMemoryLayout } from "../crypto/memory_layout.ts";
 import {
   DEFAULT_MAX_PEERS,
-  defaultWorkerCount,
   DeviceError,
   type DeviceOptions,
-  MAX_WORKERS,
+  workerCounts,
 } from "./device_options.ts";
 
 export {
@@ -33,9 +28,10 @@ export {
   type DeviceOptions,
   MAX_WORKERS,
 } from "./device_options.ts";
-import { dataPlaneScratchBytes } from "../wireguard/data_plane.ts";
-import { DataPlaneState } from "../wireguard/data_plane_state.ts";
-import { type Endpoint, formatEndpoint, parseEndpoint } from "../wireguard/endpoint.ts";
+import { bringUp, createInterface, removeInterface } from "./device_interface.ts";
+import { createDeviceCore, type DeviceCore, workerInitFor } from "./device_core.ts";
+import { EngineClock } from "./engine_clock.ts";
+import { type Endpoint, parseEndpoint } from "../wireguard/endpoint.ts";
 import { WireguardEngine } from "../wireguard/engine.ts";
 import { createNoisePrimitives } from "../wireguard/noise_primitives.ts";
 import { handleUapiRequest } from "../wireguard/uapi.ts";
@@ -49,13 +45,9 @@ import {
   type DevicePeer,
 } from "../wireguard/device_config.ts";
 import { DataWorkers, describeWorkerSummaries } from "./data_workers.ts";
-import {
-  CONTROL_CELLS,
-  CONTROL_HANDSHAKES_IN_FLIGHT,
-  type ForeignDatagram,
-  type WorkerReply,
-} from "./device_protocol.ts";
-import { NONCE_AREA_BYTES, workerArenaBytes } from "./worker_layout.ts";
+import { CONTROL_CELLS, type ForeignDatagram } from "./device_protocol.ts";
+import { handleWorkerReply, type ReplyTargets } from "./worker_replies.ts";
+import { NONCE_AREA_BYTES } from "./worker_layout.ts";
 import { UapiServer, uapiSocketPath } from "./uapi_server.ts";
 import type { DevicePolicy } from "../policy/device_policy.ts";
 import { DevicePolicies } from "./device_policies.ts";
@@ -66,36 +58,25 @@ import {
   stunServing,
   type SwimForwardingDrops,
   swimForwardingDrops,
-  swimHandled,
 } from "./worker_forwarding.ts";
-
-/** Keypair records (each two key slots): three per peer plus handshakes in flight. */
-const KEYPAIR_RECORDS = 4096;
-/**
- * How often the main thread looks at the activity the workers record while any peer is
- * configured. The keepalive and new-handshake timers are derived from it (10 s and 15 s), so half
- * a second of lateness is invisible; an idle device wakes twice a second.
- */
-const ACTIVITY_POLL_MS = 500;
 
 /** A running device. */
 export class UserspaceDevice {
   private readonly sockets: DeviceSockets;
   private workers: DataWorkers | null = null;
   private uapi: UapiServer | null = null;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerAt = Infinity;
   /** Hands memory back when the device goes quiet (set once it runs). */
   private idleRelease: IdleRelease | null = null;
   /** Adds workers under load (set once the first ones run). */
   private growth: WorkerGrowth | null = null;
-  private pumping = false;
   private failed: string | null = null;
   private stopping = false;
   private readonly control = new Int32Array(
     new SharedArrayBuffer(CONTROL_CELLS * Int32Array.BYTES_PER_ELEMENT),
   );
   private readonly engine: WireguardEngine;
+  /** The engine's timers and handshake queue on this thread. */
+  private readonly clock: EngineClock;
   private readonly origin = Date.now() - performance.now();
   /** The relay edge the mesh node keeps (lib/relay/), copied to the workers on change. */
   private readonly relay = new DeviceRelay();
@@ -106,19 +87,18 @@ export class UserspaceDevice {
   private constructor(
     private readonly queues: TunDevice[],
     sockets: UdpSocket[],
-    private readonly core: CryptoCore,
-    state: DataPlaneState,
+    memory: DeviceCore,
     private readonly options: DeviceOptions,
-    mtu: number,
   ) {
     this.sockets = new DeviceSockets(sockets);
+    const { core, state } = memory;
     this.policies = new DevicePolicies(state.dimensions.peers, (key) => this.engine.peer(key)?.id);
     const arena = core.layout.arenaBase;
     this.engine = new WireguardEngine({
       primitives: createNoisePrimitives(core),
       core,
       now: performance.now(),
-      mtu,
+      mtu: memory.mtu,
       nonceAddress: arena,
       scratchAddress: arena + NONCE_AREA_BYTES,
       state,
@@ -143,6 +123,7 @@ export class UserspaceDevice {
         },
       },
     });
+    this.clock = new EngineClock(this.engine, () => this.failed === null && !this.stopping);
   }
 
   /** The interface name. */
@@ -178,36 +159,15 @@ export class UserspaceDevice {
   /** Creates the interface, the workers and the UAPI socket. */
   static async start(options: DeviceOptions): Promise<UserspaceDevice> {
     const mtu = options.mtu ?? 1420;
-    const count = options.workers ?? defaultWorkerCount();
-    if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
-      throw new DeviceError(`workers must be 1..${MAX_WORKERS}, got ${count}`);
-    }
-    const initial = options.initialWorkers ?? 1;
-    if (!Number.isInteger(initial) || initial < 1 || initial > count) {
-      throw new DeviceError(`initialWorkers must be 1..${count} (workers), got ${initial}`);
-    }
+    const { count, initial } = workerCounts(options);
     const maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
-    let queues: TunDevice[];
-    let tun: TunQueues;
-    try {
-      tun = openTunQueues(options.interfaceName, initial, options.offload ?? true);
-      queues = tun.queues;
-    } catch (error) {
-      throw new DeviceError(
-        `cannot create interface ${options.interfaceName}: ${(error as Error).message}`,
-      );
-    }
+    const tun: TunQueues = createInterface(options.interfaceName, initial, options.offload ?? true);
+    const queues: TunDevice[] = tun.queues;
     let sockets: UdpSocket[] = [];
     let device: UserspaceDevice | null = null;
     let udpNote = "";
     try {
-      const netlink = RouteNetlink.open();
-      try {
-        netlink.setMtu(queues[0].name, mtu);
-        netlink.setLinkUp(queues[0].name);
-      } finally {
-        netlink.close();
-      }
+      bringUp(queues[0].name, mtu);
       try {
         sockets = openSockets(initial, options.listenPort ?? 0, 0);
       } catch (error) {
@@ -219,52 +179,33 @@ export class UserspaceDevice {
         tun.vnetHeader,
       );
       udpNote = note;
-      const mainArena = NONCE_AREA_BYTES + dataPlaneScratchBytes(mtu);
-      const layout = planMemoryLayout({
-        instances: count + 1,
-        keySlots: 2 * KEYPAIR_RECORDS,
-        stagingBytes: 16384,
-        arenaBytes: mainArena + count * workerArenaBytes(mtu, receiveCoalescing),
-      });
-      const module = await loadCoreModule();
-      const memory = createCoreMemory(layout);
-      const core = CryptoCore.instantiate(module, memory, layout, 0);
-      const dimensions = { peers: maxPeers, keypairs: KEYPAIR_RECORDS, writers: count + 1 };
-      const state = DataPlaneState.create(dimensions);
-      device = new UserspaceDevice(queues, sockets, core, state, options, mtu);
+      const memory = await createDeviceCore(count, maxPeers, mtu, receiveCoalescing);
+      device = new UserspaceDevice(queues, sockets, memory, options);
       const self = device;
-      // The wasm arena and the shared tables are laid out for `count` workers from the start;
-      // a worker's part of the arena stays untouched (not resident) until it runs.
-      const initFor = (workerIndex: number, wakeFd: number) => ({
-        type: "init" as const,
-        workerIndex,
-        module,
-        memory,
-        layout,
-        arenaAt: layout.arenaBase + mainArena +
-          (workerIndex - 1) * workerArenaBytes(mtu, receiveCoalescing),
-        stateBuffer: state.buffer,
-        dimensions,
+      const replyTargets: ReplyTargets = {
+        engine: self.engine,
+        clock: self.clock,
+        control: self.control,
+        relay: self.relay,
+        sockets: self.sockets,
+        growth: () => self.growth,
+        options,
+      };
+      const initFor = workerInitFor(memory, {
         control: self.control.buffer as SharedArrayBuffer,
-        tunFds: self.queues.map((queue) => queue.fd),
-        interfaceName: self.queues[0].name,
-        udpFd: self.sockets.all[workerIndex - 1].fd,
-        udpPort: self.sockets.all[workerIndex - 1].port,
-        mtu,
+        queues: self.queues,
+        sockets: self.sockets,
         vnetHeader: tun.vnetHeader,
         tunUdpSegmentation: takesUso(tun.offloadFlags),
         udpSegmentation,
-        receiveCoalescing,
-        timeOrigin: performance.timeOrigin,
         forwardSwim: options.onSwimDatagrams !== undefined,
-        wakeFd,
-        routes: self.engine.routeEntries(),
-        policy: { table: self.policies.table.buffer, flows: self.flows.buffer },
+        routes: () => self.engine.routeEntries(),
+        policy: () => ({ table: self.policies.table.buffer, flows: self.flows.buffer }),
       });
       device.workers = await DataWorkers.start(
         initial,
         initFor,
-        (reply) => self.onReply(reply),
+        (reply) => handleWorkerReply(reply, replyTargets),
         (message) => self.onWorkerDeath(message),
       );
       device.growth = new WorkerGrowth({
@@ -300,99 +241,16 @@ export class UserspaceDevice {
         count > initial ? ` (up to ${count} under load)` : ""
       }, UAPI ${device.uapi.path}; ${tun.note}; ${udpNote}`,
     );
-    device.schedule();
+    device.clock.schedule();
     device.idleRelease = new IdleRelease(options.log ?? (() => {}));
     return device;
-  }
-
-  private onReply(reply: WorkerReply): void {
-    const now = performance.now();
-    switch (reply.type) {
-      case "received":
-        if (reply.handshakes.length > 0) {
-          for (const datagram of reply.handshakes) {
-            this.engine.receiveDatagram(datagram.data, datagram, now);
-          }
-          Atomics.sub(this.control, CONTROL_HANDSHAKES_IN_FLIGHT, reply.handshakes.length);
-          this.pumpHandshakes();
-        }
-        if (reply.swim.length > 0) {
-          try {
-            this.options.onSwimDatagrams?.(reply.swim.map((datagram) => ({
-              address: formatEndpoint(datagram),
-              data: datagram.data,
-            })));
-          } finally {
-            // Handled (membership runs synchronously): the workers may forward as many again.
-            swimHandled(this.control, reply.swim.length);
-          }
-        }
-        return;
-      case "want-handshake":
-        this.engine.requestHandshake(reply.peer, now);
-        this.schedule();
-        return;
-      case "confirmed":
-        this.engine.confirmKeypair(reply.peer, reply.keypair, now);
-        this.schedule();
-        return;
-      case "relay-stats":
-        this.relay.posted(reply.workerIndex, reply.stats);
-        return;
-      case "notice":
-        (this.options.log ?? (() => {}))(reply.message);
-        return;
-      case "busy":
-        void this.growth?.grow();
-        return;
-      case "socket-switched":
-        // Each socket has one worker, so the one it left is no longer read by anyone.
-        this.sockets.switched(reply.fd);
-        return;
-    }
-  }
-
-  /** Works through queued handshakes a bounded slice at a time, yielding between slices. */
-  private pumpHandshakes(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    const step = () => {
-      this.engine.processHandshakes(performance.now());
-      if (this.engine.queuedHandshakes > 0 && this.failed === null && !this.stopping) {
-        setTimeout(step, 0);
-      } else {
-        this.pumping = false;
-        this.schedule();
-      }
-    };
-    step();
-  }
-
-  /** Arms the timer for the engine's next deadline (and the activity poll). */
-  private schedule(): void {
-    if (this.failed !== null || this.stopping) return;
-    const now = performance.now();
-    const deadline = this.engine.nextDeadline();
-    let at = deadline ?? Infinity;
-    if (this.engine.peerCount > 0) at = Math.min(at, now + ACTIVITY_POLL_MS);
-    if (at >= this.timerAt && this.timer !== undefined) return;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = at;
-    if (at === Infinity) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.engine.tick(performance.now());
-      this.schedule();
-    }, Math.max(0, Math.ceil(at - now)));
   }
 
   /** A dead worker: the device cannot carry packets any more; tell the owner once. */
   private onWorkerDeath(message: string): void {
     if (this.failed !== null) return;
     this.failed = message;
-    clearTimeout(this.timer);
+    this.clock.stop();
     if (!this.stopping) this.options.onFailure?.(message);
   }
 
@@ -421,7 +279,7 @@ export class UserspaceDevice {
     if (this.failed !== null || this.stopping) return;
     const peer = this.engine.peer(publicKey);
     if (peer !== undefined && this.engine.initiateOnFreshPath(peer, performance.now())) {
-      this.schedule();
+      this.clock.schedule();
     }
   }
 
@@ -481,7 +339,7 @@ export class UserspaceDevice {
     this.workers?.broadcast({ type: "routes", routes: this.engine.routeEntries() });
     // Peer ids come and go with the peers: the policy rows follow them.
     this.policies.peersChanged();
-    this.schedule();
+    this.clock.schedule();
   }
 
   /**
@@ -527,7 +385,7 @@ export class UserspaceDevice {
   /** Stops the workers, removes the UAPI socket and the interface. */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.timer);
+    this.clock.stop();
     this.idleRelease?.stop();
     await this.uapi?.close();
     const summaries = await this.workers?.stop(2000) ?? [];
@@ -542,15 +400,6 @@ export class UserspaceDevice {
     this.sockets.close();
     // Closing the last queue removes the interface; make sure in case it did not.
     for (const queue of this.queues) queue.close();
-    try {
-      const netlink = RouteNetlink.open();
-      try {
-        netlink.deleteLink(this.queues[0].name);
-      } finally {
-        netlink.close();
-      }
-    } catch {
-      // Already gone, as expected.
-    }
+    removeInterface(this.queues[0].name);
   }
 }
