@@ -6,16 +6,14 @@
  * runs it under poll in a Worker; the in-process device of the tests runs several in one thread.
  */
 
-import type { CryptoCore } from "../crypto/crypto_core.ts";
 import { AllowedIps } from "../wireguard/allowed_ips.ts";
 import { MESSAGE_DATA_HEADER_SIZE } from "../wireguard/constants.ts";
-import { DataPlane, type DataPlaneEvents, dataPlaneScratchBytes } from "../wireguard/data_plane.ts";
-import { type DataPlaneState, NONE } from "../wireguard/data_plane_state.ts";
+import { DataPlane } from "../wireguard/data_plane.ts";
+import { NONE } from "../wireguard/data_plane_state.ts";
 import type { Endpoint } from "../wireguard/endpoint.ts";
 import { isIpv4Mapped } from "../../ffi/socket_address.ts";
 import type { ReceivedDatagram, RouteEntry } from "./device_protocol.ts";
-import type { DatagramSocket, TunQueue } from "./packet_io.ts";
-import { PacketSlot } from "./packet_io.ts";
+import type { DatagramSocket, PacketSlot, TunQueue } from "./packet_io.ts";
 import { flowQueue } from "./flow_queue.ts";
 import {
   ANSWER_STUN,
@@ -24,25 +22,16 @@ import {
   type WorkerForwarding,
 } from "./worker_forwarding.ts";
 import { MAX_BINDING_SUCCESS_BYTES, writeBindingSuccess } from "../stun/stun_message.ts";
-import {
-  GRO_SLOTS,
-  groSlotBytes,
-  NONCE_AREA_BYTES,
-  receiveArenaBytes,
-  SEAL_ROOM,
-  slotBytesFor,
-  SUPER_READ_BYTES,
-  TX_HEADROOM,
-  txSlotStride,
-  WORKER_BATCH,
-} from "./worker_layout.ts";
+import { WORKER_BATCH } from "./worker_layout.ts";
 import { GsoSplitter } from "./gso_splitter.ts";
 import { VIRTIO_NET_HEADER_SIZE } from "./virtio_net_header.ts";
 import { TcpCoalescer } from "./tcp_coalescer.ts";
-import { registerTxHeadroom } from "../relay/relay_socket.ts";
 import { hasRelayMagicAt, RELAY_HEADER_BYTES } from "../relay/relay_frame.ts";
-import { VIRTUAL_PORT } from "../relay/relay_endpoints.ts";
 import type { PolicyGate } from "../policy/policy_gate.ts";
+import type { DataPathLoopOptions } from "./data_path_options.ts";
+import { createDataPathSlots } from "./data_path_slots.ts";
+
+export type { DataPathLoopOptions } from "./data_path_options.ts";
 
 /**
  * Consecutive failed TUN or UDP calls after which the loop gives up. One failure is not fatal:
@@ -51,43 +40,6 @@ import type { PolicyGate } from "../policy/policy_gate.ts";
 export const MAX_CONSECUTIVE_IO_ERRORS = 1000;
 /** How long a batch send waits for socket buffer space before the rest is dropped. */
 const SEND_WAIT_MS = 5;
-
-/** How a data path loop is set up. */
-export interface DataPathLoopOptions {
-  /** This loop's core instance on the shared memory. */
-  core: CryptoCore;
-  state: DataPlaneState;
-  /** Its row in the traffic counters (the worker index, 1..n). */
-  writer: number;
-  mtu: number;
-  /** Where its `workerArenaBytes(mtu, receiveCoalescing)` bytes of packet arena start. */
-  arenaAt: number;
-  /** The queue this loop reads. */
-  tun: TunQueue;
-  /** Every queue of the interface: a decrypted packet goes to its flow's. */
-  queues: readonly TunQueue[];
-  socket: DatagramSocket;
-  routes: RouteEntry[];
-  forwarding: WorkerForwarding;
-  /** Handshake requests and key confirmations for the main thread. */
-  events: DataPlaneEvents;
-  /** Handshake and SWIM datagrams of one receive batch (copies), for the main thread. */
-  forward(handshakes: ReceivedDatagram[], swim: ReceivedDatagram[]): void;
-  /** The service policy on decrypted packets and the flows this node opens (none: allow all). */
-  policy?: PolicyGate;
-  /**
-   * The TUN queues were opened with IFF_VNET_HDR (offloads on): reads carry a virtio-net header
-   * and may be 64 KB super-packets, split here; writes get a header in front.
-   */
-  vnetHeader?: boolean;
-  /** The vnet TUN takes USO super-packets: a batch's UDP datagrams are coalesced per flow too. */
-  tunUdpSegmentation?: boolean;
-  /**
-   * The socket has UDP GRO on: receive into GRO_SLOTS slots of 64 KB, each cut into its
-   * datagrams by `segmentSize`.
-   */
-  receiveCoalescing?: boolean;
-}
 
 /** A route table keyed by peer row, as workers route. */
 function routeTable(entries: RouteEntry[]): AllowedIps<number> {
@@ -147,47 +99,22 @@ export class DataPathLoop {
     this.forwardBatch = options.forward;
     this.policy = options.policy ?? null;
     this.bytes = core.bytes;
-    const slotBytes = slotBytesFor(options.mtu);
-    const nonceAt = options.arenaAt;
-    const scratchAt = nonceAt + NONCE_AREA_BYTES;
-    const txBase = scratchAt + dataPlaneScratchBytes(options.mtu);
-    const txStride = txSlotStride(options.mtu);
-    const rxBase = txBase + WORKER_BATCH * txStride;
-    const slots = (base: number, count: number, bytes: number) =>
-      Array.from(
-        { length: count },
-        (_, i) => new PacketSlot(core.bytes.subarray(base + i * bytes, base + (i + 1) * bytes)),
-      );
     const gro = options.receiveCoalescing ?? false;
-    // Each tx slot sits TX_HEADROOM bytes into its region: a relay header goes there in place.
-    this.txSlots = Array.from({ length: WORKER_BATCH }, (_, i) => {
-      const at = txBase + i * txStride + TX_HEADROOM;
-      const slot = new PacketSlot(core.bytes.subarray(at, at + slotBytes));
-      registerTxHeadroom(slot.view, core.bytes.subarray(at - RELAY_HEADER_BYTES, at + slotBytes));
-      return slot;
-    });
-    this.rxSlots = gro
-      ? slots(rxBase, GRO_SLOTS, groSlotBytes(options.mtu))
-      : slots(rxBase, WORKER_BATCH, slotBytes);
-    this.tunViews = this.txSlots.map((slot) =>
-      slot.view.subarray(MESSAGE_DATA_HEADER_SIZE, slotBytes - SEAL_ROOM)
+    const { nonceAt, scratchAt, superEnd, ...slots } = createDataPathSlots(
+      core,
+      options.arenaAt,
+      options.mtu,
+      gro,
     );
-    // Per-slot views made once, so the receive loop allocates nothing per datagram.
-    this.rxPayloads = this.rxSlots.map((slot) => slot.view.subarray(MESSAGE_DATA_HEADER_SIZE));
-    this.rxSourcesV4 = this.rxSlots.map((slot) => ({
-      address: slot.address.subarray(12, 16),
-      port: 0,
-    }));
-    this.rxSourcesV6 = this.rxSlots.map((slot) => ({ address: slot.address, port: 0 }));
-    this.rxRelayedPayloads = this.rxSlots.map((slot) =>
-      slot.view.subarray(RELAY_HEADER_BYTES + MESSAGE_DATA_HEADER_SIZE)
-    );
-    this.rxVirtualSources = this.rxSlots.map(() => ({
-      address: new Uint8Array(16),
-      port: VIRTUAL_PORT,
-    }));
-    const superAt = rxBase + receiveArenaBytes(options.mtu, gro);
-    this.superView = core.bytes.subarray(superAt, superAt + SUPER_READ_BYTES);
+    this.txSlots = slots.txSlots;
+    this.rxSlots = slots.rxSlots;
+    this.tunViews = slots.tunViews;
+    this.rxPayloads = slots.rxPayloads;
+    this.rxSourcesV4 = slots.rxSourcesV4;
+    this.rxSourcesV6 = slots.rxSourcesV6;
+    this.rxRelayedPayloads = slots.rxRelayedPayloads;
+    this.rxVirtualSources = slots.rxVirtualSources;
+    this.superView = slots.superView;
     this.mtu = options.mtu;
     const sum = (at: number, length: number) => core.exports.checksumSum(at, length);
     this.splitter = options.vnetHeader ? new GsoSplitter(core.bytes, sum) : null;
@@ -199,7 +126,7 @@ export class DataPathLoop {
           slot.view.subarray(MESSAGE_DATA_HEADER_SIZE - VIRTIO_NET_HEADER_SIZE)
         ),
         options.queues,
-        superAt + SUPER_READ_BYTES,
+        superEnd,
         options.tunUdpSegmentation ?? false,
       )
       : null;
