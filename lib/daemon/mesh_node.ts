@@ -6,25 +6,23 @@
  * many of them in one process against fake time (tests/mesh_sim/).
  */
 
-import { encodeBase64 } from "../encoding/base64.ts";
 import type { Identity } from "../identity/identity.ts";
 import { deriveWireguardPrivateKey } from "../identity/wireguard_key.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ForeignDatagram } from "../device/device_protocol.ts";
-import { SwimEngine } from "../swim/engine.ts";
+import type { SwimEngine } from "../swim/engine.ts";
 import type { SwimEvent } from "../swim/events.ts";
-import { createSwimCrypto } from "../swim/swim_crypto.ts";
 import type { NatTypeCode } from "../swim/records.ts";
 import { EndpointCandidates } from "./endpoint_candidates.ts";
-import { DeviceConfigError } from "../wireguard/device_config.ts";
 import type { DaemonStatus, NetcheckReport } from "../control/control_protocol.ts";
 import { MeshPeers, type PeerChanges, type TrustedEntry } from "./mesh_peers.ts";
 import { MeshguardError } from "../errors.ts";
 import { classifyDatagram, PORT_STUN } from "../net/port_demux.ts";
-import { NodeStun } from "./node_stun.ts";
+import { NodeStun, startNodeStun } from "./node_stun.ts";
+import { createNodeSwim } from "./node_swim.ts";
 import { NodeRelays } from "./node_relays.ts";
-import { FreshPaths } from "./fresh_paths.ts";
-import { ALIVE_FLAG_RELAY } from "../swim/records.ts";
+import { NodePeerChanges } from "./node_peer_changes.ts";
+import { logMembershipEvent } from "./membership_events.ts";
 import type { OrgControl } from "../org/org_messages.ts";
 import type { CertificateName, OrgTrust } from "../org/org_trust.ts";
 import { OrgMembership } from "./node_org_membership.ts";
@@ -52,8 +50,8 @@ export class MeshNode {
   #candidates = new EndpointCandidates([], []);
   /** Relays used and offered (null when the device has no relay edge). */
   #relays: NodeRelays | null = null;
-  /** Peers whose new path is asked for a handshake again shortly (fresh_paths.ts). */
-  readonly #fresh = new FreshPaths();
+  /** Peer changes towards the device, and the fresh paths' handshakes. */
+  readonly #changes: NodePeerChanges;
   #stopped = false;
 
   /** A node for `identity`; trust and claims are loaded before `start`. */
@@ -77,6 +75,13 @@ export class MeshNode {
       maxMembers: options.maxMembers,
       selfName: options.selfName,
       org: this.#org.trust,
+    });
+    this.#changes = new NodePeerChanges({
+      log: options.log,
+      options,
+      peers: this.peers,
+      device: () => this.#device,
+      stopped: () => this.#stopped,
     });
   }
 
@@ -120,32 +125,19 @@ export class MeshNode {
     this.#ownCertificateName();
     this.#relays = NodeRelays.attach(start.device, start.relay === true, start.relayLimits);
     this.#candidates = new EndpointCandidates(start.announce ?? [], start.endpoints, start.nat);
-    this.#swim = new SwimEngine({
-      crypto: start.crypto ?? createSwimCrypto(this.#identity.seed, this.#identity.publicKey),
-      trust: {
-        isTrusted: (key) => this.peers.isTrusted(key),
-        ...this.#org.policy(),
-      },
+    this.#swim = createNodeSwim(start, {
+      identity: this.#identity,
+      trust: { isTrusted: (key) => this.peers.isTrusted(key), ...this.#org.policy() },
       certificate: this.#org.certificate,
-      epoch: start.epoch,
-      endpoints: [...this.#candidates.advertised],
-      nat: this.#candidates.nat,
-      seeds: start.seeds,
-      profile: start.profile,
-      config: start.config,
-      random: start.random,
-      recordFlags: this.#relays?.offers ? ALIVE_FLAG_RELAY : 0,
+      candidates: this.#candidates,
+      offersRelay: this.#relays?.offers === true,
     });
     this.#swim.start(now);
     this.#org.started(now);
-    const stun = start.stun ?? { kind: "members" };
-    if (stun.kind !== "off") {
-      this.#stun = new NodeStun(stun, start.endpoints, {
-        random: start.stunRandom,
-        onMappedEndpoints: this.#options.onMappedEndpoints,
-      });
-      this.#stun.start(now);
-    }
+    this.#stun = startNodeStun(start.stun ?? { kind: "members" }, start.endpoints, {
+      random: start.stunRandom,
+      onMappedEndpoints: this.#options.onMappedEndpoints,
+    }, now);
     this.#pump(now);
   }
 
@@ -181,7 +173,7 @@ export class MeshNode {
     return Math.min(
       this.#swim.nextDeadline(),
       this.#stun?.client.nextDeadline() ?? Infinity,
-      this.#fresh.nextDeadline(),
+      this.#changes.nextDeadline(),
     );
   }
 
@@ -260,7 +252,7 @@ export class MeshNode {
       this.#followMembers(now);
       this.#stun.client.tick(now);
     }
-    for (const key of this.#fresh.due(now)) this.#device?.initiateHandshake?.(key);
+    this.#changes.tick(now);
     this.#pump(now);
   }
 
@@ -352,7 +344,7 @@ export class MeshNode {
     }
     this.#apply(this.peers.drainNotices());
     this.#planRelays(now, events > 0);
-    this.#fresh.arm(now);
+    this.#changes.arm(now);
     this.#refreshStunOnPunch(now);
     this.#followReflexive(now);
     this.#options.onSchedule?.(this.nextDeadline());
@@ -381,7 +373,7 @@ export class MeshNode {
     for (const change of this.#relays.plan(members, trusted, now, events)) {
       if (change.accepting === true) {
         const peer = this.peers.peer(change.publicKey);
-        if (peer?.configured && peer.verified === null) this.#freshPath(peer.wireguardKey);
+        if (peer?.configured && peer.verified === null) this.#changes.freshPath(peer.wireguardKey);
         continue;
       }
       this.#apply(
@@ -399,65 +391,20 @@ export class MeshNode {
     this.#device?.sendDatagrams(outgoing.map((out) => ({ address: out.to, data: out.data })));
   }
 
+  /** A membership event: logged, and the member it changes goes to the peer table. */
   #onEvent(event: SwimEvent): void {
-    if (this.#log.enabled("debug")) {
-      const who = "member" in event ? ` ${encodeBase64(event.member.publicKey)}` : "";
-      this.#log.debug(`membership event ${event.type}${who}`);
-    }
-    switch (event.type) {
-      case "connected":
-        this.#log.info("connected to the mesh");
-        return;
-      case "isolated":
-        this.#log.warn("no live member left; retrying the seeds");
-        return;
-      case "incarnation-exhausted":
-        this.#log.error(
-          "membership incarnation exhausted: this node can no longer refute accusations; restart meshguard to take a new epoch",
-        );
-        return;
-      case "removed":
-        this.#apply(this.peers.onMember(event.member, true));
-        return;
-      default:
-        this.#apply(this.peers.onMember(event.member));
-    }
+    const member = logMembershipEvent(event, this.#log);
+    if (member !== null) this.#apply(this.peers.onMember(member, event.type === "removed"));
   }
 
   /** Applies what the peer filter changed (the admitted set moved); see `peerFilter`. */
   refilter(): void {
-    const peers = this.#options.peerFilter?.reconcile() ?? [];
-    this.#apply({ peers, logs: [] }, false);
+    this.#changes.refilter();
   }
 
   /** Logs a change and applies its peer changes to the device, in order. */
-  #apply(changes: PeerChanges, filter = true): void {
-    for (const line of changes.logs) this.#log[line.level](line.message);
-    if (this.peers.recordsChanged) this.#options.onRecordsChanged?.();
-    const peers = filter && this.#options.peerFilter
-      ? this.#options.peerFilter.filter(changes.peers)
-      : changes.peers;
-    if (peers.length === 0 || this.#device === null || this.#stopped) return;
-    try {
-      this.#device.configure({ peers });
-    } catch (error) {
-      if (!(error instanceof DeviceConfigError)) throw error;
-      this.#log.error(`the WireGuard device refused a peer change: ${error.message}`);
-      return;
-    }
-    for (const change of peers) {
-      if (change.kind === "upsert" && change.endpoint !== undefined) {
-        this.#freshPath(change.publicKey);
-      }
-    }
-  }
-
-  /** Peer `wireguardKey` has a new usable path: a handshake now, and soon again if need be. */
-  #freshPath(wireguardKey: Uint8Array): void {
-    const device = this.#device;
-    if (device?.initiateHandshake === undefined) return;
-    device.initiateHandshake(wireguardKey);
-    this.#fresh.usable(wireguardKey);
+  #apply(changes: PeerChanges): void {
+    this.#changes.apply(changes);
   }
 
   /** Logs tunnels that came up or went down since the last call (from handshake times). */

@@ -70,6 +70,19 @@ export function chooseMemberServers(
   return chosen;
 }
 
+/** The STUN side a node starts with, started at `now` (null: `--stun none`). */
+export function startNodeStun(
+  setting: StunSetting,
+  localEndpoints: string[],
+  options: StunClientOptions,
+  now: number,
+): NodeStun | null {
+  if (setting.kind === "off") return null;
+  const stun = new NodeStun(setting, localEndpoints, options);
+  stun.start(now);
+  return stun;
+}
+
 /** A node's STUN client and its server choice. */
 export class NodeStun {
   readonly client: StunClient;
