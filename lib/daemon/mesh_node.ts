@@ -15,7 +15,7 @@ import type { SwimEvent } from "../swim/events.ts";
 import type { NatTypeCode } from "../swim/records.ts";
 import { EndpointCandidates } from "./endpoint_candidates.ts";
 import type { DaemonStatus, NetcheckReport } from "../control/control_protocol.ts";
-import { MeshPeers, type PeerChanges, type TrustedEntry } from "./mesh_peers.ts";
+import { MeshPeers, type TrustedEntry } from "./mesh_peers.ts";
 import { MeshguardError } from "../errors.ts";
 import { classifyDatagram, PORT_STUN } from "../net/port_demux.ts";
 import { NodeStun, startNodeStun } from "./node_stun.ts";
@@ -266,8 +266,8 @@ export class MeshNode {
    * pins; members no longer trusted are dropped from membership and the device at once.
    */
   setTrust(entries: TrustedEntry[], pins: ReadonlyMap<string, string> | null, now: number): void {
-    if (pins !== null) this.#apply(this.peers.setPins(pins));
-    this.#apply(this.peers.setTrusted(entries));
+    if (pins !== null) this.#changes.apply(this.peers.setPins(pins));
+    this.#changes.apply(this.peers.setTrusted(entries));
     if (this.#swim !== null && !this.#stopped) {
       this.#swim.revalidateTrust(now);
       this.#pump(now);
@@ -316,7 +316,7 @@ export class MeshNode {
   }
 
   #revalidateOrg(now: number): void {
-    this.#apply(this.peers.revalidate());
+    this.#changes.apply(this.peers.revalidate());
     this.#options.onOrgChange?.();
     if (this.#swim !== null && !this.#stopped) {
       this.#swim.revalidateTrust(now);
@@ -342,7 +342,7 @@ export class MeshNode {
         events++;
       }
     }
-    this.#apply(this.peers.drainNotices());
+    this.#changes.apply(this.peers.drainNotices());
     this.#planRelays(now, events > 0);
     this.#changes.arm(now);
     this.#refreshStunOnPunch(now);
@@ -370,16 +370,7 @@ export class MeshNode {
     if (this.#relays === null) return;
     const members = () => this.#swim!.members();
     const trusted = (key: Uint8Array) => this.peers.isTrusted(key);
-    for (const change of this.#relays.plan(members, trusted, now, events)) {
-      if (change.accepting === true) {
-        const peer = this.peers.peer(change.publicKey);
-        if (peer?.configured && peer.verified === null) this.#changes.freshPath(peer.wireguardKey);
-        continue;
-      }
-      this.#apply(
-        this.peers.setRelayEndpoint(change.publicKey, change.endpoint, change.repoint === true),
-      );
-    }
+    this.#changes.applyRelayPlan(this.#relays.plan(members, trusted, now, events));
   }
 
   #sendOutgoing(): void {
@@ -394,17 +385,12 @@ export class MeshNode {
   /** A membership event: logged, and the member it changes goes to the peer table. */
   #onEvent(event: SwimEvent): void {
     const member = logMembershipEvent(event, this.#log);
-    if (member !== null) this.#apply(this.peers.onMember(member, event.type === "removed"));
+    if (member !== null) this.#changes.apply(this.peers.onMember(member, event.type === "removed"));
   }
 
   /** Applies what the peer filter changed (the admitted set moved); see `peerFilter`. */
   refilter(): void {
     this.#changes.refilter();
-  }
-
-  /** Logs a change and applies its peer changes to the device, in order. */
-  #apply(changes: PeerChanges): void {
-    this.#changes.apply(changes);
   }
 
   /** Logs tunnels that came up or went down since the last call (from handshake times). */

@@ -2,10 +2,12 @@
  * How a mesh node's peer changes reach its WireGuard device: each batch the peer table produces
  * is logged, passed through the peer filter (`peerFilter`), and applied to the device in order;
  * a peer that got a new usable path is asked for a handshake at once and again shortly
- * (`fresh_paths.ts`), since the first initiation on a new path is easily lost.
+ * (`fresh_paths.ts`), since the first initiation on a new path is easily lost. A relay plan's
+ * changes (`node_relays.ts`) become peer changes here too.
  */
 
 import type { Logger } from "../log/logger.ts";
+import type { RelayChange } from "../relay/relay_planner.ts";
 import { DeviceConfigError } from "../wireguard/device_config.ts";
 import { FreshPaths } from "./fresh_paths.ts";
 import type { MeshPeers, PeerChanges } from "./mesh_peers.ts";
@@ -51,6 +53,24 @@ export class NodePeerChanges {
       if (change.kind === "upsert" && change.endpoint !== undefined) {
         this.freshPath(change.publicKey);
       }
+    }
+  }
+
+  /**
+   * Applies a relay plan: a peer routed through another relay gets that endpoint; one whose
+   * frames another relay now accepts gets a fresh handshake while it has no proven path.
+   */
+  applyRelayPlan(plan: readonly RelayChange[]): void {
+    const peers = this.context.peers;
+    for (const change of plan) {
+      if (change.accepting === true) {
+        const peer = peers.peer(change.publicKey);
+        if (peer?.configured && peer.verified === null) this.freshPath(peer.wireguardKey);
+        continue;
+      }
+      this.apply(
+        peers.setRelayEndpoint(change.publicKey, change.endpoint, change.repoint === true),
+      );
     }
   }
 
