@@ -7,77 +7,39 @@
  * workers).
  */
 
-import { decodeBase64Strict, encodeBase64, encodeHex } from "../encoding/base64.ts";
-import { MeshguardError } from "../errors.ts";
+import { decodeBase64Strict, encodeBase64 } from "../encoding/base64.ts";
 import type { Identity } from "../identity/identity.ts";
 import { meshIpv4, meshIpv6 } from "../identity/mesh_address.ts";
 import type { Logger } from "../log/logger.ts";
-import { listTrusted, trustFolder } from "../trust/trust_store.ts";
+import { trustFolder } from "../trust/trust_store.ts";
 import { ensureDirectory } from "../config/config_dir.ts";
 import type { UserspaceDevice } from "../device/userspace_device.ts";
 import type { ForeignDatagram } from "../device/device_protocol.ts";
-import type { SeedSpec } from "../swim/address.ts";
 import { VERSION } from "../version.ts";
-import type { RelayLimits } from "../relay/relay_table.ts";
 import type { DaemonStatus, NetcheckReport } from "../control/control_protocol.ts";
 import { STUN_MIN_REFRESH_GAP_MS, STUN_TRANSACTION_MS } from "../stun/stun_client.ts";
 import { advertisedEndpoints } from "./local_endpoints.ts";
 import { AddressWatch } from "./address_watch.ts";
 import { endpointCandidates } from "./endpoint_candidates.ts";
-import { IPV4_PINS_FILE, readClaims } from "./ipv4_claims_store.ts";
 import { HolderRecordsSaver, loadHolderRecords } from "./holder_records.ts";
 import { ConfigWatch } from "./config_watch.ts";
 import { type MeshDevice, MeshNode } from "./mesh_node.ts";
 import { PeerGate } from "../controller/peer_gate.ts";
-import { ControllerAgent, type ControllerAgentOptions } from "../controller/controller_agent.ts";
+import { ControllerAgent } from "../controller/controller_agent.ts";
 import { reportSigner } from "../controller/report_signature.ts";
 import { readSigner } from "../controller/request_auth.ts";
 import { type MeshTransport, openGossipSocket } from "./mesh_transport.ts";
 import { takeBootEpoch } from "./boot_epoch.ts";
-import { resolveSeeds, resolveStunSetting, type StunOption } from "./seeds.ts";
+import { resolveSeeds, resolveStunSetting } from "./seeds.ts";
 import { NodePolicies } from "./node_policies.ts";
 import { NodeDns } from "./node_dns.ts";
-import { orgFolders, persistHeardControl, readOrgFiles } from "./node_org.ts";
+import { orgFolders, persistHeardControl } from "./node_org.ts";
 import { DaemonDeviceError, gossipOnlyDevice, startTunDevice } from "./daemon_device.ts";
 import { loadOrCreateIdentity, ownName } from "./node_identity.ts";
+import { readDaemonTrust, sameCertificate } from "./daemon_trust.ts";
+import { DaemonError, type MeshDaemonOptions } from "./daemon_options.ts";
 
-/** How `up` runs the daemon. */
-export interface MeshDaemonOptions {
-  configDir: string;
-  interfaceName: string;
-  port: number;
-  mtu: number;
-  /** Data workers of the device (default: the device's own, one per CPU up to 4). */
-  workers?: number;
-  /** TUN offloads (virtio-net header, TSO/USO); default on, probed (`--no-offload`). */
-  offload?: boolean;
-  /** Admit every key (explicit `--open`). */
-  open: boolean;
-  /** With `open`: the most members admitted without trust (`--max-members`). */
-  maxMembers?: number;
-  /** Gossip only: no TUN, no WireGuard. */
-  noTun: boolean;
-  seeds: SeedSpec[];
-  /**
-   * Where STUN answers come from: members (default), the `--stun` servers (resolved like
-   * seeds), or off (`--stun none`).
-   */
-  stun?: StunOption;
-  /** `--announce` addresses, advertised before the interface addresses. */
-  announce?: SeedSpec[];
-  /** Relay WireGuard datagrams between trusted members without a direct path (`--relay`). */
-  relay?: boolean;
-  /** With `relay`: the budgets `--relay-rate` / `--relay-pairs` cap (default DEFAULT_RELAY_LIMITS). */
-  relayLimits?: Partial<RelayLimits>;
-  /** Serve mesh names on the mesh addresses (default true; `--no-dns`: false). */
-  dns?: boolean;
-  /** Admission control (`--controller`): peers need the controller's "allowed" and PSKs. */
-  controller?: Omit<ControllerAgentOptions, "sign" | "signRead" | "log" | "onAdmitted">;
-  log: Logger;
-}
-
-/** Thrown when the daemon cannot start. */
-export class DaemonError extends MeshguardError {}
+export { DaemonError, type MeshDaemonOptions } from "./daemon_options.ts";
 
 /** How often the device's handshakes are read for the log ("tunnel up"). */
 const HANDSHAKE_POLL_MS = 2_000;
@@ -337,25 +299,14 @@ export class MeshDaemon {
   // ─── trust ───
 
   async #reloadTrust(): Promise<void> {
-    const listing = await listTrusted(this.#options.configDir, "peer");
-    for (const problem of listing.problems) {
-      this.#log.warn(`trust store: ${problem.path}: ${problem.message}`);
-    }
-    const own = encodeHex(this.#identity.publicKey);
-    const entries = listing.entries.filter((entry) => encodeHex(entry.publicKey) !== own);
-    const org = await readOrgFiles(this.#options.configDir, this.#identity, this.#log);
-    if (entries.length === 0 && org.orgKeys.length === 0 && !this.#options.open) {
-      this.#log.warn(
-        "no trusted keys or orgs: this node admits nobody (add peers with 'meshguard trust <key>')",
-      );
-    }
-    // An unreadable pin file keeps the pins we had: the trust change still applies.
-    const pins = await readClaims(this.#options.configDir, IPV4_PINS_FILE).catch((error) => {
-      this.#log.error(`${(error as Error).message}; keeping the previous IPv4 pins`);
-      return null;
-    });
-    for (const problem of pins?.problems ?? []) this.#log.warn(problem);
-    this.#node.setTrust(entries, pins?.entries ?? null, performance.now());
+    const { configDir, open } = this.#options;
+    const { entries, org, pins } = await readDaemonTrust(
+      configDir,
+      this.#identity,
+      open,
+      this.#log,
+    );
+    this.#node.setTrust(entries, pins, performance.now());
     this.#node.setOrgTrust(org.orgKeys, org.controls, performance.now());
     const certificate = org.certificate?.bytes ?? null;
     if (!sameCertificate(certificate, this.#certificate)) {
@@ -471,9 +422,4 @@ export class MeshDaemon {
       node.leaveStep(performance.now());
     }
   }
-}
-
-function sameCertificate(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
