@@ -8,7 +8,6 @@
 
 import { decodeHex, encodeHex } from "../encoding/base64.ts";
 import { meshIpv4, meshIpv6 } from "../identity/mesh_address.ts";
-import type { PeerChange } from "../wireguard/device_config.ts";
 import { parseEndpoint } from "../wireguard/endpoint.ts";
 import { wireguardPublicKeyOf } from "../identity/wireguard_key.ts";
 import type { MemberInfo, MemberState } from "../swim/events.ts";
@@ -19,57 +18,11 @@ import { DEFAULT_MAX_MEMBERS, MemberCap } from "./member_cap.ts";
 import { memberName, MemberNames } from "./member_names.ts";
 import type { OrgTrust } from "../org/org_trust.ts";
 import { certificateName } from "../org/org_trust.ts";
+import type { MeshPeer, MeshPeersOptions, PeerChanges, TrustedEntry } from "./peer_table_types.ts";
 
 export { MESH_PERSISTENT_KEEPALIVE } from "./peer_device_plan.ts";
 
-/** One key the node trusts, with the name it is trusted under. */
-export interface TrustedEntry {
-  name: string;
-  publicKey: Uint8Array;
-}
-
-/** What the mesh knows about one peer (trusted, and seen by membership or configured). */
-export interface MeshPeer {
-  /** Hex of the Ed25519 key (sorts like the bytes). */
-  readonly id: string;
-  name: string;
-  readonly publicKey: Uint8Array;
-  readonly wireguardKey: Uint8Array;
-  readonly meshIpv4: string;
-  readonly meshIpv6: string;
-  /** Membership state, or null when membership has not reported it yet. */
-  state: MemberState | null;
-  /** The WireGuard endpoint wanted: `verified`, else `relayEndpoint`, else null. */
-  endpoint: string | null;
-  /** Where membership last proved it receives (a ping there was acked); null until then. */
-  verified: string | null;
-  /** Its virtual endpoint through a relay (lib/relay/), or null. */
-  relayEndpoint: string | null;
-  /** The peer is configured on the device. */
-  configured: boolean;
-  /** The endpoint last written to the device. */
-  configuredEndpoint: string | null;
-  /** Whether its mesh IPv4 was routed to it on the device (false: another key holds it). */
-  configuredIpv4: boolean | null;
-  /** Admitted only by --open: it counts against the member cap. */
-  capped?: boolean;
-}
-
-/** The outcome of a change: device changes to apply in order, and log lines. */
-export interface PeerChanges {
-  peers: PeerChange[];
-  logs: { level: "info" | "warn" | "debug"; message: string }[];
-}
-
-/** Options of a peer table. */
-export interface MeshPeersOptions {
-  /** With --open: the most members admitted without trust (default DEFAULT_MAX_MEMBERS). */
-  maxMembers?: number;
-  /** This node's own mesh name (`<host>.mesh`), or null for none. */
-  selfName?: string | null;
-  /** Org trust (certificates, vouches, revocations); none: keys and --open only. */
-  org?: OrgTrust;
-}
+export type { MeshPeer, MeshPeersOptions, PeerChanges, TrustedEntry } from "./peer_table_types.ts";
 
 /** The mesh's peer table. */
 export class MeshPeers {
