@@ -29,6 +29,15 @@ import {
   rekeyAfterTimeOnSend,
 } from "./peer_timers.ts";
 import {
+  checkDataPlaneOptions,
+  type DataPathStats,
+  type DataPlaneEvents,
+  type DataPlaneOptions,
+  packetScratchBytes,
+  type RouteLookup,
+  type SealedDestination,
+} from "./data_plane_options.ts";
+import {
   innerAddressLength,
   innerDestinationOffset,
   innerPacketLengthAt,
@@ -36,68 +45,17 @@ import {
   paddedLength,
 } from "./transport.ts";
 
+export {
+  type DataPathStats,
+  type DataPlaneEvents,
+  type DataPlaneOptions,
+  dataPlaneScratchBytes,
+  type RouteLookup,
+  type SealedDestination,
+} from "./data_plane_options.ts";
+
 /** Packets kept per peer while a handshake is in flight (the kernel keeps 128 too). */
 export const MAX_STAGED_PACKETS = 128;
-
-/** Room past a packet buffer's MTU for padding and the tag (at most 31), rounded up. */
-const PACKET_SCRATCH_SLACK = 64;
-
-/** Wasm memory a data path needs: a packet buffer and its private copy of a send key. */
-export function dataPlaneScratchBytes(mtu: number): number {
-  return packetScratchBytes(mtu) + KEY_SLOT_BYTES + 4; // + 4: room to align the key copy
-}
-
-/** The packet buffer in a data path's scratch (where staged packets are sealed). */
-function packetScratchBytes(mtu: number): number {
-  return MESSAGE_DATA_HEADER_SIZE + mtu + PACKET_SCRATCH_SLACK;
-}
-
-/** Finds the peer that owns an address where it lies in a packet. */
-export interface RouteLookup {
-  /** Peer id owning the `length`-byte address at `offset` in `bytes`, or NONE. */
-  peerAt(bytes: Uint8Array, offset: number, length: number): number;
-}
-
-/** What the data path asks of the thread that owns handshakes. */
-export interface DataPlaneEvents {
-  /** Peer `peer` needs a handshake: no usable session, or its keypair is due for a rekey. */
-  wantHandshake(peer: number, now: number): void;
-  /** The peer proved it holds responder keypair `keypair`: it may become current. */
-  keypairConfirmed(peer: number, keypair: number, now: number): void;
-}
-
-/** Where `sealInPlace` says a sealed message goes (a DatagramSlot fits this shape). */
-export interface SealedDestination {
-  length: number;
-  address: Uint8Array;
-  port: number;
-}
-
-/** Why packets were dropped, counted per thread. */
-export interface DataPathStats {
-  transportDropped: number;
-  replayedTransport: number;
-  spoofedSource: number;
-  noRoute: number;
-}
-
-/** How a data path is set up. */
-export interface DataPlaneOptions {
-  core: CryptoCore;
-  state: DataPlaneState;
-  routes: RouteLookup;
-  events: DataPlaneEvents;
-  /** Sends a datagram built outside the caller's batch (staged packets, keepalives). */
-  send(bytes: Uint8Array, to: Endpoint): void;
-  /** This thread's row in the traffic counters. */
-  writer: number;
-  mtu: number;
-  /** 12 bytes of wasm memory this instance owns for nonces. */
-  nonceAddress: number;
-  /** `dataPlaneScratchBytes(mtu)` bytes of wasm memory this instance owns. */
-  scratchAddress: number;
-  stats: DataPathStats;
-}
 
 /** One endpoint as last read from the shared table, and the sequence it was read at. */
 interface CachedEndpoint {
@@ -133,6 +91,7 @@ export class DataPlane {
   openedPeer = NONE;
 
   constructor(options: DataPlaneOptions) {
+    checkDataPlaneOptions(options);
     this.core = options.core;
     this.state = options.state;
     this.bytes = options.core.bytes;
@@ -147,27 +106,7 @@ export class DataPlane {
     this.scratchAddress = options.scratchAddress;
     this.words = new Int32Array(options.core.bytes.buffer);
     this.sealKeyAddress = (options.scratchAddress + packetScratchBytes(options.mtu) + 3) & ~3;
-    if ((this.keySlotBase & 3) !== 0) {
-      throw new RangeError(`key slots at ${this.keySlotBase} are not 4-byte aligned`);
-    }
     this.stats = options.stats;
-    if (2 * options.state.dimensions.keypairs > options.core.layout.keySlots) {
-      throw new RangeError(
-        `${options.state.dimensions.keypairs} keypair records need ${
-          2 * options.state.dimensions.keypairs
-        } key slots; the memory has ${options.core.layout.keySlots}`,
-      );
-    }
-    if (
-      !Number.isInteger(options.writer) || options.writer < 0 ||
-      options.writer >= options.state.dimensions.writers
-    ) {
-      throw new RangeError(
-        `writer ${options.writer} has no traffic row (the tables have ${options.state.dimensions.writers})`,
-      );
-    }
-    options.core.checkRange(this.nonceAddress, AEAD_NONCE_SIZE);
-    options.core.checkRange(this.scratchAddress, dataPlaneScratchBytes(options.mtu));
     // The nonce is 0⁴ ‖ counter: the first four bytes are never written again.
     this.bytes.fill(0, this.nonceAddress, this.nonceAddress + AEAD_NONCE_SIZE);
   }
