@@ -1,0 +1,117 @@
+/**
+ * An open-addressing index from a member's key id to a small integer (its listed index), in
+ * one Int32Array: 8–16 bytes a member where a Map entry costs ~36 and a lookup hashes the
+ * whole 32-character id again (every datagram makes a fresh id string, so V8's cached hash
+ * never helps). The index stores no keys: it asks its owner for the id behind a value, so a
+ * probe compares with the entry itself.
+ *
+ * Hashing: the first 8 bytes of the key mixed with a random per-index seed. Keys enter only
+ * once authenticated, but with `--open` anyone can mint keys; an attacker who cannot see the
+ * seed cannot aim keys at one probe chain (a chosen 8-byte prefix costs ~2^64 key
+ * generations), and the member cap bounds the table anyway.
+ */
+
+const EMPTY = 0;
+const FIRST_CAPACITY = 16;
+
+/** Maps key ids to non-negative integers; the owner resolves a value back to its id. */
+export class KeyIndex {
+  /** value + 1 per slot; EMPTY = free (linear probing, backward-shift deletion). */
+  #slots = new Int32Array(FIRST_CAPACITY);
+  #mask = FIRST_CAPACITY - 1;
+  #count = 0;
+  readonly #idOf: (value: number) => string;
+  readonly #seedA: number;
+  readonly #seedB: number;
+
+  /** An empty index; `idOf(value)` names the key a stored value stands for. */
+  constructor(idOf: (value: number) => string) {
+    this.#idOf = idOf;
+    const seed = crypto.getRandomValues(new Int32Array(2));
+    this.#seedA = seed[0];
+    this.#seedB = seed[1] | 1;
+  }
+
+  /** Keys in the index. */
+  get size(): number {
+    return this.#count;
+  }
+
+  /** The value stored for `id`, or -1. */
+  get(id: string): number {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    for (let i = this.#home(id);; i = (i + 1) & mask) {
+      const stored = slots[i];
+      if (stored === EMPTY) return -1;
+      if (this.#idOf(stored - 1) === id) return stored - 1;
+    }
+  }
+
+  /** Stores `value` for `id`, which must not be in the index yet. */
+  add(id: string, value: number): void {
+    if ((this.#count + 1) * 2 > this.#slots.length) this.#grow();
+    this.#place(id, value);
+    this.#count++;
+  }
+
+  /** Replaces the value of `id` (in the index) by `value`; `idOf(value)` must be `id` already. */
+  move(id: string, value: number): void {
+    this.#slots[this.#find(id)] = value + 1;
+  }
+
+  /** Removes `id` (in the index). */
+  delete(id: string): void {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let hole = this.#find(id);
+    // Backward shift: pull later entries of the chain into the hole unless that would put one
+    // before its home slot, so lookups never need deletion markers.
+    for (let i = (hole + 1) & mask; slots[i] !== EMPTY; i = (i + 1) & mask) {
+      const home = this.#home(this.#idOf(slots[i] - 1));
+      if (((i - home) & mask) >= ((i - hole) & mask)) {
+        slots[hole] = slots[i];
+        hole = i;
+      }
+    }
+    slots[hole] = EMPTY;
+    this.#count--;
+  }
+
+  #find(id: string): number {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    for (let i = this.#home(id);; i = (i + 1) & mask) {
+      const stored = slots[i];
+      if (stored === EMPTY) throw new Error(`KeyIndex: key not in the index`);
+      if (this.#idOf(stored - 1) === id) return i;
+    }
+  }
+
+  #place(id: string, value: number): void {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let i = this.#home(id);
+    while (slots[i] !== EMPTY) i = (i + 1) & mask;
+    slots[i] = value + 1;
+  }
+
+  #grow(): void {
+    const old = this.#slots;
+    this.#slots = new Int32Array(old.length * 2);
+    this.#mask = this.#slots.length - 1;
+    for (const stored of old) {
+      if (stored !== EMPTY) this.#place(this.#idOf(stored - 1), stored - 1);
+    }
+  }
+
+  #home(id: string): number {
+    let a = (id.charCodeAt(0) | (id.charCodeAt(1) << 8) | (id.charCodeAt(2) << 16) |
+      (id.charCodeAt(3) << 24)) ^ this.#seedA;
+    const b = (id.charCodeAt(4) | (id.charCodeAt(5) << 8) | (id.charCodeAt(6) << 16) |
+      (id.charCodeAt(7) << 24)) ^ this.#seedB;
+    a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) ^ Math.imul(b, 0x9e3779b1);
+    a = Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
+    return (a ^ (a >>> 16)) & this.#mask;
+  }
+}
