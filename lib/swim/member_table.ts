@@ -149,7 +149,7 @@ export class MemberTable {
     const index = this.#index.get(id);
     if (index < 0) return null;
     const entry = this.#listed[index];
-    return entry instanceof Member ? entry.info() : coldInfo(entry);
+    return entry instanceof Member ? this.info(entry) : coldInfo(entry);
   }
 
   /** The record of the listed entry at `index`. */
@@ -294,6 +294,48 @@ export class MemberTable {
     this.sessions.setLastCheck(this.sessionOf(member), now);
   }
 
+  /** Seq of our pending verification ping to `member` (0: none). */
+  checkSeq(member: Member): number {
+    const slot = member.sessionSlot;
+    return slot === NO_SESSION ? 0 : this.sessions.checkSeq(slot);
+  }
+
+  /** Records (or with 0 clears) the seq of a verification ping to `member` (in the table). */
+  setCheckSeq(member: Member, seq: number): void {
+    if (seq === 0 && member.sessionSlot === NO_SESSION) return;
+    this.sessions.setCheckSeq(this.sessionOf(member), seq);
+  }
+
+  /** Smoothed RTT of our direct probes to `member` (ms; -1 until measured). */
+  rtt(member: Member): number {
+    const slot = member.sessionSlot;
+    return slot === NO_SESSION ? -1 : this.sessions.rtt(slot);
+  }
+
+  /** Records `member`'s smoothed RTT (a member in the table). */
+  setRtt(member: Member, rtt: number): void {
+    this.sessions.setRtt(this.sessionOf(member), rtt);
+  }
+
+  /**
+   * When `member` last acked a ping we sent straight to it (-Infinity: never). Kept with the
+   * session, so a member restored from its tombstone still has it, as a map by key had.
+   */
+  lastDirect(member: Member): number {
+    const slot = member.sessionSlot;
+    return slot === NO_SESSION ? -Infinity : this.sessions.lastDirect(slot);
+  }
+
+  /** Records a direct ack from `member` (a member in the table). */
+  noteDirect(member: Member, now: number): void {
+    this.sessions.setLastDirect(this.sessionOf(member), now);
+  }
+
+  /** A snapshot of `member` for events and queries. */
+  info(member: Member): MemberInfo {
+    return member.info(this.rtt(member));
+  }
+
   /** Puts a member from `candidate` into the table once its datagram authenticated. */
   keep(member: Member): void {
     if (this.#has(member.id)) return;
@@ -361,9 +403,13 @@ export class MemberTable {
     this.#unlist(member);
     this.#unlisted.delete(member.id);
     if (member.sessionSlot === NO_SESSION) return;
-    // Probe times go with the Member: a member restored from its tombstone starts untried.
+    // Probe and check times, the pending check and the RTT go with the Member: a member
+    // restored from its tombstone starts untried. The last direct ack stays (punch.ts keyed
+    // it by id, so it outlived the Member).
     this.sessions.setLastProbe(member.sessionSlot, -Infinity);
     this.sessions.setLastCheck(member.sessionSlot, -Infinity);
+    this.sessions.setCheckSeq(member.sessionSlot, 0);
+    this.sessions.setRtt(member.sessionSlot, -1);
     const old = this.#tombstones.get(member.id);
     if (old !== undefined && old.session !== member.sessionSlot) this.sessions.close(old.session);
     this.#tombstones.delete(member.id);
