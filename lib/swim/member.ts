@@ -101,6 +101,8 @@ export class Member {
    * slot's columns, not here: a Member field holding one costs a boxed number (16 bytes more).
    */
   sessionSlot = NO_SESSION;
+  /** The cold entry's record this Member was made from (MemberTable.resolve), else null. */
+  warmedFrom: AliveRecord | null = null;
   /**
    * `state`, `removed`, `inProven`, `countedAlive` and `listIndex + 1` packed in one small
    * integer: every node holds a Member per member, so each field is paid N² times.

@@ -86,8 +86,6 @@ export class MemberTable {
   readonly #tombstones = new Map<string, Tombstone>();
   /** Join times of cold entries, by listed index. */
   #coldSince = new Float64Array(64);
-  /** Members made from a cold entry since the last `roundOrder`, by that entry's record. */
-  readonly #origins = new Map<AliveRecord, Member>();
   readonly #dead = new Set<Member>();
   readonly #proven: Member[] = [];
   readonly #random: () => number;
@@ -172,11 +170,12 @@ export class MemberTable {
   }
 
   /**
-   * The listed entries in a fresh array for a new probe round. Entries of the round before
-   * no longer resolve after this (`resolve`).
+   * The listed entries in a fresh array for a new probe round (cold ones as records). Entries
+   * of the round before no longer resolve after this, and pin no old record (`resolve`).
    */
   roundOrder(): ListedEntry[] {
-    this.#origins.clear();
+    for (const entry of this.#listed) if (entry instanceof Member) entry.warmedFrom = null;
+    for (const member of this.#unlisted.values()) member.warmedFrom = null;
     return this.#listed.slice();
   }
 
@@ -187,9 +186,17 @@ export class MemberTable {
    */
   resolve(entry: ListedEntry): Member | null {
     if (entry instanceof Member) return entry;
+    // The record a Member was warmed from names it (not a map of the round's warmed entries:
+    // in a big mesh a round outlasts the run, and such a map held every member warmed, ~40
+    // bytes each). A member since forgotten is gone: null, as the round skips it either way.
     const index = this.#index.get(entry.id);
-    if (index >= 0 && this.#listed[index] === entry) return this.#warm(index);
-    return this.#origins.get(entry) ?? null;
+    if (index >= 0) {
+      const listed = this.#listed[index];
+      if (listed === entry) return this.#warm(index);
+      return listed instanceof Member && listed.warmedFrom === entry ? listed : null;
+    }
+    const member = this.#unlisted.get(entry.id);
+    return member !== undefined && member.warmedFrom === entry ? member : null;
   }
 
   /**
@@ -228,7 +235,7 @@ export class MemberTable {
     member.listIndex = index;
     member.countedAlive = true;
     this.#listed[index] = member;
-    this.#origins.set(record, member);
+    member.warmedFrom = record;
     return member;
   }
 
