@@ -25,9 +25,9 @@ function idOf(n: number, prefix: boolean): string {
 
 Deno.test("swim key index: agrees with a Map over random adds, deletes and moves", () => {
   const random = mulberry32(7);
-  // value → id, as the member table's listed array answers it.
-  const values: string[] = [];
-  const index = new KeyIndex((value) => values[value]);
+  // value → entry, as the member table's listed array.
+  const values: { id: string }[] = [];
+  const index = new KeyIndex(values);
   const reference = new Map<string, number>();
   const universe = Array.from({ length: 3_000 }, (_, n) => idOf(n, n % 10 === 0));
   for (let step = 0; step < 40_000; step++) {
@@ -35,7 +35,7 @@ Deno.test("swim key index: agrees with a Map over random adds, deletes and moves
     const known = reference.get(id);
     if (known === undefined) {
       // Add at the end, as `join` pushes onto the listed array.
-      values.push(id);
+      values.push({ id });
       index.add(id, values.length - 1);
       reference.set(id, values.length - 1);
     } else if (random() < 0.7) {
@@ -45,9 +45,9 @@ Deno.test("swim key index: agrees with a Map over random adds, deletes and moves
       const last = values.length - 1;
       if (known !== last) {
         const moved = values[last];
-        index.move(moved, known);
+        index.move(moved.id, known);
         values[known] = moved;
-        reference.set(moved, known);
+        reference.set(moved.id, known);
       }
       values.pop();
     }
@@ -60,7 +60,7 @@ Deno.test("swim key index: agrees with a Map over random adds, deletes and moves
 });
 
 Deno.test("swim key index: deleting or moving a key it does not hold says so", () => {
-  const index = new KeyIndex(() => "x".repeat(32));
+  const index = new KeyIndex([{ id: "x".repeat(32) }]);
   assertThrows(() => index.delete("y".repeat(32)), Error, /not in the index/);
   assertThrows(() => index.move("y".repeat(32), 0), Error, /not in the index/);
 });
