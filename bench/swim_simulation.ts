@@ -106,7 +106,15 @@ function measure(n: number, seed: number, hourMs: number, skipped: string): stri
   const hourStart = cluster.net.now;
   if (hourMs > 0) cluster.run(hourStart + hourMs);
   const seconds = ((performance.now() - wall) / 1000).toFixed(0);
-  console.error(`  (N=${n}: ${cluster.net.datagrams} datagrams simulated in ${seconds} s wall)`);
+  let talked = 0;
+  const up = cluster.running();
+  for (const i of up) talked += cluster.nodes[i].engine!.tableSizes().sessions;
+  const memory = Deno.memoryUsage();
+  console.error(
+    `  (N=${n}: ${cluster.net.datagrams} datagrams simulated in ${seconds} s wall; each node ` +
+      `talked to ${Math.round(talked / up.length)} members; heap ${gb(memory.heapUsed)} GB + ` +
+      `${gb(memory.external)} GB external, not collected)`,
+  );
   return `swim N=${n}: join-all ${joinAll.toFixed(1)} s, detect-all ${detectAll.toFixed(1)} s, ` +
     `false-dead ${skipped === "" ? falseDead : `n/a (${skipped})`}, ` +
     `bytes/node/s ${Math.round(bytesPerNode)}`;
