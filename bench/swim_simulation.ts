@@ -16,7 +16,7 @@
  * hour (its line says "false-dead n/a"), as `bench:swim 10000` does under the task's cap; an
  * N that does not fit even so is refused in one line before anything starts. The task caps
  * the heap at 6 GB and lets it grow 25% past the live set between full collections (V8's
- * default let peak RSS reach ~4× the live heap at N=1,000).
+ * default let peak RSS reach ~3.5× the live heap at N=1,000; this costs ~25% more CPU).
  * Cost on the 2-core machine (shared with other work, so CPU time is the figure to compare):
  * the default run 984 s CPU, peak RSS 6.1 GB (N=5,000's hour alone simulates 41 M
  * datagrams); `bench:swim 10000` (join, crash, no loss hour) 191 s CPU, peak RSS 5.0 GB.
