@@ -4,7 +4,7 @@
  * stale value after a backward shift or a failed growth would show as a differing lookup.
  */
 
-import { KeyIndex } from "../../lib/swim/key_index.ts";
+import { KeyIndex, MAX_KEY_INDEX_VALUE } from "../../lib/swim/key_index.ts";
 import { assertEquals, assertThrows } from "../assert.ts";
 import { mulberry32 } from "./sim/prng.ts";
 
@@ -59,8 +59,9 @@ Deno.test("swim key index: agrees with a Map over random adds, deletes and moves
   for (const probe of universe) assertEquals(index.get(probe), reference.get(probe) ?? -1);
 });
 
-Deno.test("swim key index: deleting or moving a key it does not hold says so", () => {
+Deno.test("swim key index: deleting or moving a key it does not hold, or a value too large, says so", () => {
   const index = new KeyIndex([{ id: "x".repeat(32) }]);
   assertThrows(() => index.delete("y".repeat(32)), Error, /not in the index/);
   assertThrows(() => index.move("y".repeat(32), 0), Error, /not in the index/);
+  assertThrows(() => index.add("y".repeat(32), MAX_KEY_INDEX_VALUE + 1), RangeError, /outside/);
 });
