@@ -11,15 +11,16 @@
  * insecure fast crypto stand-in replaces X25519/Ed25519 so 5,000 nodes fit in minutes.
  * Memory: every node lists every member; one it never talked to is a cold MemberTable entry
  * (COLD_PAIR_BYTES), one it talks to costs TALKED_PAIR_BYTES more (Member, its Occasional, a
- * SessionTable slot), and by the end of the hour a node has talked to ~1,600. An N whose
+ * SessionTable slot), and by the end of the hour a node has talked to ~1,850 (N=5,000). An N whose
  * whole run would not fit this run's heap limit runs the phases that fit: without the loss
  * hour (its line says "false-dead n/a"), as `bench:swim 10000` does under the task's cap; an
  * N that does not fit even so is refused in one line before anything starts. The task caps
  * the heap at 6 GB and lets it grow 25% past the live set between full collections (V8's
  * default let peak RSS reach ~3.5× the live heap at N=1,000; this costs ~25% more CPU).
  * Cost on the 2-core machine (shared with other work, so CPU time is the figure to compare):
- * the default run 984 s CPU, peak RSS 6.1 GB (N=5,000's hour alone simulates 41 M
- * datagrams); `bench:swim 10000` (join, crash, no loss hour) 191 s CPU, peak RSS 5.0 GB.
+ * the default run 984–1,078 s CPU (19–22 min wall), peak RSS 6.1 GB (N=5,000's hour alone
+ * simulates 40 M datagrams; its heap ends at ~3.4 GB + 1.6 GB of typed columns);
+ * `bench:swim 10000` (join, crash, no loss hour) 191 s CPU, peak RSS 5.0 GB.
  * Usage: deno task bench:swim [--loss-minutes=M] [N...]   (default: 60 minutes; 100 1000 5000)
  */
 
@@ -38,7 +39,7 @@ const COLD_PAIR_BYTES = 50;
 /** Members a node has talked to before the loss hour (steady state, join, crash). */
 const TALKED_BEFORE_HOUR = 300;
 /** Members a node has talked to by the end of the hour at 5% loss (probes both ways, helpers). */
-const TALKED_AFTER_HOUR = 1_600;
+const TALKED_AFTER_HOUR = 1_850;
 /**
  * Heap of a member a node talks to on top of its cold entry: Member, Occasional, SessionTable
  * slot (396 B measured at N=1,000 after the hour, 972 talked per node, after GC).
