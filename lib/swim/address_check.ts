@@ -14,10 +14,9 @@ import { answerSync } from "./push_pull.ts";
 
 /** An authenticated ack from `member` with `seq`: true when it answered our verification ping. */
 export function onCheckAck(s: SwimState, member: Member, seq: number): boolean {
-  if (member.checkSeq === 0 || seq !== member.checkSeq || member.checkAddress === null) {
-    return false;
-  }
-  member.checkSeq = 0;
+  const pending = s.members.checkSeq(member);
+  if (pending === 0 || seq !== pending || member.checkAddress === null) return false;
+  s.members.setCheckSeq(member, 0);
   markVerified(s, member, member.checkAddress);
   return true;
 }
@@ -26,12 +25,12 @@ export function onCheckAck(s: SwimState, member: Member, seq: number): boolean {
 export function markVerified(s: SwimState, member: Member, address: Address): void {
   s.members.addProven(member);
   // Hole punching starts again when a proven path stops answering (punch.ts).
-  s.punch.lastDirect.set(member.id, s.now);
+  s.members.noteDirect(member, s.now);
   if (member.verified !== address) {
     member.verified = address;
     // The daemon takes WireGuard endpoints from verified addresses only: tell it.
     if (member.isListed) {
-      s.events.push({ type: "updated", member: member.info(), restarted: false });
+      s.events.push({ type: "updated", member: s.members.info(member), restarted: false });
     }
   }
   if (address !== member.address) return;

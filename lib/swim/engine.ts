@@ -223,7 +223,7 @@ export class SwimEngine {
     const table = this.#s.members;
     for (const entry of table.listed) {
       if (state !== undefined && entryState(entry) !== state) continue;
-      out.push(entry instanceof Member ? entry.info() : table.infoOf(entry.id)!);
+      out.push(entry instanceof Member ? table.info(entry) : table.infoOf(entry.id)!);
     }
     return out;
   }

@@ -61,7 +61,10 @@ export function writeU32(out: Uint8Array, offset: number, value: number): void {
 export function readU64(bytes: Uint8Array, offset: number): number {
   const high = readU32(bytes, offset + 4);
   if (high > MAX_SAFE_HIGH) return -1;
-  return high * 0x1_0000_0000 + readU32(bytes, offset);
+  const low = readU32(bytes, offset);
+  // A small value stays a small integer (a float product would be stored boxed, 16 bytes, in
+  // every object field it lands in: member epochs are held per node per member).
+  return high === 0 ? low : high * 0x1_0000_0000 + low;
 }
 
 /** Writes a header into the first 64 bytes of `out`. */

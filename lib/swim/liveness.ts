@@ -27,7 +27,7 @@ export function suspect(s: SwimState, member: Member): void {
   }
   s.members.suspect(member, s.now);
   armSuspicionTimer(s, member);
-  s.events.push({ type: "suspect", member: member.info() });
+  s.events.push({ type: "suspect", member: s.members.info(member) });
   const claim = makeClaim(s.crypto, ItemKind.Suspect, member.key, member.epoch, member.incarnation);
   broadcast(s, "c" + member.id + s.selfId, claim.bytes);
 }
@@ -41,7 +41,7 @@ export function armSuspicionTimer(s: SwimState, member: Member): void {
     if (member.state !== "suspect" || member.suspicion !== suspicion) return;
     member.suspicion = null;
     s.members.declareDead(member, s.now);
-    s.events.push({ type: "dead", member: member.info() });
+    s.events.push({ type: "dead", member: s.members.info(member) });
     const claim = makeClaim(s.crypto, ItemKind.Dead, member.key, member.epoch, member.incarnation);
     broadcast(s, "c" + member.id + s.selfId, claim.bytes);
     scheduleRemoval(s, member);
@@ -56,7 +56,7 @@ export function scheduleRemoval(s: SwimState, member: Member): void {
     member.timer = null;
     if (member.stateSince !== since || (member.state !== "dead" && member.state !== "left")) return;
     s.members.remove(member);
-    s.events.push({ type: "removed", member: member.info() });
+    s.events.push({ type: "removed", member: s.members.info(member) });
     // Keep the tombstone (its version) while we still try to reconnect, then forget it.
     member.timer = s.timers.add(s.now + s.config.reconnectTimeout, () => {
       if (member.removed && member.stateSince === since) s.members.forget(member);

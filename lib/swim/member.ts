@@ -22,13 +22,7 @@ import type { Timer } from "./timer_heap.ts";
 class Occasional {
   /** See Member.verified. */
   verified: Address | null = null;
-  /** See Member.rtt. */
-  rtt = -1;
-  /** See Member.sessionSlot. */
-  sessionSlot = NO_SESSION;
-  /** Seq of our last verification ping (0: none pending). */
-  checkSeq = 0;
-  /** Where that ping went. */
+  /** Where our pending verification ping went (its seq is in the SessionTable). */
   checkAddress: Address | null = null;
   /** A probe of this member is in flight. */
   probing = false;
@@ -101,6 +95,15 @@ export class Member {
   /** Highest boot epoch we know for the member (record or authenticated header). */
   latestEpoch = 0;
   /**
+   * Its slot in the node's SessionTable (replay window, Hello position, keys, RTT, probe and
+   * check times), NO_SESSION until the first exchange (most pairs in a big cluster never
+   * talk): MemberTable.sessionOf. Numbers that may be fractional or above 2^31 live in the
+   * slot's columns, not here: a Member field holding one costs a boxed number (16 bytes more).
+   */
+  sessionSlot = NO_SESSION;
+  /** The cold entry's record this Member was made from (MemberTable.resolve), else null. */
+  warmedFrom: AliveRecord | null = null;
+  /**
    * `state`, `removed`, `inProven`, `countedAlive` and `listIndex + 1` packed in one small
    * integer: every node holds a Member per member, so each field is paid N² times.
    */
@@ -165,36 +168,7 @@ export class Member {
     if (this.#occasional !== null || value !== IDLE.verified) this.#writable().verified = value;
   }
 
-  /** Smoothed RTT of our direct probes to it (ms, RFC 6298's 1/8 gain); -1 until measured. */
-  get rtt(): number {
-    return (this.#occasional ?? IDLE).rtt;
-  }
-  set rtt(value: number) {
-    if (this.#occasional !== null || value !== IDLE.rtt) this.#writable().rtt = value;
-  }
-
-  /**
-   * Its slot in the node's SessionTable (replay window, Hello position, keys), NO_SESSION until
-   * the first exchange (most pairs in a big cluster never talk): MemberTable.sessionOf.
-   */
-  get sessionSlot(): number {
-    return (this.#occasional ?? IDLE).sessionSlot;
-  }
-  set sessionSlot(value: number) {
-    if (this.#occasional !== null || value !== IDLE.sessionSlot) {
-      this.#writable().sessionSlot = value;
-    }
-  }
-
-  /** Seq of our last verification ping (0: none pending). */
-  get checkSeq(): number {
-    return (this.#occasional ?? IDLE).checkSeq;
-  }
-  set checkSeq(value: number) {
-    if (this.#occasional !== null || value !== IDLE.checkSeq) this.#writable().checkSeq = value;
-  }
-
-  /** Where that ping went. */
+  /** Where our pending verification ping went (MemberTable.checkSeq has its seq). */
   get checkAddress(): Address | null {
     return (this.#occasional ?? IDLE).checkAddress;
   }
@@ -314,8 +288,8 @@ export class Member {
     return this.listIndex >= 0;
   }
 
-  /** A snapshot for events and queries. */
-  info(): MemberInfo {
+  /** A snapshot for events and queries; `rtt` is MemberTable.rtt's (use MemberTable.info). */
+  info(rtt: number): MemberInfo {
     return {
       publicKey: this.key,
       state: this.state,
@@ -326,7 +300,7 @@ export class Member {
       address: this.address,
       verified: this.verified,
       flags: this.record?.flags ?? 0,
-      rtt: this.rtt,
+      rtt,
     };
   }
 }

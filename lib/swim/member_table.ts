@@ -16,6 +16,7 @@
 
 import type { Address } from "./address.ts";
 import type { MemberInfo, MemberState } from "./events.ts";
+import { KeyIndex } from "./key_index.ts";
 import { Member } from "./member.ts";
 import type { AliveRecord } from "./records.ts";
 import { NO_SESSION, SessionTable } from "./session_table.ts";
@@ -77,14 +78,14 @@ function coldInfo(record: AliveRecord): MemberInfo {
 
 /** Every member one node knows, and every change of their listing and liveness. */
 export class MemberTable {
-  /** A Member, or the listed index of a cold entry (a number keeps the map's order on change). */
-  readonly #byId = new Map<string, Member | number>();
-  readonly #tombstones = new Map<string, Tombstone>();
   readonly #listed: ListedEntry[] = [];
+  /** Listed index by key id, for every listed entry (cold or a Member). */
+  readonly #index = new KeyIndex(this.#listed);
+  /** Members in the table that are not listed (no record yet, removed, revoked): few. */
+  readonly #unlisted = new Map<string, Member>();
+  readonly #tombstones = new Map<string, Tombstone>();
   /** Join times of cold entries, by listed index. */
   #coldSince = new Float64Array(64);
-  /** Members made from a cold entry since the last `roundOrder`, by that entry's record. */
-  readonly #origins = new Map<AliveRecord, Member>();
   readonly #dead = new Set<Member>();
   readonly #proven: Member[] = [];
   readonly #random: () => number;
@@ -99,7 +100,7 @@ export class MemberTable {
 
   /** Members in the table (listed or not), the tombstones excluded. */
   get size(): number {
-    return this.#byId.size;
+    return this.#index.size + this.#unlisted.size;
   }
 
   /** Forgotten members still remembered by their session. */
@@ -129,22 +130,24 @@ export class MemberTable {
 
   /** The member with key id `id`, if the table holds it (a cold one becomes a Member). */
   get(id: string): Member | undefined {
-    const known = this.#byId.get(id);
-    return typeof known === "number" ? this.#warm(known) : known;
+    const index = this.#index.get(id);
+    if (index < 0) return this.#unlisted.get(id);
+    const entry = this.#listed[index];
+    return entry instanceof Member ? entry : this.#warm(index);
   }
 
   /** The member with key id `id` for reading only: a cold one stays its record. */
   peek(id: string): ListedEntry | undefined {
-    const known = this.#byId.get(id);
-    return typeof known === "number" ? this.#listed[known] : known;
+    const index = this.#index.get(id);
+    return index < 0 ? this.#unlisted.get(id) : this.#listed[index];
   }
 
   /** A snapshot of the listed member with key id `id`, or null. */
   infoOf(id: string): MemberInfo | null {
-    const known = this.#byId.get(id);
-    if (known === undefined) return null;
-    if (typeof known === "number") return coldInfo(this.#listed[known] as AliveRecord);
-    return known.isListed ? known.info() : null;
+    const index = this.#index.get(id);
+    if (index < 0) return null;
+    const entry = this.#listed[index];
+    return entry instanceof Member ? this.info(entry) : coldInfo(entry);
   }
 
   /** The record of the listed entry at `index`. */
@@ -158,26 +161,21 @@ export class MemberTable {
     return entry instanceof Member ? entry : this.#warm(index);
   }
 
-  /** Every member in the table (listed or not) for reading only: cold ones stay records. */
-  *entries(): IterableIterator<ListedEntry> {
-    for (const known of this.#byId.values()) {
-      yield typeof known === "number" ? this.#listed[known] : known;
-    }
-  }
-
-  /** Every member in the table (listed or not); cold ones become Members. */
-  *all(): IterableIterator<Member> {
-    for (const known of this.#byId.values()) {
-      yield typeof known === "number" ? this.#warm(known) : known;
-    }
+  /**
+   * Every member in the table (listed ones in listed order, then the others) for reading
+   * only: cold ones stay records. A snapshot: the caller may change the table meanwhile.
+   */
+  entries(): ListedEntry[] {
+    return [...this.#listed, ...this.#unlisted.values()];
   }
 
   /**
-   * The listed entries in a fresh array for a new probe round. Entries of the round before
-   * no longer resolve after this (`resolve`).
+   * The listed entries in a fresh array for a new probe round (cold ones as records). Entries
+   * of the round before no longer resolve after this, and pin no old record (`resolve`).
    */
   roundOrder(): ListedEntry[] {
-    this.#origins.clear();
+    for (const entry of this.#listed) if (entry instanceof Member) entry.warmedFrom = null;
+    for (const member of this.#unlisted.values()) member.warmedFrom = null;
     return this.#listed.slice();
   }
 
@@ -188,9 +186,17 @@ export class MemberTable {
    */
   resolve(entry: ListedEntry): Member | null {
     if (entry instanceof Member) return entry;
-    const known = this.#byId.get(entry.id);
-    if (typeof known === "number" && this.#listed[known] === entry) return this.#warm(known);
-    return this.#origins.get(entry) ?? null;
+    // The record a Member was warmed from names it (not a map of the round's warmed entries:
+    // in a big mesh a round outlasts the run, and such a map held every member warmed, ~40
+    // bytes each). A member since forgotten is gone: null, as the round skips it either way.
+    const index = this.#index.get(entry.id);
+    if (index >= 0) {
+      const listed = this.#listed[index];
+      if (listed === entry) return this.#warm(index);
+      return listed instanceof Member && listed.warmedFrom === entry ? listed : null;
+    }
+    const member = this.#unlisted.get(entry.id);
+    return member !== undefined && member.warmedFrom === entry ? member : null;
   }
 
   /**
@@ -200,18 +206,19 @@ export class MemberTable {
    */
   joinCold(record: AliveRecord, now: number): boolean {
     const id = record.id;
-    if (this.#byId.has(id) || this.#tombstones.has(id) || this.#byId.size >= MAX_MEMBERS) {
+    if (this.#has(id) || this.#tombstones.has(id) || this.size >= MAX_MEMBERS) {
       return false;
     }
     const index = this.#listed.length;
     if (index >= this.#coldSince.length) {
-      const grown = new Float64Array(this.#coldSince.length * 2);
+      // 1.5×, not 2×: 10^8 of these at 10,000 members, and a doubled tail wastes ~4 bytes each.
+      const grown = new Float64Array(Math.ceil(this.#coldSince.length * 1.5));
       grown.set(this.#coldSince);
       this.#coldSince = grown;
     }
     this.#listed.push(record);
     this.#coldSince[index] = now;
-    this.#byId.set(id, index);
+    this.#index.add(id, index);
     this.#aliveCount++;
     return true;
   }
@@ -229,8 +236,7 @@ export class MemberTable {
     member.listIndex = index;
     member.countedAlive = true;
     this.#listed[index] = member;
-    this.#byId.set(record.id, member);
-    this.#origins.set(record, member);
+    member.warmedFrom = record;
     return member;
   }
 
@@ -253,7 +259,7 @@ export class MemberTable {
   candidate(key: Uint8Array, id: string, owned = false): Member | null {
     const known = this.get(id);
     if (known !== undefined) return known;
-    if (this.#byId.size >= MAX_MEMBERS) return null;
+    if (this.size >= MAX_MEMBERS) return null;
     const member = new Member(owned ? key : key.slice(), id);
     // A forgotten member's session (its replay window) judges the datagram; the tombstone
     // itself stays until the datagram authenticated.
@@ -296,11 +302,57 @@ export class MemberTable {
     this.sessions.setLastCheck(this.sessionOf(member), now);
   }
 
+  /** Seq of our pending verification ping to `member` (0: none). */
+  checkSeq(member: Member): number {
+    const slot = member.sessionSlot;
+    return slot === NO_SESSION ? 0 : this.sessions.checkSeq(slot);
+  }
+
+  /** Records (or with 0 clears) the seq of a verification ping to `member` (in the table). */
+  setCheckSeq(member: Member, seq: number): void {
+    if (seq === 0 && member.sessionSlot === NO_SESSION) return;
+    this.sessions.setCheckSeq(this.sessionOf(member), seq);
+  }
+
+  /** Smoothed RTT of our direct probes to `member` (ms; -1 until measured). */
+  rtt(member: Member): number {
+    const slot = member.sessionSlot;
+    return slot === NO_SESSION ? -1 : this.sessions.rtt(slot);
+  }
+
+  /** Records `member`'s smoothed RTT (a member in the table). */
+  setRtt(member: Member, rtt: number): void {
+    this.sessions.setRtt(this.sessionOf(member), rtt);
+  }
+
+  /**
+   * When `member` last acked a ping we sent straight to it (-Infinity: never). Kept with the
+   * session, so a member restored from its tombstone still has it, as a map by key had.
+   */
+  lastDirect(member: Member): number {
+    const slot = member.sessionSlot;
+    return slot === NO_SESSION ? -Infinity : this.sessions.lastDirect(slot);
+  }
+
+  /** Records a direct ack from `member` (a member in the table). */
+  noteDirect(member: Member, now: number): void {
+    this.sessions.setLastDirect(this.sessionOf(member), now);
+  }
+
+  /** A snapshot of `member` for events and queries. */
+  info(member: Member): MemberInfo {
+    return member.info(this.rtt(member));
+  }
+
   /** Puts a member from `candidate` into the table once its datagram authenticated. */
   keep(member: Member): void {
-    if (this.#byId.has(member.id)) return;
-    this.#byId.set(member.id, member);
+    if (this.#has(member.id)) return;
+    this.#unlisted.set(member.id, member);
     this.#tombstones.delete(member.id);
+  }
+
+  #has(id: string): boolean {
+    return this.#index.get(id) >= 0 || this.#unlisted.has(id);
   }
 
   /**
@@ -314,6 +366,8 @@ export class MemberTable {
     if (member.listIndex >= 0) return false;
     member.listIndex = this.#listed.length;
     this.#listed.push(member);
+    this.#unlisted.delete(member.id);
+    this.#index.add(member.id, member.listIndex);
     this.#recount(member);
     return true;
   }
@@ -353,13 +407,17 @@ export class MemberTable {
    * tombstone goes first when there are MAX_TOMBSTONES of them.
    */
   forget(member: Member): void {
-    this.#byId.delete(member.id);
     this.#dead.delete(member);
     this.#unlist(member);
+    this.#unlisted.delete(member.id);
     if (member.sessionSlot === NO_SESSION) return;
-    // Probe times go with the Member: a member restored from its tombstone starts untried.
+    // Probe and check times, the pending check and the RTT go with the Member: a member
+    // restored from its tombstone starts untried. The last direct ack stays (punch.ts keyed
+    // it by id, so it outlived the Member).
     this.sessions.setLastProbe(member.sessionSlot, -Infinity);
     this.sessions.setLastCheck(member.sessionSlot, -Infinity);
+    this.sessions.setCheckSeq(member.sessionSlot, 0);
+    this.sessions.setRtt(member.sessionSlot, -1);
     const old = this.#tombstones.get(member.id);
     if (old !== undefined && old.session !== member.sessionSlot) this.sessions.close(old.session);
     this.#tombstones.delete(member.id);
@@ -453,17 +511,19 @@ export class MemberTable {
   #unlist(member: Member): void {
     const index = member.listIndex;
     if (index >= 0) {
-      const last = this.#listed.pop()!;
+      this.#index.delete(member.id);
+      const lastIndex = this.#listed.length - 1;
+      const last = this.#listed[lastIndex];
       if (last !== member) {
+        // Re-pointed while the last slot still holds it: the index reads ids from the list.
+        this.#index.move(last.id, index);
         this.#listed[index] = last;
-        if (last instanceof Member) {
-          last.listIndex = index;
-        } else {
-          this.#coldSince[index] = this.#coldSince[this.#listed.length];
-          this.#byId.set(last.id, index);
-        }
+        if (last instanceof Member) last.listIndex = index;
+        else this.#coldSince[index] = this.#coldSince[lastIndex];
       }
+      this.#listed.pop();
       member.listIndex = -1;
+      this.#unlisted.set(member.id, member);
     }
     this.#recount(member);
   }

@@ -111,12 +111,12 @@ export function onAlive(
   if (propagate) broadcast(s, "r" + record.id, record.bytes);
   if (!wasListed || before === "left") {
     if (s.members.join(member, s.now)) enterProbeRound(s, member);
-    s.events.push({ type: "joined", member: member.info() });
+    s.events.push({ type: "joined", member: s.members.info(member) });
   } else if (before === "suspect" || before === "dead") {
     s.members.revive(member, s.now);
-    s.events.push({ type: "alive", member: member.info(), restarted });
+    s.events.push({ type: "alive", member: s.members.info(member), restarted });
   } else if (restarted || (old !== null && !sameAdvert(old, record))) {
-    s.events.push({ type: "updated", member: member.info(), restarted });
+    s.events.push({ type: "updated", member: s.members.info(member), restarted });
   }
 }
 
@@ -141,7 +141,7 @@ function onLeave(s: SwimState, record: LeaveRecord): void {
   broadcast(s, "r" + record.id, record.bytes);
   if (member.removed) return;
   s.members.leave(member, s.now);
-  s.events.push({ type: "left", member: member.info() });
+  s.events.push({ type: "left", member: s.members.info(member) });
   scheduleRemoval(s, member);
 }
 

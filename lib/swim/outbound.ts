@@ -100,9 +100,10 @@ export function checkAddress(s: SwimState, member: Member, address: Address): vo
     return;
   }
   s.members.noteCheck(member, s.now);
-  member.checkSeq = s.nextSeq();
+  const seq = s.nextSeq();
+  s.members.setCheckSeq(member, seq);
   member.checkAddress = address;
-  send(s, member, MessageType.Ping, member.checkSeq, 0, null, [], address);
+  send(s, member, MessageType.Ping, seq, 0, null, [], address);
 }
 
 /** Hands a finished datagram to the outbox and counts it. */

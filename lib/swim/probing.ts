@@ -192,7 +192,8 @@ export function onAck(s: SwimState, member: Member, seq: number): void {
     const rtt = s.now - probe.sentAt;
     // Only an ack to the first ping is a clean sample (the second went probeTimeout later).
     if (rtt < s.config.probeTimeout) {
-      member.rtt = member.rtt < 0 ? rtt : member.rtt + (rtt - member.rtt) / 8;
+      const smoothed = s.members.rtt(member);
+      s.members.setRtt(member, smoothed < 0 ? rtt : smoothed + (rtt - smoothed) / 8);
     }
   }
   probe.acked = true;

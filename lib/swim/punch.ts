@@ -49,7 +49,7 @@ function wantsPunch(s: SwimState, member: Member): boolean {
   if (member.verified !== null) {
     // A proven path that stopped answering: our latest probe, finished, got no direct ack (its
     // NAT rebound or the mapping expired; ping-req keeps it alive meanwhile).
-    const proven = s.punch.lastDirect.get(member.id) ?? -Infinity;
+    const proven = s.members.lastDirect(member);
     const lastProbe = s.members.lastProbe(member);
     if (lastProbe <= proven || s.now - lastProbe < s.config.probeInterval) {
       return false;

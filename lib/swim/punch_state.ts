@@ -81,8 +81,6 @@ export class PunchState {
   readonly bursts = new Map<string, Burst>();
   /** Newest (epoch, nonce) accepted per requester id: bounded by the trust set. */
   readonly accepted = new Map<string, { epoch: number; nonce: number }>();
-  /** When each member last acked a ping we sent straight to it (by id; bounded by the trust set). */
-  readonly lastDirect = new Map<string, number>();
   /** Where the member scan resumes. */
   cursor = 0;
   /** Attempts we start. */

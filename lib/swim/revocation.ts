@@ -29,7 +29,7 @@ export function forgetUntrusted(s: SwimState): number {
     // if trust comes back its record is learnt afresh, as a join.
     s.members.revoke(member);
     if (s.fullSyncWith === id) s.fullSyncWith = null;
-    if (wasListed) s.events.push({ type: "removed", member: member.info() });
+    if (wasListed) s.events.push({ type: "removed", member: s.members.info(member) });
     forgotten++;
   }
   return forgotten;

@@ -2,8 +2,9 @@
  * One node's pairwise SWIM sessions in typed columns, one slot per member it exchanged
  * authenticated datagrams or a Hello with: the replay window of what the member sends us
  * (RFC 6479 style: highest counter plus a 32-bit bitmap below it, keyed to its boot epoch),
- * the position of its last Hello, the cached X25519 secret and per-direction keys, and when we
- * last probed it and sent it a verification ping (both are sent under the session).
+ * the position of its last Hello, the cached X25519 secret and per-direction keys, when we
+ * last probed it and sent it a verification ping (both are sent under the session), the seq of
+ * that ping while pending, the probes' smoothed RTT and when it last acked a direct ping.
  * Columns instead of an object per session: a node in a big mesh talks to thousands of
  * members, and a Session with its replay window and boxed numbers cost ~140 bytes each where
  * a slot costs ~70. Slots are handed out only to members in the table (a forged sender that
@@ -42,6 +43,12 @@ export class SessionTable {
    */
   #lastProbe = new Float64Array(FIRST_CAPACITY);
   #lastCheck = new Float64Array(FIRST_CAPACITY);
+  /** Seq of our pending verification ping to the member (0: none; a u32, so unboxed here). */
+  #checkSeq = new Float64Array(FIRST_CAPACITY);
+  /** Smoothed RTT of our direct probes to it (ms; -1 until measured). */
+  #rtt = new Float64Array(FIRST_CAPACITY);
+  /** When it last acked a ping we sent straight to it (-Infinity: never; punch.ts). */
+  #lastDirect = new Float64Array(FIRST_CAPACITY);
   /** Static-static X25519 result; undefined = not computed yet, null = degenerate key. */
   #shared: (Uint8Array | null | undefined)[] = [];
   #tx: (Uint8Array | null)[] = [];
@@ -65,6 +72,9 @@ export class SessionTable {
     this.#rxEpoch[slot] = 0;
     this.#lastProbe[slot] = -Infinity;
     this.#lastCheck[slot] = -Infinity;
+    this.#checkSeq[slot] = 0;
+    this.#rtt[slot] = -1;
+    this.#lastDirect[slot] = -Infinity;
     this.#shared[slot] = undefined;
     this.#tx[slot] = null;
     this.#rx[slot] = null;
@@ -184,8 +194,40 @@ export class SessionTable {
     this.#lastCheck[slot] = now;
   }
 
+  /** Seq of our pending verification ping to the slot's member (0: none). */
+  checkSeq(slot: number): number {
+    return this.#checkSeq[slot];
+  }
+
+  /** Records (or with 0 clears) the pending verification ping's seq. */
+  setCheckSeq(slot: number, seq: number): void {
+    this.#checkSeq[slot] = seq;
+  }
+
+  /** Smoothed RTT of our direct probes to the slot's member (ms; -1 until measured). */
+  rtt(slot: number): number {
+    return this.#rtt[slot];
+  }
+
+  /** Records the smoothed RTT. */
+  setRtt(slot: number, rtt: number): void {
+    this.#rtt[slot] = rtt;
+  }
+
+  /** When the slot's member last acked a ping we sent straight to it (-Infinity: never). */
+  lastDirect(slot: number): number {
+    return this.#lastDirect[slot];
+  }
+
+  /** Records a direct ack. */
+  setLastDirect(slot: number, now: number): void {
+    this.#lastDirect[slot] = now;
+  }
+
   #grow(): void {
-    const capacity = this.#capacity * 2;
+    // 1.5×, not 2×: each slot is ~125 bytes over 16 columns, and a node of a big simulated
+    // mesh holds thousands; the unused tail after a doubling cost ~25% of it on average.
+    const capacity = Math.ceil(this.#capacity * 1.5);
     this.#replayEpoch = grown(this.#replayEpoch, capacity);
     this.#highest = grown(this.#highest, capacity);
     this.#helloEpoch = grown(this.#helloEpoch, capacity);
@@ -194,6 +236,9 @@ export class SessionTable {
     this.#rxEpoch = grown(this.#rxEpoch, capacity);
     this.#lastProbe = grown(this.#lastProbe, capacity);
     this.#lastCheck = grown(this.#lastCheck, capacity);
+    this.#checkSeq = grown(this.#checkSeq, capacity);
+    this.#rtt = grown(this.#rtt, capacity);
+    this.#lastDirect = grown(this.#lastDirect, capacity);
     const mask = new Int32Array(capacity);
     mask.set(this.#mask);
     this.#mask = mask;
