@@ -20,7 +20,12 @@ import { type RelayEndpoints, VIRTUAL_PORT } from "./relay_endpoints.ts";
 import { PacketSlot } from "../device/packet_io.ts";
 import { hasRelayMagicAt, RELAY_FROM, RELAY_HEADER_BYTES } from "./relay_frame.ts";
 import { RelayHold } from "./relay_hold.ts";
-import { RELAY_DROP_NO_PATH, RELAY_FORWARD, type RelayTable } from "./relay_table.ts";
+import {
+  RELAY_DROP_NO_PATH,
+  RELAY_DROP_UNTRUSTED,
+  RELAY_FORWARD,
+  type RelayTable,
+} from "./relay_table.ts";
 
 /** Largest datagram sent through `sendTo` to a virtual endpoint (handshakes, keepalives). */
 const SCRATCH_BYTES = 65_536;
@@ -261,8 +266,11 @@ export class RelaySocket implements DatagramSocket {
       this.queueForward(view, at, length, relay!);
       return;
     }
-    if (verdict === RELAY_DROP_NO_PATH) {
-      this.hold.hold(view.subarray(at, at + length), fromIp, fromPort, relay!, this.now());
+    if (
+      (verdict === RELAY_DROP_NO_PATH || verdict === RELAY_DROP_UNTRUSTED) &&
+      this.hold.hold(view.subarray(at, at + length), fromIp, fromPort, relay!, this.now(), verdict)
+    ) {
+      return;
     }
     this.stats.dropped++;
   }
