@@ -61,7 +61,10 @@ export interface RelaySocketStats {
   wrapped: number;
   /** Relayed datagrams received from a bound relay. */
   unwrapped: number;
-  /** Relay frames dropped here (unbound relay or peer, or we relay nothing / refused it). */
+  /**
+   * Relay frames dropped here (unbound relay or peer, or we relay nothing / refused it); an
+   * initiation held until an address is proven (`hold`) is not counted here.
+   */
   dropped: number;
   /** Frames forwarded as a relay, and the sends that carried them (a batch each). */
   forwarded: number;

@@ -7,7 +7,9 @@
  * verified address here (proven by an authenticated SWIM ack, address_check.ts). The relay
  * forwards only to a trusted member's verified address, and only WireGuard datagrams, which the
  * destination authenticates end to end: the relay never holds the pair's keys, so it can drop or
- * delay but not read or forge. An outsider's frames are dropped ("untrusted"); one spoofing a
+ * delay but not read or forge. An outsider's frames are dropped ("untrusted"; a handshake
+ * initiation first waits briefly, unforwarded, in case its sender is a member not proven yet:
+ * relay_hold.ts); one spoofing a
  * member's address only spends that member's budget and reaches a WireGuard that discards it.
  * Each sender has a packet and a byte token bucket; at most `maxPairs` (sender, destination)
  * pairs are active, a pair idle for `pairIdleMs` giving its place to a new one.
