@@ -27,8 +27,11 @@ import {
   type RelayTable,
 } from "./relay_table.ts";
 
-/** Initiations held at once per relay edge and pool (trusted senders, unproven senders). */
-export const RELAY_HOLD_SLOTS = 8;
+/**
+ * Initiations held at once per relay edge and pool (trusted senders, unproven senders): a
+ * forming mesh of nine (the NAT lab) held 49 at once; 8 slots lost 12 of them to newer ones.
+ */
+export const RELAY_HOLD_SLOTS = 32;
 /** How long one is offered again (ms; WireGuard retries an unanswered initiation after 5 s). */
 export const RELAY_HOLD_MS = 3_000;
 /** A WireGuard handshake initiation's type and size. */
