@@ -90,6 +90,11 @@ export interface RelayServingStatus {
   forwarded_bytes: number;
   /** Datagrams dropped by reason: malformed, untrusted, rate, no-path, pair-cap. */
   dropped: Record<string, number>;
+  /**
+   * Handshake initiations that arrived before the relay had proven their sender's or
+   * destination's address: held, then released (forwarded) or expired (absent from older daemons).
+   */
+  held?: Record<string, number>;
   /** The active pairs, busiest first. */
   pairs: RelayPairStatus[];
 }
@@ -237,6 +242,9 @@ function checkRelayServing(value: unknown, where: string): void {
     forwarded_bytes: BYTE_COUNT,
     dropped: [(v) => isObject(v) && Object.values(v).every(isCount), "an object of counts"],
   });
+  checkFields(value, where, {
+    held: [(v) => isObject(v) && Object.values(v).every(isCount), "an object of counts"],
+  }, "optional");
   if ("limits" in value) {
     checkObject(value.limits, `${where}.limits`);
     checkFields(value.limits, `${where}.limits`, {

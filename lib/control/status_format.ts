@@ -126,13 +126,24 @@ function relayingBlock(status: DaemonStatus): string {
     .map(([reason, count]) => `${reason} ${count}`).join(", ");
   const head = `\nrelaying for others: ${serving.forwarded_packets} datagrams (${
     formatBytes(serving.forwarded_bytes)
-  }) forwarded, dropped: ${drops === "" ? "none" : drops}\n${relayLimitsLine(serving)}`;
+  }) forwarded, dropped: ${drops === "" ? "none" : drops}\n${relayHeldLine(serving)}${
+    relayLimitsLine(serving)
+  }`;
   if (serving.pairs.length === 0) return `${head}  no active pairs\n`;
   const rows = [
     ["FROM", "TO", "DATAGRAMS", "BYTES"],
     ...serving.pairs.map((p) => [p.from, p.to, String(p.packets), formatBytes(p.bytes)]),
   ];
   return head + table(rows).split("\n").map((line) => line === "" ? "" : `  ${line}`).join("\n");
+}
+
+/** Initiations that waited for a proven address (absent from older daemons, or when none did). */
+function relayHeldLine(serving: RelayServingStatus): string {
+  const h = serving.held;
+  if (h === undefined || !h.held) return "";
+  return `  handshakes held until an address was proven: ${h.held} (${h.released ?? 0} forwarded, ${
+    h.expired ?? 0
+  } expired)\n`;
 }
 
 /** The relay's budgets in force, per sender and per data thread (absent from older daemons). */

@@ -10,6 +10,7 @@ import type { RelayEndpoints } from "../relay/relay_endpoints.ts";
 import { type RelayChange, RelayPlanner } from "../relay/relay_planner.ts";
 import {
   RELAY_FORWARD,
+  RELAY_HOLD_COUNTERS,
   RELAY_VERDICTS,
   type RelayLimits,
   type RelayTable,
@@ -105,10 +106,13 @@ export function summarizeRelayStats(
   for (let v = 0; v < RELAY_VERDICTS.length; v++) {
     if (v !== RELAY_FORWARD) dropped[RELAY_VERDICTS[v]] = 0;
   }
+  const held: Record<string, number> = {};
+  for (const name of RELAY_HOLD_COUNTERS) held[name] = 0;
   let packets = 0;
   let bytes = 0;
   const pairs = new Map<string, RelayPairStatus>();
   for (const thread of threads) {
+    thread.holds?.forEach((count, i) => held[RELAY_HOLD_COUNTERS[i]] += count);
     thread.counts.forEach((count, v) => {
       if (v === RELAY_FORWARD) packets += count;
       else dropped[RELAY_VERDICTS[v]] += count;
@@ -127,6 +131,7 @@ export function summarizeRelayStats(
     forwarded_packets: packets,
     forwarded_bytes: bytes,
     dropped,
+    held,
     pairs: [...pairs.values()].sort((a, b) => b.bytes - a.bytes),
   };
 }

@@ -88,6 +88,8 @@ function postRelayStats(worker: WorkerState, workerIndex: number): void {
   if (relay == null) return;
   let total = 0;
   for (const count of relay.counts) total += count;
+  // A held initiation moves no verdict count; its hold counters must reach status too.
+  for (const count of relay.holds) total += count;
   const at = performance.now();
   if (total === relayPosted.total || at - relayPosted.at < RELAY_STATS_INTERVAL_MS) return;
   relayPosted = { total, at };

@@ -20,7 +20,12 @@ import { type RelayEndpoints, VIRTUAL_PORT } from "./relay_endpoints.ts";
 import { PacketSlot } from "../device/packet_io.ts";
 import { hasRelayMagicAt, RELAY_FROM, RELAY_HEADER_BYTES } from "./relay_frame.ts";
 import { RelayHold } from "./relay_hold.ts";
-import { RELAY_DROP_NO_PATH, RELAY_FORWARD, type RelayTable } from "./relay_table.ts";
+import {
+  RELAY_DROP_NO_PATH,
+  RELAY_DROP_UNTRUSTED,
+  RELAY_FORWARD,
+  type RelayTable,
+} from "./relay_table.ts";
 
 /** Largest datagram sent through `sendTo` to a virtual endpoint (handshakes, keepalives). */
 const SCRATCH_BYTES = 65_536;
@@ -56,7 +61,10 @@ export interface RelaySocketStats {
   wrapped: number;
   /** Relayed datagrams received from a bound relay. */
   unwrapped: number;
-  /** Relay frames dropped here (unbound relay or peer, or we relay nothing / refused it). */
+  /**
+   * Relay frames dropped here (unbound relay or peer, or we relay nothing / refused it); an
+   * initiation held until an address is proven (`hold`) is not counted here.
+   */
   dropped: number;
   /** Frames forwarded as a relay, and the sends that carried them (a batch each). */
   forwarded: number;
@@ -261,8 +269,11 @@ export class RelaySocket implements DatagramSocket {
       this.queueForward(view, at, length, relay!);
       return;
     }
-    if (verdict === RELAY_DROP_NO_PATH) {
-      this.hold.hold(view.subarray(at, at + length), fromIp, fromPort, relay!, this.now());
+    if (
+      (verdict === RELAY_DROP_NO_PATH || verdict === RELAY_DROP_UNTRUSTED) &&
+      this.hold.hold(view.subarray(at, at + length), fromIp, fromPort, relay!, this.now(), verdict)
+    ) {
+      return;
     }
     this.stats.dropped++;
   }

@@ -7,7 +7,9 @@
  * verified address here (proven by an authenticated SWIM ack, address_check.ts). The relay
  * forwards only to a trusted member's verified address, and only WireGuard datagrams, which the
  * destination authenticates end to end: the relay never holds the pair's keys, so it can drop or
- * delay but not read or forge. An outsider's frames are dropped ("untrusted"); one spoofing a
+ * delay but not read or forge. An outsider's frames are dropped ("untrusted"; a handshake
+ * initiation first waits briefly, unforwarded, in case its sender is a member not proven yet:
+ * relay_hold.ts); one spoofing a
  * member's address only spends that member's budget and reaches a WireGuard that discards it.
  * Each sender has a packet and a byte token bucket; at most `maxPairs` (sender, destination)
  * pairs are active, a pair idle for `pairIdleMs` giving its place to a new one.
@@ -71,6 +73,15 @@ export const RELAY_DROP_PAIR_CAP = 5;
 /** Verdict names, indexed by verdict (for counters and logs). */
 export const RELAY_VERDICTS = ["forward", "malformed", "untrusted", "rate", "no-path", "pair-cap"];
 
+/** An initiation held until the relay proves its sender's or destination's address (relay_hold.ts). */
+export const RELAY_HELD = 0;
+/** A held initiation forwarded once the addresses were proven. */
+export const RELAY_HELD_RELEASED = 1;
+/** A held initiation given up (too old, or pushed out by newer ones). */
+export const RELAY_HELD_EXPIRED = 2;
+/** Hold counter names, indexed as RELAY_HELD… (for status). */
+export const RELAY_HOLD_COUNTERS = ["held", "released", "expired"];
+
 const ADDRESS_KEY_BYTES = 18;
 
 /** One active (sender, destination) pair: its last use and what it relayed. */
@@ -93,8 +104,10 @@ export interface RelayPairStats {
 
 /** A relay table's counters: datagrams per verdict, bytes forwarded, the active pairs. */
 export interface RelayTableStats {
-  /** Datagrams per verdict, indexed as RELAY_VERDICTS. */
+  /** Datagrams per verdict, indexed as RELAY_VERDICTS (a held initiation is no drop). */
   counts: number[];
+  /** Initiations held, released and expired, indexed as RELAY_HOLD_COUNTERS (absent: none). */
+  holds?: number[];
   forwardedBytes: number;
   pairs: RelayPairStats[];
 }
@@ -107,6 +120,8 @@ export class RelayTable {
   destPort = 0;
   /** Datagrams per verdict. */
   readonly counts: Float64Array = new Float64Array(RELAY_VERDICTS.length);
+  /** Initiations held, released and expired (relay_hold.ts), indexed as RELAY_HOLD_COUNTERS. */
+  readonly holds: Float64Array = new Float64Array(RELAY_HOLD_COUNTERS.length);
   /** Bytes forwarded. */
   forwardedBytes = 0;
   /** Grows with every setMembers (held frames are retried only after a change). */
@@ -205,7 +220,12 @@ export class RelayTable {
       const to = pair % m;
       pairs.push({ from: hex(from), to: hex(to), packets: use.packets, bytes: use.bytes });
     }
-    return { counts: [...this.counts], forwardedBytes: this.forwardedBytes, pairs };
+    return {
+      counts: [...this.counts],
+      holds: [...this.holds],
+      forwardedBytes: this.forwardedBytes,
+      pairs,
+    };
   }
 
   /** Active pairs (for status and tests). */
@@ -234,6 +254,25 @@ export class RelayTable {
     const verdict = this.decide(bytes, at, length, fromIp, fromPort, now);
     this.counts[verdict]++;
     return verdict;
+  }
+
+  /**
+   * As `relay`, for a held frame offered again: a verdict that keeps it held (no path, unproven
+   * sender) is not counted a second time; any other is counted as `relay` counts it.
+   */
+  retry(frame: Uint8Array, fromIp: Uint8Array, fromPort: number, now: number): number {
+    const verdict = this.decide(frame, 0, frame.length, fromIp, fromPort, now);
+    if (verdict !== RELAY_DROP_NO_PATH && verdict !== RELAY_DROP_UNTRUSTED) this.counts[verdict]++;
+    return verdict;
+  }
+
+  /**
+   * Moves a counted drop `verdict` (-1: none) to hold counter `hold`: the frame was held, not
+   * dropped (or a held frame was released or given up).
+   */
+  counted(verdict: number, hold: number): void {
+    if (verdict >= 0) this.counts[verdict]--;
+    this.holds[hold]++;
   }
 
   private decide(

@@ -3,6 +3,7 @@ import type { DatagramSocket } from "../../lib/device/packet_io.ts";
 import { PacketSlot } from "../../lib/device/packet_io.ts";
 import { RelayEndpoints, virtualRelayEndpoint } from "../../lib/relay/relay_endpoints.ts";
 import { registerTxHeadroom, RelaySocket } from "../../lib/relay/relay_socket.ts";
+import { RELAY_HOLD_MS, RELAY_HOLD_SLOTS } from "../../lib/relay/relay_hold.ts";
 import {
   encodeRelayFrame,
   RELAY_FROM,
@@ -319,22 +320,85 @@ Deno.test("relay socket: an initiation for a member whose address the relay has 
   assertEquals(rEdge.hold.count, 0);
 });
 
-Deno.test("relay socket: an outsider's initiations are never held", () => {
+Deno.test("relay socket: an initiation from a member whose address the relay has not proven yet is held and forwarded once it is", () => {
   const wire = new Map<string, WireSocket>();
-  const [x, r] = ["198.51.100.9:9999", "203.0.113.3:51820"].map((e) => new WireSocket(e, wire));
-  const table = new RelayTable({}, 1);
-  table.setMembers([{ key: key(0xa1), ip: mapped("203.0.113.1"), port: 1001 }]);
-  const rEdge = new RelaySocket(r, new RelayEndpoints(), table, () => 0);
-  const outsider = new RelaySocket(x, new RelayEndpoints(), null, () => 0);
-  const v = parseEndpoint(
-    virtualRelayEndpoint(outsider.endpoints.bind(mapped("203.0.113.3"), 51820, key(0xb2))),
+  const [a, b, r] = ["203.0.113.1:1001", "203.0.113.2:1002", "203.0.113.3:51820"].map((e) =>
+    new WireSocket(e, wire)
   );
-  for (let i = 0; i < 20; i++) {
+  let now = 1_000;
+  const table = new RelayTable({}, 1);
+  const memberA = { key: key(0xa1), ip: mapped("203.0.113.1"), port: 1001 };
+  const memberB = { key: key(0xb2), ip: mapped("203.0.113.2"), port: 1002 };
+  // A proved R's address and routes through it; R has not proven A's yet (its next SWIM probe).
+  table.setMembers([memberB]);
+  const rEdge = new RelaySocket(r, new RelayEndpoints(), table, () => now);
+  const aEdge = new RelaySocket(a, new RelayEndpoints(), null, () => now);
+  const toB = parseEndpoint(
+    virtualRelayEndpoint(aEdge.endpoints.bind(mapped("203.0.113.3"), 51820, key(0xb2))),
+  );
+  const send = (payload: Uint8Array) => {
+    aEdge.sendTo(payload, toB.address, toB.port, payload.length, 0);
+    relayBatch(rEdge, [new PacketSlot(new Uint8Array(256))]);
+  };
+  send(initiation());
+  send(wireguardData(100)); // data from an unproven source is dropped at once
+  assertEquals(b.inbox.length, 0);
+  assertEquals(rEdge.hold.count, 1);
+  assertEquals([table.counts[2], table.counts[4]], [1, 0], "only the data counted as untrusted");
+  now += 300;
+  rEdge.releaseHeld();
+  assertEquals(b.inbox.length, 0, "nothing forwarded while A's address is unproven");
+  table.setMembers([memberA, memberB]);
+  rEdge.releaseHeld();
+  assertEquals(b.inbox.length, 1, "the held initiation went to B once A's address was proven");
+  assertEquals([...b.inbox[0].bytes.subarray(8, 16)], [...key(0xa1).subarray(0, 8)], "from A");
+  assertEquals(rEdge.hold.stats, { held: 1, released: 1, expired: 0 });
+  assertEquals([...table.holds], [1, 1, 0], "status sees it held and released, not dropped");
+  assertEquals(table.counts[2], 1, "retries were not counted again");
+});
+
+Deno.test("relay socket: an outsider's initiations wait in their own slots, expire unforwarded and never push out a member's", () => {
+  const wire = new Map<string, WireSocket>();
+  const [x, a, b, r] = [
+    "198.51.100.9:9999",
+    "203.0.113.1:1001",
+    "203.0.113.2:1002",
+    "203.0.113.3:51820",
+  ].map((e) => new WireSocket(e, wire));
+  let now = 0;
+  const table = new RelayTable({}, 1);
+  const memberA = { key: key(0xa1), ip: mapped("203.0.113.1"), port: 1001 };
+  const memberB = { key: key(0xb2), ip: mapped("203.0.113.2"), port: 1002 };
+  table.setMembers([memberA]);
+  const rEdge = new RelaySocket(r, new RelayEndpoints(), table, () => now);
+  const aEdge = new RelaySocket(a, new RelayEndpoints(), null, () => now);
+  const outsider = new RelaySocket(x, new RelayEndpoints(), null, () => now);
+  const virtualB = (edge: RelaySocket) =>
+    parseEndpoint(
+      virtualRelayEndpoint(edge.endpoints.bind(mapped("203.0.113.3"), 51820, key(0xb2))),
+    );
+  // A member's initiation waits for B's address...
+  const fromA = virtualB(aEdge);
+  aEdge.sendTo(initiation(), fromA.address, fromA.port, 148, 0);
+  relayBatch(rEdge, [new PacketSlot(new Uint8Array(256))]);
+  // ...while an outsider floods initiations naming B.
+  const v = virtualB(outsider);
+  const flood = RELAY_HOLD_SLOTS + 12;
+  for (let i = 0; i < flood; i++) {
     outsider.sendTo(initiation(), v.address, v.port, 148, 0);
     relayBatch(rEdge, [new PacketSlot(new Uint8Array(256))]);
   }
-  assertEquals(rEdge.hold.count, 0);
-  assertEquals(rEdge.hold.stats.held, 0);
+  assertEquals(rEdge.hold.count, 1 + RELAY_HOLD_SLOTS, "the outsider fills only its own slots");
+  table.setMembers([memberA, memberB]);
+  rEdge.releaseHeld();
+  assertEquals(b.inbox.length, 1, "only A's initiation reached B");
+  assertEquals([...b.inbox[0].bytes.subarray(8, 16)], [...key(0xa1).subarray(0, 8)]);
+  assertEquals(x.inbox.length, 0);
+  now += RELAY_HOLD_MS + 1;
+  rEdge.releaseHeld();
+  assertEquals(rEdge.hold.count, 0, "the outsider's expire without a table change");
+  assertEquals(b.inbox.length, 1, "none of the outsider's was ever forwarded");
+  assertEquals(rEdge.hold.stats, { held: flood + 1, released: 1, expired: flood });
 });
 
 Deno.test("relay socket: a relay forwards a receive batch, GRO segments included, with one batch send and no view per frame", () => {
