@@ -1,12 +1,14 @@
 /**
  * The device's idle memory release on a timer: every IDLE_CHECK_INTERVAL_MS it samples the
  * process's CPU time, and when `IdleMemoryRelief` says an idle spell has begun it hands memory
- * back (`ffi/memory_release.ts`). The first release is logged once.
+ * back: a full GC of the main isolate (`heap_collection.ts`), then `ffi/memory_release.ts`. The
+ * first release is logged once.
  */
 
 import process from "node:process";
 import { releaseIdleMemory } from "../../ffi/memory_release.ts";
 import { IDLE_CHECK_INTERVAL_MS, IdleMemoryRelief } from "./idle_memory.ts";
+import { collectGarbage } from "./heap_collection.ts";
 
 function cpuMicros(): number {
   const usage = process.cpuUsage();
@@ -25,6 +27,8 @@ export class IdleRelease {
     this.timer = setInterval(() => {
       if (!this.relief.sample(performance.now(), cpuMicros())) return;
       let imageBytes: number;
+      // First: what V8 frees goes back to malloc, which the release then trims.
+      collectGarbage();
       try {
         imageBytes = releaseIdleMemory().imageBytes;
       } catch (error) {
