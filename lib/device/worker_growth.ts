@@ -118,7 +118,8 @@ export class WorkerGrowth {
     const index = queues.length;
     const summary = await workers.retireLast(queues.slice(0, -1).map((queue) => queue.fd));
     this.changing = false;
-    if (summary === null) return;
+    // A device stopping meanwhile closes every queue and socket itself.
+    if (summary === null || !this.context.alive()) return;
     sockets.removeLast()?.close();
     queues.pop()!.close();
     this.context.retired(index);
