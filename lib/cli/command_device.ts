@@ -11,6 +11,7 @@ export async function deviceCommand(context: CommandContext, args: string[]): Pr
     mtu: { type: "string" },
     port: { type: "string" },
     workers: { type: "string" },
+    "retire-idle": { type: "string" },
     "no-offload": { type: "boolean" },
   });
   if (positionals.length !== 1) throw new UsageError("device needs an interface name", "device");
@@ -31,12 +32,22 @@ export async function deviceCommand(context: CommandContext, args: string[]): Pr
       "device",
     );
   }
+  const retireIdle = values["retire-idle"] === undefined
+    ? undefined
+    : Number(values["retire-idle"]);
+  if (retireIdle !== undefined && !(Number.isFinite(retireIdle) && retireIdle >= 1)) {
+    throw new UsageError(
+      `--retire-idle must be a number of seconds, at least 1, got ${values["retire-idle"]}`,
+      "device",
+    );
+  }
   const log = (message: string) => context.io.stderr(`${new Date().toISOString()} ${message}\n`);
   const device = await UserspaceDevice.start({
     interfaceName: positionals[0],
     mtu,
     listenPort: port,
     workers,
+    retireIdleMs: retireIdle === undefined ? undefined : retireIdle * 1000,
     offload: !(values["no-offload"] ?? false),
     log,
   });

@@ -31,7 +31,7 @@ Mesh:
   down [--interface NAME]            stop the running daemon (it leaves the mesh first)
   netcheck [--json] [--interface NAME]
                                      show the NAT in front of the mesh port (STUN)
-  device <ifname> [--mtu N] [--port N] [--workers N] [--no-offload]
+  device <ifname> [--mtu N] [--port N] [--workers N] [--retire-idle S] [--no-offload]
                                      run a userspace WireGuard device, configured with wg
 
 Admission control (optional):
@@ -196,7 +196,8 @@ which keys get IPv6 only.
 
   --json   print one JSON object instead of text
 `,
-  device: `Usage: meshguard device <ifname> [--mtu N] [--port N] [--workers N] [--no-offload]
+  device: `Usage: meshguard device <ifname> [--mtu N] [--port N] [--workers N] [--retire-idle S]
+                        [--no-offload]
 
 Runs a userspace WireGuard device in the foreground, like wireguard-go: creates the TUN
 interface <ifname> (up, MTU 1420 by default), and serves the WireGuard UAPI socket
@@ -210,6 +211,9 @@ SIGINT or SIGTERM removes the interface and the socket. Needs root (CAP_NET_ADMI
   --workers N most data-path threads, each with its own TUN queue and UDP socket (default:
               one per CPU, at most 4); one runs at start, the others start under load
               (handshakes, timers and the UAPI stay on the main thread)
+  --retire-idle S
+              seconds the device stays idle (under 10 % of a core) before a worker started
+              under load retires, one per period, down to one (default 60)
   --no-offload plain packets on the TUN: no virtio-net header, no TSO/USO super-packets
               (by default they are probed at start; the log says what the kernel gave)
 `,

@@ -19,6 +19,8 @@ export class DataWorkers {
   private readonly summaries: WorkerSummary[] = [];
   private resolveStopped: (() => void) | null = null;
   private dead = false;
+  /** Replies awaited by `retireLast`, by "type:workerIndex"; all resolved null if one dies. */
+  private readonly awaited = new Map<string, (reply: WorkerReply | null) => void>();
   /** Until every worker is ready, a failure is start()'s error, not the owner's news. */
   private started = false;
 
@@ -96,7 +98,11 @@ export class DataWorkers {
   }
 
   private dispatch(reply: WorkerReply): void {
-    if (reply.type === "stopped") {
+    if (reply.type === "queues-set" || reply.type === "retired") {
+      const key = `${reply.type}:${reply.workerIndex}`;
+      this.awaited.get(key)?.(reply);
+      this.awaited.delete(key);
+    } else if (reply.type === "stopped") {
       this.summaries.push(reply);
       if (this.summaries.length === this.workers.length) this.resolveStopped?.();
     } else if (reply.type === "failed") {
@@ -109,6 +115,8 @@ export class DataWorkers {
   private die(message: string): void {
     if (this.dead) return;
     this.dead = true;
+    for (const resolve of this.awaited.values()) resolve(null);
+    this.awaited.clear();
     this.resolveStopped?.();
     if (this.started) this.onDeath(message);
   }
@@ -123,6 +131,33 @@ export class DataWorkers {
   /** Posts a message to every worker. */
   broadcast(message: WorkerRequest): void {
     for (let i = 0; i < this.workers.length; i++) this.post(i, message);
+  }
+
+  private reply(type: "queues-set" | "retired", workerIndex: number): Promise<WorkerReply | null> {
+    return new Promise((resolve) => this.awaited.set(`${type}:${workerIndex}`, resolve));
+  }
+
+  /**
+   * Retires the last worker (never the only one): the others and it write to `tunFds` (the
+   * queues without its own) from now on, it drains its queue and socket and stops, and it is
+   * ended. Resolves, once all that happened, with what it carried; null if a worker died (the
+   * device has failed then) or only one runs. The caller closes its queue and socket after.
+   */
+  async retireLast(tunFds: number[]): Promise<WorkerSummary | null> {
+    if (this.dead || this.workers.length <= 1) return null;
+    const last = this.workers.length;
+    const replies: Promise<WorkerReply | null>[] = [];
+    for (let i = 1; i < last; i++) {
+      replies.push(this.reply("queues-set", i));
+      this.post(i - 1, { type: "queues", tunFds });
+    }
+    const retired = this.reply("retired", last);
+    this.post(last - 1, { type: "retire", tunFds });
+    const [summary, ...taken] = await Promise.all([retired, ...replies]);
+    if (this.dead || summary?.type !== "retired" || taken.includes(null)) return null;
+    this.workers.pop()!.terminate();
+    this.wakes.pop()!.close();
+    return { ...summary, type: "stopped" };
   }
 
   /**

@@ -6,6 +6,7 @@
 import type { EngineOptions } from "../wireguard/engine_types.ts";
 import { MeshguardError } from "../errors.ts";
 import type { ForeignDatagram } from "./device_protocol.ts";
+import { RETIRE_IDLE_MS } from "./worker_retirement.ts";
 
 /** Peers a device holds by default. */
 export const DEFAULT_MAX_PEERS = 1024;
@@ -25,6 +26,11 @@ export interface DeviceOptions {
   workers?: number;
   /** Data workers started with the device (default 1: an idle device needs no more). */
   initialWorkers?: number;
+  /**
+   * Idle period (ms) after which a worker added under load retires, one per period, down to
+   * `initialWorkers` (default RETIRE_IDLE_MS, 60 s); idle is the process below 10 % of a core.
+   */
+  retireIdleMs?: number;
   /** Peers the device can hold (default 1024). */
   maxPeers?: number;
   /** Directory of the UAPI socket (default /var/run/wireguard). */
@@ -49,8 +55,13 @@ export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 }
 
-/** The most and the initial data workers `options` ask for; DeviceError when out of range. */
-export function workerCounts(options: DeviceOptions): { count: number; initial: number } {
+/**
+ * The most and the initial data workers `options` ask for, and the retirement's idle period;
+ * DeviceError when out of range.
+ */
+export function workerCounts(
+  options: DeviceOptions,
+): { count: number; initial: number; retireIdleMs: number } {
   const count = options.workers ?? defaultWorkerCount();
   if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
     throw new DeviceError(`workers must be 1..${MAX_WORKERS}, got ${count}`);
@@ -59,5 +70,9 @@ export function workerCounts(options: DeviceOptions): { count: number; initial: 
   if (!Number.isInteger(initial) || initial < 1 || initial > count) {
     throw new DeviceError(`initialWorkers must be 1..${count} (workers), got ${initial}`);
   }
-  return { count, initial };
+  const retireIdleMs = options.retireIdleMs ?? RETIRE_IDLE_MS;
+  if (!Number.isFinite(retireIdleMs) || retireIdleMs < 1000) {
+    throw new DeviceError(`retireIdleMs must be at least 1000 (1 s), got ${retireIdleMs}`);
+  }
+  return { count, initial, retireIdleMs };
 }

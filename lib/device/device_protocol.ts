@@ -95,8 +95,16 @@ export type WorkerRequest =
   | { type: "flush"; peer: number }
   | { type: "drop"; peer: number }
   | { type: "socket"; fd: number; port: number }
-  /** A queue was added for a new worker: every TUN queue's fd, the new one last. */
+  /**
+   * The TUN queues changed: every queue's fd (a new one last, or the last one gone when its
+   * worker retires). The worker answers `queues-set` once it writes to these only.
+   */
   | { type: "queues"; tunFds: number[] }
+  /**
+   * Retire (the last worker, idle): write to `tunFds` only, drain the own TUN queue and socket,
+   * answer `retired` and run no more; the main thread then closes the queue and socket.
+   */
+  | { type: "retire"; tunFds: number[] }
   | {
     /** The relay edge's state (lib/relay/): bindings, and the relay's table when we relay. */
     type: "relay";
@@ -117,6 +125,10 @@ export type WorkerReply =
   /** A relaying worker's counters and pairs (at most once a second, when they changed). */
   | { type: "relay-stats"; workerIndex: number; stats: RelayTableStats }
   | { type: "failed"; message: string }
+  /** The worker took a `queues` message: it writes to the queues listed there only. */
+  | { type: "queues-set"; workerIndex: number }
+  /** A retiring worker drained its queue and socket and stopped; what it carried. */
+  | { type: "retired"; workerIndex: number; packetsOut: number; packetsIn: number }
   /** Something the device logs once (e.g. the kernel refused an offload at run time). */
   | { type: "notice"; message: string }
   | { type: "stopped"; workerIndex: number; packetsOut: number; packetsIn: number };

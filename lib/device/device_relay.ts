@@ -53,6 +53,11 @@ export class DeviceRelay {
     this.#statsByWorker.set(workerIndex, stats);
   }
 
+  /** Worker `workerIndex` retired: its counters leave `stats` with it. */
+  retired(workerIndex: number): void {
+    this.#statsByWorker.delete(workerIndex);
+  }
+
   /** Each data thread's relay counters and pairs, as last posted (empty: relays nothing). */
   stats(): RelayTableStats[] {
     return this.#state?.table ? [...this.#statsByWorker.values()] : [];

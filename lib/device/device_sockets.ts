@@ -114,6 +114,14 @@ export class DeviceSockets {
     return socket;
   }
 
+  /**
+   * Takes the last socket out of the group (its worker retired, drained); the caller closes it
+   * and the kernel steers the port's datagrams to the others. Never the primary.
+   */
+  removeLast(): UdpSocket | null {
+    return this.#current.length > 1 ? this.#current.pop()! : null;
+  }
+
   /** A worker moved off the socket `fd`: nobody reads it any more, so it closes. */
   switched(fd: number): void {
     const index = this.#retiring.findIndex((socket) => socket.fd === fd);

@@ -52,7 +52,13 @@ interface WorkerState {
    */
   queues: TunDevice[];
   interfaceName: string;
+  workerIndex: number;
+  /** Set by `retire`: the loop drains its queue and socket, answers and ends. */
+  retiring: boolean;
 }
+
+/** Most drain passes a retiring worker makes (bounded: the device is idle when it retires). */
+const MAX_DRAIN_PASSES = 256;
 
 let current: WorkerState | null = null;
 
@@ -147,6 +153,8 @@ function run(init: Init): void {
     coalescing: init.receiveCoalescing,
     queues,
     interfaceName: init.interfaceName,
+    workerIndex: init.workerIndex,
+    retiring: false,
   };
   current = worker;
   post({ type: "ready", workerIndex: init.workerIndex });
@@ -200,6 +208,23 @@ function run(init: Init): void {
         return;
       }
     }
+    if (worker.retiring) {
+      // Whatever the kernel queued for this worker before the main thread closes its queue
+      // and socket (the kernel then steers to the others).
+      for (let pass = 0; pass < MAX_DRAIN_PASSES && polls.wait(0) > 0; pass++) {
+        const tunIn = (polls.revents(0) & POLLIN) !== 0;
+        const udpIn = (polls.revents(1) & POLLIN) !== 0;
+        if (!tunIn && !udpIn) break;
+        path.pass(tunIn, udpIn, now());
+      }
+      post({
+        type: "retired",
+        workerIndex: init.workerIndex,
+        packetsOut: path.packetsOut,
+        packetsIn: path.packetsIn,
+      });
+      return;
+    }
     post({
       type: "stopped",
       workerIndex: init.workerIndex,
@@ -238,10 +263,19 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
         if (current) followRelay(current, message);
         return;
       case "queues":
+      case "retire":
         if (current) {
-          const known = current.queues.length;
-          for (const fd of message.tunFds.slice(known)) {
-            current.queues.push(new TunDevice(fd, current.interfaceName));
+          // In place: the data path and its coalescers hold this array.
+          const queues = current.queues;
+          if (message.tunFds.length < queues.length) queues.length = message.tunFds.length;
+          for (const fd of message.tunFds.slice(queues.length)) {
+            queues.push(new TunDevice(fd, current.interfaceName));
+          }
+          if (message.type === "retire") {
+            current.retiring = true;
+            current.running = false;
+          } else {
+            post({ type: "queues-set", workerIndex: current.workerIndex });
           }
         }
         return;

@@ -16,6 +16,7 @@ export class IdleMemoryRelief {
   private lastCpuMicros = NaN;
   /** True until the first release, and again after every busy interval. */
   private pending = true;
+  private idle = false;
 
   constructor(private readonly idleFraction = IDLE_CPU_FRACTION) {}
 
@@ -25,6 +26,11 @@ export class IdleMemoryRelief {
    */
   arm(): void {
     this.pending = true;
+  }
+
+  /** Whether the interval the last sample closed was idle (false before two samples). */
+  get lastIntervalIdle(): boolean {
+    return this.idle;
   }
 
   /**
@@ -37,11 +43,13 @@ export class IdleMemoryRelief {
     const used = cpuMicros - this.lastCpuMicros;
     this.lastAt = now;
     this.lastCpuMicros = cpuMicros;
+    this.idle = false;
     if (!(elapsedMicros > 0)) return false;
     if (used > this.idleFraction * elapsedMicros) {
       this.pending = true;
       return false;
     }
+    this.idle = true;
     if (!this.pending) return false;
     this.pending = false;
     return true;

@@ -159,7 +159,7 @@ export class UserspaceDevice {
   /** Creates the interface, the workers and the UAPI socket. */
   static async start(options: DeviceOptions): Promise<UserspaceDevice> {
     const mtu = options.mtu ?? 1420;
-    const { count, initial } = workerCounts(options);
+    const { count, initial, retireIdleMs } = workerCounts(options);
     const maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
     const tun: TunQueues = createInterface(options.interfaceName, initial, options.offload ?? true);
     const queues: TunDevice[] = tun.queues;
@@ -208,17 +208,23 @@ export class UserspaceDevice {
         (reply) => handleWorkerReply(reply, replyTargets),
         (message) => self.onWorkerDeath(message),
       );
-      device.growth = new WorkerGrowth({
-        queues: device.queues,
-        sockets: device.sockets,
-        workers: device.workers,
-        initFor,
-        relayMessage: () => self.relay.message(),
-        vnetHeader: tun.vnetHeader,
-        receiveCoalescing,
-        alive: () => self.failed === null && !self.stopping,
-        log: options.log ?? (() => {}),
-      }, count);
+      device.growth = new WorkerGrowth(
+        {
+          queues: device.queues,
+          sockets: device.sockets,
+          workers: device.workers,
+          initFor,
+          relayMessage: () => self.relay.message(),
+          retired: (workerIndex) => self.relay.retired(workerIndex),
+          vnetHeader: tun.vnetHeader,
+          receiveCoalescing,
+          alive: () => self.failed === null && !self.stopping,
+          log: options.log ?? (() => {}),
+        },
+        count,
+        retireIdleMs,
+        initial,
+      );
       device.uapi = await UapiServer.listen(
         uapiSocketPath(queues[0].name, options.socketDirectory),
         (request) => self.request(request),
@@ -251,6 +257,7 @@ export class UserspaceDevice {
     if (this.failed !== null) return;
     this.failed = message;
     this.clock.stop();
+    this.growth?.stop();
     if (!this.stopping) this.options.onFailure?.(message);
   }
 
@@ -387,6 +394,7 @@ export class UserspaceDevice {
     this.stopping = true;
     this.clock.stop();
     this.idleRelease?.stop();
+    this.growth?.stop();
     await this.uapi?.close();
     const summaries = await this.workers?.stop(2000) ?? [];
     if (summaries.length > 0) {

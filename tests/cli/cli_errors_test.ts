@@ -266,7 +266,7 @@ Deno.test("up: bad flags are usage errors that name the flag, before anything is
   }
 });
 
-Deno.test("device: a missing interface name, a bad --mtu or --workers is a usage error", async () => {
+Deno.test("device: a missing interface name, a bad --mtu, --workers or --retire-idle is a usage error", async () => {
   const permissions = ["--allow-read", "--allow-write", "--allow-net", "--allow-ffi"];
   const none = await runMeshguard(["device"], { configDir: null, permissions });
   assertEquals(none.code, 2);
@@ -281,5 +281,16 @@ Deno.test("device: a missing interface name, a bad --mtu or --workers is a usage
     });
     assertEquals(bad.code, 2, bad.stderr);
     assertIncludes(bad.stderr, `--workers must be an integer 1-16, got ${workers}`);
+  }
+  for (const seconds of ["0", "0.5", "soon"]) {
+    const bad = await runMeshguard(["device", "wgx", "--retire-idle", seconds], {
+      configDir: null,
+      permissions,
+    });
+    assertEquals(bad.code, 2, bad.stderr);
+    assertIncludes(
+      bad.stderr,
+      `--retire-idle must be a number of seconds, at least 1, got ${seconds}`,
+    );
   }
 });

@@ -35,6 +35,20 @@ Deno.test("idle memory: the threshold is a fraction of the interval, not an abso
   assertEquals(releases([[60_000, 3_600_000]]), []);
 });
 
+Deno.test("idle memory: every idle interval is told apart (the heap is collected each time)", () => {
+  const relief = new IdleMemoryRelief(0.05);
+  const idle: boolean[] = [];
+  let cpu = 0;
+  relief.sample(0, cpu);
+  idle.push(relief.lastIntervalIdle);
+  for (const [at, used] of [[20_000, 100_000], [40_000, 100_000], [60_000, 15_000_000]]) {
+    cpu += used;
+    relief.sample(at, cpu);
+    idle.push(relief.lastIntervalIdle);
+  }
+  assertEquals(idle, [false, true, true, false]);
+});
+
 const SMAPS =
   `55ca10e0f000-55ca1299d000 r--p 00000000 fe:00 1442214                    /usr/bin/deno
 Rss:               13172 kB

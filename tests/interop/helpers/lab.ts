@@ -235,12 +235,22 @@ export class Lab {
   static async create(
     kinds: [DeviceKind, DeviceKind],
     /** noOffload: `--no-offload` on both meshguard sides, or per side. */
-    options: { workers?: number; noOffload?: boolean | [boolean, boolean] } = {},
+    options: {
+      workers?: number;
+      noOffload?: boolean | [boolean, boolean];
+      /** meshguard's --retire-idle (seconds): how long idle before an added worker retires. */
+      retireIdle?: number;
+    } = {},
   ): Promise<Lab> {
     const lab = new Lab();
     try {
       const off = options.noOffload ?? false;
-      await lab.build(kinds, options.workers, typeof off === "boolean" ? [off, off] : off);
+      await lab.build(
+        kinds,
+        options.workers,
+        typeof off === "boolean" ? [off, off] : off,
+        options.retireIdle,
+      );
     } catch (error) {
       await lab.dispose();
       throw error;
@@ -252,6 +262,7 @@ export class Lab {
     kinds: [DeviceKind, DeviceKind],
     workers: number | undefined,
     noOffload: [boolean, boolean],
+    retireIdle: number | undefined,
   ): Promise<void> {
     const names = await twoJoinedNamespaces("mgi", "v", this.tag, this.namespaces);
     for (let i = 0; i < 2; i++) {
@@ -275,6 +286,7 @@ export class Lab {
           interfaceName,
           ...(workers === undefined ? [] : ["--workers", String(workers)]),
           ...(noOffload[i] ? ["--no-offload"] : []),
+          ...(retireIdle === undefined ? [] : ["--retire-idle", String(retireIdle)]),
         ])
         : new NamespaceProcess(names[i], ["wireguard-go", interfaceName], {
           WG_PROCESS_FOREGROUND: "1",
