@@ -41,30 +41,6 @@ export function checksumsVerify(
 }
 
 /**
- * Copies a group into one packet at `out`: member `base`'s whole packet, then each later
- * member's bytes past its `header` bytes. Returns the packet's length.
- */
-export function gatherMembers(
-  bytes: Uint8Array,
-  out: number,
-  memberAt: Int32Array,
-  memberLength: Int32Array,
-  base: number,
-  count: number,
-  header: number,
-): number {
-  bytes.copyWithin(out, memberAt[base], memberAt[base] + memberLength[base]);
-  let end = out + memberLength[base];
-  for (let k = 1; k < count; k++) {
-    const at = memberAt[base + k];
-    const length = memberLength[base + k];
-    bytes.copyWithin(end, at + header, at + length);
-    end += length - header;
-  }
-  return end - out;
-}
-
-/**
  * Gives the super-packet at `out` (`total` bytes) its IP length (and, for IPv4, a new header
  * checksum). Returns the bytes past the IP header.
  */
@@ -157,8 +133,9 @@ export function sameIpHeaders(
 }
 
 /**
- * Builds a group's super-packet at `out` (see gatherMembers) and gives it its IP length and
- * header checksum (see setSuperPacketLengths). Returns the packet's length.
+ * Builds a group's super-packet at `out`: member `base`'s whole packet, then each later
+ * member's bytes past its `header` bytes, with its IP length and (IPv4) header checksum set
+ * for the whole (see setSuperPacketLengths). Returns the packet's length.
  */
 export function buildSuperPacket(
   bytes: Uint8Array,
@@ -171,9 +148,16 @@ export function buildSuperPacket(
   header: number,
   ip: number,
 ): number {
-  const total = gatherMembers(bytes, out, memberAt, memberLength, base, count, header);
-  setSuperPacketLengths(bytes, sum, out, ip, total);
-  return total;
+  bytes.copyWithin(out, memberAt[base], memberAt[base] + memberLength[base]);
+  let end = out + memberLength[base];
+  for (let k = 1; k < count; k++) {
+    const at = memberAt[base + k];
+    const length = memberLength[base + k];
+    bytes.copyWithin(end, at + header, at + length);
+    end += length - header;
+  }
+  setSuperPacketLengths(bytes, sum, out, ip, end - out);
+  return end - out;
 }
 
 /** Moves group `from`'s member records (address, length, slot; `perGroup` each) to group `to`. */
