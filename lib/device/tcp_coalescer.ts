@@ -49,6 +49,7 @@ export class TcpCoalescer implements PlainTunWriter {
   superPackets = 0;
   /** Segments that went into super-packets. */
   coalesced = 0;
+  // UdpCoalescer keeps its groups the same way on purpose (see the note there).
   private groups = 0;
   /** Per group: its queue, IP header bytes, TCP header bytes, segment size, next sequence. */
   private readonly queue = new Int32Array(MAX_GROUPS);
