@@ -19,10 +19,13 @@ import {
 import type { ChecksumSum } from "./gso_splitter.ts";
 import { type PlainTunWriter, UdpCoalescer } from "./udp_coalescer.ts";
 import {
+  buildSuperPacket,
+  candidateIpHeaderBytes,
   checksumsVerify,
-  gatherMembers,
+  moveMembers,
   pseudoHeaderSum,
-  setSuperPacketLengths,
+  sameAddressesAndPorts,
+  sameIpHeaders,
 } from "./super_packet.ts";
 
 /** Flows coalesced at once per batch; a further flow's segments are written as they come. */
@@ -46,6 +49,7 @@ export class TcpCoalescer implements PlainTunWriter {
   superPackets = 0;
   /** Segments that went into super-packets. */
   coalesced = 0;
+  // UdpCoalescer keeps its groups the same way on purpose (see the note there).
   private groups = 0;
   /** Per group: its queue, IP header bytes, TCP header bytes, segment size, next sequence. */
   private readonly queue = new Int32Array(MAX_GROUPS);
@@ -162,30 +166,15 @@ export class TcpCoalescer implements PlainTunWriter {
 
   /** Group `g`'s first packet: same addresses, ports, and (checked in sameHeaders) the rest. */
   private sameFlow(g: number, at: number, ip: number): boolean {
-    const first = this.memberAt[g * MAX_MEMBERS];
-    const bytes = this.bytes;
     if (ip !== this.ipBytes[g]) return false;
-    // Addresses: IPv4 12..20, IPv6 8..40; then the two ports.
-    const from = ip === 20 ? 12 : 8;
-    for (let i = from; i < ip; i++) if (bytes[first + i] !== bytes[at + i]) return false;
-    for (let i = 0; i < 4; i++) if (bytes[first + ip + i] !== bytes[at + ip + i]) return false;
-    return true;
+    return sameAddressesAndPorts(this.bytes, this.memberAt[g * MAX_MEMBERS], at, ip);
   }
 
   /** IP fields that must match (TOS/class, TTL/hop limit, DF, next id), the ack, window, options. */
   private sameHeaders(g: number, at: number, ip: number, tcpBytes: number): boolean {
     const bytes = this.bytes;
     const first = this.memberAt[g * MAX_MEMBERS];
-    if (ip === 20) {
-      if (bytes[first + 1] !== bytes[at + 1] || bytes[first + 8] !== bytes[at + 8]) return false;
-      if (bytes[first + 6] !== bytes[at + 6]) return false;
-      // Ids must follow on: the kernel gives a super-packet's segments first id + k.
-      const id = ((bytes[first + 4] << 8) | bytes[first + 5]) + this.members[g];
-      if (((bytes[at + 4] << 8) | bytes[at + 5]) !== (id & 0xffff)) return false;
-    } else {
-      for (let i = 0; i < 4; i++) if (bytes[first + i] !== bytes[at + i]) return false;
-      if (bytes[first + 7] !== bytes[at + 7]) return false;
-    }
+    if (!sameIpHeaders(bytes, first, at, ip, this.members[g])) return false;
     // The ack, and the data offset and window (as the kernel's GRO: its flag word but PSH).
     for (let i = 8; i < 12; i++) if (bytes[first + ip + i] !== bytes[at + ip + i]) return false;
     if (bytes[first + ip + 12] !== bytes[at + ip + 12]) return false;
@@ -212,9 +201,7 @@ export class TcpCoalescer implements PlainTunWriter {
     this.closed[g] = this.closed[last];
     this.push[g] = this.push[last];
     this.members[g] = this.members[last];
-    this.memberAt.copyWithin(g * MAX_MEMBERS, last * MAX_MEMBERS, (last + 1) * MAX_MEMBERS);
-    this.memberLength.copyWithin(g * MAX_MEMBERS, last * MAX_MEMBERS, (last + 1) * MAX_MEMBERS);
-    this.memberSlot.copyWithin(g * MAX_MEMBERS, last * MAX_MEMBERS, (last + 1) * MAX_MEMBERS);
+    moveMembers(this.memberAt, this.memberLength, this.memberSlot, g, last, MAX_MEMBERS);
   }
 
   /** One segment as is; several as a super-packet built in the buffer. */
@@ -234,16 +221,18 @@ export class TcpCoalescer implements PlainTunWriter {
     const out = this.bufferAt + VIRTIO_NET_HEADER_SIZE;
     const header = this.headerBytes[g];
     const ip = this.ipBytes[g];
-    const total = gatherMembers(
+    const total = buildSuperPacket(
       bytes,
+      this.sum,
       out,
       this.memberAt,
       this.memberLength,
       base,
       count,
       header,
+      ip,
     );
-    const l4Length = setSuperPacketLengths(bytes, this.sum, out, ip, total);
+    const l4Length = total - ip;
     if (this.push[g] !== 0) bytes[out + ip + 13] |= TCP_PSH;
     // NEEDS_CSUM: the field holds the pseudo-header sum; the kernel adds the segment's.
     const pseudo = pseudoHeaderSum(this.sum, out, ip, PROTOCOL_TCP, l4Length);
@@ -293,18 +282,8 @@ function readUint32(bytes: Uint8Array, at: number): number {
  * or over IPv6 without extension headers, whose length fields agree with `length`; else 0.
  */
 function tcpIpHeaderBytes(bytes: Uint8Array, at: number, length: number): number {
-  let ip: number;
-  if (bytes[at] === 0x45) {
-    if (bytes[at + 9] !== 6 || ((bytes[at + 6] & 0x3f) | bytes[at + 7]) !== 0) return 0;
-    if (((bytes[at + 2] << 8) | bytes[at + 3]) !== length) return 0;
-    ip = 20;
-  } else if (bytes[at] >>> 4 === 6) {
-    if (bytes[at + 6] !== 6 || ((bytes[at + 4] << 8) | bytes[at + 5]) + 40 !== length) return 0;
-    ip = 40;
-  } else {
-    return 0;
-  }
-  if (length < ip + 20) return 0;
+  const ip = candidateIpHeaderBytes(bytes, at, length, PROTOCOL_TCP, 20);
+  if (ip === 0) return 0;
   const tcpBytes = (bytes[at + ip + 12] >>> 4) * 4;
   return tcpBytes < 20 || ip + tcpBytes > length ? 0 : ip;
 }

@@ -16,10 +16,13 @@ import {
 } from "./virtio_net_header.ts";
 import type { ChecksumSum } from "./gso_splitter.ts";
 import {
+  buildSuperPacket,
+  candidateIpHeaderBytes,
   checksumsVerify,
-  gatherMembers,
+  moveMembers,
   pseudoHeaderSum,
-  setSuperPacketLengths,
+  sameAddressesAndPorts,
+  sameIpHeaders,
 } from "./super_packet.ts";
 
 /** Flows coalesced at once per batch; a further flow's datagrams are written as they come. */
@@ -48,6 +51,10 @@ export class UdpCoalescer {
    * nothing more is coalesced: a kernel that offers USO but refuses our writes keeps refusing.
    */
   refusal: string | null = null;
+  // The group bookkeeping (these arrays, add's join-or-flush loop, removeGroup) mirrors
+  // TcpCoalescer's on purpose: TCP keeps more per group (sequence, push, header bytes), and a
+  // shared base class or per-group objects would cost a polymorphic call or an allocation per
+  // packet; the byte-level logic both use lives in super_packet.ts.
   private groups = 0;
   /** Per group: its queue, IP header bytes, datagram payload size, bytes so far, state. */
   private readonly queue = new Int32Array(MAX_UDP_GROUPS);
@@ -139,29 +146,12 @@ export class UdpCoalescer {
   /** Group `g`'s first packet has the same addresses and ports. */
   private sameFlow(g: number, at: number, ip: number): boolean {
     if (ip !== this.ipBytes[g]) return false;
-    const first = this.memberAt[g * MAX_UDP_MEMBERS];
-    const bytes = this.bytes;
-    const from = ip === 20 ? 12 : 8;
-    for (let i = from; i < ip; i++) if (bytes[first + i] !== bytes[at + i]) return false;
-    for (let i = 0; i < 4; i++) if (bytes[first + ip + i] !== bytes[at + ip + i]) return false;
-    return true;
+    return sameAddressesAndPorts(this.bytes, this.memberAt[g * MAX_UDP_MEMBERS], at, ip);
   }
 
-  /**
-   * IP fields the kernel copies to every segment must match (TOS/class and flow label,
-   * TTL/hop limit, DF), and IPv4 ids must follow on (the kernel gives segment k first id + k).
-   */
+  /** The IP fields the kernel copies to every segment match, and IPv4 ids follow on. */
   private sameHeaders(g: number, at: number, ip: number): boolean {
-    const bytes = this.bytes;
-    const first = this.memberAt[g * MAX_UDP_MEMBERS];
-    if (ip === 20) {
-      if (bytes[first + 1] !== bytes[at + 1] || bytes[first + 8] !== bytes[at + 8]) return false;
-      if (bytes[first + 6] !== bytes[at + 6]) return false;
-      const id = ((bytes[first + 4] << 8) | bytes[first + 5]) + this.members[g];
-      return ((bytes[at + 4] << 8) | bytes[at + 5]) === (id & 0xffff);
-    }
-    for (let i = 0; i < 4; i++) if (bytes[first + i] !== bytes[at + i]) return false;
-    return bytes[first + 7] === bytes[at + 7];
+    return sameIpHeaders(this.bytes, this.memberAt[g * MAX_UDP_MEMBERS], at, ip, this.members[g]);
   }
 
   private removeGroup(g: number): void {
@@ -173,11 +163,7 @@ export class UdpCoalescer {
     this.total[g] = this.total[last];
     this.closed[g] = this.closed[last];
     this.members[g] = this.members[last];
-    const from = last * MAX_UDP_MEMBERS;
-    const to = from + MAX_UDP_MEMBERS;
-    this.memberAt.copyWithin(g * MAX_UDP_MEMBERS, from, to);
-    this.memberLength.copyWithin(g * MAX_UDP_MEMBERS, from, to);
-    this.memberSlot.copyWithin(g * MAX_UDP_MEMBERS, from, to);
+    moveMembers(this.memberAt, this.memberLength, this.memberSlot, g, last, MAX_UDP_MEMBERS);
   }
 
   /** One datagram as is; several as a super-packet built in the buffer. */
@@ -192,16 +178,18 @@ export class UdpCoalescer {
     const out = this.bufferAt + VIRTIO_NET_HEADER_SIZE;
     const ip = this.ipBytes[g];
     const header = ip + UDP_HEADER_BYTES;
-    const total = gatherMembers(
+    const total = buildSuperPacket(
       bytes,
+      this.sum,
       out,
       this.memberAt,
       this.memberLength,
       base,
       count,
       header,
+      ip,
     );
-    const l4Length = setSuperPacketLengths(bytes, this.sum, out, ip, total);
+    const l4Length = total - ip;
     // The kernel rewrites each segment's length and adjusts the checksum from this one.
     bytes[out + ip + 4] = l4Length >>> 8;
     bytes[out + ip + 5] = l4Length & 0xff;
@@ -249,18 +237,7 @@ export class UdpCoalescer {
  * `length`; else 0.
  */
 function udpIpHeaderBytes(bytes: Uint8Array, at: number, length: number): number {
-  let ip: number;
-  if (bytes[at] === 0x45) {
-    if (bytes[at + 9] !== IPPROTO_UDP || ((bytes[at + 6] & 0x3f) | bytes[at + 7]) !== 0) return 0;
-    if (((bytes[at + 2] << 8) | bytes[at + 3]) !== length) return 0;
-    ip = 20;
-  } else if (bytes[at] >>> 4 === 6) {
-    if (bytes[at + 6] !== IPPROTO_UDP) return 0;
-    if (((bytes[at + 4] << 8) | bytes[at + 5]) + 40 !== length) return 0;
-    ip = 40;
-  } else {
-    return 0;
-  }
-  if (length < ip + UDP_HEADER_BYTES) return 0;
+  const ip = candidateIpHeaderBytes(bytes, at, length, IPPROTO_UDP, UDP_HEADER_BYTES);
+  if (ip === 0) return 0;
   return ((bytes[at + ip + 4] << 8) | bytes[at + ip + 5]) === length - ip ? ip : 0;
 }

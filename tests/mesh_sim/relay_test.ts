@@ -76,13 +76,18 @@ function relayedVia(sim: MeshSim, observer: string, subject: string, relay: stri
   return entry?.connection === "relay" && entry.relay === relay && entry.last_handshake !== null;
 }
 
+/** Runs `sim` until a and b reach each other through `relay` both ways (`what` on a timeout). */
+function runUntilRelayed(sim: MeshSim, relay: string, timeoutMs: number, what: string): void {
+  sim.runUntil(
+    () => relayedVia(sim, "a", "b", relay) && relayedVia(sim, "b", "a", relay),
+    timeoutMs,
+    what,
+  );
+}
+
 Deno.test("relay: symmetric ↔ symmetric go through the public relay within seconds; data flows both ways, end to end", async () => {
   const { sim, startedAt } = await symmetricPair(31, ["seed"]);
-  sim.runUntil(
-    () => relayedVia(sim, "a", "b", "seed") && relayedVia(sim, "b", "a", "seed"),
-    20_000,
-    "a ↔ b relayed via seed\n" + sim.logs(),
-  );
+  runUntilRelayed(sim, "seed", 20_000, "a ↔ b relayed via seed\n" + sim.logs());
   const frames = tapRelay(sim);
   const before = relayTable(sim, "seed").counts[RELAY_FORWARD];
   const took = sim.now - startedAt;
@@ -140,8 +145,9 @@ Deno.test("relay: when the relay dies another relay-capable member takes over", 
   const other = first === "r1" ? "r2" : "r1";
   await sim.crash(first);
   const crashedAt = sim.now;
-  sim.runUntil(
-    () => relayedVia(sim, "a", "b", other) && relayedVia(sim, "b", "a", other),
+  runUntilRelayed(
+    sim,
+    other,
     60_000,
     `a ↔ b relayed via ${other} after ${first} died\n` + sim.logs(),
   );
@@ -244,11 +250,7 @@ Deno.test("relay: while relayed, a later successful punch switches the pair to d
   sim.run(500);
   injectReflexive(sim, "a", home);
   injectReflexive(sim, "b", office);
-  sim.runUntil(
-    () => relayedVia(sim, "a", "b", "seed") && relayedVia(sim, "b", "a", "seed"),
-    20_000,
-    "relayed while the sites are cut off\n" + sim.logs(),
-  );
+  runUntilRelayed(sim, "seed", 20_000, "relayed while the sites are cut off\n" + sim.logs());
   sim.run(5_000);
   assertTrue(relayedVia(sim, "a", "b", "seed"), "left the relay while no direct path exists");
   // The firewall opens; a flow keeps running across the switch.
@@ -279,11 +281,7 @@ Deno.test("relay: while relayed, a later successful punch switches the pair to d
 
 Deno.test("relay: an outsider's frames get nothing from the relay", async () => {
   const { sim } = await symmetricPair(34, ["seed"]);
-  sim.runUntil(
-    () => relayedVia(sim, "a", "b", "seed") && relayedVia(sim, "b", "a", "seed"),
-    20_000,
-    "a ↔ b relayed via seed",
-  );
+  runUntilRelayed(sim, "seed", 20_000, "a ↔ b relayed via seed");
   const table = relayTable(sim, "seed");
   const unwrappedAtB = () =>
     sim.host("b").device!.device.relaySockets.reduce((n, s) => n + s.stats.unwrapped, 0);
@@ -302,11 +300,7 @@ Deno.test("relay: an outsider's frames get nothing from the relay", async () => 
 Deno.test("relay: per-sender packet limits hold at the relay", async () => {
   // Room for the handshakes and keepalives, not for a flood.
   const { sim } = await symmetricPair(35, ["seed"], { packetBurst: 50, packetsPerSecond: 100 });
-  sim.runUntil(
-    () => relayedVia(sim, "a", "b", "seed") && relayedVia(sim, "b", "a", "seed"),
-    20_000,
-    "a ↔ b relayed via seed",
-  );
+  runUntilRelayed(sim, "seed", 20_000, "a ↔ b relayed via seed");
   sim.run(2_000);
   const table = relayTable(sim, "seed");
   const forwarded = table.counts[RELAY_FORWARD];
@@ -338,11 +332,7 @@ Deno.test("relay: --relay-rate 1mbit caps a sender at the relay; status shows th
     maxPairs: 8,
   });
   const { sim } = await symmetricPair(36, ["seed"], limits);
-  sim.runUntil(
-    () => relayedVia(sim, "a", "b", "seed") && relayedVia(sim, "b", "a", "seed"),
-    20_000,
-    "a ↔ b relayed via seed",
-  );
+  runUntilRelayed(sim, "seed", 20_000, "a ↔ b relayed via seed");
   sim.run(2_000);
   const table = relayTable(sim, "seed");
   const [forwarded, limited] = [table.counts[RELAY_FORWARD], table.counts[RELAY_DROP_RATE]];
@@ -399,11 +389,7 @@ Deno.test("relay: initiations that reach the relay before it proved their sender
   };
   await sim.start("a", ["seed"]);
   await sim.start("b", ["seed"]);
-  sim.runUntil(
-    () => relayedVia(sim, "a", "b", "r") && relayedVia(sim, "b", "a", "r"),
-    20_000,
-    "a ↔ b relayed via r\n" + sim.logs(),
-  );
+  runUntilRelayed(sim, "r", 20_000, "a ↔ b relayed via r\n" + sim.logs());
   const took = sim.now - startedAt;
   sim.router.tap = null;
   console.log(`relayed after ${took} ms (simulated), ${initiations.to} initiations via r`);

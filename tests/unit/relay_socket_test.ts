@@ -272,19 +272,22 @@ function initiation(): Uint8Array {
   return out;
 }
 
-Deno.test("relay socket: an initiation for a member whose address the relay has not proven yet is held and forwarded once it is (not lost to WireGuard's 5 s retry)", () => {
+/**
+ * Members A and B and relay R on one wire, R's table holding only the member whose address is
+ * proven (`unproven` is left out); `send` routes a payload from A to B through R.
+ */
+function unprovenRig(unproven: "a" | "b") {
   const wire = new Map<string, WireSocket>();
   const [a, b, r] = ["203.0.113.1:1001", "203.0.113.2:1002", "203.0.113.3:51820"].map((e) =>
     new WireSocket(e, wire)
   );
-  let now = 1_000;
+  const clock = { now: 1_000 };
   const table = new RelayTable({}, 1);
   const memberA = { key: key(0xa1), ip: mapped("203.0.113.1"), port: 1001 };
   const memberB = { key: key(0xb2), ip: mapped("203.0.113.2"), port: 1002 };
-  // R knows A's address; B's is not proven yet (the planner leaves it out of the table).
-  table.setMembers([memberA]);
-  const rEdge = new RelaySocket(r, new RelayEndpoints(), table, () => now);
-  const aEdge = new RelaySocket(a, new RelayEndpoints(), null, () => now);
+  table.setMembers([unproven === "a" ? memberB : memberA]);
+  const rEdge = new RelaySocket(r, new RelayEndpoints(), table, () => clock.now);
+  const aEdge = new RelaySocket(a, new RelayEndpoints(), null, () => clock.now);
   const toB = parseEndpoint(
     virtualRelayEndpoint(aEdge.endpoints.bind(mapped("203.0.113.3"), 51820, key(0xb2))),
   );
@@ -292,12 +295,18 @@ Deno.test("relay socket: an initiation for a member whose address the relay has 
     aEdge.sendTo(payload, toB.address, toB.port, payload.length, 0);
     relayBatch(rEdge, [new PacketSlot(new Uint8Array(256))]);
   };
+  return { b, table, rEdge, memberA, memberB, send, clock };
+}
+
+Deno.test("relay socket: an initiation for a member whose address the relay has not proven yet is held and forwarded once it is (not lost to WireGuard's 5 s retry)", () => {
+  // R knows A's address; B's is not proven yet (the planner leaves it out of the table).
+  const { b, table, rEdge, memberA, memberB, send, clock } = unprovenRig("b");
   send(initiation());
   send(wireguardData(100)); // data without a path is not held
   assertEquals(b.inbox.length, 0);
   assertEquals(rEdge.hold.count, 1);
 
-  now += 400;
+  clock.now += 400;
   table.setMembers([memberA, memberB]);
   rEdge.releaseHeld();
   assertEquals(b.inbox.length, 1, "the held initiation went to B once its address was proven");
@@ -312,7 +321,7 @@ Deno.test("relay socket: an initiation for a member whose address the relay has 
   // One held longer than RELAY_HOLD_MS is given up (the initiator has retried by then).
   table.setMembers([memberA]);
   send(initiation());
-  now += 3_500;
+  clock.now += 3_500;
   table.setMembers([memberA, memberB]);
   rEdge.releaseHeld();
   assertEquals(b.inbox.length, 1);
@@ -321,31 +330,14 @@ Deno.test("relay socket: an initiation for a member whose address the relay has 
 });
 
 Deno.test("relay socket: an initiation from a member whose address the relay has not proven yet is held and forwarded once it is", () => {
-  const wire = new Map<string, WireSocket>();
-  const [a, b, r] = ["203.0.113.1:1001", "203.0.113.2:1002", "203.0.113.3:51820"].map((e) =>
-    new WireSocket(e, wire)
-  );
-  let now = 1_000;
-  const table = new RelayTable({}, 1);
-  const memberA = { key: key(0xa1), ip: mapped("203.0.113.1"), port: 1001 };
-  const memberB = { key: key(0xb2), ip: mapped("203.0.113.2"), port: 1002 };
   // A proved R's address and routes through it; R has not proven A's yet (its next SWIM probe).
-  table.setMembers([memberB]);
-  const rEdge = new RelaySocket(r, new RelayEndpoints(), table, () => now);
-  const aEdge = new RelaySocket(a, new RelayEndpoints(), null, () => now);
-  const toB = parseEndpoint(
-    virtualRelayEndpoint(aEdge.endpoints.bind(mapped("203.0.113.3"), 51820, key(0xb2))),
-  );
-  const send = (payload: Uint8Array) => {
-    aEdge.sendTo(payload, toB.address, toB.port, payload.length, 0);
-    relayBatch(rEdge, [new PacketSlot(new Uint8Array(256))]);
-  };
+  const { b, table, rEdge, memberA, memberB, send, clock } = unprovenRig("a");
   send(initiation());
   send(wireguardData(100)); // data from an unproven source is dropped at once
   assertEquals(b.inbox.length, 0);
   assertEquals(rEdge.hold.count, 1);
   assertEquals([table.counts[2], table.counts[4]], [1, 0], "only the data counted as untrusted");
-  now += 300;
+  clock.now += 300;
   rEdge.releaseHeld();
   assertEquals(b.inbox.length, 0, "nothing forwarded while A's address is unproven");
   table.setMembers([memberA, memberB]);
