@@ -49,11 +49,9 @@ function wantsPunch(s: SwimState, member: Member): boolean {
   if (member.hasVerified) {
     // A proven path that stopped answering: our latest probe, finished, got no direct ack (its
     // NAT rebound or the mapping expired; ping-req keeps it alive meanwhile).
-    const proven = s.members.lastDirect(member);
-    const lastProbe = s.members.lastProbe(member);
-    if (lastProbe <= proven || s.now - lastProbe < s.config.probeInterval) {
-      return false;
-    }
+    // (`probeUnanswered` is lastProbe > lastDirect, from the Member's flags.)
+    if (!member.probeUnanswered) return false;
+    if (s.now - s.members.lastProbe(member) < s.config.probeInterval) return false;
   }
   const record = member.record;
   if (record === null || record.endpoints.length === 0) return false;
@@ -99,7 +97,7 @@ export function punchTick(s: SwimState): void {
       // A probe still in flight says nothing yet: keep the attempt's schedule. (Forgetting it
       // here starved small meshes, where every member is probed every tick or two: a rebound
       // pair never came due.)
-      if (!probeInFlight(s, member)) p.pairs.delete(member.id);
+      if (p.pairs.has(member.id) && !probeInFlight(s, member)) p.pairs.delete(member.id);
       continue;
     }
     // Never tried directly: on-demand verification goes first (it is all a public mesh needs).
