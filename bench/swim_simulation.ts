@@ -18,8 +18,9 @@
  * the heap at 6 GB and lets it grow 25% past the live set between full collections (V8's
  * default let peak RSS reach ~3.5× the live heap at N=1,000; this costs ~25% more CPU).
  * Cost on the 2-core machine (shared with other work, so CPU time is the figure to compare):
- * the default run 984–1,078 s CPU (19–22 min wall), peak RSS 6.1 GB (N=5,000's hour alone
- * simulates 40 M datagrams; its heap ends at ~3.4 GB + 1.6 GB of typed columns);
+ * the default run 792 s CPU (15 min wall; 984–1,078 s before the punch scan read Member flags
+ * instead of session columns), peak RSS 5.9 GB (N=5,000's hour alone simulates 41.3 M
+ * datagrams; its heap ends at ~3.7 GB + 1.6 GB of typed columns);
  * `bench:swim 10000` (join, crash, no loss hour) 191 s CPU, peak RSS 5.0 GB.
  * Usage: deno task bench:swim [--loss-minutes=M] [N...]   (default: 60 minutes; 100 1000 5000)
  */
