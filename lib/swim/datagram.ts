@@ -16,6 +16,12 @@ import type { SwimCrypto } from "./swim_crypto.ts";
  */
 const AAD = new Uint8Array(HEADER_BYTES + PUBLIC_KEY_BYTES);
 
+/** Fills AAD from the datagram's header and the receiver's key (a loop: `set` of a view allocates). */
+function setAssociatedData(data: Uint8Array, receiver: Uint8Array): void {
+  for (let i = 0; i < HEADER_BYTES; i++) AAD[i] = data[i];
+  AAD.set(receiver, HEADER_BYTES);
+}
+
 /** The AEAD associated data: the 64-byte header followed by the receiver's key (a new array). */
 export function associatedData(header: Uint8Array, receiver: Uint8Array): Uint8Array {
   const aad = new Uint8Array(HEADER_BYTES + PUBLIC_KEY_BYTES);
@@ -61,8 +67,7 @@ export function sealInto(
   receiver: Uint8Array,
 ): void {
   writeHeader(data, type, senderEpoch, receiverEpoch, counter, crypto.publicKey);
-  AAD.set(data.subarray(0, HEADER_BYTES));
-  AAD.set(receiver, HEADER_BYTES);
+  setAssociatedData(data, receiver);
   crypto.sealInPlace(key, counter, AAD, data.subarray(HEADER_BYTES));
 }
 
@@ -94,7 +99,6 @@ export function openDatagram(
   counter: number,
   receiver: Uint8Array,
 ): Uint8Array | null {
-  AAD.set(data.subarray(0, HEADER_BYTES));
-  AAD.set(receiver, HEADER_BYTES);
+  setAssociatedData(data, receiver);
   return crypto.open(key, counter, AAD, data.subarray(HEADER_BYTES));
 }

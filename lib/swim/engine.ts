@@ -61,6 +61,11 @@ export interface SwimEngineOptions {
   random?: () => number;
 }
 
+/** What an empty drain returns (shared; frozen, so a caller that writes to it fails loudly). */
+const NO_OUTGOING: readonly Outgoing[] = Object.freeze([]);
+/** See NO_OUTGOING. */
+const NO_EVENTS: readonly SwimEvent[] = Object.freeze([]);
+
 /** The SWIM + Lifeguard engine for one node. */
 export class SwimEngine {
   /** The resolved configuration. */
@@ -182,8 +187,10 @@ export class SwimEngine {
   }
 
   /** Takes the datagrams produced so far. */
-  drainOutgoing(): Outgoing[] {
+  drainOutgoing(): readonly Outgoing[] {
     const out = this.#s.outbox;
+    // Drained after every datagram and tick, usually with nothing in it: no new array then.
+    if (out.length === 0) return NO_OUTGOING;
     this.#s.outbox = [];
     return out;
   }
@@ -211,8 +218,9 @@ export class SwimEngine {
   }
 
   /** Takes the events produced so far. */
-  drainEvents(): SwimEvent[] {
+  drainEvents(): readonly SwimEvent[] {
     const out = this.#s.events;
+    if (out.length === 0) return NO_EVENTS;
     this.#s.events = [];
     return out;
   }

@@ -10,7 +10,10 @@ import { SwimDecodeError } from "./swim_errors.ts";
 /** The port's classifier (one for WireGuard, SWIM and STUN) lives in lib/net. */
 export { classifiesAsStun, classifiesAsWireguard, isSwimDatagram } from "../net/port_demux.ts";
 
-/** The decoded header fields. `sender` and `raw` are views into the datagram. */
+/**
+ * The decoded header fields. `sender` is a view into the datagram; the 64 header bytes
+ * themselves are the datagram's first 64 (no view of them: one fewer allocation per datagram).
+ */
 export interface SwimHeader {
   /** Message type code (offset 0). */
   type: number;
@@ -22,8 +25,6 @@ export interface SwimHeader {
   counter: number;
   /** Sender's Ed25519 public key (offset 32), checked against the trust set first. */
   sender: Uint8Array;
-  /** The 64 header bytes (authenticated as AEAD associated data or under the Hello signature). */
-  raw: Uint8Array;
 }
 
 /** Largest value a u64 field may hold here: JS numbers are exact only up to 2^53. */
@@ -119,6 +120,5 @@ export function readHeader(bytes: Uint8Array): SwimHeader {
     receiverEpoch,
     counter,
     sender: bytes.subarray(32, 64),
-    raw: bytes.subarray(0, HEADER_BYTES),
   };
 }

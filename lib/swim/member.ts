@@ -63,9 +63,13 @@ const STATE_MASK = 3;
 const REMOVED = 4;
 const IN_PROVEN = 8;
 const COUNTED_ALIVE = 16;
-const FLAGS_MASK = 31;
+/** `verified` is not null: the punch scan asks this of 64 members a tick, without the miss. */
+const HAS_VERIFIED = 32;
+/** Our latest probe started after its latest direct ack (MemberTable keeps it in step). */
+const PROBE_UNANSWERED = 64;
+const FLAGS_MASK = 127;
 /** `listIndex + 1` sits above the flags (≤ 65,536 members: 17 bits, a small integer). */
-const LIST_SHIFT = 5;
+const LIST_SHIFT = 7;
 
 /** The defaults every member without an `Occasional` reads. */
 const IDLE: Readonly<Occasional> = Object.freeze(new Occasional());
@@ -104,7 +108,7 @@ export class Member {
   /** The cold entry's record this Member was made from (MemberTable.resolve), else null. */
   warmedFrom: AliveRecord | null = null;
   /**
-   * `state`, `removed`, `inProven`, `countedAlive` and `listIndex + 1` packed in one small
+   * `state`, `removed`, `inProven`, `countedAlive`, `hasVerified`, `probeUnanswered` and `listIndex + 1` packed in one small
    * integer: every node holds a Member per member, so each field is paid N² times.
    */
   #packed = 0;
@@ -166,6 +170,23 @@ export class Member {
   }
   set verified(value: Address | null) {
     if (this.#occasional !== null || value !== IDLE.verified) this.#writable().verified = value;
+    this.#packed = value !== null ? this.#packed | HAS_VERIFIED : this.#packed & ~HAS_VERIFIED;
+  }
+
+  /**
+   * The session's lastProbe > lastDirect (MemberTable's, set with either), so the punch scan
+   * learns "answered" without reading two session columns.
+   */
+  get probeUnanswered(): boolean {
+    return (this.#packed & PROBE_UNANSWERED) !== 0;
+  }
+  set probeUnanswered(value: boolean) {
+    this.#packed = value ? this.#packed | PROBE_UNANSWERED : this.#packed & ~PROBE_UNANSWERED;
+  }
+
+  /** `verified !== null`, read from the packed flags (no trip to the out-of-line part). */
+  get hasVerified(): boolean {
+    return (this.#packed & HAS_VERIFIED) !== 0;
   }
 
   /** Where our pending verification ping went (MemberTable.checkSeq has its seq). */

@@ -288,7 +288,9 @@ export class MemberTable {
 
   /** Records the start of a probe of `member` (a member in the table). */
   noteProbe(member: Member, now: number): void {
-    this.sessions.setLastProbe(this.sessionOf(member), now);
+    const slot = this.sessionOf(member);
+    this.sessions.setLastProbe(slot, now);
+    member.probeUnanswered = !(now <= this.sessions.lastDirect(slot));
   }
 
   /** When we last sent `member` a verification ping (-Infinity: never). */
@@ -336,7 +338,9 @@ export class MemberTable {
 
   /** Records a direct ack from `member` (a member in the table). */
   noteDirect(member: Member, now: number): void {
-    this.sessions.setLastDirect(this.sessionOf(member), now);
+    const slot = this.sessionOf(member);
+    this.sessions.setLastDirect(slot, now);
+    member.probeUnanswered = !(this.sessions.lastProbe(slot) <= now);
   }
 
   /** A snapshot of `member` for events and queries. */
@@ -415,6 +419,7 @@ export class MemberTable {
     // restored from its tombstone starts untried. The last direct ack stays (punch.ts keyed
     // it by id, so it outlived the Member).
     this.sessions.setLastProbe(member.sessionSlot, -Infinity);
+    member.probeUnanswered = false;
     this.sessions.setLastCheck(member.sessionSlot, -Infinity);
     this.sessions.setCheckSeq(member.sessionSlot, 0);
     this.sessions.setRtt(member.sessionSlot, -1);

@@ -79,6 +79,11 @@ function checkInvariants(table: MemberTable, label: string): void {
       table.proven.includes(member),
       `${label}: inProven out of step`,
     );
+    assertEquals(
+      member.probeUnanswered,
+      table.lastProbe(member) > table.lastDirect(member),
+      `${label}: probeUnanswered ≠ (lastProbe > lastDirect)`,
+    );
   }
   for (const member of table.dead) {
     assertTrue(table.get(member.id) === member, `${label}: a forgotten member is in the dead set`);
@@ -148,7 +153,7 @@ Deno.test("member table: invariants hold after seeded random transition sequence
       const key = keyOf(n);
       const id = keyId(key);
       const member: Member | null = table.get(id) ?? null;
-      const op = Math.floor(random() * 10);
+      const op = Math.floor(random() * 12);
       let label = `seed ${seed} step ${step}`;
       if (member === null && op < 3 && table.joinCold(recordOf(key), now)) {
         // First sight in gossip: listed cold, without a Member, until something touches it.
@@ -203,6 +208,15 @@ Deno.test("member table: invariants hold after seeded random transition sequence
           assertTrue(pick !== member && pick.state === "alive" && pick.isListed, label);
         }
         label += " pick";
+        label += " pick";
+      } else if (op === 10) {
+        // A probe starts (same ms as an ack now and then: answered only if it came after).
+        const acked = table.lastDirect(member);
+        table.noteProbe(member, random() < 0.2 && acked !== -Infinity ? acked : now);
+        label += " probe";
+      } else if (op === 11) {
+        table.noteDirect(member, now);
+        label += " direct";
       }
       checkInvariants(table, label);
     }

@@ -51,7 +51,7 @@ export class Hostile {
       header.senderEpoch,
       this.epoch,
     );
-    const aad = associatedData(header.raw, this.crypto.publicKey);
+    const aad = associatedData(data, this.crypto.publicKey);
     const plain = this.crypto.open(key, header.counter, aad, data.subarray(HEADER_BYTES));
     return plain === null ? null : decodeBody(header.type, plain);
   }
