@@ -127,8 +127,34 @@ export class Cluster {
       this.#byAddress.set(node.address, i);
       ids.add(node.id);
     }
+    this.trust = this.#nodeTrust(ids);
+  }
+
+  /**
+   * Trusts the nodes' keys and `extraTrusted`. Asked per datagram with a freshly built id
+   * string, so a Set<string> would hash 32 chars each time: instead the key's first 4 bytes
+   * pick a node (a small-integer Map key) and its bytes are compared; prefixes shared by two
+   * nodes fall back to the id set.
+   */
+  #nodeTrust(ids: Set<string>): TrustPolicy {
+    const SHARED = -1;
+    const byPrefix = new Map<number, number>();
+    for (let i = 0; i < this.nodes.length; i++) {
+      const prefix = keyPrefix(this.nodes[i].publicKey);
+      byPrefix.set(prefix, byPrefix.has(prefix) ? SHARED : i);
+    }
+    const nodes = this.nodes;
     const extra = this.extraTrusted;
-    this.trust = { isTrusted: (_key, id) => ids.has(id) || extra.has(id) };
+    const isNode = (key: Uint8Array, id: string): boolean => {
+      const index = byPrefix.get(keyPrefix(key));
+      if (index === undefined) return false;
+      if (index === SHARED) return ids.has(id);
+      const own = nodes[index].publicKey;
+      if (own.length !== key.length) return false;
+      for (let i = 4; i < key.length; i++) if (own[i] !== key[i]) return false;
+      return true;
+    };
+    return { isTrusted: (key, id) => isNode(key, id) || (extra.size > 0 && extra.has(id)) };
   }
 
   /** Starts node `index` now, joining through `seeds` (node indices). */
@@ -268,3 +294,8 @@ export class Cluster {
 
 /** A trust policy over a cluster's keys (re-exported for tests that build engines by hand). */
 export { trustKeys };
+
+/** A key's first 4 bytes as a small integer (a Map key that needs no string). */
+function keyPrefix(key: Uint8Array): number {
+  return (key[0] | (key[1] << 8) | (key[2] << 16) | (key[3] << 24)) >>> 0;
+}
