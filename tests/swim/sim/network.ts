@@ -87,8 +87,10 @@ export class SimNetwork {
     while (this.queue.peek() <= until) {
       const event = this.queue.pop()!;
       this.now = event.at;
-      if (event.fire !== null) event.fire();
-      else this.#receivers.get(event.to)?.(event.from, event.data!, event.at);
+      const { at, fire, from, to, data } = event;
+      this.queue.release(event);
+      if (fire !== null) fire();
+      else this.#receivers.get(to)?.(from, data!, at);
       if (stop !== undefined && stop()) return;
     }
     this.now = Math.max(this.now, until);
