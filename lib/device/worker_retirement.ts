@@ -6,6 +6,8 @@
  * Sans-IO: the device's timer feeds it the time and the process's CPU time.
  */
 
+import { CpuInterval } from "./cpu_interval.ts";
+
 /** Idle period after which an added worker is retired (ms). */
 export const RETIRE_IDLE_MS = 60_000;
 /** CPU time below this fraction of one core over a sample counts as idle for retiring. */
@@ -18,8 +20,7 @@ export function retireSampleInterval(idleMs: number): number {
 
 /** Decides, from samples of the process's CPU time, when to retire one added worker. */
 export class WorkerRetirement {
-  private lastAt = NaN;
-  private lastCpuMicros = NaN;
+  private readonly cpu = new CpuInterval();
   /** Start of the current run of idle samples (NaN before the first sample). */
   private idleSince = NaN;
 
@@ -41,13 +42,10 @@ export class WorkerRetirement {
    * process has been idle for the whole period since the last change or busy sample.
    */
   sample(now: number, cpuMicros: number): boolean {
-    const elapsedMicros = (now - this.lastAt) * 1000;
-    const used = cpuMicros - this.lastCpuMicros;
-    this.lastAt = now;
-    this.lastCpuMicros = cpuMicros;
+    const used = this.cpu.sample(now, cpuMicros);
     if (Number.isNaN(this.idleSince)) this.idleSince = now;
-    if (!(elapsedMicros > 0)) return false;
-    if (used > this.idleFraction * elapsedMicros) {
+    if (Number.isNaN(used)) return false;
+    if (used > this.idleFraction) {
       this.idleSince = now;
       return false;
     }
