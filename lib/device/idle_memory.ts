@@ -10,11 +10,10 @@ export const IDLE_CHECK_INTERVAL_MS = 20_000;
 /** CPU time below this fraction of one core over an interval counts as idle. */
 export const IDLE_CPU_FRACTION = 0.05;
 
-import { CpuInterval } from "./cpu_interval.ts";
-
 /** Decides, from samples of the process's CPU time, when an idle spell has begun. */
 export class IdleMemoryRelief {
-  private readonly cpu = new CpuInterval();
+  private lastAt = NaN;
+  private lastCpuMicros = NaN;
   /** True until the first release, and again after every busy interval. */
   private pending = true;
   private idle = false;
@@ -40,10 +39,13 @@ export class IdleMemoryRelief {
    * device has been busy (or just started) since the last release.
    */
   sample(now: number, cpuMicros: number): boolean {
-    const used = this.cpu.sample(now, cpuMicros);
+    const elapsedMicros = (now - this.lastAt) * 1000;
+    const used = cpuMicros - this.lastCpuMicros;
+    this.lastAt = now;
+    this.lastCpuMicros = cpuMicros;
     this.idle = false;
-    if (Number.isNaN(used)) return false;
-    if (used > this.idleFraction) {
+    if (!(elapsedMicros > 0)) return false;
+    if (used > this.idleFraction * elapsedMicros) {
       this.pending = true;
       return false;
     }

@@ -6,8 +6,6 @@
  * Sans-IO: the device's timer feeds it the time and the process's CPU time.
  */
 
-import { CpuInterval } from "./cpu_interval.ts";
-
 /** Idle period after which an added worker is retired (ms). */
 export const RETIRE_IDLE_MS = 60_000;
 /** CPU time below this fraction of one core over a sample counts as idle for retiring. */
@@ -20,7 +18,8 @@ export function retireSampleInterval(idleMs: number): number {
 
 /** Decides, from samples of the process's CPU time, when to retire one added worker. */
 export class WorkerRetirement {
-  private readonly cpu = new CpuInterval();
+  private lastAt = NaN;
+  private lastCpuMicros = NaN;
   /** Start of the current run of idle samples (NaN before the first sample). */
   private idleSince = NaN;
 
@@ -42,10 +41,13 @@ export class WorkerRetirement {
    * process has been idle for the whole period since the last change or busy sample.
    */
   sample(now: number, cpuMicros: number): boolean {
-    const used = this.cpu.sample(now, cpuMicros);
+    const elapsedMicros = (now - this.lastAt) * 1000;
+    const used = cpuMicros - this.lastCpuMicros;
+    this.lastAt = now;
+    this.lastCpuMicros = cpuMicros;
     if (Number.isNaN(this.idleSince)) this.idleSince = now;
-    if (Number.isNaN(used)) return false;
-    if (used > this.idleFraction) {
+    if (!(elapsedMicros > 0)) return false;
+    if (used > this.idleFraction * elapsedMicros) {
       this.idleSince = now;
       return false;
     }
