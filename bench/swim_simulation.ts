@@ -48,7 +48,7 @@ const TALKED_AFTER_HOUR = 1_850;
 const TALKED_PAIR_BYTES = 400;
 
 /** One N's line; `skipped` (not "") says why the loss hour was left out. */
-function measure(n: number, seed: number, hourMs: number, skipped: string): string {
+export function measure(n: number, seed: number, hourMs: number, skipped: string): string {
   const wall = performance.now();
   const phase = (name: string) =>
     console.error(`  N=${n} ${name} at ${((performance.now() - wall) / 1000).toFixed(0)} s wall`);
@@ -166,6 +166,50 @@ function totalBytes(cluster: Cluster): number {
   return sum;
 }
 
+/** One N to run: its loss period, and why the hour was left out ("" when it was not). */
+export interface SwimPlan {
+  n: number;
+  lossMs: number;
+  skipped: string;
+}
+
+/**
+ * Runs the plans on two threads when there are several: the largest N alone on one, the others
+ * one after another on the second (the largest takes longer than all the others together, and
+ * the others finish before it reaches its own peak heap). Prints the lines in the plans' order.
+ */
+async function runPlans(plans: SwimPlan[]): Promise<void> {
+  if (plans.length === 1) {
+    console.log(measure(plans[0].n, 42, plans[0].lossMs, plans[0].skipped));
+    return;
+  }
+  const largest = plans.reduce((a, b) => (b.n > a.n ? b : a));
+  const rest = plans.filter((plan) => plan !== largest);
+  const [big, small] = await Promise.all([runInWorker([largest]), runInWorker(rest)]);
+  const lines = new Map<SwimPlan, string>();
+  lines.set(largest, big[0]);
+  rest.forEach((plan, i) => lines.set(plan, small[i]));
+  for (const plan of plans) console.log(lines.get(plan));
+}
+
+/** Runs `plans` in order on a worker thread (its own isolate and heap); returns their lines. */
+function runInWorker(plans: SwimPlan[]): Promise<string[]> {
+  const worker = new Worker(new URL("./swim_simulation_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<string[]>) => {
+      worker.terminate();
+      resolve(event.data);
+    };
+    worker.onerror = (event) => {
+      worker.terminate();
+      reject(new Error(`bench:swim worker failed: ${event.message}`));
+    };
+    worker.postMessage(plans);
+  });
+}
+
 if (import.meta.main) {
   // `--loss-minutes=M` shortens the 5%-loss hour (for quick looks; the report uses the hour).
   const minutes = Deno.args.find((a) => a.startsWith("--loss-minutes="));
@@ -173,7 +217,7 @@ if (import.meta.main) {
   const numbers = Deno.args.filter((a) => !a.startsWith("--")).map(Number);
   const sizes = numbers.length > 0 ? numbers : [100, 1000, 5000];
   const limit = getHeapStatistics().heap_size_limit;
-  const plans: { n: number; lossMs: number; skipped: string }[] = [];
+  const plans: SwimPlan[] = [];
   for (const n of sizes) {
     if (!(Number.isInteger(n) && n >= 2)) {
       console.error(`bench:swim: N must be an integer ≥ 2, got ${n}`);
@@ -196,5 +240,5 @@ if (import.meta.main) {
       Deno.exit(2);
     }
   }
-  for (const plan of plans) console.log(measure(plan.n, 42, plan.lossMs, plan.skipped));
+  await runPlans(plans);
 }
