@@ -252,6 +252,11 @@ Deno.test({
             if (mapped) assertEquals(report.mapped_v4, mapped);
             else assertEquals(ipOf(report.mapped_v4 ?? ""), lab.site("sym").publicIp);
           }
+          // Two hosts behind one port-preserving NAT race for its ports, so either may look
+          // symmetric: printed, not asserted (the same-NAT row must not depend on it).
+          for (const k of [SHARED1, SHARED2]) {
+            console.log(`    node${k} (same NAT): mapping ${(await netcheck(k)).mapping_v4}`);
+          }
         },
       );
 

@@ -77,21 +77,35 @@ export class NatMesh {
     expect: (endpoint: string, of: number) => boolean,
     timeoutMs: number,
   ): Promise<[string, string]> {
+    // What each side last listed, for the failure message (a flake needs more than "null").
+    const seen = new Map<string, string>();
     const view = async (at: number, of: number) => {
       const peer = await this.peer(at, of);
+      const { state, connection, relay, endpoint, last_handshake, candidates } = peer ?? {};
+      seen.set(
+        `node${at} → node${of}`,
+        peer === null
+          ? "not listed"
+          : JSON.stringify({ state, connection, relay, endpoint, last_handshake, candidates }),
+      );
       return peer?.state === "alive" && peer.connection === "direct" &&
           peer.last_handshake !== null && peer.endpoint !== null && expect(peer.endpoint, of)
         ? peer.endpoint
         : null;
     };
-    return await this.mesh.waitFor(
-      async () => {
-        const [ab, ba] = [await view(a, b), await view(b, a)];
-        return ab !== null && ba !== null ? [ab, ba] as [string, string] : null;
-      },
-      timeoutMs,
-      `a direct path between node${a} and node${b}`,
-    );
+    try {
+      return await this.mesh.waitFor(
+        async () => {
+          const [ab, ba] = [await view(a, b), await view(b, a)];
+          return ab !== null && ba !== null ? [ab, ba] as [string, string] : null;
+        },
+        timeoutMs,
+        `a direct path between node${a} and node${b}`,
+      );
+    } catch (error) {
+      const views = [...seen].map(([pair, what]) => `\n  ${pair}: ${what}`).join("");
+      throw new Error(`${error instanceof Error ? error.message : error}; last seen:${views}`);
+    }
   }
 
   /** Waits until a and b each reach the other through a relay, with a handshake. */
