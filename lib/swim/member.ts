@@ -31,6 +31,8 @@ class Rare {
   timer: Timer | null = null;
   /** Claimers already heard about the current version (dedupe + Lifeguard confirmations). */
   claims: Set<string> | null = null;
+  /** When `state` last changed, while the member is not listed (MemberTable.stateSince). */
+  unlistedSince = 0;
 }
 
 /** `Member.state` by its 2-bit code. */
@@ -60,9 +62,10 @@ const LIST_SHIFT = 8;
 const IDLE_RARE: Readonly<Rare> = Object.freeze(new Rare());
 
 /**
- * One trusted member as seen by the local node. `state`, `stateSince`, `removed`, `inProven`,
+ * One trusted member as seen by the local node. `state`, `removed`, `inProven`,
  * `countedAlive` and `listIndex` belong to the MemberTable: only its transitions change them,
- * so its lists and live count always agree with them.
+ * so its lists and live count always agree with them; so does when `state` last changed
+ * (MemberTable.stateSince: a column by listed index while listed, `unlistedSince` otherwise).
  *
  * `verified`, `checkAddress` and `probing` are inline: every Member but a warmed, never
  * contacted one needs them, and an out-of-line part (once ~180 bytes saved per listed member,
@@ -79,8 +82,6 @@ export class Member {
   epoch = 0;
   /** See `epoch`. */
   incarnation = 0;
-  /** When `state` last changed (MemberTable's). */
-  stateSince = 0;
   /** Address of the last authenticated datagram, else the record's first endpoint. */
   address: Address | null = null;
   /** Highest boot epoch we know for the member (record or authenticated header). */
@@ -258,6 +259,16 @@ export class Member {
   set claims(value: Set<string> | null) {
     if (this.#rare !== null || value !== IDLE_RARE.claims) {
       this.#writableRare().claims = value;
+    }
+  }
+
+  /** When `state` last changed while not listed (MemberTable's: read MemberTable.stateSince). */
+  get unlistedSince(): number {
+    return (this.#rare ?? IDLE_RARE).unlistedSince;
+  }
+  set unlistedSince(value: number) {
+    if (this.#rare !== null || value !== IDLE_RARE.unlistedSince) {
+      this.#writableRare().unlistedSince = value;
     }
   }
 

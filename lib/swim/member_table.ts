@@ -8,7 +8,7 @@
  *
  * A member learnt from its first record and untouched since (the common case in a big mesh:
  * a node lists every member and talks to few) is kept "cold": its record stands in the listed
- * array for it, its join time in a column, no Member object at all (~110 bytes saved a pair;
+ * array for it, its join time in a column (where listed Members keep theirs too), no Member object at all (~110 bytes saved a pair;
  * at 5,000 members the simulator holds 25 million pairs). Any lookup that may change it
  * (`get`, `candidate`, a random pick) turns it into a Member first; reads that change nothing
  * (`peek`, `recordAt`, `infoOf`) do not.
@@ -84,8 +84,12 @@ export class MemberTable {
   /** Members in the table that are not listed (no record yet, removed, revoked): few. */
   readonly #unlisted = new Map<string, Member>();
   readonly #tombstones = new Map<string, Tombstone>();
-  /** Join times of cold entries, by listed index. */
-  #coldSince = new Float64Array(64);
+  /**
+   * When each listed entry's state last changed, by listed index (a cold entry's: its join
+   * time). A column, not a Member field: times are fractional, and a double field cost every
+   * Member a boxed number (24 bytes). Unlisted members keep theirs out of line.
+   */
+  #since = new Float64Array(64);
   readonly #dead = new Set<Member>();
   readonly #proven: Member[] = [];
   readonly #random: () => number;
@@ -210,17 +214,26 @@ export class MemberTable {
       return false;
     }
     const index = this.#listed.length;
-    if (index >= this.#coldSince.length) {
-      // 1.5×, not 2×: 10^8 of these at 10,000 members, and a doubled tail wastes ~4 bytes each.
-      const grown = new Float64Array(Math.ceil(this.#coldSince.length * 1.5));
-      grown.set(this.#coldSince);
-      this.#coldSince = grown;
-    }
+    this.#reserveSince(index);
     this.#listed.push(record);
-    this.#coldSince[index] = now;
+    this.#since[index] = now;
     this.#index.add(id, index);
     this.#aliveCount++;
     return true;
+  }
+
+  #reserveSince(index: number): void {
+    if (index < this.#since.length) return;
+    // 1.5×, not 2×: 10^8 of these at 10,000 members, and a doubled tail wastes ~4 bytes each.
+    const grown = new Float64Array(Math.ceil(this.#since.length * 1.5));
+    grown.set(this.#since);
+    this.#since = grown;
+  }
+
+  /** When `member`'s state last changed (0 for a member that never had one). */
+  stateSince(member: Member): number {
+    const index = member.listIndex;
+    return index >= 0 ? this.#since[index] : member.unlistedSince;
   }
 
   /** Turns the cold entry at listed `index` into the Member it stands for. */
@@ -232,7 +245,6 @@ export class MemberTable {
     member.incarnation = record.incarnation;
     member.latestEpoch = record.epoch;
     member.address = entryAddress(record);
-    member.stateSince = this.#coldSince[index];
     member.listIndex = index;
     member.countedAlive = true;
     this.#listed[index] = member;
@@ -366,14 +378,19 @@ export class MemberTable {
    */
   join(member: Member, now: number): boolean {
     member.removed = false;
+    const listing = member.listIndex < 0;
+    if (listing) {
+      // Listed first, so the state change below lands in the listed column.
+      const index = this.#listed.length;
+      this.#reserveSince(index);
+      member.listIndex = index;
+      this.#listed.push(member);
+      this.#unlisted.delete(member.id);
+      this.#index.add(member.id, index);
+      member.unlistedSince = 0;
+    }
     this.#setState(member, "alive", now);
-    if (member.listIndex >= 0) return false;
-    member.listIndex = this.#listed.length;
-    this.#listed.push(member);
-    this.#unlisted.delete(member.id);
-    this.#index.add(member.id, member.listIndex);
-    this.#recount(member);
-    return true;
+    return listing;
   }
 
   /** A suspect or dead member refuted (a newer record): alive again. */
@@ -508,7 +525,8 @@ export class MemberTable {
     if (state === "dead") this.#dead.add(member);
     else this.#dead.delete(member);
     member.state = state;
-    member.stateSince = now;
+    if (member.listIndex >= 0) this.#since[member.listIndex] = now;
+    else member.unlistedSince = now;
     this.#recount(member);
   }
 
@@ -516,6 +534,7 @@ export class MemberTable {
   #unlist(member: Member): void {
     const index = member.listIndex;
     if (index >= 0) {
+      member.unlistedSince = this.#since[index];
       this.#index.delete(member.id);
       const lastIndex = this.#listed.length - 1;
       const last = this.#listed[lastIndex];
@@ -524,7 +543,7 @@ export class MemberTable {
         this.#index.move(last.id, index);
         this.#listed[index] = last;
         if (last instanceof Member) last.listIndex = index;
-        else this.#coldSince[index] = this.#coldSince[lastIndex];
+        this.#since[index] = this.#since[lastIndex];
       }
       this.#listed.pop();
       member.listIndex = -1;
