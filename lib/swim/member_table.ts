@@ -94,6 +94,8 @@ export class MemberTable {
   readonly #proven: Member[] = [];
   readonly #random: () => number;
   #aliveCount = 0;
+  /** Bumped whenever which entry a key id maps to may have changed (see `changes`). */
+  #changes = 0;
   /** The sessions of members in the table and of tombstones. */
   readonly sessions = new SessionTable();
 
@@ -110,6 +112,15 @@ export class MemberTable {
   /** Forgotten members still remembered by their session. */
   get tombstoneCount(): number {
     return this.#tombstones.size;
+  }
+
+  /**
+   * Changes whenever an entry is added, removed, moved, warmed into a Member or unlisted: while
+   * it stays the same, `peek` of any id returns the same entry as before (whose own fields may
+   * have changed), so a caller may keep what it peeked instead of looking it up again.
+   */
+  get changes(): number {
+    return this.#changes;
   }
 
   /** Listed members currently alive: the N in every log10 N formula. */
@@ -215,6 +226,7 @@ export class MemberTable {
     }
     const index = this.#listed.length;
     this.#reserveSince(index);
+    this.#changes = (this.#changes + 1) | 0;
     this.#listed.push(record);
     this.#since[index] = now;
     this.#index.add(id, index);
@@ -239,6 +251,7 @@ export class MemberTable {
   /** Turns the cold entry at listed `index` into the Member it stands for. */
   #warm(index: number): Member {
     const record = this.#listed[index] as AliveRecord;
+    this.#changes = (this.#changes + 1) | 0;
     const member = new Member(record.subject, record.id);
     member.record = record;
     member.epoch = record.epoch;
@@ -363,6 +376,7 @@ export class MemberTable {
   /** Puts a member from `candidate` into the table once its datagram authenticated. */
   keep(member: Member): void {
     if (this.#has(member.id)) return;
+    this.#changes = (this.#changes + 1) | 0;
     this.#unlisted.set(member.id, member);
     this.#tombstones.delete(member.id);
   }
@@ -383,6 +397,7 @@ export class MemberTable {
       // Listed first, so the state change below lands in the listed column.
       const index = this.#listed.length;
       this.#reserveSince(index);
+      this.#changes = (this.#changes + 1) | 0;
       member.listIndex = index;
       this.#listed.push(member);
       this.#unlisted.delete(member.id);
@@ -428,6 +443,7 @@ export class MemberTable {
    * tombstone goes first when there are MAX_TOMBSTONES of them.
    */
   forget(member: Member): void {
+    this.#changes = (this.#changes + 1) | 0;
     this.#dead.delete(member);
     this.#unlist(member);
     this.#unlisted.delete(member.id);
@@ -534,6 +550,7 @@ export class MemberTable {
   #unlist(member: Member): void {
     const index = member.listIndex;
     if (index >= 0) {
+      this.#changes = (this.#changes + 1) | 0;
       member.unlistedSince = this.#since[index];
       this.#index.delete(member.id);
       const lastIndex = this.#listed.length - 1;

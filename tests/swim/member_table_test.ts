@@ -155,6 +155,9 @@ Deno.test("member table: invariants hold after seeded random transition sequence
       const n = Math.floor(random() * keys);
       const key = keyOf(n);
       const id = keyId(key);
+      // Nothing a peek returns may change while `changes` stays (inbound.ts relies on it).
+      const changes = table.changes;
+      const peeked = Array.from({ length: keys }, (_, k) => table.peek(keyId(keyOf(k))));
       const member: Member | null = table.get(id) ?? null;
       const op = Math.floor(random() * 12);
       let label = `seed ${seed} step ${step}`;
@@ -233,6 +236,11 @@ Deno.test("member table: invariants hold after seeded random transition sequence
         label += " direct";
       }
       checkInvariants(table, label);
+      if (table.changes === changes) {
+        for (let k = 0; k < keys; k++) {
+          assertTrue(table.peek(keyId(keyOf(k))) === peeked[k], `${label}: changes missed one`);
+        }
+      }
       for (const entry of table.entries()) {
         if (!(entry instanceof Member)) continue;
         assertEquals(table.stateSince(entry), since.get(entry.id) ?? 0, `${label}: stateSince`);
