@@ -280,6 +280,22 @@ export class Member {
     this.#packed = value ? this.#packed | PROBING : this.#packed & ~PROBING;
   }
 
+  /**
+   * Drops the out-of-line part once it only repeats the defaults (a sync bucket refilled by
+   * `now` counts as none: see TokenBucket.isFull). Memory only: every getter then reads what
+   * it read before, and `now` must not run ahead of the clock that later takes tokens.
+   */
+  releaseIdle(now: number): void {
+    const rare = this.#rare;
+    if (rare === null) return;
+    if (rare.syncBucket !== null && rare.syncBucket.isFull(now)) rare.syncBucket = null;
+    if (
+      rare.syncBucket === null && !rare.introPending && rare.syncPending === null &&
+      rare.syncCursor === -1 && rare.syncTries === 0 && rare.suspicion === null &&
+      rare.timer === null && rare.claims === null && rare.unlistedSince === 0
+    ) this.#rare = null;
+  }
+
   #writableRare(): Rare {
     return this.#rare ??= new Rare();
   }

@@ -24,6 +24,9 @@ import { NO_SESSION, SessionTable } from "./session_table.ts";
 /** Hard cap on members (trusted keys seen); the trust set bounds it first. */
 const MAX_MEMBERS = 65_536;
 
+/** Listed entries `noteProbe` tidies up (MemberTable.#tidy). */
+const TIDY_PER_PROBE = 32;
+
 /** Forgotten members whose session (replay windows, Hello position) we still remember. */
 export const MAX_TOMBSTONES = 65_536;
 
@@ -94,6 +97,8 @@ export class MemberTable {
   readonly #proven: Member[] = [];
   readonly #random: () => number;
   #aliveCount = 0;
+  /** Where the next tidy-up (`#tidy`) of listed entries starts. */
+  #tidyAt = 0;
   /** Bumped whenever which entry a key id maps to may have changed (see `changes`). */
   #changes = 0;
   /** The sessions of members in the table and of tombstones. */
@@ -316,6 +321,24 @@ export class MemberTable {
     const slot = this.sessionOf(member);
     this.sessions.setLastProbe(slot, now);
     member.probeUnanswered = !(now <= this.sessions.lastDirect(slot));
+    this.#tidy(now);
+  }
+
+  /**
+   * Lets the next few listed Members drop what they hold out of line only at its defaults
+   * (mostly sync buckets long refilled: ~150 bytes each, otherwise kept for the rest of the
+   * run). Once a probe, so every listed entry is visited ~TIDY_PER_PROBE times a probe round.
+   */
+  #tidy(now: number): void {
+    const listed = this.#listed;
+    const count = Math.min(TIDY_PER_PROBE, listed.length);
+    let at = this.#tidyAt;
+    for (let i = 0; i < count; i++) {
+      if (at >= listed.length) at = 0;
+      const entry = listed[at++];
+      if (entry instanceof Member) entry.releaseIdle(now);
+    }
+    this.#tidyAt = at;
   }
 
   /** When we last sent `member` a verification ping (-Infinity: never). */

@@ -5,7 +5,8 @@
 
 import { Member } from "../../lib/swim/member.ts";
 import type { Address } from "../../lib/swim/address.ts";
-import { assertEquals } from "../assert.ts";
+import { assertEquals, assertTrue } from "../assert.ts";
+import { TokenBucket } from "../../lib/swim/token_bucket.ts";
 import { mulberry32 } from "./sim/prng.ts";
 
 /** What the packed flags and the list index read as, in one comparable row. */
@@ -94,3 +95,46 @@ Deno.test("member: the out-of-line part reads defaults until written, then what 
   member.checkAddress = "10.0.0.2:1" as Address;
   assertEquals([member.checkAddress, member.verified], ["10.0.0.2:1", null]);
 });
+
+Deno.test("member: releaseIdle changes nothing a getter reads but a sync bucket refilled by then", () => {
+  const random = mulberry32(5);
+  let dropped = 0;
+  for (let run = 0; run < 500; run++) {
+    const member = new Member(new Uint8Array(32), "k");
+    const pick = <T>(value: T, other: T): T => random() < 0.15 ? value : other;
+    member.introPending = pick(true, false);
+    member.syncPending = pick({ cursor: 1, flags: 0 }, null);
+    member.syncCursor = pick(4, -1);
+    member.syncTries = pick(1, 0);
+    member.claims = pick(new Set(["c"]), null);
+    member.unlistedSince = pick(12.5, 0);
+    const now = 10_000 * random();
+    let bucket: TokenBucket | null = null;
+    if (random() < 0.6) {
+      bucket = member.syncBucket = new TokenBucket(200, 200);
+      for (let i = Math.floor(random() * 300); i > 0; i--) bucket.take(now - 2_000 * random());
+    }
+    const before = readAll(member);
+    member.releaseIdle(now);
+    const full = bucket !== null && bucket.isFull(now);
+    if (full) dropped++;
+    assertEquals(member.syncBucket, full ? null : bucket, `run ${run}: bucket`);
+    assertEquals(readAll(member).slice(1), before.slice(1), `run ${run}: the rest`);
+  }
+  assertTrue(dropped > 20, "refilled buckets dropped");
+});
+
+/** Every out-of-line field, the sync bucket first. */
+function readAll(member: Member): unknown[] {
+  return [
+    member.syncBucket,
+    member.introPending,
+    member.syncPending,
+    member.syncCursor,
+    member.syncTries,
+    member.suspicion,
+    member.timer,
+    member.claims,
+    member.unlistedSince,
+  ];
+}
