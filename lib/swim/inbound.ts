@@ -15,7 +15,7 @@ import { onItem } from "./membership_updates.ts";
 import { decodeBody, FLAG_INTRODUCE } from "./message_body.ts";
 import { onAck, onNack, onPing, onPingReq } from "./probing.ts";
 import { onSyncRequest, onSyncResponse } from "./push_pull.ts";
-import type { Member } from "./member.ts";
+import { Member } from "./member.ts";
 import { entryAddress, entryIsListed } from "./member_table.ts";
 import { notePunchSource, onPunch } from "./punch.ts";
 import { decodePunchRequest, type PunchRequest } from "./punch_request.ts";
@@ -95,13 +95,15 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
     const known = s.members.peek(item.id);
     const wasListed = entryIsListed(known);
     const address = known === undefined ? null : entryAddress(known);
+    const changes = s.members.changes;
     onItem(s, item, member);
     // A member new to us (or moved) is usable by the daemon once its address answers us: check
     // it now rather than when a probe round reaches it (N periods). Known ones cost nothing.
-    const subject = s.members.peek(item.id);
+    // Most items are heard again and change no entry: then the peek above still stands.
+    const subject = s.members.changes === changes ? known : s.members.peek(item.id);
     const now = subject === undefined ? null : entryAddress(subject);
     if (entryIsListed(subject) && now !== null && (!wasListed || now !== address)) {
-      checkAddress(s, s.members.get(item.id)!, now);
+      checkAddress(s, subject instanceof Member ? subject : s.members.get(item.id)!, now);
     }
   }
   // Org decisions are the node's to verify (against its trusted orgs); a flood is cut short.

@@ -51,15 +51,17 @@ export function armSuspicionTimer(s: SwimState, member: Member): void {
 /** Unlists a dead or left member after the retention time, and forgets it later still. */
 export function scheduleRemoval(s: SwimState, member: Member): void {
   cancelTimer(member);
-  const since = member.stateSince;
+  const since = s.members.stateSince(member);
   member.timer = s.timers.add(s.now + s.config.deadRetention, () => {
     member.timer = null;
-    if (member.stateSince !== since || (member.state !== "dead" && member.state !== "left")) return;
+    if (
+      s.members.stateSince(member) !== since || (member.state !== "dead" && member.state !== "left")
+    ) return;
     s.members.remove(member);
     s.events.push({ type: "removed", member: s.members.info(member) });
     // Keep the tombstone (its version) while we still try to reconnect, then forget it.
     member.timer = s.timers.add(s.now + s.config.reconnectTimeout, () => {
-      if (member.removed && member.stateSince === since) s.members.forget(member);
+      if (member.removed && s.members.stateSince(member) === since) s.members.forget(member);
     });
   });
 }

@@ -13,23 +13,6 @@ import { NO_SESSION } from "./session_table.ts";
 import type { Suspicion } from "./suspicion.ts";
 import type { Timer } from "./timer_heap.ts";
 
-/**
- * What a member needs only once we talk to it, probe it, verify its address, sync with it or
- * suspect it. Out of line because a node lists every member and most of them need none of it
- * for a long time: ~180 bytes saved per listed member (4.5 GB across a simulated 5,000-node
- * cluster). Member reads and writes it through accessors; writing a default allocates nothing.
- */
-class Occasional {
-  /** See Member.verified. */
-  verified: Address | null = null;
-  /** Where our pending verification ping went (its seq is in the SessionTable). */
-  checkAddress: Address | null = null;
-  /** A probe of this member is in flight. */
-  probing = false;
-  /** The parts fewer members ever need (sync, suspicion, introductions), again out of line. */
-  rare: Rare | null = null;
-}
-
 /** What a member needs only while we sync with it, suspect it or owe it an introduction. */
 class Rare {
   /** It asked for our record (INTRODUCE) from an address not yet verified. */
@@ -48,6 +31,8 @@ class Rare {
   timer: Timer | null = null;
   /** Claimers already heard about the current version (dedupe + Lifeguard confirmations). */
   claims: Set<string> | null = null;
+  /** When `state` last changed, while the member is not listed (MemberTable.stateSince). */
+  unlistedSince = 0;
 }
 
 /** `Member.state` by its 2-bit code. */
@@ -67,19 +52,24 @@ const COUNTED_ALIVE = 16;
 const HAS_VERIFIED = 32;
 /** Our latest probe started after its latest direct ack (MemberTable keeps it in step). */
 const PROBE_UNANSWERED = 64;
-const FLAGS_MASK = 127;
+/** A probe of this member is in flight. */
+const PROBING = 128;
+const FLAGS_MASK = 255;
 /** `listIndex + 1` sits above the flags (≤ 65,536 members: 17 bits, a small integer). */
-const LIST_SHIFT = 7;
+const LIST_SHIFT = 8;
 
-/** The defaults every member without an `Occasional` reads. */
-const IDLE: Readonly<Occasional> = Object.freeze(new Occasional());
 /** The defaults every member without a `Rare` reads. */
 const IDLE_RARE: Readonly<Rare> = Object.freeze(new Rare());
 
 /**
- * One trusted member as seen by the local node. `state`, `stateSince`, `removed`, `inProven`,
+ * One trusted member as seen by the local node. `state`, `removed`, `inProven`,
  * `countedAlive` and `listIndex` belong to the MemberTable: only its transitions change them,
- * so its lists and live count always agree with them.
+ * so its lists and live count always agree with them; so does when `state` last changed
+ * (MemberTable.stateSince: a column by listed index while listed, `unlistedSince` otherwise).
+ *
+ * `verified`, `checkAddress` and `probing` are inline: every Member but a warmed, never
+ * contacted one needs them, and an out-of-line part (once ~180 bytes saved per listed member,
+ * before cold entries had no Member at all) ended up allocated for every Member.
  */
 export class Member {
   /** Its Ed25519 public key. */
@@ -92,8 +82,6 @@ export class Member {
   epoch = 0;
   /** See `epoch`. */
   incarnation = 0;
-  /** When `state` last changed (MemberTable's). */
-  stateSince = 0;
   /** Address of the last authenticated datagram, else the record's first endpoint. */
   address: Address | null = null;
   /** Highest boot epoch we know for the member (record or authenticated header). */
@@ -108,11 +96,16 @@ export class Member {
   /** The cold entry's record this Member was made from (MemberTable.resolve), else null. */
   warmedFrom: AliveRecord | null = null;
   /**
-   * `state`, `removed`, `inProven`, `countedAlive`, `hasVerified`, `probeUnanswered` and `listIndex + 1` packed in one small
-   * integer: every node holds a Member per member, so each field is paid N² times.
+   * `state`, `removed`, `inProven`, `countedAlive`, `hasVerified`, `probeUnanswered`,
+   * `probing` and `listIndex + 1` packed in one small integer: every node holds a Member per
+   * member, so each field is paid N² times.
    */
   #packed = 0;
-  #occasional: Occasional | null = null;
+  #verified: Address | null = null;
+  /** Where our pending verification ping went (MemberTable.checkSeq has its seq). */
+  checkAddress: Address | null = null;
+  /** The parts few members need (sync, suspicion, introductions), out of line. */
+  #rare: Rare | null = null;
 
   /** A member for a trusted key. */
   constructor(key: Uint8Array, id: string) {
@@ -166,10 +159,10 @@ export class Member {
    * what came from there (invariant 9: no reflection or amplification).
    */
   get verified(): Address | null {
-    return (this.#occasional ?? IDLE).verified;
+    return this.#verified;
   }
   set verified(value: Address | null) {
-    if (this.#occasional !== null || value !== IDLE.verified) this.#writable().verified = value;
+    this.#verified = value;
     this.#packed = value !== null ? this.#packed | HAS_VERIFIED : this.#packed & ~HAS_VERIFIED;
   }
 
@@ -189,110 +182,122 @@ export class Member {
     return (this.#packed & HAS_VERIFIED) !== 0;
   }
 
-  /** Where our pending verification ping went (MemberTable.checkSeq has its seq). */
-  get checkAddress(): Address | null {
-    return (this.#occasional ?? IDLE).checkAddress;
-  }
-  set checkAddress(value: Address | null) {
-    if (this.#occasional !== null || value !== IDLE.checkAddress) {
-      this.#writable().checkAddress = value;
-    }
-  }
-
   /** It asked for our record (INTRODUCE) from an address not yet verified. */
   get introPending(): boolean {
-    return (this.#occasional?.rare ?? IDLE_RARE).introPending;
+    return (this.#rare ?? IDLE_RARE).introPending;
   }
   set introPending(value: boolean) {
-    if (this.#occasional?.rare != null || value !== IDLE_RARE.introPending) {
+    if (this.#rare !== null || value !== IDLE_RARE.introPending) {
       this.#writableRare().introPending = value;
     }
   }
 
   /** A sync request it made from an unverified address, answered once that verifies. */
   get syncPending(): { cursor: number; flags: number } | null {
-    return (this.#occasional?.rare ?? IDLE_RARE).syncPending;
+    return (this.#rare ?? IDLE_RARE).syncPending;
   }
   set syncPending(value: { cursor: number; flags: number } | null) {
-    if (this.#occasional?.rare != null || value !== IDLE_RARE.syncPending) {
+    if (this.#rare !== null || value !== IDLE_RARE.syncPending) {
       this.#writableRare().syncPending = value;
     }
   }
 
   /** Bounds the sync pages we send it; created on its first sync request. */
   get syncBucket(): TokenBucket | null {
-    return (this.#occasional?.rare ?? IDLE_RARE).syncBucket;
+    return (this.#rare ?? IDLE_RARE).syncBucket;
   }
   set syncBucket(value: TokenBucket | null) {
-    if (this.#occasional?.rare != null || value !== IDLE_RARE.syncBucket) {
+    if (this.#rare !== null || value !== IDLE_RARE.syncBucket) {
       this.#writableRare().syncBucket = value;
     }
   }
 
   /** Cursor of the page we last asked it for in a full sync (the retry resends it). */
   get syncCursor(): number {
-    return (this.#occasional?.rare ?? IDLE_RARE).syncCursor;
+    return (this.#rare ?? IDLE_RARE).syncCursor;
   }
   set syncCursor(value: number) {
-    if (this.#occasional?.rare != null || value !== IDLE_RARE.syncCursor) {
+    if (this.#rare !== null || value !== IDLE_RARE.syncCursor) {
       this.#writableRare().syncCursor = value;
     }
   }
 
   /** Retries of that page so far. */
   get syncTries(): number {
-    return (this.#occasional?.rare ?? IDLE_RARE).syncTries;
+    return (this.#rare ?? IDLE_RARE).syncTries;
   }
   set syncTries(value: number) {
-    if (this.#occasional?.rare != null || value !== IDLE_RARE.syncTries) {
+    if (this.#rare !== null || value !== IDLE_RARE.syncTries) {
       this.#writableRare().syncTries = value;
     }
   }
 
   /** Our running suspicion of this member. */
   get suspicion(): Suspicion | null {
-    return (this.#occasional?.rare ?? IDLE_RARE).suspicion;
+    return (this.#rare ?? IDLE_RARE).suspicion;
   }
   set suspicion(value: Suspicion | null) {
-    if (this.#occasional?.rare != null || value !== IDLE_RARE.suspicion) {
+    if (this.#rare !== null || value !== IDLE_RARE.suspicion) {
       this.#writableRare().suspicion = value;
     }
   }
 
   /** Timer that ends the suspicion (or the retention). */
   get timer(): Timer | null {
-    return (this.#occasional?.rare ?? IDLE_RARE).timer;
+    return (this.#rare ?? IDLE_RARE).timer;
   }
   set timer(value: Timer | null) {
-    if (this.#occasional?.rare != null || value !== IDLE_RARE.timer) {
+    if (this.#rare !== null || value !== IDLE_RARE.timer) {
       this.#writableRare().timer = value;
     }
   }
 
   /** Claimers already heard about the current version (dedupe + Lifeguard confirmations). */
   get claims(): Set<string> | null {
-    return (this.#occasional?.rare ?? IDLE_RARE).claims;
+    return (this.#rare ?? IDLE_RARE).claims;
   }
   set claims(value: Set<string> | null) {
-    if (this.#occasional?.rare != null || value !== IDLE_RARE.claims) {
+    if (this.#rare !== null || value !== IDLE_RARE.claims) {
       this.#writableRare().claims = value;
+    }
+  }
+
+  /** When `state` last changed while not listed (MemberTable's: read MemberTable.stateSince). */
+  get unlistedSince(): number {
+    return (this.#rare ?? IDLE_RARE).unlistedSince;
+  }
+  set unlistedSince(value: number) {
+    if (this.#rare !== null || value !== IDLE_RARE.unlistedSince) {
+      this.#writableRare().unlistedSince = value;
     }
   }
 
   /** A probe of this member is in flight. */
   get probing(): boolean {
-    return (this.#occasional ?? IDLE).probing;
+    return (this.#packed & PROBING) !== 0;
   }
   set probing(value: boolean) {
-    if (this.#occasional !== null || value !== IDLE.probing) this.#writable().probing = value;
+    this.#packed = value ? this.#packed | PROBING : this.#packed & ~PROBING;
   }
 
-  #writable(): Occasional {
-    return this.#occasional ??= new Occasional();
+  /**
+   * Drops the out-of-line part once it only repeats the defaults (a sync bucket refilled by
+   * `now` counts as none: see TokenBucket.isFull). Memory only: every getter then reads what
+   * it read before, and `now` must not run ahead of the clock that later takes tokens.
+   */
+  releaseIdle(now: number): void {
+    const rare = this.#rare;
+    if (rare === null) return;
+    if (rare.syncBucket !== null && rare.syncBucket.isFull(now)) rare.syncBucket = null;
+    if (
+      rare.syncBucket === null && !rare.introPending && rare.syncPending === null &&
+      rare.syncCursor === -1 && rare.syncTries === 0 && rare.suspicion === null &&
+      rare.timer === null && rare.claims === null && rare.unlistedSince === 0
+    ) this.#rare = null;
   }
 
   #writableRare(): Rare {
-    return this.#writable().rare ??= new Rare();
+    return this.#rare ??= new Rare();
   }
 
   /**

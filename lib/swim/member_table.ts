@@ -8,7 +8,7 @@
  *
  * A member learnt from its first record and untouched since (the common case in a big mesh:
  * a node lists every member and talks to few) is kept "cold": its record stands in the listed
- * array for it, its join time in a column, no Member object at all (~110 bytes saved a pair;
+ * array for it, its join time in a column (where listed Members keep theirs too), no Member object at all (~110 bytes saved a pair;
  * at 5,000 members the simulator holds 25 million pairs). Any lookup that may change it
  * (`get`, `candidate`, a random pick) turns it into a Member first; reads that change nothing
  * (`peek`, `recordAt`, `infoOf`) do not.
@@ -23,6 +23,9 @@ import { NO_SESSION, SessionTable } from "./session_table.ts";
 
 /** Hard cap on members (trusted keys seen); the trust set bounds it first. */
 const MAX_MEMBERS = 65_536;
+
+/** Listed entries `noteProbe` tidies up (MemberTable.#tidy). */
+const TIDY_PER_PROBE = 32;
 
 /** Forgotten members whose session (replay windows, Hello position) we still remember. */
 export const MAX_TOMBSTONES = 65_536;
@@ -84,12 +87,20 @@ export class MemberTable {
   /** Members in the table that are not listed (no record yet, removed, revoked): few. */
   readonly #unlisted = new Map<string, Member>();
   readonly #tombstones = new Map<string, Tombstone>();
-  /** Join times of cold entries, by listed index. */
-  #coldSince = new Float64Array(64);
+  /**
+   * When each listed entry's state last changed, by listed index (a cold entry's: its join
+   * time). A column, not a Member field: times are fractional, and a double field cost every
+   * Member a boxed number (24 bytes). Unlisted members keep theirs out of line.
+   */
+  #since = new Float64Array(64);
   readonly #dead = new Set<Member>();
   readonly #proven: Member[] = [];
   readonly #random: () => number;
   #aliveCount = 0;
+  /** Where the next tidy-up (`#tidy`) of listed entries starts. */
+  #tidyAt = 0;
+  /** Bumped whenever which entry a key id maps to may have changed (see `changes`). */
+  #changes = 0;
   /** The sessions of members in the table and of tombstones. */
   readonly sessions = new SessionTable();
 
@@ -106,6 +117,15 @@ export class MemberTable {
   /** Forgotten members still remembered by their session. */
   get tombstoneCount(): number {
     return this.#tombstones.size;
+  }
+
+  /**
+   * Changes whenever an entry is added, removed, moved, warmed into a Member or unlisted: while
+   * it stays the same, `peek` of any id returns the same entry as before (whose own fields may
+   * have changed), so a caller may keep what it peeked instead of looking it up again.
+   */
+  get changes(): number {
+    return this.#changes;
   }
 
   /** Listed members currently alive: the N in every log10 N formula. */
@@ -210,29 +230,39 @@ export class MemberTable {
       return false;
     }
     const index = this.#listed.length;
-    if (index >= this.#coldSince.length) {
-      // 1.5×, not 2×: 10^8 of these at 10,000 members, and a doubled tail wastes ~4 bytes each.
-      const grown = new Float64Array(Math.ceil(this.#coldSince.length * 1.5));
-      grown.set(this.#coldSince);
-      this.#coldSince = grown;
-    }
+    this.#reserveSince(index);
+    this.#changes = (this.#changes + 1) | 0;
     this.#listed.push(record);
-    this.#coldSince[index] = now;
+    this.#since[index] = now;
     this.#index.add(id, index);
     this.#aliveCount++;
     return true;
   }
 
+  #reserveSince(index: number): void {
+    if (index < this.#since.length) return;
+    // 1.5×, not 2×: 10^8 of these at 10,000 members, and a doubled tail wastes ~4 bytes each.
+    const grown = new Float64Array(Math.ceil(this.#since.length * 1.5));
+    grown.set(this.#since);
+    this.#since = grown;
+  }
+
+  /** When `member`'s state last changed (0 for a member that never had one). */
+  stateSince(member: Member): number {
+    const index = member.listIndex;
+    return index >= 0 ? this.#since[index] : member.unlistedSince;
+  }
+
   /** Turns the cold entry at listed `index` into the Member it stands for. */
   #warm(index: number): Member {
     const record = this.#listed[index] as AliveRecord;
+    this.#changes = (this.#changes + 1) | 0;
     const member = new Member(record.subject, record.id);
     member.record = record;
     member.epoch = record.epoch;
     member.incarnation = record.incarnation;
     member.latestEpoch = record.epoch;
     member.address = entryAddress(record);
-    member.stateSince = this.#coldSince[index];
     member.listIndex = index;
     member.countedAlive = true;
     this.#listed[index] = member;
@@ -291,6 +321,24 @@ export class MemberTable {
     const slot = this.sessionOf(member);
     this.sessions.setLastProbe(slot, now);
     member.probeUnanswered = !(now <= this.sessions.lastDirect(slot));
+    this.#tidy(now);
+  }
+
+  /**
+   * Lets the next few listed Members drop what they hold out of line only at its defaults
+   * (mostly sync buckets long refilled: ~150 bytes each, otherwise kept for the rest of the
+   * run). Once a probe, so every listed entry is visited ~TIDY_PER_PROBE times a probe round.
+   */
+  #tidy(now: number): void {
+    const listed = this.#listed;
+    const count = Math.min(TIDY_PER_PROBE, listed.length);
+    let at = this.#tidyAt;
+    for (let i = 0; i < count; i++) {
+      if (at >= listed.length) at = 0;
+      const entry = listed[at++];
+      if (entry instanceof Member) entry.releaseIdle(now);
+    }
+    this.#tidyAt = at;
   }
 
   /** When we last sent `member` a verification ping (-Infinity: never). */
@@ -351,6 +399,7 @@ export class MemberTable {
   /** Puts a member from `candidate` into the table once its datagram authenticated. */
   keep(member: Member): void {
     if (this.#has(member.id)) return;
+    this.#changes = (this.#changes + 1) | 0;
     this.#unlisted.set(member.id, member);
     this.#tombstones.delete(member.id);
   }
@@ -366,14 +415,20 @@ export class MemberTable {
    */
   join(member: Member, now: number): boolean {
     member.removed = false;
+    const listing = member.listIndex < 0;
+    if (listing) {
+      // Listed first, so the state change below lands in the listed column.
+      const index = this.#listed.length;
+      this.#reserveSince(index);
+      this.#changes = (this.#changes + 1) | 0;
+      member.listIndex = index;
+      this.#listed.push(member);
+      this.#unlisted.delete(member.id);
+      this.#index.add(member.id, index);
+      member.unlistedSince = 0;
+    }
     this.#setState(member, "alive", now);
-    if (member.listIndex >= 0) return false;
-    member.listIndex = this.#listed.length;
-    this.#listed.push(member);
-    this.#unlisted.delete(member.id);
-    this.#index.add(member.id, member.listIndex);
-    this.#recount(member);
-    return true;
+    return listing;
   }
 
   /** A suspect or dead member refuted (a newer record): alive again. */
@@ -411,6 +466,7 @@ export class MemberTable {
    * tombstone goes first when there are MAX_TOMBSTONES of them.
    */
   forget(member: Member): void {
+    this.#changes = (this.#changes + 1) | 0;
     this.#dead.delete(member);
     this.#unlist(member);
     this.#unlisted.delete(member.id);
@@ -508,7 +564,8 @@ export class MemberTable {
     if (state === "dead") this.#dead.add(member);
     else this.#dead.delete(member);
     member.state = state;
-    member.stateSince = now;
+    if (member.listIndex >= 0) this.#since[member.listIndex] = now;
+    else member.unlistedSince = now;
     this.#recount(member);
   }
 
@@ -516,6 +573,8 @@ export class MemberTable {
   #unlist(member: Member): void {
     const index = member.listIndex;
     if (index >= 0) {
+      this.#changes = (this.#changes + 1) | 0;
+      member.unlistedSince = this.#since[index];
       this.#index.delete(member.id);
       const lastIndex = this.#listed.length - 1;
       const last = this.#listed[lastIndex];
@@ -524,7 +583,7 @@ export class MemberTable {
         this.#index.move(last.id, index);
         this.#listed[index] = last;
         if (last instanceof Member) last.listIndex = index;
-        else this.#coldSince[index] = this.#coldSince[lastIndex];
+        this.#since[index] = this.#since[lastIndex];
       }
       this.#listed.pop();
       member.listIndex = -1;

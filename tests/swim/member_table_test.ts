@@ -98,7 +98,7 @@ Deno.test("member table: join, suspect, dead, revive, leave, remove and forget k
   assertTrue(member !== null && table.size === 1 && !member.isListed);
   member.record = RECORD;
   assertTrue(table.join(member, 10), "a first join lists");
-  assertEquals([table.aliveCount, table.listed.length, member.stateSince], [1, 1, 10]);
+  assertEquals([table.aliveCount, table.listed.length, table.stateSince(member)], [1, 1, 10]);
   assertTrue(!table.join(member, 11), "a second join does not list twice");
   table.suspect(member, 20);
   assertEquals([table.aliveCount, member.state], [0, "suspect"]);
@@ -146,17 +146,24 @@ Deno.test("member table: invariants hold after seeded random transition sequence
     const random = mulberry32(seed);
     const table = new MemberTable(mulberry32(seed + 1000));
     const keys = 24;
+    // When each member's state last changed, as the transitions below promise it (0: never).
+    const since = new Map<string, number>();
     let now = 0;
     for (let step = 0; step < 1_500; step++) {
-      now += 1;
+      // Fractional, as simulated times are.
+      now += 0.5 + random();
       const n = Math.floor(random() * keys);
       const key = keyOf(n);
       const id = keyId(key);
+      // Nothing a peek returns may change while `changes` stays (inbound.ts relies on it).
+      const changes = table.changes;
+      const peeked = Array.from({ length: keys }, (_, k) => table.peek(keyId(keyOf(k))));
       const member: Member | null = table.get(id) ?? null;
       const op = Math.floor(random() * 12);
       let label = `seed ${seed} step ${step}`;
       if (member === null && op < 3 && table.joinCold(recordOf(key), now)) {
         // First sight in gossip: listed cold, without a Member, until something touches it.
+        since.set(id, now);
         label += " cold";
       } else if (member === null) {
         // First sight (a Hello or an authenticated datagram), sometimes with its record.
@@ -169,24 +176,33 @@ Deno.test("member table: invariants hold after seeded random transition sequence
         if (fresh !== null && random() < 0.7) {
           fresh.record = RECORD;
           table.join(fresh, now);
+          since.set(id, now);
           label += "+join";
         }
       } else if (op === 0 || op === 1) {
         // A newer alive record, as onAlive applies it.
         member.record = RECORD;
-        if (!member.isListed || member.state === "left") table.join(member, now);
-        else if (member.state === "suspect" || member.state === "dead") table.revive(member, now);
+        if (!member.isListed || member.state === "left") {
+          table.join(member, now);
+          since.set(id, now);
+        } else if (member.state === "suspect" || member.state === "dead") {
+          table.revive(member, now);
+          since.set(id, now);
+        }
         label += " alive";
       } else if (op === 2 && member.isListed && member.state === "alive") {
         table.suspect(member, now);
+        since.set(id, now);
         label += " suspect";
       } else if (op === 3 && member.isListed && member.state === "suspect") {
         table.declareDead(member, now);
+        since.set(id, now);
         label += " dead";
       } else if (
         op === 4 && member.record !== null && !member.removed && member.state !== "left"
       ) {
         table.leave(member, now);
+        since.set(id, now);
         label += " leave";
       } else if (
         op === 5 && !member.removed && (member.state === "dead" || member.state === "left")
@@ -196,6 +212,7 @@ Deno.test("member table: invariants hold after seeded random transition sequence
       } else if (op === 6 && member.removed) {
         if (random() < 0.5) table.sessionOf(member);
         table.forget(member);
+        since.delete(id);
         label += " forget";
       } else if (op === 7 && (member.record !== null || member.isListed)) {
         table.revoke(member);
@@ -219,6 +236,15 @@ Deno.test("member table: invariants hold after seeded random transition sequence
         label += " direct";
       }
       checkInvariants(table, label);
+      if (table.changes === changes) {
+        for (let k = 0; k < keys; k++) {
+          assertTrue(table.peek(keyId(keyOf(k))) === peeked[k], `${label}: changes missed one`);
+        }
+      }
+      for (const entry of table.entries()) {
+        if (!(entry instanceof Member)) continue;
+        assertEquals(table.stateSince(entry), since.get(entry.id) ?? 0, `${label}: stateSince`);
+      }
     }
   }
 });
@@ -243,7 +269,14 @@ Deno.test("member table: a cold entry reads as alive and listed, and warms into 
   const warm = table.resolve(order[1])!;
   assertTrue(warm instanceof Member && table.get(record.id) === warm, "resolve warms it once");
   assertEquals(
-    [warm.listIndex, warm.state, warm.stateSince, warm.epoch, warm.incarnation, warm.latestEpoch],
+    [
+      warm.listIndex,
+      warm.state,
+      table.stateSince(warm),
+      warm.epoch,
+      warm.incarnation,
+      warm.latestEpoch,
+    ],
     [0, "alive", 7, 3, 1, 3],
   );
   assertEquals([warm.address, warm.verified, warm.countedAlive, table.aliveCount], [
