@@ -17,7 +17,7 @@ import type { SwimConfig, SwimProfileName } from "../../../lib/swim/profiles.ts"
 import { type AliveRecord, keyId, makeAliveRecord, NatType } from "../../../lib/swim/records.ts";
 import { createSwimCrypto, type SwimCrypto } from "../../../lib/swim/swim_crypto.ts";
 import { createFastCrypto } from "./fast_crypto.ts";
-import { SimNetwork } from "./network.ts";
+import { type EventHandler, SimNetwork } from "./network.ts";
 import { mulberry32, randomBytes } from "./prng.ts";
 
 /** How to build a cluster. */
@@ -54,8 +54,14 @@ export class SimNode {
   readonly crypto: SwimCrypto;
   /** Times restarted. */
   restarts = 0;
+  /** When its armed agenda event fires (Infinity: none armed). */
   timerAt = Infinity;
+  /** Bumped on every re-arm, start and crash: an event carrying an older one is stale. */
   timerToken = 0;
+  /** Its engine's timer handler (one per start, so re-arming allocates nothing). */
+  onTimer: EventHandler = () => {};
+  /** Its index as a sender on the network. */
+  sender = -1;
 
   constructor(address: string, seed: Uint8Array, publicKey: Uint8Array, crypto: SwimCrypto) {
     this.address = address;
@@ -123,6 +129,7 @@ export class Cluster {
         crypto = createSwimCrypto(seed, publicKey);
       }
       const node = new SimNode(nodeAddress(i), seed, publicKey, crypto);
+      node.sender = this.net.sender(node.address);
       this.nodes.push(node);
       this.#byAddress.set(node.address, i);
       ids.add(node.id);
@@ -175,6 +182,12 @@ export class Cluster {
     node.engine = engine;
     node.timerAt = Infinity;
     node.timerToken++;
+    node.onTimer = (token, due) => {
+      if (token !== node.timerToken || node.engine !== engine) return;
+      node.timerAt = Infinity;
+      engine.tick(due);
+      this.flush(index);
+    };
     this.net.bind(node.address, (from, data, now) => {
       if (node.engine !== engine) return;
       engine.receive(from, data, now);
@@ -222,7 +235,9 @@ export class Cluster {
     const node = this.nodes[index];
     const engine = node.engine;
     if (engine === null) return;
-    for (const out of engine.drainOutgoing()) this.net.send(node.address, out.to, out.data);
+    for (const out of engine.drainOutgoing()) {
+      this.net.send(node.address, out.to, out.data, node.sender);
+    }
     for (const event of engine.drainEvents()) {
       const observed = { at: this.net.now, node: index, event };
       if (this.keepEvents) this.events.push(observed);
@@ -231,13 +246,7 @@ export class Cluster {
     const due = engine.nextDeadline();
     if (due < node.timerAt) {
       node.timerAt = due;
-      const token = ++node.timerToken;
-      this.net.at(due, () => {
-        if (token !== node.timerToken || node.engine !== engine) return;
-        node.timerAt = Infinity;
-        engine.tick(due);
-        this.flush(index);
-      });
+      this.net.call(due, node.onTimer, ++node.timerToken);
     }
   }
 

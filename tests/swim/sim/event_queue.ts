@@ -1,118 +1,100 @@
 /**
- * The simulator's agenda: events ordered by (time, insertion order), so ties are deterministic.
- * An event is either an action or a datagram delivery; deliveries carry their fields instead
- * of a closure, since a big run schedules tens of millions of them.
+ * The simulator's agenda: integer payloads (the network's event slots) ordered by (time,
+ * insertion order), so ties are deterministic. It is the hottest loop of a big run, and
+ * comparing two event objects cost two cache misses each: the keys live in typed arrays
+ * instead, side by side with the payload, so a sift touches nothing else.
  */
 
-/** One scheduled simulator event. */
-export interface SimEvent {
-  /** Virtual time (ms). */
-  at: number;
-  /** Insertion order, breaks ties deterministically. */
-  order: number;
-  /** What to do when it comes due (null for a delivery). */
-  fire: (() => void) | null;
-  /** Delivery: source address. */
-  from: string;
-  /** Delivery: destination address. */
-  to: string;
-  /** Delivery: the datagram. */
-  data: Uint8Array | null;
-}
+const INITIAL_CAPACITY = 1024;
 
-/** The simulator's agenda: a binary min-heap with the order inlined (it is the hottest loop). */
+/** A binary min-heap of integer payloads keyed by (at, insertion order). */
 export class EventQueue {
-  readonly #items: SimEvent[] = [];
-  /**
-   * Events handed back by `release`, reused by the next push/deliver: a big run schedules
-   * tens of millions, and each fresh one (with its boxed `at`) lived long enough in the queue
-   * to be copied by the young-generation collector.
-   */
-  readonly #free: SimEvent[] = [];
-  #order = 0;
+  #at = new Float64Array(INITIAL_CAPACITY);
+  // Float64: orders count every event of a run, which may pass 2^31; doubles are exact to 2^53.
+  #order = new Float64Array(INITIAL_CAPACITY);
+  #payload = new Int32Array(INITIAL_CAPACITY);
+  #size = 0;
+  #nextOrder = 0;
 
   /** Pending events. */
   get size(): number {
-    return this.#items.length;
-  }
-
-  /** Schedules `fire` at `at`. */
-  push(at: number, fire: () => void): void {
-    this.#insert(this.#event(at, fire, "", "", null));
-  }
-
-  /** Schedules the delivery of `data` from `from` to `to` at `at`. */
-  deliver(at: number, from: string, to: string, data: Uint8Array): void {
-    this.#insert(this.#event(at, null, from, to, data));
-  }
-
-  /** Hands back a popped event once its caller is done with it (its fields are reused). */
-  release(event: SimEvent): void {
-    event.fire = null;
-    event.data = null;
-    this.#free.push(event);
-  }
-
-  #event(
-    at: number,
-    fire: (() => void) | null,
-    from: string,
-    to: string,
-    data: Uint8Array | null,
-  ): SimEvent {
-    const event = this.#free.pop();
-    if (event === undefined) return { at, order: this.#order++, fire, from, to, data };
-    event.at = at;
-    event.order = this.#order++;
-    event.fire = fire;
-    event.from = from;
-    event.to = to;
-    event.data = data;
-    return event;
+    return this.#size;
   }
 
   /** Time of the earliest event, or Infinity. */
   peek(): number {
-    return this.#items.length > 0 ? this.#items[0].at : Infinity;
+    return this.#size > 0 ? this.#at[0] : Infinity;
   }
 
-  /** Removes and returns the earliest event. */
-  pop(): SimEvent | undefined {
-    const items = this.#items;
-    if (items.length === 0) return undefined;
-    const top = items[0];
-    const last = items.pop()!;
-    const n = items.length;
+  /** Schedules `payload` at `at`, after every event already scheduled at `at`. */
+  push(at: number, payload: number): void {
+    if (this.#size === this.#at.length) this.#grow();
+    const atKey = this.#at;
+    const orderKey = this.#order;
+    const payloads = this.#payload;
+    const order = this.#nextOrder++;
+    let i = this.#size++;
+    // The new order is the largest yet, so a parent at the same time is already before it.
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (atKey[parent] <= at) break;
+      atKey[i] = atKey[parent];
+      orderKey[i] = orderKey[parent];
+      payloads[i] = payloads[parent];
+      i = parent;
+    }
+    atKey[i] = at;
+    orderKey[i] = order;
+    payloads[i] = payload;
+  }
+
+  /** Removes the earliest event and returns its payload (-1 when empty); `peek()` gave its time. */
+  pop(): number {
+    if (this.#size === 0) return -1;
+    const atKey = this.#at;
+    const orderKey = this.#order;
+    const payloads = this.#payload;
+    const top = payloads[0];
+    const n = --this.#size;
     if (n > 0) {
+      const lastAt = atKey[n];
+      const lastOrder = orderKey[n];
+      const lastPayload = payloads[n];
       let i = 0;
       for (;;) {
         const left = 2 * i + 1;
         if (left >= n) break;
         const right = left + 1;
-        const child = right < n && before(items[right], items[left]) ? right : left;
-        if (!before(items[child], last)) break;
-        items[i] = items[child];
+        let child = left;
+        if (right < n) {
+          const ra = atKey[right];
+          const la = atKey[left];
+          if (ra < la || (ra === la && orderKey[right] < orderKey[left])) child = right;
+        }
+        const ca = atKey[child];
+        if (ca > lastAt || (ca === lastAt && orderKey[child] > lastOrder)) break;
+        atKey[i] = ca;
+        orderKey[i] = orderKey[child];
+        payloads[i] = payloads[child];
         i = child;
       }
-      items[i] = last;
+      atKey[i] = lastAt;
+      orderKey[i] = lastOrder;
+      payloads[i] = lastPayload;
     }
     return top;
   }
 
-  #insert(event: SimEvent): void {
-    const items = this.#items;
-    items.push(event);
-    let i = items.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(event, items[parent])) break;
-      items[i] = items[parent];
-      i = parent;
-    }
-    items[i] = event;
+  #grow(): void {
+    const capacity = this.#at.length * 2;
+    const at = new Float64Array(capacity);
+    const order = new Float64Array(capacity);
+    const payload = new Int32Array(capacity);
+    at.set(this.#at);
+    order.set(this.#order);
+    payload.set(this.#payload);
+    this.#at = at;
+    this.#order = order;
+    this.#payload = payload;
   }
-}
-
-function before(a: SimEvent, b: SimEvent): boolean {
-  return a.at < b.at || (a.at === b.at && a.order < b.order);
 }

@@ -19,11 +19,14 @@ export interface LinkProfile {
 /** A datagram handler bound to an address. */
 export type Receiver = (from: string, data: Uint8Array, now: number) => void;
 
+/** An event handler: gets the integer it was scheduled with and the event's time. */
+export type EventHandler = (arg: number, at: number) => void;
+
 /** The fake network and its clock. */
 export class SimNetwork {
   /** Virtual now (ms). */
   now = 0;
-  /** The agenda. */
+  /** The agenda (its payloads are this network's event slots). */
   readonly queue = new EventQueue();
   /** Default link profile. */
   link: LinkProfile = { loss: 0, latency: 5, jitter: 5 };
@@ -33,16 +36,52 @@ export class SimNetwork {
   partition: ((from: string, to: string) => boolean) | null = null;
   /** Sees every datagram sent (before loss). */
   tap: ((from: string, to: string, data: Uint8Array) => void) | null = null;
-  /** Datagrams and bytes sent per source address. */
-  readonly sentBytes = new Map<string, number>();
   /** Total datagrams sent. */
   datagrams = 0;
   readonly #receivers = new Map<string, Receiver>();
   readonly #random: () => number;
+  // Bytes sent, per sender index: a counter per datagram keyed by address string cost a
+  // hash lookup each; senders that know their index (the cluster's nodes) skip even that.
+  readonly #senders = new Map<string, number>();
+  readonly #senderAddresses: string[] = [];
+  #sent = new Float64Array(64);
+  // Events in columns by slot, reused once run (a big run schedules tens of millions): an
+  // action (handler + arg) or, with a null handler, a datagram delivery.
+  readonly #handler: (EventHandler | null)[] = [];
+  #arg = new Float64Array(1024);
+  readonly #from: string[] = [];
+  readonly #to: string[] = [];
+  readonly #data: (Uint8Array | null)[] = [];
+  readonly #freeSlots: number[] = [];
 
   /** A network whose loss/jitter draws come from `random`. */
   constructor(random: () => number) {
     this.#random = random;
+  }
+
+  /** Bytes sent per source address (a snapshot; addresses that sent nothing are left out). */
+  get sentBytes(): ReadonlyMap<string, number> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < this.#senderAddresses.length; i++) {
+      if (this.#sent[i] > 0) out.set(this.#senderAddresses[i], this.#sent[i]);
+    }
+    return out;
+  }
+
+  /** Index under which `address`'s sent bytes are counted; pass it to `send` to skip a lookup. */
+  sender(address: string): number {
+    let index = this.#senders.get(address);
+    if (index === undefined) {
+      index = this.#senderAddresses.length;
+      this.#senders.set(address, index);
+      this.#senderAddresses.push(address);
+      if (index === this.#sent.length) {
+        const sent = new Float64Array(index * 2);
+        sent.set(this.#sent);
+        this.#sent = sent;
+      }
+    }
+    return index;
   }
 
   /** Binds `address`; datagrams to an unbound address vanish. */
@@ -55,10 +94,10 @@ export class SimNetwork {
     this.#receivers.delete(address);
   }
 
-  /** Sends a datagram subject to the link model. */
-  send(from: string, to: string, data: Uint8Array): void {
+  /** Sends a datagram subject to the link model; `sender` is `sender(from)` if known. */
+  send(from: string, to: string, data: Uint8Array, sender = this.sender(from)): void {
     this.datagrams++;
-    this.sentBytes.set(from, (this.sentBytes.get(from) ?? 0) + data.length);
+    this.#sent[sender] += data.length;
     this.tap?.(from, to, data);
     if (this.partition !== null && this.partition(from, to)) return;
     const base = this.link;
@@ -74,25 +113,68 @@ export class SimNetwork {
     }
     if (loss > 0 && this.#random() < loss) return;
     const at = this.now + latency + (jitter > 0 ? this.#random() * jitter : 0);
-    this.queue.deliver(at, from, to, data);
+    const slot = this.#slot();
+    this.#from[slot] = from;
+    this.#to[slot] = to;
+    this.#data[slot] = data;
+    this.queue.push(at, slot);
   }
 
   /** Schedules an arbitrary action. */
   at(time: number, action: () => void): void {
-    this.queue.push(time, action);
+    this.call(time, action, 0);
+  }
+
+  /**
+   * Schedules `handler(arg, time)`: a caller that re-arms often (a node's timer) keeps one
+   * handler and passes what differs in `arg`, instead of a fresh closure each time.
+   */
+  call(time: number, handler: EventHandler, arg: number): void {
+    const slot = this.#slot();
+    this.#handler[slot] = handler;
+    this.#arg[slot] = arg;
+    this.queue.push(time, slot);
   }
 
   /** Runs events until virtual time `until` (inclusive); stops early when `stop()` is true. */
   run(until: number, stop?: () => boolean): void {
-    while (this.queue.peek() <= until) {
-      const event = this.queue.pop()!;
-      this.now = event.at;
-      const { at, fire, from, to, data } = event;
-      this.queue.release(event);
-      if (fire !== null) fire();
-      else this.#receivers.get(to)?.(from, data!, at);
+    const queue = this.queue;
+    for (let at = queue.peek(); at <= until; at = queue.peek()) {
+      const slot = queue.pop();
+      this.now = at;
+      const handler = this.#handler[slot];
+      if (handler !== null) {
+        const arg = this.#arg[slot];
+        this.#handler[slot] = null;
+        this.#freeSlots.push(slot);
+        handler(arg, at);
+      } else {
+        const data = this.#data[slot]!;
+        const from = this.#from[slot];
+        const to = this.#to[slot];
+        this.#data[slot] = null;
+        this.#freeSlots.push(slot);
+        this.#receivers.get(to)?.(from, data, at);
+      }
       if (stop !== undefined && stop()) return;
     }
     this.now = Math.max(this.now, until);
+  }
+
+  /** A free event slot (its handler null, so a delivery unless `call` sets one). */
+  #slot(): number {
+    const free = this.#freeSlots.pop();
+    if (free !== undefined) return free;
+    const slot = this.#handler.length;
+    this.#handler.push(null);
+    this.#from.push("");
+    this.#to.push("");
+    this.#data.push(null);
+    if (slot === this.#arg.length) {
+      const arg = new Float64Array(slot * 2);
+      arg.set(this.#arg);
+      this.#arg = arg;
+    }
+    return slot;
   }
 }
