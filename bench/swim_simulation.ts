@@ -10,7 +10,7 @@
  * The cluster starts pre-converged (every node holds every record), as after a long run; the
  * insecure fast crypto stand-in replaces X25519/Ed25519 so 5,000 nodes fit in minutes.
  * Memory: every node lists every member; one it never talked to is a cold MemberTable entry
- * (COLD_PAIR_BYTES), one it talks to costs TALKED_PAIR_BYTES more (Member, its Occasional, a
+ * (COLD_PAIR_BYTES), one it talks to costs TALKED_PAIR_BYTES more (its Member and
  * SessionTable slot), and by the end of the hour a node has talked to ~1,850 (N=5,000). An N whose
  * whole run would not fit this run's heap limit runs the phases that fit: without the loss
  * hour (its line says "false-dead n/a"), as `bench:swim 10000` does under the task's cap; an
@@ -42,7 +42,7 @@ const TALKED_BEFORE_HOUR = 300;
 /** Members a node has talked to by the end of the hour at 5% loss (probes both ways, helpers). */
 const TALKED_AFTER_HOUR = 1_850;
 /**
- * Heap of a member a node talks to on top of its cold entry: Member, Occasional, SessionTable
+ * Heap of a member a node talks to on top of its cold entry: its Member and SessionTable
  * slot (396 B measured at N=1,000 after the hour, 972 talked per node, after GC).
  */
 const TALKED_PAIR_BYTES = 400;
@@ -129,7 +129,7 @@ export function measure(n: number, seed: number, hourMs: number, skipped: string
 
 /**
  * Live heap of one N at its end: every node lists every member (a cold entry) and talks to
- * some of them (Member, Occasional, session slot): more the longer the loss period runs.
+ * some of them (Member, session slot): more the longer the loss period runs.
  */
 function heapNeeded(n: number, lossMs: number): number {
   const talked = TALKED_BEFORE_HOUR +
