@@ -28,8 +28,9 @@
  */
 
 import { getHeapStatistics } from "node:v8";
-import { Cluster } from "../tests/swim/sim/cluster.ts";
+import { PartitionedRun } from "../tests/swim/sim/partitioned_run.ts";
 
+const SEED = 42;
 const WARMUP_MS = 30_000;
 const STEADY_MS = 120_000;
 const HOUR_MS = 3_600_000;
@@ -50,83 +51,86 @@ const TALKED_AFTER_HOUR = 1_850;
 const TALKED_PAIR_BYTES = 400;
 
 /** One N's line; `skipped` (not "") says why the loss hour was left out. */
-export function measure(n: number, seed: number, hourMs: number, skipped: string): string {
+export async function measure(
+  n: number,
+  seed: number,
+  hourMs: number,
+  skipped: string,
+  partitions = 1,
+): Promise<string> {
   const wall = performance.now();
   const phase = (name: string) =>
     console.error(`  N=${n} ${name} at ${((performance.now() - wall) / 1000).toFixed(0)} s wall`);
   // Node n is the joiner; it is built with the others but started later.
-  const cluster = new Cluster({ n: n + 1, seed, crypto: "fast", profile: "wan" });
-  cluster.keepEvents = false;
-  cluster.net.link = { loss: 0.01, latency: 20, jitter: 30 };
-  for (let i = 0; i < n; i++) cluster.start(i);
-  cluster.preconverge();
-  phase("pre-converged");
-  let falseDead = 0;
-  let victim = -1;
-  cluster.onEvent = ({ event }) => {
-    if (event.type !== "dead") return;
-    const index = cluster.indexOfKey(event.member.publicKey);
-    if (index !== victim && cluster.nodes[index].up) falseDead++;
-  };
-  cluster.run(WARMUP_MS);
-  const bytesBefore = totalBytes(cluster);
-  cluster.run(WARMUP_MS + STEADY_MS);
-  const bytesPerNode = (totalBytes(cluster) - bytesBefore) / n / (STEADY_MS / 1000);
+  const run = await PartitionedRun.create({ n: n + 1, seed, profile: "wan", partitions });
+  try {
+    await run.setLink({ loss: 0.01, latency: 20, jitter: 30 });
+    await run.start([...Array(n).keys()]);
+    await run.preconverge();
+    phase("pre-converged");
+    await run.watchDead(-1);
+    await run.run(WARMUP_MS);
+    const bytesBefore = (await run.stats()).bytes;
+    await run.run(WARMUP_MS + STEADY_MS);
+    const bytesPerNode = ((await run.stats()).bytes - bytesBefore) / n / (STEADY_MS / 1000);
 
-  phase("steady state measured");
-  const joinedAt = cluster.net.now;
-  cluster.start(n, [0]);
-  const joinDone = cluster.runUntil(
-    allHold(n, (i) => cluster.sees(i, n)),
-    joinedAt + 600_000,
-    250,
-  );
-  const joinAll = joinDone === null ? Infinity : (joinDone - joinedAt) / 1000;
-  // The crash waits for the joiner's full sync (sequential pages, one round trip each: 75 s at
-  // N=5,000 over this WAN): a member it has no record of yet ignores the suspicion claims about
-  // it, so crashing earlier measured whether the victim's page won that race (88 s or 160 s).
-  const joiner = cluster.nodes[n].engine!;
-  const synced = cluster.runUntil(() => joiner.tableSizes().members >= n, joinedAt + 600_000, 250);
-  phase(
-    `joiner synced after ${
-      synced === null ? "never" : ((synced - joinedAt) / 1000).toFixed(1)
-    } s simulated`,
-  );
+    phase("steady state measured");
+    const joinedAt = run.now;
+    await run.start([n], [0]);
+    const joinDone = await run.runUntil(
+      { kind: "all-see-alive", subject: n, among: n },
+      joinedAt + 600_000,
+      250,
+    );
+    const joinAll = joinDone === null ? Infinity : (joinDone - joinedAt) / 1000;
+    // The crash waits for the joiner's full sync (sequential pages, one round trip each: 75 s at
+    // N=5,000 over this WAN): a member it has no record of yet ignores the suspicion claims about
+    // it, so crashing earlier measured whether the victim's page won that race (88 s or 160 s).
+    const synced = await run.runUntil(
+      { kind: "holds", node: n, members: n },
+      joinedAt + 600_000,
+      250,
+    );
+    phase(
+      `joiner synced after ${
+        synced === null ? "never" : ((synced - joinedAt) / 1000).toFixed(1)
+      } s simulated`,
+    );
 
-  victim = 1 + Math.floor(cluster.random() * (n - 1));
-  const crashedAt = cluster.net.now;
-  cluster.crash(victim);
-  const others = cluster.running();
-  const detectDone = cluster.runUntil(
-    allHold(
-      others.length,
-      (k) =>
-        !cluster.sees(others[k], victim, "alive") && !cluster.sees(others[k], victim, "suspect"),
-    ),
-    crashedAt + 900_000,
-    250,
-  );
-  const detectAll = detectDone === null ? Infinity : (detectDone - crashedAt) / 1000;
+    const victim = 1 + Math.floor((await run.random()) * (n - 1));
+    await run.watchDead(victim);
+    const crashedAt = run.now;
+    await run.crash(victim);
+    const detectDone = await run.runUntil(
+      { kind: "none-see-live", subject: victim },
+      crashedAt + 900_000,
+      250,
+    );
+    const detectAll = detectDone === null ? Infinity : (detectDone - crashedAt) / 1000;
 
-  phase("join and crash measured");
-  // One hour at 5% loss; count dead declarations about members that are up.
-  falseDead = 0;
-  cluster.net.link = { loss: 0.05, latency: 20, jitter: 30 };
-  const hourStart = cluster.net.now;
-  if (hourMs > 0) cluster.run(hourStart + hourMs);
-  const seconds = ((performance.now() - wall) / 1000).toFixed(0);
-  let talked = 0;
-  const up = cluster.running();
-  for (const i of up) talked += cluster.nodes[i].engine!.tableSizes().sessions;
-  const memory = Deno.memoryUsage();
-  console.error(
-    `  (N=${n}: ${cluster.net.datagrams} datagrams simulated in ${seconds} s wall; each node ` +
-      `talked to ${Math.round(talked / up.length)} members; heap ${gb(memory.heapUsed)} GB + ` +
-      `${gb(memory.external)} GB external, not collected)`,
-  );
-  return `swim N=${n}: join-all ${joinAll.toFixed(1)} s, detect-all ${detectAll.toFixed(1)} s, ` +
-    `false-dead ${skipped === "" ? falseDead : `n/a (${skipped})`}, ` +
-    `bytes/node/s ${Math.round(bytesPerNode)}`;
+    phase("join and crash measured");
+    // One hour at 5% loss; count dead declarations about members that are up.
+    await run.watchDead(victim);
+    await run.setLink({ loss: 0.05, latency: 20, jitter: 30 });
+    const hourStart = run.now;
+    if (hourMs > 0) await run.run(hourStart + hourMs);
+    const seconds = ((performance.now() - wall) / 1000).toFixed(0);
+    const stats = await run.stats();
+    console.error(
+      `  (N=${n}: ${stats.datagrams} datagrams simulated in ${seconds} s wall on ${partitions} ` +
+        `thread(s)${
+          partitions > 1
+            ? ` (${stats.windows} windows, ${(stats.waitedMs / 1000).toFixed(0)} s waited in all)`
+            : ""
+        }; each node talked to ${Math.round(stats.talked / stats.up)} members; heap ` +
+        `${gb(stats.heapUsed)} GB + ${gb(stats.external)} GB external, not collected)`,
+    );
+    return `swim N=${n}: join-all ${joinAll.toFixed(1)} s, detect-all ${detectAll.toFixed(1)} s, ` +
+      `false-dead ${skipped === "" ? stats.falseDead : `n/a (${skipped})`}, ` +
+      `bytes/node/s ${Math.round(bytesPerNode)}`;
+  } finally {
+    run.close();
+  }
 }
 
 /**
@@ -139,33 +143,8 @@ function heapNeeded(n: number, lossMs: number): number {
   return n * n * COLD_PAIR_BYTES + n * Math.min(n, talked) * TALKED_PAIR_BYTES;
 }
 
-/**
- * A check that `holds(i)` for every i < count, asking first the one that failed last time: the
- * answer is the same, but while it is "no" (every step until the end) it costs one lookup, not
- * up to N (at N=5,000 each lookup builds a MemberInfo, and runUntil asks every 250 ms).
- */
-function allHold(count: number, holds: (i: number) => boolean): () => boolean {
-  let lastFailed = 0;
-  return () => {
-    if (count > 0 && !holds(lastFailed)) return false;
-    for (let i = 0; i < count; i++) {
-      if (!holds(i)) {
-        lastFailed = i;
-        return false;
-      }
-    }
-    return true;
-  };
-}
-
 function gb(bytes: number): string {
   return (bytes / 1e9).toFixed(1);
-}
-
-function totalBytes(cluster: Cluster): number {
-  let sum = 0;
-  for (const bytes of cluster.net.sentBytes.values()) sum += bytes;
-  return sum;
 }
 
 /** One N to run: its loss period, and why the hour was left out ("" when it was not). */
@@ -176,20 +155,19 @@ export interface SwimPlan {
 }
 
 /**
- * Runs the plans on two threads when there are several: the largest N alone on one, the others
- * one after another on the second (the largest takes longer than all the others together, and
- * the others finish before it reaches its own peak heap). Prints the lines in the plans' order.
+ * Runs the largest N split over `partitions` threads (its result does not depend on how many)
+ * while the others run one after another on one more thread. Prints the lines in the plans'
+ * order.
  */
-async function runPlans(plans: SwimPlan[]): Promise<void> {
-  if (plans.length === 1) {
-    console.log(measure(plans[0].n, 42, plans[0].lossMs, plans[0].skipped));
-    return;
-  }
+async function runPlans(plans: SwimPlan[], partitions: number): Promise<void> {
   const largest = plans.reduce((a, b) => (b.n > a.n ? b : a));
   const rest = plans.filter((plan) => plan !== largest);
-  const [big, small] = await Promise.all([runInWorker([largest]), runInWorker(rest)]);
+  const [big, small] = await Promise.all([
+    measure(largest.n, SEED, largest.lossMs, largest.skipped, partitions),
+    rest.length > 0 ? runInWorker(rest) : Promise.resolve([]),
+  ]);
   const lines = new Map<SwimPlan, string>();
-  lines.set(largest, big[0]);
+  lines.set(largest, big);
   rest.forEach((plan, i) => lines.set(plan, small[i]));
   for (const plan of plans) console.log(lines.get(plan));
 }
@@ -216,6 +194,13 @@ if (import.meta.main) {
   // `--loss-minutes=M` shortens the 5%-loss hour (for quick looks; the report uses the hour).
   const minutes = Deno.args.find((a) => a.startsWith("--loss-minutes="));
   const hourMs = minutes ? Number(minutes.split("=")[1]) * 60_000 : HOUR_MS;
+  // `--threads=K`: partitions of the largest N (default 2, one per core of the bench machine).
+  const threads = Deno.args.find((a) => a.startsWith("--threads="));
+  const partitions = threads ? Number(threads.split("=")[1]) : 2;
+  if (!(Number.isInteger(partitions) && partitions >= 1 && partitions <= 16)) {
+    console.error(`bench:swim: --threads must be an integer in 1..16, got ${threads}`);
+    Deno.exit(2);
+  }
   const numbers = Deno.args.filter((a) => !a.startsWith("--")).map(Number);
   const sizes = numbers.length > 0 ? numbers : [100, 1000, 5000];
   const limit = getHeapStatistics().heap_size_limit;
@@ -242,5 +227,5 @@ if (import.meta.main) {
       Deno.exit(2);
     }
   }
-  await runPlans(plans);
+  await runPlans(plans, partitions);
 }

@@ -8,7 +8,8 @@
 
 import { measure, type SwimPlan } from "./swim_simulation.ts";
 
-self.onmessage = (event: MessageEvent<SwimPlan[]>) => {
-  const lines = event.data.map((plan) => measure(plan.n, 42, plan.lossMs, plan.skipped));
+self.onmessage = async (event: MessageEvent<SwimPlan[]>) => {
+  const lines: string[] = [];
+  for (const plan of event.data) lines.push(await measure(plan.n, 42, plan.lossMs, plan.skipped));
   self.postMessage(lines);
 };

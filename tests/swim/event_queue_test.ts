@@ -71,3 +71,20 @@ Deno.test("sim network: deliveries reuse slots without mixing up their fields; b
   assertEquals([...net.sentBytes], [["a", 10], ["c", 4]]);
   assertEquals(net.datagrams, 6);
 });
+
+Deno.test("sim agenda: explicit orders sort ties whatever the insertion order", () => {
+  const random = mulberry32(11);
+  const events: { at: number; order: number }[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    events.push({ at: Math.floor(random() * 20), order: i * 7 + (i % 3) });
+  }
+  const expected = [...events].sort((a, b) => a.at - b.at || a.order - b.order).map((e) => e.order);
+  // The same events pushed in two different orders pop in one order: (at, order).
+  for (const shuffled of [events, [...events].reverse()]) {
+    const queue = new EventQueue();
+    shuffled.forEach((e) => queue.pushOrdered(e.at, e.order, e.order));
+    const popped: number[] = [];
+    while (queue.size > 0) popped.push(queue.pop());
+    assertEquals(popped, expected);
+  }
+});

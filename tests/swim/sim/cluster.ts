@@ -36,6 +36,16 @@ export interface ClusterOptions {
   nodeConfig?: (index: number) => Partial<SwimConfig>;
   /** Per-node trust policy (default: the cluster-wide one). */
   nodeTrust?: (index: number, cluster: TrustPolicy) => TrustPolicy;
+  /**
+   * A keyed network (SimNetwork's `keyedSeed`): per-sender loss streams and thread-independent
+   * event order, so the run can be split into partitions. Implied by `partition`.
+   */
+  keyed?: boolean;
+  /**
+   * This cluster runs only the hosts `i % count === index`: the others are known (identity,
+   * epoch, up or not) but run in other partitions (see partitioned_run.ts).
+   */
+  partition?: { index: number; count: number };
 }
 
 /** One simulated host. */
@@ -62,6 +72,10 @@ export class SimNode {
   onTimer: EventHandler = () => {};
   /** Its index as a sender on the network. */
   sender = -1;
+  /** Boot epoch of its current incarnation (0 before its first start). */
+  epoch = 0;
+  /** Running in another partition (this one only knows that it is up). */
+  remoteUp = false;
 
   constructor(address: string, seed: Uint8Array, publicKey: Uint8Array, crypto: SwimCrypto) {
     this.address = address;
@@ -71,9 +85,9 @@ export class SimNode {
     this.crypto = crypto;
   }
 
-  /** True while running. */
+  /** True while running (here or, for a partitioned run, in another partition). */
   get up(): boolean {
-    return this.engine !== null;
+    return this.engine !== null || this.remoteUp;
   }
 }
 
@@ -115,7 +129,8 @@ export class Cluster {
   constructor(options: ClusterOptions) {
     this.options = options;
     this.random = mulberry32(options.seed);
-    this.net = new SimNetwork(mulberry32(options.seed ^ 0x5eed));
+    const keyed = options.keyed === true || options.partition !== undefined;
+    this.net = new SimNetwork(mulberry32(options.seed ^ 0x5eed), keyed ? options.seed : null);
     const ids = new Set<string>();
     for (let i = 0; i < options.n; i++) {
       const seed = randomBytes(this.random, 32);
@@ -164,10 +179,21 @@ export class Cluster {
     return { isTrusted: (key, id) => isNode(key, id) || (extra.size > 0 && extra.has(id)) };
   }
 
+  /** True when node `index` runs in this cluster (always, unless it is a partition). */
+  owns(index: number): boolean {
+    const partition = this.options.partition;
+    return partition === undefined || index % partition.count === partition.index;
+  }
+
   /** Starts node `index` now, joining through `seeds` (node indices). */
   start(index: number, seeds: number[] = []): SimNode {
     const node = this.nodes[index];
     const epoch = 1 + Math.floor(this.net.now) + node.restarts;
+    node.epoch = epoch;
+    if (!this.owns(index)) {
+      node.remoteUp = true;
+      return node;
+    }
     const engine = new SwimEngine({
       crypto: node.crypto,
       trust: this.options.nodeTrust?.(index, this.trust) ?? this.trust,
@@ -201,6 +227,7 @@ export class Cluster {
   /** Crashes node `index`: no goodbye, its address goes silent. */
   crash(index: number): void {
     const node = this.nodes[index];
+    node.remoteUp = false;
     node.engine = null;
     node.timerToken++;
     this.net.unbind(node.address);
@@ -219,8 +246,8 @@ export class Cluster {
    * converged (used to measure a 5,000-node cluster without simulating 5,000 joins).
    */
   preconverge(): void {
-    const records: AliveRecord[] = this.nodes.filter((node) => node.engine !== null).map((node) =>
-      makeAliveRecord(node.crypto, node.engine!.epoch, 0, NatType.Public, [node.address])
+    const records: AliveRecord[] = this.nodes.filter((node) => node.up).map((node) =>
+      makeAliveRecord(node.crypto, node.epoch, 0, NatType.Public, [node.address])
     );
     for (const node of this.nodes) {
       const engine = node.engine;
@@ -246,7 +273,7 @@ export class Cluster {
     const due = engine.nextDeadline();
     if (due < node.timerAt) {
       node.timerAt = due;
-      this.net.call(due, node.onTimer, ++node.timerToken);
+      this.net.call(due, node.onTimer, ++node.timerToken, node.sender);
     }
   }
 

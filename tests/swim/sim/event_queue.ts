@@ -48,6 +48,31 @@ export class EventQueue {
     payloads[i] = payload;
   }
 
+  /**
+   * Schedules `payload` at `at` with an explicit `order` (unique among pending events): a
+   * partitioned run gives every event a key that does not depend on which thread inserted it
+   * or when, so two partitions order ties exactly as one would.
+   */
+  pushOrdered(at: number, order: number, payload: number): void {
+    if (this.#size === this.#at.length) this.#grow();
+    const atKey = this.#at;
+    const orderKey = this.#order;
+    const payloads = this.#payload;
+    let i = this.#size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const pa = atKey[parent];
+      if (pa < at || (pa === at && orderKey[parent] < order)) break;
+      atKey[i] = pa;
+      orderKey[i] = orderKey[parent];
+      payloads[i] = payloads[parent];
+      i = parent;
+    }
+    atKey[i] = at;
+    orderKey[i] = order;
+    payloads[i] = payload;
+  }
+
   /** Removes the earliest event and returns its payload (-1 when empty); `peek()` gave its time. */
   pop(): number {
     if (this.#size === 0) return -1;

@@ -4,7 +4,25 @@
  * hostile sender). Endpoints register a handler per address; nothing here knows SWIM.
  */
 
+import { mulberry32 } from "../../../lib/random/mulberry32.ts";
 import { EventQueue } from "./event_queue.ts";
+
+/** Event origins a keyed network tells apart: every sender index must stay below it. */
+export const ORIGINS = 65_536;
+/** The origin of events no sender scheduled (the test's or bench's own actions). */
+export const WORLD_ORIGIN = ORIGINS - 1;
+
+/**
+ * Takes a datagram bound for another partition's host (true) or leaves it here (false); the
+ * datagram's `data` is only valid during the call.
+ */
+export type Diverter = (
+  at: number,
+  order: number,
+  sender: number,
+  to: string,
+  data: Uint8Array,
+) => boolean;
 
 /** Loss and delay of a direction of a link. */
 export interface LinkProfile {
@@ -53,10 +71,29 @@ export class SimNetwork {
   readonly #to: string[] = [];
   readonly #data: (Uint8Array | null)[] = [];
   readonly #freeSlots: number[] = [];
+  // Keyed mode (see `keyed`): a loss/jitter stream and an event count per origin.
+  readonly #keyedSeed: number | null;
+  readonly #senderRandom: (() => number)[] = [];
+  #originEvents = new Float64Array(0);
+  /** Set by a partitioned run: offers each datagram to another partition first. */
+  divert: Diverter | null = null;
 
-  /** A network whose loss/jitter draws come from `random`. */
-  constructor(random: () => number) {
+  /**
+   * A network whose loss/jitter draws come from `random`; with `keyedSeed`, a keyed network
+   * instead: each sender draws from its own stream (seeded from `keyedSeed` and its index) and
+   * every event is ordered by (time, origin's event count, origin), so a run is the same
+   * whether its hosts share one network or are split across partitions that exchange
+   * datagrams (`divert`, `deliver`). Senders must then be registered in the same order on
+   * every partition, and at most ORIGINS - 1 of them.
+   */
+  constructor(random: () => number, keyedSeed: number | null = null) {
     this.#random = random;
+    this.#keyedSeed = keyedSeed;
+  }
+
+  /** True for a keyed network (see the constructor). */
+  get keyed(): boolean {
+    return this.#keyedSeed !== null;
   }
 
   /** Bytes sent per source address (a snapshot; addresses that sent nothing are left out). */
@@ -111,13 +148,55 @@ export class SimNetwork {
       latency = Math.max(latency, a?.latency ?? 0, b?.latency ?? 0);
       jitter = Math.max(jitter, a?.jitter ?? 0, b?.jitter ?? 0);
     }
-    if (loss > 0 && this.#random() < loss) return;
-    const at = this.now + latency + (jitter > 0 ? this.#random() * jitter : 0);
+    const random = this.#keyedSeed === null ? this.#random : this.#randomOf(sender);
+    if (loss > 0 && random() < loss) return;
+    const at = this.now + latency + (jitter > 0 ? random() * jitter : 0);
+    if (this.#keyedSeed === null) {
+      this.queue.push(at, this.#delivery(from, to, data));
+      return;
+    }
+    const order = this.#nextOrder(sender);
+    if (this.divert !== null && this.divert(at, order, sender, to, data)) return;
+    this.queue.pushOrdered(at, order, this.#delivery(from, to, data));
+  }
+
+  /** Queues a datagram another partition's host sent (keyed mode; `order` as it was given). */
+  deliver(at: number, order: number, sender: number, to: string, data: Uint8Array): void {
+    this.queue.pushOrdered(at, order, this.#delivery(this.#senderAddresses[sender], to, data));
+  }
+
+  #delivery(from: string, to: string, data: Uint8Array): number {
     const slot = this.#slot();
     this.#from[slot] = from;
     this.#to[slot] = to;
     this.#data[slot] = data;
-    this.queue.push(at, slot);
+    return slot;
+  }
+
+  #randomOf(sender: number): () => number {
+    let random = this.#senderRandom[sender];
+    if (random === undefined) {
+      for (let i = this.#senderRandom.length; i <= sender; i++) {
+        this.#senderRandom.push(
+          mulberry32((this.#keyedSeed! ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0),
+        );
+      }
+      random = this.#senderRandom[sender];
+    }
+    return random;
+  }
+
+  /** The next event key of `origin`: its event count first, so the key fits a double. */
+  #nextOrder(origin: number): number {
+    if (!(origin >= 0 && origin < ORIGINS)) {
+      throw new RangeError(`SimNetwork: event origin ${origin} is outside 0..${ORIGINS - 1}`);
+    }
+    if (origin >= this.#originEvents.length) {
+      const grown = new Float64Array(Math.max(ORIGINS, origin + 1));
+      grown.set(this.#originEvents);
+      this.#originEvents = grown;
+    }
+    return this.#originEvents[origin]++ * ORIGINS + origin;
   }
 
   /** Schedules an arbitrary action. */
@@ -129,36 +208,46 @@ export class SimNetwork {
    * Schedules `handler(arg, time)`: a caller that re-arms often (a node's timer) keeps one
    * handler and passes what differs in `arg`, instead of a fresh closure each time.
    */
-  call(time: number, handler: EventHandler, arg: number): void {
+  call(time: number, handler: EventHandler, arg: number, origin = WORLD_ORIGIN): void {
     const slot = this.#slot();
     this.#handler[slot] = handler;
     this.#arg[slot] = arg;
-    this.queue.push(time, slot);
+    if (this.#keyedSeed === null) this.queue.push(time, slot);
+    else this.queue.pushOrdered(time, this.#nextOrder(origin), slot);
   }
 
   /** Runs events until virtual time `until` (inclusive); stops early when `stop()` is true. */
   run(until: number, stop?: () => boolean): void {
     const queue = this.queue;
     for (let at = queue.peek(); at <= until; at = queue.peek()) {
-      const slot = queue.pop();
-      this.now = at;
-      const handler = this.#handler[slot];
-      if (handler !== null) {
-        const arg = this.#arg[slot];
-        this.#handler[slot] = null;
-        this.#freeSlots.push(slot);
-        handler(arg, at);
-      } else {
-        const data = this.#data[slot]!;
-        const from = this.#from[slot];
-        const to = this.#to[slot];
-        this.#data[slot] = null;
-        this.#freeSlots.push(slot);
-        this.#receivers.get(to)?.(from, data, at);
-      }
+      this.#fire(queue.pop(), at);
       if (stop !== undefined && stop()) return;
     }
     this.now = Math.max(this.now, until);
+  }
+
+  /** Runs the events before `end` (not at it): one window of a partitioned run. */
+  runBefore(end: number): void {
+    const queue = this.queue;
+    for (let at = queue.peek(); at < end; at = queue.peek()) this.#fire(queue.pop(), at);
+  }
+
+  #fire(slot: number, at: number): void {
+    this.now = at;
+    const handler = this.#handler[slot];
+    if (handler !== null) {
+      const arg = this.#arg[slot];
+      this.#handler[slot] = null;
+      this.#freeSlots.push(slot);
+      handler(arg, at);
+    } else {
+      const data = this.#data[slot]!;
+      const from = this.#from[slot];
+      const to = this.#to[slot];
+      this.#data[slot] = null;
+      this.#freeSlots.push(slot);
+      this.#receivers.get(to)?.(from, data, at);
+    }
   }
 
   /** A free event slot (its handler null, so a delivery unless `call` sets one). */
