@@ -203,6 +203,8 @@ if (import.meta.main) {
   }
   const numbers = Deno.args.filter((a) => !a.startsWith("--")).map(Number);
   const sizes = numbers.length > 0 ? numbers : [100, 1000, 5000];
+  // The limit applies per thread, but it also bounds the whole run here: a run that needs more
+  // (N=10,000's hour, ~12 GB) would not fit this machine's memory beside anything else.
   const limit = getHeapStatistics().heap_size_limit;
   const plans: SwimPlan[] = [];
   for (const n of sizes) {
