@@ -24,8 +24,20 @@ import { NO_SESSION, SessionTable } from "./session_table.ts";
 /** Hard cap on members (trusted keys seen); the trust set bounds it first. */
 const MAX_MEMBERS = 65_536;
 
-/** Listed entries `noteProbe` tidies up (MemberTable.#tidy). */
+/** Listed entries each `tidy` visits. */
 const TIDY_PER_PROBE = 32;
+
+// A cooled entry's column value (MemberTable.#cool): `(slot + 1) << COOL_SHIFT | flags`, 0 for
+// an entry never warmed or warmed and let go exactly as it was made (nothing to restore).
+/** The Member was on the proven list. */
+const COOL_PROVEN = 1;
+/** Its probeUnanswered flag. */
+const COOL_UNANSWERED = 2;
+/** Its verified address was its address (else null). */
+const COOL_VERIFIED = 4;
+/** Its checkAddress was its address (else null). */
+const COOL_CHECK = 8;
+const COOL_SHIFT = 4;
 
 /** Forgotten members whose session (replay windows, Hello position) we still remember. */
 export const MAX_TOMBSTONES = 65_536;
@@ -93,8 +105,17 @@ export class MemberTable {
    * Member a boxed number (24 bytes). Unlisted members keep theirs out of line.
    */
   #since = new Float64Array(64);
+  /**
+   * By listed index: what a cold entry's Member held beyond its record, once it was let go
+   * (`tidy`): the session slot and four flags packed (see COOL_*), 0 when nothing. 4 bytes an
+   * entry instead of a ~140-byte Member for every member ever talked to.
+   */
+  #cool = new Int32Array(64);
+  /** Members something outside the table holds for a while (relays, bursts...): kept warm. */
+  readonly #pins = new Map<Member, number>();
   readonly #dead = new Set<Member>();
-  readonly #proven: Member[] = [];
+  /** Key ids ("" for a member forgotten since: its Member is gone, as a stale entry). */
+  readonly #proven: string[] = [];
   readonly #random: () => number;
   #aliveCount = 0;
   /** Where the next tidy-up (`#tidy`) of listed entries starts. */
@@ -143,9 +164,20 @@ export class MemberTable {
     return this.#dead;
   }
 
-  /** Members whose address was proven (may hold stale entries; pickers drop them lazily). */
-  get proven(): readonly Member[] {
+  /**
+   * Key ids of members whose address was proven (may hold stale entries, "" among them for
+   * forgotten members; pickers drop them lazily). Ids, not Members: a proven member may be
+   * cold (`peek` it, `verifiedOf` its entry).
+   */
+  get proven(): readonly string[] {
     return this.#proven;
+  }
+
+  /** The verified address of a listed or peeked entry (a cold one's, from its column). */
+  verifiedOf(entry: ListedEntry): Address | null {
+    if (entry instanceof Member) return entry.verified;
+    const index = this.#index.get(entry.id);
+    return index >= 0 && (this.#cool[index] & COOL_VERIFIED) !== 0 ? entryAddress(entry) : null;
   }
 
   /** The member with key id `id`, if the table holds it (a cold one becomes a Member). */
@@ -167,7 +199,16 @@ export class MemberTable {
     const index = this.#index.get(id);
     if (index < 0) return null;
     const entry = this.#listed[index];
-    return entry instanceof Member ? this.info(entry) : coldInfo(entry);
+    if (entry instanceof Member) return this.info(entry);
+    const info = coldInfo(entry);
+    const cool = this.#cool[index];
+    if (cool !== 0) {
+      // What the Member it was let go from said (`#warm` makes that Member again).
+      if ((cool & COOL_VERIFIED) !== 0) info.verified = info.address;
+      const slot = (cool >> COOL_SHIFT) - 1;
+      if (slot !== NO_SESSION) info.rtt = this.sessions.rtt(slot);
+    }
+    return info;
   }
 
   /** The record of the listed entry at `index`. */
@@ -205,7 +246,12 @@ export class MemberTable {
    * record's member is gone.
    */
   resolve(entry: ListedEntry): Member | null {
-    if (entry instanceof Member) return entry;
+    if (entry instanceof Member) {
+      // Let go since (`tidy`: only a listed member whose record no round anchor differs
+      // from): its record now stands for it, and the Member made from that is its successor.
+      if (!entry.cooled) return entry;
+      entry = entry.record!;
+    }
     // The record a Member was warmed from names it (not a map of the round's warmed entries:
     // in a big mesh a round outlasts the run, and such a map held every member warmed, ~40
     // bytes each). A member since forgotten is gone: null, as the round skips it either way.
@@ -230,21 +276,26 @@ export class MemberTable {
       return false;
     }
     const index = this.#listed.length;
-    this.#reserveSince(index);
+    this.#reserve(index);
     this.#changes = (this.#changes + 1) | 0;
     this.#listed.push(record);
     this.#since[index] = now;
+    this.#cool[index] = 0;
     this.#index.add(id, index);
     this.#aliveCount++;
     return true;
   }
 
-  #reserveSince(index: number): void {
+  #reserve(index: number): void {
     if (index < this.#since.length) return;
     // 1.5×, not 2×: 10^8 of these at 10,000 members, and a doubled tail wastes ~4 bytes each.
-    const grown = new Float64Array(Math.ceil(this.#since.length * 1.5));
+    const length = Math.ceil(this.#since.length * 1.5);
+    const grown = new Float64Array(length);
     grown.set(this.#since);
     this.#since = grown;
+    const cool = new Int32Array(length);
+    cool.set(this.#cool);
+    this.#cool = cool;
   }
 
   /** When `member`'s state last changed (0 for a member that never had one). */
@@ -267,7 +318,64 @@ export class MemberTable {
     member.countedAlive = true;
     this.#listed[index] = member;
     member.warmedFrom = record;
+    const cool = this.#cool[index];
+    if (cool !== 0) {
+      // Back to the Member `#letGo` dropped: the fields it checked equal the record's it keeps.
+      this.#cool[index] = 0;
+      member.sessionSlot = (cool >> COOL_SHIFT) - 1;
+      if ((cool & COOL_VERIFIED) !== 0) member.verified = member.address;
+      if ((cool & COOL_CHECK) !== 0) member.checkAddress = member.address;
+      member.inProven = (cool & COOL_PROVEN) !== 0;
+      member.probeUnanswered = (cool & COOL_UNANSWERED) !== 0;
+    }
     return member;
+  }
+
+  /**
+   * Turns the Member at listed `index` back into a cold entry when nothing is lost by that:
+   * `#warm` would make an identical Member from the record and the column. False (nothing
+   * done) otherwise.
+   */
+  #letGo(index: number, member: Member): boolean {
+    const record = member.record;
+    if (
+      record === null || member.state !== "alive" || member.probing || member.hasRare ||
+      member.epoch !== record.epoch || member.incarnation !== record.incarnation ||
+      member.latestEpoch !== record.epoch || this.#pins.has(member)
+    ) return false;
+    // The probe round may name the member by the record it was warmed from (`resolve`).
+    if (member.warmedFrom !== null && member.warmedFrom !== record) return false;
+    const address = entryAddress(record);
+    if (member.address !== address) return false;
+    const verified = member.verified;
+    if (verified !== null && verified !== address) return false;
+    const check = member.checkAddress;
+    if (check !== null && check !== address) return false;
+    const slot = member.sessionSlot;
+    const flags = (member.inProven ? COOL_PROVEN : 0) |
+      (member.probeUnanswered ? COOL_UNANSWERED : 0) |
+      (verified !== null ? COOL_VERIFIED : 0) | (check !== null ? COOL_CHECK : 0);
+    if (slot === NO_SESSION && flags !== 0) return false;
+    this.#changes = (this.#changes + 1) | 0;
+    this.#cool[index] = slot === NO_SESSION ? 0 : ((slot + 1) << COOL_SHIFT) | flags;
+    this.#listed[index] = record;
+    member.cooled = true;
+    return true;
+  }
+
+  /**
+   * Keeps `member` a Member (not let go by `tidy`) until as many `unpin`s: for holders outside
+   * the table that compare or change the object later (relays, punch bursts, timers).
+   */
+  pin(member: Member): void {
+    this.#pins.set(member, (this.#pins.get(member) ?? 0) + 1);
+  }
+
+  /** Ends one `pin` of `member`. */
+  unpin(member: Member): void {
+    const count = this.#pins.get(member) ?? 0;
+    if (count <= 1) this.#pins.delete(member);
+    else this.#pins.set(member, count - 1);
   }
 
   /**
@@ -321,22 +429,28 @@ export class MemberTable {
     const slot = this.sessionOf(member);
     this.sessions.setLastProbe(slot, now);
     member.probeUnanswered = !(now <= this.sessions.lastDirect(slot));
-    this.#tidy(now);
   }
 
   /**
    * Lets the next few listed Members drop what they hold out of line only at its defaults
    * (mostly sync buckets long refilled: ~150 bytes each, otherwise kept for the rest of the
-   * run). Once a probe, so every listed entry is visited ~TIDY_PER_PROBE times a probe round.
+   * run), and then the Members themselves where `mayLetGo` agrees and nothing else holds them
+   * (a member probed or talked to once stayed a ~140-byte Member for the rest of the run:
+   * ~330 bytes a talked pair with its pointers). Called once a probe, so every listed entry
+   * is visited ~TIDY_PER_PROBE times a probe round, and only where no caller holds a Member
+   * it got from the table (a Member let go is stale: see `Member.cooled`).
    */
-  #tidy(now: number): void {
+  tidy(now: number, mayLetGo: (member: Member) => boolean): void {
     const listed = this.#listed;
     const count = Math.min(TIDY_PER_PROBE, listed.length);
     let at = this.#tidyAt;
     for (let i = 0; i < count; i++) {
       if (at >= listed.length) at = 0;
-      const entry = listed[at++];
-      if (entry instanceof Member) entry.releaseIdle(now);
+      const index = at++;
+      const entry = listed[index];
+      if (!(entry instanceof Member)) continue;
+      entry.releaseIdle(now);
+      if (mayLetGo(entry)) this.#letGo(index, entry);
     }
     this.#tidyAt = at;
   }
@@ -419,9 +533,10 @@ export class MemberTable {
     if (listing) {
       // Listed first, so the state change below lands in the listed column.
       const index = this.#listed.length;
-      this.#reserveSince(index);
+      this.#reserve(index);
       this.#changes = (this.#changes + 1) | 0;
       member.listIndex = index;
+      this.#cool[index] = 0;
       this.#listed.push(member);
       this.#unlisted.delete(member.id);
       this.#index.add(member.id, index);
@@ -470,6 +585,11 @@ export class MemberTable {
     this.#dead.delete(member);
     this.#unlist(member);
     this.#unlisted.delete(member.id);
+    if (member.inProven) {
+      // Its proven entry named this Member, never its successor: keep it a stale one.
+      const at = this.#proven.indexOf(member.id);
+      if (at >= 0) this.#proven[at] = "";
+    }
     if (member.sessionSlot === NO_SESSION) return;
     // Probe and check times, the pending check and the RTT go with the Member: a member
     // restored from its tombstone starts untried. The last direct ack stays (punch.ts keyed
@@ -511,7 +631,17 @@ export class MemberTable {
   addProven(member: Member): void {
     if (member.inProven) return;
     member.inProven = true;
-    this.#proven.push(member);
+    this.#proven.push(member.id);
+  }
+
+  /** Takes a listed or peeked entry off the proven flag (its list entry is gone). */
+  #clearProven(entry: ListedEntry): void {
+    if (entry instanceof Member) {
+      entry.inProven = false;
+      return;
+    }
+    const index = this.#index.get(entry.id);
+    if (index >= 0) this.#cool[index] &= ~COOL_PROVEN;
   }
 
   /**
@@ -525,15 +655,19 @@ export class MemberTable {
     const proven = this.#proven;
     for (let tries = 0; tries < count * 4 && out.length < count && proven.length > 0; tries++) {
       const index = Math.floor(this.#random() * proven.length);
-      const member = proven[index];
-      if (!member.isListed || member.address === null || member.address !== member.verified) {
+      const id = proven[index];
+      const entry = id === "" ? undefined : this.peek(id);
+      const address = entry === undefined ? null : entryAddress(entry);
+      if (!entryIsListed(entry) || address === null || address !== this.verifiedOf(entry!)) {
         // Stale (forgotten, or moved to an unproven address): drop it in O(1).
         proven[index] = proven[proven.length - 1];
         proven.pop();
-        member.inProven = false;
+        if (entry !== undefined) this.#clearProven(entry);
         continue;
       }
-      if (member.state === "alive" && !out.includes(member)) out.push(member);
+      if (entryState(entry!) !== "alive") continue;
+      const member = this.get(id)!;
+      if (!out.includes(member)) out.push(member);
     }
     if (out.length < count) {
       for (const member of this.randomAlive(count, null)) {
@@ -584,6 +718,7 @@ export class MemberTable {
         this.#listed[index] = last;
         if (last instanceof Member) last.listIndex = index;
         this.#since[index] = this.#since[lastIndex];
+        this.#cool[index] = this.#cool[lastIndex];
       }
       this.#listed.pop();
       member.listIndex = -1;
