@@ -25,7 +25,7 @@ import { NO_SESSION, SessionTable } from "./session_table.ts";
 const MAX_MEMBERS = 65_536;
 
 /** Listed entries each `tidy` visits. */
-const TIDY_PER_PROBE = 32;
+const TIDY_PER_PROBE = 128;
 
 // A cooled entry's column value (MemberTable.#cool): `(slot + 1) << COOL_SHIFT | flags`, 0 for
 // an entry never warmed or warmed and let go exactly as it was made (nothing to restore).
