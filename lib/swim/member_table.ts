@@ -24,8 +24,14 @@ import { NO_SESSION, SessionTable } from "./session_table.ts";
 /** Hard cap on members (trusted keys seen); the trust set bounds it first. */
 const MAX_MEMBERS = 65_536;
 
-/** Listed entries each `tidy` visits. */
+/**
+ * Listed entries each `tidy` visits, at least: a Member warmed again by traffic waits for the
+ * next visit to be let go, so the visits come round every ~TIDY_ROUND_PROBES probes at any
+ * size (at N=1000 every ~8 probes left 47 Members a node, 9% of those talked to).
+ */
 const TIDY_PER_PROBE = 128;
+/** See TIDY_PER_PROBE (from 2,048 members up: 5,000 members, 312 entries a probe). */
+const TIDY_ROUND_PROBES = 16;
 
 // A cooled entry's column value (MemberTable.#cool): `(slot + 1) << COOL_SHIFT | flags`, 0 for
 // an entry never warmed or warmed and let go exactly as it was made (nothing to restore).
@@ -436,13 +442,16 @@ export class MemberTable {
    * (mostly sync buckets long refilled: ~150 bytes each, otherwise kept for the rest of the
    * run), and then the Members themselves where `mayLetGo` agrees and nothing else holds them
    * (a member probed or talked to once stayed a ~140-byte Member for the rest of the run:
-   * ~330 bytes a talked pair with its pointers). Called once a probe, so every listed entry
-   * is visited ~TIDY_PER_PROBE times a probe round, and only where no caller holds a Member
-   * it got from the table (a Member let go is stale: see `Member.cooled`).
+   * ~330 bytes a talked pair with its pointers). Called once a probe (TIDY_PER_PROBE says
+   * how many it visits), and only where no caller holds a Member it got from the table (a
+   * Member let go is stale: see `Member.cooled`).
    */
   tidy(now: number, mayLetGo: (member: Member) => boolean): void {
     const listed = this.#listed;
-    const count = Math.min(TIDY_PER_PROBE, listed.length);
+    const count = Math.min(
+      Math.max(TIDY_PER_PROBE, Math.ceil(listed.length / TIDY_ROUND_PROBES)),
+      listed.length,
+    );
     let at = this.#tidyAt;
     for (let i = 0; i < count; i++) {
       if (at >= listed.length) at = 0;
