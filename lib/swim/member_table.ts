@@ -15,6 +15,19 @@
  */
 
 import type { Address } from "./address.ts";
+import {
+  COLD_PROVEN,
+  coldCode,
+  coldInfo,
+  coldSlot,
+  coldVerified,
+  entryAddress,
+  entryIsListed,
+  entryRecord,
+  entryState,
+  type ListedEntry,
+  warmFrom,
+} from "./cold_entry.ts";
 import type { MemberInfo, MemberState } from "./events.ts";
 import { KeyIndex } from "./key_index.ts";
 import { Member } from "./member.ts";
@@ -33,18 +46,6 @@ const TIDY_PER_PROBE = 128;
 /** See TIDY_PER_PROBE (from 2,048 members up: 5,000 members, 312 entries a probe). */
 const TIDY_ROUND_PROBES = 16;
 
-// A cooled entry's column value (MemberTable.#cool): `(slot + 1) << COOL_SHIFT | flags`, 0 for
-// an entry never warmed or warmed and let go exactly as it was made (nothing to restore).
-/** The Member was on the proven list. */
-const COOL_PROVEN = 1;
-/** Its probeUnanswered flag. */
-const COOL_UNANSWERED = 2;
-/** Its verified address was its address (else null). */
-const COOL_VERIFIED = 4;
-/** Its checkAddress was its address (else null). */
-const COOL_CHECK = 8;
-const COOL_SHIFT = 4;
-
 /** Forgotten members whose session (replay windows, Hello position) we still remember. */
 export const MAX_TOMBSTONES = 65_536;
 
@@ -56,46 +57,7 @@ export interface Tombstone {
   latestEpoch: number;
 }
 
-/** A listed member: its Member, or while it is cold (see above) its record. */
-export type ListedEntry = Member | AliveRecord;
-
-/** True when a listed or peeked entry is listed (a cold entry always is). */
-export function entryIsListed(entry: ListedEntry | undefined): boolean {
-  if (entry === undefined) return false;
-  return entry instanceof Member ? entry.isListed : true;
-}
-
-/** An entry's liveness (a cold entry is alive). */
-export function entryState(entry: ListedEntry): MemberState {
-  return entry instanceof Member ? entry.state : "alive";
-}
-
-/** An entry's address (a cold entry's is its record's first endpoint, as onAlive sets it). */
-export function entryAddress(entry: ListedEntry): Address | null {
-  if (entry instanceof Member) return entry.address;
-  return entry.endpoints.length > 0 ? entry.endpoints[0] : null;
-}
-
-/** An entry's record (a cold entry is its record). */
-export function entryRecord(entry: ListedEntry): AliveRecord | null {
-  return entry instanceof Member ? entry.record : entry;
-}
-
-/** What `Member.info()` would say of a cold entry. */
-function coldInfo(record: AliveRecord): MemberInfo {
-  return {
-    publicKey: record.subject,
-    state: "alive",
-    epoch: record.epoch,
-    incarnation: record.incarnation,
-    endpoints: record.endpoints,
-    nat: record.nat,
-    address: entryAddress(record),
-    verified: null,
-    flags: record.flags,
-    rtt: -1,
-  };
-}
+export { entryAddress, entryIsListed, entryRecord, entryState, type ListedEntry };
 
 /** Every member one node knows, and every change of their listing and liveness. */
 export class MemberTable {
@@ -113,7 +75,7 @@ export class MemberTable {
   #since = new Float64Array(64);
   /**
    * By listed index: what a cold entry's Member held beyond its record, once it was let go
-   * (`tidy`): the session slot and four flags packed (see COOL_*), 0 when nothing. 4 bytes an
+   * (`tidy`): its cold code (cold_entry.ts: session slot and four flags), 0 when nothing. 4 bytes an
    * entry instead of a ~140-byte Member for every member ever talked to.
    */
   #cool = new Int32Array(64);
@@ -183,7 +145,7 @@ export class MemberTable {
   verifiedOf(entry: ListedEntry): Address | null {
     if (entry instanceof Member) return entry.verified;
     const index = this.#index.get(entry.id);
-    return index >= 0 && (this.#cool[index] & COOL_VERIFIED) !== 0 ? entryAddress(entry) : null;
+    return index >= 0 ? coldVerified(entry, this.#cool[index]) : null;
   }
 
   /** The member with key id `id`, if the table holds it (a cold one becomes a Member). */
@@ -206,15 +168,9 @@ export class MemberTable {
     if (index < 0) return null;
     const entry = this.#listed[index];
     if (entry instanceof Member) return this.info(entry);
-    const info = coldInfo(entry);
-    const cool = this.#cool[index];
-    if (cool !== 0) {
-      // What the Member it was let go from said (`#warm` makes that Member again).
-      if ((cool & COOL_VERIFIED) !== 0) info.verified = info.address;
-      const slot = (cool >> COOL_SHIFT) - 1;
-      if (slot !== NO_SESSION) info.rtt = this.sessions.rtt(slot);
-    }
-    return info;
+    const code = this.#cool[index];
+    const slot = coldSlot(code);
+    return coldInfo(entry, code, slot === NO_SESSION ? -1 : this.sessions.rtt(slot));
   }
 
   /** The record of the listed entry at `index`. */
@@ -314,59 +270,23 @@ export class MemberTable {
   #warm(index: number): Member {
     const record = this.#listed[index] as AliveRecord;
     this.#changes = (this.#changes + 1) | 0;
-    const member = new Member(record.subject, record.id);
-    member.record = record;
-    member.epoch = record.epoch;
-    member.incarnation = record.incarnation;
-    member.latestEpoch = record.epoch;
-    member.address = entryAddress(record);
-    member.listIndex = index;
-    member.countedAlive = true;
+    const member = warmFrom(record, this.#cool[index], index);
+    this.#cool[index] = 0;
     this.#listed[index] = member;
-    member.warmedFrom = record;
-    const cool = this.#cool[index];
-    if (cool !== 0) {
-      // Back to the Member `#letGo` dropped: the fields it checked equal the record's it keeps.
-      this.#cool[index] = 0;
-      member.sessionSlot = (cool >> COOL_SHIFT) - 1;
-      if ((cool & COOL_VERIFIED) !== 0) member.verified = member.address;
-      if ((cool & COOL_CHECK) !== 0) member.checkAddress = member.address;
-      member.inProven = (cool & COOL_PROVEN) !== 0;
-      member.probeUnanswered = (cool & COOL_UNANSWERED) !== 0;
-    }
     return member;
   }
 
   /**
-   * Turns the Member at listed `index` back into a cold entry when nothing is lost by that:
-   * `#warm` would make an identical Member from the record and the column. False (nothing
-   * done) otherwise.
+   * Turns the Member at listed `index` back into a cold entry when nothing is lost by that
+   * (`coldCode`) and nothing outside holds it (a pin): `#warm` makes an identical Member.
    */
-  #letGo(index: number, member: Member): boolean {
-    const record = member.record;
-    if (
-      record === null || member.state !== "alive" || member.probing || member.hasRare ||
-      member.epoch !== record.epoch || member.incarnation !== record.incarnation ||
-      member.latestEpoch !== record.epoch || this.#pins.has(member)
-    ) return false;
-    // The probe round may name the member by the record it was warmed from (`resolve`).
-    if (member.warmedFrom !== null && member.warmedFrom !== record) return false;
-    const address = entryAddress(record);
-    if (member.address !== address) return false;
-    const verified = member.verified;
-    if (verified !== null && verified !== address) return false;
-    const check = member.checkAddress;
-    if (check !== null && check !== address) return false;
-    const slot = member.sessionSlot;
-    const flags = (member.inProven ? COOL_PROVEN : 0) |
-      (member.probeUnanswered ? COOL_UNANSWERED : 0) |
-      (verified !== null ? COOL_VERIFIED : 0) | (check !== null ? COOL_CHECK : 0);
-    if (slot === NO_SESSION && flags !== 0) return false;
+  #letGo(index: number, member: Member): void {
+    const code = coldCode(member);
+    if (code < 0 || this.#pins.has(member)) return;
     this.#changes = (this.#changes + 1) | 0;
-    this.#cool[index] = slot === NO_SESSION ? 0 : ((slot + 1) << COOL_SHIFT) | flags;
-    this.#listed[index] = record;
+    this.#cool[index] = code;
+    this.#listed[index] = member.record!;
     member.cooled = true;
-    return true;
   }
 
   /**
@@ -650,7 +570,7 @@ export class MemberTable {
       return;
     }
     const index = this.#index.get(entry.id);
-    if (index >= 0) this.#cool[index] &= ~COOL_PROVEN;
+    if (index >= 0) this.#cool[index] &= ~COLD_PROVEN;
   }
 
   /**
