@@ -6,6 +6,7 @@
 
 import { MAX_INCARNATION, MessageType } from "./constants.ts";
 import type { SwimState } from "./engine_state.ts";
+import { entryIsListed, entryRecord, entryState } from "./member_table.ts";
 import { send } from "./outbound.ts";
 import { NatType, ownedBytes } from "./records.ts";
 
@@ -68,13 +69,15 @@ export function reannounce(s: SwimState, seen: number): void {
  */
 export function announceMoved(s: SwimState): void {
   let sent = 0;
-  for (const member of s.members.proven) {
+  for (const id of s.members.proven) {
     if (sent >= MOVED_ANNOUNCE_TARGETS) break;
-    if (!member.isListed || member.state !== "alive" || member.verified === null) continue;
-    if (member.record?.nat !== NatType.Public) continue;
-    if (
-      send(s, member, MessageType.Gossip, 0, 0, null, [s.record.bytes], member.verified, false) > 0
-    ) {
+    // Ids, not Members (cold members have none): "" is a forgotten member's.
+    const entry = id === "" ? undefined : s.members.peek(id);
+    if (!entryIsListed(entry) || entryState(entry!) !== "alive") continue;
+    const verified = s.members.verifiedOf(entry!);
+    if (verified === null || entryRecord(entry!)?.nat !== NatType.Public) continue;
+    const member = s.members.get(id)!;
+    if (send(s, member, MessageType.Gossip, 0, 0, null, [s.record.bytes], verified, false) > 0) {
       sent++;
     }
   }

@@ -186,12 +186,15 @@ export function onConnected(s: SwimState, member: Member, aliveBefore: number): 
   // must not make us skip the sync (found by the soak: 20–45 s to see everyone).
   if (aliveBefore > 0) return;
   startFullSync(s, member);
+  // The timer below reads this very object.
+  s.members.pin(member);
   // Members that joined through the same seed just after us reached it after that sync, and
   // gossip spends an update's few transmissions on members already proven, so behind NATs (where
   // only public members reach us) such a pair could miss each other for a push-pull or two
   // (simulated 5-node mesh, two NATed joins 30 ms apart: median 18 s, p90 42 s). A second sync
   // with the same member catches whoever joined meanwhile.
   s.timers.add(s.now + JOIN_RESYNC_DELAY, () => {
+    s.members.unpin(member);
     if (s.leaving || s.fullSyncWith !== null || !member.isListed || member.state !== "alive") {
       return;
     }

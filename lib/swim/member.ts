@@ -54,9 +54,11 @@ const HAS_VERIFIED = 32;
 const PROBE_UNANSWERED = 64;
 /** A probe of this member is in flight. */
 const PROBING = 128;
-const FLAGS_MASK = 255;
+/** MemberTable let this object go (its entry is cold again): a stale copy, not the member. */
+const COOLED = 256;
+const FLAGS_MASK = 511;
 /** `listIndex + 1` sits above the flags (≤ 65,536 members: 17 bits, a small integer). */
-const LIST_SHIFT = 8;
+const LIST_SHIFT = 9;
 
 /** The defaults every member without a `Rare` reads. */
 const IDLE_RARE: Readonly<Rare> = Object.freeze(new Rare());
@@ -270,6 +272,22 @@ export class Member {
     if (this.#rare !== null || value !== IDLE_RARE.unlistedSince) {
       this.#writableRare().unlistedSince = value;
     }
+  }
+
+  /**
+   * MemberTable turned its entry cold again (MemberTable.tidy): whoever still holds this
+   * object holds a stale copy; MemberTable.get makes an identical, current one.
+   */
+  get cooled(): boolean {
+    return (this.#packed & COOLED) !== 0;
+  }
+  set cooled(value: boolean) {
+    this.#packed = value ? this.#packed | COOLED : this.#packed & ~COOLED;
+  }
+
+  /** It holds an out-of-line part (sync, suspicion, timer, claims...): see `releaseIdle`. */
+  get hasRare(): boolean {
+    return this.#rare !== null;
   }
 
   /** A probe of this member is in flight. */

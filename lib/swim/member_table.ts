@@ -15,6 +15,19 @@
  */
 
 import type { Address } from "./address.ts";
+import {
+  COLD_PROVEN,
+  coldCode,
+  coldInfo,
+  coldSlot,
+  coldVerified,
+  entryAddress,
+  entryIsListed,
+  entryRecord,
+  entryState,
+  type ListedEntry,
+  warmFrom,
+} from "./cold_entry.ts";
 import type { MemberInfo, MemberState } from "./events.ts";
 import { KeyIndex } from "./key_index.ts";
 import { Member } from "./member.ts";
@@ -24,8 +37,14 @@ import { NO_SESSION, SessionTable } from "./session_table.ts";
 /** Hard cap on members (trusted keys seen); the trust set bounds it first. */
 const MAX_MEMBERS = 65_536;
 
-/** Listed entries `noteProbe` tidies up (MemberTable.#tidy). */
-const TIDY_PER_PROBE = 32;
+/**
+ * Listed entries each `tidy` visits, at least: a Member warmed again by traffic waits for the
+ * next visit to be let go, so the visits come round every ~TIDY_ROUND_PROBES probes at any
+ * size (at N=1000 every ~8 probes left 47 Members a node, 9% of those talked to).
+ */
+const TIDY_PER_PROBE = 128;
+/** See TIDY_PER_PROBE (from 2,048 members up: 5,000 members, 312 entries a probe). */
+const TIDY_ROUND_PROBES = 16;
 
 /** Forgotten members whose session (replay windows, Hello position) we still remember. */
 export const MAX_TOMBSTONES = 65_536;
@@ -38,46 +57,7 @@ export interface Tombstone {
   latestEpoch: number;
 }
 
-/** A listed member: its Member, or while it is cold (see above) its record. */
-export type ListedEntry = Member | AliveRecord;
-
-/** True when a listed or peeked entry is listed (a cold entry always is). */
-export function entryIsListed(entry: ListedEntry | undefined): boolean {
-  if (entry === undefined) return false;
-  return entry instanceof Member ? entry.isListed : true;
-}
-
-/** An entry's liveness (a cold entry is alive). */
-export function entryState(entry: ListedEntry): MemberState {
-  return entry instanceof Member ? entry.state : "alive";
-}
-
-/** An entry's address (a cold entry's is its record's first endpoint, as onAlive sets it). */
-export function entryAddress(entry: ListedEntry): Address | null {
-  if (entry instanceof Member) return entry.address;
-  return entry.endpoints.length > 0 ? entry.endpoints[0] : null;
-}
-
-/** An entry's record (a cold entry is its record). */
-export function entryRecord(entry: ListedEntry): AliveRecord | null {
-  return entry instanceof Member ? entry.record : entry;
-}
-
-/** What `Member.info()` would say of a cold entry. */
-function coldInfo(record: AliveRecord): MemberInfo {
-  return {
-    publicKey: record.subject,
-    state: "alive",
-    epoch: record.epoch,
-    incarnation: record.incarnation,
-    endpoints: record.endpoints,
-    nat: record.nat,
-    address: entryAddress(record),
-    verified: null,
-    flags: record.flags,
-    rtt: -1,
-  };
-}
+export { entryAddress, entryIsListed, entryRecord, entryState, type ListedEntry };
 
 /** Every member one node knows, and every change of their listing and liveness. */
 export class MemberTable {
@@ -93,8 +73,17 @@ export class MemberTable {
    * Member a boxed number (24 bytes). Unlisted members keep theirs out of line.
    */
   #since = new Float64Array(64);
+  /**
+   * By listed index: what a cold entry's Member held beyond its record, once it was let go
+   * (`tidy`): its cold code (cold_entry.ts: session slot and four flags), 0 when nothing. 4 bytes an
+   * entry instead of a ~140-byte Member for every member ever talked to.
+   */
+  #cool = new Int32Array(64);
+  /** Members something outside the table holds for a while (relays, bursts...): kept warm. */
+  readonly #pins = new Map<Member, number>();
   readonly #dead = new Set<Member>();
-  readonly #proven: Member[] = [];
+  /** Key ids ("" for a member forgotten since: its Member is gone, as a stale entry). */
+  readonly #proven: string[] = [];
   readonly #random: () => number;
   #aliveCount = 0;
   /** Where the next tidy-up (`#tidy`) of listed entries starts. */
@@ -143,9 +132,20 @@ export class MemberTable {
     return this.#dead;
   }
 
-  /** Members whose address was proven (may hold stale entries; pickers drop them lazily). */
-  get proven(): readonly Member[] {
+  /**
+   * Key ids of members whose address was proven (may hold stale entries, "" among them for
+   * forgotten members; pickers drop them lazily). Ids, not Members: a proven member may be
+   * cold (`peek` it, `verifiedOf` its entry).
+   */
+  get proven(): readonly string[] {
     return this.#proven;
+  }
+
+  /** The verified address of a listed or peeked entry (a cold one's, from its column). */
+  verifiedOf(entry: ListedEntry): Address | null {
+    if (entry instanceof Member) return entry.verified;
+    const index = this.#index.get(entry.id);
+    return index >= 0 ? coldVerified(entry, this.#cool[index]) : null;
   }
 
   /** The member with key id `id`, if the table holds it (a cold one becomes a Member). */
@@ -167,7 +167,10 @@ export class MemberTable {
     const index = this.#index.get(id);
     if (index < 0) return null;
     const entry = this.#listed[index];
-    return entry instanceof Member ? this.info(entry) : coldInfo(entry);
+    if (entry instanceof Member) return this.info(entry);
+    const code = this.#cool[index];
+    const slot = coldSlot(code);
+    return coldInfo(entry, code, slot === NO_SESSION ? -1 : this.sessions.rtt(slot));
   }
 
   /** The record of the listed entry at `index`. */
@@ -205,7 +208,12 @@ export class MemberTable {
    * record's member is gone.
    */
   resolve(entry: ListedEntry): Member | null {
-    if (entry instanceof Member) return entry;
+    if (entry instanceof Member) {
+      // Let go since (`tidy`: only a listed member whose record no round anchor differs
+      // from): its record now stands for it, and the Member made from that is its successor.
+      if (!entry.cooled) return entry;
+      entry = entry.record!;
+    }
     // The record a Member was warmed from names it (not a map of the round's warmed entries:
     // in a big mesh a round outlasts the run, and such a map held every member warmed, ~40
     // bytes each). A member since forgotten is gone: null, as the round skips it either way.
@@ -230,21 +238,26 @@ export class MemberTable {
       return false;
     }
     const index = this.#listed.length;
-    this.#reserveSince(index);
+    this.#reserve(index);
     this.#changes = (this.#changes + 1) | 0;
     this.#listed.push(record);
     this.#since[index] = now;
+    this.#cool[index] = 0;
     this.#index.add(id, index);
     this.#aliveCount++;
     return true;
   }
 
-  #reserveSince(index: number): void {
+  #reserve(index: number): void {
     if (index < this.#since.length) return;
     // 1.5×, not 2×: 10^8 of these at 10,000 members, and a doubled tail wastes ~4 bytes each.
-    const grown = new Float64Array(Math.ceil(this.#since.length * 1.5));
+    const length = Math.ceil(this.#since.length * 1.5);
+    const grown = new Float64Array(length);
     grown.set(this.#since);
     this.#since = grown;
+    const cool = new Int32Array(length);
+    cool.set(this.#cool);
+    this.#cool = cool;
   }
 
   /** When `member`'s state last changed (0 for a member that never had one). */
@@ -257,17 +270,38 @@ export class MemberTable {
   #warm(index: number): Member {
     const record = this.#listed[index] as AliveRecord;
     this.#changes = (this.#changes + 1) | 0;
-    const member = new Member(record.subject, record.id);
-    member.record = record;
-    member.epoch = record.epoch;
-    member.incarnation = record.incarnation;
-    member.latestEpoch = record.epoch;
-    member.address = entryAddress(record);
-    member.listIndex = index;
-    member.countedAlive = true;
+    const member = warmFrom(record, this.#cool[index], index);
+    this.#cool[index] = 0;
     this.#listed[index] = member;
-    member.warmedFrom = record;
     return member;
+  }
+
+  /**
+   * Turns the Member at listed `index` back into a cold entry when nothing is lost by that
+   * (`coldCode`) and nothing outside holds it (a pin): `#warm` makes an identical Member.
+   */
+  #letGo(index: number, member: Member): void {
+    const code = coldCode(member);
+    if (code < 0 || this.#pins.has(member)) return;
+    this.#changes = (this.#changes + 1) | 0;
+    this.#cool[index] = code;
+    this.#listed[index] = member.record!;
+    member.cooled = true;
+  }
+
+  /**
+   * Keeps `member` a Member (not let go by `tidy`) until as many `unpin`s: for holders outside
+   * the table that compare or change the object later (relays, punch bursts, timers).
+   */
+  pin(member: Member): void {
+    this.#pins.set(member, (this.#pins.get(member) ?? 0) + 1);
+  }
+
+  /** Ends one `pin` of `member`. */
+  unpin(member: Member): void {
+    const count = this.#pins.get(member) ?? 0;
+    if (count <= 1) this.#pins.delete(member);
+    else this.#pins.set(member, count - 1);
   }
 
   /**
@@ -321,22 +355,31 @@ export class MemberTable {
     const slot = this.sessionOf(member);
     this.sessions.setLastProbe(slot, now);
     member.probeUnanswered = !(now <= this.sessions.lastDirect(slot));
-    this.#tidy(now);
   }
 
   /**
    * Lets the next few listed Members drop what they hold out of line only at its defaults
    * (mostly sync buckets long refilled: ~150 bytes each, otherwise kept for the rest of the
-   * run). Once a probe, so every listed entry is visited ~TIDY_PER_PROBE times a probe round.
+   * run), and then the Members themselves where `mayLetGo` agrees and nothing else holds them
+   * (a member probed or talked to once stayed a ~140-byte Member for the rest of the run:
+   * ~330 bytes a talked pair with its pointers). Called once a probe (TIDY_PER_PROBE says
+   * how many it visits), and only where no caller holds a Member it got from the table (a
+   * Member let go is stale: see `Member.cooled`).
    */
-  #tidy(now: number): void {
+  tidy(now: number, mayLetGo: (member: Member) => boolean): void {
     const listed = this.#listed;
-    const count = Math.min(TIDY_PER_PROBE, listed.length);
+    const count = Math.min(
+      Math.max(TIDY_PER_PROBE, Math.ceil(listed.length / TIDY_ROUND_PROBES)),
+      listed.length,
+    );
     let at = this.#tidyAt;
     for (let i = 0; i < count; i++) {
       if (at >= listed.length) at = 0;
-      const entry = listed[at++];
-      if (entry instanceof Member) entry.releaseIdle(now);
+      const index = at++;
+      const entry = listed[index];
+      if (!(entry instanceof Member)) continue;
+      entry.releaseIdle(now);
+      if (mayLetGo(entry)) this.#letGo(index, entry);
     }
     this.#tidyAt = at;
   }
@@ -419,9 +462,10 @@ export class MemberTable {
     if (listing) {
       // Listed first, so the state change below lands in the listed column.
       const index = this.#listed.length;
-      this.#reserveSince(index);
+      this.#reserve(index);
       this.#changes = (this.#changes + 1) | 0;
       member.listIndex = index;
+      this.#cool[index] = 0;
       this.#listed.push(member);
       this.#unlisted.delete(member.id);
       this.#index.add(member.id, index);
@@ -470,6 +514,11 @@ export class MemberTable {
     this.#dead.delete(member);
     this.#unlist(member);
     this.#unlisted.delete(member.id);
+    if (member.inProven) {
+      // Its proven entry named this Member, never its successor: keep it a stale one.
+      const at = this.#proven.indexOf(member.id);
+      if (at >= 0) this.#proven[at] = "";
+    }
     if (member.sessionSlot === NO_SESSION) return;
     // Probe and check times, the pending check and the RTT go with the Member: a member
     // restored from its tombstone starts untried. The last direct ack stays (punch.ts keyed
@@ -511,7 +560,17 @@ export class MemberTable {
   addProven(member: Member): void {
     if (member.inProven) return;
     member.inProven = true;
-    this.#proven.push(member);
+    this.#proven.push(member.id);
+  }
+
+  /** Takes a listed or peeked entry off the proven flag (its list entry is gone). */
+  #clearProven(entry: ListedEntry): void {
+    if (entry instanceof Member) {
+      entry.inProven = false;
+      return;
+    }
+    const index = this.#index.get(entry.id);
+    if (index >= 0) this.#cool[index] &= ~COLD_PROVEN;
   }
 
   /**
@@ -525,15 +584,19 @@ export class MemberTable {
     const proven = this.#proven;
     for (let tries = 0; tries < count * 4 && out.length < count && proven.length > 0; tries++) {
       const index = Math.floor(this.#random() * proven.length);
-      const member = proven[index];
-      if (!member.isListed || member.address === null || member.address !== member.verified) {
+      const id = proven[index];
+      const entry = id === "" ? undefined : this.peek(id);
+      const address = entry === undefined ? null : entryAddress(entry);
+      if (!entryIsListed(entry) || address === null || address !== this.verifiedOf(entry!)) {
         // Stale (forgotten, or moved to an unproven address): drop it in O(1).
         proven[index] = proven[proven.length - 1];
         proven.pop();
-        member.inProven = false;
+        if (entry !== undefined) this.#clearProven(entry);
         continue;
       }
-      if (member.state === "alive" && !out.includes(member)) out.push(member);
+      if (entryState(entry!) !== "alive") continue;
+      const member = this.get(id)!;
+      if (!out.includes(member)) out.push(member);
     }
     if (out.length < count) {
       for (const member of this.randomAlive(count, null)) {
@@ -584,6 +647,7 @@ export class MemberTable {
         this.#listed[index] = last;
         if (last instanceof Member) last.listIndex = index;
         this.#since[index] = this.#since[lastIndex];
+        this.#cool[index] = this.#cool[lastIndex];
       }
       this.#listed.pop();
       member.listIndex = -1;

@@ -17,12 +17,15 @@ import type { ListedEntry } from "./member_table.ts";
 import type { Probe, Relay } from "./probe_types.ts";
 import { onPunchAck } from "./punch.ts";
 import { keyId, makeClaim } from "./records.ts";
+import { mayLetGo } from "./let_go.ts";
 
 /** Ping-req relays in flight at once. */
 const MAX_RELAYS = 256;
 
 /** Probes the next member of the current round, if there is one to probe. */
 export function probeNext(s: SwimState): void {
+  // Here, at the top of a timer, no caller holds a Member the tidy-up could let go.
+  s.members.tidy(s.now, (member) => mayLetGo(s, member));
   const target = nextProbeTarget(s);
   if (target !== null) startProbe(s, target, false);
 }
@@ -159,6 +162,9 @@ export function onPingReq(
     answered: false,
   };
   s.relays.set(relaySeq, relay);
+  // Both are compared and sent to until the relay ends (see the timer below).
+  s.members.pin(requester);
+  s.members.pin(target);
   send(s, target, MessageType.Ping, relaySeq, 0, null, []);
   const timeout = s.config.probeTimeout;
   if (s.config.lifeguard) {
@@ -166,7 +172,11 @@ export function onPingReq(
       if (!relay.answered) send(s, requester, MessageType.Nack, seq, 0, null, []);
     });
   }
-  s.timers.add(s.now + timeout, () => s.relays.delete(relaySeq));
+  s.timers.add(s.now + timeout, () => {
+    s.relays.delete(relaySeq);
+    s.members.unpin(requester);
+    s.members.unpin(target);
+  });
 }
 
 /**

@@ -24,7 +24,8 @@ import type { Address } from "./address.ts";
 import { sealDatagram } from "./datagram.ts";
 import type { SwimState } from "./engine_state.ts";
 import { Member } from "./member.ts";
-import { entryIsListed } from "./member_table.ts";
+import { entryAddress, entryIsListed, entryRecord, entryState } from "./member_table.ts";
+import type { ListedEntry } from "./member_table.ts";
 import { emit, send } from "./outbound.ts";
 import { makePunchRequest, type PunchRequest, verifyPunchRequest } from "./punch_request.ts";
 import { type AliveRecord, keyId, NatType } from "./records.ts";
@@ -150,22 +151,27 @@ function startPunch(s: SwimState, target: Member): void {
  * have proven paths to everyone).
  */
 function pickRendezvous(s: SwimState, target: Member): Member | null {
-  let best: Member | null = null;
+  let best: ListedEntry | null = null;
   let seen = 0;
-  for (const member of s.members.proven) {
-    if (member === target || !member.isListed || member.state !== "alive") continue;
-    if (member.address === null || member.address !== member.verified) continue;
-    const isPublic = member.record?.nat === NatType.Public;
-    if (best !== null && best.record?.nat === NatType.Public && !isPublic) continue;
-    if (best !== null && !(isPublic && best.record?.nat !== NatType.Public)) {
+  for (const id of s.members.proven) {
+    // The list holds ids (cold members have no Member): "" is a forgotten member's.
+    if (id === target.id || id === "") continue;
+    const member = s.members.peek(id);
+    if (!entryIsListed(member) || entryState(member!) !== "alive") continue;
+    const address = entryAddress(member!);
+    if (address === null || address !== s.members.verifiedOf(member!)) continue;
+    const isPublic = entryRecord(member!)?.nat === NatType.Public;
+    const bestNat = best === null ? undefined : entryRecord(best)?.nat;
+    if (best !== null && bestNat === NatType.Public && !isPublic) continue;
+    if (best !== null && !(isPublic && bestNat !== NatType.Public)) {
       // Reservoir sampling among equals keeps the choice uniform.
       if (s.random() * ++seen >= 1) continue;
     } else {
       seen = 1;
     }
-    best = member;
+    best = member!;
   }
-  return best;
+  return best === null ? null : s.members.get(best.id)!;
 }
 
 /** Seals a punch request for `member` and sends it to its proven address only. */
@@ -200,6 +206,8 @@ function burst(s: SwimState, member: Member): void {
     p.pings.set(seq, state);
   }
   p.bursts.set(member.id, state);
+  // Its timers send to this very object until `finish`.
+  s.members.pin(member);
   const start = s.now;
   for (const offset of PUNCH_BURST_OFFSETS) {
     s.timers.add(start + offset, () => {
@@ -216,6 +224,7 @@ function burst(s: SwimState, member: Member): void {
 }
 
 function finish(s: SwimState, state: Burst): void {
+  if (!state.done) s.members.unpin(state.member);
   state.done = true;
   for (const seq of state.seqs.keys()) s.punch.pings.delete(seq);
   if (s.punch.bursts.get(state.member.id) === state) s.punch.bursts.delete(state.member.id);
