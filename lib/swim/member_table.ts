@@ -17,6 +17,7 @@
 import type { Address } from "./address.ts";
 import type { MemberInfo, MemberState } from "./events.ts";
 import { KeyIndex } from "./key_index.ts";
+import { ListedBits } from "./listed_bits.ts";
 import { Member } from "./member.ts";
 import type { AliveRecord } from "./records.ts";
 import { NO_SESSION, SessionTable } from "./session_table.ts";
@@ -103,6 +104,12 @@ export class MemberTable {
   #changes = 0;
   /** The sessions of members in the table and of tombstones. */
   readonly sessions = new SessionTable();
+  /**
+   * By listed index: clear only while the punch scan has nothing to do for the entry (no punch
+   * backoff held for it; never pinged directly, or proven and answering). Set on listing and by
+   * every probe, check and direct ack; only the scan clears it (punch.ts).
+   */
+  readonly punchScan = new ListedBits();
 
   /** An empty table drawing random picks from `random` (uniform in [0, 1)). */
   constructor(random: () => number) {
@@ -235,6 +242,7 @@ export class MemberTable {
     this.#listed.push(record);
     this.#since[index] = now;
     this.#index.add(id, index);
+    this.punchScan.set(index);
     this.#aliveCount++;
     return true;
   }
@@ -321,6 +329,7 @@ export class MemberTable {
     const slot = this.sessionOf(member);
     this.sessions.setLastProbe(slot, now);
     member.probeUnanswered = !(now <= this.sessions.lastDirect(slot));
+    if (member.listIndex >= 0) this.punchScan.set(member.listIndex);
     this.#tidy(now);
   }
 
@@ -350,6 +359,7 @@ export class MemberTable {
   /** Records a verification ping to `member` (a member in the table). */
   noteCheck(member: Member, now: number): void {
     this.sessions.setLastCheck(this.sessionOf(member), now);
+    if (member.listIndex >= 0) this.punchScan.set(member.listIndex);
   }
 
   /** Seq of our pending verification ping to `member` (0: none). */
@@ -389,6 +399,7 @@ export class MemberTable {
     const slot = this.sessionOf(member);
     this.sessions.setLastDirect(slot, now);
     member.probeUnanswered = !(this.sessions.lastProbe(slot) <= now);
+    if (member.listIndex >= 0) this.punchScan.set(member.listIndex);
   }
 
   /** A snapshot of `member` for events and queries. */
@@ -398,7 +409,8 @@ export class MemberTable {
 
   /** Puts a member from `candidate` into the table once its datagram authenticated. */
   keep(member: Member): void {
-    if (this.#has(member.id)) return;
+    // A listed Member is in the table: no index lookup (this runs for every datagram).
+    if (member.listIndex >= 0 || this.#has(member.id)) return;
     this.#changes = (this.#changes + 1) | 0;
     this.#unlisted.set(member.id, member);
     this.#tombstones.delete(member.id);
@@ -425,6 +437,7 @@ export class MemberTable {
       this.#listed.push(member);
       this.#unlisted.delete(member.id);
       this.#index.add(member.id, index);
+      this.punchScan.set(index);
       member.unlistedSince = 0;
     }
     this.#setState(member, "alive", now);
@@ -585,6 +598,7 @@ export class MemberTable {
         if (last instanceof Member) last.listIndex = index;
         this.#since[index] = this.#since[lastIndex];
       }
+      this.punchScan.move(lastIndex, index);
       this.#listed.pop();
       member.listIndex = -1;
       this.#unlisted.set(member.id, member);
