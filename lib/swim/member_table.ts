@@ -106,8 +106,8 @@ export class MemberTable {
   readonly sessions = new SessionTable();
   /**
    * By listed index: clear only while the punch scan has nothing to do for the entry (no punch
-   * backoff held for it; never pinged directly, or proven and answering). Set on listing and by
-   * every probe, check and direct ack; only the scan clears it (punch.ts).
+   * backoff held for it; never pinged directly, or proven and answering). Set on listing, on
+   * warming and by every probe, check and direct ack; only the scan clears it (punch.ts).
    */
   readonly punchScan = new ListedBits();
 
@@ -275,6 +275,8 @@ export class MemberTable {
     member.countedAlive = true;
     this.#listed[index] = member;
     member.warmedFrom = record;
+    // Nothing for the punch scan yet (never pinged), but a Member's fields decide from now on.
+    this.punchScan.set(index);
     return member;
   }
 

@@ -38,18 +38,18 @@ const MASK = 2;
 /** The member epochs the cached receive and send keys were derived for. */
 const RX_EPOCH = 3;
 const TX_EPOCH = 4;
-/**
- * When we last started a probe of the member, when it last acked a ping we sent straight to
- * it, when we last sent it a verification ping (-Infinity: never). Here rather than on the
- * Member: times are fractional, and a double field costs every object a boxed number.
- */
-const LAST_PROBE = 5;
-const LAST_DIRECT = 6;
-const LAST_CHECK = 7;
 /** Seq of our pending verification ping to the member (0: none; a u32, so unboxed here). */
-const CHECK_SEQ = 8;
+const CHECK_SEQ = 5;
+/**
+ * When it last acked a ping we sent straight to it, when we last started a probe of it, when
+ * we last sent it a verification ping (-Infinity: never). Here rather than on the Member:
+ * times are fractional, and a double field costs every object a boxed number.
+ */
+const LAST_DIRECT = 6;
+const LAST_PROBE = 7;
 /** Smoothed RTT of our direct probes to it (ms; -1 until measured). */
-const RTT = 9;
+const RTT = 8;
+const LAST_CHECK = 9;
 /** Hello replay state: epoch and highest counter accepted. */
 const HELLO_EPOCH = 10;
 const HELLO_COUNTER = 11;

@@ -1,7 +1,7 @@
 /**
  * The punch scan visits only listed entries whose `punchScan` bit is set (punch.ts), so the
  * table must set the bit on every transition after which the scan may have work for an entry
- * (listing, a probe, a verification ping, a direct ack) and move it with the entry.
+ * (listing, warming, a probe, a verification ping, a direct ack) and move it with the entry.
  */
 
 import { MemberTable } from "../../lib/swim/member_table.ts";
@@ -38,7 +38,7 @@ function clearAll(table: MemberTable): void {
   for (let i = 0; i < table.listed.length; i++) table.punchScan.clear(i);
 }
 
-Deno.test("punch scan bits: set by listing, probes, checks and direct acks; moved with the entry", () => {
+Deno.test("punch scan bits: set by listing, warming, probes, checks and direct acks; moved with the entry", () => {
   const table = new MemberTable(mulberry32(1));
   const keys = [keyOf(1), keyOf(2), keyOf(3)];
   table.joinCold(recordOf(keys[0]), 0);
@@ -65,10 +65,13 @@ Deno.test("punch scan bits: set by listing, probes, checks and direct acks; move
   assertEquals(table.listed[0], third);
   assertEquals(setBits(table), [0]);
   clearAll(table);
-  // A warmed cold entry keeps its index and bit; unlisting the last entry clears its bit.
+  // Warming a cold entry sets its bit (its Member's fields decide from then on).
   const second = table.get(keyId(keys[1]))!;
+  assertEquals(setBits(table), [1]);
+  clearAll(table);
   table.noteCheck(second, 13);
   assertEquals(setBits(table), [1]);
+  // Unlisting the last entry clears its bit.
   table.remove(second);
   assertEquals([setBits(table), table.punchScan.has(1)], [[], false]);
 });
