@@ -105,15 +105,19 @@ export function assertAddress(address: Address): void {
   writeEndpoint(new Uint8Array(19), 0, address);
 }
 
-/** Reads an endpoint at `offset`; returns the text and the new offset, or null if malformed. */
+/**
+ * Reads an endpoint at `offset` that must end by `end` (default: the end of `bytes`); returns
+ * the text and the new offset, or null if malformed.
+ */
 export function readEndpoint(
   bytes: Uint8Array,
   offset: number,
+  end: number = bytes.length,
 ): { address: Address; next: number } | null {
-  if (offset >= bytes.length) return null;
+  if (offset >= end) return null;
   const family = bytes[offset];
   const size = family === 4 ? 4 : family === 6 ? 16 : -1;
-  if (size < 0 || offset + 1 + size + 2 > bytes.length) return null;
+  if (size < 0 || offset + 1 + size + 2 > end) return null;
   const ip = bytes.subarray(offset + 1, offset + 1 + size);
   const port = bytes[offset + 1 + size] | (bytes[offset + 2 + size] << 8);
   if (port === 0) return null;

@@ -14,9 +14,15 @@ interface Pending {
   order: number;
 }
 
+/** Least-sent first, newest first among equals (orders are unique: a total order). */
+function leastSentFirst(a: Pending, b: Pending): number {
+  return a.transmits - b.transmits || b.order - a.order;
+}
+
 /** The transmit-limited queue of encoded items. */
 export class BroadcastQueue {
   readonly #byKey = new Map<string, Pending>();
+  readonly #sorted: Pending[] = [];
   #order = 0;
   readonly #cap: number;
 
@@ -48,21 +54,31 @@ export class BroadcastQueue {
    * `limit` times. The update under `skip` (the recipient's own record) is left for others.
    */
   take(budget: number, limit: number, maxItems = 255, skip = ""): Uint8Array[] {
-    if (this.#byKey.size === 0 || budget <= 0) return [];
-    const all = [...this.#byKey.values()];
-    all.sort((a, b) => a.transmits - b.transmits || b.order - a.order);
     const out: Uint8Array[] = [];
+    this.takeInto(out, budget, limit, maxItems, skip);
+    return out;
+  }
+
+  /** `take`, appending the picks to `out` (no array of its own: this runs for every send). */
+  takeInto(out: Uint8Array[], budget: number, limit: number, maxItems = 255, skip = ""): void {
+    if (this.#byKey.size === 0 || budget <= 0) return;
+    // One array reused across calls for the sorted snapshot (emptied after, pinning nothing).
+    const all = this.#sorted;
+    for (const pending of this.#byKey.values()) all.push(pending);
+    all.sort(leastSentFirst);
+    let taken = 0;
     let left = budget;
     for (const pending of all) {
-      if (out.length >= maxItems) break;
+      if (taken >= maxItems) break;
       if (pending.bytes.length > left || pending.key === skip) continue;
       out.push(pending.bytes);
+      taken++;
       left -= pending.bytes.length;
       pending.transmits++;
       if (pending.transmits >= limit) this.#byKey.delete(pending.key);
       if (left < 64) break;
     }
-    return out;
+    all.length = 0;
   }
 
   #evict(): void {

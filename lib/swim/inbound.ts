@@ -11,7 +11,7 @@ import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
 import { readHeader, type SwimHeader } from "./header.ts";
 import { onConnected, onHello, onHelloCookie } from "./join.ts";
-import { onItem } from "./membership_updates.ts";
+import { onGossipedAlive, onItem } from "./membership_updates.ts";
 import { decodeBody, FLAG_INTRODUCE } from "./message_body.ts";
 import { onAck, onNack, onPing, onPingReq } from "./probing.ts";
 import { onSyncRequest, onSyncResponse } from "./push_pull.ts";
@@ -96,7 +96,7 @@ function handle(s: SwimState, from: Address, data: Uint8Array): void {
     const wasListed = entryIsListed(known);
     const address = known === undefined ? null : entryAddress(known);
     const changes = s.members.changes;
-    onItem(s, item, member);
+    onGossipedAlive(s, item, known);
     // A member new to us (or moved) is usable by the daemon once its address answers us: check
     // it now rather than when a probe round reaches it (N periods). Known ones cost nothing.
     // Most items are heard again and change no entry: then the peek above still stands.

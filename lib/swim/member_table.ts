@@ -30,6 +30,7 @@ import {
 } from "./cold_entry.ts";
 import type { MemberInfo, MemberState } from "./events.ts";
 import { KeyIndex } from "./key_index.ts";
+import { ListedBits } from "./listed_bits.ts";
 import { Member } from "./member.ts";
 import type { AliveRecord } from "./records.ts";
 import { NO_SESSION, SessionTable } from "./session_table.ts";
@@ -92,6 +93,12 @@ export class MemberTable {
   #changes = 0;
   /** The sessions of members in the table and of tombstones. */
   readonly sessions = new SessionTable();
+  /**
+   * By listed index: clear only while the punch scan has nothing to do for the entry (no punch
+   * backoff held for it; never pinged directly, or proven and answering). Set on listing, on
+   * warming and by every probe, check and direct ack; only the scan clears it (punch.ts).
+   */
+  readonly punchScan = new ListedBits();
 
   /** An empty table drawing random picks from `random` (uniform in [0, 1)). */
   constructor(random: () => number) {
@@ -244,6 +251,7 @@ export class MemberTable {
     this.#since[index] = now;
     this.#cool[index] = 0;
     this.#index.add(id, index);
+    this.punchScan.set(index);
     this.#aliveCount++;
     return true;
   }
@@ -273,6 +281,8 @@ export class MemberTable {
     const member = warmFrom(record, this.#cool[index], index);
     this.#cool[index] = 0;
     this.#listed[index] = member;
+    // A Member's fields decide the punch scan from now on (a cold entry had nothing for it).
+    this.punchScan.set(index);
     return member;
   }
 
@@ -355,6 +365,7 @@ export class MemberTable {
     const slot = this.sessionOf(member);
     this.sessions.setLastProbe(slot, now);
     member.probeUnanswered = !(now <= this.sessions.lastDirect(slot));
+    if (member.listIndex >= 0) this.punchScan.set(member.listIndex);
   }
 
   /**
@@ -393,6 +404,7 @@ export class MemberTable {
   /** Records a verification ping to `member` (a member in the table). */
   noteCheck(member: Member, now: number): void {
     this.sessions.setLastCheck(this.sessionOf(member), now);
+    if (member.listIndex >= 0) this.punchScan.set(member.listIndex);
   }
 
   /** Seq of our pending verification ping to `member` (0: none). */
@@ -432,6 +444,7 @@ export class MemberTable {
     const slot = this.sessionOf(member);
     this.sessions.setLastDirect(slot, now);
     member.probeUnanswered = !(this.sessions.lastProbe(slot) <= now);
+    if (member.listIndex >= 0) this.punchScan.set(member.listIndex);
   }
 
   /** A snapshot of `member` for events and queries. */
@@ -441,7 +454,8 @@ export class MemberTable {
 
   /** Puts a member from `candidate` into the table once its datagram authenticated. */
   keep(member: Member): void {
-    if (this.#has(member.id)) return;
+    // A listed Member is in the table: no index lookup (this runs for every datagram).
+    if (member.listIndex >= 0 || this.#has(member.id)) return;
     this.#changes = (this.#changes + 1) | 0;
     this.#unlisted.set(member.id, member);
     this.#tombstones.delete(member.id);
@@ -469,6 +483,7 @@ export class MemberTable {
       this.#listed.push(member);
       this.#unlisted.delete(member.id);
       this.#index.add(member.id, index);
+      this.punchScan.set(index);
       member.unlistedSince = 0;
     }
     this.#setState(member, "alive", now);
@@ -649,6 +664,7 @@ export class MemberTable {
         this.#since[index] = this.#since[lastIndex];
         this.#cool[index] = this.#cool[lastIndex];
       }
+      this.punchScan.move(lastIndex, index);
       this.#listed.pop();
       member.listIndex = -1;
       this.#unlisted.set(member.id, member);

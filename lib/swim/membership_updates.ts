@@ -11,6 +11,7 @@ import type { SwimState } from "./engine_state.ts";
 import { armSuspicionTimer, cancelTimer, scheduleRemoval } from "./liveness.ts";
 import { send } from "./outbound.ts";
 import type { Member } from "./member.ts";
+import type { ListedEntry } from "./member_table.ts";
 import { enterProbeRound, expeditedProbe } from "./probing.ts";
 import {
   type AliveRecord,
@@ -56,6 +57,25 @@ export function onAlive(
   verified: boolean,
   propagate: boolean,
 ): void {
+  onAliveKnown(s, record, verified, propagate, s.members.peek(record.id));
+}
+
+/**
+ * `onAlive` of a gossiped record (not verified, propagated) whose entry the caller peeked
+ * already (`known`: `s.members.peek(record.id)`, with no table change since), so the lookup is
+ * not made twice per item.
+ */
+export function onGossipedAlive(s: SwimState, record: AliveRecord, known: ListedEntry | undefined) {
+  onAliveKnown(s, record, false, true, known);
+}
+
+function onAliveKnown(
+  s: SwimState,
+  record: AliveRecord,
+  verified: boolean,
+  propagate: boolean,
+  known: ListedEntry | undefined,
+): void {
   if (record.id === s.selfId) {
     // Only we may raise our incarnation: answer a newer-looking record of ours by outbidding.
     if (
@@ -73,7 +93,6 @@ export function onAlive(
     return s.drop("untrusted-record");
   }
   // Peeked first: a record heard again (most gossip and sync pages) leaves a cold member cold.
-  const known = s.members.peek(record.id);
   if (
     known !== undefined && known.epoch !== 0 &&
     compareVersion(record.epoch, record.incarnation, known.epoch, known.incarnation) <= 0

@@ -32,10 +32,10 @@ export interface SwimBody {
   flags: number;
   /** PingReq: whom to probe. */
   target: Uint8Array | null;
-  /** Piggybacked items (unknown kinds skipped). */
-  items: SwimItem[];
-  /** Org control messages carried (ItemKind.OrgControl), views into the body, unverified. */
-  controls: Uint8Array[];
+  /** Piggybacked items (unknown kinds skipped); read only (may be a shared empty array). */
+  items: readonly SwimItem[];
+  /** Org control messages carried (ItemKind.OrgControl), views into the body, unverified; read only. */
+  controls: readonly Uint8Array[];
 }
 
 /** Fixed body bytes before the items for a message type. */
@@ -93,6 +93,11 @@ export function encodeBodyInto(
   }
 }
 
+/** What a body without items or controls holds (shared; frozen, so a write fails loudly). */
+const NO_ITEMS: readonly SwimItem[] = Object.freeze([]);
+/** See NO_ITEMS. */
+const NO_CONTROLS: readonly Uint8Array[] = Object.freeze([]);
+
 /** Decodes a body; throws only SwimDecodeError. */
 export function decodeBody(type: number, bytes: Uint8Array): SwimBody {
   const fixed = bodyFixedBytes(type);
@@ -106,13 +111,19 @@ export function decodeBody(type: number, bytes: Uint8Array): SwimBody {
     offset += PUBLIC_KEY_BYTES;
   }
   const count = bytes[offset++];
-  const items: SwimItem[] = [];
-  const controls: Uint8Array[] = [];
+  // Most bodies (bare pings and acks) carry nothing: they share the frozen empty arrays.
+  let items = NO_ITEMS as SwimItem[];
+  let controls = NO_CONTROLS as Uint8Array[];
   for (let i = 0; i < count; i++) {
     const kind = bytes[offset];
     const { item, next } = readItem(bytes, offset);
-    if (item !== null) items.push(item);
-    else if (kind === ItemKind.OrgControl) controls.push(bytes.subarray(offset + 3, next));
+    if (item !== null) {
+      if (items === NO_ITEMS) items = [];
+      items.push(item);
+    } else if (kind === ItemKind.OrgControl) {
+      if (controls === NO_CONTROLS) controls = [];
+      controls.push(bytes.subarray(offset + 3, next));
+    }
     offset = next;
   }
   if (offset !== bytes.length) throw new SwimDecodeError("bad-length", "trailing body bytes");

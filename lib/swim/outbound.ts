@@ -76,7 +76,7 @@ export function send(
     // A member's own record would tell it nothing, and spend a transmission others need (behind
     // NATs a joiner's record reached the member that joined just before it only at push-pull).
     const own = "r" + member.id;
-    for (const item of s.queue.take(budget, limit, 255 - items.length, own)) items.push(item);
+    s.queue.takeInto(items, budget, limit, 255 - items.length, own);
   }
   if (member.wantsRecord) flags |= FLAG_INTRODUCE;
   const data = datagramBuffer(bodyBytes(type, items));

@@ -14,8 +14,8 @@ export interface Probe {
   target: Member;
   /** Where our direct pings went (null if they went to two): a direct ack verifies it. */
   address: Address | null;
-  /** Key ids of the helpers asked to ping-req it. */
-  helpers: Set<string>;
+  /** Key ids of the helpers asked to ping-req it (null until one is: most probes are acked first). */
+  helpers: Set<string> | null;
   /** Nacks heard from helpers. */
   nacks: number;
   /** An ack arrived (directly or relayed). */

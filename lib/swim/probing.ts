@@ -77,7 +77,7 @@ function startProbe(s: SwimState, target: Member, expedited: boolean): void {
     seq,
     target,
     address: destination(target),
-    helpers: new Set(),
+    helpers: null,
     nacks: 0,
     acked: false,
     expedited,
@@ -93,7 +93,7 @@ function startProbe(s: SwimState, target: Member, expedited: boolean): void {
   s.timers.add(start + s.awareness.scale(c.probeTimeout), () => {
     if (probe.acked) return;
     for (const helper of pingReqHelpers(s, c.indirectChecks, target)) {
-      probe.helpers.add(helper.id);
+      (probe.helpers ??= new Set()).add(helper.id);
       send(s, helper, MessageType.PingReq, seq, 0, target.key, []);
     }
     // A second direct ping rides alongside (memberlist falls back to TCP here; we have UDP).
@@ -106,7 +106,7 @@ function startProbe(s: SwimState, target: Member, expedited: boolean): void {
     if (expedited) s.expedited--;
     if (probe.acked) return;
     if (c.lifeguard) {
-      const expected = probe.helpers.size;
+      const expected = probe.helpers?.size ?? 0;
       s.awareness.apply(expected > 0 ? Math.max(0, expected - probe.nacks) : 1);
     }
     if (target.isListed && target.state === "alive") suspect(s, target);
@@ -196,7 +196,7 @@ export function onAck(s: SwimState, member: Member, seq: number): void {
   }
   const probe = s.probes.get(seq);
   if (probe === undefined || probe.acked) return;
-  if (probe.target !== member && !probe.helpers.has(member.id)) return;
+  if (probe.target !== member && !probe.helpers?.has(member.id)) return;
   if (probe.target === member && probe.address !== null) {
     markVerified(s, member, probe.address);
     const rtt = s.now - probe.sentAt;
@@ -213,5 +213,5 @@ export function onAck(s: SwimState, member: Member, seq: number): void {
 /** A nack from a helper we asked: the helper is alive, only the target stayed silent. */
 export function onNack(s: SwimState, member: Member, seq: number): void {
   const probe = s.probes.get(seq);
-  if (probe !== undefined && probe.helpers.has(member.id)) probe.nacks++;
+  if (probe !== undefined && probe.helpers?.has(member.id)) probe.nacks++;
 }

@@ -74,7 +74,11 @@ function candidateKey(member: Member): string {
   return member.record?.endpoints.join(" ") ?? "";
 }
 
-/** The punch timer: every probe interval, starts due attempts for members without a path. */
+/**
+ * The punch timer: every probe interval, starts due attempts for members without a path. It
+ * looks at the next SCAN_PER_TICK listed entries from where it stopped, but only at those whose
+ * `punchScan` bit is set: for the others the loop body would do nothing (see `scanEntry`).
+ */
 export function punchTick(s: SwimState): void {
   s.timers.add(s.now + s.config.probeInterval, () => punchTick(s));
   if (s.leaving) return;
@@ -85,46 +89,96 @@ export function punchTick(s: SwimState): void {
       if (!entryIsListed(s.members.peek(id))) p.pairs.delete(id);
     }
   }
-  const count = Math.min(SCAN_PER_TICK, listed.length);
-  for (let i = 0; i < count; i++) {
-    const entry = listed[p.cursor++ % listed.length];
-    if (!(entry instanceof Member)) {
-      // Cold (never talked to, so never tried directly): what the lines below would do.
-      if (!coldWantsPunch(s, entry)) p.pairs.delete(entry.id);
-      continue;
+  const length = listed.length;
+  if (length === 0) return;
+  const count = Math.min(SCAN_PER_TICK, length);
+  const start = p.cursor % length;
+  const bits = s.members.punchScan;
+  // The window [start, start + count) of listed indices, wrapping past the end once.
+  const firstEnd = Math.min(start + count, length);
+  for (let i = bits.next(start, firstEnd); i >= 0; i = bits.next(i + 1, firstEnd)) {
+    if (!scanEntry(s, i)) {
+      p.cursor += i - start + 1;
+      return;
     }
-    const member = entry;
-    if (!wantsPunch(s, member)) {
-      // A probe still in flight says nothing yet: keep the attempt's schedule. (Forgetting it
-      // here starved small meshes, where every member is probed every tick or two: a rebound
-      // pair never came due.)
-      if (p.pairs.has(member.id) && !probeInFlight(s, member)) p.pairs.delete(member.id);
-      continue;
-    }
-    // Never tried directly: on-demand verification goes first (it is all a public mesh needs).
-    const tried = Math.max(s.members.lastCheck(member), s.members.lastProbe(member));
-    if (tried === -Infinity) continue;
-    let pair = p.pairs.get(member.id);
-    if (pair === undefined) {
-      pair = {
-        nextAttempt: tried + PUNCH_FIRST_DELAY,
-        backoff: PUNCH_BACKOFF_INITIAL,
-        candidates: candidateKey(member),
-      };
-      p.pairs.set(member.id, pair);
-    } else if (pair.candidates !== candidateKey(member)) {
-      // New candidates (e.g. its STUN result came in): worth trying again at once. A new
-      // incarnation with the same candidates (a refutation) keeps the backoff.
-      pair.candidates = candidateKey(member);
-      pair.nextAttempt = s.now;
-      pair.backoff = PUNCH_BACKOFF_INITIAL;
-    }
-    if (s.now < pair.nextAttempt || p.bursts.has(member.id)) continue;
-    if (!p.startBucket.take(s.now)) break;
-    pair.nextAttempt = s.now + pair.backoff;
-    pair.backoff = Math.min(PUNCH_BACKOFF_MAX, pair.backoff * 2);
-    startPunch(s, member);
   }
+  const wrapEnd = start + count - length;
+  for (let i = bits.next(0, wrapEnd); i >= 0; i = bits.next(i + 1, wrapEnd)) {
+    if (!scanEntry(s, i)) {
+      p.cursor += length - start + i + 1;
+      return;
+    }
+  }
+  p.cursor += count;
+}
+
+/**
+ * The scan's step for the listed entry at `index`: false when the start rate is spent (the
+ * scan stops there). Its `punchScan` bit is cleared when nothing here can happen for the entry
+ * until a transition that sets it again: no backoff held for it, and either never pinged
+ * directly (a cold entry never was) or proven and answering our latest probe.
+ */
+function scanEntry(s: SwimState, index: number): boolean {
+  const p = s.punch;
+  const entry = s.members.listed[index];
+  if (!(entry instanceof Member)) {
+    // Cold (never talked to, so never tried directly): what the lines below would do.
+    if (!coldWantsPunch(s, entry)) p.pairs.delete(entry.id);
+    if (!p.pairs.has(entry.id)) s.members.punchScan.clear(index);
+    return true;
+  }
+  const member = entry;
+  if (!wantsPunch(s, member)) {
+    // A probe still in flight says nothing yet: keep the attempt's schedule. (Forgetting it
+    // here starved small meshes, where every member is probed every tick or two: a rebound
+    // pair never came due.)
+    if (p.pairs.has(member.id) && !probeInFlight(s, member)) p.pairs.delete(member.id);
+    settle(s, member, index);
+    return true;
+  }
+  // Never tried directly: on-demand verification goes first (it is all a public mesh needs).
+  const tried = Math.max(s.members.lastCheck(member), s.members.lastProbe(member));
+  if (tried === -Infinity) {
+    settle(s, member, index);
+    return true;
+  }
+  let pair = p.pairs.get(member.id);
+  if (pair === undefined) {
+    pair = {
+      nextAttempt: tried + PUNCH_FIRST_DELAY,
+      backoff: PUNCH_BACKOFF_INITIAL,
+      candidates: candidateKey(member),
+    };
+    p.pairs.set(member.id, pair);
+  } else if (pair.candidates !== candidateKey(member)) {
+    // New candidates (e.g. its STUN result came in): worth trying again at once. A new
+    // incarnation with the same candidates (a refutation) keeps the backoff.
+    pair.candidates = candidateKey(member);
+    pair.nextAttempt = s.now;
+    pair.backoff = PUNCH_BACKOFF_INITIAL;
+  }
+  if (s.now < pair.nextAttempt || p.bursts.has(member.id)) return true;
+  if (!p.startBucket.take(s.now)) return false;
+  pair.nextAttempt = s.now + pair.backoff;
+  pair.backoff = Math.min(PUNCH_BACKOFF_MAX, pair.backoff * 2);
+  startPunch(s, member);
+  return true;
+}
+
+/**
+ * Clears `member`'s scan bit when the scan can have nothing to do for it until MemberTable sets
+ * the bit again: no backoff held, and never pinged directly or proven and answering (a proven
+ * address is never unproven; a probe, check or direct ack sets the bit).
+ */
+function settle(s: SwimState, member: Member, index: number): void {
+  if (s.punch.pairs.has(member.id)) return;
+  if (member.hasVerified ? member.probeUnanswered : tried(s, member)) return;
+  s.members.punchScan.clear(index);
+}
+
+/** True once we pinged `member` directly (a probe or a verification ping). */
+function tried(s: SwimState, member: Member): boolean {
+  return Math.max(s.members.lastCheck(member), s.members.lastProbe(member)) !== -Infinity;
 }
 
 /** One attempt: a signed request through a rendezvous, and our own burst at once. */
@@ -307,6 +361,8 @@ function answerPunch(s: SwimState, request: PunchRequest, requesterId: string): 
  * peer-reflexive candidates do. Bounded: one burst per member, a few extra addresses each.
  */
 export function notePunchSource(s: SwimState, member: Member, from: Address): void {
+  // Runs for every authenticated datagram; bursts are few and short (most of the time none).
+  if (s.punch.bursts.size === 0) return;
   const state = s.punch.bursts.get(member.id);
   if (state === undefined || state.done || state.seqs.size >= MAX_BURST_ADDRESSES) return;
   for (const address of state.seqs.values()) if (address === from) return;

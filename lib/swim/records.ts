@@ -286,7 +286,7 @@ export function readItem(
   const endpoints: Address[] = [];
   const end = length - SIGNATURE_BYTES;
   for (let i = 0; i < count; i++) {
-    const endpoint = readEndpoint(raw.subarray(0, end), at);
+    const endpoint = readEndpoint(raw, at, end);
     if (endpoint === null) throw new SwimDecodeError("bad-endpoint", `endpoint ${i} malformed`);
     endpoints.push(endpoint.address);
     at = endpoint.next;

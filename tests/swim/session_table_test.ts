@@ -1,5 +1,5 @@
 /**
- * The session table's columns: every value written to a slot survives the growth steps that
+ * The session table's rows: every value written to a slot survives the growth steps that
  * later slots cause, and slots never share a value.
  */
 
