@@ -17,14 +17,16 @@
  * N that does not fit even so is refused in one line before anything starts. The task caps
  * the heap at 6 GB and lets it grow 25% past the live set between full collections (V8's
  * default let peak RSS reach ~3.5× the live heap at N=1,000; this costs ~25% more CPU).
- * Cost on the 2-core machine (shared with other work, so CPU time is the figure to compare):
- * the default run 792 s CPU (15 min wall; 984–1,078 s before the punch scan read Member flags
- * instead of session columns), peak RSS 5.9 GB (N=5,000's hour alone simulates 41.3 M
- * datagrams; its heap ends at ~3.7 GB + 1.6 GB of typed columns);
- * `bench:swim 10000` (join, crash, no loss hour) 191 s CPU, peak RSS 5.0 GB. Since then (typed
- * agenda and timer keys, no Occasional, unboxed stateSince): N=5,000 with a 10-minute loss
- * period, old and new side by side, 442 → 365 s CPU and 2.61 → 2.47 GB peak RSS.
- * Usage: deno task bench:swim [--loss-minutes=M] [N...]   (default: 60 minutes; 100 1000 5000)
+ * The largest N runs split over `--threads=K` partitions (default 2; tests/swim/sim/partition.ts):
+ * worker threads that exchange the datagrams crossing between them every 20 ms of simulated time,
+ * on a keyed network, so its line is the same for any K. The other Ns run one after another on one
+ * more worker thread. Cost on the idle 2-core machine, the default run: 1,073 s wall (17.9 min),
+ * 1,790 s CPU, peak RSS 4.79 GB (N=5,000's hour simulates 40.2 M datagrams over 195,940 windows;
+ * its heap ends at 2.1 GB + 1.6 GB of typed columns; N=1,000's run took 101 s beside it). Before
+ * the partitions and this session's tidy and CPU work, N=5,000 alone had used 585 s of CPU and
+ * 3.2 GB by the 20th minute of its hour, on one thread.
+ * Usage: deno task bench:swim [--loss-minutes=M] [--threads=K] [N...]
+ *   (defaults: 60 minutes, 2 threads for the largest N; 100 1000 5000)
  */
 
 import { getHeapStatistics } from "node:v8";
