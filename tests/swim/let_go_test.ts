@@ -5,30 +5,10 @@
 
 import { Member } from "../../lib/swim/member.ts";
 import { MemberTable } from "../../lib/swim/member_table.ts";
-import type { AliveRecord } from "../../lib/swim/records.ts";
 import { keyId } from "../../lib/swim/records.ts";
 import { assertEquals, assertTrue } from "../assert.ts";
+import { keyOf, recordOf } from "./helpers.ts";
 import { mulberry32 } from "./sim/prng.ts";
-
-const ADDRESS = "10.0.0.1:51821";
-
-function keyOf(n: number): Uint8Array {
-  const key = new Uint8Array(32);
-  new DataView(key.buffer).setUint32(0, n);
-  return key;
-}
-
-function recordOf(key: Uint8Array): AliveRecord {
-  return {
-    id: keyId(key),
-    subject: key,
-    epoch: 3,
-    incarnation: 1,
-    endpoints: [ADDRESS],
-    nat: 0,
-    flags: 0,
-  } as unknown as AliveRecord;
-}
 
 /** Everything a Member says, and what the table keeps about it. */
 function fields(table: MemberTable, m: Member): Record<string, unknown> {

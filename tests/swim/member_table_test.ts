@@ -9,27 +9,11 @@ import { MemberTable } from "../../lib/swim/member_table.ts";
 import type { AliveRecord } from "../../lib/swim/records.ts";
 import { keyId } from "../../lib/swim/records.ts";
 import { assertEquals, assertTrue } from "../assert.ts";
+import { keyOf, recordOf } from "./helpers.ts";
 import { mulberry32 } from "./sim/prng.ts";
 
 /** Stands in for a verified record: the table never reads one, it only tells listed apart. */
 const RECORD = { endpoints: [] } as unknown as AliveRecord;
-
-function keyOf(n: number): Uint8Array {
-  const key = new Uint8Array(32);
-  new DataView(key.buffer).setUint32(0, n);
-  return key;
-}
-
-/** A first record as onAlive hands it to `joinCold` (the table reads these fields only). */
-function recordOf(key: Uint8Array): AliveRecord {
-  return {
-    id: keyId(key),
-    subject: key,
-    epoch: 3,
-    incarnation: 1,
-    endpoints: ["10.0.0.1:51821"],
-  } as unknown as AliveRecord;
-}
 
 /** Every invariant the table promises; `label` names the step that broke one. */
 function checkInvariants(table: MemberTable, label: string): void {
