@@ -70,7 +70,6 @@ export async function measure(
     await run.start([...Array(n).keys()]);
     await run.preconverge();
     phase("pre-converged");
-    await run.watchDead(-1);
     await run.run(WARMUP_MS);
     const bytesBefore = (await run.stats()).bytes;
     await run.run(WARMUP_MS + STEADY_MS);
@@ -100,7 +99,6 @@ export async function measure(
     );
 
     const victim = 1 + Math.floor((await run.random()) * (n - 1));
-    await run.watchDead(victim);
     const crashedAt = run.now;
     await run.crash(victim);
     const detectDone = await run.runUntil(
@@ -111,7 +109,7 @@ export async function measure(
     const detectAll = detectDone === null ? Infinity : (detectDone - crashedAt) / 1000;
 
     phase("join and crash measured");
-    // One hour at 5% loss; count dead declarations about members that are up.
+    // One hour at 5% loss; count dead declarations about members that are up (from here only).
     await run.watchDead(victim);
     await run.setLink({ loss: 0.05, latency: 20, jitter: 30 });
     const hourStart = run.now;

@@ -28,24 +28,7 @@ export class EventQueue {
 
   /** Schedules `payload` at `at`, after every event already scheduled at `at`. */
   push(at: number, payload: number): void {
-    if (this.#size === this.#at.length) this.#grow();
-    const atKey = this.#at;
-    const orderKey = this.#order;
-    const payloads = this.#payload;
-    const order = this.#nextOrder++;
-    let i = this.#size++;
-    // The new order is the largest yet, so a parent at the same time is already before it.
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (atKey[parent] <= at) break;
-      atKey[i] = atKey[parent];
-      orderKey[i] = orderKey[parent];
-      payloads[i] = payloads[parent];
-      i = parent;
-    }
-    atKey[i] = at;
-    orderKey[i] = order;
-    payloads[i] = payload;
+    this.pushOrdered(at, this.#nextOrder++, payload);
   }
 
   /**

@@ -74,7 +74,7 @@ export class SimNetwork {
   // Keyed mode (see `keyed`): a loss/jitter stream and an event count per origin.
   readonly #keyedSeed: number | null;
   readonly #senderRandom: (() => number)[] = [];
-  #originEvents = new Float64Array(0);
+  readonly #originEvents: Float64Array;
   /** Set by a partitioned run: offers each datagram to another partition first. */
   divert: Diverter | null = null;
 
@@ -89,6 +89,7 @@ export class SimNetwork {
   constructor(random: () => number, keyedSeed: number | null = null) {
     this.#random = random;
     this.#keyedSeed = keyedSeed;
+    this.#originEvents = new Float64Array(keyedSeed === null ? 0 : ORIGINS);
   }
 
   /** True for a keyed network (see the constructor). */
@@ -190,11 +191,6 @@ export class SimNetwork {
   #nextOrder(origin: number): number {
     if (!(origin >= 0 && origin < ORIGINS)) {
       throw new RangeError(`SimNetwork: event origin ${origin} is outside 0..${ORIGINS - 1}`);
-    }
-    if (origin >= this.#originEvents.length) {
-      const grown = new Float64Array(Math.max(ORIGINS, origin + 1));
-      grown.set(this.#originEvents);
-      this.#originEvents = grown;
     }
     return this.#originEvents[origin]++ * ORIGINS + origin;
   }

@@ -53,6 +53,7 @@ export type Arrival = (
 export class PartitionExchange {
   readonly #index: number;
   readonly #count: number;
+  readonly #buffers: ExchangeBuffers;
   readonly #control: Int32Array;
   readonly #bytes: Uint8Array[];
   readonly #view: DataView[];
@@ -67,6 +68,7 @@ export class PartitionExchange {
   constructor(buffers: ExchangeBuffers, index: number, count: number) {
     this.#index = index;
     this.#count = count;
+    this.#buffers = buffers;
     this.#control = new Int32Array(buffers.control);
     this.#bytes = buffers.mailboxes.map((b) => new Uint8Array(b));
     this.#view = buffers.mailboxes.map((b) => new DataView(b));
@@ -139,8 +141,7 @@ export class PartitionExchange {
 
   /** Marks the run failed: every partition waiting at a barrier throws instead of hanging. */
   fail(): void {
-    Atomics.store(this.#control, 2, 1);
-    Atomics.notify(this.#control, 1);
+    failExchange(this.#buffers);
   }
 
   #box(from: number, to: number, parity: number): number {
