@@ -23,10 +23,11 @@ function shared(s: SwimState, member: Member, slot: number): Uint8Array | null {
 /** Our send key to `member` (one in the table) for its current epoch (null for a degenerate key). */
 export function txKey(s: SwimState, member: Member): Uint8Array | null {
   const slot = s.members.sessionOf(member);
+  const cache = s.crypto.cheapKeys !== true;
   const sessions = s.members.sessions;
-  const cached = sessions.txKey(slot, member.latestEpoch);
+  const cached = cache ? sessions.txKey(slot, member.latestEpoch) : null;
   if (cached !== null) return cached;
-  const secret = shared(s, member, slot);
+  const secret = shared(s, member, cache ? slot : NO_SESSION);
   if (secret === null) return null;
   const key = s.crypto.sessionKey(
     secret,
@@ -35,7 +36,7 @@ export function txKey(s: SwimState, member: Member): Uint8Array | null {
     s.epoch,
     member.latestEpoch,
   );
-  sessions.setTxKey(slot, member.latestEpoch, key);
+  if (cache) sessions.setTxKey(slot, member.latestEpoch, key);
   return key;
 }
 
@@ -44,7 +45,8 @@ export function txKey(s: SwimState, member: Member): Uint8Array | null {
  * Cached only for a member with a session slot: a candidate's key is derived and dropped.
  */
 export function rxKey(s: SwimState, member: Member, senderEpoch: number): Uint8Array | null {
-  const slot = member.sessionSlot;
+  // Uncached keys are derived as for a member without a slot.
+  const slot = s.crypto.cheapKeys === true ? NO_SESSION : member.sessionSlot;
   const sessions = s.members.sessions;
   if (slot !== NO_SESSION) {
     const cached = sessions.rxKey(slot, senderEpoch);
@@ -59,5 +61,6 @@ export function rxKey(s: SwimState, member: Member, senderEpoch: number): Uint8A
 
 /** Caches `key` as the receive key of a member that just got its session slot. */
 export function keepRxKey(s: SwimState, slot: number, senderEpoch: number, key: Uint8Array): void {
+  if (s.crypto.cheapKeys === true) return;
   s.members.sessions.setRxKey(slot, senderEpoch, key);
 }

@@ -40,6 +40,13 @@ export interface SwimCrypto extends SwimSigner {
    * trusted Ed25519 key by the birational map (never from gossip). Null for a degenerate result.
    */
   sharedSecret(peer: Uint8Array): Uint8Array | null;
+  /**
+   * True when `sharedSecret` and `sessionKey` cost next to nothing (the simulator's insecure
+   * stand-in): the engine then derives them at each use instead of caching three keys per
+   * member it talks to (at 5,000 simulated members, 27 million cache entries). Real crypto
+   * leaves it unset: an X25519 per datagram would cost more than the datagram.
+   */
+  readonly cheapKeys?: boolean;
   /** One direction's session key: bound to both keys and both boot epochs. */
   sessionKey(
     shared: Uint8Array,

@@ -81,3 +81,34 @@ Deno.test("session table: every column keeps each slot's values across growth", 
     }
   }
 });
+
+Deno.test("session table: a slot without keys or Hello reads as empty, also after reuse", () => {
+  const sessions = new SessionTable();
+  const slots = Array.from({ length: 300 }, () => sessions.open());
+  // Keys only for a late slot: the key arrays reach it without touching the ones before.
+  sessions.setTxKey(slots[299], 5, new Uint8Array([9]));
+  sessions.setCheckSeq(slots[7], 0xffff_ffff);
+  sessions.accept(slots[7], 3, 40);
+  sessions.accept(slots[7], 3, 8);
+  for (const slot of [slots[0], slots[298]]) {
+    assertEquals(sessions.shared(slot), undefined);
+    assertEquals(sessions.txKey(slot, 0), null);
+    assertEquals(sessions.rxKey(slot, 0), null);
+    assertEquals(sessions.helloCounter(slot), -1);
+    assertEquals(sessions.helloSeen(slot, 1, 0), false);
+  }
+  assertEquals(sessions.txKey(slots[299], 5)?.[0], 9);
+  assertEquals(sessions.checkSeq(slots[7]), 0xffff_ffff, "a u32 seq reads back unsigned");
+  // Counter 8 is exactly 31 below the highest: the window's top bit.
+  assertEquals(sessions.fresh(slots[7], 3, 8), false);
+  assertEquals(sessions.fresh(slots[7], 3, 9), true);
+  // A closed slot handed out again starts empty.
+  sessions.acceptHello(slots[299], 4, 2);
+  sessions.close(slots[299]);
+  const again = sessions.open();
+  assertEquals(again, slots[299]);
+  assertEquals(sessions.txKey(again, 5), null);
+  assertEquals(sessions.helloCounter(again), -1);
+  assertEquals(sessions.checkSeq(again), 0);
+  assertEquals(sessions.fresh(again, 1, 0), true);
+});

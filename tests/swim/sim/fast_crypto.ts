@@ -31,6 +31,7 @@ const SHARED = new Uint8Array(32).fill(7);
 export function createFastCrypto(publicKey: Uint8Array): SwimCrypto {
   return {
     publicKey,
+    cheapKeys: true,
     sign(message) {
       const out = new Uint8Array(64);
       out.set(publicKey);
