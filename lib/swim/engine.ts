@@ -264,6 +264,7 @@ export class SwimEngine {
   /** Pre-loads records (e.g. a member cache from disk); each is verified like gossip. */
   learn(records: AliveRecord[], now: number): void {
     this.#s.now = Math.max(this.#s.now, now);
+    this.#s.members.expect(records.length);
     for (const record of records) onAlive(this.#s, record, false, false);
   }
 
