@@ -17,16 +17,12 @@
  * N that does not fit even so is refused in one line before anything starts. The task caps
  * the heap at 6 GB and lets it grow 25% past the live set between full collections (V8's
  * default let peak RSS reach ~3.5× the live heap at N=1,000; this costs ~25% more CPU).
- * The largest N runs split over `--threads=K` partitions (default 2; tests/swim/sim/partition.ts):
+ * Each N runs in turn, split over `--threads=K` partitions (default 2; tests/swim/sim/partition.ts):
  * worker threads that exchange the datagrams crossing between them every 20 ms of simulated time,
- * on a keyed network, so its line is the same for any K. The other Ns run one after another on one
- * more worker thread. Cost on the idle 2-core machine, the default run: 1,073 s wall (17.9 min),
- * 1,790 s CPU, peak RSS 4.79 GB (N=5,000's hour simulates 40.2 M datagrams over 195,940 windows;
- * its heap ends at 2.1 GB + 1.6 GB of typed columns; N=1,000's run took 101 s beside it). Before
- * the partitions and this session's tidy and CPU work, N=5,000 alone had used 585 s of CPU and
- * 3.2 GB by the 20th minute of its hour, on one thread.
+ * on a keyed network, so its line is the same for any K. Cost on the idle 2-core machine, the
+ * default run: COST_PLACEHOLDER
  * Usage: deno task bench:swim [--loss-minutes=M] [--threads=K] [N...]
- *   (defaults: 60 minutes, 2 threads for the largest N; 100 1000 5000)
+ *   (defaults: 60 minutes, 2 threads; 100 1000 5000)
  */
 
 import { getHeapStatistics } from "node:v8";
@@ -155,46 +151,22 @@ export interface SwimPlan {
 }
 
 /**
- * Runs the largest N split over `partitions` threads (its result does not depend on how many)
- * while the others run one after another on one more thread. Prints the lines in the plans'
- * order.
+ * Runs the plans one after another, each split over `partitions` threads (a line does not
+ * depend on how many), and prints each line as it comes. One N at a time: a smaller N on a
+ * third thread beside the partitions (as before) took a core from one of them for its whole
+ * run, and each partition's stalls held the other up at every window's barrier.
  */
 async function runPlans(plans: SwimPlan[], partitions: number): Promise<void> {
-  const largest = plans.reduce((a, b) => (b.n > a.n ? b : a));
-  const rest = plans.filter((plan) => plan !== largest);
-  const [big, small] = await Promise.all([
-    measure(largest.n, SEED, largest.lossMs, largest.skipped, partitions),
-    rest.length > 0 ? runInWorker(rest) : Promise.resolve([]),
-  ]);
-  const lines = new Map<SwimPlan, string>();
-  lines.set(largest, big);
-  rest.forEach((plan, i) => lines.set(plan, small[i]));
-  for (const plan of plans) console.log(lines.get(plan));
-}
-
-/** Runs `plans` in order on a worker thread (its own isolate and heap); returns their lines. */
-function runInWorker(plans: SwimPlan[]): Promise<string[]> {
-  const worker = new Worker(new URL("./swim_simulation_worker.ts", import.meta.url).href, {
-    type: "module",
-  });
-  return new Promise((resolve, reject) => {
-    worker.onmessage = (event: MessageEvent<string[]>) => {
-      worker.terminate();
-      resolve(event.data);
-    };
-    worker.onerror = (event) => {
-      worker.terminate();
-      reject(new Error(`bench:swim worker failed: ${event.message}`));
-    };
-    worker.postMessage(plans);
-  });
+  for (const plan of plans) {
+    console.log(await measure(plan.n, SEED, plan.lossMs, plan.skipped, partitions));
+  }
 }
 
 if (import.meta.main) {
   // `--loss-minutes=M` shortens the 5%-loss hour (for quick looks; the report uses the hour).
   const minutes = Deno.args.find((a) => a.startsWith("--loss-minutes="));
   const hourMs = minutes ? Number(minutes.split("=")[1]) * 60_000 : HOUR_MS;
-  // `--threads=K`: partitions of the largest N (default 2, one per core of the bench machine).
+  // `--threads=K`: partitions of each N (default 2, one per core of the bench machine).
   const threads = Deno.args.find((a) => a.startsWith("--threads="));
   const partitions = threads ? Number(threads.split("=")[1]) : 2;
   if (!(Number.isInteger(partitions) && partitions >= 1 && partitions <= 16)) {
