@@ -7,7 +7,7 @@
  * that ping while pending, the probes' smoothed RTT and when it last acked a direct ping.
  * Typed rows instead of an object per session: a node in a big mesh talks to thousands of
  * members, and a Session with its replay window and boxed numbers cost ~140 bytes each where
- * a slot costs ~100. Slots are handed out only to members in the table (a forged sender that
+ * a slot costs 72 (plus three key pointers where the crypto's keys are worth caching). Slots are handed out only to members in the table (a forged sender that
  * never authenticates gets none), live on in tombstones, and are reused once a tombstone goes.
  *
  * A slot's numbers sit together in one row of 72 bytes (8 doubles, then the replay bitmap and
