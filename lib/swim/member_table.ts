@@ -261,13 +261,17 @@ export class MemberTable {
    * start lists thousands in one go: grown step by step, the columns ended up to 1.5× too long).
    */
   expect(count: number): void {
-    if (count > 0) this.#reserve(this.#listed.length + count - 1, this.#listed.length + count);
+    const needed = this.#listed.length + count;
+    if (needed > this.#since.length) this.#resize(needed);
   }
 
-  #reserve(index: number, exactly = 0): void {
-    if (index < this.#since.length) return;
+  #reserve(index: number): void {
     // 1.5×, not 2×: 10^8 of these at 10,000 members, and a doubled tail wastes ~4 bytes each.
-    const length = Math.max(exactly, Math.ceil(this.#since.length * 1.5));
+    if (index >= this.#since.length) this.#resize(Math.ceil(this.#since.length * 1.5));
+  }
+
+  /** Grows the listed-index columns to `length` entries. */
+  #resize(length: number): void {
     const grown = new Float64Array(length);
     grown.set(this.#since);
     this.#since = grown;

@@ -7,8 +7,9 @@
  * that ping while pending, the probes' smoothed RTT and when it last acked a direct ping.
  * Typed rows instead of an object per session: a node in a big mesh talks to thousands of
  * members, and a Session with its replay window and boxed numbers cost ~140 bytes each where
- * a slot costs 72 (plus three key pointers where the crypto's keys are worth caching). Slots are handed out only to members in the table (a forged sender that
- * never authenticates gets none), live on in tombstones, and are reused once a tombstone goes.
+ * a slot costs 72 (plus three key pointers where the crypto's keys are worth caching). Slots are
+ * handed out only to members in the table (a forged sender that never authenticates gets none),
+ * live on in tombstones, and are reused once a tombstone goes.
  *
  * A slot's numbers sit together in one row of 72 bytes (8 doubles, then the replay bitmap and
  * the pending check seq as 32-bit integers: a datagram's replay check, keys and probe times
@@ -54,7 +55,7 @@ const LAST_CHECK = 7;
 /**
  * 32-bit words after the doubles (index `2 × (row start + 8)` + word): bit i of the replay
  * bitmap set = counter `highest - 1 - i` was accepted (an int32); the seq of our pending
- * verification ping to the member (0: none; a u32).
+ * verification ping to the member (0: none; a u32, stored as its int32 bits).
  */
 const MASK_WORD = 0;
 const CHECK_SEQ_WORD = 1;
@@ -73,9 +74,8 @@ export class SessionTable {
   readonly #free: number[] = [];
   /** Rows by chunk: slot `s` is row `s & IN_CHUNK` of chunk `s >>> CHUNK_SHIFT`. */
   readonly #chunks: Float64Array[] = [];
-  /** The same chunks as 32-bit words (the replay bitmap), and as unsigned ones (the check seq). */
+  /** The same chunks as 32-bit words (the replay bitmap and the check seq). */
   readonly #words: Int32Array[] = [];
-  readonly #unsignedWords: Uint32Array[] = [];
   /** Hello positions by slot, for the members that sent one. */
   readonly #hellos = new Map<number, HelloPosition>();
   /** Static-static X25519 result; undefined = not computed yet, null = degenerate key. */
@@ -98,7 +98,6 @@ export class SessionTable {
       const buffer = new ArrayBuffer(CHUNK_SLOTS * ROW * 8);
       this.#chunks.push(new Float64Array(buffer));
       this.#words.push(new Int32Array(buffer));
-      this.#unsignedWords.push(new Uint32Array(buffer));
     }
     const rows = this.#chunks[chunk];
     const at = (slot & IN_CHUNK) * ROW;
@@ -109,8 +108,8 @@ export class SessionTable {
     rows[at + LAST_PROBE] = -Infinity;
     rows[at + LAST_DIRECT] = -Infinity;
     rows[at + LAST_CHECK] = -Infinity;
-    this.#words[chunk][2 * (at + WORDS) + MASK_WORD] = 0;
-    this.#unsignedWords[chunk][2 * (at + WORDS) + CHECK_SEQ_WORD] = 0;
+    this.#words[chunk][this.#wordAt(slot, MASK_WORD)] = 0;
+    this.#words[chunk][this.#wordAt(slot, CHECK_SEQ_WORD)] = 0;
     rows[at + RTT] = -1;
     this.#hellos.delete(slot);
     this.#forgetKeys(slot);
@@ -136,7 +135,7 @@ export class SessionTable {
     if (counter === highest) return false;
     const distance = highest - counter - 1;
     if (distance >= REPLAY_WINDOW_BITS) return false;
-    return (this.#words[chunk][2 * (at + WORDS) + MASK_WORD] & (1 << distance)) === 0;
+    return (this.#words[chunk][this.#wordAt(slot, MASK_WORD)] & (1 << distance)) === 0;
   }
 
   /** Records (epoch, counter) as seen; only call after `fresh` and authentication passed. */
@@ -145,7 +144,7 @@ export class SessionTable {
     const rows = this.#chunks[chunk];
     const words = this.#words[chunk];
     const at = (slot & IN_CHUNK) * ROW;
-    const maskAt = 2 * (at + WORDS) + MASK_WORD;
+    const maskAt = this.#wordAt(slot, MASK_WORD);
     if (epoch > rows[at + REPLAY_EPOCH]) {
       rows[at + REPLAY_EPOCH] = epoch;
       rows[at + HIGHEST] = counter;
@@ -242,12 +241,12 @@ export class SessionTable {
 
   /** Seq of our pending verification ping to the slot's member (0: none). */
   checkSeq(slot: number): number {
-    return this.#unsignedWords[slot >>> CHUNK_SHIFT][this.#wordAt(slot, CHECK_SEQ_WORD)];
+    return this.#words[slot >>> CHUNK_SHIFT][this.#wordAt(slot, CHECK_SEQ_WORD)] >>> 0;
   }
 
   /** Records (or with 0 clears) the pending verification ping's seq. */
   setCheckSeq(slot: number, seq: number): void {
-    this.#unsignedWords[slot >>> CHUNK_SHIFT][this.#wordAt(slot, CHECK_SEQ_WORD)] = seq;
+    this.#words[slot >>> CHUNK_SHIFT][this.#wordAt(slot, CHECK_SEQ_WORD)] = seq;
   }
 
   /** Smoothed RTT of our direct probes to the slot's member (ms; -1 until measured). */
