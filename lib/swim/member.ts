@@ -56,9 +56,11 @@ const PROBE_UNANSWERED = 64;
 const PROBING = 128;
 /** MemberTable let this object go (its entry is cold again): a stale copy, not the member. */
 const COOLED = 256;
-const FLAGS_MASK = 511;
+/** On the MemberTable's list of Members its tidy-up visits. */
+const TIDY_LISTED = 512;
+const FLAGS_MASK = 1023;
 /** `listIndex + 1` sits above the flags (≤ 65,536 members: 17 bits, a small integer). */
-const LIST_SHIFT = 9;
+const LIST_SHIFT = 10;
 
 /** The defaults every member without a `Rare` reads. */
 const IDLE_RARE: Readonly<Rare> = Object.freeze(new Rare());
@@ -99,7 +101,7 @@ export class Member {
   warmedFrom: AliveRecord | null = null;
   /**
    * `state`, `removed`, `inProven`, `countedAlive`, `hasVerified`, `probeUnanswered`,
-   * `probing` and `listIndex + 1` packed in one small integer: every node holds a Member per
+   * `probing`, `cooled`, `tidyListed` and `listIndex + 1` packed in one small integer: every node holds a Member per
    * member, so each field is paid N² times.
    */
   #packed = 0;
@@ -283,6 +285,14 @@ export class Member {
   }
   set cooled(value: boolean) {
     this.#packed = value ? this.#packed | COOLED : this.#packed & ~COOLED;
+  }
+
+  /** On the MemberTable's tidy list (MemberTable's: see `tidy`). */
+  get tidyListed(): boolean {
+    return (this.#packed & TIDY_LISTED) !== 0;
+  }
+  set tidyListed(value: boolean) {
+    this.#packed = value ? this.#packed | TIDY_LISTED : this.#packed & ~TIDY_LISTED;
   }
 
   /** It holds an out-of-line part (sync, suspicion, timer, claims...): see `releaseIdle`. */

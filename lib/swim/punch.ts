@@ -24,7 +24,7 @@ import type { Address } from "./address.ts";
 import { sealDatagram } from "./datagram.ts";
 import type { SwimState } from "./engine_state.ts";
 import { Member } from "./member.ts";
-import { entryAddress, entryIsListed, entryRecord, entryState } from "./member_table.ts";
+import { entryIsListed, entryRecord, entryState } from "./member_table.ts";
 import type { ListedEntry } from "./member_table.ts";
 import { emit, send } from "./outbound.ts";
 import { makePunchRequest, type PunchRequest, verifyPunchRequest } from "./punch_request.ts";
@@ -210,11 +210,12 @@ function pickRendezvous(s: SwimState, target: Member): Member | null {
   for (const id of s.members.proven) {
     // The list holds ids (cold members have no Member): "" is a forgotten member's.
     if (id === target.id || id === "") continue;
-    const member = s.members.peek(id);
-    if (!entryIsListed(member) || entryState(member!) !== "alive") continue;
-    const address = entryAddress(member!);
-    if (address === null || address !== s.members.verifiedOf(member!)) continue;
-    const isPublic = entryRecord(member!)?.nat === NatType.Public;
+    // One lookup: listed, and its current address is the proven one.
+    const index = s.members.provenIndex(id);
+    if (index < 0) continue;
+    const member = s.members.listed[index];
+    if (entryState(member) !== "alive") continue;
+    const isPublic = entryRecord(member)?.nat === NatType.Public;
     const bestNat = best === null ? undefined : entryRecord(best)?.nat;
     if (best !== null && bestNat === NatType.Public && !isPublic) continue;
     if (best !== null && !(isPublic && bestNat !== NatType.Public)) {
@@ -223,7 +224,7 @@ function pickRendezvous(s: SwimState, target: Member): Member | null {
     } else {
       seen = 1;
     }
-    best = member!;
+    best = member;
   }
   return best === null ? null : s.members.get(best.id)!;
 }

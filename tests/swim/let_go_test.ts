@@ -52,9 +52,12 @@ function tableOf(count: number, shape: (table: MemberTable, m: Member, i: number
   return table;
 }
 
-/** Runs tidy until it visited every listed entry at least once. */
+/**
+ * Runs tidy until it visited every listed Member at least once: a round is 16 probes, and
+ * each visits at least 8 of the Members on the tidy list.
+ */
 function tidyAll(table: MemberTable, now: number, mayLetGo: (m: Member) => boolean): void {
-  for (let i = 0; i <= table.listed.length / 32 + 1; i++) table.tidy(now, mayLetGo);
+  for (let i = 0; i <= 16 + table.listed.length / 8; i++) table.tidy(now, mayLetGo);
 }
 
 Deno.test("let go: a member let go by tidy warms into the Member it was", () => {
@@ -144,4 +147,38 @@ Deno.test("let go: a probe round entry of a member let go resolves to its succes
   assertTrue(table.resolve(member) !== successor && table.resolve(member)!.id === member.id);
   table.roundOrder();
   assertTrue(table.resolve(member) === null, "not after a new round");
+});
+
+Deno.test("let go: Members listed by join, also again after a removal, are visited once a tidy", () => {
+  const table = new MemberTable(mulberry32(9));
+  for (let i = 0; i < 40; i++) assertTrue(table.joinCold(recordOf(keyOf(i)), i));
+  /** A Member listed the way onAlive lists one (not warmed from a cold entry). */
+  const joined = (i: number): Member => {
+    const key = keyOf(i);
+    const m = table.memberFor(key, keyId(key))!;
+    const record = recordOf(key);
+    m.record = record;
+    m.epoch = m.latestEpoch = record.epoch;
+    m.incarnation = record.incarnation;
+    m.address = record.endpoints[0];
+    assertTrue(table.join(m, 50));
+    return m;
+  };
+  const first = joined(100);
+  const again = joined(101);
+  table.suspect(again, 60);
+  table.declareDead(again, 61);
+  table.remove(again);
+  assertTrue(!again.isListed);
+  table.join(again, 70);
+  assertTrue(again.isListed && again.state === "alive");
+  const visits: string[] = [];
+  table.tidy(80, (m) => {
+    visits.push(m.id);
+    return false;
+  });
+  assertEquals(visits.sort(), [first.id, again.id].sort(), "each Member once, no cold entry");
+  tidyAll(table, 90, () => true);
+  assertTrue(first.cooled && again.cooled, "both let go");
+  assertTrue(table.listed.every((entry) => !(entry instanceof Member)), "nothing left warm");
 });

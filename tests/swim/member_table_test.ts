@@ -280,3 +280,35 @@ Deno.test("member table: a cold entry reads as alive and listed, and warms into 
   assertTrue(table.resolve(record) === null, "not after a new round");
   checkInvariants(table, "cold");
 });
+
+Deno.test("member table: provenIndex says what verifiedOf and the entry's address say", () => {
+  const table = new MemberTable(mulberry32(3));
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const record = recordOf(keyOf(i));
+    assertTrue(table.joinCold(record, i));
+    ids.push(record.id);
+  }
+  const proven = table.get(ids[1])!;
+  table.sessionOf(proven);
+  proven.verified = proven.address;
+  const moved = table.get(ids[2])!;
+  table.sessionOf(moved);
+  moved.verified = moved.address;
+  moved.address = "192.0.2.77:51820";
+  const coldProven = table.get(ids[3])!;
+  table.sessionOf(coldProven);
+  coldProven.verified = coldProven.address;
+  // Let the last one go: it is cold again, its proven address in its cold code.
+  table.tidy(10, (m) => m === coldProven);
+  table.tidy(10, (m) => m === coldProven);
+  assertTrue(!(table.peek(ids[3]) instanceof Member), "let go");
+  for (const id of ids) {
+    const entry = table.peek(id)!;
+    const expected =
+      table.verifiedOf(entry) === (entry instanceof Member ? entry.address : entry.endpoints[0]);
+    assertEquals(table.provenIndex(id) >= 0, expected, `entry ${ids.indexOf(id)}`);
+  }
+  assertEquals(ids.map((id) => table.provenIndex(id) >= 0), [false, true, false, true]);
+  assertEquals(table.provenIndex(keyId(keyOf(9))), -1, "not in the table");
+});
