@@ -15,17 +15,19 @@
  * whole run would not fit this run's heap limit runs the phases that fit: without the loss
  * hour (its line says "false-dead n/a"), as `bench:swim 10000` does under the task's cap; an
  * N that does not fit even so is refused in one line before anything starts. The task caps
- * the heap at 6 GB and lets it grow 25% past the live set between full collections (V8's
- * default let peak RSS reach ~3.5× the live heap at N=1,000; this costs ~25% more CPU), and a
- * young semi-space at 32 MB (64 was ~10% slower and 160 MB larger at N=5,000, 16 slower).
+ * the heap at 6 GB and lets it grow 15% past the live set between full collections (V8's
+ * default let peak RSS reach ~3.5× the live heap at N=1,000; 25% left the default run's peak
+ * at 4,009,824 KiB, just over 4 GB, and 15% cost no measurable time), and a young semi-space
+ * at 32 MB (64 was ~10% slower and 160 MB larger at N=5,000, 16 slower).
  * Each N runs in turn, split over `--threads=K` partitions (default 2; tests/swim/sim/partition.ts):
  * worker threads that exchange the datagrams crossing between them every 20 ms of simulated time,
  * on a keyed network, so its line is the same for any K. Cost on the idle 2-core machine, the
- * default run: 884 s wall (14.7 min), 1,519 s CPU, peak RSS 4,009,824 KiB (3.8 GiB); N=5,000's
- * hour simulates 40.2 M datagrams over 195,940 windows, its partitions wait 373 s in all at the
- * barriers, and its heap ends at 1.9 GB + 1.4 GB of typed columns. The last session's layout (N=100
- * and 1,000 on a third thread, 96-byte sessions with cached keys, 64 MB semi-spaces) took 1,073 s,
- * 1,790 s CPU and 4.79 GB.
+ * default run: 893 s wall (14.9 min), 1,544 s CPU, peak RSS 3,842,560 KiB (3.93 GB); N=5,000's
+ * hour simulates 40.2 M datagrams over 195,940 windows, its partitions wait 385 s in all at the
+ * barriers, and its heap ends at 1.8 GB + 1.3 GB of typed columns. Commit 1b80491 (tidy walking
+ * the listed array, 25% growth) took 884 s, 1,519 s CPU and 4,009,824 KiB; two sessions before
+ * (N=100 and 1,000 on a third thread, 96-byte sessions with cached keys, 64 MB semi-spaces) 1,073
+ * s, 1,790 s and 4.79 GB.
  * Usage: deno task bench:swim [--loss-minutes=M] [--threads=K] [N...]
  *   (defaults: 60 minutes, 2 threads; 100 1000 5000)
  */
