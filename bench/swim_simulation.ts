@@ -26,8 +26,8 @@
  * hour simulates 40.2 M datagrams over 195,940 windows, its partitions wait 385 s in all at the
  * barriers, and its heap ends at 1.8 GB + 1.3 GB of typed columns. Commit 1b80491 (tidy walking
  * the listed array, 25% growth) took 884 s, 1,519 s CPU and 4,009,824 KiB; two sessions before
- * (N=100 and 1,000 on a third thread, 96-byte sessions with cached keys, 64 MB semi-spaces) 1,073
- * s, 1,790 s and 4.79 GB.
+ * (N=100 and 1,000 on a third thread, 96-byte sessions with cached keys, 64 MB semi-spaces)
+ * 1,073 s, 1,790 s and 4.79 GB.
  * Usage: deno task bench:swim [--loss-minutes=M] [--threads=K] [N...]
  *   (defaults: 60 minutes, 2 threads; 100 1000 5000)
  */
@@ -56,7 +56,7 @@ const TALKED_AFTER_HOUR = 1_850;
 const TALKED_PAIR_BYTES = 400;
 
 /** One N's line; `skipped` (not "") says why the loss hour was left out. */
-export async function measure(
+async function measure(
   n: number,
   seed: number,
   hourMs: number,
@@ -151,7 +151,7 @@ function gb(bytes: number): string {
 }
 
 /** One N to run: its loss period, and why the hour was left out ("" when it was not). */
-export interface SwimPlan {
+interface SwimPlan {
   n: number;
   lossMs: number;
   skipped: string;

@@ -157,7 +157,12 @@ export class MemberTable {
   verifiedOf(entry: ListedEntry): Address | null {
     if (entry instanceof Member) return entry.verified;
     const index = this.#index.get(entry.id);
-    return index >= 0 ? coldVerified(entry, this.#cool[index]) : null;
+    return index >= 0 ? this.#verifiedAt(entry, index) : null;
+  }
+
+  /** The verified address of `entry`, listed at `index`. */
+  #verifiedAt(entry: ListedEntry, index: number): Address | null {
+    return entry instanceof Member ? entry.verified : coldVerified(entry, this.#cool[index]);
   }
 
   /**
@@ -169,11 +174,7 @@ export class MemberTable {
     if (index < 0) return -1;
     const entry = this.#listed[index];
     const address = entryAddress(entry);
-    if (address === null) return -1;
-    const verified = entry instanceof Member
-      ? entry.verified
-      : coldVerified(entry, this.#cool[index]);
-    return address === verified ? index : -1;
+    return address !== null && address === this.#verifiedAt(entry, index) ? index : -1;
   }
 
   /** The member with key id `id`, if the table holds it (a cold one becomes a Member). */

@@ -301,7 +301,6 @@ Deno.test("member table: provenIndex says what verifiedOf and the entry's addres
   coldProven.verified = coldProven.address;
   // Let the last one go: it is cold again, its proven address in its cold code.
   table.tidy(10, (m) => m === coldProven);
-  table.tidy(10, (m) => m === coldProven);
   assertTrue(!(table.peek(ids[3]) instanceof Member), "let go");
   for (const id of ids) {
     const entry = table.peek(id)!;
