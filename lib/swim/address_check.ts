@@ -14,9 +14,9 @@ import { answerSync } from "./push_pull.ts";
 
 /** An authenticated ack from `member` with `seq`: true when it answered our verification ping. */
 export function onCheckAck(s: SwimState, member: Member, seq: number): boolean {
-  const pending = s.members.checkSeq(member);
+  const pending = s.members.contacts.checkSeq(member);
   if (pending === 0 || seq !== pending || member.checkAddress === null) return false;
-  s.members.setCheckSeq(member, 0);
+  s.members.contacts.setCheckSeq(member, 0);
   markVerified(s, member, member.checkAddress);
   return true;
 }
@@ -25,7 +25,7 @@ export function onCheckAck(s: SwimState, member: Member, seq: number): boolean {
 export function markVerified(s: SwimState, member: Member, address: Address): void {
   s.members.addProven(member);
   // Hole punching starts again when a proven path stops answering (punch.ts).
-  s.members.noteDirect(member, s.now);
+  s.members.contacts.noteDirect(member, s.now);
   if (member.verified !== address) {
     member.verified = address;
     // The daemon takes WireGuard endpoints from verified addresses only: tell it.

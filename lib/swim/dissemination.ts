@@ -4,6 +4,7 @@
  * pending, so an idle cluster sends nothing extra.
  */
 
+import { gossipTargets } from "./member_picks.ts";
 import { MAX_INCARNATION, MessageType } from "./constants.ts";
 import type { SwimState } from "./engine_state.ts";
 import { entryIsListed, entryRecord, entryState } from "./member_table.ts";
@@ -26,7 +27,7 @@ export function broadcast(s: SwimState, key: string, bytes: Uint8Array): void {
 function gossipTick(s: SwimState): void {
   s.gossipArmed = false;
   if (s.queue.size === 0) return;
-  for (const member of s.members.gossipTargets(s.config.gossipNodes)) {
+  for (const member of gossipTargets(s.members, s.random, s.config.gossipNodes)) {
     if (s.queue.size === 0) break;
     send(s, member, MessageType.Gossip, 0, 0, null, []);
   }

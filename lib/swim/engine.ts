@@ -10,6 +10,7 @@
  * join.ts, member_table.ts, outbound.ts and session_keys.ts.
  */
 
+import { randomAlive } from "./member_picks.ts";
 import { ItemKind, MessageType } from "./constants.ts";
 import { announceMoved, broadcast, reannounce } from "./dissemination.ts";
 import { type Address, assertAddress } from "./address.ts";
@@ -287,7 +288,7 @@ export class SwimEngine {
     s.leaving = true;
     const record = makeLeaveRecord(s.crypto, s.epoch, s.incarnation);
     broadcast(s, "r" + s.selfId, record.bytes);
-    for (const member of s.members.randomAlive(s.config.gossipNodes * 2, null)) {
+    for (const member of randomAlive(s.members, s.random, s.config.gossipNodes * 2, null)) {
       send(s, member, MessageType.Gossip, 0, 0, null, [record.bytes]);
     }
   }

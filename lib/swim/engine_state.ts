@@ -187,7 +187,7 @@ export class SwimState {
     this.epoch = init.epoch;
     this.selfId = keyId(init.crypto.publicKey);
     this.random = init.random;
-    this.members = new MemberTable(init.random);
+    this.members = new MemberTable();
     this.seeds = init.seeds;
     this.endpoints = init.endpoints;
     this.nat = init.nat;

@@ -168,7 +168,7 @@ function receivePunch(
 function acceptFrom(s: SwimState, member: Member, header: SwimHeader, key: Uint8Array): void {
   s.members.keep(member);
   const fresh = member.sessionSlot === NO_SESSION;
-  const slot = s.members.sessionOf(member);
+  const slot = s.members.contacts.sessionOf(member);
   if (fresh) keepRxKey(s, slot, header.senderEpoch, key);
   s.members.sessions.accept(slot, header.senderEpoch, header.counter);
 }

@@ -160,7 +160,11 @@ export function onHello(
   }
   const member = s.members.memberFor(header.sender, senderId);
   if (member === null) return s.drop("member-table-full");
-  s.members.sessions.acceptHello(s.members.sessionOf(member), header.senderEpoch, header.counter);
+  s.members.sessions.acceptHello(
+    s.members.contacts.sessionOf(member),
+    header.senderEpoch,
+    header.counter,
+  );
   s.stats.accepted++;
   if (header.senderEpoch > member.latestEpoch) member.latestEpoch = header.senderEpoch;
   // The cookie proved that `from` receives, and the Hello is newer than any before it.

@@ -93,7 +93,7 @@ export class Member {
   /**
    * Its slot in the node's SessionTable (replay window, Hello position, keys, RTT, probe and
    * check times), NO_SESSION until the first exchange (most pairs in a big cluster never
-   * talk): MemberTable.sessionOf. Numbers that may be fractional or above 2^31 live in the
+   * talk): MemberContacts.sessionOf. Numbers that may be fractional or above 2^31 live in the
    * slot's columns, not here: a Member field holding one costs a boxed number (16 bytes more).
    */
   sessionSlot = NO_SESSION;
@@ -106,7 +106,7 @@ export class Member {
    */
   #packed = 0;
   #verified: Address | null = null;
-  /** Where our pending verification ping went (MemberTable.checkSeq has its seq). */
+  /** Where our pending verification ping went (MemberContacts.checkSeq has its seq). */
   checkAddress: Address | null = null;
   /** The parts few members need (sync, suspicion, introductions), out of line. */
   #rare: Rare | null = null;
@@ -342,7 +342,7 @@ export class Member {
     return this.listIndex >= 0;
   }
 
-  /** A snapshot for events and queries; `rtt` is MemberTable.rtt's (use MemberTable.info). */
+  /** A snapshot for events and queries; `rtt` is MemberContacts.rtt's (use MemberTable.info). */
   info(rtt: number): MemberInfo {
     return {
       publicKey: this.key,

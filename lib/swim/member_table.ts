@@ -5,13 +5,16 @@
  * and the live count N. Each state transition is a method here (as memberlist keeps them all
  * in state.go), so the lists and the count cannot drift from the members' own fields; the
  * protocol parts decide when a transition happens, and own the timers and events around it.
+ * Beside it: the exchange history kept in each member's session slot (member_contacts.ts,
+ * `contacts`), the tombstones (tombstones.ts) and the random picks over the listed array
+ * (member_picks.ts).
  *
  * A member learnt from its first record and untouched since (the common case in a big mesh:
  * a node lists every member and talks to few) is kept "cold": its record stands in the listed
- * array for it, its join time in a column (where listed Members keep theirs too), no Member object at all (~110 bytes saved a pair;
- * at 5,000 members the simulator holds 25 million pairs). Any lookup that may change it
- * (`get`, `candidate`, a random pick) turns it into a Member first; reads that change nothing
- * (`peek`, `recordAt`, `infoOf`) do not.
+ * array for it, its join time in a column (where listed Members keep theirs too), no Member
+ * object at all (~110 bytes saved a pair; at 5,000 members the simulator holds 25 million
+ * pairs). Any lookup that may change it (`get`, `candidate`, a random pick) turns it into a
+ * Member first; reads that change nothing (`peek`, `recordAt`, `infoOf`) do not.
  */
 
 import type { Address } from "./address.ts";
@@ -33,7 +36,9 @@ import { KeyIndex } from "./key_index.ts";
 import { ListedBits } from "./listed_bits.ts";
 import { Member } from "./member.ts";
 import type { AliveRecord } from "./records.ts";
+import { MemberContacts } from "./member_contacts.ts";
 import { NO_SESSION, SessionTable } from "./session_table.ts";
+import { Tombstones } from "./tombstones.ts";
 
 /** Hard cap on members (trusted keys seen); the trust set bounds it first. */
 const MAX_MEMBERS = 65_536;
@@ -46,17 +51,6 @@ const TIDY_PER_PROBE = 8;
 /** See TIDY_PER_PROBE. */
 const TIDY_ROUND_PROBES = 16;
 
-/** Forgotten members whose session (replay windows, Hello position) we still remember. */
-export const MAX_TOMBSTONES = 65_536;
-
-/** What outlives a forgotten member: enough to refuse everything it sent us before. */
-export interface Tombstone {
-  /** Its SessionTable slot: the replay window of its datagrams and its last Hello's position. */
-  session: number;
-  /** The highest boot epoch we knew for it. */
-  latestEpoch: number;
-}
-
 export { entryAddress, entryIsListed, entryRecord, entryState, type ListedEntry };
 
 /** Every member one node knows, and every change of their listing and liveness. */
@@ -66,7 +60,6 @@ export class MemberTable {
   readonly #index = new KeyIndex(this.#listed);
   /** Members in the table that are not listed (no record yet, removed, revoked): few. */
   readonly #unlisted = new Map<string, Member>();
-  readonly #tombstones = new Map<string, Tombstone>();
   /**
    * When each listed entry's state last changed, by listed index (a cold entry's: its join
    * time). A column, not a Member field: times are fractional, and a double field cost every
@@ -84,7 +77,6 @@ export class MemberTable {
   readonly #dead = new Set<Member>();
   /** Key ids ("" for a member forgotten since: its Member is gone, as a stale entry). */
   readonly #proven: string[] = [];
-  readonly #random: () => number;
   #aliveCount = 0;
   /**
    * The listed Members `tidy` visits, in no order: each Member made or listed joins once
@@ -104,11 +96,9 @@ export class MemberTable {
    * warming and by every probe, check and direct ack; only the scan clears it (punch.ts).
    */
   readonly punchScan = new ListedBits();
-
-  /** An empty table drawing random picks from `random` (uniform in [0, 1)). */
-  constructor(random: () => number) {
-    this.#random = random;
-  }
+  /** Our exchanges with each member (probes, checks, direct acks, RTT), in its session slot. */
+  readonly contacts = new MemberContacts(this.sessions, this.punchScan);
+  readonly #tombstones = new Tombstones(this.sessions);
 
   /** Members in the table (listed or not), the tombstones excluded. */
   get size(): number {
@@ -381,29 +371,6 @@ export class MemberTable {
   }
 
   /**
-   * The session slot of a member in the table, opened on first use. Only for members kept in
-   * the table: a candidate's datagram is judged without one, so forged senders open none.
-   */
-  sessionOf(member: Member): number {
-    if (member.sessionSlot === NO_SESSION) member.sessionSlot = this.sessions.open();
-    return member.sessionSlot;
-  }
-
-  /** When we last started a probe of `member` (-Infinity: never). */
-  lastProbe(member: Member): number {
-    const slot = member.sessionSlot;
-    return slot === NO_SESSION ? -Infinity : this.sessions.lastProbe(slot);
-  }
-
-  /** Records the start of a probe of `member` (a member in the table). */
-  noteProbe(member: Member, now: number): void {
-    const slot = this.sessionOf(member);
-    this.sessions.setLastProbe(slot, now);
-    member.probeUnanswered = !(now <= this.sessions.lastDirect(slot));
-    if (member.listIndex >= 0) this.punchScan.set(member.listIndex);
-  }
-
-  /**
    * Lets the next few listed Members drop what they hold out of line only at its defaults
    * (mostly sync buckets long refilled: ~150 bytes each, otherwise kept for the rest of the
    * run), and then the Members themselves where `mayLetGo` agrees and nothing else holds them
@@ -446,61 +413,9 @@ export class MemberTable {
     this.#tidyList.push(member);
   }
 
-  /** When we last sent `member` a verification ping (-Infinity: never). */
-  lastCheck(member: Member): number {
-    const slot = member.sessionSlot;
-    return slot === NO_SESSION ? -Infinity : this.sessions.lastCheck(slot);
-  }
-
-  /** Records a verification ping to `member` (a member in the table). */
-  noteCheck(member: Member, now: number): void {
-    this.sessions.setLastCheck(this.sessionOf(member), now);
-    if (member.listIndex >= 0) this.punchScan.set(member.listIndex);
-  }
-
-  /** Seq of our pending verification ping to `member` (0: none). */
-  checkSeq(member: Member): number {
-    const slot = member.sessionSlot;
-    return slot === NO_SESSION ? 0 : this.sessions.checkSeq(slot);
-  }
-
-  /** Records (or with 0 clears) the seq of a verification ping to `member` (in the table). */
-  setCheckSeq(member: Member, seq: number): void {
-    if (seq === 0 && member.sessionSlot === NO_SESSION) return;
-    this.sessions.setCheckSeq(this.sessionOf(member), seq);
-  }
-
-  /** Smoothed RTT of our direct probes to `member` (ms; -1 until measured). */
-  rtt(member: Member): number {
-    const slot = member.sessionSlot;
-    return slot === NO_SESSION ? -1 : this.sessions.rtt(slot);
-  }
-
-  /** Records `member`'s smoothed RTT (a member in the table). */
-  setRtt(member: Member, rtt: number): void {
-    this.sessions.setRtt(this.sessionOf(member), rtt);
-  }
-
-  /**
-   * When `member` last acked a ping we sent straight to it (-Infinity: never). Kept with the
-   * session, so a member restored from its tombstone still has it, as a map by key had.
-   */
-  lastDirect(member: Member): number {
-    const slot = member.sessionSlot;
-    return slot === NO_SESSION ? -Infinity : this.sessions.lastDirect(slot);
-  }
-
-  /** Records a direct ack from `member` (a member in the table). */
-  noteDirect(member: Member, now: number): void {
-    const slot = this.sessionOf(member);
-    this.sessions.setLastDirect(slot, now);
-    member.probeUnanswered = !(this.sessions.lastProbe(slot) <= now);
-    if (member.listIndex >= 0) this.punchScan.set(member.listIndex);
-  }
-
   /** A snapshot of `member` for events and queries. */
   info(member: Member): MemberInfo {
-    return member.info(this.rtt(member));
+    return member.info(this.contacts.rtt(member));
   }
 
   /** Puts a member from `candidate` into the table once its datagram authenticated. */
@@ -509,7 +424,7 @@ export class MemberTable {
     if (member.listIndex >= 0 || this.#has(member.id)) return;
     this.#changes = (this.#changes + 1) | 0;
     this.#unlisted.set(member.id, member);
-    this.#tombstones.delete(member.id);
+    this.#tombstones.revive(member.id);
   }
 
   #has(id: string): boolean {
@@ -574,7 +489,7 @@ export class MemberTable {
   /**
    * Forgets a member, keeping its session as a tombstone (issue 11, finding 4: a replay
    * window dropped with the member let every captured datagram in again). The oldest
-   * tombstone goes first when there are MAX_TOMBSTONES of them.
+   * tombstone goes first when there are too many (tombstones.ts).
    */
   forget(member: Member): void {
     this.#changes = (this.#changes + 1) | 0;
@@ -587,26 +502,8 @@ export class MemberTable {
       if (at >= 0) this.#proven[at] = "";
     }
     if (member.sessionSlot === NO_SESSION) return;
-    // Probe and check times, the pending check and the RTT go with the Member: a member
-    // restored from its tombstone starts untried. The last direct ack stays (punch.ts keyed
-    // it by id, so it outlived the Member).
-    this.sessions.setLastProbe(member.sessionSlot, -Infinity);
-    member.probeUnanswered = false;
-    this.sessions.setLastCheck(member.sessionSlot, -Infinity);
-    this.sessions.setCheckSeq(member.sessionSlot, 0);
-    this.sessions.setRtt(member.sessionSlot, -1);
-    const old = this.#tombstones.get(member.id);
-    if (old !== undefined && old.session !== member.sessionSlot) this.sessions.close(old.session);
-    this.#tombstones.delete(member.id);
-    if (this.#tombstones.size >= MAX_TOMBSTONES) {
-      const oldest = this.#tombstones.entries().next().value!;
-      this.#tombstones.delete(oldest[0]);
-      this.sessions.close(oldest[1].session);
-    }
-    this.#tombstones.set(member.id, {
-      session: member.sessionSlot,
-      latestEpoch: member.latestEpoch,
-    });
+    this.contacts.forgetTries(member);
+    this.#tombstones.bury(member.id, member.sessionSlot, member.latestEpoch);
   }
 
   /**
@@ -630,64 +527,23 @@ export class MemberTable {
     this.#proven.push(member.id);
   }
 
-  /** Takes a listed or peeked entry off the proven flag (its list entry is gone). */
-  #clearProven(entry: ListedEntry): void {
+  /**
+   * Takes the stale entry at `at` off the proven list in O(1) (the last takes its place), and
+   * its member, if still in the table, off the proven flag: forgotten, or moved to an unproven
+   * address (`provenIndex` says -1).
+   */
+  dropProven(at: number): void {
+    const proven = this.#proven;
+    const id = proven[at];
+    proven[at] = proven[proven.length - 1];
+    proven.pop();
+    const entry = id === "" ? undefined : this.peek(id);
     if (entry instanceof Member) {
       entry.inProven = false;
-      return;
+    } else if (entry !== undefined) {
+      const index = this.#index.get(entry.id);
+      if (index >= 0) this.#cool[index] &= ~COLD_PROVEN;
     }
-    const index = this.#index.get(entry.id);
-    if (index >= 0) this.#cool[index] &= ~COLD_PROVEN;
-  }
-
-  /**
-   * Up to `count` distinct random live members to gossip or push-pull with, proven ones first:
-   * a message to an unproven address goes out bare, so a node whose table is mostly unproven (a
-   * start from a member cache) gossips over the links it has proven; an unproven pick, made
-   * only when too few are proven, gets a verification ping and so grows that set.
-   */
-  gossipTargets(count: number): Member[] {
-    const out: Member[] = [];
-    const proven = this.#proven;
-    for (let tries = 0; tries < count * 4 && out.length < count && proven.length > 0; tries++) {
-      const index = Math.floor(this.#random() * proven.length);
-      const id = proven[index];
-      const at = id === "" ? -1 : this.provenIndex(id);
-      if (at < 0) {
-        // Stale (forgotten, or moved to an unproven address): drop it in O(1).
-        proven[index] = proven[proven.length - 1];
-        proven.pop();
-        const entry = id === "" ? undefined : this.peek(id);
-        if (entry !== undefined) this.#clearProven(entry);
-        continue;
-      }
-      if (entryState(this.#listed[at]) !== "alive") continue;
-      const member = this.memberAt(at);
-      if (!out.includes(member)) out.push(member);
-    }
-    if (out.length < count) {
-      for (const member of this.randomAlive(count, null)) {
-        if (out.length >= count) break;
-        if (!out.includes(member)) out.push(member);
-      }
-    }
-    return out;
-  }
-
-  /** Up to `count` distinct random alive members other than `exclude`. */
-  randomAlive(count: number, exclude: Member | null): Member[] {
-    const out: Member[] = [];
-    const list = this.#listed;
-    if (list.length === 0 || count <= 0) return out;
-    for (let tries = 0; tries < count * 4 && out.length < count; tries++) {
-      const index = Math.floor(this.#random() * list.length);
-      const entry = list[index];
-      // A cold entry is alive, not `exclude` (a Member) and not yet in `out`.
-      const member = entry instanceof Member ? entry : this.#warm(index);
-      if (member === exclude || member.state !== "alive" || out.includes(member)) continue;
-      out.push(member);
-    }
-    return out;
   }
 
   #setState(member: Member, state: MemberState, now: number): void {

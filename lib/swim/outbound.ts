@@ -96,12 +96,15 @@ export function send(
  * per member: the cost to a bystander named by a liar is one 86-byte datagram per interval.
  */
 export function checkAddress(s: SwimState, member: Member, address: Address): void {
-  if (address === member.verified || s.now - s.members.lastCheck(member) < s.config.probeInterval) {
+  if (
+    address === member.verified ||
+    s.now - s.members.contacts.lastCheck(member) < s.config.probeInterval
+  ) {
     return;
   }
-  s.members.noteCheck(member, s.now);
+  s.members.contacts.noteCheck(member, s.now);
   const seq = s.nextSeq();
-  s.members.setCheckSeq(member, seq);
+  s.members.contacts.setCheckSeq(member, seq);
   member.checkAddress = address;
   send(s, member, MessageType.Ping, seq, 0, null, [], address);
 }

@@ -5,6 +5,7 @@
  * accuse; and the Lifeguard awareness score fed by every probe outcome.
  */
 
+import { gossipTargets } from "./member_picks.ts";
 import { markVerified, onCheckAck } from "./address_check.ts";
 import { ItemKind, MessageType, NACK_TIMEOUT_FRACTION } from "./constants.ts";
 import type { Address } from "./address.ts";
@@ -67,7 +68,7 @@ function shuffle(s: SwimState, array: ListedEntry[]): void {
 /** Probes `member` out of turn (someone accuses it), within the expedited-probe budget. */
 export function expeditedProbe(s: SwimState, member: Member): void {
   if (s.leaving || member.probing || s.expedited >= s.config.maxExpeditedProbes) return;
-  if (s.now - s.members.lastProbe(member) < s.config.probeInterval) return;
+  if (s.now - s.members.contacts.lastProbe(member) < s.config.probeInterval) return;
   startProbe(s, member, true);
 }
 
@@ -85,7 +86,7 @@ function startProbe(s: SwimState, target: Member, expedited: boolean): void {
   };
   s.probes.set(seq, probe);
   target.probing = true;
-  s.members.noteProbe(target, s.now);
+  s.members.contacts.noteProbe(target, s.now);
   if (expedited) s.expedited++;
   const start = s.now;
   send(s, target, MessageType.Ping, seq, 0, null, buddyItems(s, target));
@@ -120,7 +121,9 @@ function startProbe(s: SwimState, target: Member, expedited: boolean): void {
  * as long as one of those answers for it.
  */
 function pingReqHelpers(s: SwimState, count: number, target: Member): Member[] {
-  const helpers = s.members.gossipTargets(count + 1).filter((member) => member !== target);
+  const helpers = gossipTargets(s.members, s.random, count + 1).filter((member) =>
+    member !== target
+  );
   return helpers.slice(0, count);
 }
 
@@ -202,8 +205,8 @@ export function onAck(s: SwimState, member: Member, seq: number): void {
     const rtt = s.now - probe.sentAt;
     // Only an ack to the first ping is a clean sample (the second went probeTimeout later).
     if (rtt < s.config.probeTimeout) {
-      const smoothed = s.members.rtt(member);
-      s.members.setRtt(member, smoothed < 0 ? rtt : smoothed + (rtt - smoothed) / 8);
+      const smoothed = s.members.contacts.rtt(member);
+      s.members.contacts.setRtt(member, smoothed < 0 ? rtt : smoothed + (rtt - smoothed) / 8);
     }
   }
   probe.acked = true;

@@ -52,7 +52,7 @@ function wantsPunch(s: SwimState, member: Member): boolean {
     // NAT rebound or the mapping expired; ping-req keeps it alive meanwhile).
     // (`probeUnanswered` is lastProbe > lastDirect, from the Member's flags.)
     if (!member.probeUnanswered) return false;
-    if (s.now - s.members.lastProbe(member) < s.config.probeInterval) return false;
+    if (s.now - s.members.contacts.lastProbe(member) < s.config.probeInterval) return false;
   }
   const record = member.record;
   if (record === null || record.endpoints.length === 0) return false;
@@ -67,7 +67,8 @@ function coldWantsPunch(s: SwimState, record: AliveRecord): boolean {
 
 /** True while our latest probe of a member with a proven path may still be answered. */
 function probeInFlight(s: SwimState, member: Member): boolean {
-  return member.hasVerified && s.now - s.members.lastProbe(member) < s.config.probeInterval;
+  return member.hasVerified &&
+    s.now - s.members.contacts.lastProbe(member) < s.config.probeInterval;
 }
 
 function candidateKey(member: Member): string {
@@ -137,7 +138,10 @@ function scanEntry(s: SwimState, index: number): boolean {
     return true;
   }
   // Never tried directly: on-demand verification goes first (it is all a public mesh needs).
-  const tried = Math.max(s.members.lastCheck(member), s.members.lastProbe(member));
+  const tried = Math.max(
+    s.members.contacts.lastCheck(member),
+    s.members.contacts.lastProbe(member),
+  );
   if (tried === -Infinity) {
     settle(s, member, index);
     return true;
@@ -178,7 +182,8 @@ function settle(s: SwimState, member: Member, index: number): void {
 
 /** True once we pinged `member` directly (a probe or a verification ping). */
 function tried(s: SwimState, member: Member): boolean {
-  return Math.max(s.members.lastCheck(member), s.members.lastProbe(member)) !== -Infinity;
+  return Math.max(s.members.contacts.lastCheck(member), s.members.contacts.lastProbe(member)) !==
+    -Infinity;
 }
 
 /** One attempt: a signed request through a rendezvous, and our own burst at once. */

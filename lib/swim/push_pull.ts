@@ -6,6 +6,7 @@
  * address the member has proven (invariant 9) and within a per-member token bucket.
  */
 
+import { gossipTargets } from "./member_picks.ts";
 import { checkAddress, send } from "./outbound.ts";
 import { MessageType } from "./constants.ts";
 import type { Address } from "./address.ts";
@@ -28,7 +29,7 @@ const SYNC_RETRIES = 8;
 export function pushPull(s: SwimState): void {
   s.timers.add(s.now + s.config.pushPullInterval, () => pushPull(s));
   if (s.leaving) return;
-  const [member] = s.members.gossipTargets(1);
+  const [member] = gossipTargets(s.members, s.random, 1);
   if (member === undefined) return;
   const total = s.members.listed.length + 1;
   const start = Math.floor(s.random() * total);

@@ -22,7 +22,7 @@ function shared(s: SwimState, member: Member, slot: number): Uint8Array | null {
 
 /** Our send key to `member` (one in the table) for its current epoch (null for a degenerate key). */
 export function txKey(s: SwimState, member: Member): Uint8Array | null {
-  const slot = s.members.sessionOf(member);
+  const slot = s.members.contacts.sessionOf(member);
   const cache = s.crypto.cheapKeys !== true;
   const sessions = s.members.sessions;
   const cached = cache ? sessions.txKey(slot, member.latestEpoch) : null;

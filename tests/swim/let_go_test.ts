@@ -8,7 +8,6 @@ import { MemberTable } from "../../lib/swim/member_table.ts";
 import { keyId } from "../../lib/swim/records.ts";
 import { assertEquals, assertTrue } from "../assert.ts";
 import { keyOf, recordOf } from "./helpers.ts";
-import { mulberry32 } from "./sim/prng.ts";
 
 /** Everything a Member says, and what the table keeps about it. */
 function fields(table: MemberTable, m: Member): Record<string, unknown> {
@@ -36,14 +35,19 @@ function fields(table: MemberTable, m: Member): Record<string, unknown> {
     cooled: m.cooled,
     info: table.info(m),
     since: table.stateSince(m),
-    times: [table.lastProbe(m), table.lastDirect(m), table.lastCheck(m), table.checkSeq(m)],
+    times: [
+      table.contacts.lastProbe(m),
+      table.contacts.lastDirect(m),
+      table.contacts.lastCheck(m),
+      table.contacts.checkSeq(m),
+    ],
     proven: table.proven.includes(m.id),
   };
 }
 
 /** A table of `count` members warmed from cold entries, each set up by `shape(member, i)`. */
 function tableOf(count: number, shape: (table: MemberTable, m: Member, i: number) => void) {
-  const table = new MemberTable(mulberry32(5));
+  const table = new MemberTable();
   for (let i = 0; i < count; i++) {
     const record = recordOf(keyOf(i));
     assertTrue(table.joinCold(record, 10 + i));
@@ -62,14 +66,14 @@ function tidyAll(table: MemberTable, now: number, mayLetGo: (m: Member) => boole
 
 Deno.test("let go: a member let go by tidy warms into the Member it was", () => {
   const table = tableOf(100, (table, m, i) => {
-    if (i % 7 !== 0) table.sessionOf(m);
+    if (i % 7 !== 0) table.contacts.sessionOf(m);
     if (i % 3 === 0 && m.sessionSlot >= 0) m.verified = m.address;
     if (i % 4 === 0 && m.sessionSlot >= 0) m.checkAddress = m.address;
     if (i % 5 === 0 && m.verified !== null) table.addProven(m);
-    if (i % 2 === 0 && m.sessionSlot >= 0) table.noteProbe(m, 20 + i);
-    if (i % 6 === 0 && m.sessionSlot >= 0) table.noteDirect(m, 30);
-    if (i % 9 === 0 && m.sessionSlot >= 0) table.setRtt(m, 12.5 + i);
-    if (i % 11 === 0 && m.sessionSlot >= 0) table.setCheckSeq(m, 77 + i);
+    if (i % 2 === 0 && m.sessionSlot >= 0) table.contacts.noteProbe(m, 20 + i);
+    if (i % 6 === 0 && m.sessionSlot >= 0) table.contacts.noteDirect(m, 30);
+    if (i % 9 === 0 && m.sessionSlot >= 0) table.contacts.setRtt(m, 12.5 + i);
+    if (i % 11 === 0 && m.sessionSlot >= 0) table.contacts.setCheckSeq(m, 77 + i);
   });
   const before = table.listed.map((entry) => entry as Member);
   const snapshots = before.map((m) => fields(table, m));
@@ -109,7 +113,7 @@ Deno.test("let go: members something still needs stay Members", () => {
   ]);
   const table = tableOf(12, (table, m, i) => {
     if (i === 0) {
-      table.sessionOf(m);
+      table.contacts.sessionOf(m);
       m.verified = "10.9.9.9:1";
     }
     if (i === 1) table.pin(m);
@@ -150,7 +154,7 @@ Deno.test("let go: a probe round entry of a member let go resolves to its succes
 });
 
 Deno.test("let go: Members listed by join, also again after a removal, are visited once a tidy", () => {
-  const table = new MemberTable(mulberry32(9));
+  const table = new MemberTable();
   for (let i = 0; i < 40; i++) assertTrue(table.joinCold(recordOf(keyOf(i)), i));
   /** A Member listed the way onAlive lists one (not warmed from a cold entry). */
   const joined = (i: number): Member => {

@@ -6,6 +6,7 @@
 
 import { Member } from "../../lib/swim/member.ts";
 import { MemberTable } from "../../lib/swim/member_table.ts";
+import { randomAlive } from "../../lib/swim/member_picks.ts";
 import type { AliveRecord } from "../../lib/swim/records.ts";
 import { keyId } from "../../lib/swim/records.ts";
 import { assertEquals, assertTrue } from "../assert.ts";
@@ -65,7 +66,7 @@ function checkInvariants(table: MemberTable, label: string): void {
     );
     assertEquals(
       member.probeUnanswered,
-      table.lastProbe(member) > table.lastDirect(member),
+      table.contacts.lastProbe(member) > table.contacts.lastDirect(member),
       `${label}: probeUnanswered ≠ (lastProbe > lastDirect)`,
     );
   }
@@ -78,7 +79,7 @@ function checkInvariants(table: MemberTable, label: string): void {
 }
 
 Deno.test("member table: join, suspect, dead, revive, leave, remove and forget keep the lists", () => {
-  const table = new MemberTable(mulberry32(1));
+  const table = new MemberTable();
   const key = keyOf(1);
   const member = table.memberFor(key, keyId(key))!;
   assertTrue(member !== null && table.size === 1 && !member.isListed);
@@ -97,10 +98,10 @@ Deno.test("member table: join, suspect, dead, revive, leave, remove and forget k
   assertTrue(!member.isListed && table.listed.length === 0, "removed = unlisted");
   assertTrue(table.dead.has(member), "a removed dead member is still pinged to reconnect");
   assertTrue(table.get(member.id) === member, "a removed member keeps its version");
-  table.sessions.acceptHello(table.sessionOf(member), 5, 7);
-  table.noteProbe(member, 30);
-  table.noteCheck(member, 31);
-  assertEquals([table.lastProbe(member), table.lastCheck(member)], [30, 31]);
+  table.sessions.acceptHello(table.contacts.sessionOf(member), 5, 7);
+  table.contacts.noteProbe(member, 30);
+  table.contacts.noteCheck(member, 31);
+  assertEquals([table.contacts.lastProbe(member), table.contacts.lastCheck(member)], [30, 31]);
   member.latestEpoch = 5;
   table.forget(member);
   assertEquals([table.size, table.dead.size, table.tombstoneCount], [0, 0, 1]);
@@ -112,7 +113,7 @@ Deno.test("member table: join, suspect, dead, revive, leave, remove and forget k
     "tombstone restored",
   );
   assertEquals(
-    [table.lastProbe(again), table.lastCheck(again)],
+    [table.contacts.lastProbe(again), table.contacts.lastCheck(again)],
     [-Infinity, -Infinity],
     "probe times are the Member's: a restored member starts untried",
   );
@@ -130,7 +131,8 @@ Deno.test("member table: join, suspect, dead, revive, leave, remove and forget k
 Deno.test("member table: invariants hold after seeded random transition sequences", () => {
   for (let seed = 1; seed <= 40; seed++) {
     const random = mulberry32(seed);
-    const table = new MemberTable(mulberry32(seed + 1000));
+    const table = new MemberTable();
+    const pickRandom = mulberry32(seed + 1000);
     const keys = 24;
     // When each member's state last changed, as the transitions below promise it (0: never).
     const since = new Map<string, number>();
@@ -196,7 +198,7 @@ Deno.test("member table: invariants hold after seeded random transition sequence
         table.remove(member);
         label += " remove";
       } else if (op === 6 && member.removed) {
-        if (random() < 0.5) table.sessionOf(member);
+        if (random() < 0.5) table.contacts.sessionOf(member);
         table.forget(member);
         since.delete(id);
         label += " forget";
@@ -207,18 +209,18 @@ Deno.test("member table: invariants hold after seeded random transition sequence
         table.addProven(member);
         label += " proven";
       } else if (op === 9) {
-        for (const pick of table.randomAlive(3, member)) {
+        for (const pick of randomAlive(table, pickRandom, 3, member)) {
           assertTrue(pick !== member && pick.state === "alive" && pick.isListed, label);
         }
         label += " pick";
         label += " pick";
       } else if (op === 10) {
         // A probe starts (same ms as an ack now and then: answered only if it came after).
-        const acked = table.lastDirect(member);
-        table.noteProbe(member, random() < 0.2 && acked !== -Infinity ? acked : now);
+        const acked = table.contacts.lastDirect(member);
+        table.contacts.noteProbe(member, random() < 0.2 && acked !== -Infinity ? acked : now);
         label += " probe";
       } else if (op === 11) {
-        table.noteDirect(member, now);
+        table.contacts.noteDirect(member, now);
         label += " direct";
       } else if (op === 12) {
         // Idle Members go back to cold (the protocol's own conditions aside).
@@ -240,7 +242,7 @@ Deno.test("member table: invariants hold after seeded random transition sequence
 });
 
 Deno.test("member table: a cold entry reads as alive and listed, and warms into the Member onAlive would make", () => {
-  const table = new MemberTable(mulberry32(2));
+  const table = new MemberTable();
   const hotKey = keyOf(1);
   const hot = table.memberFor(hotKey, keyId(hotKey))!;
   hot.record = RECORD;
@@ -282,7 +284,7 @@ Deno.test("member table: a cold entry reads as alive and listed, and warms into 
 });
 
 Deno.test("member table: provenIndex says what verifiedOf and the entry's address say", () => {
-  const table = new MemberTable(mulberry32(3));
+  const table = new MemberTable();
   const ids: string[] = [];
   for (let i = 0; i < 4; i++) {
     const record = recordOf(keyOf(i));
@@ -290,14 +292,14 @@ Deno.test("member table: provenIndex says what verifiedOf and the entry's addres
     ids.push(record.id);
   }
   const proven = table.get(ids[1])!;
-  table.sessionOf(proven);
+  table.contacts.sessionOf(proven);
   proven.verified = proven.address;
   const moved = table.get(ids[2])!;
-  table.sessionOf(moved);
+  table.contacts.sessionOf(moved);
   moved.verified = moved.address;
   moved.address = "192.0.2.77:51820";
   const coldProven = table.get(ids[3])!;
-  table.sessionOf(coldProven);
+  table.contacts.sessionOf(coldProven);
   coldProven.verified = coldProven.address;
   // Let the last one go: it is cold again, its proven address in its cold code.
   table.tidy(10, (m) => m === coldProven);
