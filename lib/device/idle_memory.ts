@@ -5,6 +5,8 @@
  * time and does the release when told to.
  */
 
+import { BUSY_INTERVAL, CpuInterval, NO_INTERVAL } from "./cpu_interval.ts";
+
 /** Interval between two looks at the CPU time (ms). */
 export const IDLE_CHECK_INTERVAL_MS = 20_000;
 /** CPU time below this fraction of one core over an interval counts as idle. */
@@ -12,13 +14,14 @@ export const IDLE_CPU_FRACTION = 0.05;
 
 /** Decides, from samples of the process's CPU time, when an idle spell has begun. */
 export class IdleMemoryRelief {
-  private lastAt = NaN;
-  private lastCpuMicros = NaN;
+  private readonly cpu: CpuInterval;
   /** True until the first release, and again after every busy interval. */
   private pending = true;
   private idle = false;
 
-  constructor(private readonly idleFraction = IDLE_CPU_FRACTION) {}
+  constructor(idleFraction = IDLE_CPU_FRACTION) {
+    this.cpu = new CpuInterval(idleFraction);
+  }
 
   /**
    * Asks for a release at the next idle interval even if the CPU stayed low: a configuration
@@ -39,13 +42,10 @@ export class IdleMemoryRelief {
    * device has been busy (or just started) since the last release.
    */
   sample(now: number, cpuMicros: number): boolean {
-    const elapsedMicros = (now - this.lastAt) * 1000;
-    const used = cpuMicros - this.lastCpuMicros;
-    this.lastAt = now;
-    this.lastCpuMicros = cpuMicros;
+    const interval = this.cpu.sample(now, cpuMicros);
     this.idle = false;
-    if (!(elapsedMicros > 0)) return false;
-    if (used > this.idleFraction * elapsedMicros) {
+    if (interval === NO_INTERVAL) return false;
+    if (interval === BUSY_INTERVAL) {
       this.pending = true;
       return false;
     }

@@ -6,6 +6,8 @@
  * Sans-IO: the device's timer feeds it the time and the process's CPU time.
  */
 
+import { BUSY_INTERVAL, CpuInterval, NO_INTERVAL } from "./cpu_interval.ts";
+
 /** Idle period after which an added worker is retired (ms). */
 export const RETIRE_IDLE_MS = 60_000;
 /** CPU time below this fraction of one core over a sample counts as idle for retiring. */
@@ -18,17 +20,17 @@ export function retireSampleInterval(idleMs: number): number {
 
 /** Decides, from samples of the process's CPU time, when to retire one added worker. */
 export class WorkerRetirement {
-  private lastAt = NaN;
-  private lastCpuMicros = NaN;
+  private readonly cpu: CpuInterval;
   /** Start of the current run of idle samples (NaN before the first sample). */
   private idleSince = NaN;
 
   constructor(
     /** The idle period (ms). */
     readonly idleMs = RETIRE_IDLE_MS,
-    private readonly idleFraction = RETIRE_CPU_FRACTION,
+    idleFraction = RETIRE_CPU_FRACTION,
   ) {
     if (!(idleMs > 0)) throw new RangeError(`the idle period must be above 0 ms, got ${idleMs}`);
+    this.cpu = new CpuInterval(idleFraction);
   }
 
   /** The worker count just changed (grown or retired): a new idle period starts at `now`. */
@@ -41,13 +43,10 @@ export class WorkerRetirement {
    * process has been idle for the whole period since the last change or busy sample.
    */
   sample(now: number, cpuMicros: number): boolean {
-    const elapsedMicros = (now - this.lastAt) * 1000;
-    const used = cpuMicros - this.lastCpuMicros;
-    this.lastAt = now;
-    this.lastCpuMicros = cpuMicros;
+    const interval = this.cpu.sample(now, cpuMicros);
     if (Number.isNaN(this.idleSince)) this.idleSince = now;
-    if (!(elapsedMicros > 0)) return false;
-    if (used > this.idleFraction * elapsedMicros) {
+    if (interval === NO_INTERVAL) return false;
+    if (interval === BUSY_INTERVAL) {
       this.idleSince = now;
       return false;
     }
