@@ -11,8 +11,12 @@ import vm from "node:vm";
 
 let exposed: boolean | undefined;
 
-/** Runs a full GC of the calling thread's isolate; false when the runtime refuses. */
+/**
+ * Runs a full GC of the calling thread's isolate; false when the runtime refuses, and from then
+ * on without asking again (each try made a new context).
+ */
 export function collectGarbage(): boolean {
+  if (exposed === false) return false;
   try {
     if (exposed === undefined) v8.setFlagsFromString("--expose-gc");
     exposed = vm.runInNewContext("typeof gc === 'function' && (gc(), true)") === true;
