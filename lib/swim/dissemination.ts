@@ -4,9 +4,9 @@
  * pending, so an idle cluster sends nothing extra.
  */
 
-import { gossipTargets } from "./member_picks.ts";
 import { MAX_INCARNATION, MessageType } from "./constants.ts";
 import type { SwimState } from "./engine_state.ts";
+import { gossipTargets } from "./member_picks.ts";
 import { entryIsListed, entryRecord, entryState } from "./member_table.ts";
 import { send } from "./outbound.ts";
 import { NatType, ownedBytes } from "./records.ts";

@@ -10,7 +10,6 @@
  * join.ts, member_table.ts, outbound.ts and session_keys.ts.
  */
 
-import { randomAlive } from "./member_picks.ts";
 import { ItemKind, MessageType } from "./constants.ts";
 import { announceMoved, broadcast, reannounce } from "./dissemination.ts";
 import { type Address, assertAddress } from "./address.ts";
@@ -18,6 +17,7 @@ import { type Outgoing, SwimState, type SwimStats } from "./engine_state.ts";
 import type { MemberInfo, SwimEvent } from "./events.ts";
 import { receiveDatagram } from "./inbound.ts";
 import { checkConnected, joinTick, reconnect } from "./join.ts";
+import { randomAlive } from "./member_picks.ts";
 import { onAlive } from "./membership_updates.ts";
 import { send } from "./outbound.ts";
 import { probeNext } from "./probing.ts";

@@ -5,12 +5,12 @@
  * accuse; and the Lifeguard awareness score fed by every probe outcome.
  */
 
-import { gossipTargets } from "./member_picks.ts";
 import { markVerified, onCheckAck } from "./address_check.ts";
 import { ItemKind, MessageType, NACK_TIMEOUT_FRACTION } from "./constants.ts";
 import type { Address } from "./address.ts";
 import type { SwimState } from "./engine_state.ts";
 import { suspect } from "./liveness.ts";
+import { gossipTargets } from "./member_picks.ts";
 import { FLAG_INTRODUCE } from "./message_body.ts";
 import { destination, send } from "./outbound.ts";
 import type { Member } from "./member.ts";
