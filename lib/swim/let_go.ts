@@ -18,6 +18,5 @@ export function mayLetGo(s: SwimState, member: Member): boolean {
   // probe goes unanswered (which takes a Member). Otherwise only an untried member: the scan
   // waits for a first direct ping either way.
   if (member.hasVerified) return !member.probeUnanswered;
-  return s.members.contacts.lastCheck(member) === -Infinity &&
-    s.members.contacts.lastProbe(member) === -Infinity;
+  return s.members.contacts.lastPinged(member) === -Infinity;
 }

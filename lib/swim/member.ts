@@ -101,8 +101,8 @@ export class Member {
   warmedFrom: AliveRecord | null = null;
   /**
    * `state`, `removed`, `inProven`, `countedAlive`, `hasVerified`, `probeUnanswered`,
-   * `probing`, `cooled`, `tidyListed` and `listIndex + 1` packed in one small integer: every node holds a Member per
-   * member, so each field is paid N² times.
+   * `probing`, `cooled`, `tidyListed` and `listIndex + 1` packed in one small integer: every
+   * node holds a Member per member, so each field is paid N² times.
    */
   #packed = 0;
   #verified: Address | null = null;

@@ -50,6 +50,13 @@ export class MemberContacts {
     return slot === NO_SESSION ? -Infinity : this.#sessions.lastCheck(slot);
   }
 
+  /** When we last pinged `member` directly, by a probe or a verification ping (-Infinity: never). */
+  lastPinged(member: Member): number {
+    const slot = member.sessionSlot;
+    if (slot === NO_SESSION) return -Infinity;
+    return Math.max(this.#sessions.lastProbe(slot), this.#sessions.lastCheck(slot));
+  }
+
   /** Records a verification ping to `member` (a member in the table). */
   noteCheck(member: Member, now: number): void {
     this.#sessions.setLastCheck(this.sessionOf(member), now);

@@ -35,8 +35,8 @@ import type { MemberInfo, MemberState } from "./events.ts";
 import { KeyIndex } from "./key_index.ts";
 import { ListedBits } from "./listed_bits.ts";
 import { Member } from "./member.ts";
-import type { AliveRecord } from "./records.ts";
 import { MemberContacts } from "./member_contacts.ts";
+import type { AliveRecord } from "./records.ts";
 import { NO_SESSION, SessionTable } from "./session_table.ts";
 import { Tombstones } from "./tombstones.ts";
 
@@ -537,13 +537,11 @@ export class MemberTable {
     const id = proven[at];
     proven[at] = proven[proven.length - 1];
     proven.pop();
-    const entry = id === "" ? undefined : this.peek(id);
-    if (entry instanceof Member) {
-      entry.inProven = false;
-    } else if (entry !== undefined) {
-      const index = this.#index.get(entry.id);
-      if (index >= 0) this.#cool[index] &= ~COLD_PROVEN;
-    }
+    if (id === "") return;
+    const index = this.#index.get(id);
+    const entry = index >= 0 ? this.#listed[index] : this.#unlisted.get(id);
+    if (entry instanceof Member) entry.inProven = false;
+    else if (entry !== undefined) this.#cool[index] &= ~COLD_PROVEN;
   }
 
   #setState(member: Member, state: MemberState, now: number): void {

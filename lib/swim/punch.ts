@@ -138,10 +138,7 @@ function scanEntry(s: SwimState, index: number): boolean {
     return true;
   }
   // Never tried directly: on-demand verification goes first (it is all a public mesh needs).
-  const tried = Math.max(
-    s.members.contacts.lastCheck(member),
-    s.members.contacts.lastProbe(member),
-  );
+  const tried = s.members.contacts.lastPinged(member);
   if (tried === -Infinity) {
     settle(s, member, index);
     return true;
@@ -182,8 +179,7 @@ function settle(s: SwimState, member: Member, index: number): void {
 
 /** True once we pinged `member` directly (a probe or a verification ping). */
 function tried(s: SwimState, member: Member): boolean {
-  return Math.max(s.members.contacts.lastCheck(member), s.members.contacts.lastProbe(member)) !==
-    -Infinity;
+  return s.members.contacts.lastPinged(member) !== -Infinity;
 }
 
 /** One attempt: a signed request through a rendezvous, and our own burst at once. */

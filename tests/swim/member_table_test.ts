@@ -313,3 +313,18 @@ Deno.test("member table: provenIndex says what verifiedOf and the entry's addres
   assertEquals(ids.map((id) => table.provenIndex(id) >= 0), [false, true, false, true]);
   assertEquals(table.provenIndex(keyId(keyOf(9))), -1, "not in the table");
 });
+
+Deno.test("member contacts: last pinged is the later of the last probe and the last check", () => {
+  const table = new MemberTable();
+  const key = keyOf(7);
+  const member = table.memberFor(key, keyId(key))!;
+  assertEquals(table.contacts.lastPinged(member), -Infinity, "no session: never pinged");
+  table.contacts.noteDirect(member, 5);
+  assertEquals(table.contacts.lastPinged(member), -Infinity, "an ack is not a ping of ours");
+  table.contacts.noteCheck(member, 20);
+  assertEquals(table.contacts.lastPinged(member), 20);
+  table.contacts.noteProbe(member, 15);
+  assertEquals(table.contacts.lastPinged(member), 20, "an earlier probe leaves the check");
+  table.contacts.noteProbe(member, 30);
+  assertEquals(table.contacts.lastPinged(member), 30);
+});
